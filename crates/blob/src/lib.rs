@@ -1,0 +1,86 @@
+//! Blob storage behind one trait, with two backends: S3-compatible object storage
+//! (production, `aws-sdk-s3`) and a local directory (single-machine use). Keys are
+//! `/`-separated relative paths such as `tasks/12/chunks/compressed/0`; both backends
+//! refuse keys that could escape their root.
+
+mod local;
+mod s3;
+
+pub use local::LocalStore;
+pub use s3::S3Store;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("blob not found: {0}")]
+    NotFound(String),
+    #[error("invalid blob key {0:?}")]
+    InvalidKey(String),
+    #[error("blob storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("blob i/o failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type ByteStream = BoxStream<'static, Result<Bytes, BlobError>>;
+
+#[async_trait::async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores a whole object, replacing any previous one.
+    async fn put(&self, key: &str, data: Bytes) -> Result<(), BlobError>;
+    /// Streams an object's content.
+    async fn get_stream(&self, key: &str) -> Result<ByteStream, BlobError>;
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
+    async fn exists(&self, key: &str) -> Result<bool, BlobError>;
+    /// Checks that the storage answers (readiness).
+    async fn ping(&self) -> Result<(), BlobError>;
+
+    /// Reads a whole object; for small objects only (manifests, meta).
+    async fn get(&self, key: &str) -> Result<Bytes, BlobError> {
+        use futures_util::TryStreamExt;
+        let chunks: Vec<Bytes> = self.get_stream(key).await?.try_collect().await?;
+        Ok(chunks.concat().into())
+    }
+}
+
+/// Rejects keys that are empty, absolute, or contain `.`/`..`/empty segments or NUL.
+pub fn validate_key(key: &str) -> Result<(), BlobError> {
+    let bad = key.is_empty()
+        || key.starts_with('/')
+        || key.contains('\0')
+        || key.contains('\\')
+        || key.split('/').any(|part| part.is_empty() || part == "." || part == "..");
+    if bad {
+        Err(BlobError::InvalidKey(key.to_string()))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_keys_are_refused() {
+        for key in ["", "/etc/passwd", "a/../../b", "a//b", "./a", "a\\b", "a\0b", "a/"] {
+            assert!(validate_key(key).is_err(), "{key:?}");
+        }
+        validate_key("tasks/1/chunks/compressed/0").unwrap();
+    }
+
+    #[tokio::test]
+    async fn local_store_round_trip() {
+        let dir = std::env::temp_dir().join(format!("cvat-blob-{}", uuid::Uuid::new_v4()));
+        let store = LocalStore::new(&dir);
+        store.put("a/b/c.bin", Bytes::from_static(b"hello")).await.unwrap();
+        assert_eq!(store.get("a/b/c.bin").await.unwrap(), Bytes::from_static(b"hello"));
+        assert!(store.exists("a/b/c.bin").await.unwrap());
+        store.delete("a/b/c.bin").await.unwrap();
+        assert!(matches!(store.get("a/b/c.bin").await, Err(BlobError::NotFound(_))));
+        assert!(matches!(store.put("../x", Bytes::new()).await, Err(BlobError::InvalidKey(_))));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

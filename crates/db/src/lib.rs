@@ -1,0 +1,108 @@
+//! PostgreSQL access shared by the services: a connection pool and versioned migrations.
+//!
+//! Each service owns one schema and ships its migrations as `(version, sql)` pairs
+//! (`include_str!` of files under the service's `migrations/`). [`migrate`] applies the
+//! missing ones in order, each in its own transaction, under an advisory lock so that
+//! replicas starting together do not race.
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+pub use deadpool_postgres::{Object as Client, Pool as PgPool, PoolError};
+pub use tokio_postgres::{Error as PgError, Row};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("invalid database url: {0}")]
+    Config(#[source] tokio_postgres::Error),
+    #[error("database unavailable: {0}")]
+    Pool(#[from] PoolError),
+    #[error("database error: {0}")]
+    Query(#[from] tokio_postgres::Error),
+    #[error("pool build failed: {0}")]
+    Build(String),
+}
+
+/// One migration: applied once, in `version` order.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// Builds a pool; connections are made lazily, so a database that is down at start-up
+/// only fails the requests that need it, and the service recovers when it returns.
+pub fn pool(url: &str, max_size: usize) -> Result<Pool, DbError> {
+    let config: tokio_postgres::Config = url.parse().map_err(DbError::Config)?;
+    let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(std::time::Duration::from_secs(5)))
+        .create_timeout(Some(std::time::Duration::from_secs(5)))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .map_err(|e| DbError::Build(e.to_string()))
+}
+
+/// Applies the migrations of `schema` that are not yet recorded.
+pub async fn migrate(pool: &Pool, schema: &str, migrations: &[Migration]) -> Result<Vec<i64>, DbError> {
+    let mut client = pool.get().await?;
+    // The lock key is derived from the schema name so services migrate independently.
+    let lock_key: i64 = schema.bytes().fold(7i64, |h, b| h.wrapping_mul(31).wrapping_add(b as i64));
+    client.execute("SELECT pg_advisory_lock($1)", &[&lock_key]).await?;
+    let result = apply_missing(&mut client, schema, migrations).await;
+    client.execute("SELECT pg_advisory_unlock($1)", &[&lock_key]).await?;
+    result
+}
+
+async fn apply_missing(client: &mut Client, schema: &str, migrations: &[Migration]) -> Result<Vec<i64>, DbError> {
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema};
+             CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
+                 version bigint PRIMARY KEY,
+                 name text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now())"
+        ))
+        .await?;
+    let applied: Vec<i64> = client
+        .query(&format!("SELECT version FROM {schema}.schema_migrations"), &[])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let mut pending: Vec<&Migration> = migrations.iter().filter(|m| !applied.contains(&m.version)).collect();
+    pending.sort_by_key(|m| m.version);
+    let mut done = Vec::new();
+    for migration in pending {
+        let tx = client.transaction().await?;
+        tx.batch_execute(&format!("SET LOCAL search_path TO {schema}, public;\n{}", migration.sql)).await?;
+        tx.execute(
+            &format!("INSERT INTO {schema}.schema_migrations (version, name) VALUES ($1, $2)"),
+            &[&migration.version, &migration.name],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(schema, version = migration.version, name = migration.name, "migration applied");
+        done.push(migration.version);
+    }
+    Ok(done)
+}
+
+/// True when a query can run: used by readiness checks.
+pub async fn ping(pool: &Pool) -> bool {
+    match pool.get().await {
+        Ok(client) => client.simple_query("SELECT 1").await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// True for errors caused by the database being unreachable rather than by the query.
+pub fn is_unavailable(err: &DbError) -> bool {
+    match err {
+        DbError::Pool(_) | DbError::Build(_) => true,
+        DbError::Query(e) => e.is_closed() || e.as_db_error().is_none(),
+        DbError::Config(_) => false,
+    }
+}

@@ -1,0 +1,65 @@
+//! Identity: users, their credentials and the rules on who may read or change them.
+//!
+//! Passwords are argon2 hashes; every other secret (session keys, API keys, access
+//! tokens, reset tokens) is random, shown once, and stored as a SHA-256 hash. Login
+//! attempts are throttled per account and per client address in Redis.
+//!
+//! The crate speaks the wire types of `cvat-proto` directly: the auth service is a thin
+//! gRPC wrapper over [`Identity`].
+
+mod access_tokens;
+mod credentials;
+mod mail;
+mod orgs;
+mod password;
+mod secrets;
+mod throttle;
+mod users;
+
+pub use mail::Outbox;
+pub use throttle::LoginThrottle;
+
+use cvat_db::{DbError, Migration, PgPool};
+use cvat_error::ApiError;
+
+pub const SCHEMA: &str = "auth";
+
+pub const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "identity", sql: include_str!("../migrations/0001_identity.sql") }];
+
+/// Settings the identity rules need.
+#[derive(Debug, Clone)]
+pub struct IdentityConfig {
+    pub session_ttl_seconds: i64,
+}
+
+/// Everything the auth service does, over PostgreSQL and Redis.
+pub struct Identity {
+    db: PgPool,
+    throttle: LoginThrottle,
+    outbox: Outbox,
+    config: IdentityConfig,
+}
+
+impl Identity {
+    pub fn new(db: PgPool, throttle: LoginThrottle, outbox: Outbox, config: IdentityConfig) -> Self {
+        Self { db, throttle, outbox, config }
+    }
+
+    async fn client(&self) -> Result<cvat_db::Client, ApiError> {
+        self.db.get().await.map_err(|e| db_error(DbError::Pool(e)))
+    }
+}
+
+/// Maps a database failure to the client's view: 503 when unreachable, else 500.
+/// The cause is logged here and never sent.
+pub(crate) fn db_error(err: impl Into<DbError>) -> ApiError {
+    let err = err.into();
+    if cvat_db::is_unavailable(&err) {
+        tracing::warn!(error = %err, "database unavailable");
+        ApiError::unavailable("The database")
+    } else {
+        tracing::error!(error = %err, "database error");
+        ApiError::internal()
+    }
+}

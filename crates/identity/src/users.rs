@@ -1,0 +1,310 @@
+//! Users: reading, listing, updating and deleting, with CVAT's rules on who may do what.
+
+use crate::{db_error, Identity};
+use chrono::{DateTime, Utc};
+use cvat_error::{ApiError, ApiResult, FieldErrors};
+use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
+use cvat_proto::auth::{Principal, User, UserPage};
+use serde_json::{Map, Value};
+use tokio_postgres::Row;
+
+pub(crate) const USER_COLUMNS: &str = "u.id, u.username, u.first_name, u.last_name, u.email, u.groups, \
+     u.is_staff, u.is_superuser, u.is_active, u.last_login, u.date_joined";
+
+const FIELDS: &[Field] = &[
+    Field { name: "id", sql: "u.id", ty: FieldType::Int },
+    Field { name: "username", sql: "u.username", ty: FieldType::Text },
+    Field { name: "first_name", sql: "u.first_name", ty: FieldType::Text },
+    Field { name: "last_name", sql: "u.last_name", ty: FieldType::Text },
+    Field { name: "is_active", sql: "u.is_active", ty: FieldType::Bool },
+];
+
+pub const USER_LIST: ListSpec = ListSpec {
+    fields: FIELDS,
+    search: &["username", "first_name", "last_name"],
+    filter: &["username", "first_name", "last_name", "id", "is_active"],
+    equals: &["username", "first_name", "last_name", "is_active"],
+    sort: &["username", "first_name", "last_name", "id", "is_active"],
+    default_sort: "-id",
+};
+
+pub(crate) fn timestamp(value: Option<DateTime<Utc>>) -> String {
+    value.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)).unwrap_or_default()
+}
+
+pub(crate) fn user_from_row(row: &Row) -> User {
+    User {
+        id: row.get("id"),
+        username: row.get("username"),
+        first_name: row.get("first_name"),
+        last_name: row.get("last_name"),
+        email: row.get("email"),
+        groups: row.get("groups"),
+        is_staff: row.get("is_staff"),
+        is_superuser: row.get("is_superuser"),
+        is_active: row.get("is_active"),
+        last_login: timestamp(row.get("last_login")),
+        date_joined: timestamp(row.get("date_joined")),
+    }
+}
+
+pub fn is_admin(principal: &Principal) -> bool {
+    principal.is_superuser || principal.groups.iter().any(|g| g == "admin")
+}
+
+/// The organization a list or read acts in: `Some(id)` for an organization, `None` otherwise.
+pub type OrgScope = Option<i64>;
+
+const BASIC_FIELDS: &[&str] = &["username", "first_name", "last_name"];
+const PRIVILEGED_FIELDS: &[&str] = &["groups", "is_staff", "is_superuser", "is_active"];
+const ADMIN_FIELDS: &[&str] =
+    &["username", "first_name", "last_name", "email", "groups", "is_staff", "is_superuser", "is_active"];
+const GROUPS: &[&str] = &["admin", "user", "worker"];
+
+impl Identity {
+    pub async fn user_by_id(&self, id: i64) -> ApiResult<Option<User>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"), &[&id])
+            .await
+            .map_err(db_error)?;
+        Ok(row.as_ref().map(user_from_row))
+    }
+
+    /// Lists users. Admins see everyone; in an organization, members see its members;
+    /// otherwise a user sees only themself. `full` says whether every field may be shown.
+    pub async fn list_users(&self, principal: &Principal, org: OrgScope, params: &ListParams) -> ApiResult<UserPage> {
+        let mut scope = SqlWhere::default();
+        match org {
+            Some(org_id) => {
+                if !is_admin(principal) && !self.is_member(principal.user_id, org_id).await? {
+                    return Err(ApiError::forbidden());
+                }
+                scope.push(
+                    "u.id IN (SELECT m.user_id FROM memberships m WHERE m.organization_id = {})",
+                    SqlParam::Int(org_id),
+                );
+            }
+            None if !is_admin(principal) => scope.push("u.id = {}", SqlParam::Int(principal.user_id)),
+            None => {}
+        }
+        let list = cvat_listing::compile(&USER_LIST, params, scope)?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, count(*) OVER () AS total FROM users u {} ORDER BY {} LIMIT {} OFFSET {}",
+            list.conditions.to_sql(),
+            list.order_by,
+            list.limit,
+            list.offset
+        );
+        let client = self.client().await?;
+        let rows = client.query(&sql, &list.conditions.params()).await.map_err(db_error)?;
+        if rows.is_empty() && list.offset > 0 {
+            return Err(ApiError::detail(cvat_error::ErrorKind::NotFound, "Invalid page."));
+        }
+        let count = rows.first().map_or(0, |r| r.get("total"));
+        Ok(UserPage { count, results: rows.iter().map(user_from_row).collect(), full: is_admin(principal) })
+    }
+
+    /// Reads one user: yourself, anyone for an admin, or anyone inside an organization
+    /// where the caller is a member. The bool says whether every field may be shown.
+    pub async fn get_user(&self, principal: &Principal, id: i64, org: OrgScope) -> ApiResult<(User, bool)> {
+        let allowed = principal.user_id == id
+            || is_admin(principal)
+            || match org {
+                Some(org_id) => self.is_member(principal.user_id, org_id).await?,
+                None => false,
+            };
+        if !allowed {
+            return Err(ApiError::forbidden());
+        }
+        let user = self.user_by_id(id).await?.ok_or_else(ApiError::not_found)?;
+        Ok((user, principal.user_id == id || is_admin(principal)))
+    }
+
+    /// Applies a `PatchedUserRequest`: yourself (basic fields only) or any user for an admin.
+    pub async fn update_user(&self, principal: &Principal, id: i64, patch: &Map<String, Value>) -> ApiResult<User> {
+        let admin = is_admin(principal);
+        if principal.user_id != id && !admin {
+            return Err(ApiError::forbidden());
+        }
+        check_patch_keys(patch, admin)?;
+        let mut user = self.user_by_id(id).await?.ok_or_else(ApiError::not_found)?;
+        apply_patch(&mut user, patch)?;
+        let client = self.client().await?;
+        let result = client
+            .execute(
+                "UPDATE users SET username = $2, first_name = $3, last_name = $4, email = $5, groups = $6, \
+                 is_staff = $7, is_superuser = $8, is_active = $9 WHERE id = $1",
+                &[
+                    &id,
+                    &user.username,
+                    &user.first_name,
+                    &user.last_name,
+                    &user.email,
+                    &user.groups,
+                    &user.is_staff,
+                    &user.is_superuser,
+                    &user.is_active,
+                ],
+            )
+            .await;
+        match result {
+            Err(err) if is_unique_violation(&err) => {
+                let field = if err.to_string().contains("email") { "email" } else { "username" };
+                Err(ApiError::field(field, format!("A user with that {field} already exists.")))
+            }
+            Err(err) => Err(db_error(err)),
+            Ok(_) => {
+                if !user.is_active {
+                    self.drop_credentials(id).await?;
+                }
+                Ok(user)
+            }
+        }
+    }
+
+    /// Deletes a user (yourself, or anyone for an admin); their credentials go with them.
+    pub async fn delete_user(&self, principal: &Principal, id: i64) -> ApiResult<()> {
+        if principal.user_id != id && !is_admin(principal) {
+            return Err(ApiError::forbidden());
+        }
+        let client = self.client().await?;
+        let deleted = client.execute("DELETE FROM users WHERE id = $1", &[&id]).await.map_err(db_error)?;
+        if deleted == 0 {
+            return Err(ApiError::not_found());
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn is_member(&self, user_id: i64, org_id: i64) -> ApiResult<bool> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT 1 FROM memberships WHERE user_id = $1 AND organization_id = $2 AND is_active",
+                &[&user_id, &org_id],
+            )
+            .await
+            .map_err(db_error)?;
+        Ok(row.is_some())
+    }
+}
+
+pub(crate) fn is_unique_violation(err: &tokio_postgres::Error) -> bool {
+    err.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+}
+
+fn check_patch_keys(patch: &Map<String, Value>, admin: bool) -> ApiResult<()> {
+    let allowed = if admin { ADMIN_FIELDS } else { BASIC_FIELDS };
+    let privileged: Vec<&str> =
+        patch.keys().map(String::as_str).filter(|k| !allowed.contains(k) && PRIVILEGED_FIELDS.contains(k)).collect();
+    if !privileged.is_empty() {
+        return Err(ApiError::invalid(format!(
+            "You do not have permissions to access some of these fields: {}",
+            privileged.join(", ")
+        )));
+    }
+    let unknown: Vec<&str> = patch.keys().map(String::as_str).filter(|k| !allowed.contains(k)).collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::invalid(format!("Got unknown fields: {}", unknown.join(", "))));
+    }
+    Ok(())
+}
+
+fn apply_patch(user: &mut User, patch: &Map<String, Value>) -> ApiResult<()> {
+    let mut errors = FieldErrors::default();
+    for (key, value) in patch {
+        match key.as_str() {
+            "username" => match value.as_str() {
+                Some(name) if valid_username(name) => user.username = name.to_string(),
+                _ => errors.add(key, "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."),
+            },
+            "first_name" | "last_name" => match value.as_str() {
+                Some(text) if text.chars().count() <= 150 => {
+                    let target = if key == "first_name" { &mut user.first_name } else { &mut user.last_name };
+                    *target = text.to_string();
+                }
+                _ => errors.add(key, "Not a valid string of at most 150 characters."),
+            },
+            "email" => match value.as_str() {
+                Some(email) if email.is_empty() || valid_email(email) => user.email = email.to_string(),
+                _ => errors.add(key, "Enter a valid email address."),
+            },
+            "groups" => match value.as_array().map(|a| a.iter().map(Value::as_str).collect::<Option<Vec<_>>>()) {
+                Some(Some(groups)) if groups.iter().all(|g| GROUPS.contains(g)) => {
+                    user.groups = groups.into_iter().map(str::to_string).collect();
+                }
+                _ => errors.add(key, format!("Expected a list of group names from {GROUPS:?}.")),
+            },
+            "is_staff" | "is_superuser" | "is_active" => match value.as_bool() {
+                Some(flag) => match key.as_str() {
+                    "is_staff" => user.is_staff = flag,
+                    "is_superuser" => user.is_superuser = flag,
+                    _ => user.is_active = flag,
+                },
+                None => errors.add(key, "Must be a valid boolean."),
+            },
+            _ => unreachable!("keys were checked"),
+        }
+    }
+    errors.finish()
+}
+
+/// Django's username rule: 1–150 of letters, digits and `@.+-_`.
+pub(crate) fn valid_username(name: &str) -> bool {
+    let length = name.chars().count();
+    (1..=150).contains(&length) && name.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+}
+
+pub(crate) fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else { return false };
+    email.len() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(char::is_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> User {
+        User { id: 1, username: "alice".into(), groups: vec!["user".into()], is_active: true, ..Default::default() }
+    }
+
+    #[test]
+    fn non_admins_patch_basic_fields_only() {
+        let patch = json!({"first_name": "Al"}).as_object().unwrap().clone();
+        check_patch_keys(&patch, false).unwrap();
+        let patch = json!({"is_superuser": true}).as_object().unwrap().clone();
+        let err = check_patch_keys(&patch, false).unwrap_err();
+        assert!(err.body[0].as_str().unwrap().contains("You do not have permissions"));
+        let patch = json!({"favourite": 1}).as_object().unwrap().clone();
+        assert!(check_patch_keys(&patch, true).unwrap_err().body[0].as_str().unwrap().contains("unknown fields"));
+    }
+
+    #[test]
+    fn patch_validates_types() {
+        let mut user = sample();
+        let patch = json!({"username": "bad name", "is_active": "yes", "groups": ["root"]}).as_object().unwrap().clone();
+        let err = apply_patch(&mut user, &patch).unwrap_err();
+        for field in ["username", "is_active", "groups"] {
+            assert!(err.body.get(field).is_some(), "{field}");
+        }
+        let patch = json!({"last_name": "Liddell", "groups": ["worker"]}).as_object().unwrap().clone();
+        apply_patch(&mut user, &patch).unwrap();
+        assert_eq!((user.last_name.as_str(), user.groups.clone()), ("Liddell", vec!["worker".to_string()]));
+    }
+
+    #[test]
+    fn usernames_and_emails() {
+        assert!(valid_username("a.b@c+d-e_f"));
+        assert!(!valid_username("a b"));
+        assert!(!valid_username(""));
+        assert!(valid_email("a@b.co"));
+        assert!(!valid_email("a@b"));
+        assert!(!valid_email("@b.co"));
+    }
+}

@@ -1,0 +1,31 @@
+//! Wire types of every gRPC service and queue message, generated from `proto/`.
+//! Nothing else in the workspace defines wire types.
+
+/// Modules nest like the protobuf packages so the generated cross-package paths resolve.
+pub mod cvat {
+    pub mod common {
+        pub mod v1 {
+            tonic::include_proto!("cvat.common.v1");
+        }
+    }
+    pub mod auth {
+        pub mod v1 {
+            tonic::include_proto!("cvat.auth.v1");
+        }
+    }
+    pub mod task {
+        pub mod v1 {
+            tonic::include_proto!("cvat.task.v1");
+        }
+    }
+    pub mod queue {
+        pub mod v1 {
+            tonic::include_proto!("cvat.queue.v1");
+        }
+    }
+}
+
+pub use cvat::auth::v1 as auth;
+pub use cvat::common::v1 as common;
+pub use cvat::queue::v1 as queue;
+pub use cvat::task::v1 as task;

@@ -1,0 +1,249 @@
+//! RabbitMQ access with the queue rules of the design:
+//!
+//! * topology: a direct work exchange `{prefix}.work` with one durable queue per worker
+//!   pool (`{prefix}.media`, `{prefix}.export`); a retry exchange whose per-pool queues
+//!   hold a message for [`RETRY_DELAY_MS`] and dead-letter it back to the work exchange;
+//!   a dead-letter exchange with one `{prefix}.{pool}.dead` queue per pool;
+//! * publishing waits for the broker's confirm, messages are persistent and carry the
+//!   W3C trace context in their headers;
+//! * consuming uses manual acks and a prefetch, so a worker that dies mid-job leaves
+//!   its message unacked and the broker hands it to another worker;
+//! * a failed delivery is re-published to the retry queue with its attempt count, and
+//!   after [`MAX_ATTEMPTS`] to the dead-letter queue, before the original is acked.
+//!
+//! The broker connection is made lazily and remade after a failure, so a RabbitMQ
+//! outage fails the calls made during it and nothing after it.
+
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
+    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use std::collections::{BTreeMap, HashMap};
+use tokio::sync::Mutex;
+
+pub const POOLS: [&str; 2] = ["media", "export"];
+pub const MAX_ATTEMPTS: u32 = 5;
+pub const RETRY_DELAY_MS: u32 = 2000;
+const ATTEMPT_HEADER: &str = "x-attempt";
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("message broker unavailable: {0}")]
+    Broker(#[from] lapin::Error),
+    #[error("the broker did not confirm the message")]
+    NotConfirmed,
+    #[error("unknown worker pool {0:?}")]
+    UnknownPool(String),
+}
+
+/// A connection to RabbitMQ for one name prefix (tests use a unique prefix each).
+pub struct Broker {
+    url: String,
+    prefix: String,
+    channel: Mutex<Option<Channel>>,
+}
+
+impl Broker {
+    pub fn new(url: &str, prefix: &str) -> Self {
+        Self { url: url.to_string(), prefix: prefix.to_string(), channel: Mutex::new(None) }
+    }
+
+    pub fn queue_name(&self, pool: &str) -> String {
+        format!("{}.{pool}", self.prefix)
+    }
+
+    fn exchange(&self, kind: &str) -> String {
+        format!("{}.{kind}", self.prefix)
+    }
+
+    /// A confirmed channel on a live connection, declaring the topology on first use.
+    async fn channel(&self) -> Result<Channel, QueueError> {
+        let mut slot = self.channel.lock().await;
+        if let Some(channel) = slot.as_ref().filter(|c| c.status().connected()) {
+            return Ok(channel.clone());
+        }
+        let channel = self.open_channel().await?;
+        *slot = Some(channel.clone());
+        Ok(channel)
+    }
+
+    async fn open_channel(&self) -> Result<Channel, QueueError> {
+        let properties = ConnectionProperties::default()
+            .with_executor(tokio_executor_trait::Tokio::current())
+            .with_reactor(tokio_reactor_trait::Tokio);
+        let connection = Connection::connect(&self.url, properties).await?;
+        let channel = connection.create_channel().await?;
+        channel.confirm_select(ConfirmSelectOptions::default()).await?;
+        self.declare(&channel).await?;
+        Ok(channel)
+    }
+
+    async fn declare(&self, channel: &Channel) -> Result<(), QueueError> {
+        let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
+        for kind in ["work", "retry", "dead"] {
+            channel.exchange_declare(&self.exchange(kind), ExchangeKind::Direct, durable, FieldTable::default()).await?;
+        }
+        let durable_queue = QueueDeclareOptions { durable: true, ..Default::default() };
+        for pool in POOLS {
+            let work = self.queue_name(pool);
+            let retry = format!("{work}.retry");
+            let dead = format!("{work}.dead");
+            let mut retry_args = BTreeMap::new();
+            retry_args.insert(ShortString::from("x-message-ttl"), AMQPValue::LongUInt(RETRY_DELAY_MS));
+            retry_args.insert(ShortString::from("x-dead-letter-exchange"), long(&self.exchange("work")));
+            retry_args.insert(ShortString::from("x-dead-letter-routing-key"), long(pool));
+            let queues = [
+                (&work, "work", FieldTable::default()),
+                (&retry, "retry", FieldTable::from(retry_args)),
+                (&dead, "dead", FieldTable::default()),
+            ];
+            for (queue, exchange, args) in queues {
+                channel.queue_declare(queue, durable_queue, args).await?;
+                channel
+                    .queue_bind(queue, &self.exchange(exchange), pool, QueueBindOptions::default(), FieldTable::default())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes `body` to a worker pool and waits for the broker to confirm it.
+    pub async fn publish(&self, pool: &str, message_id: &str, body: &[u8]) -> Result<(), QueueError> {
+        if !POOLS.contains(&pool) {
+            return Err(QueueError::UnknownPool(pool.to_string()));
+        }
+        let headers = cvat_runtime::propagation::current_headers();
+        self.send("work", pool, message_id, body, headers, 1).await
+    }
+
+    async fn send(
+        &self,
+        exchange: &str,
+        pool: &str,
+        message_id: &str,
+        body: &[u8],
+        trace: HashMap<String, String>,
+        attempt: u32,
+    ) -> Result<(), QueueError> {
+        let mut headers: BTreeMap<ShortString, AMQPValue> =
+            trace.into_iter().map(|(k, v)| (ShortString::from(k), long(&v))).collect();
+        headers.insert(ShortString::from(ATTEMPT_HEADER), AMQPValue::LongUInt(attempt));
+        let properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_message_id(ShortString::from(message_id.to_string()))
+            .with_headers(FieldTable::from(headers));
+        let result = self.publish_confirmed(exchange, pool, body, properties).await;
+        if result.is_err() {
+            // Forget the channel so the next call reconnects.
+            self.channel.lock().await.take();
+        }
+        result
+    }
+
+    async fn publish_confirmed(
+        &self,
+        exchange: &str,
+        pool: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), QueueError> {
+        let channel = self.channel().await?;
+        let confirm = channel
+            .basic_publish(&self.exchange(exchange), pool, BasicPublishOptions::default(), body, properties)
+            .await?
+            .await?;
+        if confirm.is_ack() {
+            Ok(())
+        } else {
+            Err(QueueError::NotConfirmed)
+        }
+    }
+
+    /// Starts consuming a pool's queue with manual acks and the given prefetch.
+    pub async fn consume(&self, pool: &str, consumer_tag: &str, prefetch: u16) -> Result<Consumer, QueueError> {
+        let channel = self.open_channel().await?;
+        channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
+        let inner = channel
+            .basic_consume(&self.queue_name(pool), consumer_tag, BasicConsumeOptions::default(), FieldTable::default())
+            .await?;
+        Ok(Consumer { inner, pool: pool.to_string() })
+    }
+
+    /// Checks that the broker answers (readiness).
+    pub async fn ping(&self) -> bool {
+        self.channel().await.is_ok()
+    }
+
+    /// Settles a delivery that failed: re-queued for a later attempt, or dead-lettered
+    /// after the last one. The original is acked only once the copy is confirmed.
+    pub async fn retry_later(&self, delivery: Delivery, reason: &str) -> Result<(), QueueError> {
+        let next = delivery.attempt + 1;
+        let exchange = if next > MAX_ATTEMPTS { "dead" } else { "retry" };
+        tracing::warn!(message_id = %delivery.message_id, attempt = delivery.attempt, exchange, reason, "job failed");
+        self.send(exchange, &delivery.pool, &delivery.message_id, &delivery.body, delivery.trace.clone(), next)
+            .await?;
+        delivery.ack().await
+    }
+}
+
+fn long(value: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(value.to_string()))
+}
+
+pub struct Consumer {
+    inner: lapin::Consumer,
+    pool: String,
+}
+
+impl Consumer {
+    /// The next delivery; `None` when the connection closed (reconnect and consume again).
+    pub async fn next(&mut self) -> Option<Result<Delivery, QueueError>> {
+        let delivery = match self.inner.next().await? {
+            Ok(delivery) => delivery,
+            Err(err) => return Some(Err(err.into())),
+        };
+        let mut trace = HashMap::new();
+        let mut attempt = 1;
+        if let Some(headers) = delivery.properties.headers() {
+            for (key, value) in headers.inner() {
+                match value {
+                    AMQPValue::LongString(s) => {
+                        trace.insert(key.to_string(), String::from_utf8_lossy(s.as_bytes()).into_owned());
+                    }
+                    AMQPValue::LongUInt(n) if key.as_str() == ATTEMPT_HEADER => attempt = *n,
+                    _ => {}
+                }
+            }
+        }
+        let message_id = delivery.properties.message_id().as_ref().map(|s| s.to_string()).unwrap_or_default();
+        Some(Ok(Delivery { body: delivery.data.clone(), message_id, attempt, trace, pool: self.pool.clone(), inner: delivery }))
+    }
+}
+
+/// One message handed to a worker; ack it only once its effect is durable.
+pub struct Delivery {
+    pub body: Vec<u8>,
+    pub message_id: String,
+    pub attempt: u32,
+    /// `traceparent` / `tracestate` of the publisher.
+    pub trace: HashMap<String, String>,
+    pool: String,
+    inner: lapin::message::Delivery,
+}
+
+impl Delivery {
+    pub async fn ack(self) -> Result<(), QueueError> {
+        self.inner.ack(BasicAckOptions::default()).await?;
+        Ok(())
+    }
+
+    /// A span for handling this delivery, parented on the publisher's trace.
+    pub fn span(&self) -> tracing::Span {
+        let span = tracing::info_span!("job", pool = %self.pool, message_id = %self.message_id, attempt = self.attempt);
+        cvat_runtime::propagation::adopt_parent(&span, |key| self.trace.get(key).map(String::as_str));
+        span
+    }
+}

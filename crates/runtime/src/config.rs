@@ -1,0 +1,158 @@
+//! Configuration: one struct, read once at start-up from the environment, with defaults
+//! that work for `make run`. Every variable is listed in the README.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+/// A value that must never be printed: `Debug` and `Display` show `***`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {name}={value:?}: {reason}")]
+pub struct ConfigError {
+    name: String,
+    value: String,
+    reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: Secret,
+    pub redis_url: Secret,
+    pub amqp_url: Secret,
+    pub queue_prefix: String,
+    pub blob_backend: String,
+    pub blob_dir: String,
+    pub s3_endpoint: String,
+    pub s3_region: String,
+    pub s3_bucket: String,
+    pub s3_access_key: Secret,
+    pub s3_secret_key: Secret,
+    pub gateway_listen: SocketAddr,
+    pub auth_listen: SocketAddr,
+    pub task_listen: SocketAddr,
+    pub auth_url: String,
+    pub task_url: String,
+    /// Health and metrics port of a non-HTTP service (auth, task, media, export).
+    pub health_listen: SocketAddr,
+    pub max_json_bytes: usize,
+    pub admin_user: String,
+    pub admin_email: String,
+    pub admin_password: Secret,
+    pub session_ttl_seconds: i64,
+    pub login_max_failures: u32,
+    pub login_window_seconds: u64,
+    pub otlp_endpoint: Option<String>,
+}
+
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+impl Settings {
+    /// Reads the process environment. `default_health_port` differs per service so that
+    /// all five can run on one machine without configuration.
+    pub fn from_env(default_health_port: u16) -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok(), default_health_port)
+    }
+
+    pub fn from_lookup(env: Lookup<'_>, default_health_port: u16) -> Result<Self, ConfigError> {
+        let text = |name: &str, default: &str| env(name).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string());
+        let secret = |name: &str, default: &str| Secret::new(text(name, default));
+        Ok(Self {
+            database_url: secret("CVAT_DATABASE_URL", "postgres://cvat:cvat@127.0.0.1:5432/cvat"),
+            redis_url: secret("CVAT_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            amqp_url: secret("CVAT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+            queue_prefix: text("CVAT_QUEUE_PREFIX", "cvat"),
+            blob_backend: one_of(env, "CVAT_BLOB_BACKEND", "s3", &["s3", "local"])?,
+            blob_dir: text("CVAT_BLOB_DIR", ".data/blobs"),
+            s3_endpoint: text("CVAT_S3_ENDPOINT", "http://127.0.0.1:8014"),
+            s3_region: text("CVAT_S3_REGION", "us-east-1"),
+            s3_bucket: text("CVAT_S3_BUCKET", "cvat"),
+            s3_access_key: secret("CVAT_S3_ACCESS_KEY", "cvat"),
+            s3_secret_key: secret("CVAT_S3_SECRET_KEY", "cvat-secret-key"),
+            gateway_listen: parse(env, "CVAT_GATEWAY_LISTEN", "127.0.0.1:8080")?,
+            auth_listen: parse(env, "CVAT_AUTH_LISTEN", "127.0.0.1:50051")?,
+            task_listen: parse(env, "CVAT_TASK_LISTEN", "127.0.0.1:50052")?,
+            auth_url: text("CVAT_AUTH_URL", "http://127.0.0.1:50051"),
+            task_url: text("CVAT_TASK_URL", "http://127.0.0.1:50052"),
+            health_listen: parse(env, "CVAT_HEALTH_LISTEN", &format!("127.0.0.1:{default_health_port}"))?,
+            max_json_bytes: parse(env, "CVAT_MAX_JSON_BYTES", "1048576")?,
+            admin_user: text("CVAT_ADMIN_USER", "admin"),
+            admin_email: text("CVAT_ADMIN_EMAIL", "admin@localhost"),
+            admin_password: secret("CVAT_ADMIN_PASSWORD", "cvat-admin-2024"),
+            session_ttl_seconds: parse(env, "CVAT_SESSION_TTL_SECONDS", "1209600")?,
+            login_max_failures: parse(env, "CVAT_LOGIN_MAX_FAILURES", "10")?,
+            login_window_seconds: parse(env, "CVAT_LOGIN_WINDOW_SECONDS", "300")?,
+            otlp_endpoint: env("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|v| !v.is_empty()),
+        })
+    }
+}
+
+fn parse<T: std::str::FromStr>(env: Lookup<'_>, name: &str, default: &str) -> Result<T, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    let value = env(name).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string());
+    value.parse().map_err(|e: T::Err| ConfigError { name: name.into(), value, reason: e.to_string() })
+}
+
+fn one_of(env: Lookup<'_>, name: &str, default: &str, allowed: &[&str]) -> Result<String, ConfigError> {
+    let value = env(name).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string());
+    if allowed.contains(&value.as_str()) {
+        Ok(value)
+    } else {
+        Err(ConfigError { name: name.into(), value, reason: format!("expected one of {allowed:?}") })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_work_without_environment() {
+        let settings = Settings::from_lookup(&|_| None, 9101).unwrap();
+        assert_eq!(settings.gateway_listen.port(), 8080);
+        assert_eq!(settings.health_listen.port(), 9101);
+        assert!(settings.otlp_endpoint.is_none());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let settings = Settings::from_lookup(&|n| (n == "CVAT_ADMIN_PASSWORD").then(|| "hunter22".into()), 1).unwrap();
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter22"));
+        assert!(!printed.contains("cvat-secret-key"));
+        assert_eq!(settings.admin_password.expose(), "hunter22");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Settings::from_lookup(&|n| (n == "CVAT_GATEWAY_LISTEN").then(|| "nowhere".into()), 1).unwrap_err();
+        assert!(err.to_string().contains("CVAT_GATEWAY_LISTEN"));
+        let err = Settings::from_lookup(&|n| (n == "CVAT_BLOB_BACKEND").then(|| "ftp".into()), 1).unwrap_err();
+        assert!(err.to_string().contains("CVAT_BLOB_BACKEND"));
+    }
+}
