@@ -84,3 +84,19 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
+
+/// The configured backend; for S3 the bucket is created when missing.
+pub async fn from_settings(settings: &cvat_runtime::Settings) -> Result<std::sync::Arc<dyn BlobStore>, BlobError> {
+    if settings.blob_backend == "local" {
+        return Ok(std::sync::Arc::new(LocalStore::new(&settings.blob_dir)));
+    }
+    let store = S3Store::new(
+        &settings.s3_endpoint,
+        &settings.s3_region,
+        &settings.s3_bucket,
+        settings.s3_access_key.expose(),
+        settings.s3_secret_key.expose(),
+    );
+    store.ensure_bucket().await?;
+    Ok(std::sync::Arc::new(store))
+}

@@ -6,6 +6,7 @@
 //! replicas starting together do not race.
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use cvat_error::ApiError;
 use tokio_postgres::NoTls;
 
 pub use deadpool_postgres::{Object as Client, Pool as PgPool, PoolError};
@@ -33,8 +34,10 @@ pub struct Migration {
 
 /// Builds a pool; connections are made lazily, so a database that is down at start-up
 /// only fails the requests that need it, and the service recovers when it returns.
-pub fn pool(url: &str, max_size: usize) -> Result<Pool, DbError> {
-    let config: tokio_postgres::Config = url.parse().map_err(DbError::Config)?;
+/// Every connection's `search_path` is the service's own schema.
+pub fn pool(url: &str, schema: &str, max_size: usize) -> Result<Pool, DbError> {
+    let mut config: tokio_postgres::Config = url.parse().map_err(DbError::Config)?;
+    config.options(format!("-csearch_path={schema}"));
     let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
         .max_size(max_size)
@@ -95,6 +98,19 @@ pub async fn ping(pool: &Pool) -> bool {
     match pool.get().await {
         Ok(client) => client.simple_query("SELECT 1").await.is_ok(),
         Err(_) => false,
+    }
+}
+
+/// Maps a database failure to the client's view: 503 when unreachable, else 500.
+/// The cause is logged here and never sent.
+pub fn api_error(err: impl Into<DbError>) -> ApiError {
+    let err = err.into();
+    if is_unavailable(&err) {
+        tracing::warn!(error = %err, "database unavailable");
+        ApiError::unavailable("The database")
+    } else {
+        tracing::error!(error = %err, "database error");
+        ApiError::internal()
     }
 }
 

@@ -51,15 +51,11 @@ impl Identity {
     }
 }
 
-/// Maps a database failure to the client's view: 503 when unreachable, else 500.
-/// The cause is logged here and never sent.
-pub(crate) fn db_error(err: impl Into<DbError>) -> ApiError {
-    let err = err.into();
-    if cvat_db::is_unavailable(&err) {
-        tracing::warn!(error = %err, "database unavailable");
-        ApiError::unavailable("The database")
-    } else {
-        tracing::error!(error = %err, "database error");
-        ApiError::internal()
+pub(crate) use cvat_db::api_error as db_error;
+
+impl Identity {
+    /// True when the login throttle's Redis answers (readiness).
+    pub async fn throttle_ready(&self) -> bool {
+        self.throttle.ping().await
     }
 }

@@ -1,1 +1,121 @@
-//! placeholder
+//! The loop every queue worker runs: consume its pool's queue, handle each job inside a
+//! span parented on the publisher's trace, report to the task service, ack only after the
+//! effect is recorded; failures go to the retry queue and, in the end, the dead-letter
+//! queue. A lost broker connection is re-established with backoff.
+
+use cvat_proto::queue::{job::Work, Job};
+use cvat_proto::task::task_client::TaskClient;
+use cvat_proto::task::TraceProbeReport;
+use cvat_queue::{Broker, Delivery};
+use cvat_runtime::propagation::TraceInterceptor;
+use cvat_runtime::telemetry::{self, current_trace_id};
+use cvat_runtime::{health, Settings};
+use cvat_blob::BlobStore;
+use prost::Message;
+use std::sync::Arc;
+use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tracing::Instrument;
+
+pub type TaskApi = TaskClient<InterceptedService<Channel, TraceInterceptor>>;
+
+/// A gRPC client of the task service that carries the trace context.
+pub fn task_client(url: &str) -> anyhow::Result<TaskApi> {
+    let channel = Endpoint::from_shared(url.to_string())?.connect_timeout(Duration::from_secs(5)).connect_lazy();
+    Ok(TaskClient::with_interceptor(channel, TraceInterceptor))
+}
+
+pub struct Worker {
+    /// The pool this worker consumes (`media`, `export`) and its name in reports.
+    pub pool: &'static str,
+    pub broker: Arc<Broker>,
+    pub task: TaskApi,
+    pub prefetch: u16,
+}
+
+impl Worker {
+    /// Consumes until the process stops.
+    pub async fn run(self) {
+        let tag = format!("{}-{}", self.pool, std::process::id());
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match self.broker.consume(self.pool, &tag, self.prefetch).await {
+                Ok(mut consumer) => {
+                    backoff = Duration::from_millis(200);
+                    tracing::info!(pool = self.pool, "consuming");
+                    while let Some(delivery) = consumer.next().await {
+                        match delivery {
+                            Ok(delivery) => self.process(delivery).await,
+                            Err(err) => {
+                                tracing::warn!(error = %err, "delivery failed");
+                                break;
+                            }
+                        }
+                    }
+                    tracing::warn!(pool = self.pool, "broker connection lost, reconnecting");
+                }
+                Err(err) => tracing::warn!(error = %err, ?backoff, "cannot consume yet"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    async fn process(&self, delivery: Delivery) {
+        let span = delivery.span();
+        let outcome = self.handle(&delivery.body).instrument(span.clone()).await;
+        let settled = match outcome {
+            Ok(()) => delivery.ack().await,
+            Err(err) => self.broker.retry_later(delivery, &format!("{err:#}")).instrument(span).await,
+        };
+        if let Err(err) = settled {
+            // The message stays unacked and the broker will deliver it again.
+            tracing::warn!(error = %err, "could not settle delivery");
+        }
+    }
+
+    async fn handle(&self, body: &[u8]) -> anyhow::Result<()> {
+        let job = Job::decode(body)?;
+        match job.work {
+            Some(Work::TraceProbe(probe)) => {
+                let report = TraceProbeReport { id: probe.probe_id, service: self.pool.to_string(), trace_id: current_trace_id() };
+                self.task.clone().report_trace_probe(report).await?;
+                Ok(())
+            }
+            None => anyhow::bail!("job {} carries no work", job.id),
+        }
+    }
+}
+
+/// A worker process: configuration, telemetry, health endpoints, then the consume loop
+/// until Ctrl-C. The media and export binaries are this with their pool name.
+pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Result<()> {
+    let settings = Settings::from_env(default_health_port)?;
+    let _telemetry = telemetry::init(pool, settings.otlp_endpoint.as_deref())?;
+    let broker = Arc::new(Broker::new(settings.amqp_url.expose(), &settings.queue_prefix));
+    let blobs = cvat_blob::from_settings(&settings).await?;
+    tokio::spawn(health::serve(settings.health_listen, readiness(broker.clone(), blobs)));
+    let worker = Worker { pool, broker, task: task_client(&settings.task_url)?, prefetch: 4 };
+    tokio::select! {
+        _ = worker.run() => {}
+        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+    }
+    Ok(())
+}
+
+fn readiness(broker: Arc<Broker>, blobs: Arc<dyn BlobStore>) -> health::ReadinessCheck {
+    Arc::new(move || {
+        let (broker, blobs) = (broker.clone(), blobs.clone());
+        Box::pin(async move {
+            let mut failing = Vec::new();
+            if !broker.ping().await {
+                failing.push("rabbitmq");
+            }
+            if blobs.ping().await.is_err() {
+                failing.push("object storage");
+            }
+            failing
+        })
+    })
+}

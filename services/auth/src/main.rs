@@ -1,1 +1,63 @@
-fn main() {}
+//! The auth service: identity and tenancy over gRPC. Wiring only; the rules live in
+//! `cvat-identity`.
+
+mod grpc;
+
+use cvat_db::PgPool;
+use cvat_identity::{Identity, IdentityConfig, LoginThrottle, Outbox};
+use cvat_runtime::{health, telemetry, Settings};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = Settings::from_env(9101)?;
+    let _telemetry = telemetry::init("auth", settings.otlp_endpoint.as_deref())?;
+    let db = cvat_db::pool(settings.database_url.expose(), cvat_identity::SCHEMA, 16)?;
+    cvat_db::migrate(&db, cvat_identity::SCHEMA, cvat_identity::MIGRATIONS).await?;
+    let redis = redis::Client::open(settings.redis_url.expose())?;
+    let redis = redis::aio::ConnectionManager::new(redis).await?;
+    let throttle = LoginThrottle::new(
+        redis,
+        &settings.queue_prefix,
+        settings.login_max_failures,
+        settings.login_window_seconds,
+    );
+    let outbox = Outbox::new(std::env::var("CVAT_MAIL_DIR").unwrap_or_else(|_| ".data/mail".into()));
+    let config = IdentityConfig { session_ttl_seconds: settings.session_ttl_seconds };
+    let identity = Arc::new(Identity::new(db.clone(), throttle, outbox, config));
+    if identity
+        .ensure_admin(&settings.admin_user, &settings.admin_email, settings.admin_password.expose())
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the admin user failed: {e}"))?
+    {
+        tracing::info!(username = %settings.admin_user, "admin user created");
+    }
+    tokio::spawn(health::serve(settings.health_listen, readiness(db, identity.clone())));
+    tracing::info!(addr = %settings.auth_listen, "auth service listening");
+    tonic::transport::Server::builder()
+        .add_service(grpc::server(identity))
+        .serve_with_shutdown(settings.auth_listen, shutdown())
+        .await?;
+    Ok(())
+}
+
+fn readiness(db: PgPool, identity: Arc<Identity>) -> health::ReadinessCheck {
+    Arc::new(move || {
+        let (db, identity) = (db.clone(), identity.clone());
+        Box::pin(async move {
+            let mut failing = Vec::new();
+            if !cvat_db::ping(&db).await {
+                failing.push("postgresql");
+            }
+            if !identity.throttle_ready().await {
+                failing.push("redis");
+            }
+            failing
+        })
+    })
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+}

@@ -1,1 +1,7 @@
-fn main() {}
+//! The export worker: a RabbitMQ consumer of the `export` pool with health and metrics over
+//! HTTP. Run as many replicas as the load needs; each message is handled once in effect.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    cvat_worker::serve("export", 9104).await
+}

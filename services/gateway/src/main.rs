@@ -1,1 +1,43 @@
-fn main() {}
+//! The gateway: the only HTTP surface. It authenticates every request through the auth
+//! service, maps CVAT's REST endpoints to gRPC, and serves the OpenAPI schema and docs.
+//! It holds no business rules and no SQL.
+
+mod body;
+mod error;
+mod identity;
+mod listing;
+mod middleware;
+mod openapi;
+mod org;
+mod routes;
+mod state;
+
+use actix_web::{web, App, HttpServer};
+use cvat_runtime::{telemetry, Settings};
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = Settings::from_env(8080)?;
+    let _telemetry = telemetry::init("gateway", settings.otlp_endpoint.as_deref())?;
+    let state = web::Data::new(state::AppState::connect(&settings)?);
+    tracing::info!(addr = %settings.gateway_listen, "gateway listening");
+    HttpServer::new(move || {
+        App::new()
+            .configure(|cfg| app(cfg, state.clone()))
+            .wrap(actix_web::middleware::NormalizePath::trim())
+            .wrap(actix_web::middleware::from_fn(middleware::observe))
+    })
+        .bind(settings.gateway_listen)?
+        .run()
+        .await?;
+    Ok(())
+}
+
+/// The whole application, shared by `main` and the tests.
+pub fn app(cfg: &mut web::ServiceConfig, state: web::Data<state::AppState>) {
+    cfg.app_data(state)
+        .app_data(error::query_config())
+        .app_data(error::path_config())
+        .configure(routes::configure)
+        .default_service(web::to(error::not_found));
+}

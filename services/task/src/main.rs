@@ -1,1 +1,49 @@
-fn main() {}
+//! The task service: the domain over gRPC. In this first slice it owns the `engine`
+//! schema and the trace probes that prove one trace id runs from the gateway through
+//! gRPC and RabbitMQ to every worker pool.
+
+mod probes;
+
+use cvat_db::{Migration, PgPool};
+use cvat_proto::task::task_server::TaskServer;
+use cvat_queue::Broker;
+use cvat_runtime::{health, telemetry, Settings};
+use std::sync::Arc;
+
+const SCHEMA: &str = "engine";
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "trace_probes", sql: include_str!("../migrations/0001_trace_probes.sql") }];
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = Settings::from_env(9102)?;
+    let _telemetry = telemetry::init("task", settings.otlp_endpoint.as_deref())?;
+    let db = cvat_db::pool(settings.database_url.expose(), SCHEMA, 16)?;
+    cvat_db::migrate(&db, SCHEMA, MIGRATIONS).await?;
+    let broker = Arc::new(Broker::new(settings.amqp_url.expose(), &settings.queue_prefix));
+    tokio::spawn(health::serve(settings.health_listen, readiness(db.clone(), broker.clone())));
+    tracing::info!(addr = %settings.task_listen, "task service listening");
+    tonic::transport::Server::builder()
+        .add_service(TaskServer::new(probes::TaskService::new(db, broker)))
+        .serve_with_shutdown(settings.task_listen, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+fn readiness(db: PgPool, broker: Arc<Broker>) -> health::ReadinessCheck {
+    Arc::new(move || {
+        let (db, broker) = (db.clone(), broker.clone());
+        Box::pin(async move {
+            let mut failing = Vec::new();
+            if !cvat_db::ping(&db).await {
+                failing.push("postgresql");
+            }
+            if !broker.ping().await {
+                failing.push("rabbitmq");
+            }
+            failing
+        })
+    })
+}

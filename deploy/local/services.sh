@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Starts the five services from already-built binaries and waits until the gateway is
+# ready. Usage: services.sh <target dir> [--foreground]
+# With --foreground it stays attached and stops everything on Ctrl-C (make run);
+# otherwise it leaves them running and writes their pids to $CVAT_DATA_DIR/services.pids.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${1:?target directory, e.g. target/debug}
+DATA=${CVAT_DATA_DIR:-$PWD/.data}
+mkdir -p "$DATA/logs"
+export CVAT_MAIL_DIR=${CVAT_MAIL_DIR:-$DATA/mail}
+export CVAT_BLOB_DIR=${CVAT_BLOB_DIR:-$DATA/blobs}
+GATEWAY=${CVAT_GATEWAY_LISTEN:-127.0.0.1:8080}
+pids=()
+
+stop() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+
+start() { # name
+  "$BIN/cvat-$1" >>"$DATA/logs/$1.log" 2>&1 &
+  pids+=($!)
+}
+
+# auth first: it applies its migrations and creates the admin user.
+start auth
+start task
+start media
+start export
+start gateway
+echo "${pids[*]}" >"$DATA/services.pids"
+
+for _ in $(seq 1 120); do
+  if curl -fsS "http://$GATEWAY/readyz" >/dev/null 2>&1; then break; fi
+  for pid in "${pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "a service exited during start-up; logs in $DATA/logs:" >&2
+      tail -n 20 "$DATA"/logs/*.log >&2
+      stop
+      exit 1
+    fi
+  done
+  sleep 0.5
+done
+curl -fsS "http://$GATEWAY/readyz" >/dev/null || { echo "gateway not ready; logs in $DATA/logs" >&2; stop; exit 1; }
+
+if [ "${2:-}" = "--foreground" ]; then
+  trap 'echo; echo "stopping"; stop; exit 0' INT TERM
+  echo "CVAT API on http://$GATEWAY  (admin: ${CVAT_ADMIN_USER:-admin} / ${CVAT_ADMIN_PASSWORD:-cvat-admin-2024})"
+  echo "logs: $DATA/logs   Ctrl-C stops everything"
+  wait
+fi

@@ -1,0 +1,180 @@
+//! The `Auth` gRPC service: unpacks requests, calls [`Identity`], packs answers.
+
+use cvat_error::{ApiError, ApiResult};
+use cvat_identity::Identity;
+use cvat_listing::ListParams;
+use cvat_proto::auth::auth_server::{Auth, AuthServer};
+use cvat_proto::auth::*;
+use cvat_proto::common::{Empty, ListQuery, OrgContext};
+use cvat_runtime::propagation::grpc_span;
+use std::sync::Arc;
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+pub fn server(identity: Arc<Identity>) -> AuthServer<AuthService> {
+    AuthServer::new(AuthService { identity })
+}
+
+pub struct AuthService {
+    identity: Arc<Identity>,
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+/// Runs a handler inside a span parented on the caller's trace and encodes its error.
+async fn handle<Req, T, F>(request: Request<Req>, method: &'static str, body: impl FnOnce(Req) -> F) -> Reply<T>
+where
+    F: std::future::Future<Output = ApiResult<T>>,
+{
+    let span = grpc_span(&request, method);
+    body(request.into_inner()).instrument(span).await.map(Response::new).map_err(Status::from)
+}
+
+fn principal(value: Option<Principal>) -> ApiResult<Principal> {
+    value.ok_or_else(|| ApiError::unauthenticated("Authentication credentials were not provided."))
+}
+
+fn list_params(query: Option<ListQuery>) -> ListParams {
+    let query = query.unwrap_or_default();
+    ListParams {
+        page: query.page,
+        page_size: query.page_size,
+        filter: query.filter,
+        sort: query.sort,
+        search: query.search,
+        equals: query.equals.into_iter().collect(),
+    }
+}
+
+impl AuthService {
+    /// The organization id of a request's context, if it names one.
+    async fn org_scope(&self, org: Option<OrgContext>) -> ApiResult<Option<i64>> {
+        let resolved = self.identity.resolve_org(&org.unwrap_or_default()).await?;
+        Ok((resolved.id != 0).then_some(resolved.id))
+    }
+}
+
+#[tonic::async_trait]
+impl Auth for AuthService {
+    async fn authenticate(&self, request: Request<Credentials>) -> Reply<Principal> {
+        handle(request, "Authenticate", |c| async move { self.identity.authenticate(&c).await }).await
+    }
+
+    async fn login(&self, request: Request<LoginRequest>) -> Reply<LoginResponse> {
+        handle(request, "Login", |r| async move { self.identity.login(&r).await }).await
+    }
+
+    async fn logout(&self, request: Request<LogoutRequest>) -> Reply<Empty> {
+        handle(request, "Logout", |r| async move {
+            self.identity.logout(&principal(r.principal)?).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn register(&self, request: Request<RegisterRequest>) -> Reply<User> {
+        handle(request, "Register", |r| async move { self.identity.register(&r).await }).await
+    }
+
+    async fn change_password(&self, request: Request<ChangePasswordRequest>) -> Reply<Empty> {
+        handle(request, "ChangePassword", |r| async move { self.identity.change_password(&r).await.map(|_| Empty {}) })
+            .await
+    }
+
+    async fn request_password_reset(&self, request: Request<PasswordResetRequest>) -> Reply<Empty> {
+        handle(request, "RequestPasswordReset", |r| async move {
+            self.identity.request_password_reset(&r.email).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn confirm_password_reset(&self, request: Request<PasswordResetConfirm>) -> Reply<Empty> {
+        handle(request, "ConfirmPasswordReset", |r| async move {
+            self.identity.confirm_password_reset(&r).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn create_access_token(&self, request: Request<CreateAccessTokenRequest>) -> Reply<AccessToken> {
+        handle(request, "CreateAccessToken", |r| async move {
+            self.identity.create_access_token(&principal(r.principal)?, &r.name, &r.expiry_date, r.read_only).await
+        })
+        .await
+    }
+
+    async fn list_access_tokens(&self, request: Request<ListAccessTokensRequest>) -> Reply<AccessTokenPage> {
+        handle(request, "ListAccessTokens", |r| async move {
+            self.identity.list_access_tokens(&principal(r.principal)?, &list_params(r.query)).await
+        })
+        .await
+    }
+
+    async fn get_access_token(&self, request: Request<AccessTokenRef>) -> Reply<AccessToken> {
+        handle(request, "GetAccessToken", |r| async move {
+            let id = (!r.self_).then_some(r.id);
+            self.identity.get_access_token(&principal(r.principal)?, id).await
+        })
+        .await
+    }
+
+    async fn update_access_token(&self, request: Request<UpdateAccessTokenRequest>) -> Reply<AccessToken> {
+        handle(request, "UpdateAccessToken", |r| async move { self.identity.update_access_token(&r).await }).await
+    }
+
+    async fn delete_access_token(&self, request: Request<AccessTokenRef>) -> Reply<Empty> {
+        handle(request, "DeleteAccessToken", |r| async move {
+            self.identity.delete_access_token(&principal(r.principal)?, r.id).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn list_users(&self, request: Request<ListUsersRequest>) -> Reply<UserPage> {
+        handle(request, "ListUsers", |r| async move {
+            let org = self.org_scope(r.org).await?;
+            self.identity.list_users(&principal(r.principal)?, org, &list_params(r.query)).await
+        })
+        .await
+    }
+
+    async fn get_user(&self, request: Request<UserRef>) -> Reply<User> {
+        handle(request, "GetUser", |r| async move {
+            let org = self.org_scope(r.org).await?;
+            let (user, full) = self.identity.get_user(&principal(r.principal)?, r.id, org).await?;
+            Ok(if full { user } else { basic(user) })
+        })
+        .await
+    }
+
+    async fn update_user(&self, request: Request<UpdateUserRequest>) -> Reply<User> {
+        handle(request, "UpdateUser", |r| async move {
+            let patch: serde_json::Value = serde_json::from_str(&r.patch_json)
+                .map_err(|e| ApiError::bad_request(format!("JSON parse error - {e}")))?;
+            let patch = patch.as_object().ok_or_else(|| {
+                ApiError::field("non_field_errors", "Invalid data. Expected a dictionary.")
+            })?;
+            self.identity.update_user(&principal(r.principal)?, r.id, patch).await
+        })
+        .await
+    }
+
+    async fn delete_user(&self, request: Request<UserRef>) -> Reply<Empty> {
+        handle(request, "DeleteUser", |r| async move {
+            self.identity.delete_user(&principal(r.principal)?, r.id).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn resolve_organization(&self, request: Request<OrgContext>) -> Reply<ResolvedOrganization> {
+        handle(request, "ResolveOrganization", |r| async move { self.identity.resolve_org(&r).await }).await
+    }
+}
+
+/// The fields anyone allowed to see a user may see (CVAT's BasicUser).
+fn basic(user: User) -> User {
+    User {
+        id: user.id,
+        username: user.username,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        ..Default::default()
+    }
+}

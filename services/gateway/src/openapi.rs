@@ -1,0 +1,45 @@
+//! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations and
+//! the response types. Operation ids are `<tag>_<method name of the generated client>`,
+//! as in CVAT's own schema.
+
+use crate::routes::{auth, server, users};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "CVAT REST API", version = "2.80.0", description = "REST API of a CVAT-compatible annotation server."),
+    paths(
+        server::about, server::formats, server::plugins, server::start_probe, server::get_probe,
+        auth::login, auth::logout, auth::register, auth::change_password, auth::reset_password,
+        auth::confirm_reset, auth::rules, auth::create_token, auth::list_tokens, auth::token_self,
+        auth::get_token, auth::update_token, auth::delete_token,
+        users::list, users::retrieve_self, users::retrieve, users::partial_update, users::destroy,
+        crate::routes::schema::schema,
+    ),
+    components(schemas(
+        server::About, server::DatasetFormats, server::DatasetFormat, server::Plugins, server::TraceProbeRead,
+        server::TraceHop, auth::Token, auth::RestAuthDetail, auth::RegisterSerializerEx, auth::AccessTokenRead,
+        auth::BasicUser,
+    ))
+)]
+pub struct ApiDoc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_ids_match_the_reference() {
+        let reference = include_str!("../../../tests/compat/operation_ids.txt");
+        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut ours = Vec::new();
+        for (_, item) in document["paths"].as_object().unwrap() {
+            for (_, operation) in item.as_object().unwrap() {
+                ours.push(operation["operationId"].as_str().unwrap().to_string());
+            }
+        }
+        for id in reference.lines().filter(|l| !l.is_empty()) {
+            assert!(ours.iter().any(|o| o == id), "missing operation {id}");
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! `/api/auth/*`: login and logout, registration, passwords, access tokens, rules.
+
+use super::resource;
+use crate::body::{Fields, JsonBody};
+use crate::error::HttpResult;
+use crate::identity::{Auth, MaybeAuth, CSRF_COOKIE, SESSION_COOKIE};
+use crate::listing::{self, Page};
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use cvat_proto::auth::*;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/auth/login", vec![web::post().to(login)]))
+        .service(resource("/api/auth/logout", vec![web::post().to(logout)]))
+        .service(resource("/api/auth/register", vec![web::post().to(register)]))
+        .service(resource("/api/auth/password/change", vec![web::post().to(change_password)]))
+        .service(resource("/api/auth/password/reset", vec![web::post().to(reset_password)]))
+        .service(resource("/api/auth/password/reset/confirm", vec![web::post().to(confirm_reset)]))
+        .service(resource("/api/auth/rules", vec![web::get().to(rules)]))
+        .service(resource("/api/auth/access_tokens", vec![web::get().to(list_tokens), web::post().to(create_token)]))
+        .service(resource("/api/auth/access_tokens/self", vec![web::get().to(token_self)]))
+        .service(resource(
+            "/api/auth/access_tokens/{id}",
+            vec![web::get().to(get_token), web::patch().to(update_token), web::delete().to(delete_token)],
+        ));
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Token {
+    key: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RestAuthDetail {
+    detail: &'static str,
+}
+
+fn detail(message: &'static str) -> HttpResponse {
+    HttpResponse::Ok().json(RestAuthDetail { detail: message })
+}
+
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
+}
+
+/// Cookies in the form the client's joined-header parse accepts: each ends with a
+/// `name=value` attribute, never with a bare flag.
+fn session_cookies(session_id: &str, csrf: &str, max_age: i64) -> [String; 2] {
+    [
+        format!("{CSRF_COOKIE}={csrf}; Max-Age={max_age}; Path=/; SameSite=Lax"),
+        format!("{SESSION_COOKIE}={session_id}; HttpOnly; Max-Age={max_age}; Path=/; SameSite=Lax"),
+    ]
+}
+
+#[utoipa::path(post, path = "/api/auth/login", operation_id = "auth_create_login", tag = "auth",
+    responses((status = 200, body = Token)))]
+pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
+    let mut fields = Fields::new(&body);
+    let username = fields.optional_str("username").unwrap_or_default();
+    let email = fields.optional_str("email").unwrap_or_default();
+    let password = fields.required_str("password");
+    fields.finish()?;
+    let request = LoginRequest { username, email, password, client_address: client_address(&req) };
+    let session = state.auth().login(request).await?.into_inner();
+    let mut response = HttpResponse::Ok();
+    for cookie in session_cookies(&session.session_id, &session.csrf_token, session.session_max_age_seconds) {
+        response.append_header(("Set-Cookie", cookie));
+    }
+    Ok(response.json(Token { key: session.key }))
+}
+
+#[utoipa::path(post, path = "/api/auth/logout", operation_id = "auth_create_logout", tag = "auth",
+    responses((status = 200, body = RestAuthDetail)))]
+pub async fn logout(auth: MaybeAuth, state: web::Data<AppState>) -> HttpResult<HttpResponse> {
+    if let Some(principal) = auth.0 {
+        state.auth().logout(LogoutRequest { principal: Some(principal) }).await?;
+    }
+    let mut response = HttpResponse::Ok();
+    for cookie in session_cookies("", "", 0) {
+        response.append_header(("Set-Cookie", cookie));
+    }
+    Ok(response.json(RestAuthDetail { detail: "Successfully logged out." }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RegisterSerializerEx {
+    username: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    email_verification_required: bool,
+    key: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/auth/register", operation_id = "auth_create_register", tag = "auth",
+    responses((status = 201, body = RegisterSerializerEx)))]
+pub async fn register(state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
+    let mut fields = Fields::new(&body);
+    let request = RegisterRequest {
+        username: fields.required_str("username"),
+        password1: fields.required_str("password1"),
+        password2: fields.required_str("password2"),
+        email: fields.optional_str("email").unwrap_or_default(),
+        first_name: fields.optional_str("first_name").unwrap_or_default(),
+        last_name: fields.optional_str("last_name").unwrap_or_default(),
+    };
+    fields.finish()?;
+    let user = state.auth().register(request).await?.into_inner();
+    Ok(HttpResponse::Created().json(RegisterSerializerEx {
+        username: user.username,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        email_verification_required: false,
+        key: None,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/auth/password/change", operation_id = "auth_create_password_change", tag = "auth",
+    responses((status = 200, body = RestAuthDetail)))]
+pub async fn change_password(auth: Auth, state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
+    let mut fields = Fields::new(&body);
+    let request = ChangePasswordRequest {
+        principal: Some(auth.0),
+        old_password: fields.required_str("old_password"),
+        new_password1: fields.required_str("new_password1"),
+        new_password2: fields.required_str("new_password2"),
+    };
+    fields.finish()?;
+    state.auth().change_password(request).await?;
+    Ok(detail("New password has been saved."))
+}
+
+#[utoipa::path(post, path = "/api/auth/password/reset", operation_id = "auth_create_password_reset", tag = "auth",
+    responses((status = 200, body = RestAuthDetail)))]
+pub async fn reset_password(state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
+    let mut fields = Fields::new(&body);
+    let email = fields.required_str("email");
+    fields.finish()?;
+    state.auth().request_password_reset(PasswordResetRequest { email }).await?;
+    Ok(detail("Password reset e-mail has been sent."))
+}
+
+#[utoipa::path(post, path = "/api/auth/password/reset/confirm", operation_id = "auth_create_password_reset_confirm",
+    tag = "auth", responses((status = 200, body = RestAuthDetail)))]
+pub async fn confirm_reset(state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
+    let mut fields = Fields::new(&body);
+    let request = PasswordResetConfirm {
+        uid: fields.required_str("uid"),
+        token: fields.required_str("token"),
+        new_password1: fields.required_str("new_password1"),
+        new_password2: fields.required_str("new_password2"),
+    };
+    fields.finish()?;
+    state.auth().confirm_password_reset(request).await?;
+    Ok(detail("Password has been reset with the new password."))
+}
+
+/// The permission rules in force, as data (CVAT serves its OPA bundle here; ours are
+/// compiled into the services, so this describes them).
+#[utoipa::path(get, path = "/api/auth/rules", operation_id = "auth_retrieve_rules", tag = "auth",
+    responses((status = 200)))]
+pub async fn rules() -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "users": {
+            "list": "admins: all users; inside an organization: its members; otherwise: yourself",
+            "view": "yourself; admins; members of the organization in context",
+            "update": "yourself (username, first_name, last_name); admins (every field)",
+            "delete": "yourself; admins",
+        },
+        "access_tokens": {"all": "the owner only; read-only tokens may not manage tokens or write anything"},
+        "trace_probe": {"all": "admins"},
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BasicUser {
+    url: String,
+    id: i64,
+    username: String,
+    first_name: String,
+    last_name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccessTokenRead {
+    id: i64,
+    name: String,
+    created_date: String,
+    updated_date: String,
+    expiry_date: Option<String>,
+    last_used_date: Option<String>,
+    read_only: bool,
+    owner: BasicUser,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+}
+
+fn non_empty(value: String) -> Option<String> {
+    (!value.is_empty()).then_some(value)
+}
+
+fn token_read(req: &HttpRequest, token: AccessToken) -> AccessTokenRead {
+    AccessTokenRead {
+        id: token.id,
+        name: token.name,
+        created_date: token.created_date,
+        updated_date: token.updated_date,
+        expiry_date: non_empty(token.expiry_date),
+        last_used_date: non_empty(token.last_used_date),
+        read_only: token.read_only,
+        owner: BasicUser {
+            url: format!("{}/api/users/{}", listing::base_url(req), token.owner_id),
+            id: token.owner_id,
+            username: token.owner_username,
+            first_name: String::new(),
+            last_name: String::new(),
+        },
+        value: non_empty(token.value),
+    }
+}
+
+/// `expiry_date`: absent → unchanged (`None`), null → no expiry (`Some("")`), else the value.
+fn expiry(fields: &mut Fields) -> Option<String> {
+    fields.nullable_str("expiry_date").map(Option::unwrap_or_default)
+}
+
+#[utoipa::path(post, path = "/api/auth/access_tokens", operation_id = "auth_create_access_tokens", tag = "auth",
+    responses((status = 201, body = AccessTokenRead)))]
+pub async fn create_token(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    body: JsonBody,
+) -> HttpResult<HttpResponse> {
+    let mut fields = Fields::new(&body);
+    let request = CreateAccessTokenRequest {
+        principal: Some(auth.0),
+        name: fields.required_str("name"),
+        expiry_date: expiry(&mut fields).unwrap_or_default(),
+        read_only: fields.optional_bool("read_only").unwrap_or(false),
+    };
+    fields.finish()?;
+    let token = state.auth().create_access_token(request).await?.into_inner();
+    Ok(HttpResponse::Created().json(token_read(&req, token)))
+}
+
+#[utoipa::path(get, path = "/api/auth/access_tokens", operation_id = "auth_list_access_tokens", tag = "auth",
+    responses((status = 200)))]
+pub async fn list_tokens(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    params: web::Query<HashMap<String, String>>,
+) -> HttpResult<HttpResponse> {
+    let query = listing::query(&params, &["name", "read_only"])?;
+    let request = ListAccessTokensRequest { principal: Some(auth.0), query: Some(query.clone()) };
+    let page = state.auth().list_access_tokens(request).await?.into_inner();
+    let results = page.results.into_iter().map(|t| token_read(&req, t)).collect();
+    Ok(HttpResponse::Ok().json(Page::new(&req, &query, page.count, results)))
+}
+
+async fn fetch_token(req: &HttpRequest, state: &AppState, reference: AccessTokenRef) -> HttpResult<HttpResponse> {
+    let token = state.auth().get_access_token(reference).await?.into_inner();
+    Ok(HttpResponse::Ok().json(token_read(req, token)))
+}
+
+#[utoipa::path(get, path = "/api/auth/access_tokens/self", operation_id = "auth_retrieve_access_tokens_self",
+    tag = "auth", responses((status = 200, body = AccessTokenRead)))]
+pub async fn token_self(req: HttpRequest, auth: Auth, state: web::Data<AppState>) -> HttpResult<HttpResponse> {
+    fetch_token(&req, &state, AccessTokenRef { principal: Some(auth.0), id: 0, self_: true }).await
+}
+
+#[utoipa::path(get, path = "/api/auth/access_tokens/{id}", operation_id = "auth_retrieve_access_tokens",
+    tag = "auth", responses((status = 200, body = AccessTokenRead)))]
+pub async fn get_token(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> HttpResult<HttpResponse> {
+    fetch_token(&req, &state, AccessTokenRef { principal: Some(auth.0), id: *id, self_: false }).await
+}
+
+#[utoipa::path(patch, path = "/api/auth/access_tokens/{id}", operation_id = "auth_partial_update_access_tokens",
+    tag = "auth", responses((status = 200, body = AccessTokenRead)))]
+pub async fn update_token(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: JsonBody,
+) -> HttpResult<HttpResponse> {
+    let mut fields = Fields::new(&body);
+    let request = UpdateAccessTokenRequest {
+        principal: Some(auth.0),
+        id: *id,
+        name: fields.optional_str("name"),
+        expiry_date: expiry(&mut fields),
+        read_only: fields.optional_bool("read_only"),
+    };
+    if request.name.as_deref() == Some("") {
+        fields.errors.add("name", "This field may not be blank.");
+    }
+    fields.finish()?;
+    let token = state.auth().update_access_token(request).await?.into_inner();
+    Ok(HttpResponse::Ok().json(token_read(&req, token)))
+}
+
+#[utoipa::path(delete, path = "/api/auth/access_tokens/{id}", operation_id = "auth_destroy_access_tokens",
+    tag = "auth", responses((status = 204)))]
+pub async fn delete_token(auth: Auth, state: web::Data<AppState>, id: web::Path<i64>) -> HttpResult<HttpResponse> {
+    let reference = AccessTokenRef { principal: Some(auth.0), id: *id, self_: false };
+    state.auth().delete_access_token(reference).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+

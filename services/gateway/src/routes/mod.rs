@@ -1,0 +1,23 @@
+//! The REST surface, one module per API tag.
+
+pub mod auth;
+pub mod health;
+pub mod schema;
+pub mod server;
+pub mod users;
+
+use crate::error::method_not_allowed;
+use actix_web::{web, Route};
+
+/// A resource answering the given routes and 405 for any other method.
+pub fn resource(path: &str, routes: Vec<Route>) -> actix_web::Resource {
+    routes.into_iter().fold(web::resource(path), |r, route| r.route(route)).default_service(web::to(method_not_allowed))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    health::configure(cfg);
+    server::configure(cfg);
+    auth::configure(cfg);
+    users::configure(cfg);
+    schema::configure(cfg);
+}

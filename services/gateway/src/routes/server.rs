@@ -1,0 +1,141 @@
+//! `/api/server/*`: what this server is and what it supports, plus the trace probe.
+
+use super::resource;
+use crate::error::HttpResult;
+use crate::identity::Auth;
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use cvat_error::ApiError;
+use cvat_proto::task::{StartTraceProbeRequest, TraceProbe, TraceProbeRef};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The CVAT release whose API this server implements; the 2.80 client accepts 2.80.x.
+pub const CVAT_VERSION: &str = "2.80.0";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/server/about", vec![web::get().to(about)]))
+        .service(resource("/api/server/annotation/formats", vec![web::get().to(formats)]))
+        .service(resource("/api/server/plugins", vec![web::get().to(plugins)]))
+        .service(resource("/api/server/trace-probe", vec![web::post().to(start_probe)]))
+        .service(resource("/api/server/trace-probe/{id}", vec![web::get().to(get_probe)]));
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct About {
+    name: &'static str,
+    description: &'static str,
+    version: &'static str,
+    logo_url: &'static str,
+    subtitle: &'static str,
+}
+
+/// Public: the client asks before it has credentials.
+#[utoipa::path(get, path = "/api/server/about", operation_id = "server_retrieve_about", tag = "server",
+    responses((status = 200, body = About)))]
+pub async fn about() -> HttpResponse {
+    HttpResponse::Ok().json(About {
+        name: "Computer Vision Annotation Tool",
+        description: "CVAT-compatible annotation server written in Rust.",
+        version: CVAT_VERSION,
+        logo_url: "",
+        subtitle: "Open, fast, CVAT-compatible annotation server",
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DatasetFormat {
+    name: &'static str,
+    ext: &'static str,
+    version: &'static str,
+    enabled: bool,
+    dimension: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DatasetFormats {
+    importers: Vec<DatasetFormat>,
+    exporters: Vec<DatasetFormat>,
+}
+
+/// The formats this project will support. Each is listed with `enabled: false` until the
+/// export/import issue that implements it makes its row real.
+const FORMATS: &[(&str, &str, &str)] = &[
+    ("CVAT for images", "ZIP", "1.1"),
+    ("CVAT for video", "ZIP", "1.1"),
+    ("COCO", "ZIP", "1.0"),
+    ("Datumaro", "ZIP", "1.0"),
+    ("YOLO", "ZIP", "1.1"),
+    ("PASCAL VOC", "ZIP", "1.1"),
+];
+
+#[utoipa::path(get, path = "/api/server/annotation/formats", operation_id = "server_retrieve_annotation_formats",
+    tag = "server", responses((status = 200, body = DatasetFormats)))]
+pub async fn formats(_: Auth) -> HttpResponse {
+    let rows = || {
+        FORMATS
+            .iter()
+            .map(|(name, ext, version)| DatasetFormat { name, ext, version, enabled: false, dimension: "2d" })
+            .collect()
+    };
+    HttpResponse::Ok().json(DatasetFormats { importers: rows(), exporters: rows() })
+}
+
+#[derive(Serialize, ToSchema)]
+#[allow(non_snake_case)]
+pub struct Plugins {
+    ANALYTICS: bool,
+    MODELS: bool,
+}
+
+#[utoipa::path(get, path = "/api/server/plugins", operation_id = "server_retrieve_plugins", tag = "server",
+    responses((status = 200, body = Plugins)))]
+pub async fn plugins(_: Auth) -> HttpResponse {
+    HttpResponse::Ok().json(Plugins { ANALYTICS: false, MODELS: false })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TraceHop {
+    service: String,
+    trace_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TraceProbeRead {
+    id: String,
+    hops: Vec<TraceHop>,
+}
+
+impl From<TraceProbe> for TraceProbeRead {
+    fn from(probe: TraceProbe) -> Self {
+        let hops = probe.hops.into_iter().map(|h| TraceHop { service: h.service, trace_id: h.trace_id }).collect();
+        Self { id: probe.id, hops }
+    }
+}
+
+fn admin_only(auth: &Auth) -> Result<(), ApiError> {
+    if auth.0.is_superuser || auth.0.groups.iter().any(|g| g == "admin") {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+/// Starts a trace probe (admins only): the task service and every worker pool record the
+/// trace id they handle it under, which shows one trace crossing gRPC and the queue.
+#[utoipa::path(post, path = "/api/server/trace-probe", operation_id = "server_create_trace_probe", tag = "server",
+    responses((status = 201, body = TraceProbeRead)))]
+pub async fn start_probe(auth: Auth, state: web::Data<AppState>) -> HttpResult<HttpResponse> {
+    admin_only(&auth)?;
+    let request = StartTraceProbeRequest { gateway_trace_id: cvat_runtime::telemetry::current_trace_id() };
+    let probe = state.task().start_trace_probe(request).await?.into_inner();
+    Ok(HttpResponse::Created().json(TraceProbeRead::from(probe)))
+}
+
+#[utoipa::path(get, path = "/api/server/trace-probe/{id}", operation_id = "server_retrieve_trace_probe",
+    tag = "server", responses((status = 200, body = TraceProbeRead)))]
+pub async fn get_probe(auth: Auth, state: web::Data<AppState>, id: web::Path<String>) -> HttpResult<HttpResponse> {
+    admin_only(&auth)?;
+    let probe = state.task().get_trace_probe(TraceProbeRef { id: id.into_inner() }).await?.into_inner();
+    Ok(HttpResponse::Ok().json(TraceProbeRead::from(probe)))
+}

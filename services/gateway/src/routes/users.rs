@@ -1,0 +1,116 @@
+//! `/api/users`: list, self, retrieve, partial update, destroy.
+
+use super::resource;
+use crate::body::JsonBody;
+use crate::error::HttpResult;
+use crate::identity::Auth;
+use crate::listing::{self, Page};
+use crate::org;
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use cvat_proto::auth::{ListUsersRequest, UpdateUserRequest, User, UserRef};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/users", vec![web::get().to(list)]))
+        .service(resource("/api/users/self", vec![web::get().to(retrieve_self)]))
+        .service(resource(
+            "/api/users/{id}",
+            vec![web::get().to(retrieve), web::patch().to(partial_update), web::delete().to(destroy)],
+        ));
+}
+
+type Query = web::Query<HashMap<String, String>>;
+
+fn org_context(req: &HttpRequest, query: &HashMap<String, String>) -> HttpResult<cvat_proto::common::OrgContext> {
+    let header = req.headers().get("x-organization").and_then(|v| v.to_str().ok());
+    Ok(org::context(header, query)?)
+}
+
+/// CVAT's `User` (all fields) or `BasicUser` (what any permitted reader may see).
+fn user_json(req: &HttpRequest, user: User, full: bool) -> Value {
+    let url = format!("{}/api/users/{}", listing::base_url(req), user.id);
+    let mut value = json!({
+        "url": url,
+        "id": user.id,
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+    });
+    if full {
+        let extra = json!({
+            "email": user.email,
+            "groups": user.groups,
+            "is_staff": user.is_staff,
+            "is_superuser": user.is_superuser,
+            "is_active": user.is_active,
+            "last_login": (!user.last_login.is_empty()).then_some(user.last_login),
+            "date_joined": user.date_joined,
+            "has_analytics_access": false,
+        });
+        if let (Value::Object(base), Value::Object(extra)) = (&mut value, extra) {
+            base.extend(extra);
+        }
+    }
+    value
+}
+
+#[utoipa::path(get, path = "/api/users", operation_id = "users_list", tag = "users", responses((status = 200)))]
+pub async fn list(req: HttpRequest, auth: Auth, state: web::Data<AppState>, params: Query) -> HttpResult<HttpResponse> {
+    let query = listing::query(&params, &["username", "first_name", "last_name", "is_active"])?;
+    let request =
+        ListUsersRequest { principal: Some(auth.0), query: Some(query.clone()), org: Some(org_context(&req, &params)?) };
+    let page = state.auth().list_users(request).await?.into_inner();
+    let results = page.results.into_iter().map(|u| user_json(&req, u, page.full)).collect();
+    Ok(HttpResponse::Ok().json(Page::new(&req, &query, page.count, results)))
+}
+
+async fn fetch(req: &HttpRequest, state: &AppState, reference: UserRef) -> HttpResult<HttpResponse> {
+    let user = state.auth().get_user(reference).await?.into_inner();
+    // GetUser leaves date_joined empty when only the basic fields may be shown.
+    let full = !user.date_joined.is_empty();
+    Ok(HttpResponse::Ok().json(user_json(req, user, full)))
+}
+
+#[utoipa::path(get, path = "/api/users/self", operation_id = "users_retrieve_self", tag = "users",
+    responses((status = 200)))]
+pub async fn retrieve_self(req: HttpRequest, auth: Auth, state: web::Data<AppState>) -> HttpResult<HttpResponse> {
+    let id = auth.0.user_id;
+    fetch(&req, &state, UserRef { principal: Some(auth.0), id, org: None }).await
+}
+
+#[utoipa::path(get, path = "/api/users/{id}", operation_id = "users_retrieve", tag = "users",
+    responses((status = 200)))]
+pub async fn retrieve(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    params: Query,
+) -> HttpResult<HttpResponse> {
+    let org = Some(org_context(&req, &params)?);
+    fetch(&req, &state, UserRef { principal: Some(auth.0), id: *id, org }).await
+}
+
+#[utoipa::path(patch, path = "/api/users/{id}", operation_id = "users_partial_update", tag = "users",
+    responses((status = 200)))]
+pub async fn partial_update(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: JsonBody,
+) -> HttpResult<HttpResponse> {
+    let patch_json = Value::Object(body.0).to_string();
+    let request = UpdateUserRequest { principal: Some(auth.0), id: *id, patch_json };
+    let user = state.auth().update_user(request).await?.into_inner();
+    Ok(HttpResponse::Ok().json(user_json(&req, user, true)))
+}
+
+#[utoipa::path(delete, path = "/api/users/{id}", operation_id = "users_destroy", tag = "users",
+    responses((status = 204)))]
+pub async fn destroy(auth: Auth, state: web::Data<AppState>, id: web::Path<i64>) -> HttpResult<HttpResponse> {
+    state.auth().delete_user(UserRef { principal: Some(auth.0), id: *id, org: None }).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,44 @@
+//! Clients of the backend services, shared by every request.
+
+use cvat_proto::auth::auth_client::AuthClient;
+use cvat_proto::task::task_client::TaskClient;
+use cvat_runtime::propagation::TraceInterceptor;
+use cvat_runtime::Settings;
+use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+pub type Traced = InterceptedService<Channel, TraceInterceptor>;
+
+pub struct AppState {
+    pub auth: AuthClient<Traced>,
+    pub task: TaskClient<Traced>,
+    pub max_json_bytes: usize,
+}
+
+fn channel(url: &str) -> anyhow::Result<Channel> {
+    // Lazy: a backend that is down fails the requests that need it (503) and is used
+    // again as soon as it is back, without restarting the gateway.
+    Ok(Endpoint::from_shared(url.to_string())?
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(30))
+        .connect_lazy())
+}
+
+impl AppState {
+    pub fn connect(settings: &Settings) -> anyhow::Result<Self> {
+        Ok(Self {
+            auth: AuthClient::with_interceptor(channel(&settings.auth_url)?, TraceInterceptor),
+            task: TaskClient::with_interceptor(channel(&settings.task_url)?, TraceInterceptor),
+            max_json_bytes: settings.max_json_bytes,
+        })
+    }
+
+    pub fn auth(&self) -> AuthClient<Traced> {
+        self.auth.clone()
+    }
+
+    pub fn task(&self) -> TaskClient<Traced> {
+        self.task.clone()
+    }
+}
