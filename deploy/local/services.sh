@@ -18,8 +18,12 @@ stop() {
   wait 2>/dev/null || true
 }
 
+# Health/metrics ports of the non-HTTP services: base+1 auth, +2 task, +3 media, +4 export.
+HEALTH_BASE=${CVAT_HEALTH_PORT_BASE:-9100}
+declare -A OFFSET=([auth]=1 [task]=2 [media]=3 [export]=4 [gateway]=0)
+
 start() { # name
-  "$BIN/cvat-$1" >>"$DATA/logs/$1.log" 2>&1 &
+  CVAT_HEALTH_LISTEN=127.0.0.1:$((HEALTH_BASE + OFFSET[$1])) "$BIN/cvat-$1" >>"$DATA/logs/$1.log" 2>&1 &
   pids+=($!)
 }
 

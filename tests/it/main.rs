@@ -1,1 +1,9 @@
+//! End-to-end tests over the five running services and their real dependencies.
+//! `tests/run.sh` (via `make test`) starts an isolated stack and sets `CVAT_TEST_URL`.
 
+mod auth;
+mod bad_input;
+mod common;
+mod observability;
+mod outage;
+mod users;

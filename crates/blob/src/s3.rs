@@ -29,8 +29,12 @@ impl S3Store {
         if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
             return Ok(());
         }
-        self.client.create_bucket().bucket(&self.bucket).send().await.map_err(unavailable)?;
-        Ok(())
+        match self.client.create_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => Ok(()),
+            // Another process may have created it in between.
+            Err(_) if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() => Ok(()),
+            Err(err) => Err(unavailable(err)),
+        }
     }
 }
 

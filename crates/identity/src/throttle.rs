@@ -1,9 +1,12 @@
 //! Login throttling: failed attempts are counted per account and per client address in
 //! Redis over a sliding window; past the limit, logins answer 429 without checking the
-//! password. When Redis is down logins answer 503 rather than run unthrottled.
+//! password. A client address may fail [`ADDRESS_FACTOR`] times as often as one account
+//! (several people can share an address). When Redis is down logins answer 503 rather than run unthrottled.
 
 use cvat_error::{ApiError, ApiResult};
 use redis::aio::ConnectionManager;
+
+pub const ADDRESS_FACTOR: u32 = 5;
 
 pub struct LoginThrottle {
     redis: ConnectionManager,
@@ -26,12 +29,13 @@ impl LoginThrottle {
 
     /// Refuses when either counter has reached the limit.
     pub async fn check(&self, account: &str, address: &str) -> ApiResult<()> {
-        let counts: Vec<Option<u32>> = redis::cmd("MGET")
+        let counts: (Option<u32>, Option<u32>) = redis::cmd("MGET")
             .arg(&self.keys(account, address))
             .query_async(&mut self.redis.clone())
             .await
             .map_err(unavailable)?;
-        if counts.into_iter().flatten().any(|n| n >= self.max_failures) {
+        let (by_account, by_address) = (counts.0.unwrap_or(0), counts.1.unwrap_or(0));
+        if by_account >= self.max_failures || by_address >= self.max_failures * ADDRESS_FACTOR {
             return Err(ApiError::too_many_requests(format!(
                 "Too many failed login attempts. Try again in {} seconds.",
                 self.window_seconds

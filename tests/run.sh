@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The whole test suite against real dependencies (called by `make test`):
+#   1. dependencies (PostgreSQL, Redis, RabbitMQ, S3) via deploy/local/deps.sh
+#   2. unit tests of every crate
+#   3. an isolated stack of the five services: its own database, queue prefix, bucket,
+#      ports and its own Redis (which the outage test stops and restarts)
+#   4. Rust end-to-end tests (tests/it) and the cvat-sdk/cvat-cli compatibility suite
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+bash deploy/local/deps.sh
+
+echo "== unit tests"
+cargo test --workspace --exclude cvat-e2e
+
+echo "== building the services"
+cargo build --workspace --bins
+
+RUN_ID=t$$
+export CVAT_DATA_DIR=$ROOT/.data/test-$RUN_ID
+mkdir -p "$CVAT_DATA_DIR"
+export CVAT_DATABASE_URL="postgres://cvat:cvat@127.0.0.1:5432/cvat_test_$RUN_ID"
+export CVAT_QUEUE_PREFIX="test-$RUN_ID"
+export CVAT_S3_BUCKET="test-$RUN_ID"
+export CVAT_GATEWAY_LISTEN=127.0.0.1:18080 CVAT_AUTH_LISTEN=127.0.0.1:15051 CVAT_TASK_LISTEN=127.0.0.1:15052
+export CVAT_AUTH_URL=http://127.0.0.1:15051 CVAT_TASK_URL=http://127.0.0.1:15052
+export CVAT_TEST_REDIS_PORT=16379
+export CVAT_REDIS_URL=redis://127.0.0.1:$CVAT_TEST_REDIS_PORT/0
+export CVAT_ADMIN_USER=admin CVAT_ADMIN_PASSWORD=test-admin-pass-1
+export CVAT_LOGIN_MAX_FAILURES=5 CVAT_LOGIN_WINDOW_SECONDS=60
+export CVAT_MAIL_DIR=$CVAT_DATA_DIR/mail
+export CVAT_TEST_URL=http://127.0.0.1:18080
+
+PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d postgres -q -c "CREATE DATABASE cvat_test_$RUN_ID"
+redis-server --bind 127.0.0.1 --port $CVAT_TEST_REDIS_PORT --save "" --appendonly no --daemonize yes \
+  --dir "$CVAT_DATA_DIR" --logfile "$CVAT_DATA_DIR/redis.log"
+
+cleanup() {
+  set +e
+  bash deploy/local/stop-services.sh
+  redis-cli -p $CVAT_TEST_REDIS_PORT shutdown nosave >/dev/null 2>&1
+  PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d postgres -q -c "DROP DATABASE IF EXISTS cvat_test_$RUN_ID WITH (FORCE)" >/dev/null 2>&1
+  rm -rf "$CVAT_DATA_DIR"
+}
+trap cleanup EXIT
+
+CVAT_HEALTH_PORT_BASE=19100 bash deploy/local/services.sh target/debug
+
+echo "== end-to-end tests"
+cargo test -p cvat-e2e -- --test-threads=4
+
+echo "== client compatibility suite (cvat-sdk / cvat-cli 2.80.0)"
+bash tests/compat/run.sh
