@@ -108,6 +108,8 @@ impl Identity {
     /// Reads one user: yourself, anyone for an admin, or anyone inside an organization
     /// where the caller is a member. The bool says whether every field may be shown.
     pub async fn get_user(&self, principal: &Principal, id: i64, org: OrgScope) -> ApiResult<(User, bool)> {
+        // As in CVAT: an unknown id is 404, a known one you may not see is 403.
+        let user = self.user_by_id(id).await?.ok_or_else(ApiError::not_found)?;
         let allowed = principal.user_id == id
             || is_admin(principal)
             || match org {
@@ -117,7 +119,6 @@ impl Identity {
         if !allowed {
             return Err(ApiError::forbidden());
         }
-        let user = self.user_by_id(id).await?.ok_or_else(ApiError::not_found)?;
         Ok((user, principal.user_id == id || is_admin(principal)))
     }
 
