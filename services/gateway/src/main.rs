@@ -27,9 +27,9 @@ async fn main() -> anyhow::Result<()> {
             .wrap(actix_web::middleware::NormalizePath::trim())
             .wrap(actix_web::middleware::from_fn(middleware::observe))
     })
-        .bind(settings.gateway_listen)?
-        .run()
-        .await?;
+    .bind(settings.gateway_listen)?
+    .run()
+    .await?;
     Ok(())
 }
 
