@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 bash deploy/local/deps.sh
 
+echo "== formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+
 echo "== unit tests"
 cargo test --workspace --exclude cvat-e2e
 

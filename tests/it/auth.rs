@@ -12,10 +12,7 @@ async fn wrong_password_is_400_and_sets_no_session() {
         .unwrap();
     assert!(response.headers().get("set-cookie").is_none());
     let body = expect(response, StatusCode::BAD_REQUEST).await;
-    assert_eq!(
-        body,
-        json!({"non_field_errors": ["Unable to log in with provided credentials."]})
-    );
+    assert_eq!(body, json!({"non_field_errors": ["Unable to log in with provided credentials."]}));
 }
 
 #[tokio::test]
@@ -28,37 +25,16 @@ async fn session_login_requires_csrf_for_writes_and_ends_on_logout() {
         .send()
         .await
         .unwrap();
-    let cookies: Vec<String> = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    assert!(
-        cookies.iter().any(|c| c.starts_with("sessionid="))
-            && cookies.iter().any(|c| c.starts_with("csrftoken="))
-    );
-    let csrf = cookies
-        .iter()
-        .find_map(|c| c.strip_prefix("csrftoken="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let me = expect(
-        client.get(url("/api/users/self")).send().await.unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let cookies: Vec<String> =
+        response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    assert!(cookies.iter().any(|c| c.starts_with("sessionid=")) && cookies.iter().any(|c| c.starts_with("csrftoken=")));
+    let csrf =
+        cookies.iter().find_map(|c| c.strip_prefix("csrftoken=")).unwrap().split(';').next().unwrap().to_string();
+    let me = expect(client.get(url("/api/users/self")).send().await.unwrap(), StatusCode::OK).await;
     let id = me["id"].as_i64().unwrap();
 
-    let no_csrf = client
-        .patch(url(&format!("/api/users/{id}")))
-        .json(&json!({"first_name": "X"}))
-        .send()
-        .await
-        .unwrap();
+    let no_csrf =
+        client.patch(url(&format!("/api/users/{id}"))).json(&json!({"first_name": "X"})).send().await.unwrap();
     let body = expect(no_csrf, StatusCode::FORBIDDEN).await;
     assert!(body["detail"].as_str().unwrap().starts_with("CSRF Failed"));
     let foreign = client
@@ -80,29 +56,14 @@ async fn session_login_requires_csrf_for_writes_and_ends_on_logout() {
         .unwrap();
     assert_eq!(expect(ok, StatusCode::OK).await["first_name"], "Xavier");
 
-    let logout = client
-        .post(url("/api/auth/logout"))
-        .header("X-CSRFToken", &csrf)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        expect(logout, StatusCode::OK).await["detail"],
-        "Successfully logged out."
-    );
+    let logout = client.post(url("/api/auth/logout")).header("X-CSRFToken", &csrf).send().await.unwrap();
+    assert_eq!(expect(logout, StatusCode::OK).await["detail"], "Successfully logged out.");
     // The client forgot the cookies; replaying the old session must fail.
     let replay = http()
         .get(url("/api/users/self"))
         .header(
             "Cookie",
-            format!(
-                "sessionid={}",
-                cookies[1]
-                    .split(';')
-                    .next()
-                    .unwrap()
-                    .trim_start_matches("sessionid=")
-            ),
+            format!("sessionid={}", cookies[1].split(';').next().unwrap().trim_start_matches("sessionid=")),
         )
         .send()
         .await
@@ -114,33 +75,15 @@ async fn session_login_requires_csrf_for_writes_and_ends_on_logout() {
 async fn token_and_basic_credentials() {
     let key = admin_key().await;
     let me = expect(
-        http()
-            .get(url("/api/users/self"))
-            .header("Authorization", token(&key))
-            .send()
-            .await
-            .unwrap(),
+        http().get(url("/api/users/self")).header("Authorization", token(&key)).send().await.unwrap(),
         StatusCode::OK,
     )
     .await;
     assert_eq!(me["username"], "admin");
-    let basic = http()
-        .get(url("/api/users/self"))
-        .basic_auth("admin", Some(admin_password()))
-        .send()
-        .await
-        .unwrap();
+    let basic = http().get(url("/api/users/self")).basic_auth("admin", Some(admin_password())).send().await.unwrap();
     assert_eq!(expect(basic, StatusCode::OK).await["username"], "admin");
-    let bad = http()
-        .get(url("/api/users/self"))
-        .header("Authorization", "Token nope")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        expect(bad, StatusCode::UNAUTHORIZED).await["detail"],
-        "Invalid token."
-    );
+    let bad = http().get(url("/api/users/self")).header("Authorization", "Token nope").send().await.unwrap();
+    assert_eq!(expect(bad, StatusCode::UNAUTHORIZED).await["detail"], "Invalid token.");
     let anonymous = http().get(url("/api/users/self")).send().await.unwrap();
     expect(anonymous, StatusCode::UNAUTHORIZED).await;
 }
@@ -165,19 +108,11 @@ async fn access_tokens_lifecycle() {
     assert_eq!(created["owner"]["username"], username.as_str());
     let bearer = format!("Bearer {value}");
     let me = expect(
-        http()
-            .get(url("/api/auth/access_tokens/self"))
-            .header("Authorization", &bearer)
-            .send()
-            .await
-            .unwrap(),
+        http().get(url("/api/auth/access_tokens/self")).header("Authorization", &bearer).send().await.unwrap(),
         StatusCode::OK,
     )
     .await;
-    assert_eq!(
-        (me["id"].as_i64(), me["name"].as_str()),
-        (Some(id), Some("ci"))
-    );
+    assert_eq!((me["id"].as_i64(), me["name"].as_str()), (Some(id), Some("ci")));
     assert!(me.get("value").is_none(), "the value is shown only once");
     // Bearer writes need no CSRF.
     let renamed = http()
@@ -189,12 +124,7 @@ async fn access_tokens_lifecycle() {
         .unwrap();
     assert_eq!(expect(renamed, StatusCode::OK).await["name"], "renamed");
     let list = expect(
-        http()
-            .get(url("/api/auth/access_tokens"))
-            .header("Authorization", &auth)
-            .send()
-            .await
-            .unwrap(),
+        http().get(url("/api/auth/access_tokens")).header("Authorization", &auth).send().await.unwrap(),
         StatusCode::OK,
     )
     .await;
@@ -207,12 +137,7 @@ async fn access_tokens_lifecycle() {
         .await
         .unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let revoked = http()
-        .get(url("/api/users/self"))
-        .header("Authorization", &bearer)
-        .send()
-        .await
-        .unwrap();
+    let revoked = http().get(url("/api/users/self")).header("Authorization", &bearer).send().await.unwrap();
     expect(revoked, StatusCode::UNAUTHORIZED).await;
 }
 
@@ -233,12 +158,7 @@ async fn read_only_and_expired_tokens() {
     .await;
     let bearer = format!("Bearer {}", read_only["value"].as_str().unwrap());
     let me = expect(
-        http()
-            .get(url("/api/users/self"))
-            .header("Authorization", &bearer)
-            .send()
-            .await
-            .unwrap(),
+        http().get(url("/api/users/self")).header("Authorization", &bearer).send().await.unwrap(),
         StatusCode::OK,
     )
     .await;
@@ -264,23 +184,10 @@ async fn read_only_and_expired_tokens() {
     )
     .await;
     let bearer = format!("Bearer {}", expiring["value"].as_str().unwrap());
-    expect(
-        http()
-            .get(url("/api/users/self"))
-            .header("Authorization", &bearer)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    expect(http().get(url("/api/users/self")).header("Authorization", &bearer).send().await.unwrap(), StatusCode::OK)
+        .await;
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-    let expired = http()
-        .get(url("/api/users/self"))
-        .header("Authorization", &bearer)
-        .send()
-        .await
-        .unwrap();
+    let expired = http().get(url("/api/users/self")).header("Authorization", &bearer).send().await.unwrap();
     expect(expired, StatusCode::UNAUTHORIZED).await;
 
     let past = http()
@@ -290,10 +197,7 @@ async fn read_only_and_expired_tokens() {
         .send()
         .await
         .unwrap();
-    assert!(expect(past, StatusCode::BAD_REQUEST)
-        .await
-        .get("expiry_date")
-        .is_some());
+    assert!(expect(past, StatusCode::BAD_REQUEST).await.get("expiry_date").is_some());
 }
 
 #[tokio::test]
@@ -306,35 +210,24 @@ async fn password_change_and_reset() {
         .send()
         .await
         .unwrap();
-    assert!(expect(change, StatusCode::BAD_REQUEST)
-        .await
-        .get("old_password")
-        .is_some());
+    assert!(expect(change, StatusCode::BAD_REQUEST).await.get("old_password").is_some());
     let change = http()
         .post(url("/api/auth/password/change"))
         .header("Authorization", token(&key))
-        .json(&json!({"old_password": password, "new_password1": "Another-pass-77", "new_password2": "Another-pass-77"}))
+        .json(
+            &json!({"old_password": password, "new_password1": "Another-pass-77", "new_password2": "Another-pass-77"}),
+        )
         .send()
         .await
         .unwrap();
     expect(change, StatusCode::OK).await;
-    let old_key = http()
-        .get(url("/api/users/self"))
-        .header("Authorization", token(&key))
-        .send()
-        .await
-        .unwrap();
+    let old_key = http().get(url("/api/users/self")).header("Authorization", token(&key)).send().await.unwrap();
     expect(old_key, StatusCode::UNAUTHORIZED).await;
     login_key(&username, "Another-pass-77").await;
 
     // Reset: the mail lands in the outbox directory; take uid and token from it.
     let email = format!("{username}@example.com");
-    let reset = http()
-        .post(url("/api/auth/password/reset"))
-        .json(&json!({"email": email}))
-        .send()
-        .await
-        .unwrap();
+    let reset = http().post(url("/api/auth/password/reset")).json(&json!({"email": email})).send().await.unwrap();
     expect(reset, StatusCode::OK).await;
     let outbox = std::env::var("CVAT_MAIL_DIR").expect("set by tests/run.sh");
     let mail = std::fs::read_dir(&outbox)
@@ -345,60 +238,26 @@ async fn password_change_and_reset() {
         .expect("reset mail written");
     let link = mail.split("uid=").nth(1).unwrap();
     let uid = link.split('&').next().unwrap();
-    let reset_token = link
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap();
+    let reset_token = link.split("token=").nth(1).unwrap().split_whitespace().next().unwrap();
     let confirm = |token: String| {
         http().post(url("/api/auth/password/reset/confirm")).json(&json!({
             "uid": uid, "token": token, "new_password1": "Third-pass-99", "new_password2": "Third-pass-99"}))
     };
-    expect(
-        confirm("forged".into()).send().await.unwrap(),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
-    expect(
-        confirm(reset_token.to_string()).send().await.unwrap(),
-        StatusCode::OK,
-    )
-    .await;
-    expect(
-        confirm(reset_token.to_string()).send().await.unwrap(),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    expect(confirm("forged".into()).send().await.unwrap(), StatusCode::BAD_REQUEST).await;
+    expect(confirm(reset_token.to_string()).send().await.unwrap(), StatusCode::OK).await;
+    expect(confirm(reset_token.to_string()).send().await.unwrap(), StatusCode::BAD_REQUEST).await;
     login_key(&username, "Third-pass-99").await;
 }
 
 #[tokio::test]
 async fn failed_logins_are_throttled_per_account() {
     let (username, password, _) = new_user().await;
-    let attempt = |pw: &str| {
-        http()
-            .post(url("/api/auth/login"))
-            .json(&json!({"username": username, "password": pw}))
-    };
+    let attempt = |pw: &str| http().post(url("/api/auth/login")).json(&json!({"username": username, "password": pw}));
     // tests/run.sh sets CVAT_LOGIN_MAX_FAILURES=5.
     for _ in 0..5 {
-        expect(
-            attempt("bad-guess").send().await.unwrap(),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        expect(attempt("bad-guess").send().await.unwrap(), StatusCode::BAD_REQUEST).await;
     }
-    expect(
-        attempt("bad-guess").send().await.unwrap(),
-        StatusCode::TOO_MANY_REQUESTS,
-    )
-    .await;
+    expect(attempt("bad-guess").send().await.unwrap(), StatusCode::TOO_MANY_REQUESTS).await;
     // Even the right password waits out the window.
-    expect(
-        attempt(&password).send().await.unwrap(),
-        StatusCode::TOO_MANY_REQUESTS,
-    )
-    .await;
+    expect(attempt(&password).send().await.unwrap(), StatusCode::TOO_MANY_REQUESTS).await;
 }

@@ -12,59 +12,22 @@ async fn malformed_and_mistyped_bodies() {
             .header("Content-Type", "application/json")
             .body(body)
     };
-    let body = expect(
-        post("/api/auth/access_tokens", "{not json")
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
-    assert!(body["detail"]
-        .as_str()
-        .unwrap()
-        .starts_with("JSON parse error"));
-    let body = expect(
-        post("/api/auth/access_tokens", r#"{"name": 5}"#)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    let body =
+        expect(post("/api/auth/access_tokens", "{not json").send().await.unwrap(), StatusCode::BAD_REQUEST).await;
+    assert!(body["detail"].as_str().unwrap().starts_with("JSON parse error"));
+    let body =
+        expect(post("/api/auth/access_tokens", r#"{"name": 5}"#).send().await.unwrap(), StatusCode::BAD_REQUEST).await;
     assert!(body.get("name").is_some());
-    let body = expect(
-        post("/api/auth/access_tokens", "{}").send().await.unwrap(),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    let body = expect(post("/api/auth/access_tokens", "{}").send().await.unwrap(), StatusCode::BAD_REQUEST).await;
     assert_eq!(body, json!({"name": ["This field is required."]}));
-    let body = expect(
-        post("/api/auth/access_tokens", "[1,2]")
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    let body = expect(post("/api/auth/access_tokens", "[1,2]").send().await.unwrap(), StatusCode::BAD_REQUEST).await;
     assert!(body.get("non_field_errors").is_some());
-    let body = expect(
-        post("/api/auth/login", r#"{"username": "admin"}"#)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    let body =
+        expect(post("/api/auth/login", r#"{"username": "admin"}"#).send().await.unwrap(), StatusCode::BAD_REQUEST)
+            .await;
     assert_eq!(body, json!({"password": ["This field is required."]}));
     let body = expect(
-        post(
-            "/api/auth/register",
-            r#"{"username": "abc", "password1": "x", "password2": "y"}"#,
-        )
-        .send()
-        .await
-        .unwrap(),
+        post("/api/auth/register", r#"{"username": "abc", "password1": "x", "password2": "y"}"#).send().await.unwrap(),
         StatusCode::BAD_REQUEST,
     )
     .await;
@@ -75,12 +38,7 @@ async fn malformed_and_mistyped_bodies() {
 async fn unknown_fields_rejected_on_user_patch() {
     let (_, _, key) = new_user().await;
     let me = expect(
-        http()
-            .get(url("/api/users/self"))
-            .header("Authorization", token(&key))
-            .send()
-            .await
-            .unwrap(),
+        http().get(url("/api/users/self")).header("Authorization", token(&key)).send().await.unwrap(),
         StatusCode::OK,
     )
     .await;
@@ -91,17 +49,9 @@ async fn unknown_fields_rejected_on_user_patch() {
         .send()
         .await
         .unwrap();
-    assert!(expect(patch, StatusCode::BAD_REQUEST).await[0]
-        .as_str()
-        .unwrap()
-        .contains("unknown fields"));
+    assert!(expect(patch, StatusCode::BAD_REQUEST).await[0].as_str().unwrap().contains("unknown fields"));
     let after = expect(
-        http()
-            .get(url("/api/users/self"))
-            .header("Authorization", token(&key))
-            .send()
-            .await
-            .unwrap(),
+        http().get(url("/api/users/self")).header("Authorization", token(&key)).send().await.unwrap(),
         StatusCode::OK,
     )
     .await;
@@ -126,54 +76,22 @@ async fn oversized_bodies_are_413() {
 #[tokio::test]
 async fn routes_methods_and_list_parameters() {
     let key = admin_key().await;
-    let get = |path: &str| {
-        http()
-            .get(url(path))
-            .header("Authorization", token(&key))
-            .send()
-    };
-    assert_eq!(
-        expect(
-            get("/api/nothing-here").await.unwrap(),
-            StatusCode::NOT_FOUND
-        )
-        .await["detail"],
-        "Not found."
-    );
+    let get = |path: &str| http().get(url(path)).header("Authorization", token(&key)).send();
+    assert_eq!(expect(get("/api/nothing-here").await.unwrap(), StatusCode::NOT_FOUND).await["detail"], "Not found.");
     expect(get("/api/users/abc").await.unwrap(), StatusCode::NOT_FOUND).await;
     let wrong_method = http().put(url("/api/server/about")).send().await.unwrap();
     expect(wrong_method, StatusCode::METHOD_NOT_ALLOWED).await;
     for size in ["0", "-1", "100000", "x"] {
-        let body = expect(
-            get(&format!("/api/users?page_size={size}")).await.unwrap(),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        let body = expect(get(&format!("/api/users?page_size={size}")).await.unwrap(), StatusCode::BAD_REQUEST).await;
         assert!(body.get("page_size").is_some(), "{size}");
     }
-    let body = expect(
-        get("/api/users?filter=%7Bbroken").await.unwrap(),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    let body = expect(get("/api/users?filter=%7Bbroken").await.unwrap(), StatusCode::BAD_REQUEST).await;
     assert!(body[0].as_str().unwrap().starts_with("filter"));
-    let body = expect(
-        get("/api/users?sort=password_hash").await.unwrap(),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    let body = expect(get("/api/users?sort=password_hash").await.unwrap(), StatusCode::BAD_REQUEST).await;
     assert_eq!(body, json!(["sort: unknown field 'password_hash'"]));
-    let body = expect(
-        get("/api/users?org=no-such-org").await.unwrap(),
-        StatusCode::NOT_FOUND,
-    )
-    .await;
+    let body = expect(get("/api/users?org=no-such-org").await.unwrap(), StatusCode::NOT_FOUND).await;
     assert_eq!(body["detail"], "no-such-org organization does not exist.");
-    expect(
-        get("/api/users?org=a&org_id=1").await.unwrap(),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    expect(get("/api/users?org=a&org_id=1").await.unwrap(), StatusCode::BAD_REQUEST).await;
     // An empty org means the personal workspace.
     expect(get("/api/users?org=").await.unwrap(), StatusCode::OK).await;
 }

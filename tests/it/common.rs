@@ -4,8 +4,7 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 
 pub fn base() -> String {
-    std::env::var("CVAT_TEST_URL")
-        .expect("CVAT_TEST_URL is unset: run the end-to-end tests with `make test`")
+    std::env::var("CVAT_TEST_URL").expect("CVAT_TEST_URL is unset: run the end-to-end tests with `make test`")
 }
 
 pub fn url(path: &str) -> String {
@@ -17,17 +16,11 @@ pub fn admin_password() -> String {
 }
 
 pub fn http() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .build()
-        .expect("client builds")
+    Client::builder().cookie_store(true).build().expect("client builds")
 }
 
 pub fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..10]
-    )
+    format!("{prefix}{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
 }
 
 /// Logs in with a password and returns the API key (`Authorization: Token`).
@@ -39,10 +32,7 @@ pub async fn login_key(username: &str, password: &str) -> String {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK, "login of {username}");
-    response.json::<Value>().await.unwrap()["key"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    response.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_string()
 }
 
 pub async fn admin_key() -> String {
@@ -55,19 +45,12 @@ pub async fn new_user() -> (String, String, String) {
     let password = "Sturdy-pass-42".to_string();
     let response = http()
         .post(url("/api/auth/register"))
-        .json(
-            &json!({"username": username, "password1": password, "password2": password,
-                      "email": format!("{username}@example.com")}),
-        )
+        .json(&json!({"username": username, "password1": password, "password2": password,
+                      "email": format!("{username}@example.com")}))
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        response.status(),
-        StatusCode::CREATED,
-        "{:?}",
-        response.text().await
-    );
+    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
     let key = login_key(&username, &password).await;
     (username, password, key)
 }

@@ -6,4 +6,6 @@ mod bad_input;
 mod common;
 mod observability;
 mod outage;
+mod queue;
+mod storage;
 mod users;

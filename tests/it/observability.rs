@@ -29,14 +29,8 @@ async fn one_trace_id_from_gateway_through_grpc_and_queue_to_workers() {
         )
         .await;
         let hops = probe["hops"].as_array().unwrap();
-        let services: Vec<&str> = hops
-            .iter()
-            .map(|h| h["service"].as_str().unwrap())
-            .collect();
-        if ["gateway", "task", "media", "export"]
-            .iter()
-            .all(|s| services.contains(s))
-        {
+        let services: Vec<&str> = hops.iter().map(|h| h["service"].as_str().unwrap()).collect();
+        if ["gateway", "task", "media", "export"].iter().all(|s| services.contains(s)) {
             for hop in hops {
                 assert_eq!(hop["trace_id"], trace_id.as_str(), "{hop}");
             }
@@ -50,100 +44,39 @@ async fn one_trace_id_from_gateway_through_grpc_and_queue_to_workers() {
 #[tokio::test]
 async fn trace_probe_is_admin_only() {
     let (_, _, key) = new_user().await;
-    let response = http()
-        .post(url("/api/server/trace-probe"))
-        .header("Authorization", token(&key))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        http().post(url("/api/server/trace-probe")).header("Authorization", token(&key)).send().await.unwrap();
     expect(response, StatusCode::FORBIDDEN).await;
 }
 
 #[tokio::test]
 async fn health_readiness_and_metrics_on_every_service() {
-    expect(
-        http().get(url("/healthz")).send().await.unwrap(),
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(
-        expect(
-            http().get(url("/readyz")).send().await.unwrap(),
-            StatusCode::OK
-        )
-        .await["status"],
-        "ready"
-    );
+    expect(http().get(url("/healthz")).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(expect(http().get(url("/readyz")).send().await.unwrap(), StatusCode::OK).await["status"], "ready");
     http().get(url("/api/server/about")).send().await.unwrap();
-    let metrics = http()
-        .get(url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = http().get(url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("cvat_http_request_duration_seconds"));
     // tests/run.sh puts the health ports of auth, task, media and export at 19101..19104.
     for port in 19101..=19104 {
         let base = format!("http://127.0.0.1:{port}");
-        expect(
-            http().get(format!("{base}/healthz")).send().await.unwrap(),
-            StatusCode::OK,
-        )
-        .await;
-        let ready = expect(
-            http().get(format!("{base}/readyz")).send().await.unwrap(),
-            StatusCode::OK,
-        )
-        .await;
+        expect(http().get(format!("{base}/healthz")).send().await.unwrap(), StatusCode::OK).await;
+        let ready = expect(http().get(format!("{base}/readyz")).send().await.unwrap(), StatusCode::OK).await;
         assert_eq!(ready["status"], "ready", "port {port}");
-        assert_eq!(
-            http()
-                .get(format!("{base}/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            StatusCode::OK
-        );
+        assert_eq!(http().get(format!("{base}/metrics")).send().await.unwrap().status(), StatusCode::OK);
     }
 }
 
 #[tokio::test]
 async fn schema_and_offline_docs() {
-    let json = expect(
-        http()
-            .get(url("/api/schema/?scheme=json"))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let json = expect(http().get(url("/api/schema/?scheme=json")).send().await.unwrap(), StatusCode::OK).await;
     assert!(json["openapi"].as_str().unwrap().starts_with("3."));
     assert!(json["paths"].get("/api/users/self").is_some());
-    let yaml = http()
-        .get(url("/api/schema/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let yaml = http().get(url("/api/schema/")).send().await.unwrap().text().await.unwrap();
     assert!(yaml.starts_with("openapi:"));
-    for (page, asset) in [
-        ("/api/swagger/", "/static/docs/swagger-ui-bundle.js"),
-        ("/api/docs/", "/static/docs/redoc.standalone.js"),
-    ] {
-        let html = http()
-            .get(url(page))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+    for (page, asset) in
+        [("/api/swagger/", "/static/docs/swagger-ui-bundle.js"), ("/api/docs/", "/static/docs/redoc.standalone.js")]
+    {
+        let html = http().get(url(page)).send().await.unwrap().text().await.unwrap();
         assert!(html.contains(asset), "{page}");
         let script = http().get(url(asset)).send().await.unwrap();
         assert_eq!(script.status(), StatusCode::OK);

@@ -7,12 +7,7 @@ async fn users_see_themselves_and_admins_see_all() {
     let (alice, _, alice_key) = new_user().await;
     let (bob, _, bob_key) = new_user().await;
     let list = expect(
-        http()
-            .get(url("/api/users"))
-            .header("Authorization", token(&alice_key))
-            .send()
-            .await
-            .unwrap(),
+        http().get(url("/api/users")).header("Authorization", token(&alice_key)).send().await.unwrap(),
         StatusCode::OK,
     )
     .await;
@@ -22,16 +17,8 @@ async fn users_see_themselves_and_admins_see_all() {
 
     let admin = token(&admin_key().await);
     let search = format!("/api/users?search={bob}");
-    let found = expect(
-        http()
-            .get(url(&search))
-            .header("Authorization", &admin)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let found =
+        expect(http().get(url(&search)).header("Authorization", &admin).send().await.unwrap(), StatusCode::OK).await;
     assert_eq!(found["count"], 1);
     let bob_id = found["results"][0]["id"].as_i64().unwrap();
     assert_eq!(found["results"][0]["groups"], json!(["user"]));
@@ -59,10 +46,7 @@ async fn users_see_themselves_and_admins_see_all() {
         .send()
         .await
         .unwrap();
-    assert!(expect(escalate, StatusCode::BAD_REQUEST).await[0]
-        .as_str()
-        .unwrap()
-        .contains("permissions"));
+    assert!(expect(escalate, StatusCode::BAD_REQUEST).await[0].as_str().unwrap().contains("permissions"));
 
     let promoted = http()
         .patch(url(&format!("/api/users/{bob_id}")))
@@ -72,10 +56,7 @@ async fn users_see_themselves_and_admins_see_all() {
         .await
         .unwrap();
     let promoted = expect(promoted, StatusCode::OK).await;
-    assert_eq!(
-        (promoted["groups"].clone(), promoted["email"].clone()),
-        (json!(["worker"]), json!("bob@example.org"))
-    );
+    assert_eq!((promoted["groups"].clone(), promoted["email"].clone()), (json!(["worker"]), json!("bob@example.org")));
 
     let deleted = http()
         .delete(url(&format!("/api/users/{bob_id}")))
@@ -84,19 +65,10 @@ async fn users_see_themselves_and_admins_see_all() {
         .await
         .unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let gone = http()
-        .get(url("/api/users/self"))
-        .header("Authorization", token(&bob_key))
-        .send()
-        .await
-        .unwrap();
+    let gone = http().get(url("/api/users/self")).header("Authorization", token(&bob_key)).send().await.unwrap();
     expect(gone, StatusCode::UNAUTHORIZED).await;
-    let missing = http()
-        .get(url(&format!("/api/users/{bob_id}")))
-        .header("Authorization", &admin)
-        .send()
-        .await
-        .unwrap();
+    let missing =
+        http().get(url(&format!("/api/users/{bob_id}"))).header("Authorization", &admin).send().await.unwrap();
     expect(missing, StatusCode::NOT_FOUND).await;
 }
 
@@ -107,23 +79,13 @@ async fn list_parameters() {
         new_user().await;
     }
     let get = |path: &str| http().get(url(path)).header("Authorization", &admin).send();
-    let page = expect(
-        get("/api/users?page_size=2&sort=-id").await.unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let page = expect(get("/api/users?page_size=2&sort=-id").await.unwrap(), StatusCode::OK).await;
     assert_eq!(page["results"].as_array().unwrap().len(), 2);
     assert!(page["next"].as_str().unwrap().contains("page=2"));
     assert!(page["previous"].is_null());
-    let ids: Vec<i64> = page["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_i64().unwrap())
-        .collect();
+    let ids: Vec<i64> = page["results"].as_array().unwrap().iter().map(|u| u["id"].as_i64().unwrap()).collect();
     assert!(ids[0] > ids[1]);
-    let filter =
-        r#"{"and":[{"==":[{"var":"username"},"admin"]},{"==":[{"var":"is_active"},true]}]}"#;
+    let filter = r#"{"and":[{"==":[{"var":"username"},"admin"]},{"==":[{"var":"is_active"},true]}]}"#;
     let filtered = expect(
         http()
             .get(url("/api/users"))
@@ -136,17 +98,7 @@ async fn list_parameters() {
     )
     .await;
     assert_eq!(filtered["count"], 1);
-    let exact = expect(
-        get("/api/users?username=admin&is_active=True")
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let exact = expect(get("/api/users?username=admin&is_active=True").await.unwrap(), StatusCode::OK).await;
     assert_eq!(exact["count"], 1);
-    expect(
-        get("/api/users?page=9999").await.unwrap(),
-        StatusCode::NOT_FOUND,
-    )
-    .await;
+    expect(get("/api/users?page=9999").await.unwrap(), StatusCode::NOT_FOUND).await;
 }

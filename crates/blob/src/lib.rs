@@ -51,9 +51,7 @@ pub fn validate_key(key: &str) -> Result<(), BlobError> {
         || key.starts_with('/')
         || key.contains('\0')
         || key.contains('\\')
-        || key
-            .split('/')
-            .any(|part| part.is_empty() || part == "." || part == "..");
+        || key.split('/').any(|part| part.is_empty() || part == "." || part == "..");
     if bad {
         Err(BlobError::InvalidKey(key.to_string()))
     } else {
@@ -62,9 +60,7 @@ pub fn validate_key(key: &str) -> Result<(), BlobError> {
 }
 
 /// The configured backend; for S3 the bucket is created when missing.
-pub async fn from_settings(
-    settings: &cvat_runtime::Settings,
-) -> Result<std::sync::Arc<dyn BlobStore>, BlobError> {
+pub async fn from_settings(settings: &cvat_runtime::Settings) -> Result<std::sync::Arc<dyn BlobStore>, BlobError> {
     if settings.blob_backend == "local" {
         return Ok(std::sync::Arc::new(LocalStore::new(&settings.blob_dir)));
     }
@@ -85,16 +81,7 @@ mod tests {
 
     #[test]
     fn hostile_keys_are_refused() {
-        for key in [
-            "",
-            "/etc/passwd",
-            "a/../../b",
-            "a//b",
-            "./a",
-            "a\\b",
-            "a\0b",
-            "a/",
-        ] {
+        for key in ["", "/etc/passwd", "a/../../b", "a//b", "./a", "a\\b", "a\0b", "a/"] {
             assert!(validate_key(key).is_err(), "{key:?}");
         }
         validate_key("tasks/1/chunks/compressed/0").unwrap();
@@ -104,24 +91,12 @@ mod tests {
     async fn local_store_round_trip() {
         let dir = std::env::temp_dir().join(format!("cvat-blob-{}", uuid::Uuid::new_v4()));
         let store = LocalStore::new(&dir);
-        store
-            .put("a/b/c.bin", Bytes::from_static(b"hello"))
-            .await
-            .unwrap();
-        assert_eq!(
-            store.get("a/b/c.bin").await.unwrap(),
-            Bytes::from_static(b"hello")
-        );
+        store.put("a/b/c.bin", Bytes::from_static(b"hello")).await.unwrap();
+        assert_eq!(store.get("a/b/c.bin").await.unwrap(), Bytes::from_static(b"hello"));
         assert!(store.exists("a/b/c.bin").await.unwrap());
         store.delete("a/b/c.bin").await.unwrap();
-        assert!(matches!(
-            store.get("a/b/c.bin").await,
-            Err(BlobError::NotFound(_))
-        ));
-        assert!(matches!(
-            store.put("../x", Bytes::new()).await,
-            Err(BlobError::InvalidKey(_))
-        ));
+        assert!(matches!(store.get("a/b/c.bin").await, Err(BlobError::NotFound(_))));
+        assert!(matches!(store.put("../x", Bytes::new()).await, Err(BlobError::InvalidKey(_))));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

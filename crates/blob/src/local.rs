@@ -12,9 +12,7 @@ pub struct LocalStore {
 
 impl LocalStore {
     pub fn new(root: impl AsRef<Path>) -> Self {
-        Self {
-            root: root.as_ref().to_path_buf(),
-        }
+        Self { root: root.as_ref().to_path_buf() }
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
@@ -46,9 +44,7 @@ impl BlobStore for LocalStore {
     }
 
     async fn get_stream(&self, key: &str) -> Result<ByteStream, BlobError> {
-        let file = tokio::fs::File::open(self.path(key)?)
-            .await
-            .map_err(|e| not_found(key, e))?;
+        let file = tokio::fs::File::open(self.path(key)?).await.map_err(|e| not_found(key, e))?;
         let stream = tokio_util_stream(file);
         Ok(stream.boxed())
     }
@@ -71,9 +67,7 @@ impl BlobStore for LocalStore {
 }
 
 /// Reads a file in 64 KiB pieces.
-fn tokio_util_stream(
-    file: tokio::fs::File,
-) -> impl futures_util::Stream<Item = Result<Bytes, BlobError>> {
+fn tokio_util_stream(file: tokio::fs::File) -> impl futures_util::Stream<Item = Result<Bytes, BlobError>> {
     use tokio::io::AsyncReadExt;
     futures_util::stream::unfold(Some(file), |state| async move {
         let mut file = state?;

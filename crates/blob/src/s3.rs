@@ -12,13 +12,7 @@ pub struct S3Store {
 }
 
 impl S3Store {
-    pub fn new(
-        endpoint: &str,
-        region: &str,
-        bucket: &str,
-        access_key: &str,
-        secret_key: &str,
-    ) -> Self {
+    pub fn new(endpoint: &str, region: &str, bucket: &str, access_key: &str, secret_key: &str) -> Self {
         let credentials = Credentials::new(access_key, secret_key, None, None, "cvat-config");
         let config = aws_sdk_s3::Config::builder()
             .behavior_version_latest()
@@ -27,44 +21,18 @@ impl S3Store {
             .credentials_provider(credentials)
             .force_path_style(true)
             .build();
-        Self {
-            client: Client::from_conf(config),
-            bucket: bucket.to_string(),
-        }
+        Self { client: Client::from_conf(config), bucket: bucket.to_string() }
     }
 
     /// Creates the bucket if it does not exist yet.
     pub async fn ensure_bucket(&self) -> Result<(), BlobError> {
-        if self
-            .client
-            .head_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .is_ok()
-        {
+        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
             return Ok(());
         }
-        match self
-            .client
-            .create_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-        {
+        match self.client.create_bucket().bucket(&self.bucket).send().await {
             Ok(_) => Ok(()),
             // Another process may have created it in between.
-            Err(_)
-                if self
-                    .client
-                    .head_bucket()
-                    .bucket(&self.bucket)
-                    .send()
-                    .await
-                    .is_ok() =>
-            {
-                Ok(())
-            }
+            Err(_) if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() => Ok(()),
             Err(err) => Err(unavailable(err)),
         }
     }
@@ -91,20 +59,13 @@ impl BlobStore for S3Store {
 
     async fn get_stream(&self, key: &str) -> Result<ByteStream, BlobError> {
         validate_key(key)?;
-        let output = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|err| {
-                if err.as_service_error().is_some_and(|e| e.is_no_such_key()) {
-                    BlobError::NotFound(key.to_string())
-                } else {
-                    unavailable(err)
-                }
-            })?;
+        let output = self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(|err| {
+            if err.as_service_error().is_some_and(|e| e.is_no_such_key()) {
+                BlobError::NotFound(key.to_string())
+            } else {
+                unavailable(err)
+            }
+        })?;
         let stream = futures_util::stream::unfold(output.body, |mut body| async move {
             match body.next().await? {
                 Ok(bytes) => Some((Ok(bytes), body)),
@@ -116,26 +77,13 @@ impl BlobStore for S3Store {
 
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         validate_key(key)?;
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(unavailable)?;
+        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(unavailable)?;
         Ok(())
     }
 
     async fn exists(&self, key: &str) -> Result<bool, BlobError> {
         validate_key(key)?;
-        match self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
             Ok(_) => Ok(true),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
             Err(err) => Err(unavailable(err)),
@@ -143,12 +91,7 @@ impl BlobStore for S3Store {
     }
 
     async fn ping(&self) -> Result<(), BlobError> {
-        self.client
-            .head_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .map_err(unavailable)?;
+        self.client.head_bucket().bucket(&self.bucket).send().await.map_err(unavailable)?;
         Ok(())
     }
 }

@@ -38,13 +38,7 @@ pub struct Migration {
 pub fn pool(url: &str, schema: &str, max_size: usize) -> Result<Pool, DbError> {
     let mut config: tokio_postgres::Config = url.parse().map_err(DbError::Config)?;
     config.options(format!("-csearch_path={schema}"));
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+    let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
         .max_size(max_size)
         .wait_timeout(Some(std::time::Duration::from_secs(5)))
@@ -55,31 +49,17 @@ pub fn pool(url: &str, schema: &str, max_size: usize) -> Result<Pool, DbError> {
 }
 
 /// Applies the migrations of `schema` that are not yet recorded.
-pub async fn migrate(
-    pool: &Pool,
-    schema: &str,
-    migrations: &[Migration],
-) -> Result<Vec<i64>, DbError> {
+pub async fn migrate(pool: &Pool, schema: &str, migrations: &[Migration]) -> Result<Vec<i64>, DbError> {
     let mut client = pool.get().await?;
     // The lock key is derived from the schema name so services migrate independently.
-    let lock_key: i64 = schema
-        .bytes()
-        .fold(7i64, |h, b| h.wrapping_mul(31).wrapping_add(b as i64));
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&lock_key])
-        .await?;
+    let lock_key: i64 = schema.bytes().fold(7i64, |h, b| h.wrapping_mul(31).wrapping_add(b as i64));
+    client.execute("SELECT pg_advisory_lock($1)", &[&lock_key]).await?;
     let result = apply_missing(&mut client, schema, migrations).await;
-    client
-        .execute("SELECT pg_advisory_unlock($1)", &[&lock_key])
-        .await?;
+    client.execute("SELECT pg_advisory_unlock($1)", &[&lock_key]).await?;
     result
 }
 
-async fn apply_missing(
-    client: &mut Client,
-    schema: &str,
-    migrations: &[Migration],
-) -> Result<Vec<i64>, DbError> {
+async fn apply_missing(client: &mut Client, schema: &str, migrations: &[Migration]) -> Result<Vec<i64>, DbError> {
     client
         .batch_execute(&format!(
             "CREATE SCHEMA IF NOT EXISTS {schema};
@@ -90,39 +70,24 @@ async fn apply_missing(
         ))
         .await?;
     let applied: Vec<i64> = client
-        .query(
-            &format!("SELECT version FROM {schema}.schema_migrations"),
-            &[],
-        )
+        .query(&format!("SELECT version FROM {schema}.schema_migrations"), &[])
         .await?
         .iter()
         .map(|row| row.get(0))
         .collect();
-    let mut pending: Vec<&Migration> = migrations
-        .iter()
-        .filter(|m| !applied.contains(&m.version))
-        .collect();
+    let mut pending: Vec<&Migration> = migrations.iter().filter(|m| !applied.contains(&m.version)).collect();
     pending.sort_by_key(|m| m.version);
     let mut done = Vec::new();
     for migration in pending {
         let tx = client.transaction().await?;
-        tx.batch_execute(&format!(
-            "SET LOCAL search_path TO {schema}, public;\n{}",
-            migration.sql
-        ))
-        .await?;
+        tx.batch_execute(&format!("SET LOCAL search_path TO {schema}, public;\n{}", migration.sql)).await?;
         tx.execute(
             &format!("INSERT INTO {schema}.schema_migrations (version, name) VALUES ($1, $2)"),
             &[&migration.version, &migration.name],
         )
         .await?;
         tx.commit().await?;
-        tracing::info!(
-            schema,
-            version = migration.version,
-            name = migration.name,
-            "migration applied"
-        );
+        tracing::info!(schema, version = migration.version, name = migration.name, "migration applied");
         done.push(migration.version);
     }
     Ok(done)

@@ -117,10 +117,7 @@ impl ApiError {
     }
 
     pub fn forbidden() -> Self {
-        Self::detail(
-            ErrorKind::Forbidden,
-            "You do not have permission to perform this action.",
-        )
+        Self::detail(ErrorKind::Forbidden, "You do not have permission to perform this action.")
     }
 
     pub fn not_found() -> Self {
@@ -132,10 +129,7 @@ impl ApiError {
     }
 
     pub fn unavailable(what: &str) -> Self {
-        Self::detail(
-            ErrorKind::Unavailable,
-            format!("{what} is temporarily unavailable, try again later."),
-        )
+        Self::detail(ErrorKind::Unavailable, format!("{what} is temporarily unavailable, try again later."))
     }
 
     /// The body never says more than this; the cause belongs in the log.
@@ -156,9 +150,7 @@ impl ApiError {
     pub fn from_status(status: &Status) -> Self {
         let kind = ErrorKind::from_grpc_code(status.code());
         match serde_json::from_str::<Value>(status.message()) {
-            Ok(body @ (Value::Object(_) | Value::Array(_))) if kind != ErrorKind::Internal => {
-                Self::new(kind, body)
-            }
+            Ok(body @ (Value::Object(_) | Value::Array(_))) if kind != ErrorKind::Internal => Self::new(kind, body),
             _ if kind == ErrorKind::Unavailable => Self::unavailable("A backend service"),
             _ if kind == ErrorKind::Internal => Self::internal(),
             _ => Self::detail(kind, status.message()),
@@ -178,10 +170,7 @@ pub struct FieldErrors(Map<String, Value>);
 
 impl FieldErrors {
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        let entry = self
-            .0
-            .entry(field.to_string())
-            .or_insert_with(|| Value::Array(vec![]));
+        let entry = self.0.entry(field.to_string()).or_insert_with(|| Value::Array(vec![]));
         if let Value::Array(list) = entry {
             list.push(Value::String(message.into()));
         }
@@ -222,10 +211,7 @@ mod tests {
         errors.add("password", "too common");
         let err = errors.into_error();
         assert_eq!(err.status_code(), 400);
-        assert_eq!(
-            err.body,
-            json!({"username": ["This field is required."], "password": ["too short", "too common"]})
-        );
+        assert_eq!(err.body, json!({"username": ["This field is required."], "password": ["too short", "too common"]}));
     }
 
     #[test]
@@ -252,18 +238,12 @@ mod tests {
         assert_eq!(ApiError::from_status(&leaked), ApiError::internal());
         let down = Status::unavailable("tcp connect error");
         assert_eq!(ApiError::from_status(&down).status_code(), 503);
-        assert!(!ApiError::from_status(&down)
-            .body
-            .to_string()
-            .contains("tcp"));
+        assert!(!ApiError::from_status(&down).body.to_string().contains("tcp"));
     }
 
     #[test]
     fn list_bodies_are_kept() {
         let err = ApiError::invalid("filter: term 'x' is not supported");
-        assert_eq!(
-            ApiError::from_status(&err.to_status()).body,
-            json!(["filter: term 'x' is not supported"])
-        );
+        assert_eq!(ApiError::from_status(&err.to_status()).body, json!(["filter: term 'x' is not supported"]));
     }
 }

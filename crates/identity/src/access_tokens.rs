@@ -10,70 +10,25 @@ use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
 use cvat_proto::auth::{AccessToken, AccessTokenPage, Principal, UpdateAccessTokenRequest};
 use tokio_postgres::Row;
 
-const COLUMNS: &str =
-    "t.id, t.name, t.created_date, t.updated_date, t.expiry_date, t.last_used_date, \
+const COLUMNS: &str = "t.id, t.name, t.created_date, t.updated_date, t.expiry_date, t.last_used_date, \
      t.read_only, t.user_id, u.username";
 
 const FIELDS: &[Field] = &[
-    Field {
-        name: "id",
-        sql: "t.id",
-        ty: FieldType::Int,
-    },
-    Field {
-        name: "name",
-        sql: "t.name",
-        ty: FieldType::Text,
-    },
-    Field {
-        name: "read_only",
-        sql: "t.read_only",
-        ty: FieldType::Bool,
-    },
-    Field {
-        name: "created_date",
-        sql: "t.created_date",
-        ty: FieldType::Timestamp,
-    },
-    Field {
-        name: "updated_date",
-        sql: "t.updated_date",
-        ty: FieldType::Timestamp,
-    },
-    Field {
-        name: "expiry_date",
-        sql: "t.expiry_date",
-        ty: FieldType::Timestamp,
-    },
-    Field {
-        name: "last_used_date",
-        sql: "t.last_used_date",
-        ty: FieldType::Timestamp,
-    },
+    Field { name: "id", sql: "t.id", ty: FieldType::Int },
+    Field { name: "name", sql: "t.name", ty: FieldType::Text },
+    Field { name: "read_only", sql: "t.read_only", ty: FieldType::Bool },
+    Field { name: "created_date", sql: "t.created_date", ty: FieldType::Timestamp },
+    Field { name: "updated_date", sql: "t.updated_date", ty: FieldType::Timestamp },
+    Field { name: "expiry_date", sql: "t.expiry_date", ty: FieldType::Timestamp },
+    Field { name: "last_used_date", sql: "t.last_used_date", ty: FieldType::Timestamp },
 ];
 
 pub const TOKEN_LIST: ListSpec = ListSpec {
     fields: FIELDS,
     search: &["name"],
-    filter: &[
-        "id",
-        "name",
-        "read_only",
-        "created_date",
-        "updated_date",
-        "expiry_date",
-        "last_used_date",
-    ],
+    filter: &["id", "name", "read_only", "created_date", "updated_date", "expiry_date", "last_used_date"],
     equals: &["name", "read_only"],
-    sort: &[
-        "id",
-        "name",
-        "read_only",
-        "created_date",
-        "updated_date",
-        "expiry_date",
-        "last_used_date",
-    ],
+    sort: &["id", "name", "read_only", "created_date", "updated_date", "expiry_date", "last_used_date"],
     default_sort: "-id",
 };
 
@@ -114,10 +69,7 @@ fn parse_expiry(raw: &str, errors: &mut FieldErrors) -> Option<DateTime<Utc>> {
             None
         }
         Err(_) => {
-            errors.add(
-                "expiry_date",
-                "Datetime has wrong format. Use ISO 8601 with a time zone.",
-            );
+            errors.add("expiry_date", "Datetime has wrong format. Use ISO 8601 with a time zone.");
             None
         }
     }
@@ -158,17 +110,10 @@ impl Identity {
             )
             .await
             .map_err(db_error)?;
-        Ok(AccessToken {
-            value,
-            ..token_from_row(&row)
-        })
+        Ok(AccessToken { value, ..token_from_row(&row) })
     }
 
-    pub async fn list_access_tokens(
-        &self,
-        principal: &Principal,
-        params: &ListParams,
-    ) -> ApiResult<AccessTokenPage> {
+    pub async fn list_access_tokens(&self, principal: &Principal, params: &ListParams) -> ApiResult<AccessTokenPage> {
         let mut scope = SqlWhere::default();
         scope.push("t.user_id = {}", SqlParam::Int(principal.user_id));
         let list = cvat_listing::compile(&TOKEN_LIST, params, scope)?;
@@ -181,15 +126,9 @@ impl Identity {
             list.offset
         );
         let client = self.client().await?;
-        let rows = client
-            .query(&sql, &list.conditions.params())
-            .await
-            .map_err(db_error)?;
+        let rows = client.query(&sql, &list.conditions.params()).await.map_err(db_error)?;
         if rows.is_empty() && list.offset > 0 {
-            return Err(ApiError::detail(
-                cvat_error::ErrorKind::NotFound,
-                "Invalid page.",
-            ));
+            return Err(ApiError::detail(cvat_error::ErrorKind::NotFound, "Invalid page."));
         }
         Ok(AccessTokenPage {
             count: rows.first().map_or(0, |r| r.get("total")),
@@ -198,11 +137,7 @@ impl Identity {
     }
 
     /// One of the caller's tokens; `id = None` means the token of this request.
-    pub async fn get_access_token(
-        &self,
-        principal: &Principal,
-        id: Option<i64>,
-    ) -> ApiResult<AccessToken> {
+    pub async fn get_access_token(&self, principal: &Principal, id: Option<i64>) -> ApiResult<AccessToken> {
         let id = match id {
             Some(id) => id,
             None => principal.access_token_id.ok_or_else(|| {
@@ -223,25 +158,17 @@ impl Identity {
             )
             .await
             .map_err(db_error)?;
-        row.as_ref()
-            .map(token_from_row)
-            .ok_or_else(ApiError::not_found)
+        row.as_ref().map(token_from_row).ok_or_else(ApiError::not_found)
     }
 
-    pub async fn update_access_token(
-        &self,
-        request: &UpdateAccessTokenRequest,
-    ) -> ApiResult<AccessToken> {
+    pub async fn update_access_token(&self, request: &UpdateAccessTokenRequest) -> ApiResult<AccessToken> {
         let principal = request.principal.as_ref().ok_or_else(ApiError::forbidden)?;
         require_writable(principal)?;
         let mut errors = FieldErrors::default();
         if let Some(name) = &request.name {
             validate_name(name, &mut errors);
         }
-        let expiry = request
-            .expiry_date
-            .as_deref()
-            .map(|raw| parse_expiry(raw, &mut errors));
+        let expiry = request.expiry_date.as_deref().map(|raw| parse_expiry(raw, &mut errors));
         errors.finish()?;
         let client = self.client().await?;
         let row = client
@@ -264,19 +191,14 @@ impl Identity {
             )
             .await
             .map_err(db_error)?;
-        row.as_ref()
-            .map(token_from_row)
-            .ok_or_else(ApiError::not_found)
+        row.as_ref().map(token_from_row).ok_or_else(ApiError::not_found)
     }
 
     pub async fn delete_access_token(&self, principal: &Principal, id: i64) -> ApiResult<()> {
         require_writable(principal)?;
         let client = self.client().await?;
         let deleted = client
-            .execute(
-                "DELETE FROM access_tokens WHERE id = $1 AND user_id = $2",
-                &[&id, &principal.user_id],
-            )
+            .execute("DELETE FROM access_tokens WHERE id = $1 AND user_id = $2", &[&id, &principal.user_id])
             .await
             .map_err(db_error)?;
         if deleted == 0 {

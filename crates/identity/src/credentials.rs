@@ -7,8 +7,8 @@ use crate::{db_error, password, Identity};
 use base64::Engine;
 use cvat_error::{ApiError, ApiResult, ErrorKind, FieldErrors};
 use cvat_proto::auth::{
-    credentials::Kind, ChangePasswordRequest, Credentials, LoginRequest, LoginResponse,
-    PasswordResetConfirm, Principal, RegisterRequest, SessionCredentials, User,
+    credentials::Kind, ChangePasswordRequest, Credentials, LoginRequest, LoginResponse, PasswordResetConfirm,
+    Principal, RegisterRequest, SessionCredentials, User,
 };
 use tokio_postgres::Row;
 
@@ -38,33 +38,20 @@ fn b64(text: &str) -> String {
 impl Identity {
     /// Checks a username (or e-mail) and password; answers 400 like CVAT when they are wrong.
     pub async fn login(&self, request: &LoginRequest) -> ApiResult<LoginResponse> {
-        let account = if request.username.is_empty() {
-            &request.email
-        } else {
-            &request.username
-        };
+        let account = if request.username.is_empty() { &request.email } else { &request.username };
         if account.is_empty() {
             return Err(ApiError::new(
                 ErrorKind::BadRequest,
                 serde_json::json!({"non_field_errors": ["Must include \"username\" and \"password\"."]}),
             ));
         }
-        self.throttle
-            .check(account, &request.client_address)
-            .await?;
+        self.throttle.check(account, &request.client_address).await?;
         let user = self.verify_password(account, &request.password).await?;
         let Some(user) = user else {
-            self.throttle
-                .record_failure(account, &request.client_address)
-                .await?;
-            return Err(ApiError::new(
-                ErrorKind::BadRequest,
-                serde_json::json!({"non_field_errors": [BAD_LOGIN]}),
-            ));
+            self.throttle.record_failure(account, &request.client_address).await?;
+            return Err(ApiError::new(ErrorKind::BadRequest, serde_json::json!({"non_field_errors": [BAD_LOGIN]})));
         };
-        self.throttle
-            .record_success(account, &request.client_address)
-            .await?;
+        self.throttle.record_success(account, &request.client_address).await?;
         self.open_session(user.id).await
     }
 
@@ -84,10 +71,7 @@ impl Identity {
             .map_err(db_error)?;
         let stored: Option<String> = row.as_ref().map(|r| r.get("password_hash"));
         let matches = password::verify(password.to_string(), stored).await;
-        Ok(row
-            .filter(|r| matches && r.get::<_, bool>("is_active"))
-            .as_ref()
-            .map(user_from_row))
+        Ok(row.filter(|r| matches && r.get::<_, bool>("is_active")).as_ref().map(user_from_row))
     }
 
     async fn open_session(&self, user_id: i64) -> ApiResult<LoginResponse> {
@@ -104,50 +88,28 @@ impl Identity {
         )
         .await
         .map_err(db_error)?;
-        tx.execute(
-            "INSERT INTO api_keys (key_hash, user_id) VALUES ($1, $2)",
-            &[&digest(&key), &user_id],
-        )
-        .await
-        .map_err(db_error)?;
-        tx.execute(
-            "UPDATE users SET last_login = now() WHERE id = $1",
-            &[&user_id],
-        )
-        .await
-        .map_err(db_error)?;
+        tx.execute("INSERT INTO api_keys (key_hash, user_id) VALUES ($1, $2)", &[&digest(&key), &user_id])
+            .await
+            .map_err(db_error)?;
+        tx.execute("UPDATE users SET last_login = now() WHERE id = $1", &[&user_id]).await.map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
-        Ok(LoginResponse {
-            key,
-            session_id,
-            csrf_token,
-            session_max_age_seconds: ttl,
-        })
+        Ok(LoginResponse { key, session_id, csrf_token, session_max_age_seconds: ttl })
     }
 
     /// Resolves request credentials. Sessions additionally need a matching CSRF token on
     /// unsafe methods.
     pub async fn authenticate(&self, credentials: &Credentials) -> ApiResult<Principal> {
         match &credentials.kind {
-            None => Err(ApiError::unauthenticated(
-                "Authentication credentials were not provided.",
-            )),
+            None => Err(ApiError::unauthenticated("Authentication credentials were not provided.")),
             Some(Kind::TokenKey(key)) => self.by_api_key(key).await,
             Some(Kind::Bearer(token)) => self.by_access_token(token).await,
             Some(Kind::Session(session)) => self.by_session(session).await,
             Some(Kind::Basic(basic)) => {
-                self.throttle
-                    .check(&basic.username, &credentials.client_address)
-                    .await?;
-                match self
-                    .verify_password(&basic.username, &basic.password)
-                    .await?
-                {
+                self.throttle.check(&basic.username, &credentials.client_address).await?;
+                match self.verify_password(&basic.username, &basic.password).await? {
                     Some(user) => self.principal_of(user.id, "basic").await,
                     None => {
-                        self.throttle
-                            .record_failure(&basic.username, &credentials.client_address)
-                            .await?;
+                        self.throttle.record_failure(&basic.username, &credentials.client_address).await?;
                         Err(ApiError::unauthenticated("Invalid username/password."))
                     }
                 }
@@ -158,10 +120,7 @@ impl Identity {
     async fn principal_of(&self, user_id: i64, method: &str) -> ApiResult<Principal> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
-                &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 AND u.is_active"),
-                &[&user_id],
-            )
+            .query_opt(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 AND u.is_active"), &[&user_id])
             .await
             .map_err(db_error)?;
         row.map(|r| principal(&r, method)).ok_or_else(invalid_token)
@@ -179,8 +138,7 @@ impl Identity {
             )
             .await
             .map_err(db_error)?;
-        row.map(|r| principal(&r, "token"))
-            .ok_or_else(invalid_token)
+        row.map(|r| principal(&r, "token")).ok_or_else(invalid_token)
     }
 
     async fn by_access_token(&self, token: &str) -> ApiResult<Principal> {
@@ -202,10 +160,7 @@ impl Identity {
         // Recording every use would put a write on every request; a minute's precision is enough.
         if row.get::<_, bool>("stale") {
             client
-                .execute(
-                    "UPDATE access_tokens SET last_used_date = now() WHERE id = $1",
-                    &[&token_id],
-                )
+                .execute("UPDATE access_tokens SET last_used_date = now() WHERE id = $1", &[&token_id])
                 .await
                 .map_err(db_error)?;
         }
@@ -231,18 +186,11 @@ impl Identity {
         if session.unsafe_method {
             let expected: String = row.get("csrf_token");
             if session.csrf_header.is_empty() {
-                return Err(ApiError::detail(
-                    ErrorKind::Forbidden,
-                    "CSRF Failed: CSRF token missing.",
-                ));
+                return Err(ApiError::detail(ErrorKind::Forbidden, "CSRF Failed: CSRF token missing."));
             }
-            if !constant_time_eq(&session.csrf_header, &expected)
-                || !constant_time_eq(&session.csrf_cookie, &expected)
+            if !constant_time_eq(&session.csrf_header, &expected) || !constant_time_eq(&session.csrf_cookie, &expected)
             {
-                return Err(ApiError::detail(
-                    ErrorKind::Forbidden,
-                    "CSRF Failed: CSRF token incorrect.",
-                ));
+                return Err(ApiError::detail(ErrorKind::Forbidden, "CSRF Failed: CSRF token incorrect."));
             }
         }
         let mut found = principal(&row, "session");
@@ -255,10 +203,7 @@ impl Identity {
         if let Some(session_id) = &principal.session_id {
             let client = self.client().await?;
             client
-                .execute(
-                    "DELETE FROM sessions WHERE key_hash = $1",
-                    &[&digest(session_id)],
-                )
+                .execute("DELETE FROM sessions WHERE key_hash = $1", &[&digest(session_id)])
                 .await
                 .map_err(db_error)?;
         }
@@ -269,10 +214,7 @@ impl Identity {
         let mut errors = FieldErrors::default();
         let length = request.username.chars().count();
         if !(5..=150).contains(&length) {
-            errors.add(
-                "username",
-                "Ensure this field has between 5 and 150 characters.",
-            );
+            errors.add("username", "Ensure this field has between 5 and 150 characters.");
         } else if !valid_username(&request.username) {
             errors.add(
                 "username",
@@ -282,22 +224,13 @@ impl Identity {
         if !request.email.is_empty() && !valid_email(&request.email) {
             errors.add("email", "Enter a valid email address.");
         }
-        for (field, value) in [
-            ("first_name", &request.first_name),
-            ("last_name", &request.last_name),
-        ] {
+        for (field, value) in [("first_name", &request.first_name), ("last_name", &request.last_name)] {
             if value.chars().count() > 150 {
                 errors.add(field, "Ensure this field has no more than 150 characters.");
             }
         }
         errors.finish()?;
-        password::validate_new(
-            &request.password1,
-            &request.password2,
-            "password1",
-            "password2",
-            &request.username,
-        )?;
+        password::validate_new(&request.password1, &request.password2, "password1", "password2", &request.username)?;
         let hash = password::hash(request.password1.clone()).await?;
         let client = self.client().await?;
         let row = client
@@ -313,10 +246,7 @@ impl Identity {
             Ok(row) => Ok(user_from_row(&row)),
             Err(err) if is_unique_violation(&err) => {
                 let (field, message) = if err.to_string().contains("email") {
-                    (
-                        "email",
-                        "A user is already registered with this e-mail address.",
-                    )
+                    ("email", "A user is already registered with this e-mail address.")
                 } else {
                     ("username", "A user with that username already exists.")
                 };
@@ -329,11 +259,7 @@ impl Identity {
     /// Changes the caller's password and ends their other sessions and API keys.
     pub async fn change_password(&self, request: &ChangePasswordRequest) -> ApiResult<()> {
         let principal = request.principal.as_ref().ok_or_else(ApiError::forbidden)?;
-        if self
-            .verify_password(&principal.username, &request.old_password)
-            .await?
-            .is_none()
-        {
+        if self.verify_password(&principal.username, &request.old_password).await?.is_none() {
             return Err(ApiError::field(
                 "old_password",
                 "Your old password was entered incorrectly. Please enter it again.",
@@ -346,39 +272,19 @@ impl Identity {
             "new_password2",
             &principal.username,
         )?;
-        self.set_password(
-            principal.user_id,
-            &request.new_password1,
-            principal.session_id.as_deref(),
-        )
-        .await
+        self.set_password(principal.user_id, &request.new_password1, principal.session_id.as_deref()).await
     }
 
-    async fn set_password(
-        &self,
-        user_id: i64,
-        new_password: &str,
-        keep_session: Option<&str>,
-    ) -> ApiResult<()> {
+    async fn set_password(&self, user_id: i64, new_password: &str, keep_session: Option<&str>) -> ApiResult<()> {
         let hash = password::hash(new_password.to_string()).await?;
         let keep = keep_session.map(digest).unwrap_or_default();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_error)?;
-        tx.execute(
-            "UPDATE users SET password_hash = $2 WHERE id = $1",
-            &[&user_id, &hash],
-        )
-        .await
-        .map_err(db_error)?;
-        tx.execute(
-            "DELETE FROM sessions WHERE user_id = $1 AND key_hash <> $2",
-            &[&user_id, &keep],
-        )
-        .await
-        .map_err(db_error)?;
-        tx.execute("DELETE FROM api_keys WHERE user_id = $1", &[&user_id])
+        tx.execute("UPDATE users SET password_hash = $2 WHERE id = $1", &[&user_id, &hash]).await.map_err(db_error)?;
+        tx.execute("DELETE FROM sessions WHERE user_id = $1 AND key_hash <> $2", &[&user_id, &keep])
             .await
             .map_err(db_error)?;
+        tx.execute("DELETE FROM api_keys WHERE user_id = $1", &[&user_id]).await.map_err(db_error)?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -401,10 +307,7 @@ impl Identity {
         }
         let client = self.client().await?;
         let row = client
-            .query_opt(
-                "SELECT id, email FROM users WHERE lower(email) = lower($1) AND is_active",
-                &[&email],
-            )
+            .query_opt("SELECT id, email FROM users WHERE lower(email) = lower($1) AND is_active", &[&email])
             .await
             .map_err(db_error)?;
         let Some(row) = row else { return Ok(()) };
@@ -423,11 +326,7 @@ impl Identity {
              (or POST uid and token to /api/auth/password/reset/confirm). The link expires in {RESET_TTL_HOURS} hours.",
             b64(&user_id.to_string())
         );
-        if let Err(err) = self
-            .outbox
-            .send(row.get("email"), "Password reset", &body)
-            .await
-        {
+        if let Err(err) = self.outbox.send(row.get("email"), "Password reset", &body).await {
             tracing::error!(error = %err, "password reset mail could not be written");
             return Err(ApiError::internal());
         }
@@ -451,9 +350,7 @@ impl Identity {
             )
             .await
             .map_err(db_error)?;
-        let username: String = row
-            .ok_or_else(|| ApiError::field("token", "Invalid value"))?
-            .get(0);
+        let username: String = row.ok_or_else(|| ApiError::field("token", "Invalid value"))?.get(0);
         password::validate_new(
             &request.new_password1,
             &request.new_password2,
@@ -461,18 +358,12 @@ impl Identity {
             "new_password2",
             &username,
         )?;
-        self.set_password(user_id, &request.new_password1, None)
-            .await
+        self.set_password(user_id, &request.new_password1, None).await
     }
 
     /// Creates the administrator if no user has that name yet (an existing one, whose
     /// password may have been changed since, is left alone). True when created.
-    pub async fn ensure_admin(
-        &self,
-        username: &str,
-        email: &str,
-        password: &str,
-    ) -> ApiResult<bool> {
+    pub async fn ensure_admin(&self, username: &str, email: &str, password: &str) -> ApiResult<bool> {
         let hash = password::hash(password.to_string()).await?;
         let client = self.client().await?;
         let created = client

@@ -24,11 +24,8 @@ use cvat_error::ApiError;
 
 pub const SCHEMA: &str = "auth";
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "identity",
-    sql: include_str!("../migrations/0001_identity.sql"),
-}];
+pub const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "identity", sql: include_str!("../migrations/0001_identity.sql") }];
 
 /// Settings the identity rules need.
 #[derive(Debug, Clone)]
@@ -45,18 +42,8 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn new(
-        db: PgPool,
-        throttle: LoginThrottle,
-        outbox: Outbox,
-        config: IdentityConfig,
-    ) -> Self {
-        Self {
-            db,
-            throttle,
-            outbox,
-            config,
-        }
+    pub fn new(db: PgPool, throttle: LoginThrottle, outbox: Outbox, config: IdentityConfig) -> Self {
+        Self { db, throttle, outbox, config }
     }
 
     async fn client(&self) -> Result<cvat_db::Client, ApiError> {

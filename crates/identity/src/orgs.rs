@@ -13,24 +13,12 @@ impl Identity {
         let row = match &context.selector {
             None => return Ok(ResolvedOrganization::default()),
             Some(Selector::Slug(slug)) if slug.is_empty() => {
-                return Ok(ResolvedOrganization {
-                    personal: true,
-                    ..Default::default()
-                })
+                return Ok(ResolvedOrganization { personal: true, ..Default::default() })
             }
             Some(Selector::Slug(slug)) => {
-                client
-                    .query_opt(
-                        "SELECT id, slug FROM organizations WHERE slug = $1",
-                        &[slug],
-                    )
-                    .await
+                client.query_opt("SELECT id, slug FROM organizations WHERE slug = $1", &[slug]).await
             }
-            Some(Selector::Id(id)) => {
-                client
-                    .query_opt("SELECT id, slug FROM organizations WHERE id = $1", &[id])
-                    .await
-            }
+            Some(Selector::Id(id)) => client.query_opt("SELECT id, slug FROM organizations WHERE id = $1", &[id]).await,
         }
         .map_err(db_error)?;
         let row = row.ok_or_else(|| {
@@ -39,15 +27,8 @@ impl Identity {
                 Some(Selector::Id(id)) => id.to_string(),
                 None => String::new(),
             };
-            ApiError::detail(
-                cvat_error::ErrorKind::NotFound,
-                format!("{value} organization does not exist."),
-            )
+            ApiError::detail(cvat_error::ErrorKind::NotFound, format!("{value} organization does not exist."))
         })?;
-        Ok(ResolvedOrganization {
-            id: row.get("id"),
-            personal: false,
-            slug: row.get("slug"),
-        })
+        Ok(ResolvedOrganization { id: row.get("id"), personal: false, slug: row.get("slug") })
     }
 }

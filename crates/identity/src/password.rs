@@ -9,9 +9,7 @@ use std::sync::OnceLock;
 pub(crate) async fn hash(password: String) -> Result<String, ApiError> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
     })
     .await
     .map_err(|_| ApiError::internal())?
@@ -27,11 +25,7 @@ pub(crate) async fn verify(password: String, stored: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
         let stored = stored.unwrap_or_else(|| dummy_hash().to_string());
         let matches = PasswordHash::new(&stored)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
             .unwrap_or(false);
         matches && !stored.is_empty()
     })
@@ -43,24 +37,12 @@ fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        Argon2::default()
-            .hash_password(b"not a password", &salt)
-            .map(|h| h.to_string())
-            .unwrap_or_default()
+        Argon2::default().hash_password(b"not a password", &salt).map(|h| h.to_string()).unwrap_or_default()
     })
 }
 
-const COMMON: &[&str] = &[
-    "password",
-    "password1",
-    "12345678",
-    "123456789",
-    "qwertyui",
-    "qwerty123",
-    "iloveyou",
-    "admin123",
-    "letmein1",
-];
+const COMMON: &[&str] =
+    &["password", "password1", "12345678", "123456789", "qwertyui", "qwerty123", "iloveyou", "admin123", "letmein1"];
 
 /// Checks a new password and its confirmation, reporting under the given field names.
 pub(crate) fn validate_new(
@@ -75,16 +57,10 @@ pub(crate) fn validate_new(
         errors.add(second_field, "The two password fields didn't match.");
     }
     if first.chars().count() < 8 {
-        errors.add(
-            first_field,
-            "This password is too short. It must contain at least 8 characters.",
-        );
+        errors.add(first_field, "This password is too short. It must contain at least 8 characters.");
     }
     if first.len() > 256 {
-        errors.add(
-            first_field,
-            "Ensure this field has no more than 256 characters.",
-        );
+        errors.add(first_field, "Ensure this field has no more than 256 characters.");
     }
     if !first.is_empty() && first.chars().all(|c| c.is_ascii_digit()) {
         errors.add(first_field, "This password is entirely numeric.");

@@ -7,11 +7,7 @@ use subtle::ConstantTimeEq;
 
 /// A random secret of `len` alphanumeric characters (≈5.95 bits each).
 pub(crate) fn random_token(len: usize) -> String {
-    rand::rngs::OsRng
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
+    rand::rngs::OsRng.sample_iter(&Alphanumeric).take(len).map(char::from).collect()
 }
 
 /// A random lowercase hex string of `len` characters.

@@ -16,27 +16,13 @@ pub struct LoginThrottle {
 }
 
 impl LoginThrottle {
-    pub fn new(
-        redis: ConnectionManager,
-        prefix: &str,
-        max_failures: u32,
-        window_seconds: u64,
-    ) -> Self {
-        Self {
-            redis,
-            prefix: prefix.to_string(),
-            max_failures,
-            window_seconds,
-        }
+    pub fn new(redis: ConnectionManager, prefix: &str, max_failures: u32, window_seconds: u64) -> Self {
+        Self { redis, prefix: prefix.to_string(), max_failures, window_seconds }
     }
 
     fn keys(&self, account: &str, address: &str) -> [String; 2] {
         [
-            format!(
-                "{}:login-failures:account:{}",
-                self.prefix,
-                account.to_lowercase()
-            ),
+            format!("{}:login-failures:account:{}", self.prefix, account.to_lowercase()),
             format!("{}:login-failures:address:{address}", self.prefix),
         ]
     }
@@ -61,31 +47,19 @@ impl LoginThrottle {
     pub async fn record_failure(&self, account: &str, address: &str) -> ApiResult<()> {
         let mut pipe = redis::pipe();
         for key in self.keys(account, address) {
-            pipe.incr(&key, 1)
-                .ignore()
-                .expire(&key, self.window_seconds as i64)
-                .ignore();
+            pipe.incr(&key, 1).ignore().expire(&key, self.window_seconds as i64).ignore();
         }
-        pipe.query_async::<()>(&mut self.redis.clone())
-            .await
-            .map_err(unavailable)
+        pipe.query_async::<()>(&mut self.redis.clone()).await.map_err(unavailable)
     }
 
     /// A successful login clears the account's counter (not the address's).
     pub async fn record_success(&self, account: &str, address: &str) -> ApiResult<()> {
         let [account_key, _] = self.keys(account, address);
-        redis::cmd("DEL")
-            .arg(account_key)
-            .query_async::<()>(&mut self.redis.clone())
-            .await
-            .map_err(unavailable)
+        redis::cmd("DEL").arg(account_key).query_async::<()>(&mut self.redis.clone()).await.map_err(unavailable)
     }
 
     pub async fn ping(&self) -> bool {
-        redis::cmd("PING")
-            .query_async::<String>(&mut self.redis.clone())
-            .await
-            .is_ok()
+        redis::cmd("PING").query_async::<String>(&mut self.redis.clone()).await.is_ok()
     }
 }
 

@@ -8,36 +8,15 @@ use cvat_proto::auth::{Principal, User, UserPage};
 use serde_json::{Map, Value};
 use tokio_postgres::Row;
 
-pub(crate) const USER_COLUMNS: &str =
-    "u.id, u.username, u.first_name, u.last_name, u.email, u.groups, \
+pub(crate) const USER_COLUMNS: &str = "u.id, u.username, u.first_name, u.last_name, u.email, u.groups, \
      u.is_staff, u.is_superuser, u.is_active, u.last_login, u.date_joined";
 
 const FIELDS: &[Field] = &[
-    Field {
-        name: "id",
-        sql: "u.id",
-        ty: FieldType::Int,
-    },
-    Field {
-        name: "username",
-        sql: "u.username",
-        ty: FieldType::Text,
-    },
-    Field {
-        name: "first_name",
-        sql: "u.first_name",
-        ty: FieldType::Text,
-    },
-    Field {
-        name: "last_name",
-        sql: "u.last_name",
-        ty: FieldType::Text,
-    },
-    Field {
-        name: "is_active",
-        sql: "u.is_active",
-        ty: FieldType::Bool,
-    },
+    Field { name: "id", sql: "u.id", ty: FieldType::Int },
+    Field { name: "username", sql: "u.username", ty: FieldType::Text },
+    Field { name: "first_name", sql: "u.first_name", ty: FieldType::Text },
+    Field { name: "last_name", sql: "u.last_name", ty: FieldType::Text },
+    Field { name: "is_active", sql: "u.is_active", ty: FieldType::Bool },
 ];
 
 pub const USER_LIST: ListSpec = ListSpec {
@@ -50,9 +29,7 @@ pub const USER_LIST: ListSpec = ListSpec {
 };
 
 pub(crate) fn timestamp(value: Option<DateTime<Utc>>) -> String {
-    value
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-        .unwrap_or_default()
+    value.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)).unwrap_or_default()
 }
 
 pub(crate) fn user_from_row(row: &Row) -> User {
@@ -80,26 +57,15 @@ pub type OrgScope = Option<i64>;
 
 const BASIC_FIELDS: &[&str] = &["username", "first_name", "last_name"];
 const PRIVILEGED_FIELDS: &[&str] = &["groups", "is_staff", "is_superuser", "is_active"];
-const ADMIN_FIELDS: &[&str] = &[
-    "username",
-    "first_name",
-    "last_name",
-    "email",
-    "groups",
-    "is_staff",
-    "is_superuser",
-    "is_active",
-];
+const ADMIN_FIELDS: &[&str] =
+    &["username", "first_name", "last_name", "email", "groups", "is_staff", "is_superuser", "is_active"];
 const GROUPS: &[&str] = &["admin", "user", "worker"];
 
 impl Identity {
     pub async fn user_by_id(&self, id: i64) -> ApiResult<Option<User>> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
-                &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"),
-                &[&id],
-            )
+            .query_opt(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"), &[&id])
             .await
             .map_err(db_error)?;
         Ok(row.as_ref().map(user_from_row))
@@ -107,12 +73,7 @@ impl Identity {
 
     /// Lists users. Admins see everyone; in an organization, members see its members;
     /// otherwise a user sees only themself. `full` says whether every field may be shown.
-    pub async fn list_users(
-        &self,
-        principal: &Principal,
-        org: OrgScope,
-        params: &ListParams,
-    ) -> ApiResult<UserPage> {
+    pub async fn list_users(&self, principal: &Principal, org: OrgScope, params: &ListParams) -> ApiResult<UserPage> {
         let mut scope = SqlWhere::default();
         match org {
             Some(org_id) => {
@@ -124,9 +85,7 @@ impl Identity {
                     SqlParam::Int(org_id),
                 );
             }
-            None if !is_admin(principal) => {
-                scope.push("u.id = {}", SqlParam::Int(principal.user_id))
-            }
+            None if !is_admin(principal) => scope.push("u.id = {}", SqlParam::Int(principal.user_id)),
             None => {}
         }
         let list = cvat_listing::compile(&USER_LIST, params, scope)?;
@@ -138,32 +97,17 @@ impl Identity {
             list.offset
         );
         let client = self.client().await?;
-        let rows = client
-            .query(&sql, &list.conditions.params())
-            .await
-            .map_err(db_error)?;
+        let rows = client.query(&sql, &list.conditions.params()).await.map_err(db_error)?;
         if rows.is_empty() && list.offset > 0 {
-            return Err(ApiError::detail(
-                cvat_error::ErrorKind::NotFound,
-                "Invalid page.",
-            ));
+            return Err(ApiError::detail(cvat_error::ErrorKind::NotFound, "Invalid page."));
         }
         let count = rows.first().map_or(0, |r| r.get("total"));
-        Ok(UserPage {
-            count,
-            results: rows.iter().map(user_from_row).collect(),
-            full: is_admin(principal),
-        })
+        Ok(UserPage { count, results: rows.iter().map(user_from_row).collect(), full: is_admin(principal) })
     }
 
     /// Reads one user: yourself, anyone for an admin, or anyone inside an organization
     /// where the caller is a member. The bool says whether every field may be shown.
-    pub async fn get_user(
-        &self,
-        principal: &Principal,
-        id: i64,
-        org: OrgScope,
-    ) -> ApiResult<(User, bool)> {
+    pub async fn get_user(&self, principal: &Principal, id: i64, org: OrgScope) -> ApiResult<(User, bool)> {
         // As in CVAT: an unknown id is 404, a known one you may not see is 403.
         let user = self.user_by_id(id).await?.ok_or_else(ApiError::not_found)?;
         let allowed = principal.user_id == id
@@ -179,12 +123,7 @@ impl Identity {
     }
 
     /// Applies a `PatchedUserRequest`: yourself (basic fields only) or any user for an admin.
-    pub async fn update_user(
-        &self,
-        principal: &Principal,
-        id: i64,
-        patch: &Map<String, Value>,
-    ) -> ApiResult<User> {
+    pub async fn update_user(&self, principal: &Principal, id: i64, patch: &Map<String, Value>) -> ApiResult<User> {
         let admin = is_admin(principal);
         if principal.user_id != id && !admin {
             return Err(ApiError::forbidden());
@@ -212,15 +151,8 @@ impl Identity {
             .await;
         match result {
             Err(err) if is_unique_violation(&err) => {
-                let field = if err.to_string().contains("email") {
-                    "email"
-                } else {
-                    "username"
-                };
-                Err(ApiError::field(
-                    field,
-                    format!("A user with that {field} already exists."),
-                ))
+                let field = if err.to_string().contains("email") { "email" } else { "username" };
+                Err(ApiError::field(field, format!("A user with that {field} already exists.")))
             }
             Err(err) => Err(db_error(err)),
             Ok(_) => {
@@ -238,10 +170,7 @@ impl Identity {
             return Err(ApiError::forbidden());
         }
         let client = self.client().await?;
-        let deleted = client
-            .execute("DELETE FROM users WHERE id = $1", &[&id])
-            .await
-            .map_err(db_error)?;
+        let deleted = client.execute("DELETE FROM users WHERE id = $1", &[&id]).await.map_err(db_error)?;
         if deleted == 0 {
             return Err(ApiError::not_found());
         }
@@ -267,27 +196,17 @@ pub(crate) fn is_unique_violation(err: &tokio_postgres::Error) -> bool {
 
 fn check_patch_keys(patch: &Map<String, Value>, admin: bool) -> ApiResult<()> {
     let allowed = if admin { ADMIN_FIELDS } else { BASIC_FIELDS };
-    let privileged: Vec<&str> = patch
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !allowed.contains(k) && PRIVILEGED_FIELDS.contains(k))
-        .collect();
+    let privileged: Vec<&str> =
+        patch.keys().map(String::as_str).filter(|k| !allowed.contains(k) && PRIVILEGED_FIELDS.contains(k)).collect();
     if !privileged.is_empty() {
         return Err(ApiError::invalid(format!(
             "You do not have permissions to access some of these fields: {}",
             privileged.join(", ")
         )));
     }
-    let unknown: Vec<&str> = patch
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !allowed.contains(k))
-        .collect();
+    let unknown: Vec<&str> = patch.keys().map(String::as_str).filter(|k| !allowed.contains(k)).collect();
     if !unknown.is_empty() {
-        return Err(ApiError::invalid(format!(
-            "Got unknown fields: {}",
-            unknown.join(", ")
-        )));
+        return Err(ApiError::invalid(format!("Got unknown fields: {}", unknown.join(", "))));
     }
     Ok(())
 }
@@ -298,7 +217,10 @@ fn apply_patch(user: &mut User, patch: &Map<String, Value>) -> ApiResult<()> {
         match key.as_str() {
             "username" => match value.as_str() {
                 Some(name) if valid_username(name) => user.username = name.to_string(),
-                _ => errors.add(key, "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."),
+                _ => errors.add(
+                    key,
+                    "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.",
+                ),
             },
             "first_name" | "last_name" => match value.as_str() {
                 Some(text) if text.chars().count() <= 150 => {
@@ -334,10 +256,7 @@ fn apply_patch(user: &mut User, patch: &Map<String, Value>) -> ApiResult<()> {
 /// Django's username rule: 1–150 of letters, digits and `@.+-_`.
 pub(crate) fn valid_username(name: &str) -> bool {
     let length = name.chars().count();
-    (1..=150).contains(&length)
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
+    (1..=150).contains(&length) && name.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c))
 }
 
 pub(crate) fn valid_email(email: &str) -> bool {
@@ -358,13 +277,7 @@ mod tests {
     use serde_json::json;
 
     fn sample() -> User {
-        User {
-            id: 1,
-            username: "alice".into(),
-            groups: vec!["user".into()],
-            is_active: true,
-            ..Default::default()
-        }
+        User { id: 1, username: "alice".into(), groups: vec!["user".into()], is_active: true, ..Default::default() }
     }
 
     #[test]
@@ -373,37 +286,23 @@ mod tests {
         check_patch_keys(&patch, false).unwrap();
         let patch = json!({"is_superuser": true}).as_object().unwrap().clone();
         let err = check_patch_keys(&patch, false).unwrap_err();
-        assert!(err.body[0]
-            .as_str()
-            .unwrap()
-            .contains("You do not have permissions"));
+        assert!(err.body[0].as_str().unwrap().contains("You do not have permissions"));
         let patch = json!({"favourite": 1}).as_object().unwrap().clone();
-        assert!(check_patch_keys(&patch, true).unwrap_err().body[0]
-            .as_str()
-            .unwrap()
-            .contains("unknown fields"));
+        assert!(check_patch_keys(&patch, true).unwrap_err().body[0].as_str().unwrap().contains("unknown fields"));
     }
 
     #[test]
     fn patch_validates_types() {
         let mut user = sample();
-        let patch = json!({"username": "bad name", "is_active": "yes", "groups": ["root"]})
-            .as_object()
-            .unwrap()
-            .clone();
+        let patch =
+            json!({"username": "bad name", "is_active": "yes", "groups": ["root"]}).as_object().unwrap().clone();
         let err = apply_patch(&mut user, &patch).unwrap_err();
         for field in ["username", "is_active", "groups"] {
             assert!(err.body.get(field).is_some(), "{field}");
         }
-        let patch = json!({"last_name": "Liddell", "groups": ["worker"]})
-            .as_object()
-            .unwrap()
-            .clone();
+        let patch = json!({"last_name": "Liddell", "groups": ["worker"]}).as_object().unwrap().clone();
         apply_patch(&mut user, &patch).unwrap();
-        assert_eq!(
-            (user.last_name.as_str(), user.groups.clone()),
-            ("Liddell", vec!["worker".to_string()])
-        );
+        assert_eq!((user.last_name.as_str(), user.groups.clone()), ("Liddell", vec!["worker".to_string()]));
     }
 
     #[test]

@@ -104,22 +104,14 @@ pub struct CompiledList {
 }
 
 /// Compiles `params` against `spec`, appending to `conditions` (the caller's scope).
-pub fn compile(
-    spec: &ListSpec,
-    params: &ListParams,
-    mut conditions: SqlWhere,
-) -> ApiResult<CompiledList> {
+pub fn compile(spec: &ListSpec, params: &ListParams, mut conditions: SqlWhere) -> ApiResult<CompiledList> {
     equality_filters(spec, &params.equals, &mut conditions)?;
     if !params.filter.trim().is_empty() {
         filter::apply(spec, &params.filter, &mut conditions)?;
     }
     search(spec, &params.search, &mut conditions);
     let page = params.page.max(1);
-    let page_size = if params.page_size <= 0 {
-        DEFAULT_PAGE_SIZE
-    } else {
-        params.page_size.min(MAX_PAGE_SIZE)
-    };
+    let page_size = if params.page_size <= 0 { DEFAULT_PAGE_SIZE } else { params.page_size.min(MAX_PAGE_SIZE) };
     Ok(CompiledList {
         conditions,
         order_by: order_by(spec, &params.sort)?,
@@ -128,11 +120,7 @@ pub fn compile(
     })
 }
 
-fn equality_filters(
-    spec: &ListSpec,
-    equals: &HashMap<String, String>,
-    out: &mut SqlWhere,
-) -> ApiResult<()> {
+fn equality_filters(spec: &ListSpec, equals: &HashMap<String, String>, out: &mut SqlWhere) -> ApiResult<()> {
     let mut errors = FieldErrors::default();
     let mut names: Vec<&String> = equals.keys().collect();
     names.sort();
@@ -164,51 +152,27 @@ fn search(spec: &ListSpec, query: &str, out: &mut SqlWhere) {
     if fields.is_empty() {
         return;
     }
-    for term in query
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|t| !t.is_empty())
-    {
+    for term in query.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty()) {
         let pattern = format!("%{}%", escape_like(term));
-        let alternatives: Vec<String> = fields
-            .iter()
-            .map(|f| format!("({})::text ILIKE {{}}", f.sql))
-            .collect();
-        let values = fields
-            .iter()
-            .map(|_| SqlParam::Text(pattern.clone()))
-            .collect();
+        let alternatives: Vec<String> = fields.iter().map(|f| format!("({})::text ILIKE {{}}", f.sql)).collect();
+        let values = fields.iter().map(|_| SqlParam::Text(pattern.clone())).collect();
         out.push_many(&format!("({})", alternatives.join(" OR ")), values);
     }
 }
 
 fn escape_like(term: &str) -> String {
-    term.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 fn order_by(spec: &ListSpec, sort: &str) -> ApiResult<String> {
-    let requested: Vec<&str> = sort
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    let keys = if requested.is_empty() {
-        vec![spec.default_sort]
-    } else {
-        requested
-    };
+    let requested: Vec<&str> = sort.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let keys = if requested.is_empty() { vec![spec.default_sort] } else { requested };
     let mut parts = Vec::with_capacity(keys.len() + 1);
     for key in keys {
         let (name, descending) = key.strip_prefix('-').map_or((key, false), |n| (n, true));
-        let field = spec
-            .allowed(spec.sort, name)
-            .ok_or_else(|| ApiError::invalid(format!("sort: unknown field '{name}'")))?;
-        parts.push(format!(
-            "{} {}",
-            field.sql,
-            if descending { "DESC" } else { "ASC" }
-        ));
+        let field =
+            spec.allowed(spec.sort, name).ok_or_else(|| ApiError::invalid(format!("sort: unknown field '{name}'")))?;
+        parts.push(format!("{} {}", field.sql, if descending { "DESC" } else { "ASC" }));
     }
     Ok(parts.join(", "))
 }

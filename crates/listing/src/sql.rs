@@ -48,9 +48,7 @@ pub(crate) fn typed_param(ty: FieldType, value: &Value) -> Option<SqlParam> {
             "false" | "0" => Some(SqlParam::Bool(false)),
             _ => None,
         },
-        (FieldType::Timestamp, Value::String(s)) if !s.is_empty() => {
-            Some(SqlParam::Timestamp(s.clone()))
-        }
+        (FieldType::Timestamp, Value::String(s)) if !s.is_empty() => Some(SqlParam::Timestamp(s.clone())),
         _ => None,
     }
 }

@@ -2,26 +2,10 @@ use super::*;
 use serde_json::json;
 
 const FIELDS: &[Field] = &[
-    Field {
-        name: "id",
-        sql: "u.id",
-        ty: FieldType::Int,
-    },
-    Field {
-        name: "username",
-        sql: "u.username",
-        ty: FieldType::Text,
-    },
-    Field {
-        name: "first_name",
-        sql: "u.first_name",
-        ty: FieldType::Text,
-    },
-    Field {
-        name: "is_active",
-        sql: "u.is_active",
-        ty: FieldType::Bool,
-    },
+    Field { name: "id", sql: "u.id", ty: FieldType::Int },
+    Field { name: "username", sql: "u.username", ty: FieldType::Text },
+    Field { name: "first_name", sql: "u.first_name", ty: FieldType::Text },
+    Field { name: "is_active", sql: "u.is_active", ty: FieldType::Bool },
 ];
 
 const SPEC: ListSpec = ListSpec {
@@ -34,29 +18,17 @@ const SPEC: ListSpec = ListSpec {
 };
 
 fn compile_filter(filter: &str) -> ApiResult<(String, Vec<SqlParam>)> {
-    let params = ListParams {
-        filter: filter.to_string(),
-        ..Default::default()
-    };
+    let params = ListParams { filter: filter.to_string(), ..Default::default() };
     let compiled = compile(&SPEC, &params, SqlWhere::default())?;
-    Ok((
-        compiled.conditions.to_sql(),
-        compiled.conditions.param_values().to_vec(),
-    ))
+    Ok((compiled.conditions.to_sql(), compiled.conditions.param_values().to_vec()))
 }
 
 #[test]
 fn paging_defaults_and_bounds() {
     assert_eq!(parse_paging(None, None).unwrap(), (1, 10));
     assert_eq!(parse_paging(Some("3"), Some("100")).unwrap(), (3, 100));
-    assert_eq!(
-        parse_paging(Some("0"), None).unwrap_err().status_code(),
-        404
-    );
-    assert_eq!(
-        parse_paging(Some("x"), None).unwrap_err().status_code(),
-        404
-    );
+    assert_eq!(parse_paging(Some("0"), None).unwrap_err().status_code(), 404);
+    assert_eq!(parse_paging(Some("x"), None).unwrap_err().status_code(), 404);
     for bad in ["0", "-1", "1001", "many"] {
         let err = parse_paging(None, Some(bad)).unwrap_err();
         assert_eq!(err.status_code(), 400, "{bad}");
@@ -66,14 +38,9 @@ fn paging_defaults_and_bounds() {
 
 #[test]
 fn comparison_and_junctions() {
-    let (sql, params) = compile_filter(
-        r#"{"and":[{"==":[{"var":"username"},"bob"]},{"!":{">":[{"var":"id"},3]}}]}"#,
-    )
-    .unwrap();
-    assert_eq!(
-        sql,
-        "WHERE (u.username = $1::text AND NOT (u.id > $2::int8))"
-    );
+    let (sql, params) =
+        compile_filter(r#"{"and":[{"==":[{"var":"username"},"bob"]},{"!":{">":[{"var":"id"},3]}}]}"#).unwrap();
+    assert_eq!(sql, "WHERE (u.username = $1::text AND NOT (u.id > $2::int8))");
     assert_eq!(params, vec![SqlParam::Text("bob".into()), SqlParam::Int(3)]);
 }
 
@@ -86,13 +53,8 @@ fn between_in_and_substring() {
     assert_eq!(params.len(), 2);
     let (sql, _) = compile_filter(r#"{"in":["ad",{"var":"username"}]}"#).unwrap();
     assert_eq!(sql, "WHERE strpos((u.username)::text, $1::text) > 0");
-    let (sql, _) =
-        compile_filter(r#"{"or":[{"var":"first_name"},{"==":[{"var":"is_active"},true]}]}"#)
-            .unwrap();
-    assert_eq!(
-        sql,
-        "WHERE ((u.first_name) IS NOT NULL OR u.is_active = $1::bool)"
-    );
+    let (sql, _) = compile_filter(r#"{"or":[{"var":"first_name"},{"==":[{"var":"is_active"},true]}]}"#).unwrap();
+    assert_eq!(sql, "WHERE ((u.first_name) IS NOT NULL OR u.is_active = $1::bool)");
 }
 
 #[test]
@@ -115,11 +77,7 @@ fn bad_filters_are_400_lists() {
 
 #[test]
 fn sort_search_and_equality() {
-    let mut params = ListParams {
-        sort: "username,-id".into(),
-        search: "al, bo".into(),
-        ..Default::default()
-    };
+    let mut params = ListParams { sort: "username,-id".into(), search: "al, bo".into(), ..Default::default() };
     params.equals.insert("is_active".into(), "True".into());
     params.equals.insert("unrelated".into(), "x".into());
     let compiled = compile(&SPEC, &params, SqlWhere::default()).unwrap();
@@ -129,52 +87,29 @@ fn sort_search_and_equality() {
         "WHERE u.is_active = $1::bool AND ((u.username)::text ILIKE $2::text OR (u.first_name)::text ILIKE $3::text) \
          AND ((u.username)::text ILIKE $4::text OR (u.first_name)::text ILIKE $5::text)"
     );
-    assert_eq!(
-        compiled.conditions.param_values()[1],
-        SqlParam::Text("%al%".into())
-    );
+    assert_eq!(compiled.conditions.param_values()[1], SqlParam::Text("%al%".into()));
 
-    let bad_sort = ListParams {
-        sort: "password".into(),
-        ..Default::default()
-    };
+    let bad_sort = ListParams { sort: "password".into(), ..Default::default() };
     assert_eq!(
-        compile(&SPEC, &bad_sort, SqlWhere::default())
-            .unwrap_err()
-            .body,
+        compile(&SPEC, &bad_sort, SqlWhere::default()).unwrap_err().body,
         json!(["sort: unknown field 'password'"])
     );
 
     let mut bad_eq = ListParams::default();
     bad_eq.equals.insert("id".into(), "abc".into());
-    assert_eq!(
-        compile(&SPEC, &bad_eq, SqlWhere::default())
-            .unwrap_err()
-            .body,
-        json!({"id": ["Enter a number."]})
-    );
+    assert_eq!(compile(&SPEC, &bad_eq, SqlWhere::default()).unwrap_err().body, json!({"id": ["Enter a number."]}));
 }
 
 #[test]
 fn search_escapes_like_wildcards() {
-    let params = ListParams {
-        search: "50%_".into(),
-        ..Default::default()
-    };
+    let params = ListParams { search: "50%_".into(), ..Default::default() };
     let compiled = compile(&SPEC, &params, SqlWhere::default()).unwrap();
-    assert_eq!(
-        compiled.conditions.param_values()[0],
-        SqlParam::Text("%50\\%\\_%".into())
-    );
+    assert_eq!(compiled.conditions.param_values()[0], SqlParam::Text("%50\\%\\_%".into()));
 }
 
 #[test]
 fn default_order_and_offset() {
-    let params = ListParams {
-        page: 3,
-        page_size: 20,
-        ..Default::default()
-    };
+    let params = ListParams { page: 3, page_size: 20, ..Default::default() };
     let compiled = compile(&SPEC, &params, SqlWhere::default()).unwrap();
     assert_eq!(compiled.order_by, "u.id DESC");
     assert_eq!((compiled.limit, compiled.offset), (20, 40));

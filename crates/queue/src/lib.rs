@@ -16,8 +16,8 @@
 
 use futures_util::StreamExt;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
+    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
@@ -48,11 +48,7 @@ pub struct Broker {
 
 impl Broker {
     pub fn new(url: &str, prefix: &str) -> Self {
-        Self {
-            url: url.to_string(),
-            prefix: prefix.to_string(),
-            channel: Mutex::new(None),
-        }
+        Self { url: url.to_string(), prefix: prefix.to_string(), channel: Mutex::new(None) }
     }
 
     pub fn queue_name(&self, pool: &str) -> String {
@@ -75,50 +71,35 @@ impl Broker {
     }
 
     async fn open_channel(&self) -> Result<Channel, QueueError> {
+        Ok(self.open().await?.1)
+    }
+
+    async fn open(&self) -> Result<(Connection, Channel), QueueError> {
         let properties = ConnectionProperties::default()
             .with_executor(tokio_executor_trait::Tokio::current())
             .with_reactor(tokio_reactor_trait::Tokio);
         let connection = Connection::connect(&self.url, properties).await?;
         let channel = connection.create_channel().await?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await?;
+        channel.confirm_select(ConfirmSelectOptions::default()).await?;
         self.declare(&channel).await?;
-        Ok(channel)
+        Ok((connection, channel))
     }
 
     async fn declare(&self, channel: &Channel) -> Result<(), QueueError> {
-        let durable = ExchangeDeclareOptions {
-            durable: true,
-            ..Default::default()
-        };
+        let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
         for kind in ["work", "retry", "dead"] {
             channel
-                .exchange_declare(
-                    &self.exchange(kind),
-                    ExchangeKind::Direct,
-                    durable,
-                    FieldTable::default(),
-                )
+                .exchange_declare(&self.exchange(kind), ExchangeKind::Direct, durable, FieldTable::default())
                 .await?;
         }
-        let durable_queue = QueueDeclareOptions {
-            durable: true,
-            ..Default::default()
-        };
+        let durable_queue = QueueDeclareOptions { durable: true, ..Default::default() };
         for pool in POOLS {
             let work = self.queue_name(pool);
             let retry = format!("{work}.retry");
             let dead = format!("{work}.dead");
             let mut retry_args = BTreeMap::new();
-            retry_args.insert(
-                ShortString::from("x-message-ttl"),
-                AMQPValue::LongUInt(RETRY_DELAY_MS),
-            );
-            retry_args.insert(
-                ShortString::from("x-dead-letter-exchange"),
-                long(&self.exchange("work")),
-            );
+            retry_args.insert(ShortString::from("x-message-ttl"), AMQPValue::LongUInt(RETRY_DELAY_MS));
+            retry_args.insert(ShortString::from("x-dead-letter-exchange"), long(&self.exchange("work")));
             retry_args.insert(ShortString::from("x-dead-letter-routing-key"), long(pool));
             let queues = [
                 (&work, "work", FieldTable::default()),
@@ -142,12 +123,7 @@ impl Broker {
     }
 
     /// Publishes `body` to a worker pool and waits for the broker to confirm it.
-    pub async fn publish(
-        &self,
-        pool: &str,
-        message_id: &str,
-        body: &[u8],
-    ) -> Result<(), QueueError> {
+    pub async fn publish(&self, pool: &str, message_id: &str, body: &[u8]) -> Result<(), QueueError> {
         if !POOLS.contains(&pool) {
             return Err(QueueError::UnknownPool(pool.to_string()));
         }
@@ -164,21 +140,14 @@ impl Broker {
         trace: HashMap<String, String>,
         attempt: u32,
     ) -> Result<(), QueueError> {
-        let mut headers: BTreeMap<ShortString, AMQPValue> = trace
-            .into_iter()
-            .map(|(k, v)| (ShortString::from(k), long(&v)))
-            .collect();
-        headers.insert(
-            ShortString::from(ATTEMPT_HEADER),
-            AMQPValue::LongUInt(attempt),
-        );
+        let mut headers: BTreeMap<ShortString, AMQPValue> =
+            trace.into_iter().map(|(k, v)| (ShortString::from(k), long(&v))).collect();
+        headers.insert(ShortString::from(ATTEMPT_HEADER), AMQPValue::LongUInt(attempt));
         let properties = BasicProperties::default()
             .with_delivery_mode(2)
             .with_message_id(ShortString::from(message_id.to_string()))
             .with_headers(FieldTable::from(headers));
-        let result = self
-            .publish_confirmed(exchange, pool, body, properties)
-            .await;
+        let result = self.publish_confirmed(exchange, pool, body, properties).await;
         if result.is_err() {
             // Forget the channel so the next call reconnects.
             self.channel.lock().await.take();
@@ -195,13 +164,7 @@ impl Broker {
     ) -> Result<(), QueueError> {
         let channel = self.channel().await?;
         let confirm = channel
-            .basic_publish(
-                &self.exchange(exchange),
-                pool,
-                BasicPublishOptions::default(),
-                body,
-                properties,
-            )
+            .basic_publish(&self.exchange(exchange), pool, BasicPublishOptions::default(), body, properties)
             .await?
             .await?;
         if confirm.is_ack() {
@@ -212,28 +175,13 @@ impl Broker {
     }
 
     /// Starts consuming a pool's queue with manual acks and the given prefetch.
-    pub async fn consume(
-        &self,
-        pool: &str,
-        consumer_tag: &str,
-        prefetch: u16,
-    ) -> Result<Consumer, QueueError> {
-        let channel = self.open_channel().await?;
-        channel
-            .basic_qos(prefetch, BasicQosOptions::default())
-            .await?;
+    pub async fn consume(&self, pool: &str, consumer_tag: &str, prefetch: u16) -> Result<Consumer, QueueError> {
+        let (connection, channel) = self.open().await?;
+        channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
         let inner = channel
-            .basic_consume(
-                &self.queue_name(pool),
-                consumer_tag,
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
+            .basic_consume(&self.queue_name(pool), consumer_tag, BasicConsumeOptions::default(), FieldTable::default())
             .await?;
-        Ok(Consumer {
-            inner,
-            pool: pool.to_string(),
-        })
+        Ok(Consumer { inner, connection, pool: pool.to_string() })
     }
 
     /// Checks that the broker answers (readiness).
@@ -247,15 +195,7 @@ impl Broker {
         let next = delivery.attempt + 1;
         let exchange = if next > MAX_ATTEMPTS { "dead" } else { "retry" };
         tracing::warn!(message_id = %delivery.message_id, attempt = delivery.attempt, exchange, reason, "job failed");
-        self.send(
-            exchange,
-            &delivery.pool,
-            &delivery.message_id,
-            &delivery.body,
-            delivery.trace.clone(),
-            next,
-        )
-        .await?;
+        self.send(exchange, &delivery.pool, &delivery.message_id, &delivery.body, delivery.trace.clone(), next).await?;
         delivery.ack().await
     }
 }
@@ -264,12 +204,21 @@ fn long(value: &str) -> AMQPValue {
     AMQPValue::LongString(LongString::from(value.to_string()))
 }
 
+/// Consumes one queue over its own connection.
 pub struct Consumer {
     inner: lapin::Consumer,
+    connection: Connection,
     pool: String,
 }
 
 impl Consumer {
+    /// Closes the connection; deliveries not acked yet go back to the queue for another
+    /// consumer (what also happens when a worker process dies).
+    pub async fn close(self) -> Result<(), QueueError> {
+        self.connection.close(200, "consumer closed").await?;
+        Ok(())
+    }
+
     /// The next delivery; `None` when the connection closed (reconnect and consume again).
     pub async fn next(&mut self) -> Option<Result<Delivery, QueueError>> {
         let delivery = match self.inner.next().await? {
@@ -282,22 +231,14 @@ impl Consumer {
             for (key, value) in headers.inner() {
                 match value {
                     AMQPValue::LongString(s) => {
-                        trace.insert(
-                            key.to_string(),
-                            String::from_utf8_lossy(s.as_bytes()).into_owned(),
-                        );
+                        trace.insert(key.to_string(), String::from_utf8_lossy(s.as_bytes()).into_owned());
                     }
                     AMQPValue::LongUInt(n) if key.as_str() == ATTEMPT_HEADER => attempt = *n,
                     _ => {}
                 }
             }
         }
-        let message_id = delivery
-            .properties
-            .message_id()
-            .as_ref()
-            .map(|s| s.to_string())
-            .unwrap_or_default();
+        let message_id = delivery.properties.message_id().as_ref().map(|s| s.to_string()).unwrap_or_default();
         Some(Ok(Delivery {
             body: delivery.data.clone(),
             message_id,
@@ -329,9 +270,7 @@ impl Delivery {
     /// A span for handling this delivery, parented on the publisher's trace.
     pub fn span(&self) -> tracing::Span {
         let span = tracing::info_span!("job", pool = %self.pool, message_id = %self.message_id, attempt = self.attempt);
-        cvat_runtime::propagation::adopt_parent(&span, |key| {
-            self.trace.get(key).map(String::as_str)
-        });
+        cvat_runtime::propagation::adopt_parent(&span, |key| self.trace.get(key).map(String::as_str));
         span
     }
 }

@@ -78,17 +78,11 @@ impl Settings {
     }
 
     pub fn from_lookup(env: Lookup<'_>, default_health_port: u16) -> Result<Self, ConfigError> {
-        let text = |name: &str, default: &str| {
-            env(name)
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| default.to_string())
-        };
+        let text =
+            |name: &str, default: &str| env(name).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string());
         let secret = |name: &str, default: &str| Secret::new(text(name, default));
         Ok(Self {
-            database_url: secret(
-                "CVAT_DATABASE_URL",
-                "postgres://cvat:cvat@127.0.0.1:5432/cvat",
-            ),
+            database_url: secret("CVAT_DATABASE_URL", "postgres://cvat:cvat@127.0.0.1:5432/cvat"),
             redis_url: secret("CVAT_REDIS_URL", "redis://127.0.0.1:6379/0"),
             amqp_url: secret("CVAT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
             queue_prefix: text("CVAT_QUEUE_PREFIX", "cvat"),
@@ -104,11 +98,7 @@ impl Settings {
             task_listen: parse(env, "CVAT_TASK_LISTEN", "127.0.0.1:50052")?,
             auth_url: text("CVAT_AUTH_URL", "http://127.0.0.1:50051"),
             task_url: text("CVAT_TASK_URL", "http://127.0.0.1:50052"),
-            health_listen: parse(
-                env,
-                "CVAT_HEALTH_LISTEN",
-                &format!("127.0.0.1:{default_health_port}"),
-            )?,
+            health_listen: parse(env, "CVAT_HEALTH_LISTEN", &format!("127.0.0.1:{default_health_port}"))?,
             max_json_bytes: parse(env, "CVAT_MAX_JSON_BYTES", "1048576")?,
             admin_user: text("CVAT_ADMIN_USER", "admin"),
             admin_email: text("CVAT_ADMIN_EMAIL", "admin@localhost"),
@@ -125,33 +115,16 @@ fn parse<T: std::str::FromStr>(env: Lookup<'_>, name: &str, default: &str) -> Re
 where
     T::Err: fmt::Display,
 {
-    let value = env(name)
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_string());
-    value.parse().map_err(|e: T::Err| ConfigError {
-        name: name.into(),
-        value,
-        reason: e.to_string(),
-    })
+    let value = env(name).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string());
+    value.parse().map_err(|e: T::Err| ConfigError { name: name.into(), value, reason: e.to_string() })
 }
 
-fn one_of(
-    env: Lookup<'_>,
-    name: &str,
-    default: &str,
-    allowed: &[&str],
-) -> Result<String, ConfigError> {
-    let value = env(name)
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_string());
+fn one_of(env: Lookup<'_>, name: &str, default: &str, allowed: &[&str]) -> Result<String, ConfigError> {
+    let value = env(name).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string());
     if allowed.contains(&value.as_str()) {
         Ok(value)
     } else {
-        Err(ConfigError {
-            name: name.into(),
-            value,
-            reason: format!("expected one of {allowed:?}"),
-        })
+        Err(ConfigError { name: name.into(), value, reason: format!("expected one of {allowed:?}") })
     }
 }
 
@@ -169,11 +142,7 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let settings = Settings::from_lookup(
-            &|n| (n == "CVAT_ADMIN_PASSWORD").then(|| "hunter22".into()),
-            1,
-        )
-        .unwrap();
+        let settings = Settings::from_lookup(&|n| (n == "CVAT_ADMIN_PASSWORD").then(|| "hunter22".into()), 1).unwrap();
         let printed = format!("{settings:?}");
         assert!(!printed.contains("hunter22"));
         assert!(!printed.contains("cvat-secret-key"));
@@ -182,14 +151,9 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let err = Settings::from_lookup(
-            &|n| (n == "CVAT_GATEWAY_LISTEN").then(|| "nowhere".into()),
-            1,
-        )
-        .unwrap_err();
+        let err = Settings::from_lookup(&|n| (n == "CVAT_GATEWAY_LISTEN").then(|| "nowhere".into()), 1).unwrap_err();
         assert!(err.to_string().contains("CVAT_GATEWAY_LISTEN"));
-        let err = Settings::from_lookup(&|n| (n == "CVAT_BLOB_BACKEND").then(|| "ftp".into()), 1)
-            .unwrap_err();
+        let err = Settings::from_lookup(&|n| (n == "CVAT_BLOB_BACKEND").then(|| "ftp".into()), 1).unwrap_err();
         assert!(err.to_string().contains("CVAT_BLOB_BACKEND"));
     }
 }

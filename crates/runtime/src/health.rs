@@ -14,8 +14,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 /// Names of the dependencies that do not answer; empty = ready.
-pub type ReadinessCheck =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<&'static str>> + Send>> + Send + Sync>;
+pub type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<&'static str>> + Send>> + Send + Sync>;
 
 /// Serves the three endpoints until the task is dropped.
 pub async fn serve(addr: SocketAddr, ready: ReadinessCheck) -> anyhow::Result<()> {
@@ -26,9 +25,7 @@ pub async fn serve(addr: SocketAddr, ready: ReadinessCheck) -> anyhow::Result<()
         let ready = ready.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| respond(req, ready.clone()));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
@@ -38,18 +35,10 @@ async fn respond(
     ready: ReadinessCheck,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let (status, content_type, body) = match req.uri().path() {
-        "/healthz" => (
-            StatusCode::OK,
-            "application/json",
-            r#"{"status":"ok"}"#.to_string(),
-        ),
+        "/healthz" => (StatusCode::OK, "application/json", r#"{"status":"ok"}"#.to_string()),
         "/readyz" => readiness_body(ready().await),
         "/metrics" => (StatusCode::OK, "text/plain; version=0.0.4", metrics_text()),
-        _ => (
-            StatusCode::NOT_FOUND,
-            "application/json",
-            r#"{"detail":"Not found."}"#.to_string(),
-        ),
+        _ => (StatusCode::NOT_FOUND, "application/json", r#"{"detail":"Not found."}"#.to_string()),
     };
     let response = Response::builder()
         .status(status)
@@ -65,11 +54,7 @@ pub fn readiness_body(failing: Vec<&'static str>) -> (StatusCode, &'static str, 
         "status": if failing.is_empty() { "ready" } else { "unavailable" },
         "failing": failing,
     });
-    let status = if failing.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if failing.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, "application/json", body.to_string())
 }
 

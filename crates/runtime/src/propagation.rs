@@ -30,10 +30,7 @@ pub fn adopt_parent<'a>(span: &Span, headers: impl Fn(&str) -> Option<&'a str>) 
 pub struct TraceInterceptor;
 
 impl tonic::service::Interceptor for TraceInterceptor {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         inject_metadata(request.metadata_mut());
         Ok(request)
     }
@@ -43,18 +40,13 @@ fn inject_metadata(metadata: &mut MetadataMap) {
     struct Meta<'a>(&'a mut MetadataMap);
     impl Injector for Meta<'_> {
         fn set(&mut self, key: &str, value: String) {
-            if let (Ok(key), Ok(value)) = (
-                MetadataKey::from_bytes(key.as_bytes()),
-                MetadataValue::try_from(value),
-            ) {
+            if let (Ok(key), Ok(value)) = (MetadataKey::from_bytes(key.as_bytes()), MetadataValue::try_from(value)) {
                 self.0.insert(key, value);
             }
         }
     }
     let context = Span::current().context();
-    opentelemetry::global::get_text_map_propagator(|p| {
-        p.inject_context(&context, &mut Meta(metadata))
-    });
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&context, &mut Meta(metadata)));
 }
 
 /// A server-side span for a gRPC method, parented on the caller's trace context.

@@ -28,21 +28,16 @@ impl Drop for TelemetryGuard {
 
 pub fn init(service: &'static str, otlp_endpoint: Option<&str>) -> anyhow::Result<TelemetryGuard> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let mut builder = TracerProvider::builder().with_resource(Resource::new([KeyValue::new(
-        "service.name",
-        format!("cvat-{service}"),
-    )]));
+    let mut builder = TracerProvider::builder()
+        .with_resource(Resource::new([KeyValue::new("service.name", format!("cvat-{service}"))]));
     if let Some(endpoint) = otlp_endpoint {
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(endpoint)
-            .build()?;
+        let exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(endpoint).build()?;
         builder = builder.with_batch_exporter(exporter, opentelemetry_sdk::runtime::Tokio);
     }
     let provider = builder.build();
     let tracer = provider.tracer(service);
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,h2=warn,tower=warn,lapin=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,h2=warn,tower=warn,lapin=warn"));
     tracing_subscriber::registry()
         .with(filter)
         .with(tracing_subscriber::fmt::layer().with_target(false))
@@ -53,10 +48,5 @@ pub fn init(service: &'static str, otlp_endpoint: Option<&str>) -> anyhow::Resul
 
 /// The trace id of the current span as 32 hex digits (all zeros outside any span).
 pub fn current_trace_id() -> String {
-    tracing::Span::current()
-        .context()
-        .span()
-        .span_context()
-        .trace_id()
-        .to_string()
+    tracing::Span::current().context().span().span_context().trace_id().to_string()
 }

@@ -22,9 +22,7 @@ pub type TaskApi = TaskClient<InterceptedService<Channel, TraceInterceptor>>;
 
 /// A gRPC client of the task service that carries the trace context.
 pub fn task_client(url: &str) -> anyhow::Result<TaskApi> {
-    let channel = Endpoint::from_shared(url.to_string())?
-        .connect_timeout(Duration::from_secs(5))
-        .connect_lazy();
+    let channel = Endpoint::from_shared(url.to_string())?.connect_timeout(Duration::from_secs(5)).connect_lazy();
     Ok(TaskClient::with_interceptor(channel, TraceInterceptor))
 }
 
@@ -69,12 +67,7 @@ impl Worker {
         let outcome = self.handle(&delivery.body).instrument(span.clone()).await;
         let settled = match outcome {
             Ok(()) => delivery.ack().await,
-            Err(err) => {
-                self.broker
-                    .retry_later(delivery, &format!("{err:#}"))
-                    .instrument(span)
-                    .await
-            }
+            Err(err) => self.broker.retry_later(delivery, &format!("{err:#}")).instrument(span).await,
         };
         if let Err(err) = settled {
             // The message stays unacked and the broker will deliver it again.
@@ -104,21 +97,10 @@ impl Worker {
 pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Result<()> {
     let settings = Settings::from_env(default_health_port)?;
     let _telemetry = telemetry::init(pool, settings.otlp_endpoint.as_deref())?;
-    let broker = Arc::new(Broker::new(
-        settings.amqp_url.expose(),
-        &settings.queue_prefix,
-    ));
+    let broker = Arc::new(Broker::new(settings.amqp_url.expose(), &settings.queue_prefix));
     let blobs = cvat_blob::from_settings(&settings).await?;
-    tokio::spawn(health::serve(
-        settings.health_listen,
-        readiness(broker.clone(), blobs),
-    ));
-    let worker = Worker {
-        pool,
-        broker,
-        task: task_client(&settings.task_url)?,
-        prefetch: 4,
-    };
+    tokio::spawn(health::serve(settings.health_listen, readiness(broker.clone(), blobs)));
+    let worker = Worker { pool, broker, task: task_client(&settings.task_url)?, prefetch: 4 };
     tokio::select! {
         _ = worker.run() => {}
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),

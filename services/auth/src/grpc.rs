@@ -22,20 +22,12 @@ pub struct AuthService {
 type Reply<T> = Result<Response<T>, Status>;
 
 /// Runs a handler inside a span parented on the caller's trace and encodes its error.
-async fn handle<Req, T, F>(
-    request: Request<Req>,
-    method: &'static str,
-    body: impl FnOnce(Req) -> F,
-) -> Reply<T>
+async fn handle<Req, T, F>(request: Request<Req>, method: &'static str, body: impl FnOnce(Req) -> F) -> Reply<T>
 where
     F: std::future::Future<Output = ApiResult<T>>,
 {
     let span = grpc_span(&request, method);
-    body(request.into_inner())
-        .instrument(span)
-        .await
-        .map(Response::new)
-        .map_err(Status::from)
+    body(request.into_inner()).instrument(span).await.map(Response::new).map_err(Status::from)
 }
 
 fn principal(value: Option<Principal>) -> ApiResult<Principal> {
@@ -65,88 +57,55 @@ impl AuthService {
 #[tonic::async_trait]
 impl Auth for AuthService {
     async fn authenticate(&self, request: Request<Credentials>) -> Reply<Principal> {
-        handle(request, "Authenticate", |c| async move {
-            self.identity.authenticate(&c).await
-        })
-        .await
+        handle(request, "Authenticate", |c| async move { self.identity.authenticate(&c).await }).await
     }
 
     async fn login(&self, request: Request<LoginRequest>) -> Reply<LoginResponse> {
-        handle(request, "Login", |r| async move {
-            self.identity.login(&r).await
-        })
-        .await
+        handle(request, "Login", |r| async move { self.identity.login(&r).await }).await
     }
 
     async fn logout(&self, request: Request<LogoutRequest>) -> Reply<Empty> {
-        handle(request, "Logout", |r| async move {
-            self.identity
-                .logout(&principal(r.principal)?)
-                .await
-                .map(|_| Empty {})
-        })
+        handle(
+            request,
+            "Logout",
+            |r| async move { self.identity.logout(&principal(r.principal)?).await.map(|_| Empty {}) },
+        )
         .await
     }
 
     async fn register(&self, request: Request<RegisterRequest>) -> Reply<User> {
-        handle(request, "Register", |r| async move {
-            self.identity.register(&r).await
-        })
-        .await
+        handle(request, "Register", |r| async move { self.identity.register(&r).await }).await
     }
 
     async fn change_password(&self, request: Request<ChangePasswordRequest>) -> Reply<Empty> {
-        handle(request, "ChangePassword", |r| async move {
-            self.identity.change_password(&r).await.map(|_| Empty {})
-        })
-        .await
+        handle(request, "ChangePassword", |r| async move { self.identity.change_password(&r).await.map(|_| Empty {}) })
+            .await
     }
 
     async fn request_password_reset(&self, request: Request<PasswordResetRequest>) -> Reply<Empty> {
         handle(request, "RequestPasswordReset", |r| async move {
-            self.identity
-                .request_password_reset(&r.email)
-                .await
-                .map(|_| Empty {})
+            self.identity.request_password_reset(&r.email).await.map(|_| Empty {})
         })
         .await
     }
 
     async fn confirm_password_reset(&self, request: Request<PasswordResetConfirm>) -> Reply<Empty> {
         handle(request, "ConfirmPasswordReset", |r| async move {
-            self.identity
-                .confirm_password_reset(&r)
-                .await
-                .map(|_| Empty {})
+            self.identity.confirm_password_reset(&r).await.map(|_| Empty {})
         })
         .await
     }
 
-    async fn create_access_token(
-        &self,
-        request: Request<CreateAccessTokenRequest>,
-    ) -> Reply<AccessToken> {
+    async fn create_access_token(&self, request: Request<CreateAccessTokenRequest>) -> Reply<AccessToken> {
         handle(request, "CreateAccessToken", |r| async move {
-            self.identity
-                .create_access_token(
-                    &principal(r.principal)?,
-                    &r.name,
-                    &r.expiry_date,
-                    r.read_only,
-                )
-                .await
+            self.identity.create_access_token(&principal(r.principal)?, &r.name, &r.expiry_date, r.read_only).await
         })
         .await
     }
 
-    async fn list_access_tokens(
-        &self,
-        request: Request<ListAccessTokensRequest>,
-    ) -> Reply<AccessTokenPage> {
+    async fn list_access_tokens(&self, request: Request<ListAccessTokensRequest>) -> Reply<AccessTokenPage> {
         handle(request, "ListAccessTokens", |r| async move {
-            self.identity
-                .list_access_tokens(&principal(r.principal)?, &list_params(r.query))
-                .await
+            self.identity.list_access_tokens(&principal(r.principal)?, &list_params(r.query)).await
         })
         .await
     }
@@ -154,29 +113,18 @@ impl Auth for AuthService {
     async fn get_access_token(&self, request: Request<AccessTokenRef>) -> Reply<AccessToken> {
         handle(request, "GetAccessToken", |r| async move {
             let id = (!r.self_).then_some(r.id);
-            self.identity
-                .get_access_token(&principal(r.principal)?, id)
-                .await
+            self.identity.get_access_token(&principal(r.principal)?, id).await
         })
         .await
     }
 
-    async fn update_access_token(
-        &self,
-        request: Request<UpdateAccessTokenRequest>,
-    ) -> Reply<AccessToken> {
-        handle(request, "UpdateAccessToken", |r| async move {
-            self.identity.update_access_token(&r).await
-        })
-        .await
+    async fn update_access_token(&self, request: Request<UpdateAccessTokenRequest>) -> Reply<AccessToken> {
+        handle(request, "UpdateAccessToken", |r| async move { self.identity.update_access_token(&r).await }).await
     }
 
     async fn delete_access_token(&self, request: Request<AccessTokenRef>) -> Reply<Empty> {
         handle(request, "DeleteAccessToken", |r| async move {
-            self.identity
-                .delete_access_token(&principal(r.principal)?, r.id)
-                .await
-                .map(|_| Empty {})
+            self.identity.delete_access_token(&principal(r.principal)?, r.id).await.map(|_| Empty {})
         })
         .await
     }
@@ -184,9 +132,7 @@ impl Auth for AuthService {
     async fn list_users(&self, request: Request<ListUsersRequest>) -> Reply<UserPage> {
         handle(request, "ListUsers", |r| async move {
             let org = self.org_scope(r.org).await?;
-            self.identity
-                .list_users(&principal(r.principal)?, org, &list_params(r.query))
-                .await
+            self.identity.list_users(&principal(r.principal)?, org, &list_params(r.query)).await
         })
         .await
     }
@@ -194,10 +140,7 @@ impl Auth for AuthService {
     async fn get_user(&self, request: Request<UserRef>) -> Reply<User> {
         handle(request, "GetUser", |r| async move {
             let org = self.org_scope(r.org).await?;
-            let (user, full) = self
-                .identity
-                .get_user(&principal(r.principal)?, r.id, org)
-                .await?;
+            let (user, full) = self.identity.get_user(&principal(r.principal)?, r.id, org).await?;
             Ok(if full { user } else { basic(user) })
         })
         .await
@@ -207,34 +150,23 @@ impl Auth for AuthService {
         handle(request, "UpdateUser", |r| async move {
             let patch: serde_json::Value = serde_json::from_str(&r.patch_json)
                 .map_err(|e| ApiError::bad_request(format!("JSON parse error - {e}")))?;
-            let patch = patch.as_object().ok_or_else(|| {
-                ApiError::field("non_field_errors", "Invalid data. Expected a dictionary.")
-            })?;
-            self.identity
-                .update_user(&principal(r.principal)?, r.id, patch)
-                .await
+            let patch = patch
+                .as_object()
+                .ok_or_else(|| ApiError::field("non_field_errors", "Invalid data. Expected a dictionary."))?;
+            self.identity.update_user(&principal(r.principal)?, r.id, patch).await
         })
         .await
     }
 
     async fn delete_user(&self, request: Request<UserRef>) -> Reply<Empty> {
         handle(request, "DeleteUser", |r| async move {
-            self.identity
-                .delete_user(&principal(r.principal)?, r.id)
-                .await
-                .map(|_| Empty {})
+            self.identity.delete_user(&principal(r.principal)?, r.id).await.map(|_| Empty {})
         })
         .await
     }
 
-    async fn resolve_organization(
-        &self,
-        request: Request<OrgContext>,
-    ) -> Reply<ResolvedOrganization> {
-        handle(request, "ResolveOrganization", |r| async move {
-            self.identity.resolve_org(&r).await
-        })
-        .await
+    async fn resolve_organization(&self, request: Request<OrgContext>) -> Reply<ResolvedOrganization> {
+        handle(request, "ResolveOrganization", |r| async move { self.identity.resolve_org(&r).await }).await
     }
 }
 

@@ -16,33 +16,19 @@ async fn main() -> anyhow::Result<()> {
     cvat_db::migrate(&db, cvat_identity::SCHEMA, cvat_identity::MIGRATIONS).await?;
     let redis = redis::Client::open(settings.redis_url.expose())?;
     let redis = redis::aio::ConnectionManager::new(redis).await?;
-    let throttle = LoginThrottle::new(
-        redis,
-        &settings.queue_prefix,
-        settings.login_max_failures,
-        settings.login_window_seconds,
-    );
-    let outbox =
-        Outbox::new(std::env::var("CVAT_MAIL_DIR").unwrap_or_else(|_| ".data/mail".into()));
-    let config = IdentityConfig {
-        session_ttl_seconds: settings.session_ttl_seconds,
-    };
+    let throttle =
+        LoginThrottle::new(redis, &settings.queue_prefix, settings.login_max_failures, settings.login_window_seconds);
+    let outbox = Outbox::new(std::env::var("CVAT_MAIL_DIR").unwrap_or_else(|_| ".data/mail".into()));
+    let config = IdentityConfig { session_ttl_seconds: settings.session_ttl_seconds };
     let identity = Arc::new(Identity::new(db.clone(), throttle, outbox, config));
     if identity
-        .ensure_admin(
-            &settings.admin_user,
-            &settings.admin_email,
-            settings.admin_password.expose(),
-        )
+        .ensure_admin(&settings.admin_user, &settings.admin_email, settings.admin_password.expose())
         .await
         .map_err(|e| anyhow::anyhow!("creating the admin user failed: {e}"))?
     {
         tracing::info!(username = %settings.admin_user, "admin user created");
     }
-    tokio::spawn(health::serve(
-        settings.health_listen,
-        readiness(db, identity.clone()),
-    ));
+    tokio::spawn(health::serve(settings.health_listen, readiness(db, identity.clone())));
     tracing::info!(addr = %settings.auth_listen, "auth service listening");
     tonic::transport::Server::builder()
         .add_service(grpc::server(identity))

@@ -15,10 +15,7 @@ use std::pin::Pin;
 pub struct JsonBody(pub Map<String, Value>);
 
 fn too_large(limit: usize) -> HttpError {
-    HttpError(ApiError::detail(
-        ErrorKind::PayloadTooLarge,
-        format!("Request body is larger than {limit} bytes."),
-    ))
+    HttpError(ApiError::detail(ErrorKind::PayloadTooLarge, format!("Request body is larger than {limit} bytes.")))
 }
 
 impl FromRequest for JsonBody {
@@ -26,20 +23,10 @@ impl FromRequest for JsonBody {
     type Future = Pin<Box<dyn Future<Output = Result<Self, HttpError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(1 << 20, |s| s.max_json_bytes);
-        let declared = req
-            .headers()
-            .get("content-length")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let content_type = req
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        let limit = req.app_data::<web::Data<AppState>>().map_or(1 << 20, |s| s.max_json_bytes);
+        let declared =
+            req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+        let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let mut payload = payload.take();
         Box::pin(async move {
             if declared.is_some_and(|n| n > limit) {
@@ -47,19 +34,14 @@ impl FromRequest for JsonBody {
             }
             let mut bytes = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    HttpError(ApiError::bad_request(format!(
-                        "Could not read the body: {e}"
-                    )))
-                })?;
+                let chunk =
+                    chunk.map_err(|e| HttpError(ApiError::bad_request(format!("Could not read the body: {e}"))))?;
                 if bytes.len() + chunk.len() > limit {
                     return Err(too_large(limit));
                 }
                 bytes.extend_from_slice(&chunk);
             }
-            parse(&bytes, &content_type)
-                .map(JsonBody)
-                .map_err(HttpError)
+            parse(&bytes, &content_type).map(JsonBody).map_err(HttpError)
         })
     }
 }
@@ -78,10 +60,7 @@ fn parse(bytes: &[u8], content_type: &str) -> Result<Map<String, Value>, ApiErro
         Ok(Value::Object(map)) => Ok(map),
         Ok(other) => Err(ApiError::field(
             "non_field_errors",
-            format!(
-                "Invalid data. Expected a dictionary, but got {}.",
-                json_type(&other)
-            ),
+            format!("Invalid data. Expected a dictionary, but got {}.", json_type(&other)),
         )),
         Err(err) => Err(ApiError::bad_request(format!("JSON parse error - {err}"))),
     }
@@ -106,10 +85,7 @@ pub struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     pub fn new(body: &'a JsonBody) -> Self {
-        Self {
-            body: &body.0,
-            errors: FieldErrors::default(),
-        }
+        Self { body: &body.0, errors: FieldErrors::default() }
     }
 
     /// A string that must be present and non-empty.
@@ -169,34 +145,17 @@ mod tests {
     fn bodies() {
         assert!(parse(b"", "application/json").unwrap().is_empty());
         assert_eq!(parse(b"{\"a\":1}", "application/json").unwrap()["a"], 1);
-        assert_eq!(
-            parse(b"{bad", "application/json")
-                .unwrap_err()
-                .status_code(),
-            400
-        );
-        assert!(
-            parse(b"[1]", "application/json").unwrap_err().body["non_field_errors"][0]
-                .as_str()
-                .unwrap()
-                .contains("got list")
-        );
-        assert_eq!(
-            parse(b"a=b", "application/x-www-form-urlencoded")
-                .unwrap_err()
-                .status_code(),
-            400
-        );
+        assert_eq!(parse(b"{bad", "application/json").unwrap_err().status_code(), 400);
+        assert!(parse(b"[1]", "application/json").unwrap_err().body["non_field_errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("got list"));
+        assert_eq!(parse(b"a=b", "application/x-www-form-urlencoded").unwrap_err().status_code(), 400);
     }
 
     #[test]
     fn fields_collect_errors() {
-        let body = JsonBody(
-            serde_json::json!({"name": 3, "flag": "yes", "blank": ""})
-                .as_object()
-                .unwrap()
-                .clone(),
-        );
+        let body = JsonBody(serde_json::json!({"name": 3, "flag": "yes", "blank": ""}).as_object().unwrap().clone());
         let mut fields = Fields::new(&body);
         fields.optional_str("name");
         fields.optional_bool("flag");

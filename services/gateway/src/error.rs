@@ -57,12 +57,8 @@ pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
 }
 
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _| {
-        HttpError(ApiError::bad_request(format!(
-            "Invalid query string: {err}"
-        )))
-        .into()
-    })
+    web::QueryConfig::default()
+        .error_handler(|err, _| HttpError(ApiError::bad_request(format!("Invalid query string: {err}"))).into())
 }
 
 pub fn path_config() -> web::PathConfig {

@@ -9,9 +9,7 @@ use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest};
 use base64::Engine;
 use cvat_error::{ApiError, ErrorKind};
-use cvat_proto::auth::{
-    credentials::Kind, BasicCredentials, Credentials, Principal, SessionCredentials,
-};
+use cvat_proto::auth::{credentials::Kind, BasicCredentials, Credentials, Principal, SessionCredentials};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -25,10 +23,7 @@ pub struct Auth(pub Principal);
 pub struct MaybeAuth(pub Option<Principal>);
 
 fn is_unsafe(method: &Method) -> bool {
-    !matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    )
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
 }
 
 fn forbidden(message: impl Into<String>) -> ApiError {
@@ -38,54 +33,29 @@ fn forbidden(message: impl Into<String>) -> ApiError {
 /// The credentials a request carries, by CVAT's precedence: the Authorization header
 /// (Bearer, Token, Basic), then the session cookie.
 pub fn credentials(req: &HttpRequest) -> Result<Option<Credentials>, ApiError> {
-    let client_address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let header = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim);
+    let client_address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let header = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::trim);
     let kind = match header.and_then(|h| h.split_once(' ')) {
-        Some((scheme, value)) if scheme.eq_ignore_ascii_case("bearer") => {
-            Kind::Bearer(value.trim().to_string())
-        }
-        Some((scheme, value)) if scheme.eq_ignore_ascii_case("token") => {
-            Kind::TokenKey(value.trim().to_string())
-        }
-        Some((scheme, value)) if scheme.eq_ignore_ascii_case("basic") => {
-            Kind::Basic(basic(value.trim())?)
-        }
+        Some((scheme, value)) if scheme.eq_ignore_ascii_case("bearer") => Kind::Bearer(value.trim().to_string()),
+        Some((scheme, value)) if scheme.eq_ignore_ascii_case("token") => Kind::TokenKey(value.trim().to_string()),
+        Some((scheme, value)) if scheme.eq_ignore_ascii_case("basic") => Kind::Basic(basic(value.trim())?),
         Some(_) | None if header.is_some() => {
-            return Err(ApiError::unauthenticated(
-                "Invalid token header. No credentials provided.",
-            ))
+            return Err(ApiError::unauthenticated("Invalid token header. No credentials provided."))
         }
         _ => match req.cookie(SESSION_COOKIE) {
             Some(cookie) => Kind::Session(session(req, cookie.value())?),
             None => return Ok(None),
         },
     };
-    Ok(Some(Credentials {
-        kind: Some(kind),
-        client_address,
-    }))
+    Ok(Some(Credentials { kind: Some(kind), client_address }))
 }
 
 fn basic(encoded: &str) -> Result<BasicCredentials, ApiError> {
-    let invalid = || {
-        ApiError::unauthenticated("Invalid basic header. Credentials not correctly base64 encoded.")
-    };
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .map_err(|_| invalid())?;
+    let invalid = || ApiError::unauthenticated("Invalid basic header. Credentials not correctly base64 encoded.");
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|_| invalid())?;
     let text = String::from_utf8(decoded).map_err(|_| invalid())?;
     let (username, password) = text.split_once(':').ok_or_else(invalid)?;
-    Ok(BasicCredentials {
-        username: username.to_string(),
-        password: password.to_string(),
-    })
+    Ok(BasicCredentials { username: username.to_string(), password: password.to_string() })
 }
 
 fn session(req: &HttpRequest, session_id: &str) -> Result<SessionCredentials, ApiError> {
@@ -95,16 +65,8 @@ fn session(req: &HttpRequest, session_id: &str) -> Result<SessionCredentials, Ap
     }
     Ok(SessionCredentials {
         session_id: session_id.to_string(),
-        csrf_cookie: req
-            .cookie(CSRF_COOKIE)
-            .map(|c| c.value().to_string())
-            .unwrap_or_default(),
-        csrf_header: req
-            .headers()
-            .get("x-csrftoken")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string(),
+        csrf_cookie: req.cookie(CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default(),
+        csrf_header: req.headers().get("x-csrftoken").and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
         unsafe_method,
     })
 }
@@ -121,9 +83,7 @@ fn check_origin(req: &HttpRequest) -> Result<(), ApiError> {
     if same {
         Ok(())
     } else {
-        Err(forbidden(format!(
-            "CSRF Failed: Origin checking failed - {origin} does not match any trusted origins."
-        )))
+        Err(forbidden(format!("CSRF Failed: Origin checking failed - {origin} does not match any trusted origins.")))
     }
 }
 
@@ -138,9 +98,7 @@ async fn authenticate(req: HttpRequest) -> Result<Option<Principal>, HttpError> 
     let Some(credentials) = credentials(&req)? else {
         return Ok(None);
     };
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .expect("state is configured");
+    let state = req.app_data::<web::Data<AppState>>().expect("state is configured");
     let principal = state.auth().authenticate(credentials).await?.into_inner();
     if principal.read_only && is_unsafe(req.method()) {
         return Err(forbidden("This access token is read-only.").into());
@@ -165,9 +123,10 @@ impl FromRequest for Auth {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            authenticate(req).await?.map(Auth).ok_or_else(|| {
-                ApiError::unauthenticated("Authentication credentials were not provided.").into()
-            })
+            authenticate(req)
+                .await?
+                .map(Auth)
+                .ok_or_else(|| ApiError::unauthenticated("Authentication credentials were not provided.").into())
         })
     }
 }
@@ -179,39 +138,20 @@ mod tests {
 
     #[test]
     fn authorization_schemes() {
-        let req = TestRequest::default()
-            .insert_header(("Authorization", "Bearer abc"))
-            .to_http_request();
-        assert!(
-            matches!(credentials(&req).unwrap().unwrap().kind, Some(Kind::Bearer(t)) if t == "abc")
-        );
-        let req = TestRequest::default()
-            .insert_header(("Authorization", "Token k"))
-            .to_http_request();
-        assert!(
-            matches!(credentials(&req).unwrap().unwrap().kind, Some(Kind::TokenKey(t)) if t == "k")
-        );
-        let req = TestRequest::default()
-            .insert_header(("Authorization", "Basic YWxpY2U6cHc6eA=="))
-            .to_http_request();
+        let req = TestRequest::default().insert_header(("Authorization", "Bearer abc")).to_http_request();
+        assert!(matches!(credentials(&req).unwrap().unwrap().kind, Some(Kind::Bearer(t)) if t == "abc"));
+        let req = TestRequest::default().insert_header(("Authorization", "Token k")).to_http_request();
+        assert!(matches!(credentials(&req).unwrap().unwrap().kind, Some(Kind::TokenKey(t)) if t == "k"));
+        let req = TestRequest::default().insert_header(("Authorization", "Basic YWxpY2U6cHc6eA==")).to_http_request();
         match credentials(&req).unwrap().unwrap().kind {
-            Some(Kind::Basic(b)) => assert_eq!(
-                (b.username.as_str(), b.password.as_str()),
-                ("alice", "pw:x")
-            ),
+            Some(Kind::Basic(b)) => assert_eq!((b.username.as_str(), b.password.as_str()), ("alice", "pw:x")),
             other => panic!("{other:?}"),
         }
-        let req = TestRequest::default()
-            .insert_header(("Authorization", "Basic !!"))
-            .to_http_request();
+        let req = TestRequest::default().insert_header(("Authorization", "Basic !!")).to_http_request();
         assert_eq!(credentials(&req).unwrap_err().status_code(), 401);
-        let req = TestRequest::default()
-            .insert_header(("Authorization", "Weird"))
-            .to_http_request();
+        let req = TestRequest::default().insert_header(("Authorization", "Weird")).to_http_request();
         assert_eq!(credentials(&req).unwrap_err().status_code(), 401);
-        assert!(credentials(&TestRequest::default().to_http_request())
-            .unwrap()
-            .is_none());
+        assert!(credentials(&TestRequest::default().to_http_request()).unwrap().is_none());
     }
 
     #[test]
@@ -228,8 +168,6 @@ mod tests {
             .insert_header(("Origin", "http://localhost:8080"))
             .cookie(cookie)
             .to_http_request();
-        assert!(
-            matches!(credentials(&req).unwrap().unwrap().kind, Some(Kind::Session(s)) if s.unsafe_method)
-        );
+        assert!(matches!(credentials(&req).unwrap().unwrap().kind, Some(Kind::Session(s)) if s.unsafe_method));
     }
 }

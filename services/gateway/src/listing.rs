@@ -20,10 +20,7 @@ pub fn query(params: &HashMap<String, String>, equality: &[&str]) -> Result<List
         filter: text("filter"),
         sort: text("sort"),
         search: text("search"),
-        equals: equality
-            .iter()
-            .filter_map(|n| params.get(*n).map(|v| (n.to_string(), v.clone())))
-            .collect(),
+        equals: equality.iter().filter_map(|n| params.get(*n).map(|v| (n.to_string(), v.clone()))).collect(),
     })
 }
 
@@ -40,12 +37,7 @@ impl<T> Page<T> {
         let last_page = (count + query.page_size - 1) / query.page_size;
         let next = (query.page < last_page).then(|| page_url(req, query.page + 1));
         let previous = (query.page > 1).then(|| page_url(req, query.page - 1));
-        Self {
-            count,
-            next,
-            previous,
-            results,
-        }
+        Self { count, next, previous, results }
     }
 }
 
@@ -73,39 +65,22 @@ mod tests {
 
     #[test]
     fn links() {
-        let req = TestRequest::get()
-            .uri("/api/users?page=2&search=a+b")
-            .insert_header(("Host", "h:1"))
-            .to_http_request();
-        let query = ListQuery {
-            page: 2,
-            page_size: 10,
-            ..Default::default()
-        };
+        let req =
+            TestRequest::get().uri("/api/users?page=2&search=a+b").insert_header(("Host", "h:1")).to_http_request();
+        let query = ListQuery { page: 2, page_size: 10, ..Default::default() };
         let page = Page::new(&req, &query, 25, vec![1]);
-        assert_eq!(
-            page.next.as_deref(),
-            Some("http://h:1/api/users?search=a+b&page=3")
-        );
-        assert_eq!(
-            page.previous.as_deref(),
-            Some("http://h:1/api/users?search=a+b&page=1")
-        );
-        let last = ListQuery {
-            page: 3,
-            page_size: 10,
-            ..Default::default()
-        };
+        assert_eq!(page.next.as_deref(), Some("http://h:1/api/users?search=a+b&page=3"));
+        assert_eq!(page.previous.as_deref(), Some("http://h:1/api/users?search=a+b&page=1"));
+        let last = ListQuery { page: 3, page_size: 10, ..Default::default() };
         assert!(Page::new(&req, &last, 25, vec![1]).next.is_none());
     }
 
     #[test]
     fn parameters() {
-        let params: HashMap<String, String> =
-            [("page_size", "5"), ("username", "bob"), ("other", "x")]
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
+        let params: HashMap<String, String> = [("page_size", "5"), ("username", "bob"), ("other", "x")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let q = query(&params, &["username"]).unwrap();
         assert_eq!((q.page, q.page_size, q.equals.len()), (1, 5, 1));
         let bad: HashMap<String, String> = [("page_size".to_string(), "0".to_string())].into();

@@ -28,13 +28,9 @@ pub async fn observe(
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let span = tracing::info_span!("http", %method, path = %req.path());
     let headers = req.headers();
-    cvat_runtime::propagation::adopt_parent(&span, |key| {
-        headers.get(key).and_then(|v| v.to_str().ok())
-    });
+    cvat_runtime::propagation::adopt_parent(&span, |key| headers.get(key).and_then(|v| v.to_str().ok()));
     let response = next.call(req).instrument(span).await?;
     let status = response.status().as_u16().to_string();
-    REQUESTS
-        .with_label_values(&[&method, &route, &status])
-        .observe(started.elapsed().as_secs_f64());
+    REQUESTS.with_label_values(&[&method, &route, &status]).observe(started.elapsed().as_secs_f64());
     Ok(response)
 }

@@ -6,31 +6,22 @@ use cvat_error::ApiError;
 use cvat_proto::common::{org_context::Selector, OrgContext};
 use std::collections::HashMap;
 
-pub fn context(
-    header: Option<&str>,
-    query: &HashMap<String, String>,
-) -> Result<OrgContext, ApiError> {
+pub fn context(header: Option<&str>, query: &HashMap<String, String>) -> Result<OrgContext, ApiError> {
     let slug = query.get("org").map(String::as_str);
     let id = query.get("org_id").map(String::as_str);
     let selector = match (header, slug, id) {
         (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
-            return Err(ApiError::bad_request(
-                "You cannot specify both org and org_id (or X-Organization and org_id).",
-            ))
+            return Err(ApiError::bad_request("You cannot specify both org and org_id (or X-Organization and org_id)."))
         }
         (_, _, Some(id)) => {
-            Some(Selector::Id(id.parse().map_err(|_| {
-                ApiError::field("org_id", "A valid integer is required.")
-            })?))
+            Some(Selector::Id(id.parse().map_err(|_| ApiError::field("org_id", "A valid integer is required."))?))
         }
         (Some(header), Some(slug), None) if header != slug => {
             return Err(ApiError::bad_request(
                 "Different organizations in the X-Organization header and the org parameter.",
             ))
         }
-        (Some(value), _, None) | (None, Some(value), None) => {
-            Some(Selector::Slug(value.to_string()))
-        }
+        (Some(value), _, None) | (None, Some(value), None) => Some(Selector::Slug(value.to_string())),
         (None, None, None) => None,
     };
     Ok(OrgContext { selector })
@@ -41,41 +32,19 @@ mod tests {
     use super::*;
 
     fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn combinations() {
         assert_eq!(context(None, &query(&[])).unwrap().selector, None);
-        assert_eq!(
-            context(Some("acme"), &query(&[])).unwrap().selector,
-            Some(Selector::Slug("acme".into()))
-        );
-        assert_eq!(
-            context(Some(""), &query(&[])).unwrap().selector,
-            Some(Selector::Slug(String::new()))
-        );
-        assert_eq!(
-            context(None, &query(&[("org_id", "4")])).unwrap().selector,
-            Some(Selector::Id(4))
-        );
-        assert_eq!(
-            context(Some("a"), &query(&[("org", "a")]))
-                .unwrap()
-                .selector,
-            Some(Selector::Slug("a".into()))
-        );
+        assert_eq!(context(Some("acme"), &query(&[])).unwrap().selector, Some(Selector::Slug("acme".into())));
+        assert_eq!(context(Some(""), &query(&[])).unwrap().selector, Some(Selector::Slug(String::new())));
+        assert_eq!(context(None, &query(&[("org_id", "4")])).unwrap().selector, Some(Selector::Id(4)));
+        assert_eq!(context(Some("a"), &query(&[("org", "a")])).unwrap().selector, Some(Selector::Slug("a".into())));
         assert!(context(Some("a"), &query(&[("org", "b")])).is_err());
         assert!(context(Some("a"), &query(&[("org_id", "1")])).is_err());
         assert!(context(None, &query(&[("org", "a"), ("org_id", "1")])).is_err());
-        assert_eq!(
-            context(None, &query(&[("org_id", "x")]))
-                .unwrap_err()
-                .status_code(),
-            400
-        );
+        assert_eq!(context(None, &query(&[("org_id", "x")])).unwrap_err().status_code(), 400);
     }
 }

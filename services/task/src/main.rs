@@ -11,11 +11,8 @@ use cvat_runtime::{health, telemetry, Settings};
 use std::sync::Arc;
 
 const SCHEMA: &str = "engine";
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "trace_probes",
-    sql: include_str!("../migrations/0001_trace_probes.sql"),
-}];
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "trace_probes", sql: include_str!("../migrations/0001_trace_probes.sql") }];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -23,14 +20,8 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = telemetry::init("task", settings.otlp_endpoint.as_deref())?;
     let db = cvat_db::pool(settings.database_url.expose(), SCHEMA, 16)?;
     cvat_db::migrate(&db, SCHEMA, MIGRATIONS).await?;
-    let broker = Arc::new(Broker::new(
-        settings.amqp_url.expose(),
-        &settings.queue_prefix,
-    ));
-    tokio::spawn(health::serve(
-        settings.health_listen,
-        readiness(db.clone(), broker.clone()),
-    ));
+    let broker = Arc::new(Broker::new(settings.amqp_url.expose(), &settings.queue_prefix));
+    tokio::spawn(health::serve(settings.health_listen, readiness(db.clone(), broker.clone())));
     tracing::info!(addr = %settings.task_listen, "task service listening");
     tonic::transport::Server::builder()
         .add_service(TaskServer::new(probes::TaskService::new(db, broker)))

@@ -5,9 +5,7 @@ use cvat_db::{api_error as db_error, PgPool};
 use cvat_error::{ApiError, ApiResult};
 use cvat_proto::queue::{job::Work, Job, TraceProbeJob};
 use cvat_proto::task::task_server::Task;
-use cvat_proto::task::{
-    StartTraceProbeRequest, TraceHop, TraceProbe, TraceProbeRef, TraceProbeReport,
-};
+use cvat_proto::task::{StartTraceProbeRequest, TraceHop, TraceProbe, TraceProbeRef, TraceProbeReport};
 use cvat_queue::{Broker, POOLS};
 use cvat_runtime::propagation::grpc_span;
 use cvat_runtime::telemetry::current_trace_id;
@@ -30,27 +28,17 @@ impl TaskService {
         let id = uuid::Uuid::new_v4().to_string();
         {
             let client = self.db.get().await.map_err(db_error)?;
-            client
-                .execute("INSERT INTO trace_probes (id) VALUES ($1)", &[&id])
-                .await
-                .map_err(db_error)?;
+            client.execute("INSERT INTO trace_probes (id) VALUES ($1)", &[&id]).await.map_err(db_error)?;
         }
         self.record(&id, "gateway", &gateway_trace_id).await?;
         self.record(&id, "task", &current_trace_id()).await?;
-        let job = Job {
-            id: format!("probe-{id}"),
-            work: Some(Work::TraceProbe(TraceProbeJob {
-                probe_id: id.clone(),
-            })),
-        };
+        let job =
+            Job { id: format!("probe-{id}"), work: Some(Work::TraceProbe(TraceProbeJob { probe_id: id.clone() })) };
         for pool in POOLS {
-            self.broker
-                .publish(pool, &job.id, &job.encode_to_vec())
-                .await
-                .map_err(|err| {
-                    tracing::warn!(error = %err, "publishing failed");
-                    ApiError::unavailable("The message broker")
-                })?;
+            self.broker.publish(pool, &job.id, &job.encode_to_vec()).await.map_err(|err| {
+                tracing::warn!(error = %err, "publishing failed");
+                ApiError::unavailable("The message broker")
+            })?;
         }
         self.get(&id).await
     }
@@ -74,10 +62,7 @@ impl TaskService {
 
     async fn exists(&self, id: &str) -> ApiResult<bool> {
         let client = self.db.get().await.map_err(db_error)?;
-        let row = client
-            .query_opt("SELECT 1 FROM trace_probes WHERE id = $1", &[&id])
-            .await
-            .map_err(db_error)?;
+        let row = client.query_opt("SELECT 1 FROM trace_probes WHERE id = $1", &[&id]).await.map_err(db_error)?;
         Ok(row.is_some())
     }
 
@@ -87,20 +72,14 @@ impl TaskService {
         }
         let client = self.db.get().await.map_err(db_error)?;
         let rows = client
-            .query("SELECT service, trace_id FROM trace_probe_hops WHERE probe_id = $1 ORDER BY seen_at, service", &[&id])
+            .query(
+                "SELECT service, trace_id FROM trace_probe_hops WHERE probe_id = $1 ORDER BY seen_at, service",
+                &[&id],
+            )
             .await
             .map_err(db_error)?;
-        let hops = rows
-            .iter()
-            .map(|r| TraceHop {
-                service: r.get(0),
-                trace_id: r.get(1),
-            })
-            .collect();
-        Ok(TraceProbe {
-            id: id.to_string(),
-            hops,
-        })
+        let hops = rows.iter().map(|r| TraceHop { service: r.get(0), trace_id: r.get(1) }).collect();
+        Ok(TraceProbe { id: id.to_string(), hops })
     }
 }
 
@@ -112,35 +91,20 @@ impl Task for TaskService {
     ) -> Result<Response<TraceProbe>, Status> {
         let span = grpc_span(&request, "StartTraceProbe");
         let gateway_trace_id = request.into_inner().gateway_trace_id;
-        self.start(gateway_trace_id)
-            .instrument(span)
-            .await
-            .map(Response::new)
-            .map_err(Status::from)
+        self.start(gateway_trace_id).instrument(span).await.map(Response::new).map_err(Status::from)
     }
 
-    async fn get_trace_probe(
-        &self,
-        request: Request<TraceProbeRef>,
-    ) -> Result<Response<TraceProbe>, Status> {
+    async fn get_trace_probe(&self, request: Request<TraceProbeRef>) -> Result<Response<TraceProbe>, Status> {
         let span = grpc_span(&request, "GetTraceProbe");
         let id = request.into_inner().id;
-        self.get(&id)
-            .instrument(span)
-            .await
-            .map(Response::new)
-            .map_err(Status::from)
+        self.get(&id).instrument(span).await.map(Response::new).map_err(Status::from)
     }
 
-    async fn report_trace_probe(
-        &self,
-        request: Request<TraceProbeReport>,
-    ) -> Result<Response<TraceProbe>, Status> {
+    async fn report_trace_probe(&self, request: Request<TraceProbeReport>) -> Result<Response<TraceProbe>, Status> {
         let span = grpc_span(&request, "ReportTraceProbe");
         let report = request.into_inner();
         async {
-            self.record(&report.id, &report.service, &report.trace_id)
-                .await?;
+            self.record(&report.id, &report.service, &report.trace_id).await?;
             self.get(&report.id).await
         }
         .instrument(span)

@@ -16,38 +16,16 @@ use utoipa::ToSchema;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/auth/login", vec![web::post().to(login)]))
         .service(resource("/api/auth/logout", vec![web::post().to(logout)]))
-        .service(resource(
-            "/api/auth/register",
-            vec![web::post().to(register)],
-        ))
-        .service(resource(
-            "/api/auth/password/change",
-            vec![web::post().to(change_password)],
-        ))
-        .service(resource(
-            "/api/auth/password/reset",
-            vec![web::post().to(reset_password)],
-        ))
-        .service(resource(
-            "/api/auth/password/reset/confirm",
-            vec![web::post().to(confirm_reset)],
-        ))
+        .service(resource("/api/auth/register", vec![web::post().to(register)]))
+        .service(resource("/api/auth/password/change", vec![web::post().to(change_password)]))
+        .service(resource("/api/auth/password/reset", vec![web::post().to(reset_password)]))
+        .service(resource("/api/auth/password/reset/confirm", vec![web::post().to(confirm_reset)]))
         .service(resource("/api/auth/rules", vec![web::get().to(rules)]))
-        .service(resource(
-            "/api/auth/access_tokens",
-            vec![web::get().to(list_tokens), web::post().to(create_token)],
-        ))
-        .service(resource(
-            "/api/auth/access_tokens/self",
-            vec![web::get().to(token_self)],
-        ))
+        .service(resource("/api/auth/access_tokens", vec![web::get().to(list_tokens), web::post().to(create_token)]))
+        .service(resource("/api/auth/access_tokens/self", vec![web::get().to(token_self)]))
         .service(resource(
             "/api/auth/access_tokens/{id}",
-            vec![
-                web::get().to(get_token),
-                web::patch().to(update_token),
-                web::delete().to(delete_token),
-            ],
+            vec![web::get().to(get_token), web::patch().to(update_token), web::delete().to(delete_token)],
         ));
 }
 
@@ -66,9 +44,7 @@ fn detail(message: &'static str) -> HttpResponse {
 }
 
 fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
 }
 
 /// Cookies in the form the client's joined-header parse accepts: each ends with a
@@ -82,29 +58,16 @@ fn session_cookies(session_id: &str, csrf: &str, max_age: i64) -> [String; 2] {
 
 #[utoipa::path(post, path = "/api/auth/login", operation_id = "auth_create_login", tag = "auth",
     responses((status = 200, body = Token)))]
-pub async fn login(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: JsonBody,
-) -> HttpResult<HttpResponse> {
+pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
     let mut fields = Fields::new(&body);
     let username = fields.optional_str("username").unwrap_or_default();
     let email = fields.optional_str("email").unwrap_or_default();
     let password = fields.required_str("password");
     fields.finish()?;
-    let request = LoginRequest {
-        username,
-        email,
-        password,
-        client_address: client_address(&req),
-    };
+    let request = LoginRequest { username, email, password, client_address: client_address(&req) };
     let session = state.auth().login(request).await?.into_inner();
     let mut response = HttpResponse::Ok();
-    for cookie in session_cookies(
-        &session.session_id,
-        &session.csrf_token,
-        session.session_max_age_seconds,
-    ) {
+    for cookie in session_cookies(&session.session_id, &session.csrf_token, session.session_max_age_seconds) {
         response.append_header(("Set-Cookie", cookie));
     }
     Ok(response.json(Token { key: session.key }))
@@ -114,20 +77,13 @@ pub async fn login(
     responses((status = 200, body = RestAuthDetail)))]
 pub async fn logout(auth: MaybeAuth, state: web::Data<AppState>) -> HttpResult<HttpResponse> {
     if let Some(principal) = auth.0 {
-        state
-            .auth()
-            .logout(LogoutRequest {
-                principal: Some(principal),
-            })
-            .await?;
+        state.auth().logout(LogoutRequest { principal: Some(principal) }).await?;
     }
     let mut response = HttpResponse::Ok();
     for cookie in session_cookies("", "", 0) {
         response.append_header(("Set-Cookie", cookie));
     }
-    Ok(response.json(RestAuthDetail {
-        detail: "Successfully logged out.",
-    }))
+    Ok(response.json(RestAuthDetail { detail: "Successfully logged out." }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -166,11 +122,7 @@ pub async fn register(state: web::Data<AppState>, body: JsonBody) -> HttpResult<
 
 #[utoipa::path(post, path = "/api/auth/password/change", operation_id = "auth_create_password_change", tag = "auth",
     responses((status = 200, body = RestAuthDetail)))]
-pub async fn change_password(
-    auth: Auth,
-    state: web::Data<AppState>,
-    body: JsonBody,
-) -> HttpResult<HttpResponse> {
+pub async fn change_password(auth: Auth, state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
     let mut fields = Fields::new(&body);
     let request = ChangePasswordRequest {
         principal: Some(auth.0),
@@ -185,17 +137,11 @@ pub async fn change_password(
 
 #[utoipa::path(post, path = "/api/auth/password/reset", operation_id = "auth_create_password_reset", tag = "auth",
     responses((status = 200, body = RestAuthDetail)))]
-pub async fn reset_password(
-    state: web::Data<AppState>,
-    body: JsonBody,
-) -> HttpResult<HttpResponse> {
+pub async fn reset_password(state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
     let mut fields = Fields::new(&body);
     let email = fields.required_str("email");
     fields.finish()?;
-    state
-        .auth()
-        .request_password_reset(PasswordResetRequest { email })
-        .await?;
+    state.auth().request_password_reset(PasswordResetRequest { email }).await?;
     Ok(detail("Password reset e-mail has been sent."))
 }
 
@@ -280,9 +226,7 @@ fn token_read(req: &HttpRequest, token: AccessToken) -> AccessTokenRead {
 
 /// `expiry_date`: absent → unchanged (`None`), null → no expiry (`Some("")`), else the value.
 fn expiry(fields: &mut Fields) -> Option<String> {
-    fields
-        .nullable_str("expiry_date")
-        .map(Option::unwrap_or_default)
+    fields.nullable_str("expiry_date").map(Option::unwrap_or_default)
 }
 
 #[utoipa::path(post, path = "/api/auth/access_tokens", operation_id = "auth_create_access_tokens", tag = "auth",
@@ -301,11 +245,7 @@ pub async fn create_token(
         read_only: fields.optional_bool("read_only").unwrap_or(false),
     };
     fields.finish()?;
-    let token = state
-        .auth()
-        .create_access_token(request)
-        .await?
-        .into_inner();
+    let token = state.auth().create_access_token(request).await?.into_inner();
     Ok(HttpResponse::Created().json(token_read(&req, token)))
 }
 
@@ -318,45 +258,21 @@ pub async fn list_tokens(
     params: web::Query<HashMap<String, String>>,
 ) -> HttpResult<HttpResponse> {
     let query = listing::query(&params, &["name", "read_only"])?;
-    let request = ListAccessTokensRequest {
-        principal: Some(auth.0),
-        query: Some(query.clone()),
-    };
+    let request = ListAccessTokensRequest { principal: Some(auth.0), query: Some(query.clone()) };
     let page = state.auth().list_access_tokens(request).await?.into_inner();
-    let results = page
-        .results
-        .into_iter()
-        .map(|t| token_read(&req, t))
-        .collect();
+    let results = page.results.into_iter().map(|t| token_read(&req, t)).collect();
     Ok(HttpResponse::Ok().json(Page::new(&req, &query, page.count, results)))
 }
 
-async fn fetch_token(
-    req: &HttpRequest,
-    state: &AppState,
-    reference: AccessTokenRef,
-) -> HttpResult<HttpResponse> {
+async fn fetch_token(req: &HttpRequest, state: &AppState, reference: AccessTokenRef) -> HttpResult<HttpResponse> {
     let token = state.auth().get_access_token(reference).await?.into_inner();
     Ok(HttpResponse::Ok().json(token_read(req, token)))
 }
 
 #[utoipa::path(get, path = "/api/auth/access_tokens/self", operation_id = "auth_retrieve_access_tokens_self",
     tag = "auth", responses((status = 200, body = AccessTokenRead)))]
-pub async fn token_self(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-) -> HttpResult<HttpResponse> {
-    fetch_token(
-        &req,
-        &state,
-        AccessTokenRef {
-            principal: Some(auth.0),
-            id: 0,
-            self_: true,
-        },
-    )
-    .await
+pub async fn token_self(req: HttpRequest, auth: Auth, state: web::Data<AppState>) -> HttpResult<HttpResponse> {
+    fetch_token(&req, &state, AccessTokenRef { principal: Some(auth.0), id: 0, self_: true }).await
 }
 
 #[utoipa::path(get, path = "/api/auth/access_tokens/{id}", operation_id = "auth_retrieve_access_tokens",
@@ -367,16 +283,7 @@ pub async fn get_token(
     state: web::Data<AppState>,
     id: web::Path<i64>,
 ) -> HttpResult<HttpResponse> {
-    fetch_token(
-        &req,
-        &state,
-        AccessTokenRef {
-            principal: Some(auth.0),
-            id: *id,
-            self_: false,
-        },
-    )
-    .await
+    fetch_token(&req, &state, AccessTokenRef { principal: Some(auth.0), id: *id, self_: false }).await
 }
 
 #[utoipa::path(patch, path = "/api/auth/access_tokens/{id}", operation_id = "auth_partial_update_access_tokens",
@@ -400,26 +307,14 @@ pub async fn update_token(
         fields.errors.add("name", "This field may not be blank.");
     }
     fields.finish()?;
-    let token = state
-        .auth()
-        .update_access_token(request)
-        .await?
-        .into_inner();
+    let token = state.auth().update_access_token(request).await?.into_inner();
     Ok(HttpResponse::Ok().json(token_read(&req, token)))
 }
 
 #[utoipa::path(delete, path = "/api/auth/access_tokens/{id}", operation_id = "auth_destroy_access_tokens",
     tag = "auth", responses((status = 204)))]
-pub async fn delete_token(
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> HttpResult<HttpResponse> {
-    let reference = AccessTokenRef {
-        principal: Some(auth.0),
-        id: *id,
-        self_: false,
-    };
+pub async fn delete_token(auth: Auth, state: web::Data<AppState>, id: web::Path<i64>) -> HttpResult<HttpResponse> {
+    let reference = AccessTokenRef { principal: Some(auth.0), id: *id, self_: false };
     state.auth().delete_access_token(reference).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -17,42 +17,27 @@ async fn healthz() -> HttpResponse {
 
 /// A backend is down when a call to it fails at the transport level.
 fn down(status: &tonic::Status) -> bool {
-    matches!(
-        status.code(),
-        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown
-    )
+    matches!(status.code(), tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown)
 }
 
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let mut failing = Vec::new();
-    if let Err(status) = state
-        .auth()
-        .resolve_organization(OrgContext::default())
-        .await
-    {
+    if let Err(status) = state.auth().resolve_organization(OrgContext::default()).await {
         if down(&status) {
             failing.push("auth");
         }
     }
-    if let Err(status) = state
-        .task()
-        .get_trace_probe(TraceProbeRef { id: String::new() })
-        .await
-    {
+    if let Err(status) = state.task().get_trace_probe(TraceProbeRef { id: String::new() }).await {
         if down(&status) || status.code() == tonic::Code::Internal {
             failing.push("task");
         }
     }
     let (status, content_type, body) = cvat_runtime::health::readiness_body(failing);
-    HttpResponse::build(
-        actix_web::http::StatusCode::from_u16(status.as_u16()).expect("valid status"),
-    )
-    .content_type(content_type)
-    .body(body)
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status.as_u16()).expect("valid status"))
+        .content_type(content_type)
+        .body(body)
 }
 
 async fn metrics() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(cvat_runtime::health::metrics_text())
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(cvat_runtime::health::metrics_text())
 }

@@ -11,10 +11,7 @@ use actix_web::{web, Route};
 
 /// A resource answering the given routes and 405 for any other method.
 pub fn resource(path: &str, routes: Vec<Route>) -> actix_web::Resource {
-    routes
-        .into_iter()
-        .fold(web::resource(path), |r, route| r.route(route))
-        .default_service(web::to(method_not_allowed))
+    routes.into_iter().fold(web::resource(path), |r, route| r.route(route)).default_service(web::to(method_not_allowed))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

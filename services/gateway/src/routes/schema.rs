@@ -9,41 +9,28 @@ use utoipa::OpenApi;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/api/schema", vec![web::get().to(schema)]))
-        .service(super::resource(
-            "/api/swagger",
-            vec![web::get().to(swagger)],
-        ))
+        .service(super::resource("/api/swagger", vec![web::get().to(swagger)]))
         .service(super::resource("/api/docs", vec![web::get().to(docs)]))
         .route("/static/docs/{file}", web::get().to(asset));
 }
 
-static JSON: LazyLock<String> =
-    LazyLock::new(|| ApiDoc::openapi().to_json().expect("the schema serializes"));
-static YAML: LazyLock<String> =
-    LazyLock::new(|| ApiDoc::openapi().to_yaml().expect("the schema serializes"));
+static JSON: LazyLock<String> = LazyLock::new(|| ApiDoc::openapi().to_json().expect("the schema serializes"));
+static YAML: LazyLock<String> = LazyLock::new(|| ApiDoc::openapi().to_yaml().expect("the schema serializes"));
 
 /// JSON when asked for (`scheme=json` or an `Accept` naming json), YAML otherwise, like CVAT.
 #[utoipa::path(get, path = "/api/schema/", operation_id = "schema_retrieve", tag = "schema",
     responses((status = 200)))]
 pub async fn schema(req: HttpRequest, params: web::Query<HashMap<String, String>>) -> HttpResponse {
-    let accept = req
-        .headers()
-        .get("accept")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let accept = req.headers().get("accept").and_then(|v| v.to_str().ok()).unwrap_or("");
     let json = match params.get("scheme").map(String::as_str) {
         Some("json") => true,
         Some("yaml") => false,
         _ => accept.contains("json"),
     };
     if json {
-        HttpResponse::Ok()
-            .content_type("application/vnd.oai.openapi+json")
-            .body(JSON.as_str())
+        HttpResponse::Ok().content_type("application/vnd.oai.openapi+json").body(JSON.as_str())
     } else {
-        HttpResponse::Ok()
-            .content_type("application/vnd.oai.openapi")
-            .body(YAML.as_str())
+        HttpResponse::Ok().content_type("application/vnd.oai.openapi").body(YAML.as_str())
     }
 }
 
@@ -62,32 +49,19 @@ const DOCS_PAGE: &str = r##"<!doctype html>
 </body></html>"##;
 
 async fn swagger() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(SWAGGER_PAGE)
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(SWAGGER_PAGE)
 }
 
 async fn docs() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(DOCS_PAGE)
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(DOCS_PAGE)
 }
 
 async fn asset(file: web::Path<String>) -> HttpResponse {
     let (body, content_type): (&'static [u8], &str) = match file.as_str() {
         "swagger-ui.css" => (include_bytes!("../../static/swagger-ui.css"), "text/css"),
-        "swagger-ui-bundle.js" => (
-            include_bytes!("../../static/swagger-ui-bundle.js"),
-            "application/javascript",
-        ),
-        "redoc.standalone.js" => (
-            include_bytes!("../../static/redoc.standalone.js"),
-            "application/javascript",
-        ),
+        "swagger-ui-bundle.js" => (include_bytes!("../../static/swagger-ui-bundle.js"), "application/javascript"),
+        "redoc.standalone.js" => (include_bytes!("../../static/redoc.standalone.js"), "application/javascript"),
         _ => return HttpResponse::NotFound().json(serde_json::json!({"detail": "Not found."})),
     };
-    HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header(("Cache-Control", "public, max-age=86400"))
-        .body(body)
+    HttpResponse::Ok().content_type(content_type).insert_header(("Cache-Control", "public, max-age=86400")).body(body)
 }

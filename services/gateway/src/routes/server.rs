@@ -15,22 +15,10 @@ pub const CVAT_VERSION: &str = "2.80.0";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/server/about", vec![web::get().to(about)]))
-        .service(resource(
-            "/api/server/annotation/formats",
-            vec![web::get().to(formats)],
-        ))
-        .service(resource(
-            "/api/server/plugins",
-            vec![web::get().to(plugins)],
-        ))
-        .service(resource(
-            "/api/server/trace-probe",
-            vec![web::post().to(start_probe)],
-        ))
-        .service(resource(
-            "/api/server/trace-probe/{id}",
-            vec![web::get().to(get_probe)],
-        ));
+        .service(resource("/api/server/annotation/formats", vec![web::get().to(formats)]))
+        .service(resource("/api/server/plugins", vec![web::get().to(plugins)]))
+        .service(resource("/api/server/trace-probe", vec![web::post().to(start_probe)]))
+        .service(resource("/api/server/trace-probe/{id}", vec![web::get().to(get_probe)]));
 }
 
 #[derive(Serialize, ToSchema)]
@@ -87,19 +75,10 @@ pub async fn formats(_: Auth) -> HttpResponse {
     let rows = || {
         FORMATS
             .iter()
-            .map(|(name, ext, version)| DatasetFormat {
-                name,
-                ext,
-                version,
-                enabled: false,
-                dimension: "2d",
-            })
+            .map(|(name, ext, version)| DatasetFormat { name, ext, version, enabled: false, dimension: "2d" })
             .collect()
     };
-    HttpResponse::Ok().json(DatasetFormats {
-        importers: rows(),
-        exporters: rows(),
-    })
+    HttpResponse::Ok().json(DatasetFormats { importers: rows(), exporters: rows() })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -112,10 +91,7 @@ pub struct Plugins {
 #[utoipa::path(get, path = "/api/server/plugins", operation_id = "server_retrieve_plugins", tag = "server",
     responses((status = 200, body = Plugins)))]
 pub async fn plugins(_: Auth) -> HttpResponse {
-    HttpResponse::Ok().json(Plugins {
-        ANALYTICS: false,
-        MODELS: false,
-    })
+    HttpResponse::Ok().json(Plugins { ANALYTICS: false, MODELS: false })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -132,14 +108,7 @@ pub struct TraceProbeRead {
 
 impl From<TraceProbe> for TraceProbeRead {
     fn from(probe: TraceProbe) -> Self {
-        let hops = probe
-            .hops
-            .into_iter()
-            .map(|h| TraceHop {
-                service: h.service,
-                trace_id: h.trace_id,
-            })
-            .collect();
+        let hops = probe.hops.into_iter().map(|h| TraceHop { service: h.service, trace_id: h.trace_id }).collect();
         Self { id: probe.id, hops }
     }
 }
@@ -158,27 +127,15 @@ fn admin_only(auth: &Auth) -> Result<(), ApiError> {
     responses((status = 201, body = TraceProbeRead)))]
 pub async fn start_probe(auth: Auth, state: web::Data<AppState>) -> HttpResult<HttpResponse> {
     admin_only(&auth)?;
-    let request = StartTraceProbeRequest {
-        gateway_trace_id: cvat_runtime::telemetry::current_trace_id(),
-    };
+    let request = StartTraceProbeRequest { gateway_trace_id: cvat_runtime::telemetry::current_trace_id() };
     let probe = state.task().start_trace_probe(request).await?.into_inner();
     Ok(HttpResponse::Created().json(TraceProbeRead::from(probe)))
 }
 
 #[utoipa::path(get, path = "/api/server/trace-probe/{id}", operation_id = "server_retrieve_trace_probe",
     tag = "server", responses((status = 200, body = TraceProbeRead)))]
-pub async fn get_probe(
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<String>,
-) -> HttpResult<HttpResponse> {
+pub async fn get_probe(auth: Auth, state: web::Data<AppState>, id: web::Path<String>) -> HttpResult<HttpResponse> {
     admin_only(&auth)?;
-    let probe = state
-        .task()
-        .get_trace_probe(TraceProbeRef {
-            id: id.into_inner(),
-        })
-        .await?
-        .into_inner();
+    let probe = state.task().get_trace_probe(TraceProbeRef { id: id.into_inner() }).await?.into_inner();
     Ok(HttpResponse::Ok().json(TraceProbeRead::from(probe)))
 }

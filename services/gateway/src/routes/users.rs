@@ -14,30 +14,17 @@ use std::collections::HashMap;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/users", vec![web::get().to(list)]))
-        .service(resource(
-            "/api/users/self",
-            vec![web::get().to(retrieve_self)],
-        ))
+        .service(resource("/api/users/self", vec![web::get().to(retrieve_self)]))
         .service(resource(
             "/api/users/{id}",
-            vec![
-                web::get().to(retrieve),
-                web::patch().to(partial_update),
-                web::delete().to(destroy),
-            ],
+            vec![web::get().to(retrieve), web::patch().to(partial_update), web::delete().to(destroy)],
         ));
 }
 
 type Query = web::Query<HashMap<String, String>>;
 
-fn org_context(
-    req: &HttpRequest,
-    query: &HashMap<String, String>,
-) -> HttpResult<cvat_proto::common::OrgContext> {
-    let header = req
-        .headers()
-        .get("x-organization")
-        .and_then(|v| v.to_str().ok());
+fn org_context(req: &HttpRequest, query: &HashMap<String, String>) -> HttpResult<cvat_proto::common::OrgContext> {
+    let header = req.headers().get("x-organization").and_then(|v| v.to_str().ok());
     Ok(org::context(header, query)?)
 }
 
@@ -70,35 +57,19 @@ fn user_json(req: &HttpRequest, user: User, full: bool) -> Value {
 }
 
 #[utoipa::path(get, path = "/api/users", operation_id = "users_list", tag = "users", responses((status = 200)))]
-pub async fn list(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    params: Query,
-) -> HttpResult<HttpResponse> {
-    let query = listing::query(
-        &params,
-        &["username", "first_name", "last_name", "is_active"],
-    )?;
+pub async fn list(req: HttpRequest, auth: Auth, state: web::Data<AppState>, params: Query) -> HttpResult<HttpResponse> {
+    let query = listing::query(&params, &["username", "first_name", "last_name", "is_active"])?;
     let request = ListUsersRequest {
         principal: Some(auth.0),
         query: Some(query.clone()),
         org: Some(org_context(&req, &params)?),
     };
     let page = state.auth().list_users(request).await?.into_inner();
-    let results = page
-        .results
-        .into_iter()
-        .map(|u| user_json(&req, u, page.full))
-        .collect();
+    let results = page.results.into_iter().map(|u| user_json(&req, u, page.full)).collect();
     Ok(HttpResponse::Ok().json(Page::new(&req, &query, page.count, results)))
 }
 
-async fn fetch(
-    req: &HttpRequest,
-    state: &AppState,
-    reference: UserRef,
-) -> HttpResult<HttpResponse> {
+async fn fetch(req: &HttpRequest, state: &AppState, reference: UserRef) -> HttpResult<HttpResponse> {
     let user = state.auth().get_user(reference).await?.into_inner();
     // GetUser leaves date_joined empty when only the basic fields may be shown.
     let full = !user.date_joined.is_empty();
@@ -107,22 +78,9 @@ async fn fetch(
 
 #[utoipa::path(get, path = "/api/users/self", operation_id = "users_retrieve_self", tag = "users",
     responses((status = 200)))]
-pub async fn retrieve_self(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-) -> HttpResult<HttpResponse> {
+pub async fn retrieve_self(req: HttpRequest, auth: Auth, state: web::Data<AppState>) -> HttpResult<HttpResponse> {
     let id = auth.0.user_id;
-    fetch(
-        &req,
-        &state,
-        UserRef {
-            principal: Some(auth.0),
-            id,
-            org: None,
-        },
-    )
-    .await
+    fetch(&req, &state, UserRef { principal: Some(auth.0), id, org: None }).await
 }
 
 #[utoipa::path(get, path = "/api/users/{id}", operation_id = "users_retrieve", tag = "users",
@@ -135,16 +93,7 @@ pub async fn retrieve(
     params: Query,
 ) -> HttpResult<HttpResponse> {
     let org = Some(org_context(&req, &params)?);
-    fetch(
-        &req,
-        &state,
-        UserRef {
-            principal: Some(auth.0),
-            id: *id,
-            org,
-        },
-    )
-    .await
+    fetch(&req, &state, UserRef { principal: Some(auth.0), id: *id, org }).await
 }
 
 #[utoipa::path(patch, path = "/api/users/{id}", operation_id = "users_partial_update", tag = "users",
@@ -157,29 +106,14 @@ pub async fn partial_update(
     body: JsonBody,
 ) -> HttpResult<HttpResponse> {
     let patch_json = Value::Object(body.0).to_string();
-    let request = UpdateUserRequest {
-        principal: Some(auth.0),
-        id: *id,
-        patch_json,
-    };
+    let request = UpdateUserRequest { principal: Some(auth.0), id: *id, patch_json };
     let user = state.auth().update_user(request).await?.into_inner();
     Ok(HttpResponse::Ok().json(user_json(&req, user, true)))
 }
 
 #[utoipa::path(delete, path = "/api/users/{id}", operation_id = "users_destroy", tag = "users",
     responses((status = 204)))]
-pub async fn destroy(
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> HttpResult<HttpResponse> {
-    state
-        .auth()
-        .delete_user(UserRef {
-            principal: Some(auth.0),
-            id: *id,
-            org: None,
-        })
-        .await?;
+pub async fn destroy(auth: Auth, state: web::Data<AppState>, id: web::Path<i64>) -> HttpResult<HttpResponse> {
+    state.auth().delete_user(UserRef { principal: Some(auth.0), id: *id, org: None }).await?;
     Ok(HttpResponse::NoContent().finish())
 }

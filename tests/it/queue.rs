@@ -1,0 +1,58 @@
+//! The queue rules against the real RabbitMQ: confirmed publishing, manual acks,
+//! redelivery of unacked messages, retries with a growing attempt count, then the
+//! dead-letter queue.
+
+use cvat_queue::{Broker, MAX_ATTEMPTS};
+use std::time::Duration;
+
+fn amqp_url() -> String {
+    std::env::var("CVAT_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// A broker with a prefix of its own, so the test's queues are not the stack's.
+fn broker() -> (Broker, String) {
+    let prefix = format!("it-{}", uuid::Uuid::new_v4().simple());
+    (Broker::new(&amqp_url(), &prefix), prefix)
+}
+
+async fn next(consumer: &mut cvat_queue::Consumer) -> cvat_queue::Delivery {
+    tokio::time::timeout(Duration::from_secs(20), consumer.next())
+        .await
+        .expect("a delivery within 20 s")
+        .expect("consumer open")
+        .expect("delivery ok")
+}
+
+#[tokio::test]
+async fn unacked_messages_are_redelivered() {
+    let (broker, prefix) = broker();
+    broker.publish("media", "m-1", b"work").await.unwrap();
+    let mut first = broker.consume("media", "dies", 1).await.unwrap();
+    let delivery = next(&mut first).await;
+    assert_eq!(delivery.body, b"work");
+    // The consumer's connection goes away without an ack, like a worker killed mid-job.
+    drop(delivery);
+    first.close().await.unwrap();
+    let survivor = Broker::new(&amqp_url(), &prefix);
+    let mut second = survivor.consume("media", "survivor", 1).await.unwrap();
+    let again = next(&mut second).await;
+    assert_eq!((again.body.as_slice(), again.message_id.as_str()), (&b"work"[..], "m-1"));
+    again.ack().await.unwrap();
+}
+
+#[tokio::test]
+async fn failures_are_retried_then_dead_lettered() {
+    let (broker, _) = broker();
+    broker.publish("export", "bad-1", b"poison").await.unwrap();
+    let mut consumer = broker.consume("export", "flaky", 1).await.unwrap();
+    for attempt in 1..=MAX_ATTEMPTS {
+        let delivery = next(&mut consumer).await;
+        assert_eq!(delivery.attempt, attempt);
+        broker.retry_later(delivery, "always fails").await.unwrap();
+    }
+    // The dead-letter queue is `<prefix>.export.dead`; consume it directly.
+    let mut dead = broker.consume("export.dead", "inspector", 1).await.unwrap();
+    let delivery = next(&mut dead).await;
+    assert_eq!((delivery.body.as_slice(), delivery.attempt), (&b"poison"[..], MAX_ATTEMPTS + 1));
+    delivery.ack().await.unwrap();
+}

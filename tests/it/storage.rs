@@ -1,0 +1,40 @@
+//! The blob store contract, run against both backends: the real S3 server and a directory.
+
+use bytes::Bytes;
+use cvat_blob::{BlobError, BlobStore, LocalStore, S3Store};
+use futures_util::TryStreamExt;
+
+async fn contract(store: &dyn BlobStore) {
+    let key = format!("it/{}/chunks/0.zip", uuid::Uuid::new_v4());
+    assert!(!store.exists(&key).await.unwrap());
+    assert!(matches!(store.get(&key).await, Err(BlobError::NotFound(_))));
+    let big = Bytes::from(vec![7u8; 3 * 1024 * 1024 + 17]);
+    store.put(&key, big.clone()).await.unwrap();
+    assert!(store.exists(&key).await.unwrap());
+    let streamed: Vec<Bytes> = store.get_stream(&key).await.unwrap().try_collect().await.unwrap();
+    assert_eq!(streamed.concat(), big.to_vec());
+    store.put(&key, Bytes::from_static(b"replaced")).await.unwrap();
+    assert_eq!(store.get(&key).await.unwrap(), Bytes::from_static(b"replaced"));
+    store.delete(&key).await.unwrap();
+    assert!(!store.exists(&key).await.unwrap());
+    for hostile in ["../escape", "/abs/key", "a/../../b"] {
+        assert!(matches!(store.put(hostile, Bytes::new()).await, Err(BlobError::InvalidKey(_))), "{hostile}");
+    }
+    store.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn s3_backend() {
+    let endpoint = std::env::var("CVAT_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8014".into());
+    let bucket = std::env::var("CVAT_S3_BUCKET").expect("set by tests/run.sh");
+    let store = S3Store::new(&endpoint, "us-east-1", &bucket, "cvat", "cvat-secret-key");
+    store.ensure_bucket().await.unwrap();
+    contract(&store).await;
+}
+
+#[tokio::test]
+async fn local_backend() {
+    let dir = std::env::temp_dir().join(format!("cvat-it-{}", uuid::Uuid::new_v4()));
+    contract(&LocalStore::new(&dir)).await;
+    std::fs::remove_dir_all(dir).ok();
+}
