@@ -54,3 +54,4 @@ run() { # label path [header]
 echo "== whole stack, $CONNECTIONS connections, $DURATION each, $(nproc) cores"
 run "GET /healthz (gateway only)" /healthz
 run "GET /api/users/self (Bearer, auth gRPC, PG)" /api/users/self "Authorization: Bearer $token"
+

@@ -23,6 +23,7 @@ fn principal(row: &Row, method: &str) -> Principal {
         is_superuser: row.get("is_superuser"),
         is_staff: row.get("is_staff"),
         method: method.to_string(),
+        user: Some(user_from_row(row)),
         ..Default::default()
     }
 }
@@ -57,9 +58,8 @@ impl Identity {
 
     /// The active user whose username (or e-mail) and password match.
     async fn verify_password(&self, account: &str, password: &str) -> ApiResult<Option<User>> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
+        let row = self
+            .cached_row(
                 &format!(
                     "SELECT {USER_COLUMNS}, u.password_hash FROM users u \
                      WHERE u.username = $1 OR (u.email <> '' AND lower(u.email) = lower($1)) \
@@ -67,8 +67,7 @@ impl Identity {
                 ),
                 &[&account],
             )
-            .await
-            .map_err(db_error)?;
+            .await?;
         let stored: Option<String> = row.as_ref().map(|r| r.get("password_hash"));
         let matches = password::verify(password.to_string(), stored).await;
         Ok(row.filter(|r| matches && r.get::<_, bool>("is_active")).as_ref().map(user_from_row))
@@ -118,33 +117,28 @@ impl Identity {
     }
 
     async fn principal_of(&self, user_id: i64, method: &str) -> ApiResult<Principal> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 AND u.is_active"), &[&user_id])
-            .await
-            .map_err(db_error)?;
+        let row = self
+            .cached_row(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 AND u.is_active"), &[&user_id])
+            .await?;
         row.map(|r| principal(&r, method)).ok_or_else(invalid_token)
     }
 
     async fn by_api_key(&self, key: &str) -> ApiResult<Principal> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
+        let row = self
+            .cached_row(
                 &format!(
                     "SELECT {USER_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id \
                      WHERE k.key_hash = $1 AND u.is_active"
                 ),
                 &[&digest(key)],
             )
-            .await
-            .map_err(db_error)?;
+            .await?;
         row.map(|r| principal(&r, "token")).ok_or_else(invalid_token)
     }
 
     async fn by_access_token(&self, token: &str) -> ApiResult<Principal> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
+        let row = self
+            .cached_row(
                 &format!(
                     "SELECT {USER_COLUMNS}, t.id AS token_id, t.read_only, \
                      (t.last_used_date IS NULL OR t.last_used_date < now() - interval '1 minute') AS stale \
@@ -153,13 +147,13 @@ impl Identity {
                 ),
                 &[&digest(token)],
             )
-            .await
-            .map_err(db_error)?;
+            .await?;
         let row = row.ok_or_else(invalid_token)?;
         let token_id: i64 = row.get("token_id");
         // Recording every use would put a write on every request; a minute's precision is enough.
         if row.get::<_, bool>("stale") {
-            client
+            self.client()
+                .await?
                 .execute("UPDATE access_tokens SET last_used_date = now() WHERE id = $1", &[&token_id])
                 .await
                 .map_err(db_error)?;
@@ -171,17 +165,15 @@ impl Identity {
     }
 
     async fn by_session(&self, session: &SessionCredentials) -> ApiResult<Principal> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
+        let row = self
+            .cached_row(
                 &format!(
                     "SELECT {USER_COLUMNS}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id \
                      WHERE s.key_hash = $1 AND s.expires_at > now() AND u.is_active"
                 ),
                 &[&digest(&session.session_id)],
             )
-            .await
-            .map_err(db_error)?;
+            .await?;
         let row = row.ok_or_else(|| ApiError::unauthenticated("Invalid session."))?;
         if session.unsafe_method {
             let expected: String = row.get("csrf_token");

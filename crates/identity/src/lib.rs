@@ -49,6 +49,18 @@ impl Identity {
     async fn client(&self) -> Result<cvat_db::Client, ApiError> {
         self.db.get().await.map_err(|e| db_error(DbError::Pool(e)))
     }
+
+    /// One optional row through the connection's statement cache: the credential lookups
+    /// run on every request, so they are parsed and planned once per connection.
+    async fn cached_row(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Option<tokio_postgres::Row>, ApiError> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(sql).await.map_err(db_error)?;
+        client.query_opt(&statement, params).await.map_err(db_error)
+    }
 }
 
 pub(crate) use cvat_db::api_error as db_error;

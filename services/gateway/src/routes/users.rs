@@ -78,9 +78,9 @@ async fn fetch(req: &HttpRequest, state: &AppState, reference: UserRef) -> HttpR
 
 #[utoipa::path(get, path = "/api/users/self", operation_id = "users_retrieve_self", tag = "users",
     responses((status = 200)))]
-pub async fn retrieve_self(req: HttpRequest, auth: Auth, state: web::Data<AppState>) -> HttpResult<HttpResponse> {
-    let id = auth.0.user_id;
-    fetch(&req, &state, UserRef { principal: Some(auth.0), id, org: None }).await
+pub async fn retrieve_self(req: HttpRequest, auth: Auth) -> HttpResult<HttpResponse> {
+    let user = auth.0.user.ok_or_else(cvat_error::ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(user_json(&req, user, true)))
 }
 
 #[utoipa::path(get, path = "/api/users/{id}", operation_id = "users_retrieve", tag = "users",
