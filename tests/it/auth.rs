@@ -261,3 +261,18 @@ async fn failed_logins_are_throttled_per_account() {
     // Even the right password waits out the window.
     expect(attempt(&password).send().await.unwrap(), StatusCode::TOO_MANY_REQUESTS).await;
 }
+
+#[tokio::test]
+async fn logout_with_a_stale_session_still_succeeds() {
+    let response = http()
+        .post(url("/api/auth/logout"))
+        .header("Cookie", "sessionid=stale; csrftoken=x")
+        .header("X-CSRFToken", "x")
+        .send()
+        .await
+        .unwrap();
+    let cookies: Vec<String> =
+        response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    assert!(cookies.iter().any(|c| c.starts_with("sessionid=;") && c.contains("Max-Age=0")));
+    expect(response, StatusCode::OK).await;
+}

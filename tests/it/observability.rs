@@ -52,6 +52,7 @@ async fn trace_probe_is_admin_only() {
 #[tokio::test]
 async fn health_readiness_and_metrics_on_every_service() {
     expect(http().get(url("/healthz")).send().await.unwrap(), StatusCode::OK).await;
+    admin_key().await;
     assert_eq!(expect(http().get(url("/readyz")).send().await.unwrap(), StatusCode::OK).await["status"], "ready");
     http().get(url("/api/server/about")).send().await.unwrap();
     let metrics = http().get(url("/metrics")).send().await.unwrap().text().await.unwrap();
@@ -62,7 +63,12 @@ async fn health_readiness_and_metrics_on_every_service() {
         expect(http().get(format!("{base}/healthz")).send().await.unwrap(), StatusCode::OK).await;
         let ready = expect(http().get(format!("{base}/readyz")).send().await.unwrap(), StatusCode::OK).await;
         assert_eq!(ready["status"], "ready", "port {port}");
-        assert_eq!(http().get(format!("{base}/metrics")).send().await.unwrap().status(), StatusCode::OK);
+        let metrics = http().get(format!("{base}/metrics")).send().await.unwrap();
+        assert_eq!(metrics.status(), StatusCode::OK);
+        if port == 19101 {
+            // Logging in above went through the auth service.
+            assert!(metrics.text().await.unwrap().contains("cvat_grpc_request_duration_seconds"));
+        }
     }
 }
 

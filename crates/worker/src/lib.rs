@@ -11,12 +11,24 @@ use cvat_queue::{Broker, Delivery};
 use cvat_runtime::propagation::TraceInterceptor;
 use cvat_runtime::telemetry::{self, current_trace_id};
 use cvat_runtime::{health, Settings};
+use prometheus::{register_histogram_vec, HistogramVec};
 use prost::Message;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tracing::Instrument;
+
+static JOBS: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        "cvat_job_duration_seconds",
+        "Queue jobs handled, by pool and outcome (ok, retried)",
+        &["pool", "outcome"],
+        vec![0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0]
+    )
+    .expect("metric registers once")
+});
 
 pub type TaskApi = TaskClient<InterceptedService<Channel, TraceInterceptor>>;
 
@@ -64,7 +76,10 @@ impl Worker {
 
     async fn process(&self, delivery: Delivery) {
         let span = delivery.span();
+        let started = Instant::now();
         let outcome = self.handle(&delivery.body).instrument(span.clone()).await;
+        let label = if outcome.is_ok() { "ok" } else { "retried" };
+        JOBS.with_label_values(&[self.pool, label]).observe(started.elapsed().as_secs_f64());
         let settled = match outcome {
             Ok(()) => delivery.ack().await,
             Err(err) => self.broker.retry_later(delivery, &format!("{err:#}")).instrument(span).await,

@@ -6,10 +6,9 @@ use cvat_listing::ListParams;
 use cvat_proto::auth::auth_server::{Auth, AuthServer};
 use cvat_proto::auth::*;
 use cvat_proto::common::{Empty, ListQuery, OrgContext};
-use cvat_runtime::propagation::grpc_span;
+use cvat_runtime::grpc::{handle, Reply};
 use std::sync::Arc;
-use tonic::{Request, Response, Status};
-use tracing::Instrument;
+use tonic::Request;
 
 pub fn server(identity: Arc<Identity>) -> AuthServer<AuthService> {
     AuthServer::new(AuthService { identity })
@@ -17,17 +16,6 @@ pub fn server(identity: Arc<Identity>) -> AuthServer<AuthService> {
 
 pub struct AuthService {
     identity: Arc<Identity>,
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-/// Runs a handler inside a span parented on the caller's trace and encodes its error.
-async fn handle<Req, T, F>(request: Request<Req>, method: &'static str, body: impl FnOnce(Req) -> F) -> Reply<T>
-where
-    F: std::future::Future<Output = ApiResult<T>>,
-{
-    let span = grpc_span(&request, method);
-    body(request.into_inner()).instrument(span).await.map(Response::new).map_err(Status::from)
 }
 
 fn principal(value: Option<Principal>) -> ApiResult<Principal> {

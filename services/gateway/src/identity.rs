@@ -112,7 +112,15 @@ impl FromRequest for MaybeAuth {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { authenticate(req).await.map(MaybeAuth) })
+        // Credentials that no longer work (an expired session, a revoked token) make the
+        // caller anonymous here, as in Django; a CSRF failure still refuses the request.
+        Box::pin(async move {
+            match authenticate(req).await {
+                Ok(principal) => Ok(MaybeAuth(principal)),
+                Err(HttpError(err)) if err.kind == ErrorKind::Unauthenticated => Ok(MaybeAuth(None)),
+                Err(err) => Err(err),
+            }
+        })
     }
 }
 

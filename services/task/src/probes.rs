@@ -7,12 +7,11 @@ use cvat_proto::queue::{job::Work, Job, TraceProbeJob};
 use cvat_proto::task::task_server::Task;
 use cvat_proto::task::{StartTraceProbeRequest, TraceHop, TraceProbe, TraceProbeRef, TraceProbeReport};
 use cvat_queue::{Broker, POOLS};
-use cvat_runtime::propagation::grpc_span;
+use cvat_runtime::grpc::{handle, Reply};
 use cvat_runtime::telemetry::current_trace_id;
 use prost::Message;
 use std::sync::Arc;
-use tonic::{Request, Response, Status};
-use tracing::Instrument;
+use tonic::Request;
 
 pub struct TaskService {
     db: PgPool,
@@ -85,31 +84,19 @@ impl TaskService {
 
 #[tonic::async_trait]
 impl Task for TaskService {
-    async fn start_trace_probe(
-        &self,
-        request: Request<StartTraceProbeRequest>,
-    ) -> Result<Response<TraceProbe>, Status> {
-        let span = grpc_span(&request, "StartTraceProbe");
-        let gateway_trace_id = request.into_inner().gateway_trace_id;
-        self.start(gateway_trace_id).instrument(span).await.map(Response::new).map_err(Status::from)
+    async fn start_trace_probe(&self, request: Request<StartTraceProbeRequest>) -> Reply<TraceProbe> {
+        handle(request, "StartTraceProbe", |r| self.start(r.gateway_trace_id)).await
     }
 
-    async fn get_trace_probe(&self, request: Request<TraceProbeRef>) -> Result<Response<TraceProbe>, Status> {
-        let span = grpc_span(&request, "GetTraceProbe");
-        let id = request.into_inner().id;
-        self.get(&id).instrument(span).await.map(Response::new).map_err(Status::from)
+    async fn get_trace_probe(&self, request: Request<TraceProbeRef>) -> Reply<TraceProbe> {
+        handle(request, "GetTraceProbe", |r| async move { self.get(&r.id).await }).await
     }
 
-    async fn report_trace_probe(&self, request: Request<TraceProbeReport>) -> Result<Response<TraceProbe>, Status> {
-        let span = grpc_span(&request, "ReportTraceProbe");
-        let report = request.into_inner();
-        async {
-            self.record(&report.id, &report.service, &report.trace_id).await?;
-            self.get(&report.id).await
-        }
-        .instrument(span)
+    async fn report_trace_probe(&self, request: Request<TraceProbeReport>) -> Reply<TraceProbe> {
+        handle(request, "ReportTraceProbe", |r| async move {
+            self.record(&r.id, &r.service, &r.trace_id).await?;
+            self.get(&r.id).await
+        })
         .await
-        .map(Response::new)
-        .map_err(Status::from)
     }
 }

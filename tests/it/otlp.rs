@@ -1,0 +1,77 @@
+//! Spans reach an OTLP collector when `OTEL_EXPORTER_OTLP_ENDPOINT` is set: tests/run.sh
+//! points the stack at 127.0.0.1:14317, where this test runs a small collector.
+
+use crate::common::*;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// (service.name, trace id in hex) of every span received.
+#[derive(Default, Clone)]
+struct Collector(Arc<Mutex<HashSet<(String, String)>>>);
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let mut seen = self.0.lock().unwrap();
+        for resource_spans in request.into_inner().resource_spans {
+            let service = resource_spans
+                .resource
+                .iter()
+                .flat_map(|r| r.attributes.iter())
+                .find(|a| a.key == "service.name")
+                .and_then(|a| a.value.as_ref()?.value.clone())
+                .map(|v| match v {
+                    Value::StringValue(s) => s,
+                    other => format!("{other:?}"),
+                })
+                .unwrap_or_default();
+            for scope in resource_spans.scope_spans {
+                for span in scope.spans {
+                    let trace_id: String = span.trace_id.iter().map(|b| format!("{b:02x}")).collect();
+                    seen.insert((service.clone(), trace_id));
+                }
+            }
+        }
+        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+    }
+}
+
+#[tokio::test]
+async fn spans_are_exported_over_otlp() {
+    let collector = Collector::default();
+    let server = tonic::transport::Server::builder()
+        .add_service(TraceServiceServer::new(collector.clone()))
+        .serve("127.0.0.1:14317".parse().unwrap());
+    tokio::spawn(server);
+
+    let key = admin_key().await;
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let response = http()
+        .get(url("/api/users/self"))
+        .header("Authorization", token(&key))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let services: HashSet<String> = {
+            let seen = collector.0.lock().unwrap();
+            seen.iter().filter(|(_, t)| *t == trace_id).map(|(s, _)| s.clone()).collect()
+        };
+        if services.contains("cvat-gateway") && services.contains("cvat-auth") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "spans of trace {trace_id} seen from {services:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
