@@ -26,13 +26,26 @@ need_pkg() { # command package
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
 }
 
+# PostgreSQL and RabbitMQ run as their own system users, which must be able to reach their
+# data directory; when the checkout lives somewhere they cannot enter (e.g. under /root),
+# their data goes to /var/lib/cvat-local/<checkout id>/ instead.
+service_dir() { # name user
+  if su "$2" -s /bin/sh -c "test -x '$DATA'" 2>/dev/null; then
+    echo "$DATA/$1"
+  else
+    echo "/var/lib/cvat-local/$(printf '%s' "$DATA" | md5sum | cut -c1-12)/$1"
+  fi
+}
+
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
 start_postgres() {
   if answers $PG_PORT; then log "postgresql: using the server on :$PG_PORT"; else
     [ -n "$(pg_bin)" ] || need_pkg psql postgresql
     local bin; bin=$(pg_bin)
-    local dir=$DATA/postgres
+    local dir
+    dir=$(service_dir postgres postgres)
+    mkdir -p "$(dirname "$dir")"
     if [ ! -s "$dir/PG_VERSION" ]; then
       mkdir -p "$dir" && chown postgres:postgres "$dir"
       su postgres -s /bin/sh -c "$bin/initdb -D '$dir' -U postgres --auth=trust -E UTF8 >/dev/null"
@@ -61,7 +74,8 @@ start_redis() {
 start_rabbitmq() {
   if answers $AMQP_PORT; then log "rabbitmq: using the server on :$AMQP_PORT"; return; fi
   need_pkg rabbitmq-server rabbitmq-server
-  local dir=$DATA/rabbitmq
+  local dir
+  dir=$(service_dir rabbitmq rabbitmq)
   mkdir -p "$dir" && chown -R rabbitmq:rabbitmq "$dir"
   su rabbitmq -s /bin/sh -c "HOME='$dir' RABBITMQ_MNESIA_BASE='$dir/mnesia' RABBITMQ_LOG_BASE='$dir/log' \
     RABBITMQ_PID_FILE='$dir/rabbitmq.pid' RABBITMQ_NODENAME=cvat@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
