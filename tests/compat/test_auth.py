@@ -125,3 +125,20 @@ def test_server_endpoints(base_url, admin_credentials):
         assert plugins.models is False
         tokens, _ = client.api_client.auth_api.list_access_tokens()
         assert tokens.count >= 0
+
+
+def test_organization_context_header(base_url, admin_credentials):
+    with make_client(base_url, credentials=admin_credentials) as client:
+        client.organization_slug = ""  # the personal workspace, explicitly
+        assert any(u.username == admin_credentials[0] for u in client.users.list())
+        client.organization_slug = "no-such-org"
+        with pytest.raises(exceptions.NotFoundException) as error:
+            client.users.list()
+        assert "organization does not exist" in error.value.body
+
+
+def test_schema_through_the_generated_client(base_url, admin_credentials):
+    with make_client(base_url, credentials=admin_credentials) as client:
+        schema, _ = client.api_client.schema_api.retrieve(scheme="json")
+        assert schema["openapi"].startswith("3.")
+        assert "/api/users/self" in schema["paths"]
