@@ -16,6 +16,34 @@ use tokio::net::TcpListener;
 /// Names of the dependencies that do not answer; empty = ready.
 pub type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<&'static str>> + Send>> + Send + Sync>;
 
+/// One named dependency check: true when the dependency answers.
+pub type Probe = (&'static str, Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>);
+
+pub fn check<F, Fut>(name: &'static str, probe: F) -> Probe
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    (name, Arc::new(move || Box::pin(probe())))
+}
+
+/// A readiness check that runs every probe and names the ones that fail.
+pub fn readiness(probes: Vec<Probe>) -> ReadinessCheck {
+    let probes = Arc::new(probes);
+    Arc::new(move || {
+        let probes = probes.clone();
+        Box::pin(async move {
+            let mut failing = Vec::new();
+            for (name, probe) in probes.iter() {
+                if !probe().await {
+                    failing.push(*name);
+                }
+            }
+            failing
+        })
+    })
+}
+
 /// Serves the three endpoints until the task is dropped.
 pub async fn serve(addr: SocketAddr, ready: ReadinessCheck) -> anyhow::Result<()> {
     let listener = TcpListener::bind(addr).await?;

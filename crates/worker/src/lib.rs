@@ -3,7 +3,6 @@
 //! effect is recorded; failures go to the retry queue and, in the end, the dead-letter
 //! queue. A lost broker connection is re-established with backoff.
 
-use cvat_blob::BlobStore;
 use cvat_proto::queue::{job::Work, Job};
 use cvat_proto::task::task_client::TaskClient;
 use cvat_proto::task::TraceProbeReport;
@@ -114,27 +113,22 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     let _telemetry = telemetry::init(pool, settings.otlp_endpoint.as_deref())?;
     let broker = Arc::new(Broker::new(settings.amqp_url.expose(), &settings.queue_prefix));
     let blobs = cvat_blob::from_settings(&settings).await?;
-    tokio::spawn(health::serve(settings.health_listen, readiness(broker.clone(), blobs)));
+    let probe_broker = broker.clone();
+    let ready = health::readiness(vec![
+        health::check("rabbitmq", move || {
+            let broker = probe_broker.clone();
+            async move { broker.ping().await }
+        }),
+        health::check("object storage", move || {
+            let blobs = blobs.clone();
+            async move { blobs.ping().await.is_ok() }
+        }),
+    ]);
+    tokio::spawn(health::serve(settings.health_listen, ready));
     let worker = Worker { pool, broker, task: task_client(&settings.task_url)?, prefetch: 4 };
     tokio::select! {
         _ = worker.run() => {}
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
     }
     Ok(())
-}
-
-fn readiness(broker: Arc<Broker>, blobs: Arc<dyn BlobStore>) -> health::ReadinessCheck {
-    Arc::new(move || {
-        let (broker, blobs) = (broker.clone(), blobs.clone());
-        Box::pin(async move {
-            let mut failing = Vec::new();
-            if !broker.ping().await {
-                failing.push("rabbitmq");
-            }
-            if blobs.ping().await.is_err() {
-                failing.push("object storage");
-            }
-            failing
-        })
-    })
 }

@@ -3,7 +3,6 @@
 
 mod grpc;
 
-use cvat_db::PgPool;
 use cvat_identity::{Identity, IdentityConfig, LoginThrottle, Outbox};
 use cvat_runtime::{health, telemetry, Settings};
 use std::sync::Arc;
@@ -28,29 +27,24 @@ async fn main() -> anyhow::Result<()> {
     {
         tracing::info!(username = %settings.admin_user, "admin user created");
     }
-    tokio::spawn(health::serve(settings.health_listen, readiness(db, identity.clone())));
+    let throttle = identity.clone();
+    let ready = health::readiness(vec![
+        health::check("postgresql", move || {
+            let db = db.clone();
+            async move { cvat_db::ping(&db).await }
+        }),
+        health::check("redis", move || {
+            let throttle = throttle.clone();
+            async move { throttle.throttle_ready().await }
+        }),
+    ]);
+    tokio::spawn(health::serve(settings.health_listen, ready));
     tracing::info!(addr = %settings.auth_listen, "auth service listening");
     tonic::transport::Server::builder()
         .add_service(grpc::server(identity))
         .serve_with_shutdown(settings.auth_listen, shutdown())
         .await?;
     Ok(())
-}
-
-fn readiness(db: PgPool, identity: Arc<Identity>) -> health::ReadinessCheck {
-    Arc::new(move || {
-        let (db, identity) = (db.clone(), identity.clone());
-        Box::pin(async move {
-            let mut failing = Vec::new();
-            if !cvat_db::ping(&db).await {
-                failing.push("postgresql");
-            }
-            if !identity.throttle_ready().await {
-                failing.push("redis");
-            }
-            failing
-        })
-    })
 }
 
 async fn shutdown() {

@@ -4,7 +4,7 @@
 
 mod probes;
 
-use cvat_db::{Migration, PgPool};
+use cvat_db::Migration;
 use cvat_proto::task::task_server::TaskServer;
 use cvat_queue::Broker;
 use cvat_runtime::{health, telemetry, Settings};
@@ -21,7 +21,18 @@ async fn main() -> anyhow::Result<()> {
     let db = cvat_db::pool(settings.database_url.expose(), SCHEMA, 16)?;
     cvat_db::migrate(&db, SCHEMA, MIGRATIONS).await?;
     let broker = Arc::new(Broker::new(settings.amqp_url.expose(), &settings.queue_prefix));
-    tokio::spawn(health::serve(settings.health_listen, readiness(db.clone(), broker.clone())));
+    let (probe_db, probe_broker) = (db.clone(), broker.clone());
+    let ready = health::readiness(vec![
+        health::check("postgresql", move || {
+            let db = probe_db.clone();
+            async move { cvat_db::ping(&db).await }
+        }),
+        health::check("rabbitmq", move || {
+            let broker = probe_broker.clone();
+            async move { broker.ping().await }
+        }),
+    ]);
+    tokio::spawn(health::serve(settings.health_listen, ready));
     tracing::info!(addr = %settings.task_listen, "task service listening");
     tonic::transport::Server::builder()
         .add_service(TaskServer::new(probes::TaskService::new(db, broker)))
@@ -30,20 +41,4 @@ async fn main() -> anyhow::Result<()> {
         })
         .await?;
     Ok(())
-}
-
-fn readiness(db: PgPool, broker: Arc<Broker>) -> health::ReadinessCheck {
-    Arc::new(move || {
-        let (db, broker) = (db.clone(), broker.clone());
-        Box::pin(async move {
-            let mut failing = Vec::new();
-            if !cvat_db::ping(&db).await {
-                failing.push("postgresql");
-            }
-            if !broker.ping().await {
-                failing.push("rabbitmq");
-            }
-            failing
-        })
-    })
 }
