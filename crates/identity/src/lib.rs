@@ -9,7 +9,9 @@
 
 mod access_tokens;
 mod credentials;
+mod invitations;
 mod mail;
+mod memberships;
 mod orgs;
 mod password;
 mod secrets;
@@ -24,8 +26,15 @@ use cvat_error::ApiError;
 
 pub const SCHEMA: &str = "auth";
 
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "identity", sql: include_str!("../migrations/0001_identity.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "identity", sql: include_str!("../migrations/0001_identity.sql") },
+    Migration {
+        version: 2,
+        name: "organization_details",
+        sql: include_str!("../migrations/0002_organization_details.sql"),
+    },
+    Migration { version: 3, name: "invitations", sql: include_str!("../migrations/0003_invitations.sql") },
+];
 
 /// Settings the identity rules need.
 #[derive(Debug, Clone)]

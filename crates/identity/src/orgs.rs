@@ -1,9 +1,115 @@
-//! The organization context of a request, resolved to an organization id.
+//! Organizations: the request's organization context, and the organizations API with
+//! CVAT's rules (create: privilege user or admin; see: owner or any membership row;
+//! change: owner or maintainer; delete: owner). Organizations you may not see answer 404.
 
+use crate::users::{is_admin, is_unique_violation, timestamp};
 use crate::{db_error, Identity};
-use cvat_error::{ApiError, ApiResult};
-use cvat_proto::auth::ResolvedOrganization;
+use cvat_error::{ApiError, ApiResult, ErrorKind, FieldErrors};
+use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
+use cvat_proto::auth::{Organization, OrganizationPage, Principal, ResolvedOrganization};
 use cvat_proto::common::{org_context::Selector, OrgContext};
+use serde_json::{Map, Value};
+use tokio_postgres::Row;
+
+const COLUMNS: &str =
+    "o.id, o.slug, o.name, o.description, o.created_date, o.updated_date, o.contact::text AS contact, \
+     o.owner_id, coalesce(u.username, '') AS owner_username, coalesce(u.first_name, '') AS owner_first_name, \
+     coalesce(u.last_name, '') AS owner_last_name";
+const FROM: &str = "organizations o LEFT JOIN users u ON u.id = o.owner_id";
+
+const FIELDS: &[Field] = &[
+    Field { name: "id", sql: "o.id", ty: FieldType::Int },
+    Field { name: "slug", sql: "o.slug", ty: FieldType::Text },
+    Field { name: "name", sql: "o.name", ty: FieldType::Text },
+    Field { name: "owner", sql: "u.username", ty: FieldType::Text },
+];
+
+pub const ORGANIZATION_LIST: ListSpec = ListSpec {
+    fields: FIELDS,
+    search: &["name", "owner"],
+    filter: &["name", "owner", "id", "slug"],
+    equals: &["name", "owner", "slug"],
+    sort: &["name", "owner", "id", "slug"],
+    default_sort: "-id",
+};
+
+fn organization_from_row(row: &Row) -> Organization {
+    Organization {
+        id: row.get("id"),
+        slug: row.get("slug"),
+        name: row.get("name"),
+        description: row.get("description"),
+        created_date: timestamp(Some(row.get("created_date"))),
+        updated_date: timestamp(Some(row.get("updated_date"))),
+        contact_json: row.get::<_, Option<String>>("contact").unwrap_or_default(),
+        owner_id: row.get::<_, Option<i64>>("owner_id").unwrap_or(0),
+        owner_username: row.get("owner_username"),
+        owner_first_name: row.get("owner_first_name"),
+        owner_last_name: row.get("owner_last_name"),
+    }
+}
+
+/// Privilege `user` or above (CVAT's minimum to create organizations).
+pub(crate) fn at_least_user(principal: &Principal) -> bool {
+    is_admin(principal) || principal.groups.iter().any(|g| g == "user")
+}
+
+fn valid_slug(slug: &str) -> bool {
+    (1..=16).contains(&slug.len()) && slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The writable fields of an organization body, validated.
+struct OrganizationFields {
+    slug: Option<String>,
+    name: Option<String>,
+    description: Option<String>,
+    contact: Option<Option<Value>>,
+}
+
+fn parse_fields(body: &str, creating: bool) -> ApiResult<OrganizationFields> {
+    let body: Map<String, Value> = match serde_json::from_str(body) {
+        Ok(Value::Object(map)) => map,
+        _ => return Err(ApiError::field("non_field_errors", "Invalid data. Expected a dictionary.")),
+    };
+    let mut errors = FieldErrors::default();
+    let mut text = |name: &str, max: usize| match body.get(name) {
+        None => None,
+        Some(Value::String(s)) if s.chars().count() <= max => Some(s.clone()),
+        Some(Value::String(_)) => {
+            errors.add(name, format!("Ensure this field has no more than {max} characters."));
+            None
+        }
+        Some(_) => {
+            errors.add(name, "Not a valid string.");
+            None
+        }
+    };
+    let slug = text("slug", 16);
+    let name = text("name", 64);
+    let description = text("description", 10_000);
+    match (&slug, body.get("slug")) {
+        (Some(slug), _) if !valid_slug(slug) => {
+            errors.add("slug", "Enter a valid slug consisting of 1-16 letters, numbers, underscores or hyphens.")
+        }
+        (None, None) if creating => errors.add("slug", "This field is required."),
+        _ => {}
+    }
+    let contact = match body.get("contact") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(value @ Value::Object(_)) => Some(Some(value.clone())),
+        Some(_) => {
+            errors.add("contact", "Expected a JSON object or null.");
+            None
+        }
+    };
+    errors.finish()?;
+    Ok(OrganizationFields { slug, name, description, contact })
+}
+
+fn slug_taken() -> ApiError {
+    ApiError::field("slug", "organization with this slug already exists.")
+}
 
 impl Identity {
     /// No selector → no context; an empty slug → the personal workspace; otherwise the
@@ -27,8 +133,174 @@ impl Identity {
                 Some(Selector::Id(id)) => id.to_string(),
                 None => String::new(),
             };
-            ApiError::detail(cvat_error::ErrorKind::NotFound, format!("{value} organization does not exist."))
+            ApiError::detail(ErrorKind::NotFound, format!("{value} organization does not exist."))
         })?;
         Ok(ResolvedOrganization { id: row.get("id"), personal: false, slug: row.get("slug") })
+    }
+
+    /// Creates an organization owned by the caller, with the owner's active membership.
+    pub async fn create_organization(&self, principal: &Principal, body: &str) -> ApiResult<Organization> {
+        if !at_least_user(principal) {
+            return Err(ApiError::forbidden());
+        }
+        let fields = parse_fields(body, true)?;
+        let slug = fields.slug.unwrap_or_default();
+        let name = fields.name.unwrap_or_else(|| slug.clone());
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        let inserted = tx
+            .query_one(
+                "INSERT INTO organizations (slug, name, description, contact, owner_id) VALUES ($1, $2, $3, $4, $5) \
+                 RETURNING id",
+                &[&slug, &name, &fields.description.unwrap_or_default(), &fields.contact.flatten(), &principal.user_id],
+            )
+            .await;
+        let id: i64 = match inserted {
+            Ok(row) => row.get(0),
+            Err(err) if is_unique_violation(&err) => return Err(slug_taken()),
+            Err(err) => return Err(db_error(err)),
+        };
+        tx.execute(
+            "INSERT INTO memberships (user_id, organization_id, role, is_active, joined_date) \
+             VALUES ($1, $2, 'owner', true, now())",
+            &[&principal.user_id, &id],
+        )
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        self.organization(id).await?.ok_or_else(ApiError::internal)
+    }
+
+    async fn organization(&self, id: i64) -> ApiResult<Option<Organization>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(&format!("SELECT {COLUMNS} FROM {FROM} WHERE o.id = $1"), &[&id])
+            .await
+            .map_err(db_error)?;
+        Ok(row.as_ref().map(organization_from_row))
+    }
+
+    /// Organizations where the caller is the owner or an active member (admins: all).
+    pub async fn list_organizations(&self, principal: &Principal, params: &ListParams) -> ApiResult<OrganizationPage> {
+        let mut scope = SqlWhere::default();
+        if !is_admin(principal) {
+            scope.push_many(
+                "(o.owner_id = {} OR o.id IN (SELECT organization_id FROM memberships WHERE user_id = {} AND is_active))",
+                vec![SqlParam::Int(principal.user_id), SqlParam::Int(principal.user_id)],
+            );
+        }
+        let list = cvat_listing::compile(&ORGANIZATION_LIST, params, scope)?;
+        let sql = format!(
+            "SELECT {COLUMNS}, count(*) OVER () AS total FROM {FROM} {} ORDER BY {} LIMIT {} OFFSET {}",
+            list.conditions.to_sql(),
+            list.order_by,
+            list.limit,
+            list.offset
+        );
+        let client = self.client().await?;
+        let rows = client.query(&sql, &list.conditions.params()).await.map_err(db_error)?;
+        if rows.is_empty() && list.offset > 0 {
+            return Err(ApiError::detail(ErrorKind::NotFound, "Invalid page."));
+        }
+        Ok(OrganizationPage {
+            count: rows.first().map_or(0, |r| r.get("total")),
+            results: rows.iter().map(organization_from_row).collect(),
+        })
+    }
+
+    /// The caller's role in an organization: `Some("")` for a membership row that is not
+    /// active yet, `None` for no row at all.
+    pub(crate) async fn role_in(&self, user_id: i64, org_id: i64) -> ApiResult<Option<String>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT CASE WHEN is_active THEN role ELSE '' END FROM memberships \
+                 WHERE user_id = $1 AND organization_id = $2",
+                &[&user_id, &org_id],
+            )
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// An organization the caller may see (owner, or any membership row); 404 otherwise.
+    pub async fn get_organization(&self, principal: &Principal, id: i64) -> ApiResult<Organization> {
+        let org = self.organization(id).await?.ok_or_else(ApiError::not_found)?;
+        let visible = is_admin(principal)
+            || org.owner_id == principal.user_id
+            || self.role_in(principal.user_id, id).await?.is_some();
+        if !visible {
+            return Err(ApiError::not_found());
+        }
+        Ok(org)
+    }
+
+    pub async fn update_organization(&self, principal: &Principal, id: i64, body: &str) -> ApiResult<Organization> {
+        let org = self.get_organization(principal, id).await?;
+        let role = self.role_in(principal.user_id, id).await?.unwrap_or_default();
+        let allowed =
+            is_admin(principal) || org.owner_id == principal.user_id || role == "owner" || role == "maintainer";
+        if !allowed {
+            return Err(ApiError::forbidden());
+        }
+        let fields = parse_fields(body, false)?;
+        let client = self.client().await?;
+        let result = client
+            .execute(
+                "UPDATE organizations SET slug = coalesce($2, slug), name = coalesce($3, name), \
+                 description = coalesce($4, description), contact = CASE WHEN $5 THEN $6 ELSE contact END, \
+                 updated_date = now() WHERE id = $1",
+                &[
+                    &id,
+                    &fields.slug,
+                    &fields.name,
+                    &fields.description,
+                    &fields.contact.is_some(),
+                    &fields.contact.flatten(),
+                ],
+            )
+            .await;
+        match result {
+            Err(err) if is_unique_violation(&err) => Err(slug_taken()),
+            Err(err) => Err(db_error(err)),
+            Ok(_) => self.organization(id).await?.ok_or_else(ApiError::not_found),
+        }
+    }
+
+    /// Deletes an organization (its owner or an admin); memberships go with it.
+    pub async fn delete_organization(&self, principal: &Principal, id: i64) -> ApiResult<()> {
+        let org = self.get_organization(principal, id).await?;
+        if !is_admin(principal) && org.owner_id != principal.user_id {
+            return Err(ApiError::forbidden());
+        }
+        let client = self.client().await?;
+        client.execute("DELETE FROM organizations WHERE id = $1", &[&id]).await.map_err(db_error)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert!(valid_slug("acme_2-x"));
+        assert!(!valid_slug(""));
+        assert!(!valid_slug("seventeen-chars-x"));
+        assert!(!valid_slug("bad slug"));
+        assert!(!valid_slug("ünï"));
+    }
+
+    #[test]
+    fn fields() {
+        let fields = parse_fields(r#"{"slug": "acme", "contact": {"email": "a@b.c"}}"#, true).unwrap();
+        assert_eq!(fields.slug.as_deref(), Some("acme"));
+        assert!(matches!(fields.contact, Some(Some(Value::Object(_)))));
+        let err = parse_fields(r#"{"name": 3}"#, true).unwrap_err();
+        assert!(err.body.get("slug").is_some() && err.body.get("name").is_some());
+        assert!(parse_fields(r#"{"slug": "a b"}"#, false).is_err());
+        assert!(parse_fields(r#"{"contact": "x"}"#, false).is_err());
+        assert!(parse_fields(r#"{}"#, false).is_ok());
     }
 }

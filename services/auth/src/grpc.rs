@@ -153,6 +153,122 @@ impl Auth for AuthService {
         .await
     }
 
+    async fn create_organization(&self, request: Request<CreateOrganizationRequest>) -> Reply<Organization> {
+        handle(request, "CreateOrganization", |r| async move {
+            self.identity.create_organization(&principal(r.principal)?, &r.body_json).await
+        })
+        .await
+    }
+
+    async fn list_organizations(&self, request: Request<ListOrganizationsRequest>) -> Reply<OrganizationPage> {
+        handle(request, "ListOrganizations", |r| async move {
+            self.identity.list_organizations(&principal(r.principal)?, &list_params(r.query)).await
+        })
+        .await
+    }
+
+    async fn get_organization(&self, request: Request<OrganizationRef>) -> Reply<Organization> {
+        handle(request, "GetOrganization", |r| async move {
+            self.identity.get_organization(&principal(r.principal)?, r.id).await
+        })
+        .await
+    }
+
+    async fn update_organization(&self, request: Request<UpdateOrganizationRequest>) -> Reply<Organization> {
+        handle(request, "UpdateOrganization", |r| async move {
+            self.identity.update_organization(&principal(r.principal)?, r.id, &r.body_json).await
+        })
+        .await
+    }
+
+    async fn delete_organization(&self, request: Request<OrganizationRef>) -> Reply<Empty> {
+        handle(request, "DeleteOrganization", |r| async move {
+            self.identity.delete_organization(&principal(r.principal)?, r.id).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn list_memberships(&self, request: Request<ListMembershipsRequest>) -> Reply<MembershipPage> {
+        handle(request, "ListMemberships", |r| async move {
+            let org = self.org_scope(r.org).await?;
+            self.identity.list_memberships(&principal(r.principal)?, org, &list_params(r.query)).await
+        })
+        .await
+    }
+
+    async fn get_membership(&self, request: Request<MembershipRef>) -> Reply<Membership> {
+        handle(request, "GetMembership", |r| async move {
+            self.identity.get_membership(&principal(r.principal)?, r.id).await
+        })
+        .await
+    }
+
+    async fn update_membership(&self, request: Request<UpdateMembershipRequest>) -> Reply<Membership> {
+        handle(request, "UpdateMembership", |r| async move {
+            self.identity.update_membership(&principal(r.principal)?, r.id, &r.role).await
+        })
+        .await
+    }
+
+    async fn delete_membership(&self, request: Request<MembershipRef>) -> Reply<Empty> {
+        handle(request, "DeleteMembership", |r| async move {
+            self.identity.delete_membership(&principal(r.principal)?, r.id).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn create_invitation(&self, request: Request<CreateInvitationRequest>) -> Reply<Invitation> {
+        handle(request, "CreateInvitation", |r| async move {
+            let org = self.org_scope(r.org).await?;
+            self.identity.create_invitation(&principal(r.principal)?, org, &r.email, &r.role).await
+        })
+        .await
+    }
+
+    async fn list_invitations(&self, request: Request<ListInvitationsRequest>) -> Reply<InvitationPage> {
+        handle(request, "ListInvitations", |r| async move {
+            let org = self.org_scope(r.org).await?;
+            self.identity.list_invitations(&principal(r.principal)?, org, &list_params(r.query)).await
+        })
+        .await
+    }
+
+    async fn get_invitation(&self, request: Request<InvitationRef>) -> Reply<Invitation> {
+        handle(request, "GetInvitation", |r| async move {
+            self.identity.get_invitation(&principal(r.principal)?, &r.key).await
+        })
+        .await
+    }
+
+    async fn accept_invitation(&self, request: Request<InvitationRef>) -> Reply<ResolvedOrganization> {
+        handle(request, "AcceptInvitation", |r| async move {
+            let slug = self.identity.accept_invitation(&principal(r.principal)?, &r.key).await?;
+            Ok(ResolvedOrganization { slug, ..Default::default() })
+        })
+        .await
+    }
+
+    async fn decline_invitation(&self, request: Request<InvitationRef>) -> Reply<Empty> {
+        handle(request, "DeclineInvitation", |r| async move {
+            self.identity.decline_invitation(&principal(r.principal)?, &r.key).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn resend_invitation(&self, request: Request<InvitationRef>) -> Reply<Empty> {
+        handle(request, "ResendInvitation", |r| async move {
+            self.identity.resend_invitation(&principal(r.principal)?, &r.key).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn delete_invitation(&self, request: Request<InvitationRef>) -> Reply<Empty> {
+        handle(request, "DeleteInvitation", |r| async move {
+            self.identity.delete_invitation(&principal(r.principal)?, &r.key).await.map(|_| Empty {})
+        })
+        .await
+    }
+
     async fn resolve_organization(&self, request: Request<OrgContext>) -> Reply<ResolvedOrganization> {
         handle(request, "ResolveOrganization", |r| async move { self.identity.resolve_org(&r).await }).await
     }

@@ -2,7 +2,7 @@
 //! the response types. Operation ids are `<tag>_<method name of the generated client>`,
 //! as in CVAT's own schema.
 
-use crate::routes::{auth, server, users};
+use crate::routes::{auth, invitations, organizations, server, users};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -36,6 +36,22 @@ use utoipa::OpenApi;
         users::retrieve,
         users::partial_update,
         users::destroy,
+        organizations::list,
+        organizations::create,
+        organizations::retrieve,
+        organizations::partial_update,
+        organizations::destroy,
+        organizations::list_memberships,
+        organizations::retrieve_membership,
+        organizations::update_membership,
+        organizations::destroy_membership,
+        invitations::list,
+        invitations::create,
+        invitations::retrieve,
+        invitations::accept,
+        invitations::decline,
+        invitations::resend,
+        invitations::destroy,
         crate::routes::schema::schema,
     ),
     components(schemas(

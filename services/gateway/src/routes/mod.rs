@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod health;
+pub mod invitations;
+pub mod organizations;
 pub mod schema;
 pub mod server;
 pub mod users;
@@ -19,5 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     server::configure(cfg);
     auth::configure(cfg);
     users::configure(cfg);
+    organizations::configure(cfg);
+    invitations::configure(cfg);
     schema::configure(cfg);
 }

@@ -23,21 +23,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 type Query = web::Query<HashMap<String, String>>;
 
-fn org_context(req: &HttpRequest, query: &HashMap<String, String>) -> HttpResult<cvat_proto::common::OrgContext> {
+pub fn org_context(req: &HttpRequest, query: &HashMap<String, String>) -> HttpResult<cvat_proto::common::OrgContext> {
     let header = req.headers().get("x-organization").and_then(|v| v.to_str().ok());
     Ok(org::context(header, query)?)
 }
 
+/// CVAT's `BasicUser`.
+pub fn basic_user(req: &HttpRequest, id: i64, username: &str, first_name: &str, last_name: &str) -> Value {
+    json!({
+        "url": format!("{}/api/users/{id}", listing::base_url(req)),
+        "id": id,
+        "username": username,
+        "first_name": first_name,
+        "last_name": last_name,
+    })
+}
+
 /// CVAT's `User` (all fields) or `BasicUser` (what any permitted reader may see).
 fn user_json(req: &HttpRequest, user: User, full: bool) -> Value {
-    let url = format!("{}/api/users/{}", listing::base_url(req), user.id);
-    let mut value = json!({
-        "url": url,
-        "id": user.id,
-        "username": user.username,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-    });
+    let mut value = basic_user(req, user.id, &user.username, &user.first_name, &user.last_name);
     if full {
         let extra = json!({
             "email": user.email,

@@ -1,0 +1,113 @@
+//! `/api/invitations`: invite by e-mail or username, accept, decline, resend, withdraw.
+
+use super::resource;
+use super::users::{basic_user, org_context};
+use crate::body::{Fields, JsonBody};
+use crate::error::HttpResult;
+use crate::identity::Auth;
+use crate::listing::{self, Page};
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use cvat_proto::auth::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/invitations", vec![web::get().to(list), web::post().to(create)]))
+        .service(resource("/api/invitations/{key}", vec![web::get().to(retrieve), web::delete().to(destroy)]))
+        .service(resource("/api/invitations/{key}/accept", vec![web::post().to(accept)]))
+        .service(resource("/api/invitations/{key}/decline", vec![web::post().to(decline)]))
+        .service(resource("/api/invitations/{key}/resend", vec![web::post().to(resend)]));
+}
+
+type Query = web::Query<HashMap<String, String>>;
+
+/// CVAT's `InvitationRead`.
+fn invitation_json(req: &HttpRequest, i: Invitation) -> Value {
+    let owner = (i.owner_id != 0).then(|| basic_user(req, i.owner_id, &i.owner_username, "", ""));
+    json!({
+        "key": i.key,
+        "created_date": i.created_date,
+        "expired": i.expired,
+        "accepted": i.accepted,
+        "role": i.role,
+        "owner": owner,
+        "user": basic_user(req, i.user_id, &i.username, &i.first_name, &i.last_name),
+        "organization": i.organization_id,
+        "organization_info": {"id": i.organization_id, "slug": i.organization_slug},
+    })
+}
+
+fn reference(auth: Auth, key: web::Path<String>) -> InvitationRef {
+    InvitationRef { principal: Some(auth.0), key: key.into_inner() }
+}
+
+#[utoipa::path(get, path = "/api/invitations", operation_id = "invitations_list", tag = "invitations",
+    responses((status = 200)))]
+pub async fn list(req: HttpRequest, auth: Auth, state: web::Data<AppState>, params: Query) -> HttpResult<HttpResponse> {
+    let query = listing::query(&params, &["owner", "accepted", "user_id"])?;
+    let org = Some(org_context(&req, &params)?);
+    let request = ListInvitationsRequest { principal: Some(auth.0), query: Some(query.clone()), org };
+    let page = state.auth().list_invitations(request).await?.into_inner();
+    let results = page.results.into_iter().map(|i| invitation_json(&req, i)).collect();
+    Ok(HttpResponse::Ok().json(Page::new(&req, &query, page.count, results)))
+}
+
+#[utoipa::path(post, path = "/api/invitations", operation_id = "invitations_create", tag = "invitations",
+    responses((status = 201)))]
+pub async fn create(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    params: Query,
+    body: JsonBody,
+) -> HttpResult<HttpResponse> {
+    let mut fields = Fields::new(&body);
+    let email = fields.required_str("email");
+    let role = fields.required_str("role");
+    fields.finish()?;
+    let org = Some(org_context(&req, &params)?);
+    let request = CreateInvitationRequest { principal: Some(auth.0), org, email, role };
+    let invitation = state.auth().create_invitation(request).await?.into_inner();
+    Ok(HttpResponse::Created().json(invitation_json(&req, invitation)))
+}
+
+#[utoipa::path(get, path = "/api/invitations/{key}", operation_id = "invitations_retrieve", tag = "invitations",
+    responses((status = 200)))]
+pub async fn retrieve(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+) -> HttpResult<HttpResponse> {
+    let invitation = state.auth().get_invitation(reference(auth, key)).await?.into_inner();
+    Ok(HttpResponse::Ok().json(invitation_json(&req, invitation)))
+}
+
+#[utoipa::path(post, path = "/api/invitations/{key}/accept", operation_id = "invitations_accept",
+    tag = "invitations", responses((status = 200)))]
+pub async fn accept(auth: Auth, state: web::Data<AppState>, key: web::Path<String>) -> HttpResult<HttpResponse> {
+    let org = state.auth().accept_invitation(reference(auth, key)).await?.into_inner();
+    Ok(HttpResponse::Ok().json(json!({"organization_slug": org.slug})))
+}
+
+#[utoipa::path(post, path = "/api/invitations/{key}/decline", operation_id = "invitations_decline",
+    tag = "invitations", responses((status = 204)))]
+pub async fn decline(auth: Auth, state: web::Data<AppState>, key: web::Path<String>) -> HttpResult<HttpResponse> {
+    state.auth().decline_invitation(reference(auth, key)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(post, path = "/api/invitations/{key}/resend", operation_id = "invitations_resend",
+    tag = "invitations", responses((status = 204)))]
+pub async fn resend(auth: Auth, state: web::Data<AppState>, key: web::Path<String>) -> HttpResult<HttpResponse> {
+    state.auth().resend_invitation(reference(auth, key)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(delete, path = "/api/invitations/{key}", operation_id = "invitations_destroy", tag = "invitations",
+    responses((status = 204)))]
+pub async fn destroy(auth: Auth, state: web::Data<AppState>, key: web::Path<String>) -> HttpResult<HttpResponse> {
+    state.auth().delete_invitation(reference(auth, key)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

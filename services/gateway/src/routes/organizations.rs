@@ -1,0 +1,176 @@
+//! `/api/organizations` and `/api/memberships`.
+
+use super::resource;
+use super::users::{basic_user, org_context};
+use crate::body::{Fields, JsonBody};
+use crate::error::HttpResult;
+use crate::identity::Auth;
+use crate::listing::{self, Page};
+use crate::state::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+use cvat_proto::auth::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/organizations", vec![web::get().to(list), web::post().to(create)]))
+        .service(resource(
+            "/api/organizations/{id}",
+            vec![web::get().to(retrieve), web::patch().to(partial_update), web::delete().to(destroy)],
+        ))
+        .service(resource("/api/memberships", vec![web::get().to(list_memberships)]))
+        .service(resource(
+            "/api/memberships/{id}",
+            vec![
+                web::get().to(retrieve_membership),
+                web::patch().to(update_membership),
+                web::delete().to(destroy_membership),
+            ],
+        ));
+}
+
+type Query = web::Query<HashMap<String, String>>;
+
+/// CVAT's `OrganizationRead`.
+fn organization_json(req: &HttpRequest, org: Organization) -> Value {
+    let owner = (org.owner_id != 0)
+        .then(|| basic_user(req, org.owner_id, &org.owner_username, &org.owner_first_name, &org.owner_last_name));
+    let contact: Value = serde_json::from_str(&org.contact_json).unwrap_or(Value::Null);
+    json!({
+        "id": org.id,
+        "slug": org.slug,
+        "name": org.name,
+        "description": org.description,
+        "created_date": org.created_date,
+        "updated_date": org.updated_date,
+        "contact": contact,
+        "owner": owner,
+    })
+}
+
+/// CVAT's `MembershipRead`.
+fn membership_json(req: &HttpRequest, m: Membership) -> Value {
+    json!({
+        "id": m.id,
+        "user": basic_user(req, m.user_id, &m.username, &m.first_name, &m.last_name),
+        "organization": m.organization_id,
+        "is_active": m.is_active,
+        "joined_date": (!m.joined_date.is_empty()).then_some(m.joined_date),
+        "role": m.role,
+        "invitation": (!m.invitation.is_empty()).then_some(m.invitation),
+    })
+}
+
+#[utoipa::path(get, path = "/api/organizations", operation_id = "organizations_list", tag = "organizations",
+    responses((status = 200)))]
+pub async fn list(req: HttpRequest, auth: Auth, state: web::Data<AppState>, params: Query) -> HttpResult<HttpResponse> {
+    let query = listing::query(&params, &["name", "owner", "slug"])?;
+    let request = ListOrganizationsRequest { principal: Some(auth.0), query: Some(query.clone()) };
+    let page = state.auth().list_organizations(request).await?.into_inner();
+    let results = page.results.into_iter().map(|o| organization_json(&req, o)).collect();
+    Ok(HttpResponse::Ok().json(Page::new(&req, &query, page.count, results)))
+}
+
+#[utoipa::path(post, path = "/api/organizations", operation_id = "organizations_create", tag = "organizations",
+    responses((status = 201)))]
+pub async fn create(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    body: JsonBody,
+) -> HttpResult<HttpResponse> {
+    let request = CreateOrganizationRequest { principal: Some(auth.0), body_json: Value::Object(body.0).to_string() };
+    let org = state.auth().create_organization(request).await?.into_inner();
+    Ok(HttpResponse::Created().json(organization_json(&req, org)))
+}
+
+#[utoipa::path(get, path = "/api/organizations/{id}", operation_id = "organizations_retrieve", tag = "organizations",
+    responses((status = 200)))]
+pub async fn retrieve(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> HttpResult<HttpResponse> {
+    let org = state.auth().get_organization(OrganizationRef { principal: Some(auth.0), id: *id }).await?.into_inner();
+    Ok(HttpResponse::Ok().json(organization_json(&req, org)))
+}
+
+#[utoipa::path(patch, path = "/api/organizations/{id}", operation_id = "organizations_partial_update",
+    tag = "organizations", responses((status = 200)))]
+pub async fn partial_update(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: JsonBody,
+) -> HttpResult<HttpResponse> {
+    let request =
+        UpdateOrganizationRequest { principal: Some(auth.0), id: *id, body_json: Value::Object(body.0).to_string() };
+    let org = state.auth().update_organization(request).await?.into_inner();
+    Ok(HttpResponse::Ok().json(organization_json(&req, org)))
+}
+
+#[utoipa::path(delete, path = "/api/organizations/{id}", operation_id = "organizations_destroy",
+    tag = "organizations", responses((status = 204)))]
+pub async fn destroy(auth: Auth, state: web::Data<AppState>, id: web::Path<i64>) -> HttpResult<HttpResponse> {
+    state.auth().delete_organization(OrganizationRef { principal: Some(auth.0), id: *id }).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(get, path = "/api/memberships", operation_id = "memberships_list", tag = "memberships",
+    responses((status = 200)))]
+pub async fn list_memberships(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    params: Query,
+) -> HttpResult<HttpResponse> {
+    let query = listing::query(&params, &["user", "role"])?;
+    let org = Some(org_context(&req, &params)?);
+    let request = ListMembershipsRequest { principal: Some(auth.0), query: Some(query.clone()), org };
+    let page = state.auth().list_memberships(request).await?.into_inner();
+    let results = page.results.into_iter().map(|m| membership_json(&req, m)).collect();
+    Ok(HttpResponse::Ok().json(Page::new(&req, &query, page.count, results)))
+}
+
+#[utoipa::path(get, path = "/api/memberships/{id}", operation_id = "memberships_retrieve", tag = "memberships",
+    responses((status = 200)))]
+pub async fn retrieve_membership(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> HttpResult<HttpResponse> {
+    let membership =
+        state.auth().get_membership(MembershipRef { principal: Some(auth.0), id: *id }).await?.into_inner();
+    Ok(HttpResponse::Ok().json(membership_json(&req, membership)))
+}
+
+#[utoipa::path(patch, path = "/api/memberships/{id}", operation_id = "memberships_partial_update",
+    tag = "memberships", responses((status = 200)))]
+pub async fn update_membership(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: JsonBody,
+) -> HttpResult<HttpResponse> {
+    let mut fields = Fields::new(&body);
+    let role = fields.required_str("role");
+    fields.finish()?;
+    let request = UpdateMembershipRequest { principal: Some(auth.0), id: *id, role };
+    let membership = state.auth().update_membership(request).await?.into_inner();
+    Ok(HttpResponse::Ok().json(membership_json(&req, membership)))
+}
+
+#[utoipa::path(delete, path = "/api/memberships/{id}", operation_id = "memberships_destroy", tag = "memberships",
+    responses((status = 204)))]
+pub async fn destroy_membership(
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> HttpResult<HttpResponse> {
+    state.auth().delete_membership(MembershipRef { principal: Some(auth.0), id: *id }).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
