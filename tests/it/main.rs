@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod common;
 mod observability;
+mod organizations;
 mod otlp;
 mod outage;
 mod queue;

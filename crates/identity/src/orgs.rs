@@ -59,6 +59,7 @@ fn valid_slug(slug: &str) -> bool {
 }
 
 /// The writable fields of an organization body, validated.
+#[derive(Debug)]
 struct OrganizationFields {
     slug: Option<String>,
     name: Option<String>,

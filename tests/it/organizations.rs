@@ -1,0 +1,205 @@
+use crate::common::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+struct Caller(String);
+
+impl Caller {
+    async fn new() -> (Self, String) {
+        let (username, _, key) = new_user().await;
+        (Self(token(&key)), username)
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        org: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = http().request(method, url(path)).header("Authorization", &self.0);
+        if let Some(org) = org {
+            request = request.header("X-Organization", org);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn get(&self, path: &str, org: Option<&str>) -> reqwest::Response {
+        self.call(reqwest::Method::GET, path, org, None).await
+    }
+
+    async fn post(&self, path: &str, org: Option<&str>, body: Value) -> reqwest::Response {
+        self.call(reqwest::Method::POST, path, org, Some(body)).await
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> reqwest::Response {
+        self.call(reqwest::Method::PATCH, path, None, Some(body)).await
+    }
+
+    async fn delete(&self, path: &str) -> reqwest::Response {
+        self.call(reqwest::Method::DELETE, path, None, None).await
+    }
+}
+
+#[tokio::test]
+async fn organization_lifecycle_with_invitations_and_roles() {
+    let (owner, owner_name) = Caller::new().await;
+    let (bob, bob_name) = Caller::new().await;
+    let (carol, carol_name) = Caller::new().await;
+    let slug = unique("o");
+
+    let org = expect(
+        owner.post("/api/organizations", None, json!({"slug": slug, "contact": {"email": "x@y.z"}})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let org_id = org["id"].as_i64().unwrap();
+    assert_eq!(
+        (org["name"].as_str(), org["owner"]["username"].as_str()),
+        (Some(slug.as_str()), Some(owner_name.as_str()))
+    );
+    let taken =
+        expect(owner.post("/api/organizations", None, json!({"slug": slug})).await, StatusCode::BAD_REQUEST).await;
+    assert!(taken.get("slug").is_some());
+    let bad = expect(
+        owner.post("/api/organizations", None, json!({"slug": "no spaces allowed"})).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad.get("slug").is_some());
+
+    // Outsiders neither see nor change it.
+    expect(bob.get(&format!("/api/organizations/{org_id}"), None).await, StatusCode::NOT_FOUND).await;
+    expect(bob.patch(&format!("/api/organizations/{org_id}"), json!({"name": "mine"})).await, StatusCode::NOT_FOUND)
+        .await;
+    assert_eq!(expect(bob.get("/api/organizations", None).await, StatusCode::OK).await["count"], 0);
+    expect(bob.get("/api/memberships", Some(&slug)).await, StatusCode::FORBIDDEN).await;
+    expect(
+        bob.post("/api/invitations", Some(&slug), json!({"email": carol_name, "role": "worker"})).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    // The owner invites bob as maintainer (by username); bob accepts.
+    let invitation = expect(
+        owner.post("/api/invitations", Some(&slug), json!({"email": bob_name, "role": "maintainer"})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        (invitation["accepted"].as_bool(), invitation["organization_info"]["slug"].as_str()),
+        (Some(false), Some(slug.as_str()))
+    );
+    let key = invitation["key"].as_str().unwrap().to_string();
+    let again = owner.post("/api/invitations", Some(&slug), json!({"email": bob_name, "role": "worker"})).await;
+    expect(again, StatusCode::BAD_REQUEST).await;
+    expect(
+        owner.post("/api/invitations", Some(&slug), json!({"email": carol_name, "role": "owner"})).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    expect(owner.post(&format!("/api/invitations/{key}/accept"), None, json!({})).await, StatusCode::FORBIDDEN).await;
+    let accepted =
+        expect(bob.post(&format!("/api/invitations/{key}/accept"), None, json!({})).await, StatusCode::OK).await;
+    assert_eq!(accepted, json!({"organization_slug": slug}));
+    expect(bob.post(&format!("/api/invitations/{key}/accept"), None, json!({})).await, StatusCode::BAD_REQUEST).await;
+
+    // The maintainer may invite workers but not maintainers; carol declines once, then joins.
+    expect(
+        bob.post("/api/invitations", Some(&slug), json!({"email": carol_name, "role": "maintainer"})).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let first = expect(
+        bob.post("/api/invitations", Some(&slug), json!({"email": carol_name, "role": "worker"})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let first_key = first["key"].as_str().unwrap();
+    assert_eq!(
+        carol.post(&format!("/api/invitations/{first_key}/decline"), None, json!({})).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    expect(carol.get(&format!("/api/invitations/{first_key}"), None).await, StatusCode::NOT_FOUND).await;
+    let second = expect(
+        bob.post("/api/invitations", Some(&slug), json!({"email": carol_name, "role": "worker"})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let second_key = second["key"].as_str().unwrap();
+    expect(carol.post(&format!("/api/invitations/{second_key}/accept"), None, json!({})).await, StatusCode::OK).await;
+
+    // Memberships in the organization's context.
+    let members = expect(owner.get("/api/memberships", Some(&slug)).await, StatusCode::OK).await;
+    assert_eq!(members["count"], 3);
+    let find = |role: &str| members["results"].as_array().unwrap().iter().find(|m| m["role"] == role).unwrap().clone();
+    let (owner_row, bob_row, carol_row) = (find("owner"), find("maintainer"), find("worker"));
+    assert_eq!(bob_row["invitation"].as_str(), Some(key.as_str()));
+    assert!(owner_row["invitation"].is_null());
+    let carol_id = carol_row["id"].as_i64().unwrap();
+    let owner_row_id = owner_row["id"].as_i64().unwrap();
+
+    // Carol (worker) sees her organization and its users, but cannot manage anyone.
+    assert_eq!(expect(carol.get("/api/organizations", None).await, StatusCode::OK).await["count"], 1);
+    assert_eq!(expect(carol.get("/api/users", Some(&slug)).await, StatusCode::OK).await["count"], 3);
+    expect(
+        carol.patch(&format!("/api/memberships/{owner_row_id}"), json!({"role": "worker"})).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    expect(
+        carol.patch(&format!("/api/organizations/{org_id}"), json!({"name": "carol's"})).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    // The maintainer promotes the worker to supervisor, but not to owner; nobody demotes the owner.
+    let promoted =
+        expect(bob.patch(&format!("/api/memberships/{carol_id}"), json!({"role": "supervisor"})).await, StatusCode::OK)
+            .await;
+    assert_eq!(promoted["role"], "supervisor");
+    expect(
+        owner.patch(&format!("/api/memberships/{carol_id}"), json!({"role": "owner"})).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    expect(
+        owner.patch(&format!("/api/memberships/{carol_id}"), json!({"role": "boss"})).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    expect(
+        bob.patch(&format!("/api/memberships/{owner_row_id}"), json!({"role": "worker"})).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_eq!(owner.delete(&format!("/api/memberships/{owner_row_id}")).await.status(), StatusCode::FORBIDDEN);
+    // The maintainer renames the organization; carol leaves on her own.
+    let renamed =
+        expect(bob.patch(&format!("/api/organizations/{org_id}"), json!({"name": "Acme Labs"})).await, StatusCode::OK)
+            .await;
+    assert_eq!(renamed["name"], "Acme Labs");
+    assert_eq!(carol.delete(&format!("/api/memberships/{carol_id}")).await.status(), StatusCode::NO_CONTENT);
+    expect(carol.get(&format!("/api/organizations/{org_id}"), None).await, StatusCode::NOT_FOUND).await;
+
+    // Only the owner deletes the organization.
+    assert_eq!(bob.delete(&format!("/api/organizations/{org_id}")).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(owner.delete(&format!("/api/organizations/{org_id}")).await.status(), StatusCode::NO_CONTENT);
+    expect(owner.get("/api/users", Some(&slug)).await, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn invitations_need_a_known_user_and_an_organization_context() {
+    let (owner, _) = Caller::new().await;
+    let slug = unique("o");
+    expect(owner.post("/api/organizations", None, json!({"slug": slug})).await, StatusCode::CREATED).await;
+    let unknown =
+        owner.post("/api/invitations", Some(&slug), json!({"email": "nobody@nowhere.example", "role": "worker"})).await;
+    assert!(expect(unknown, StatusCode::BAD_REQUEST).await.get("email").is_some());
+    let no_context = owner.post("/api/invitations", None, json!({"email": "admin", "role": "worker"})).await;
+    expect(no_context, StatusCode::BAD_REQUEST).await;
+    let missing = owner.post("/api/invitations", Some(&slug), json!({"role": "worker"})).await;
+    assert_eq!(expect(missing, StatusCode::BAD_REQUEST).await, json!({"email": ["This field is required."]}));
+}
