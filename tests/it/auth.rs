@@ -276,3 +276,13 @@ async fn logout_with_a_stale_session_still_succeeds() {
     assert!(cookies.iter().any(|c| c.starts_with("sessionid=;") && c.contains("Max-Age=0")));
     expect(response, StatusCode::OK).await;
 }
+
+#[tokio::test]
+async fn login_by_email_in_either_field() {
+    let (username, password, _) = new_user().await;
+    let email = format!("{username}@EXAMPLE.com");
+    for body in [json!({"username": email, "password": password}), json!({"email": email, "password": password})] {
+        let response = http().post(url("/api/auth/login")).json(&body).send().await.unwrap();
+        assert_eq!(expect(response, StatusCode::OK).await["key"].as_str().unwrap().len(), 40);
+    }
+}
