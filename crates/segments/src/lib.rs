@@ -145,9 +145,12 @@ mod tests {
         segments.into_iter().map(|r| (*r.start(), *r.end())).collect()
     }
 
+    /// (size, segment size, overlap, video, expected segments)
+    type SegmentCase = (u64, u64, Option<u64>, bool, &'static [(u64, u64)]);
+
     #[test]
     fn segments_like_cvat() {
-        let table: &[(u64, u64, Option<u64>, bool, &[(u64, u64)])] = &[
+        let table: &[SegmentCase] = &[
             (10, 4, Some(0), false, &[(0, 3), (4, 7), (8, 9)]),
             (10, 4, Some(1), false, &[(0, 3), (3, 6), (6, 9)]),
             (10, 0, None, false, &[(0, 9)]),
