@@ -53,7 +53,9 @@ trap cleanup EXIT
 CVAT_HEALTH_PORT_BASE=19100 bash deploy/local/services.sh target/debug
 
 echo "== end-to-end tests"
-cargo test -p cvat-e2e -- --test-threads=4
+# The outage tests stop dependencies of the whole stack, so they run alone, afterwards.
+cargo test -p cvat-e2e -- --test-threads=4 --skip outage::
+cargo test -p cvat-e2e -- --test-threads=1 outage::
 
 echo "== client compatibility suite (cvat-sdk / cvat-cli 2.80.0)"
 bash tests/compat/run.sh

@@ -36,3 +36,41 @@ async fn redis_outage_gives_503_then_recovers() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+#[tokio::test]
+async fn database_outage_gives_503_then_recovers() {
+    // Closing the test database to connections (and ending the open ones) takes PostgreSQL
+    // away from the stack without touching other databases on the same server.
+    let database_url = std::env::var("CVAT_DATABASE_URL").expect("set by tests/run.sh");
+    let database = database_url.rsplit('/').next().unwrap().to_string();
+    let psql = |sql: String| {
+        let status = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "cvat", "-d", "postgres", "-q", "-c", &sql])
+            .env("PGPASSWORD", "cvat")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{sql}");
+    };
+    let key = admin_key().await;
+    let me = || http().get(url("/api/users/self")).header("Authorization", token(&key)).send();
+
+    psql(format!("ALTER DATABASE {database} ALLOW_CONNECTIONS false"));
+    psql(format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"));
+    let response = me().await.unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    psql(format!("ALTER DATABASE {database} ALLOW_CONNECTIONS true"));
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("temporarily unavailable"), "{body}");
+    assert!(!body.contains("postgres"), "no internals in the body: {body}");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let response = me().await.unwrap();
+        if response.status() == StatusCode::OK {
+            return;
+        }
+        assert!(Instant::now() < deadline, "did not recover: {}", response.status());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

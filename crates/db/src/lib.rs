@@ -118,7 +118,11 @@ pub fn api_error(err: impl Into<DbError>) -> ApiError {
 pub fn is_unavailable(err: &DbError) -> bool {
     match err {
         DbError::Pool(_) | DbError::Build(_) => true,
-        DbError::Query(e) => e.is_closed() || e.as_db_error().is_none(),
+        DbError::Query(e) => {
+            // Connection-class errors (08…) and server shutdown/restart (57P01–57P03).
+            let code = e.code().map(|c| c.code()).unwrap_or("");
+            e.is_closed() || e.as_db_error().is_none() || code.starts_with("08") || code.starts_with("57P")
+        }
         DbError::Config(_) => false,
     }
 }
