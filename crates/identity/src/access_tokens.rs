@@ -116,24 +116,9 @@ impl Identity {
     pub async fn list_access_tokens(&self, principal: &Principal, params: &ListParams) -> ApiResult<AccessTokenPage> {
         let mut scope = SqlWhere::default();
         scope.push("t.user_id = {}", SqlParam::Int(principal.user_id));
-        let list = cvat_listing::compile(&TOKEN_LIST, params, scope)?;
-        let sql = format!(
-            "SELECT {COLUMNS}, count(*) OVER () AS total FROM access_tokens t JOIN users u ON u.id = t.user_id \
-             {} ORDER BY {} LIMIT {} OFFSET {}",
-            list.conditions.to_sql(),
-            list.order_by,
-            list.limit,
-            list.offset
-        );
-        let client = self.client().await?;
-        let rows = client.query(&sql, &list.conditions.params()).await.map_err(db_error)?;
-        if rows.is_empty() && list.offset > 0 {
-            return Err(ApiError::detail(cvat_error::ErrorKind::NotFound, "Invalid page."));
-        }
-        Ok(AccessTokenPage {
-            count: rows.first().map_or(0, |r| r.get("total")),
-            results: rows.iter().map(token_from_row).collect(),
-        })
+        let (count, rows) =
+            self.page(&TOKEN_LIST, params, scope, COLUMNS, "access_tokens t JOIN users u ON u.id = t.user_id").await?;
+        Ok(AccessTokenPage { count, results: rows.iter().map(token_from_row).collect() })
     }
 
     /// One of the caller's tokens; `id = None` means the token of this request.

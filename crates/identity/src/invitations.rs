@@ -12,7 +12,7 @@ use crate::orgs::at_least_user;
 use crate::secrets::random_token;
 use crate::users::{is_admin, timestamp};
 use crate::{db_error, Identity};
-use cvat_error::{ApiError, ApiResult, ErrorKind};
+use cvat_error::{ApiError, ApiResult};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
 use cvat_proto::auth::{Invitation, InvitationPage, Principal};
 use tokio_postgres::Row;
@@ -205,24 +205,8 @@ impl Identity {
             }
             None => {}
         }
-        let list = cvat_listing::compile(&INVITATION_LIST, params, scope)?;
-        let sql = format!(
-            "SELECT {}, count(*) OVER () AS total FROM {FROM} {} ORDER BY {} LIMIT {} OFFSET {}",
-            columns(),
-            list.conditions.to_sql(),
-            list.order_by,
-            list.limit,
-            list.offset
-        );
-        let client = self.client().await?;
-        let rows = client.query(&sql, &list.conditions.params()).await.map_err(db_error)?;
-        if rows.is_empty() && list.offset > 0 {
-            return Err(ApiError::detail(ErrorKind::NotFound, "Invalid page."));
-        }
-        Ok(InvitationPage {
-            count: rows.first().map_or(0, |r| r.get("total")),
-            results: rows.iter().map(invitation_from_row).collect(),
-        })
+        let (count, rows) = self.page(&INVITATION_LIST, params, scope, &columns(), FROM).await?;
+        Ok(InvitationPage { count, results: rows.iter().map(invitation_from_row).collect() })
     }
 
     /// The invitee joins; answers the organization's slug.

@@ -6,7 +6,7 @@
 use crate::orgs::at_least_user;
 use crate::users::{is_admin, timestamp};
 use crate::{db_error, Identity};
-use cvat_error::{ApiError, ApiResult, ErrorKind};
+use cvat_error::{ApiError, ApiResult};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
 use cvat_proto::auth::{Membership, MembershipPage, Principal};
 use tokio_postgres::Row;
@@ -77,23 +77,8 @@ impl Identity {
             }
             None => {}
         }
-        let list = cvat_listing::compile(&MEMBERSHIP_LIST, params, scope)?;
-        let sql = format!(
-            "SELECT {COLUMNS}, count(*) OVER () AS total FROM {FROM} {} ORDER BY {} LIMIT {} OFFSET {}",
-            list.conditions.to_sql(),
-            list.order_by,
-            list.limit,
-            list.offset
-        );
-        let client = self.client().await?;
-        let rows = client.query(&sql, &list.conditions.params()).await.map_err(db_error)?;
-        if rows.is_empty() && list.offset > 0 {
-            return Err(ApiError::detail(ErrorKind::NotFound, "Invalid page."));
-        }
-        Ok(MembershipPage {
-            count: rows.first().map_or(0, |r| r.get("total")),
-            results: rows.iter().map(membership_from_row).collect(),
-        })
+        let (count, rows) = self.page(&MEMBERSHIP_LIST, params, scope, COLUMNS, FROM).await?;
+        Ok(MembershipPage { count, results: rows.iter().map(membership_from_row).collect() })
     }
 
     async fn membership(&self, id: i64) -> ApiResult<Membership> {

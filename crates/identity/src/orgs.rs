@@ -190,23 +190,8 @@ impl Identity {
                 vec![SqlParam::Int(principal.user_id), SqlParam::Int(principal.user_id)],
             );
         }
-        let list = cvat_listing::compile(&ORGANIZATION_LIST, params, scope)?;
-        let sql = format!(
-            "SELECT {COLUMNS}, count(*) OVER () AS total FROM {FROM} {} ORDER BY {} LIMIT {} OFFSET {}",
-            list.conditions.to_sql(),
-            list.order_by,
-            list.limit,
-            list.offset
-        );
-        let client = self.client().await?;
-        let rows = client.query(&sql, &list.conditions.params()).await.map_err(db_error)?;
-        if rows.is_empty() && list.offset > 0 {
-            return Err(ApiError::detail(ErrorKind::NotFound, "Invalid page."));
-        }
-        Ok(OrganizationPage {
-            count: rows.first().map_or(0, |r| r.get("total")),
-            results: rows.iter().map(organization_from_row).collect(),
-        })
+        let (count, rows) = self.page(&ORGANIZATION_LIST, params, scope, COLUMNS, FROM).await?;
+        Ok(OrganizationPage { count, results: rows.iter().map(organization_from_row).collect() })
     }
 
     /// The caller's role in an organization: `Some("")` for a membership row that is not

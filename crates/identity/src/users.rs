@@ -88,20 +88,7 @@ impl Identity {
             None if !is_admin(principal) => scope.push("u.id = {}", SqlParam::Int(principal.user_id)),
             None => {}
         }
-        let list = cvat_listing::compile(&USER_LIST, params, scope)?;
-        let sql = format!(
-            "SELECT {USER_COLUMNS}, count(*) OVER () AS total FROM users u {} ORDER BY {} LIMIT {} OFFSET {}",
-            list.conditions.to_sql(),
-            list.order_by,
-            list.limit,
-            list.offset
-        );
-        let client = self.client().await?;
-        let rows = client.query(&sql, &list.conditions.params()).await.map_err(db_error)?;
-        if rows.is_empty() && list.offset > 0 {
-            return Err(ApiError::detail(cvat_error::ErrorKind::NotFound, "Invalid page."));
-        }
-        let count = rows.first().map_or(0, |r| r.get("total"));
+        let (count, rows) = self.page(&USER_LIST, params, scope, USER_COLUMNS, "users u").await?;
         Ok(UserPage { count, results: rows.iter().map(user_from_row).collect(), full: is_admin(principal) })
     }
 
