@@ -20,6 +20,11 @@ cargo test --workspace --exclude cvat-e2e
 echo "== building the services"
 cargo build --workspace --bins
 
+if (exec 3<>/dev/tcp/127.0.0.1/18080) 2>/dev/null; then
+  echo "port 18080 is in use: another test stack is running (tests/run.sh uses fixed ports)" >&2
+  exit 1
+fi
+
 RUN_ID=t$$
 export CVAT_DATA_DIR=$ROOT/.data/test-$RUN_ID
 mkdir -p "$CVAT_DATA_DIR"

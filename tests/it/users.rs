@@ -102,3 +102,31 @@ async fn list_parameters() {
     assert_eq!(exact["count"], 1);
     expect(get("/api/users?page=9999").await.unwrap(), StatusCode::NOT_FOUND).await;
 }
+
+#[tokio::test]
+async fn changes_to_a_user_apply_at_once_to_their_cached_credentials() {
+    let (_, _, key) = new_user().await;
+    let me = || http().get(url("/api/users/self")).header("Authorization", token(&key)).send();
+    let before = expect(me().await.unwrap(), StatusCode::OK).await;
+    let admin = token(&admin_key().await);
+    let id = before["id"].as_i64().unwrap();
+    let changed = http()
+        .patch(url(&format!("/api/users/{id}")))
+        .header("Authorization", &admin)
+        .json(&json!({"groups": ["worker"], "last_name": "Changed"}))
+        .send()
+        .await
+        .unwrap();
+    expect(changed, StatusCode::OK).await;
+    let after = expect(me().await.unwrap(), StatusCode::OK).await;
+    assert_eq!((after["groups"].clone(), after["last_name"].clone()), (json!(["worker"]), json!("Changed")));
+    let deactivated = http()
+        .patch(url(&format!("/api/users/{id}")))
+        .header("Authorization", &admin)
+        .json(&json!({"is_active": false}))
+        .send()
+        .await
+        .unwrap();
+    expect(deactivated, StatusCode::OK).await;
+    expect(me().await.unwrap(), StatusCode::UNAUTHORIZED).await;
+}

@@ -163,7 +163,7 @@ impl Identity {
                        expiry_date = CASE WHEN $4 THEN $5 ELSE expiry_date END, \
                        read_only = coalesce($6, read_only), updated_date = now() \
                      WHERE id = $1 AND user_id = $2 RETURNING *) \
-                     SELECT {COLUMNS} FROM t JOIN users u ON u.id = t.user_id"
+                     SELECT {COLUMNS}, t.token_hash FROM t JOIN users u ON u.id = t.user_id"
                 ),
                 &[
                     &request.id,
@@ -176,19 +176,23 @@ impl Identity {
             )
             .await
             .map_err(db_error)?;
-        row.as_ref().map(token_from_row).ok_or_else(ApiError::not_found)
+        let row = row.ok_or_else(ApiError::not_found)?;
+        self.cache.forget("bearer", row.get("token_hash")).await;
+        Ok(token_from_row(&row))
     }
 
     pub async fn delete_access_token(&self, principal: &Principal, id: i64) -> ApiResult<()> {
         require_writable(principal)?;
         let client = self.client().await?;
         let deleted = client
-            .execute("DELETE FROM access_tokens WHERE id = $1 AND user_id = $2", &[&id, &principal.user_id])
+            .query_opt(
+                "DELETE FROM access_tokens WHERE id = $1 AND user_id = $2 RETURNING token_hash",
+                &[&id, &principal.user_id],
+            )
             .await
-            .map_err(db_error)?;
-        if deleted == 0 {
-            return Err(ApiError::not_found());
-        }
+            .map_err(db_error)?
+            .ok_or_else(ApiError::not_found)?;
+        self.cache.forget("bearer", deleted.get("token_hash")).await;
         Ok(())
     }
 }

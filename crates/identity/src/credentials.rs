@@ -1,6 +1,7 @@
 //! Logging in and out, registering, changing and resetting passwords, and turning the
 //! credentials of a request into a [`Principal`].
 
+use crate::cache::TTL_SECONDS;
 use crate::secrets::{constant_time_eq, digest, random_hex, random_token};
 use crate::users::{is_unique_violation, user_from_row, valid_email, valid_username, USER_COLUMNS};
 use crate::{db_error, password, Identity};
@@ -124,28 +125,39 @@ impl Identity {
     }
 
     async fn by_api_key(&self, key: &str) -> ApiResult<Principal> {
+        let hash = digest(key);
+        if let Some(found) = self.cache.get("token", &hash).await {
+            return Ok(found);
+        }
         let row = self
             .cached_row(
                 &format!(
                     "SELECT {USER_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id \
                      WHERE k.key_hash = $1 AND u.is_active"
                 ),
-                &[&digest(key)],
+                &[&hash],
             )
             .await?;
-        row.map(|r| principal(&r, "token")).ok_or_else(invalid_token)
+        let found = row.map(|r| principal(&r, "token")).ok_or_else(invalid_token)?;
+        self.cache.put("token", &hash, &found, TTL_SECONDS).await;
+        Ok(found)
     }
 
     async fn by_access_token(&self, token: &str) -> ApiResult<Principal> {
+        let hash = digest(token);
+        if let Some(found) = self.cache.get("bearer", &hash).await {
+            return Ok(found);
+        }
         let row = self
             .cached_row(
                 &format!(
                     "SELECT {USER_COLUMNS}, t.id AS token_id, t.read_only, \
-                     (t.last_used_date IS NULL OR t.last_used_date < now() - interval '1 minute') AS stale \
+                     (t.last_used_date IS NULL OR t.last_used_date < now() - interval '1 minute') AS stale, \
+                     floor(extract(epoch FROM t.expiry_date - now()))::int8 AS seconds_left \
                      FROM access_tokens t JOIN users u ON u.id = t.user_id \
                      WHERE t.token_hash = $1 AND u.is_active AND (t.expiry_date IS NULL OR t.expiry_date > now())"
                 ),
-                &[&digest(token)],
+                &[&hash],
             )
             .await?;
         let row = row.ok_or_else(invalid_token)?;
@@ -161,6 +173,9 @@ impl Identity {
         let mut found = principal(&row, "bearer");
         found.read_only = row.get("read_only");
         found.access_token_id = Some(token_id);
+        let seconds_left: Option<i64> = row.get("seconds_left");
+        let ttl = seconds_left.map_or(TTL_SECONDS, |s| s.max(0) as u64);
+        self.cache.put("bearer", &hash, &found, ttl).await;
         Ok(found)
     }
 
@@ -277,7 +292,9 @@ impl Identity {
             .await
             .map_err(db_error)?;
         tx.execute("DELETE FROM api_keys WHERE user_id = $1", &[&user_id]).await.map_err(db_error)?;
-        tx.commit().await.map_err(db_error)
+        tx.commit().await.map_err(db_error)?;
+        self.cache.forget_user(user_id).await;
+        Ok(())
     }
 
     /// Ends every session and API key of a user (deactivation).

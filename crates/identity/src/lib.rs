@@ -8,6 +8,7 @@
 //! gRPC wrapper over [`Identity`].
 
 mod access_tokens;
+mod cache;
 mod credentials;
 mod invitations;
 mod mail;
@@ -18,6 +19,7 @@ mod secrets;
 mod throttle;
 mod users;
 
+pub use cache::CredentialCache;
 pub use mail::Outbox;
 pub use throttle::LoginThrottle;
 
@@ -46,13 +48,20 @@ pub struct IdentityConfig {
 pub struct Identity {
     db: PgPool,
     throttle: LoginThrottle,
+    cache: CredentialCache,
     outbox: Outbox,
     config: IdentityConfig,
 }
 
 impl Identity {
-    pub fn new(db: PgPool, throttle: LoginThrottle, outbox: Outbox, config: IdentityConfig) -> Self {
-        Self { db, throttle, outbox, config }
+    pub fn new(
+        db: PgPool,
+        throttle: LoginThrottle,
+        cache: CredentialCache,
+        outbox: Outbox,
+        config: IdentityConfig,
+    ) -> Self {
+        Self { db, throttle, cache, outbox, config }
     }
 
     async fn client(&self) -> Result<cvat_db::Client, ApiError> {

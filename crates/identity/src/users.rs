@@ -146,6 +146,8 @@ impl Identity {
                 if !user.is_active {
                     self.drop_credentials(id).await?;
                 }
+                // Cached principals carry the user's groups and flags.
+                self.cache.forget_user(id).await;
                 Ok(user)
             }
         }
@@ -161,6 +163,7 @@ impl Identity {
         if deleted == 0 {
             return Err(ApiError::not_found());
         }
+        self.cache.forget_user(id).await;
         Ok(())
     }
 

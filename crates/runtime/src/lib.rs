@@ -10,3 +10,20 @@ pub mod propagation;
 pub mod telemetry;
 
 pub use config::{Secret, Settings};
+
+/// Resolves on Ctrl-C or SIGTERM (what Kubernetes sends), so services stop cleanly.
+pub async fn shutdown_signal() {
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot listen for SIGTERM");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -17,14 +17,25 @@ use tracing_subscriber::EnvFilter;
 pub struct TelemetryGuard(TracerProvider);
 
 impl Drop for TelemetryGuard {
+    /// Flushes on another thread and waits at most [`FLUSH_TIMEOUT`]: a flush that
+    /// cannot finish (collector gone, or its runtime already stopping) must not keep
+    /// the process from exiting.
     fn drop(&mut self) {
-        for result in self.0.force_flush() {
-            if let Err(err) = result {
-                eprintln!("telemetry flush failed: {err}");
+        let provider = self.0.clone();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for result in provider.force_flush() {
+                if let Err(err) = result {
+                    eprintln!("telemetry flush failed: {err}");
+                }
             }
-        }
+            let _ = done.send(());
+        });
+        let _ = finished.recv_timeout(FLUSH_TIMEOUT);
     }
 }
+
+const FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 pub fn init(service: &'static str, otlp_endpoint: Option<&str>) -> anyhow::Result<TelemetryGuard> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());

@@ -128,7 +128,7 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     let worker = Worker { pool, broker, task: task_client(&settings.task_url)?, prefetch: 4 };
     tokio::select! {
         _ = worker.run() => {}
-        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+        _ = cvat_runtime::shutdown_signal() => {}
     }
     Ok(())
 }

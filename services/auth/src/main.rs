@@ -3,7 +3,7 @@
 
 mod grpc;
 
-use cvat_identity::{Identity, IdentityConfig, LoginThrottle, Outbox};
+use cvat_identity::{CredentialCache, Identity, IdentityConfig, LoginThrottle, Outbox};
 use cvat_runtime::{health, telemetry, Settings};
 use std::sync::Arc;
 
@@ -15,11 +15,12 @@ async fn main() -> anyhow::Result<()> {
     cvat_db::migrate(&db, cvat_identity::SCHEMA, cvat_identity::MIGRATIONS).await?;
     let redis = redis::Client::open(settings.redis_url.expose())?;
     let redis = redis::aio::ConnectionManager::new(redis).await?;
+    let cache = CredentialCache::new(redis.clone(), &settings.queue_prefix);
     let throttle =
         LoginThrottle::new(redis, &settings.queue_prefix, settings.login_max_failures, settings.login_window_seconds);
     let outbox = Outbox::new(std::env::var("CVAT_MAIL_DIR").unwrap_or_else(|_| ".data/mail".into()));
     let config = IdentityConfig { session_ttl_seconds: settings.session_ttl_seconds };
-    let identity = Arc::new(Identity::new(db.clone(), throttle, outbox, config));
+    let identity = Arc::new(Identity::new(db.clone(), throttle, cache, outbox, config));
     if identity
         .ensure_admin(&settings.admin_user, &settings.admin_email, settings.admin_password.expose())
         .await
@@ -42,12 +43,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(addr = %settings.auth_listen, "auth service listening");
     tonic::transport::Server::builder()
         .add_service(grpc::server(identity))
-        .serve_with_shutdown(settings.auth_listen, shutdown())
+        .serve_with_shutdown(settings.auth_listen, cvat_runtime::shutdown_signal())
         .await?;
     Ok(())
-}
-
-async fn shutdown() {
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("shutting down");
 }

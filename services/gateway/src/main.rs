@@ -15,7 +15,8 @@ mod state;
 use actix_web::{web, App, HttpServer};
 use cvat_runtime::{telemetry, Settings};
 
-#[actix_web::main]
+// A multi-threaded tokio runtime: the OTLP batch exporter runs beside the HTTP workers.
+#[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::from_env(8080)?;
     let _telemetry = telemetry::init("gateway", settings.otlp_endpoint.as_deref())?;

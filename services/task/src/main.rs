@@ -36,9 +36,7 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(addr = %settings.task_listen, "task service listening");
     tonic::transport::Server::builder()
         .add_service(TaskServer::new(probes::TaskService::new(db, broker)))
-        .serve_with_shutdown(settings.task_listen, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .serve_with_shutdown(settings.task_listen, cvat_runtime::shutdown_signal())
         .await?;
     Ok(())
 }
