@@ -9,6 +9,7 @@ mod listing;
 mod middleware;
 mod openapi;
 mod org;
+mod requests;
 mod routes;
 mod state;
 

@@ -66,6 +66,19 @@ use utoipa::OpenApi;
         auth::RegisterSerializerEx,
         auth::AccessTokenRead,
         auth::BasicUser,
+        crate::requests::LoginSerializerExRequest,
+        crate::requests::RegisterSerializerExRequest,
+        crate::requests::PasswordChangeRequest,
+        crate::requests::PasswordResetSerializerExRequest,
+        crate::requests::PasswordResetConfirmRequest,
+        crate::requests::AccessTokenWriteRequest,
+        crate::requests::PatchedAccessTokenWriteRequest,
+        crate::requests::PatchedUserRequest,
+        crate::requests::OrganizationWriteRequest,
+        crate::requests::PatchedOrganizationWriteRequest,
+        crate::requests::RoleEnum,
+        crate::requests::PatchedMembershipWriteRequest,
+        crate::requests::InvitationWriteRequest,
     ))
 )]
 pub struct ApiDoc;
@@ -87,5 +100,14 @@ mod tests {
         for id in reference.lines().filter(|l| !l.is_empty()) {
             assert!(ours.iter().any(|o| o == id), "missing operation {id}");
         }
+    }
+
+    #[test]
+    fn request_bodies_are_described() {
+        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let login = &document["paths"]["/api/auth/login"]["post"]["requestBody"]["content"]["application/json"];
+        assert_eq!(login["schema"]["$ref"], "#/components/schemas/LoginSerializerExRequest");
+        let required = &document["components"]["schemas"]["LoginSerializerExRequest"]["required"];
+        assert_eq!(required, &serde_json::json!(["password"]));
     }
 }

@@ -56,7 +56,7 @@ fn session_cookies(session_id: &str, csrf: &str, max_age: i64) -> [String; 2] {
     ]
 }
 
-#[utoipa::path(post, path = "/api/auth/login", operation_id = "auth_create_login", tag = "auth",
+#[utoipa::path(post, path = "/api/auth/login", request_body = crate::requests::LoginSerializerExRequest, operation_id = "auth_create_login", tag = "auth",
     responses((status = 200, body = Token)))]
 pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
     let mut fields = Fields::new(&body);
@@ -96,7 +96,7 @@ pub struct RegisterSerializerEx {
     key: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/auth/register", operation_id = "auth_create_register", tag = "auth",
+#[utoipa::path(post, path = "/api/auth/register", request_body = crate::requests::RegisterSerializerExRequest, operation_id = "auth_create_register", tag = "auth",
     responses((status = 201, body = RegisterSerializerEx)))]
 pub async fn register(state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
     let mut fields = Fields::new(&body);
@@ -120,7 +120,7 @@ pub async fn register(state: web::Data<AppState>, body: JsonBody) -> HttpResult<
     }))
 }
 
-#[utoipa::path(post, path = "/api/auth/password/change", operation_id = "auth_create_password_change", tag = "auth",
+#[utoipa::path(post, path = "/api/auth/password/change", request_body = crate::requests::PasswordChangeRequest, operation_id = "auth_create_password_change", tag = "auth",
     responses((status = 200, body = RestAuthDetail)))]
 pub async fn change_password(auth: Auth, state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
     let mut fields = Fields::new(&body);
@@ -135,7 +135,7 @@ pub async fn change_password(auth: Auth, state: web::Data<AppState>, body: JsonB
     Ok(detail("New password has been saved."))
 }
 
-#[utoipa::path(post, path = "/api/auth/password/reset", operation_id = "auth_create_password_reset", tag = "auth",
+#[utoipa::path(post, path = "/api/auth/password/reset", request_body = crate::requests::PasswordResetSerializerExRequest, operation_id = "auth_create_password_reset", tag = "auth",
     responses((status = 200, body = RestAuthDetail)))]
 pub async fn reset_password(state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
     let mut fields = Fields::new(&body);
@@ -145,7 +145,7 @@ pub async fn reset_password(state: web::Data<AppState>, body: JsonBody) -> HttpR
     Ok(detail("Password reset e-mail has been sent."))
 }
 
-#[utoipa::path(post, path = "/api/auth/password/reset/confirm", operation_id = "auth_create_password_reset_confirm",
+#[utoipa::path(post, path = "/api/auth/password/reset/confirm", request_body = crate::requests::PasswordResetConfirmRequest, operation_id = "auth_create_password_reset_confirm",
     tag = "auth", responses((status = 200, body = RestAuthDetail)))]
 pub async fn confirm_reset(state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
     let mut fields = Fields::new(&body);
@@ -229,7 +229,7 @@ fn expiry(fields: &mut Fields) -> Option<String> {
     fields.nullable_str("expiry_date").map(Option::unwrap_or_default)
 }
 
-#[utoipa::path(post, path = "/api/auth/access_tokens", operation_id = "auth_create_access_tokens", tag = "auth",
+#[utoipa::path(post, path = "/api/auth/access_tokens", request_body = crate::requests::AccessTokenWriteRequest, operation_id = "auth_create_access_tokens", tag = "auth",
     responses((status = 201, body = AccessTokenRead)))]
 pub async fn create_token(
     req: HttpRequest,
@@ -286,7 +286,7 @@ pub async fn get_token(
     fetch_token(&req, &state, AccessTokenRef { principal: Some(auth.0), id: *id, self_: false }).await
 }
 
-#[utoipa::path(patch, path = "/api/auth/access_tokens/{id}", operation_id = "auth_partial_update_access_tokens",
+#[utoipa::path(patch, path = "/api/auth/access_tokens/{id}", request_body = crate::requests::PatchedAccessTokenWriteRequest, operation_id = "auth_partial_update_access_tokens",
     tag = "auth", responses((status = 200, body = AccessTokenRead)))]
 pub async fn update_token(
     req: HttpRequest,

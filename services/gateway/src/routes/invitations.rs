@@ -53,7 +53,7 @@ pub async fn list(req: HttpRequest, auth: Auth, state: web::Data<AppState>, para
     Ok(HttpResponse::Ok().json(Page::new(&req, &query, page.count, results)))
 }
 
-#[utoipa::path(post, path = "/api/invitations", operation_id = "invitations_create", tag = "invitations",
+#[utoipa::path(post, path = "/api/invitations", request_body = crate::requests::InvitationWriteRequest, operation_id = "invitations_create", tag = "invitations",
     responses((status = 201)))]
 pub async fn create(
     req: HttpRequest,

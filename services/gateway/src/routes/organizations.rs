@@ -71,7 +71,7 @@ pub async fn list(req: HttpRequest, auth: Auth, state: web::Data<AppState>, para
     Ok(HttpResponse::Ok().json(Page::new(&req, &query, page.count, results)))
 }
 
-#[utoipa::path(post, path = "/api/organizations", operation_id = "organizations_create", tag = "organizations",
+#[utoipa::path(post, path = "/api/organizations", request_body = crate::requests::OrganizationWriteRequest, operation_id = "organizations_create", tag = "organizations",
     responses((status = 201)))]
 pub async fn create(
     req: HttpRequest,
@@ -96,7 +96,7 @@ pub async fn retrieve(
     Ok(HttpResponse::Ok().json(organization_json(&req, org)))
 }
 
-#[utoipa::path(patch, path = "/api/organizations/{id}", operation_id = "organizations_partial_update",
+#[utoipa::path(patch, path = "/api/organizations/{id}", request_body = crate::requests::PatchedOrganizationWriteRequest, operation_id = "organizations_partial_update",
     tag = "organizations", responses((status = 200)))]
 pub async fn partial_update(
     req: HttpRequest,
@@ -147,7 +147,7 @@ pub async fn retrieve_membership(
     Ok(HttpResponse::Ok().json(membership_json(&req, membership)))
 }
 
-#[utoipa::path(patch, path = "/api/memberships/{id}", operation_id = "memberships_partial_update",
+#[utoipa::path(patch, path = "/api/memberships/{id}", request_body = crate::requests::PatchedMembershipWriteRequest, operation_id = "memberships_partial_update",
     tag = "memberships", responses((status = 200)))]
 pub async fn update_membership(
     req: HttpRequest,

@@ -1,0 +1,126 @@
+//! Request bodies as the OpenAPI document describes them, named like CVAT's models.
+//! Handlers read bodies field by field (`body::Fields`) so that every bad field is
+//! reported in CVAT's `{"field": ["message"]}` shape; these types only describe them.
+
+#![allow(dead_code)] // Read by the schema generator, never constructed.
+
+use serde_json::Value;
+use utoipa::ToSchema;
+
+#[derive(ToSchema)]
+pub struct LoginSerializerExRequest {
+    username: Option<String>,
+    email: Option<String>,
+    #[schema(min_length = 1)]
+    password: String,
+}
+
+#[derive(ToSchema)]
+pub struct RegisterSerializerExRequest {
+    #[schema(min_length = 5, max_length = 150)]
+    username: String,
+    #[schema(min_length = 8, max_length = 256)]
+    password1: String,
+    #[schema(min_length = 8, max_length = 256)]
+    password2: String,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct PasswordChangeRequest {
+    old_password: String,
+    #[schema(min_length = 8, max_length = 256)]
+    new_password1: String,
+    #[schema(min_length = 8, max_length = 256)]
+    new_password2: String,
+}
+
+#[derive(ToSchema)]
+pub struct PasswordResetSerializerExRequest {
+    email: String,
+}
+
+#[derive(ToSchema)]
+pub struct PasswordResetConfirmRequest {
+    uid: String,
+    token: String,
+    #[schema(min_length = 8, max_length = 256)]
+    new_password1: String,
+    #[schema(min_length = 8, max_length = 256)]
+    new_password2: String,
+}
+
+#[derive(ToSchema)]
+pub struct AccessTokenWriteRequest {
+    #[schema(min_length = 1, max_length = 50)]
+    name: String,
+    expiry_date: Option<chrono::DateTime<chrono::Utc>>,
+    read_only: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct PatchedAccessTokenWriteRequest {
+    #[schema(min_length = 1, max_length = 50)]
+    name: Option<String>,
+    expiry_date: Option<chrono::DateTime<chrono::Utc>>,
+    read_only: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct PatchedUserRequest {
+    #[schema(pattern = r"^[\w.@+-]+$", max_length = 150)]
+    username: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    groups: Option<Vec<String>>,
+    is_staff: Option<bool>,
+    is_superuser: Option<bool>,
+    is_active: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct OrganizationWriteRequest {
+    #[schema(pattern = "^[-a-zA-Z0-9_]+$", min_length = 1, max_length = 16)]
+    slug: String,
+    #[schema(max_length = 64)]
+    name: Option<String>,
+    description: Option<String>,
+    contact: Option<Value>,
+}
+
+#[derive(ToSchema)]
+pub struct PatchedOrganizationWriteRequest {
+    #[schema(pattern = "^[-a-zA-Z0-9_]+$", min_length = 1, max_length = 16)]
+    slug: Option<String>,
+    #[schema(max_length = 64)]
+    name: Option<String>,
+    description: Option<String>,
+    contact: Option<Value>,
+}
+
+#[derive(ToSchema)]
+pub enum RoleEnum {
+    #[schema(rename = "worker")]
+    Worker,
+    #[schema(rename = "supervisor")]
+    Supervisor,
+    #[schema(rename = "maintainer")]
+    Maintainer,
+    #[schema(rename = "owner")]
+    Owner,
+}
+
+#[derive(ToSchema)]
+pub struct PatchedMembershipWriteRequest {
+    role: Option<RoleEnum>,
+}
+
+#[derive(ToSchema)]
+pub struct InvitationWriteRequest {
+    role: RoleEnum,
+    /// An e-mail address or a username.
+    email: String,
+}
