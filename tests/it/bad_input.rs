@@ -107,3 +107,13 @@ async fn empty_json_body_is_accepted() {
         .unwrap();
     expect(response, StatusCode::OK).await;
 }
+
+#[tokio::test]
+async fn organization_context_is_checked_on_every_endpoint() {
+    let about = |header: &str| http().get(url("/api/server/about")).header("X-Organization", header.to_string()).send();
+    let body = expect(about("ghost-org").await.unwrap(), StatusCode::NOT_FOUND).await;
+    assert_eq!(body["detail"], "ghost-org organization does not exist.");
+    expect(about("").await.unwrap(), StatusCode::OK).await;
+    let both = http().get(url("/api/server/about?org_id=1")).header("X-Organization", "x").send().await.unwrap();
+    expect(both, StatusCode::BAD_REQUEST).await;
+}

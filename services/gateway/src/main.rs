@@ -26,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
     HttpServer::new(move || {
         App::new()
             .configure(|cfg| app(cfg, state.clone()))
+            .wrap(actix_web::middleware::from_fn(middleware::check_organization))
             .wrap(actix_web::middleware::NormalizePath::trim())
             .wrap(actix_web::middleware::from_fn(middleware::observe))
     })

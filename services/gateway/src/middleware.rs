@@ -1,10 +1,15 @@
-//! Per-request observability: a span parented on an incoming `traceparent`, and
-//! Prometheus counters and latency histograms per route.
+//! Per-request middleware: observability (a span parented on an incoming `traceparent`,
+//! Prometheus latency histograms per route) and the organization-context check.
 
-use actix_web::body::MessageBody;
+use crate::error::HttpError;
+use crate::state::AppState;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
+use actix_web::web;
+use cvat_proto::common::org_context::Selector;
 use prometheus::{register_histogram_vec, HistogramVec};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 use std::time::Instant;
 use tracing::Instrument;
@@ -33,4 +38,29 @@ pub async fn observe(
     let status = response.status().as_u16().to_string();
     REQUESTS.with_label_values(&[&method, &route, &status]).observe(started.elapsed().as_secs_f64());
     Ok(response)
+}
+
+/// CVAT resolves the organization context on every request: an unknown organization is
+/// a 404 and contradictory selectors a 400 whatever the endpoint (the client sends
+/// `X-Organization` everywhere once `organization_slug` is set). Requests without a
+/// context, or with the empty (personal) one, pass without a lookup.
+pub async fn check_organization(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let header = req.headers().get("x-organization").and_then(|v| v.to_str().ok());
+    let query: HashMap<String, String> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let context = match crate::org::context(header, &query) {
+        Ok(context) => context,
+        Err(err) => return Ok(req.error_response(HttpError(err)).map_into_right_body()),
+    };
+    let needs_lookup = matches!(&context.selector, Some(Selector::Slug(slug)) if !slug.is_empty())
+        || matches!(context.selector, Some(Selector::Id(_)));
+    if needs_lookup {
+        let state = req.app_data::<web::Data<AppState>>().expect("state is configured").clone();
+        if let Err(status) = state.auth().resolve_organization(context).await {
+            return Ok(req.error_response(HttpError::from(status)).map_into_right_body());
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
