@@ -300,12 +300,10 @@ impl Identity {
     /// Ends every session and API key of a user (deactivation).
     pub(crate) async fn drop_credentials(&self, user_id: i64) -> ApiResult<()> {
         let client = self.client().await?;
-        client
-            .batch_execute(&format!(
-                "DELETE FROM sessions WHERE user_id = {user_id}; DELETE FROM api_keys WHERE user_id = {user_id};"
-            ))
-            .await
-            .map_err(db_error)
+        for sql in ["DELETE FROM sessions WHERE user_id = $1", "DELETE FROM api_keys WHERE user_id = $1"] {
+            client.execute(sql, &[&user_id]).await.map_err(db_error)?;
+        }
+        Ok(())
     }
 
     /// Mails a reset link when the address belongs to an active user; answers the same
