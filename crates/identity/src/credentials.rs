@@ -17,14 +17,18 @@ const BAD_LOGIN: &str = "Unable to log in with provided credentials.";
 const RESET_TTL_HOURS: i64 = 24;
 
 fn principal(row: &Row, method: &str) -> Principal {
+    principal_of(user_from_row(row), method)
+}
+
+fn principal_of(user: User, method: &str) -> Principal {
     Principal {
-        user_id: row.get("id"),
-        username: row.get("username"),
-        groups: row.get("groups"),
-        is_superuser: row.get("is_superuser"),
-        is_staff: row.get("is_staff"),
+        user_id: user.id,
+        username: user.username.clone(),
+        groups: user.groups.clone(),
+        is_superuser: user.is_superuser,
+        is_staff: user.is_staff,
         method: method.to_string(),
-        user: Some(user_from_row(row)),
+        user: Some(user),
         ..Default::default()
     }
 }
@@ -107,7 +111,8 @@ impl Identity {
             Some(Kind::Basic(basic)) => {
                 self.throttle.check(&basic.username, &credentials.client_address).await?;
                 match self.verify_password(&basic.username, &basic.password).await? {
-                    Some(user) => self.principal_of(user.id, "basic").await,
+                    // verify_password already read the active user's row.
+                    Some(user) => Ok(principal_of(user, "basic")),
                     None => {
                         self.throttle.record_failure(&basic.username, &credentials.client_address).await?;
                         Err(ApiError::unauthenticated("Invalid username/password."))
@@ -115,13 +120,6 @@ impl Identity {
                 }
             }
         }
-    }
-
-    async fn principal_of(&self, user_id: i64, method: &str) -> ApiResult<Principal> {
-        let row = self
-            .cached_row(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1 AND u.is_active"), &[&user_id])
-            .await?;
-        row.map(|r| principal(&r, method)).ok_or_else(invalid_token)
     }
 
     async fn by_api_key(&self, key: &str) -> ApiResult<Principal> {

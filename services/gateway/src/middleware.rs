@@ -7,7 +7,9 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
+use actix_web::HttpMessage;
 use cvat_proto::common::org_context::Selector;
+use cvat_proto::common::OrgContext;
 use prometheus::{register_histogram_vec, HistogramVec};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -56,11 +58,16 @@ pub async fn check_organization(
     };
     let needs_lookup = matches!(&context.selector, Some(Selector::Slug(slug)) if !slug.is_empty())
         || matches!(context.selector, Some(Selector::Id(_)));
-    if needs_lookup {
+    let resolved = if needs_lookup {
         let state = req.app_data::<web::Data<AppState>>().expect("state is configured").clone();
-        if let Err(status) = state.auth().resolve_organization(context).await {
-            return Ok(req.error_response(HttpError::from(status)).map_into_right_body());
+        match state.auth().resolve_organization(context).await {
+            // Handlers pass the organization on by id (org::of_request).
+            Ok(org) => OrgContext { selector: Some(Selector::Id(org.into_inner().id)) },
+            Err(status) => return Ok(req.error_response(HttpError::from(status)).map_into_right_body()),
         }
-    }
+    } else {
+        context
+    };
+    req.extensions_mut().insert(resolved);
     Ok(next.call(req).await?.map_into_left_body())
 }

@@ -2,6 +2,7 @@
 //! `org_id` query parameters, with CVAT's rules for combining them. The backend resolves
 //! it (404 for an organization that does not exist).
 
+use actix_web::{HttpMessage, HttpRequest};
 use cvat_error::ApiError;
 use cvat_proto::common::{org_context::Selector, OrgContext};
 use std::collections::HashMap;
@@ -25,6 +26,12 @@ pub fn context(header: Option<&str>, query: &HashMap<String, String>) -> Result<
         (None, None, None) => None,
     };
     Ok(OrgContext { selector })
+}
+
+/// The context of a request as the organization middleware resolved it (an
+/// organization by id, the personal workspace, or none).
+pub fn of_request(req: &HttpRequest) -> OrgContext {
+    req.extensions().get::<OrgContext>().cloned().unwrap_or_default()
 }
 
 #[cfg(test)]

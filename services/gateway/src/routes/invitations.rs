@@ -1,7 +1,7 @@
 //! `/api/invitations`: invite by e-mail or username, accept, decline, resend, withdraw.
 
 use super::resource;
-use super::users::{basic_user, org_context};
+use super::users::basic_user;
 use crate::body::{Fields, JsonBody};
 use crate::error::HttpResult;
 use crate::identity::Auth;
@@ -46,7 +46,7 @@ fn reference(auth: Auth, key: web::Path<String>) -> InvitationRef {
     responses((status = 200)))]
 pub async fn list(req: HttpRequest, auth: Auth, state: web::Data<AppState>, params: Query) -> HttpResult<HttpResponse> {
     let query = listing::query(&params, &["owner", "accepted", "user_id"])?;
-    let org = Some(org_context(&req, &params)?);
+    let org = Some(crate::org::of_request(&req));
     let request = ListInvitationsRequest { principal: Some(auth.0), query: Some(query.clone()), org };
     let page = state.auth().list_invitations(request).await?.into_inner();
     let results = page.results.into_iter().map(|i| invitation_json(&req, i)).collect();
@@ -59,14 +59,13 @@ pub async fn create(
     req: HttpRequest,
     auth: Auth,
     state: web::Data<AppState>,
-    params: Query,
     body: JsonBody,
 ) -> HttpResult<HttpResponse> {
     let mut fields = Fields::new(&body);
     let email = fields.required_str("email");
     let role = fields.required_str("role");
     fields.finish()?;
-    let org = Some(org_context(&req, &params)?);
+    let org = Some(crate::org::of_request(&req));
     let request = CreateInvitationRequest { principal: Some(auth.0), org, email, role };
     let invitation = state.auth().create_invitation(request).await?.into_inner();
     Ok(HttpResponse::Created().json(invitation_json(&req, invitation)))

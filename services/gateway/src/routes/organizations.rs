@@ -1,7 +1,7 @@
 //! `/api/organizations` and `/api/memberships`.
 
 use super::resource;
-use super::users::{basic_user, org_context};
+use super::users::basic_user;
 use crate::body::{Fields, JsonBody};
 use crate::error::HttpResult;
 use crate::identity::Auth;
@@ -127,7 +127,7 @@ pub async fn list_memberships(
     params: Query,
 ) -> HttpResult<HttpResponse> {
     let query = listing::query(&params, &["user", "role"])?;
-    let org = Some(org_context(&req, &params)?);
+    let org = Some(crate::org::of_request(&req));
     let request = ListMembershipsRequest { principal: Some(auth.0), query: Some(query.clone()), org };
     let page = state.auth().list_memberships(request).await?.into_inner();
     let results = page.results.into_iter().map(|m| membership_json(&req, m)).collect();

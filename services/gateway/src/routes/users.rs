@@ -23,11 +23,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 type Query = web::Query<HashMap<String, String>>;
 
-pub fn org_context(req: &HttpRequest, query: &HashMap<String, String>) -> HttpResult<cvat_proto::common::OrgContext> {
-    let header = req.headers().get("x-organization").and_then(|v| v.to_str().ok());
-    Ok(org::context(header, query)?)
-}
-
 /// CVAT's `BasicUser`.
 pub fn basic_user(req: &HttpRequest, id: i64, username: &str, first_name: &str, last_name: &str) -> Value {
     json!({
@@ -63,11 +58,8 @@ fn user_json(req: &HttpRequest, user: User, full: bool) -> Value {
 #[utoipa::path(get, path = "/api/users", operation_id = "users_list", tag = "users", responses((status = 200)))]
 pub async fn list(req: HttpRequest, auth: Auth, state: web::Data<AppState>, params: Query) -> HttpResult<HttpResponse> {
     let query = listing::query(&params, &["username", "first_name", "last_name", "is_active"])?;
-    let request = ListUsersRequest {
-        principal: Some(auth.0),
-        query: Some(query.clone()),
-        org: Some(org_context(&req, &params)?),
-    };
+    let request =
+        ListUsersRequest { principal: Some(auth.0), query: Some(query.clone()), org: Some(org::of_request(&req)) };
     let page = state.auth().list_users(request).await?.into_inner();
     let results = page.results.into_iter().map(|u| user_json(&req, u, page.full)).collect();
     Ok(HttpResponse::Ok().json(Page::new(&req, &query, page.count, results)))
@@ -94,9 +86,8 @@ pub async fn retrieve(
     auth: Auth,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    params: Query,
 ) -> HttpResult<HttpResponse> {
-    let org = Some(org_context(&req, &params)?);
+    let org = Some(org::of_request(&req));
     fetch(&req, &state, UserRef { principal: Some(auth.0), id: *id, org }).await
 }
 
