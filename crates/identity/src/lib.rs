@@ -68,8 +68,7 @@ impl Identity {
         self.db.get().await.map_err(|e| db_error(DbError::Pool(e)))
     }
 
-    /// One page of a list: `params` compiled against `spec` on top of the caller's
-    /// `scope`, with the total count. A page past the end is a 404, as in CVAT.
+    /// One page of a list with the total count (see [`cvat_listing::fetch_page`]).
     async fn page(
         &self,
         spec: &cvat_listing::ListSpec,
@@ -78,20 +77,8 @@ impl Identity {
         columns: &str,
         from: &str,
     ) -> Result<(i64, Vec<tokio_postgres::Row>), ApiError> {
-        let list = cvat_listing::compile(spec, params, scope)?;
-        let sql = format!(
-            "SELECT {columns}, count(*) OVER () AS total FROM {from} {} ORDER BY {} LIMIT {} OFFSET {}",
-            list.conditions.to_sql(),
-            list.order_by,
-            list.limit,
-            list.offset
-        );
         let client = self.client().await?;
-        let rows = client.query(&sql, &list.conditions.params()).await.map_err(db_error)?;
-        if rows.is_empty() && list.offset > 0 {
-            return Err(ApiError::detail(cvat_error::ErrorKind::NotFound, "Invalid page."));
-        }
-        Ok((rows.first().map_or(0, |r| r.get("total")), rows))
+        cvat_listing::fetch_page(&client, spec, params, scope, columns, from).await
     }
 
     /// One optional row through the connection's statement cache: the credential lookups

@@ -52,6 +52,17 @@ pub(crate) fn is_staff_role(role: &str) -> bool {
 }
 
 impl Identity {
+    /// The user's role in the organization when their membership is active.
+    pub async fn member_role(&self, user_id: i64, organization_id: i64) -> ApiResult<Option<String>> {
+        let row = self
+            .cached_row(
+                "SELECT role FROM memberships WHERE user_id = $1 AND organization_id = $2 AND is_active",
+                &[&user_id, &organization_id],
+            )
+            .await?;
+        Ok(row.map(|r| r.get("role")))
+    }
+
     /// `org`: `Some(id)` for an organization context, `None` for none or the personal workspace.
     pub async fn list_memberships(
         &self,

@@ -71,6 +71,17 @@ impl Identity {
         Ok(row.as_ref().map(user_from_row))
     }
 
+    /// The users among `ids` that exist (for other services' read models; no permission
+    /// rule applies because the caller is a service, not a person).
+    pub async fn users_by_ids(&self, ids: &[i64]) -> ApiResult<Vec<User>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ANY($1)"), &[&ids])
+            .await
+            .map_err(db_error)?;
+        Ok(rows.iter().map(user_from_row).collect())
+    }
+
     /// Lists users. Admins see everyone; in an organization, members see its members;
     /// otherwise a user sees only themself. `full` says whether every field may be shown.
     pub async fn list_users(&self, principal: &Principal, org: OrgScope, params: &ListParams) -> ApiResult<UserPage> {

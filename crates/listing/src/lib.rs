@@ -120,6 +120,37 @@ pub fn compile(spec: &ListSpec, params: &ListParams, mut conditions: SqlWhere) -
     })
 }
 
+/// One page of a list and the total count: `params` compiled against `spec` on top of the
+/// caller's `scope`, selecting `columns` from `from`. The count and the page are two
+/// statements sent together, so the page can stop at its `LIMIT` (an index walk) instead
+/// of numbering every match. A page past the end is a 404, as in CVAT.
+pub async fn fetch_page(
+    client: &tokio_postgres::Client,
+    spec: &ListSpec,
+    params: &ListParams,
+    scope: SqlWhere,
+    columns: &str,
+    from: &str,
+) -> ApiResult<(i64, Vec<tokio_postgres::Row>)> {
+    let list = compile(spec, params, scope)?;
+    let conditions = list.conditions.to_sql();
+    let count_sql = format!("SELECT count(*) FROM {from} {conditions}");
+    let page_sql = format!(
+        "SELECT {columns} FROM {from} {conditions} ORDER BY {} LIMIT {} OFFSET {}",
+        list.order_by, list.limit, list.offset
+    );
+    let values = list.conditions.params();
+    let (count, rows) =
+        futures_util::future::try_join(client.query_one(&count_sql, &values), client.query(&page_sql, &values))
+            .await
+            .map_err(cvat_db::api_error)?;
+    let count: i64 = count.get(0);
+    if rows.is_empty() && list.offset > 0 {
+        return Err(ApiError::detail(ErrorKind::NotFound, "Invalid page."));
+    }
+    Ok((count, rows))
+}
+
 fn equality_filters(spec: &ListSpec, equals: &HashMap<String, String>, out: &mut SqlWhere) -> ApiResult<()> {
     let mut errors = FieldErrors::default();
     let mut names: Vec<&String> = equals.keys().collect();

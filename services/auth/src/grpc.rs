@@ -117,6 +117,21 @@ impl Auth for AuthService {
         .await
     }
 
+    async fn get_member_role(&self, request: Request<MemberRoleQuery>) -> Reply<MemberRole> {
+        handle(request, "GetMemberRole", |q| async move {
+            let role = self.identity.member_role(q.user_id, q.organization_id).await?;
+            Ok(MemberRole { role: role.unwrap_or_default() })
+        })
+        .await
+    }
+
+    async fn lookup_users(&self, request: Request<UserIds>) -> Reply<BasicUsers> {
+        handle(request, "LookupUsers", |q| async move {
+            Ok(BasicUsers { users: self.identity.users_by_ids(&q.ids).await? })
+        })
+        .await
+    }
+
     async fn list_users(&self, request: Request<ListUsersRequest>) -> Reply<UserPage> {
         handle(request, "ListUsers", |r| async move {
             let org = self.org_scope(r.org).await?;

@@ -4,7 +4,7 @@
 use crate::error::HttpError;
 use crate::state::AppState;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use cvat_error::{ApiError, ErrorKind, FieldErrors};
+use cvat_error::{ApiError, ErrorKind};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use std::future::Future;
@@ -77,66 +77,6 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
-/// Reads typed fields out of a body, collecting every error before failing.
-pub struct Fields<'a> {
-    body: &'a Map<String, Value>,
-    pub errors: FieldErrors,
-}
-
-impl<'a> Fields<'a> {
-    pub fn new(body: &'a JsonBody) -> Self {
-        Self { body: &body.0, errors: FieldErrors::default() }
-    }
-
-    /// A string that must be present and non-empty.
-    pub fn required_str(&mut self, name: &str) -> String {
-        match self.body.get(name) {
-            None | Some(Value::Null) => {
-                self.errors.add(name, "This field is required.");
-                String::new()
-            }
-            Some(Value::String(s)) if s.is_empty() => {
-                self.errors.add(name, "This field may not be blank.");
-                String::new()
-            }
-            Some(_) => self.optional_str(name).unwrap_or_default(),
-        }
-    }
-
-    pub fn optional_str(&mut self, name: &str) -> Option<String> {
-        match self.body.get(name)? {
-            Value::String(s) => Some(s.clone()),
-            _ => {
-                self.errors.add(name, "Not a valid string.");
-                None
-            }
-        }
-    }
-
-    /// A string or null: `Some(None)` for null.
-    pub fn nullable_str(&mut self, name: &str) -> Option<Option<String>> {
-        match self.body.get(name)? {
-            Value::Null => Some(None),
-            _ => self.optional_str(name).map(Some),
-        }
-    }
-
-    pub fn optional_bool(&mut self, name: &str) -> Option<bool> {
-        match self.body.get(name)? {
-            Value::Bool(b) => Some(*b),
-            _ => {
-                self.errors.add(name, "Must be a valid boolean.");
-                None
-            }
-        }
-    }
-
-    /// Fails with every collected field error.
-    pub fn finish(self) -> Result<(), HttpError> {
-        self.errors.finish().map_err(HttpError)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,19 +91,5 @@ mod tests {
             .unwrap()
             .contains("got list"));
         assert_eq!(parse(b"a=b", "application/x-www-form-urlencoded").unwrap_err().status_code(), 400);
-    }
-
-    #[test]
-    fn fields_collect_errors() {
-        let body = JsonBody(serde_json::json!({"name": 3, "flag": "yes", "blank": ""}).as_object().unwrap().clone());
-        let mut fields = Fields::new(&body);
-        fields.optional_str("name");
-        fields.optional_bool("flag");
-        fields.required_str("missing");
-        fields.required_str("blank");
-        let err = fields.finish().unwrap_err().0;
-        for key in ["name", "flag", "missing", "blank"] {
-            assert!(err.body.get(key).is_some(), "{key}");
-        }
     }
 }

@@ -1,5 +1,5 @@
 //! Request bodies as the OpenAPI document describes them, named like CVAT's models.
-//! Handlers read bodies field by field (`body::Fields`) so that every bad field is
+//! Handlers read bodies field by field (`cvat_error::Fields`) so that every bad field is
 //! reported in CVAT's `{"field": ["message"]}` shape; these types only describe them.
 
 #![allow(dead_code)] // Read by the schema generator, never constructed.

@@ -1,18 +1,15 @@
-//! The task service: the domain over gRPC. In this first slice it owns the `engine`
-//! schema and the trace probes that prove one trace id runs from the gateway through
-//! gRPC and RabbitMQ to every worker pool.
+//! The task service: the annotation domain ([`cvat_engine`]) over gRPC, owning the
+//! `engine` schema, and the trace probes that prove one trace id runs from the gateway
+//! through gRPC and RabbitMQ to every worker pool.
 
+mod grpc;
 mod probes;
 
-use cvat_db::Migration;
+use cvat_engine::{Directory, Engine, MIGRATIONS, SCHEMA};
 use cvat_proto::task::task_server::TaskServer;
 use cvat_queue::Broker;
 use cvat_runtime::{health, telemetry, Settings};
 use std::sync::Arc;
-
-const SCHEMA: &str = "engine";
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "trace_probes", sql: include_str!("../migrations/0001_trace_probes.sql") }];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -33,9 +30,16 @@ async fn main() -> anyhow::Result<()> {
         }),
     ]);
     tokio::spawn(health::serve(settings.health_listen, ready));
+    // Lazy: the auth service may start after us; calls fail with 503 until it answers.
+    let auth = tonic::transport::Endpoint::from_shared(settings.auth_url.clone())?
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .timeout(std::time::Duration::from_secs(30))
+        .connect_lazy();
+    let directory = Directory::new(auth);
+    let probes = probes::Probes::new(db.clone(), broker);
     tracing::info!(addr = %settings.task_listen, "task service listening");
     tonic::transport::Server::builder()
-        .add_service(TaskServer::new(probes::TaskService::new(db, broker)))
+        .add_service(TaskServer::new(grpc::TaskService { engine: Engine::new(db.clone(), directory), probes }))
         .serve_with_shutdown(settings.task_listen, cvat_runtime::shutdown_signal())
         .await?;
     Ok(())

@@ -4,26 +4,23 @@
 use cvat_db::{api_error as db_error, PgPool};
 use cvat_error::{ApiError, ApiResult};
 use cvat_proto::queue::{job::Work, Job, TraceProbeJob};
-use cvat_proto::task::task_server::Task;
-use cvat_proto::task::{StartTraceProbeRequest, TraceHop, TraceProbe, TraceProbeRef, TraceProbeReport};
+use cvat_proto::task::{TraceHop, TraceProbe};
 use cvat_queue::{Broker, POOLS};
-use cvat_runtime::grpc::{handle, Reply};
 use cvat_runtime::telemetry::current_trace_id;
 use prost::Message;
 use std::sync::Arc;
-use tonic::Request;
 
-pub struct TaskService {
+pub struct Probes {
     db: PgPool,
     broker: Arc<Broker>,
 }
 
-impl TaskService {
+impl Probes {
     pub fn new(db: PgPool, broker: Arc<Broker>) -> Self {
         Self { db, broker }
     }
 
-    async fn start(&self, gateway_trace_id: String) -> ApiResult<TraceProbe> {
+    pub async fn start(&self, gateway_trace_id: String) -> ApiResult<TraceProbe> {
         let id = uuid::Uuid::new_v4().to_string();
         {
             let client = self.db.get().await.map_err(db_error)?;
@@ -43,7 +40,7 @@ impl TaskService {
     }
 
     /// Idempotent: a redelivered report changes nothing.
-    async fn record(&self, id: &str, service: &str, trace_id: &str) -> ApiResult<()> {
+    pub async fn record(&self, id: &str, service: &str, trace_id: &str) -> ApiResult<()> {
         let client = self.db.get().await.map_err(db_error)?;
         let inserted = client
             .execute(
@@ -65,7 +62,7 @@ impl TaskService {
         Ok(row.is_some())
     }
 
-    async fn get(&self, id: &str) -> ApiResult<TraceProbe> {
+    pub async fn get(&self, id: &str) -> ApiResult<TraceProbe> {
         if !self.exists(id).await? {
             return Err(ApiError::not_found());
         }
@@ -79,24 +76,5 @@ impl TaskService {
             .map_err(db_error)?;
         let hops = rows.iter().map(|r| TraceHop { service: r.get(0), trace_id: r.get(1) }).collect();
         Ok(TraceProbe { id: id.to_string(), hops })
-    }
-}
-
-#[tonic::async_trait]
-impl Task for TaskService {
-    async fn start_trace_probe(&self, request: Request<StartTraceProbeRequest>) -> Reply<TraceProbe> {
-        handle(request, "StartTraceProbe", |r| self.start(r.gateway_trace_id)).await
-    }
-
-    async fn get_trace_probe(&self, request: Request<TraceProbeRef>) -> Reply<TraceProbe> {
-        handle(request, "GetTraceProbe", |r| async move { self.get(&r.id).await }).await
-    }
-
-    async fn report_trace_probe(&self, request: Request<TraceProbeReport>) -> Reply<TraceProbe> {
-        handle(request, "ReportTraceProbe", |r| async move {
-            self.record(&r.id, &r.service, &r.trace_id).await?;
-            self.get(&r.id).await
-        })
-        .await
     }
 }

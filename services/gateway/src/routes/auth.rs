@@ -1,12 +1,13 @@
 //! `/api/auth/*`: login and logout, registration, passwords, access tokens, rules.
 
 use super::resource;
-use crate::body::{Fields, JsonBody};
+use crate::body::JsonBody;
 use crate::error::HttpResult;
 use crate::identity::{Auth, MaybeAuth, CSRF_COOKIE, SESSION_COOKIE};
 use crate::listing::{self, Page};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
+use cvat_error::Fields;
 use cvat_proto::auth::*;
 use serde::Serialize;
 use serde_json::json;
@@ -59,7 +60,7 @@ fn session_cookies(session_id: &str, csrf: &str, max_age: i64) -> [String; 2] {
 #[utoipa::path(post, path = "/api/auth/login", request_body = crate::requests::LoginSerializerExRequest, operation_id = "auth_create_login", tag = "auth",
     responses((status = 200, body = Token)))]
 pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body);
+    let mut fields = Fields::new(&body.0);
     let username = fields.optional_str("username").unwrap_or_default();
     let email = fields.optional_str("email").unwrap_or_default();
     let password = fields.required_str("password");
@@ -99,7 +100,7 @@ pub struct RegisterSerializerEx {
 #[utoipa::path(post, path = "/api/auth/register", request_body = crate::requests::RegisterSerializerExRequest, operation_id = "auth_create_register", tag = "auth",
     responses((status = 201, body = RegisterSerializerEx)))]
 pub async fn register(state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body);
+    let mut fields = Fields::new(&body.0);
     let request = RegisterRequest {
         username: fields.required_str("username"),
         password1: fields.required_str("password1"),
@@ -123,7 +124,7 @@ pub async fn register(state: web::Data<AppState>, body: JsonBody) -> HttpResult<
 #[utoipa::path(post, path = "/api/auth/password/change", request_body = crate::requests::PasswordChangeRequest, operation_id = "auth_create_password_change", tag = "auth",
     responses((status = 200, body = RestAuthDetail)))]
 pub async fn change_password(auth: Auth, state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body);
+    let mut fields = Fields::new(&body.0);
     let request = ChangePasswordRequest {
         principal: Some(auth.0),
         old_password: fields.required_str("old_password"),
@@ -138,7 +139,7 @@ pub async fn change_password(auth: Auth, state: web::Data<AppState>, body: JsonB
 #[utoipa::path(post, path = "/api/auth/password/reset", request_body = crate::requests::PasswordResetSerializerExRequest, operation_id = "auth_create_password_reset", tag = "auth",
     responses((status = 200, body = RestAuthDetail)))]
 pub async fn reset_password(state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body);
+    let mut fields = Fields::new(&body.0);
     let email = fields.required_str("email");
     fields.finish()?;
     state.auth().request_password_reset(PasswordResetRequest { email }).await?;
@@ -148,7 +149,7 @@ pub async fn reset_password(state: web::Data<AppState>, body: JsonBody) -> HttpR
 #[utoipa::path(post, path = "/api/auth/password/reset/confirm", request_body = crate::requests::PasswordResetConfirmRequest, operation_id = "auth_create_password_reset_confirm",
     tag = "auth", responses((status = 200, body = RestAuthDetail)))]
 pub async fn confirm_reset(state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body);
+    let mut fields = Fields::new(&body.0);
     let request = PasswordResetConfirm {
         uid: fields.required_str("uid"),
         token: fields.required_str("token"),
@@ -237,7 +238,7 @@ pub async fn create_token(
     state: web::Data<AppState>,
     body: JsonBody,
 ) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body);
+    let mut fields = Fields::new(&body.0);
     let request = CreateAccessTokenRequest {
         principal: Some(auth.0),
         name: fields.required_str("name"),
@@ -295,7 +296,7 @@ pub async fn update_token(
     id: web::Path<i64>,
     body: JsonBody,
 ) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body);
+    let mut fields = Fields::new(&body.0);
     let request = UpdateAccessTokenRequest {
         principal: Some(auth.0),
         id: *id,

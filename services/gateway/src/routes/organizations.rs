@@ -2,12 +2,13 @@
 
 use super::resource;
 use super::users::basic_user;
-use crate::body::{Fields, JsonBody};
+use crate::body::JsonBody;
 use crate::error::HttpResult;
 use crate::identity::Auth;
 use crate::listing::{self, Page};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
+use cvat_error::Fields;
 use cvat_proto::auth::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -156,7 +157,7 @@ pub async fn update_membership(
     id: web::Path<i64>,
     body: JsonBody,
 ) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body);
+    let mut fields = Fields::new(&body.0);
     let role = fields.required_str("role");
     fields.finish()?;
     let request = UpdateMembershipRequest { principal: Some(auth.0), id: *id, role };

@@ -1,0 +1,38 @@
+//! Facts the auth service owns, asked over gRPC: a user's role in an organization and
+//! users' basic records.
+
+use cvat_error::{ApiError, ApiResult};
+use cvat_permissions::Role;
+use cvat_proto::auth::auth_client::AuthClient;
+use cvat_proto::auth::{MemberRoleQuery, User, UserIds};
+use cvat_runtime::propagation::TraceInterceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+#[derive(Clone)]
+pub struct Directory {
+    auth: AuthClient<InterceptedService<Channel, TraceInterceptor>>,
+}
+
+impl Directory {
+    pub fn new(channel: Channel) -> Self {
+        Self { auth: AuthClient::with_interceptor(channel, TraceInterceptor) }
+    }
+
+    /// The user's active role in the organization, `None` when not an active member.
+    pub async fn role(&self, user_id: i64, organization_id: i64) -> ApiResult<Option<Role>> {
+        let reply = self
+            .auth
+            .clone()
+            .get_member_role(MemberRoleQuery { user_id, organization_id })
+            .await
+            .map_err(|s| ApiError::from_status(&s))?;
+        Ok(Role::parse(&reply.into_inner().role))
+    }
+
+    /// The existing users among `ids`.
+    pub async fn users(&self, ids: Vec<i64>) -> ApiResult<Vec<User>> {
+        let reply = self.auth.clone().lookup_users(UserIds { ids }).await.map_err(|s| ApiError::from_status(&s))?;
+        Ok(reply.into_inner().users)
+    }
+}

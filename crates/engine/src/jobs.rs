@@ -1,0 +1,255 @@
+//! Jobs: `/api/jobs` with `JobRead`. Jobs are made with their segments when a task's
+//! media is processed ([`Engine::create_segments`]).
+
+use crate::access::{allow, list_scope, Visibility};
+use crate::projects::unknown_field;
+use crate::render::{self, timestamp, user_columns};
+use crate::{db_error, parse_body, Caller, DocumentPage, Engine};
+use cvat_db::GenericClient;
+use cvat_error::{ApiError, ApiResult, Fields};
+use cvat_listing::{Field, FieldType, ListParams, ListSpec};
+use cvat_permissions::{JobFacts, JobScope};
+use serde_json::{json, Value};
+use tokio_postgres::Row;
+
+const STAGES: &[&str] = &["annotation", "validation", "acceptance"];
+const STATES: &[&str] = &["new", "in progress", "completed", "rejected"];
+
+const FIELDS: &[Field] = &[
+    Field { name: "id", sql: "j.id", ty: FieldType::Int },
+    Field { name: "task_id", sql: "j.task_id", ty: FieldType::Int },
+    Field { name: "project_id", sql: "t.project_id", ty: FieldType::Int },
+    Field { name: "task_name", sql: "t.name", ty: FieldType::Text },
+    Field { name: "project_name", sql: "p.name", ty: FieldType::Text },
+    Field { name: "assignee", sql: "a.username", ty: FieldType::Text },
+    Field { name: "state", sql: "j.state", ty: FieldType::Text },
+    Field { name: "stage", sql: "j.stage", ty: FieldType::Text },
+    Field { name: "updated_date", sql: "j.updated_date", ty: FieldType::Timestamp },
+    Field { name: "dimension", sql: "t.dimension", ty: FieldType::Text },
+    Field { name: "type", sql: "j.type", ty: FieldType::Text },
+    Field { name: "parent_job_id", sql: "j.parent_job_id", ty: FieldType::Int },
+];
+
+const FILTER: &[&str] = &[
+    "task_name",
+    "project_name",
+    "assignee",
+    "state",
+    "stage",
+    "id",
+    "task_id",
+    "project_id",
+    "updated_date",
+    "dimension",
+    "type",
+    "parent_job_id",
+];
+
+pub const JOB_LIST: ListSpec = ListSpec {
+    fields: FIELDS,
+    search: &["task_name", "project_name", "assignee", "state", "stage"],
+    filter: FILTER,
+    equals: &[
+        "task_name",
+        "project_name",
+        "assignee",
+        "state",
+        "stage",
+        "task_id",
+        "project_id",
+        "dimension",
+        "type",
+        "parent_job_id",
+    ],
+    sort: FILTER,
+    default_sort: "-id",
+};
+
+const FROM: &str = "jobs j JOIN segments s ON s.id = j.segment_id JOIN tasks t ON t.id = j.task_id \
+     LEFT JOIN projects p ON p.id = t.project_id LEFT JOIN users a ON a.id = j.assignee_id";
+
+const VISIBILITY: Visibility = Visibility {
+    org_column: "t.organization_id",
+    relations: "j.assignee_id = {user} OR t.owner_id = {user} OR t.assignee_id = {user} \
+     OR p.owner_id = {user} OR p.assignee_id = {user}",
+};
+
+fn columns() -> String {
+    format!(
+        "j.id, j.task_id, t.name AS task_name, t.project_id, p.name AS project_name, t.dimension, t.mode, \
+         t.bug_tracker, j.status, j.stage, j.state, j.type, j.parent_job_id, s.start_frame, s.stop_frame, \
+         j.created_date, j.updated_date, j.assignee_updated_date, t.organization_id, t.source_storage, \
+         t.target_storage, {}",
+        user_columns("a", "assignee")
+    )
+}
+
+fn render_row(base: &str, r: &Row) -> String {
+    let id: i64 = r.get("id");
+    let (start, stop): (i32, i32) = (r.get("start_frame"), r.get("stop_frame"));
+    let mode: String = r.get("mode");
+    let chunk_kind = if mode == "interpolation" { "video" } else { "imageset" };
+    json!({
+        "url": format!("{base}/api/jobs/{id}"),
+        "id": id,
+        "task_id": r.get::<_, i64>("task_id"),
+        "task_name": r.get::<_, String>("task_name"),
+        "project_id": r.get::<_, Option<i64>>("project_id"),
+        "project_name": r.get::<_, Option<String>>("project_name"),
+        "assignee": render::user(base, r, "assignee"),
+        "guide_id": Value::Null,
+        "dimension": r.get::<_, String>("dimension"),
+        "mode": mode,
+        "media_type": "",
+        "bug_tracker": r.get::<_, String>("bug_tracker"),
+        "status": r.get::<_, String>("status"),
+        "stage": r.get::<_, String>("stage"),
+        "state": r.get::<_, String>("state"),
+        "frame_count": stop - start + 1,
+        "start_frame": start,
+        "stop_frame": stop,
+        "data_chunk_size": Value::Null,
+        "data_compressed_chunk_type": chunk_kind,
+        "data_original_chunk_type": chunk_kind,
+        "created_date": timestamp(r.get("created_date")),
+        "updated_date": timestamp(r.get("updated_date")),
+        "type": r.get::<_, String>("type"),
+        "organization": r.get::<_, Option<i64>>("organization_id"),
+        "target_storage": render::storage(r, "target_storage"),
+        "source_storage": render::storage(r, "source_storage"),
+        "assignee_updated_date": render::optional_timestamp(r.get("assignee_updated_date")),
+        "parent_job_id": r.get::<_, Option<i64>>("parent_job_id"),
+        "replicas_count": 0,
+        "issues": {"url": format!("{base}/api/issues?job_id={id}"), "count": 0},
+        "labels": {"url": format!("{base}/api/labels?job_id={id}")},
+    })
+    .to_string()
+}
+
+impl Engine {
+    /// 404 when the job does not exist, 403 when `scope` is denied; answers the
+    /// job's facts and its organization.
+    async fn check_job(
+        &self,
+        client: &impl GenericClient,
+        caller: &Caller,
+        id: i64,
+        scope: JobScope,
+    ) -> ApiResult<(JobFacts, Option<i64>, i64)> {
+        let row = client
+            .query_opt("SELECT task_id, assignee_id FROM jobs WHERE id = $1", &[&id])
+            .await
+            .map_err(db_error)?
+            .ok_or_else(ApiError::not_found)?;
+        let task_id: i64 = row.get(0);
+        let task = self.task_access(client, task_id).await?;
+        let facts = JobFacts { task: task.facts, assignee: row.get(1) };
+        let actor = self.actor(caller, task.org).await?;
+        allow(cvat_permissions::job(&actor, scope, &facts))?;
+        Ok((facts, task.org, task_id))
+    }
+
+    /// Checks the caller may view the job; answers its task.
+    pub(crate) async fn check_job_view(&self, client: &impl GenericClient, caller: &Caller, id: i64) -> ApiResult<i64> {
+        Ok(self.check_job(client, caller, id, JobScope::View).await?.2)
+    }
+
+    async fn job_document(&self, client: &impl GenericClient, caller: &Caller, id: i64) -> ApiResult<String> {
+        let row = client
+            .query_opt(&format!("SELECT {} FROM {FROM} WHERE j.id = $1", columns()), &[&id])
+            .await
+            .map_err(db_error)?
+            .ok_or_else(ApiError::not_found)?;
+        Ok(render_row(&caller.base_url, &row))
+    }
+
+    pub async fn list_jobs(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
+        let actor = self.context_actor(caller).await?;
+        let scope = list_scope(caller, &actor, &VISIBILITY)?;
+        let client = self.client().await?;
+        let (count, rows) = cvat_listing::fetch_page(&client, &JOB_LIST, params, scope, &columns(), FROM).await?;
+        Ok(DocumentPage { count, results: rows.iter().map(|r| render_row(&caller.base_url, r)).collect() })
+    }
+
+    pub async fn get_job(&self, caller: &Caller, id: i64) -> ApiResult<String> {
+        let client = self.client().await?;
+        self.check_job(&client, caller, id, JobScope::View).await?;
+        self.job_document(&client, caller, id).await
+    }
+
+    /// PATCH `assignee`, `stage`, `state`. A stage change without a state resets the
+    /// state to `new`; the job's and its task's statuses follow.
+    pub async fn update_job(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
+        let body = parse_body(body)?;
+        let mut client = self.client().await?;
+        let (facts, org, task_id) = self.check_job(&client, caller, id, JobScope::View).await?;
+        let actor = self.actor(caller, org).await?;
+        for key in body.keys() {
+            let scope = match key.as_str() {
+                "assignee" | "stage" => JobScope::Manage,
+                "state" => JobScope::Update,
+                _ => return Err(unknown_field()),
+            };
+            allow(cvat_permissions::job(&actor, scope, &facts))?;
+        }
+        let mut fields = Fields::new(&body);
+        let assignee = fields.nullable_int("assignee", 1..=i64::MAX);
+        let stage = fields.choice("stage", STAGES);
+        let state = fields.choice("state", STATES);
+        fields.finish()?;
+
+        let tx = client.transaction().await.map_err(db_error)?;
+        if let Some(Some(user)) = assignee {
+            self.named_user(&tx, caller, "assignee", user, org.is_some()).await?;
+        }
+        let row =
+            tx.query_one("SELECT stage, state FROM jobs WHERE id = $1 FOR UPDATE", &[&id]).await.map_err(db_error)?;
+        let (old_stage, old_state): (String, String) = (row.get(0), row.get(1));
+        let new_stage = stage.clone().unwrap_or(old_stage.clone());
+        let new_state = match (&stage, state) {
+            (_, Some(state)) => state,
+            (Some(stage), None) if *stage != old_stage => "new".to_string(),
+            _ => old_state,
+        };
+        let status = cvat_segments::job_status(&new_stage, &new_state);
+        tx.execute(
+            "UPDATE jobs SET stage = $2, state = $3, status = $4, \
+             assignee_updated_date = CASE WHEN $5 AND assignee_id IS DISTINCT FROM $6 THEN now() \
+                 ELSE assignee_updated_date END, \
+             assignee_id = CASE WHEN $5 THEN $6 ELSE assignee_id END, updated_date = now() WHERE id = $1",
+            &[&id, &new_stage, &new_state, &status, &assignee.is_some(), &assignee.flatten()],
+        )
+        .await
+        .map_err(db_error)?;
+        let statuses: Vec<String> = tx
+            .query("SELECT status FROM jobs WHERE task_id = $1 AND type = 'annotation'", &[&task_id])
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let task_status = cvat_segments::task_status(statuses.iter().map(String::as_str));
+        tx.execute("UPDATE tasks SET status = $2, updated_date = now() WHERE id = $1", &[&task_id, &task_status])
+            .await
+            .map_err(db_error)?;
+        let document = self.job_document(&tx, caller, id).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(document)
+    }
+
+    /// Only ground-truth jobs can be deleted; annotation jobs belong to their segments.
+    pub async fn delete_job(&self, caller: &Caller, id: i64) -> ApiResult<()> {
+        let client = self.client().await?;
+        self.check_job(&client, caller, id, JobScope::CreateOrDelete).await?;
+        let kind: String =
+            client.query_one("SELECT type FROM jobs WHERE id = $1", &[&id]).await.map_err(db_error)?.get(0);
+        if kind != "ground_truth" {
+            return Err(ApiError::invalid("Only ground truth jobs can be removed"));
+        }
+        client
+            .execute("DELETE FROM segments WHERE id = (SELECT segment_id FROM jobs WHERE id = $1)", &[&id])
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,62 @@
+//! The annotation domain behind the task service: projects, tasks, segments, jobs and
+//! labels in the `engine` schema, CVAT's permission rules applied to every access, and
+//! the read models (`ProjectRead`, `TaskRead`, `JobRead`, `Label`) rendered as JSON with
+//! every attribute the client expects.
+//!
+//! Facts owned by the auth service (a user's role in an organization, users' names) come
+//! through [`Directory`]; owners and assignees are copied into this schema's `users`
+//! table when they are set, so lists can filter, search and sort by username locally.
+
+mod access;
+mod directory;
+mod jobs;
+mod labels;
+mod projects;
+mod render;
+mod tasks;
+mod users;
+
+pub use access::{Caller, Context};
+pub use directory::Directory;
+
+use cvat_db::{Migration, PgPool};
+use cvat_error::{ApiError, ApiResult};
+
+pub const SCHEMA: &str = "engine";
+
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "trace_probes", sql: include_str!("../migrations/0001_trace_probes.sql") },
+    Migration { version: 2, name: "core_resources", sql: include_str!("../migrations/0002_core_resources.sql") },
+];
+
+/// A page of rendered documents and the total count.
+pub struct DocumentPage {
+    pub count: i64,
+    pub results: Vec<String>,
+}
+
+pub struct Engine {
+    db: PgPool,
+    directory: Directory,
+}
+
+impl Engine {
+    pub fn new(db: PgPool, directory: Directory) -> Self {
+        Self { db, directory }
+    }
+
+    async fn client(&self) -> ApiResult<cvat_db::Client> {
+        self.db.get().await.map_err(|e| cvat_db::api_error(cvat_db::DbError::Pool(e)))
+    }
+}
+
+pub(crate) use cvat_db::api_error as db_error;
+
+/// Parses a write request's JSON body into an object.
+pub(crate) fn parse_body(body: &str) -> ApiResult<serde_json::Map<String, serde_json::Value>> {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::field("non_field_errors", "Invalid data. Expected a dictionary.")),
+        Err(e) => Err(ApiError::bad_request(format!("JSON parse error - {e}"))),
+    }
+}

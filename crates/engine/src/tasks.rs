@@ -1,0 +1,546 @@
+//! Tasks: `/api/tasks` with `TaskRead`, and the segments and jobs made when a task's
+//! media has been processed.
+
+use crate::access::{allow, list_scope, Visibility};
+use crate::labels::{self, LabelOwner};
+use crate::projects::{storage_field, store_storage, unknown_field};
+use crate::render::{self, timestamp, user_columns};
+use crate::{db_error, parse_body, Caller, DocumentPage, Engine};
+use cvat_db::GenericClient;
+use cvat_error::{ApiError, ApiResult, Fields};
+use cvat_listing::{Field, FieldType, ListParams, ListSpec};
+use cvat_permissions::{CreateScope, ProjectFacts, ProjectScope, TaskFacts, TaskScope};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use tokio_postgres::Row;
+
+const FIELDS: &[Field] = &[
+    Field { name: "id", sql: "t.id", ty: FieldType::Int },
+    Field { name: "name", sql: "t.name", ty: FieldType::Text },
+    Field { name: "project_id", sql: "t.project_id", ty: FieldType::Int },
+    Field { name: "project_name", sql: "p.name", ty: FieldType::Text },
+    Field { name: "owner", sql: "o.username", ty: FieldType::Text },
+    Field { name: "assignee", sql: "a.username", ty: FieldType::Text },
+    Field { name: "status", sql: "t.status", ty: FieldType::Text },
+    Field { name: "subset", sql: "t.subset", ty: FieldType::Text },
+    Field { name: "mode", sql: "t.mode", ty: FieldType::Text },
+    Field { name: "dimension", sql: "t.dimension", ty: FieldType::Text },
+    Field { name: "tracker_link", sql: "t.bug_tracker", ty: FieldType::Text },
+    Field { name: "validation_mode", sql: "t.validation_mode", ty: FieldType::Text },
+    Field { name: "updated_date", sql: "t.updated_date", ty: FieldType::Timestamp },
+];
+
+const SEARCH: &[&str] = &[
+    "project_name",
+    "name",
+    "owner",
+    "status",
+    "assignee",
+    "subset",
+    "mode",
+    "dimension",
+    "tracker_link",
+    "validation_mode",
+];
+const FILTER: &[&str] = &[
+    "project_name",
+    "name",
+    "owner",
+    "status",
+    "assignee",
+    "subset",
+    "mode",
+    "dimension",
+    "tracker_link",
+    "validation_mode",
+    "id",
+    "project_id",
+    "updated_date",
+];
+
+pub const TASK_LIST: ListSpec = ListSpec {
+    fields: FIELDS,
+    search: SEARCH,
+    filter: FILTER,
+    equals: &[
+        "project_name",
+        "name",
+        "owner",
+        "status",
+        "assignee",
+        "subset",
+        "mode",
+        "dimension",
+        "tracker_link",
+        "validation_mode",
+        "project_id",
+    ],
+    sort: FILTER,
+    default_sort: "-id",
+};
+
+const FROM: &str = "tasks t LEFT JOIN projects p ON p.id = t.project_id \
+     LEFT JOIN users o ON o.id = t.owner_id LEFT JOIN users a ON a.id = t.assignee_id";
+
+/// Task staff and the assignees of its jobs.
+const VISIBILITY: Visibility = Visibility {
+    org_column: "t.organization_id",
+    relations: "t.owner_id = {user} OR t.assignee_id = {user} OR p.owner_id = {user} OR p.assignee_id = {user} \
+     OR EXISTS (SELECT 1 FROM jobs j WHERE j.task_id = t.id AND j.assignee_id = {user})",
+};
+
+fn columns() -> String {
+    format!(
+        "t.id, t.name, t.project_id, p.name AS project_name, t.bug_tracker, t.subset, t.status, t.mode, \
+         t.dimension, t.validation_mode, t.segment_size, t.overlap, t.consensus_replicas, t.organization_id, \
+         t.source_storage, t.target_storage, t.size, t.created_date, t.updated_date, t.assignee_updated_date, {}, {}",
+        user_columns("o", "owner"),
+        user_columns("a", "assignee")
+    )
+}
+
+struct JobCounts {
+    count: i64,
+    completed: i64,
+    validation: i64,
+}
+
+async fn job_counts(client: &impl GenericClient, ids: &[i64]) -> ApiResult<HashMap<i64, JobCounts>> {
+    let rows = client
+        .query(
+            "SELECT task_id, count(*), count(*) FILTER (WHERE stage = 'acceptance' AND state = 'completed'), \
+             count(*) FILTER (WHERE stage = 'validation') FROM jobs WHERE task_id = ANY($1) GROUP BY task_id",
+            &[&ids],
+        )
+        .await
+        .map_err(db_error)?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), JobCounts { count: r.get(1), completed: r.get(2), validation: r.get(3) }))
+        .collect())
+}
+
+async fn render_rows(client: &impl GenericClient, base: &str, rows: &[Row]) -> ApiResult<Vec<String>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.get("id")).collect();
+    let mut counts = job_counts(client, &ids).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let id: i64 = r.get("id");
+            let jobs = counts.remove(&id).unwrap_or(JobCounts { count: 0, completed: 0, validation: 0 });
+            let org: Option<i64> = r.get("organization_id");
+            let size: i32 = r.get("size");
+            let mode: String = r.get("mode");
+            let has_data = size > 0;
+            // Chunk and data fields describe attached media; until then they are null.
+            let chunk_type = |video: &str| if !has_data { Value::Null } else { json!(video) };
+            let chunk_kind = if mode == "interpolation" { "video" } else { "imageset" };
+            json!({
+                "url": format!("{base}/api/tasks/{id}"),
+                "id": id,
+                "name": r.get::<_, String>("name"),
+                "project_id": r.get::<_, Option<i64>>("project_id"),
+                "project_name": r.get::<_, Option<String>>("project_name"),
+                "owner": render::user(base, r, "owner"),
+                "assignee": render::user(base, r, "assignee"),
+                "bug_tracker": r.get::<_, String>("bug_tracker"),
+                "created_date": timestamp(r.get("created_date")),
+                "updated_date": timestamp(r.get("updated_date")),
+                "overlap": r.get::<_, Option<i32>>("overlap"),
+                "segment_size": r.get::<_, i32>("segment_size"),
+                "initial_replicas": r.get::<_, i32>("consensus_replicas"),
+                "status": r.get::<_, String>("status"),
+                "data_chunk_size": Value::Null,
+                "data_original_chunk_type": chunk_type(chunk_kind),
+                "data_compressed_chunk_type": chunk_type(chunk_kind),
+                "data_cloud_storage_id": Value::Null,
+                "guide_id": Value::Null,
+                "size": size,
+                "image_quality": 0,
+                "data": Value::Null,
+                "dimension": r.get::<_, String>("dimension"),
+                "mode": mode,
+                "media_type": "",
+                "subset": r.get::<_, String>("subset"),
+                "organization": org,
+                "organization_id": org,
+                "target_storage": render::storage(r, "target_storage"),
+                "source_storage": render::storage(r, "source_storage"),
+                "assignee_updated_date": render::optional_timestamp(r.get("assignee_updated_date")),
+                "validation_mode": r.get::<_, Option<String>>("validation_mode"),
+                "labels": {"url": format!("{base}/api/labels?task_id={id}")},
+                "jobs": {
+                    "count": jobs.count,
+                    "completed": jobs.completed,
+                    "validation": jobs.validation,
+                    "url": format!("{base}/api/jobs?task_id={id}"),
+                },
+            })
+            .to_string()
+        })
+        .collect())
+}
+
+/// A task's permission facts, organization and project.
+pub(crate) struct TaskAccess {
+    pub facts: TaskFacts,
+    pub org: Option<i64>,
+    pub project: Option<i64>,
+}
+
+impl Engine {
+    pub(crate) async fn task_access(&self, client: &impl GenericClient, id: i64) -> ApiResult<TaskAccess> {
+        let row = client
+            .query_opt(
+                "SELECT t.owner_id, t.assignee_id, t.organization_id, t.project_id, p.owner_id, p.assignee_id \
+                 FROM tasks t LEFT JOIN projects p ON p.id = t.project_id WHERE t.id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(db_error)?
+            .ok_or_else(ApiError::not_found)?;
+        let org: Option<i64> = row.get(2);
+        let project: Option<i64> = row.get(3);
+        let facts = TaskFacts {
+            in_org: org.is_some(),
+            owner: row.get(0),
+            assignee: row.get(1),
+            project: project.map(|_| ProjectFacts { in_org: org.is_some(), owner: row.get(4), assignee: row.get(5) }),
+        };
+        Ok(TaskAccess { facts, org, project })
+    }
+
+    /// 404 when the task does not exist, 403 when `scope` is denied.
+    pub(crate) async fn check_task(
+        &self,
+        client: &impl GenericClient,
+        caller: &Caller,
+        id: i64,
+        scope: TaskScope,
+    ) -> ApiResult<TaskAccess> {
+        let access = self.task_access(client, id).await?;
+        let actor = self.actor(caller, access.org).await?;
+        allow(cvat_permissions::task(&actor, scope, &access.facts))?;
+        Ok(access)
+    }
+
+    async fn task_document(&self, client: &impl GenericClient, caller: &Caller, id: i64) -> ApiResult<String> {
+        let rows = client
+            .query(&format!("SELECT {} FROM {FROM} WHERE t.id = $1", columns()), &[&id])
+            .await
+            .map_err(db_error)?;
+        render_rows(client, &caller.base_url, &rows).await?.pop().ok_or_else(ApiError::not_found)
+    }
+
+    pub async fn list_tasks(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
+        let actor = self.context_actor(caller).await?;
+        let scope = list_scope(caller, &actor, &VISIBILITY)?;
+        let client = self.client().await?;
+        let (count, rows) = cvat_listing::fetch_page(&client, &TASK_LIST, params, scope, &columns(), FROM).await?;
+        Ok(DocumentPage { count, results: render_rows(&client, &caller.base_url, &rows).await? })
+    }
+
+    pub async fn get_task(&self, caller: &Caller, id: i64) -> ApiResult<String> {
+        let client = self.client().await?;
+        self.check_task(&client, caller, id, TaskScope::View).await?;
+        self.task_document(&client, caller, id).await
+    }
+
+    pub async fn create_task(&self, caller: &Caller, body: &str) -> ApiResult<String> {
+        let body = parse_body(body)?;
+        let mut fields = Fields::new(&body);
+        let name = fields.required_str("name");
+        let name = fields.bounded_str("name", 256, true).unwrap_or(name);
+        let project_id = fields.nullable_int("project_id", 1..=i64::MAX).flatten();
+        let owner_id = fields.nullable_int("owner_id", 1..=i64::MAX).flatten();
+        let assignee_id = fields.nullable_int("assignee_id", 1..=i64::MAX).flatten();
+        let bug_tracker = fields.bounded_str("bug_tracker", 2000, false).unwrap_or_default();
+        let overlap = fields.nullable_int("overlap", 0..=i32::MAX as i64).flatten();
+        let segment_size = fields.optional_int("segment_size", 0..=i32::MAX as i64).unwrap_or(0);
+        let subset = fields.bounded_str("subset", 64, false).unwrap_or_default();
+        let replicas = fields.optional_int("consensus_replicas", 0..=i32::MAX as i64).unwrap_or(0);
+        fields.finish()?;
+        let labels = match body.get("labels") {
+            Some(value) => cvat_labels::parse_labels(value)?,
+            None => Vec::new(),
+        };
+        if project_id.is_none() && labels.is_empty() {
+            return Err(ApiError::field("non_field_errors", "Label set or project_id must be present"));
+        }
+        if project_id.is_some() && !labels.is_empty() {
+            return Err(ApiError::field("non_field_errors", "Project must have only one of Label set or project_id"));
+        }
+        let source = storage_field(&body, "source_storage")?;
+        let target = storage_field(&body, "target_storage")?;
+        let org = caller.context.org();
+        let actor = self.context_actor(caller).await?;
+
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        let mut inherited = (None, None);
+        match project_id {
+            Some(project) => {
+                let row = tx
+                    .query_opt(
+                        "SELECT owner_id, assignee_id, organization_id, source_storage, target_storage \
+                         FROM projects WHERE id = $1 FOR SHARE",
+                        &[&project],
+                    )
+                    .await
+                    .map_err(db_error)?
+                    .ok_or_else(|| ApiError::invalid("Project matching query does not exist."))?;
+                let project_org: Option<i64> = row.get(2);
+                let facts = ProjectFacts { in_org: project_org.is_some(), owner: row.get(0), assignee: row.get(1) };
+                let project_actor = self.actor(caller, project_org).await?;
+                allow(cvat_permissions::project(&project_actor, ProjectScope::View, &facts))?;
+                allow(cvat_permissions::create_task_in_project(&project_actor, &facts))?;
+                if project_org != org {
+                    return Err(ApiError::invalid("The task and its project should be in the same organization."));
+                }
+                inherited = (row.get::<_, Option<Value>>(3), row.get::<_, Option<Value>>(4));
+            }
+            None => allow(cvat_permissions::create_or_list(&actor, CreateScope::Create, org.is_some()))?,
+        }
+        let owner = owner_id.unwrap_or(caller.id());
+        self.named_user(&tx, caller, "owner_id", owner, org.is_some()).await?;
+        if let Some(assignee) = assignee_id {
+            self.named_user(&tx, caller, "assignee_id", assignee, org.is_some()).await?;
+        }
+        // A task in a project takes the project's storages unless it names its own.
+        let source = store_storage(&tx, source.or(inherited.0)).await?;
+        let target = store_storage(&tx, target.or(inherited.1)).await?;
+        let row = tx
+            .query_one(
+                "INSERT INTO tasks (name, project_id, owner_id, assignee_id, assignee_updated_date, bug_tracker, \
+                 overlap, segment_size, subset, consensus_replicas, organization_id, source_storage, target_storage) \
+                 VALUES ($1, $2, $3, $4, CASE WHEN $4::int8 IS NULL THEN NULL ELSE now() END, $5, $6, $7, $8, $9, \
+                 $10, $11, $12) RETURNING id",
+                &[
+                    &name,
+                    &project_id,
+                    &owner,
+                    &assignee_id,
+                    &bug_tracker,
+                    &overlap.map(|v| v as i32),
+                    &(segment_size as i32),
+                    &subset,
+                    &(replicas as i32),
+                    &org,
+                    &source,
+                    &target,
+                ],
+            )
+            .await
+            .map_err(db_error)?;
+        let id: i64 = row.get(0);
+        if project_id.is_none() {
+            labels::apply(&tx, LabelOwner::Task(id), &labels).await?;
+        }
+        let document = self.task_document(&tx, caller, id).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(document)
+    }
+
+    /// PATCH: each key needs its own scope (CVAT's per-field rule); an unknown or
+    /// write-once key (`segment_size`, `overlap`) is a 403.
+    pub async fn update_task(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
+        let body = parse_body(body)?;
+        let mut client = self.client().await?;
+        let access = self.check_task(&client, caller, id, TaskScope::View).await?;
+        let actor = self.actor(caller, access.org).await?;
+        for key in body.keys() {
+            let scope = match key.as_str() {
+                "name" | "labels" | "bug_tracker" | "subset" => TaskScope::Update,
+                "owner_id" | "assignee_id" | "project_id" | "organization_id" => TaskScope::Manage,
+                "source_storage" | "target_storage" => TaskScope::UpdateAssociatedStorage,
+                _ => return Err(unknown_field()),
+            };
+            allow(cvat_permissions::task(&actor, scope, &access.facts))?;
+        }
+        let mut fields = Fields::new(&body);
+        let name = fields.bounded_str("name", 256, true);
+        let owner_id = fields.nullable_int("owner_id", 1..=i64::MAX);
+        let assignee_id = fields.nullable_int("assignee_id", 1..=i64::MAX);
+        let project_id = fields.nullable_int("project_id", 1..=i64::MAX).flatten();
+        let organization_id = fields.nullable_int("organization_id", 1..=i64::MAX);
+        let bug_tracker = fields.bounded_str("bug_tracker", 2000, false);
+        let subset = fields.bounded_str("subset", 64, false);
+        fields.finish()?;
+        let labels = body.get("labels").map(cvat_labels::parse_labels).transpose()?;
+        let source = storage_field(&body, "source_storage")?;
+        let target = storage_field(&body, "target_storage")?;
+
+        let tx = client.transaction().await.map_err(db_error)?;
+        let in_org = access.org.is_some();
+        if let Some(Some(owner)) = owner_id {
+            self.named_user(&tx, caller, "owner_id", owner, in_org).await?;
+        }
+        if let Some(Some(assignee)) = assignee_id {
+            self.named_user(&tx, caller, "assignee_id", assignee, in_org).await?;
+        }
+        let mut org = access.org;
+        if let Some(target_org) = organization_id {
+            if access.project.is_some() && target_org != access.org {
+                return Err(ApiError::invalid("Cannot change the organization of a task inside a project"));
+            }
+            self.check_can_move_to(caller, target_org).await?;
+            org = target_org;
+        }
+        if let Some(project) = project_id.filter(|p| Some(*p) != access.project) {
+            self.move_to_project(&tx, caller, id, access.project, project, org).await?;
+        }
+        let source = store_storage(&tx, source).await?;
+        let target = store_storage(&tx, target).await?;
+        tx.execute(
+            "UPDATE tasks SET name = coalesce($2, name), \
+             owner_id = CASE WHEN $3 THEN $4 ELSE owner_id END, \
+             assignee_updated_date = CASE WHEN $5 AND assignee_id IS DISTINCT FROM $6 THEN now() \
+                 ELSE assignee_updated_date END, \
+             assignee_id = CASE WHEN $5 THEN $6 ELSE assignee_id END, \
+             bug_tracker = coalesce($7, bug_tracker), subset = coalesce($8, subset), organization_id = $9, \
+             source_storage = coalesce($10, source_storage), target_storage = coalesce($11, target_storage), \
+             updated_date = now() WHERE id = $1",
+            &[
+                &id,
+                &name,
+                &owner_id.is_some(),
+                &owner_id.flatten(),
+                &assignee_id.is_some(),
+                &assignee_id.flatten(),
+                &bug_tracker,
+                &subset,
+                &org,
+                &source,
+                &target,
+            ],
+        )
+        .await
+        .map_err(db_error)?;
+        if let Some(labels) = labels {
+            // A task in a project uses the project's labels: its own `labels` are ignored.
+            let owner = self.task_label_owner_unchecked(&tx, id).await?;
+            if owner == LabelOwner::Task(id) {
+                labels::apply(&tx, owner, &labels).await?;
+            }
+        }
+        let document = self.task_document(&tx, caller, id).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(document)
+    }
+
+    /// Moves a task into `project`: every label it uses must exist there by name (with
+    /// the same sublabels); the task's own labels are then dropped in favour of the
+    /// project's.
+    async fn move_to_project(
+        &self,
+        client: &impl GenericClient,
+        caller: &Caller,
+        task: i64,
+        from: Option<i64>,
+        project: i64,
+        org: Option<i64>,
+    ) -> ApiResult<()> {
+        let (facts, project_org) = self
+            .project_facts(client, project)
+            .await
+            .map_err(|_| ApiError::invalid("Project matching query does not exist."))?;
+        let actor = self.actor(caller, project_org).await?;
+        allow(cvat_permissions::project(&actor, ProjectScope::View, &facts))?;
+        if project_org != org {
+            return Err(ApiError::invalid("The task and its project should be in the same organization."));
+        }
+        let current = match from {
+            Some(old) => LabelOwner::Project(old),
+            None => LabelOwner::Task(task),
+        };
+        let ours = labels::names(client, current).await?;
+        let theirs = labels::names(client, LabelOwner::Project(project)).await?;
+        let mut missing: Vec<&String> = ours
+            .iter()
+            .filter(|(name, sublabels)| theirs.get(*name).is_none_or(|s| s != *sublabels))
+            .map(|(name, _)| name)
+            .collect();
+        if !missing.is_empty() {
+            missing.sort();
+            let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+            return Err(ApiError::invalid(format!(
+                "Target project does not have labels with the same names (and sublabels): {}",
+                names.join(", ")
+            )));
+        }
+        client.execute("DELETE FROM labels WHERE task_id = $1", &[&task]).await.map_err(db_error)?;
+        client.execute("UPDATE tasks SET project_id = $2 WHERE id = $1", &[&task, &project]).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    pub async fn delete_task(&self, caller: &Caller, id: i64) -> ApiResult<()> {
+        let client = self.client().await?;
+        self.check_task(&client, caller, id, TaskScope::Manage).await?;
+        // Segments, jobs and labels go with it (foreign keys cascade).
+        client.execute("DELETE FROM tasks WHERE id = $1", &[&id]).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Splits a processed task into segments with one annotation job each. Idempotent:
+    /// a task that already has segments is answered as it is.
+    pub async fn create_segments(
+        &self,
+        task: i64,
+        size: i64,
+        mode: &str,
+        frames_per_job: &[i64],
+        base_url: &str,
+    ) -> ApiResult<String> {
+        if size <= 0 || !matches!(mode, "annotation" | "interpolation") {
+            return Err(ApiError::invalid("A task needs at least one frame and a mode (annotation or interpolation)"));
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        let row = tx
+            .query_opt("SELECT segment_size, overlap FROM tasks WHERE id = $1 FOR UPDATE", &[&task])
+            .await
+            .map_err(db_error)?
+            .ok_or_else(ApiError::not_found)?;
+        let existing: i64 =
+            tx.query_one("SELECT count(*) FROM segments WHERE task_id = $1", &[&task]).await.map_err(db_error)?.get(0);
+        if existing == 0 {
+            let (segment_size, overlap): (i32, Option<i32>) = (row.get(0), row.get(1));
+            let video = mode == "interpolation";
+            let (ranges, effective_size, effective_overlap) = if frames_per_job.is_empty() {
+                let ranges =
+                    cvat_segments::segments(size as u64, segment_size as u64, overlap.map(|o| o as u64), video);
+                let effective =
+                    if segment_size <= 0 || segment_size as i64 > size { size } else { segment_size as i64 };
+                let overlap = overlap.map(i64::from).unwrap_or(if video { 5 } else { 0 }).min(effective / 2);
+                (ranges, effective, overlap)
+            } else {
+                let counts: Vec<usize> = frames_per_job.iter().map(|n| (*n).max(0) as usize).collect();
+                (cvat_segments::mapped_segments(&counts), 0, 0)
+            };
+            let starts: Vec<i32> = ranges.iter().map(|r| *r.start() as i32).collect();
+            let stops: Vec<i32> = ranges.iter().map(|r| *r.end() as i32).collect();
+            // One statement for every segment and its job, in frame order.
+            tx.execute(
+                "WITH s AS (INSERT INTO segments (task_id, start_frame, stop_frame) \
+                 SELECT $1, a, b FROM unnest($2::int4[], $3::int4[]) WITH ORDINALITY AS x(a, b, n) ORDER BY n \
+                 RETURNING id, start_frame) \
+                 INSERT INTO jobs (segment_id, task_id) SELECT id, $1 FROM s ORDER BY start_frame, id",
+                &[&task, &starts, &stops],
+            )
+            .await
+            .map_err(db_error)?;
+            tx.execute(
+                "UPDATE tasks SET size = $2, mode = $3, segment_size = $4, overlap = $5, status = 'annotation', \
+                 updated_date = now() WHERE id = $1",
+                &[&task, &(size as i32), &mode, &(effective_size as i32), &(effective_overlap as i32)],
+            )
+            .await
+            .map_err(db_error)?;
+        }
+        let rows =
+            tx.query(&format!("SELECT {} FROM {FROM} WHERE t.id = $1", columns()), &[&task]).await.map_err(db_error)?;
+        let document = render_rows(&tx, base_url, &rows).await?.pop().ok_or_else(ApiError::not_found)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(document)
+    }
+}

@@ -1,0 +1,198 @@
+//! The `Task` gRPC service: unpacks requests, calls [`Engine`] or the trace probes,
+//! packs answers.
+
+use crate::probes::Probes;
+use cvat_engine::{Caller, DocumentPage, Engine};
+use cvat_error::ApiResult;
+use cvat_listing::ListParams;
+use cvat_proto::common::{Empty, ListQuery};
+use cvat_proto::task::task_server::Task;
+use cvat_proto::task::*;
+use cvat_runtime::grpc::{handle, Reply};
+use tonic::Request;
+
+pub struct TaskService {
+    pub engine: Engine,
+    pub probes: Probes,
+}
+
+fn list_params(query: Option<ListQuery>) -> ListParams {
+    let query = query.unwrap_or_default();
+    ListParams {
+        page: query.page,
+        page_size: query.page_size,
+        filter: query.filter,
+        sort: query.sort,
+        search: query.search,
+        equals: query.equals.into_iter().collect(),
+    }
+}
+
+fn page(page: DocumentPage) -> cvat_proto::task::DocumentPage {
+    cvat_proto::task::DocumentPage { count: page.count, results: page.results }
+}
+
+fn document(json: String) -> Document {
+    Document { json }
+}
+
+/// The caller and list parameters of a list request.
+fn list_args(r: ListRequest) -> ApiResult<(Caller, ListParams)> {
+    Ok((Caller::from_wire(r.caller)?, list_params(r.query)))
+}
+
+#[tonic::async_trait]
+impl Task for TaskService {
+    async fn start_trace_probe(&self, request: Request<StartTraceProbeRequest>) -> Reply<TraceProbe> {
+        handle(request, "StartTraceProbe", |r| self.probes.start(r.gateway_trace_id)).await
+    }
+
+    async fn get_trace_probe(&self, request: Request<TraceProbeRef>) -> Reply<TraceProbe> {
+        handle(request, "GetTraceProbe", |r| async move { self.probes.get(&r.id).await }).await
+    }
+
+    async fn report_trace_probe(&self, request: Request<TraceProbeReport>) -> Reply<TraceProbe> {
+        handle(request, "ReportTraceProbe", |r| async move {
+            self.probes.record(&r.id, &r.service, &r.trace_id).await?;
+            self.probes.get(&r.id).await
+        })
+        .await
+    }
+
+    async fn list_projects(&self, request: Request<ListRequest>) -> Reply<cvat_proto::task::DocumentPage> {
+        handle(request, "ListProjects", |r| async move {
+            let (caller, params) = list_args(r)?;
+            self.engine.list_projects(&caller, &params).await.map(page)
+        })
+        .await
+    }
+
+    async fn get_project(&self, request: Request<ObjectRef>) -> Reply<Document> {
+        handle(request, "GetProject", |r| async move {
+            self.engine.get_project(&Caller::from_wire(r.caller)?, r.id).await.map(document)
+        })
+        .await
+    }
+
+    async fn create_project(&self, request: Request<WriteRequest>) -> Reply<Document> {
+        handle(request, "CreateProject", |r| async move {
+            self.engine.create_project(&Caller::from_wire(r.caller)?, &r.body_json).await.map(document)
+        })
+        .await
+    }
+
+    async fn update_project(&self, request: Request<WriteRequest>) -> Reply<Document> {
+        handle(request, "UpdateProject", |r| async move {
+            self.engine.update_project(&Caller::from_wire(r.caller)?, r.id, &r.body_json).await.map(document)
+        })
+        .await
+    }
+
+    async fn delete_project(&self, request: Request<ObjectRef>) -> Reply<Empty> {
+        handle(request, "DeleteProject", |r| async move {
+            self.engine.delete_project(&Caller::from_wire(r.caller)?, r.id).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn list_tasks(&self, request: Request<ListRequest>) -> Reply<cvat_proto::task::DocumentPage> {
+        handle(request, "ListTasks", |r| async move {
+            let (caller, params) = list_args(r)?;
+            self.engine.list_tasks(&caller, &params).await.map(page)
+        })
+        .await
+    }
+
+    async fn get_task(&self, request: Request<ObjectRef>) -> Reply<Document> {
+        handle(request, "GetTask", |r| async move {
+            self.engine.get_task(&Caller::from_wire(r.caller)?, r.id).await.map(document)
+        })
+        .await
+    }
+
+    async fn create_task(&self, request: Request<WriteRequest>) -> Reply<Document> {
+        handle(request, "CreateTask", |r| async move {
+            self.engine.create_task(&Caller::from_wire(r.caller)?, &r.body_json).await.map(document)
+        })
+        .await
+    }
+
+    async fn update_task(&self, request: Request<WriteRequest>) -> Reply<Document> {
+        handle(request, "UpdateTask", |r| async move {
+            self.engine.update_task(&Caller::from_wire(r.caller)?, r.id, &r.body_json).await.map(document)
+        })
+        .await
+    }
+
+    async fn delete_task(&self, request: Request<ObjectRef>) -> Reply<Empty> {
+        handle(request, "DeleteTask", |r| async move {
+            self.engine.delete_task(&Caller::from_wire(r.caller)?, r.id).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn list_jobs(&self, request: Request<ListRequest>) -> Reply<cvat_proto::task::DocumentPage> {
+        handle(request, "ListJobs", |r| async move {
+            let (caller, params) = list_args(r)?;
+            self.engine.list_jobs(&caller, &params).await.map(page)
+        })
+        .await
+    }
+
+    async fn get_job(&self, request: Request<ObjectRef>) -> Reply<Document> {
+        handle(request, "GetJob", |r| async move {
+            self.engine.get_job(&Caller::from_wire(r.caller)?, r.id).await.map(document)
+        })
+        .await
+    }
+
+    async fn update_job(&self, request: Request<WriteRequest>) -> Reply<Document> {
+        handle(request, "UpdateJob", |r| async move {
+            self.engine.update_job(&Caller::from_wire(r.caller)?, r.id, &r.body_json).await.map(document)
+        })
+        .await
+    }
+
+    async fn delete_job(&self, request: Request<ObjectRef>) -> Reply<Empty> {
+        handle(request, "DeleteJob", |r| async move {
+            self.engine.delete_job(&Caller::from_wire(r.caller)?, r.id).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn list_labels(&self, request: Request<ListRequest>) -> Reply<cvat_proto::task::DocumentPage> {
+        handle(request, "ListLabels", |r| async move {
+            let (caller, params) = list_args(r)?;
+            self.engine.list_labels(&caller, &params).await.map(page)
+        })
+        .await
+    }
+
+    async fn get_label(&self, request: Request<ObjectRef>) -> Reply<Document> {
+        handle(request, "GetLabel", |r| async move {
+            self.engine.get_label(&Caller::from_wire(r.caller)?, r.id).await.map(document)
+        })
+        .await
+    }
+
+    async fn update_label(&self, request: Request<WriteRequest>) -> Reply<Document> {
+        handle(request, "UpdateLabel", |r| async move {
+            self.engine.update_label(&Caller::from_wire(r.caller)?, r.id, &r.body_json).await.map(document)
+        })
+        .await
+    }
+
+    async fn delete_label(&self, request: Request<ObjectRef>) -> Reply<Empty> {
+        handle(request, "DeleteLabel", |r| async move {
+            self.engine.delete_label(&Caller::from_wire(r.caller)?, r.id).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn create_segments(&self, request: Request<CreateSegmentsRequest>) -> Reply<Document> {
+        handle(request, "CreateSegments", |r| async move {
+            self.engine.create_segments(r.task_id, r.size, &r.mode, &r.frames_per_job, &r.base_url).await.map(document)
+        })
+        .await
+    }
+}
