@@ -59,10 +59,105 @@ pub fn token(key: &str) -> String {
     format!("Token {key}")
 }
 
-/// Asserts a status and a JSON body, returning the body.
+/// Asserts a status and a JSON body (none for 204), returning the body.
 pub async fn expect(response: Response, status: StatusCode) -> Value {
     let actual = response.status();
     let text = response.text().await.unwrap();
     assert_eq!(actual, status, "body: {text}");
+    if status == StatusCode::NO_CONTENT {
+        assert!(text.is_empty(), "204 with a body: {text}");
+        return Value::Null;
+    }
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("body is not JSON: {text:?}"))
+}
+
+/// A user making requests with their API key.
+pub struct Caller(pub String);
+
+impl Caller {
+    pub async fn new() -> (Self, String) {
+        let (username, _, key) = new_user().await;
+        (Self(token(&key)), username)
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        org: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = http().request(method, url(path)).header("Authorization", &self.0);
+        if let Some(org) = org {
+            request = request.header("X-Organization", org);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, org: Option<&str>) -> reqwest::Response {
+        self.call(reqwest::Method::GET, path, org, None).await
+    }
+
+    pub async fn post(&self, path: &str, org: Option<&str>, body: Value) -> reqwest::Response {
+        self.call(reqwest::Method::POST, path, org, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> reqwest::Response {
+        self.call(reqwest::Method::PATCH, path, None, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.call(reqwest::Method::DELETE, path, None, None).await
+    }
+
+    pub async fn admin() -> Self {
+        Self(token(&admin_key().await))
+    }
+
+    /// The caller's user id.
+    pub async fn id(&self) -> i64 {
+        expect(self.get("/api/users/self", None).await, StatusCode::OK).await["id"].as_i64().unwrap()
+    }
+}
+
+/// Creates an organization owned by `owner` and adds each `(member, role)` through an
+/// accepted invitation. Answers the slug and the organization id.
+pub async fn organization(owner: &Caller, members: &[(&Caller, &str, &str)]) -> (String, i64) {
+    let slug = unique("o");
+    let org = expect(owner.post("/api/organizations", None, json!({"slug": slug})).await, StatusCode::CREATED).await;
+    for (member, username, role) in members {
+        let invitation = expect(
+            owner.post("/api/invitations", Some(&slug), json!({"email": username, "role": role})).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let key = invitation["key"].as_str().unwrap();
+        expect(member.post(&format!("/api/invitations/{key}/accept"), None, json!({})).await, StatusCode::OK).await;
+    }
+    (slug, org["id"].as_i64().unwrap())
+}
+
+/// Splits a task into segments and jobs as the media pipeline does once frames are
+/// processed (the task service's `CreateSegments`), for tests that need jobs.
+pub async fn create_segments(task_id: i64, size: i64, mode: &str) -> Value {
+    let address = std::env::var("CVAT_TASK_URL").expect("CVAT_TASK_URL is set by tests/run.sh");
+    let mut client = cvat_proto::task::task_client::TaskClient::connect(address).await.unwrap();
+    let request = cvat_proto::task::CreateSegmentsRequest {
+        task_id,
+        size,
+        mode: mode.to_string(),
+        frames_per_job: vec![],
+        base_url: base(),
+    };
+    let document = client.create_segments(request).await.unwrap().into_inner();
+    serde_json::from_str(&document.json).unwrap()
+}
+
+/// `GET path` as `caller` and the `results` of the page.
+pub async fn results(caller: &Caller, path: &str, org: Option<&str>) -> Vec<Value> {
+    let page = expect(caller.get(path, org).await, StatusCode::OK).await;
+    page["results"].as_array().unwrap().clone()
 }

@@ -9,5 +9,6 @@ mod organizations;
 mod otlp;
 mod outage;
 mod queue;
+mod resources;
 mod storage;
 mod users;

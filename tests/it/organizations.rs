@@ -1,48 +1,6 @@
 use crate::common::*;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
-
-struct Caller(String);
-
-impl Caller {
-    async fn new() -> (Self, String) {
-        let (username, _, key) = new_user().await;
-        (Self(token(&key)), username)
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        org: Option<&str>,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        let mut request = http().request(method, url(path)).header("Authorization", &self.0);
-        if let Some(org) = org {
-            request = request.header("X-Organization", org);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send().await.unwrap()
-    }
-
-    async fn get(&self, path: &str, org: Option<&str>) -> reqwest::Response {
-        self.call(reqwest::Method::GET, path, org, None).await
-    }
-
-    async fn post(&self, path: &str, org: Option<&str>, body: Value) -> reqwest::Response {
-        self.call(reqwest::Method::POST, path, org, Some(body)).await
-    }
-
-    async fn patch(&self, path: &str, body: Value) -> reqwest::Response {
-        self.call(reqwest::Method::PATCH, path, None, Some(body)).await
-    }
-
-    async fn delete(&self, path: &str) -> reqwest::Response {
-        self.call(reqwest::Method::DELETE, path, None, None).await
-    }
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn organization_lifecycle_with_invitations_and_roles() {

@@ -17,6 +17,7 @@ pub const SESSION_COOKIE: &str = "sessionid";
 pub const CSRF_COOKIE: &str = "csrftoken";
 
 /// An authenticated caller.
+#[derive(Clone)]
 pub struct Auth(pub Principal);
 
 /// A caller that may be anonymous.

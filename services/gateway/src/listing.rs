@@ -24,6 +24,15 @@ pub fn query(params: &HashMap<String, String>, equality: &[&str]) -> Result<List
     })
 }
 
+/// Paging, `filter`, `sort`, `search`, and every other parameter as an equality
+/// filter: the backend knows which names its resource accepts and ignores the rest,
+/// as CVAT ignores unknown query parameters.
+pub fn query_all(params: &HashMap<String, String>) -> Result<ListQuery, ApiError> {
+    const NOT_FILTERS: &[&str] = &["page", "page_size", "filter", "sort", "search", "org", "org_id"];
+    let names: Vec<&str> = params.keys().map(String::as_str).filter(|n| !NOT_FILTERS.contains(n)).collect();
+    query(params, &names)
+}
+
 #[derive(Serialize)]
 pub struct Page<T> {
     pub count: i64,

@@ -2,7 +2,7 @@
 //! the response types. Operation ids are `<tag>_<method name of the generated client>`,
 //! as in CVAT's own schema.
 
-use crate::routes::{auth, invitations, organizations, server, users};
+use crate::routes::{auth, invitations, jobs, labels, organizations, projects, server, tasks, users};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -52,6 +52,24 @@ use utoipa::OpenApi;
         invitations::decline,
         invitations::resend,
         invitations::destroy,
+        projects::list,
+        projects::create,
+        projects::retrieve,
+        projects::partial_update,
+        projects::destroy,
+        tasks::list,
+        tasks::create,
+        tasks::retrieve,
+        tasks::partial_update,
+        tasks::destroy,
+        jobs::list,
+        jobs::retrieve,
+        jobs::partial_update,
+        jobs::destroy,
+        labels::list,
+        labels::retrieve,
+        labels::partial_update,
+        labels::destroy,
         crate::routes::schema::schema,
     ),
     components(schemas(
@@ -79,6 +97,15 @@ use utoipa::OpenApi;
         crate::requests::RoleEnum,
         crate::requests::PatchedMembershipWriteRequest,
         crate::requests::InvitationWriteRequest,
+        crate::requests::ProjectWriteRequest,
+        crate::requests::PatchedProjectWriteRequest,
+        crate::requests::TaskWriteRequest,
+        crate::requests::PatchedTaskWriteRequest,
+        crate::requests::PatchedJobWriteRequest,
+        crate::requests::PatchedLabelRequest,
+        crate::requests::AttributeRequest,
+        crate::requests::SublabelRequest,
+        crate::requests::StorageRequest,
     ))
 )]
 pub struct ApiDoc;

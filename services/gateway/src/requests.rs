@@ -124,3 +124,120 @@ pub struct InvitationWriteRequest {
     /// An e-mail address or a username.
     email: String,
 }
+
+#[derive(ToSchema)]
+pub struct AttributeRequest {
+    id: Option<i64>,
+    #[schema(max_length = 64)]
+    name: String,
+    mutable: bool,
+    /// checkbox, radio, number, text or select
+    input_type: String,
+    #[schema(max_length = 128)]
+    default_value: Option<String>,
+    values: Vec<String>,
+}
+
+#[derive(ToSchema)]
+pub struct SublabelRequest {
+    id: Option<i64>,
+    #[schema(max_length = 64)]
+    name: String,
+    color: Option<String>,
+    attributes: Option<Vec<AttributeRequest>>,
+    r#type: Option<String>,
+    has_parent: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct PatchedLabelRequest {
+    id: Option<i64>,
+    #[schema(min_length = 1, max_length = 64)]
+    name: Option<String>,
+    color: Option<String>,
+    attributes: Option<Vec<AttributeRequest>>,
+    deleted: Option<bool>,
+    /// any, rectangle, polygon, polyline, points, ellipse, cuboid, mask, skeleton, tag
+    r#type: Option<String>,
+    svg: Option<String>,
+    sublabels: Option<Vec<SublabelRequest>>,
+}
+
+#[derive(ToSchema)]
+pub struct StorageRequest {
+    /// local or cloud_storage
+    location: Option<String>,
+    cloud_storage_id: Option<i64>,
+}
+
+#[derive(ToSchema)]
+pub struct ProjectWriteRequest {
+    #[schema(min_length = 1, max_length = 256)]
+    name: String,
+    labels: Option<Vec<PatchedLabelRequest>>,
+    owner_id: Option<i64>,
+    assignee_id: Option<i64>,
+    #[schema(max_length = 2000)]
+    bug_tracker: Option<String>,
+    target_storage: Option<StorageRequest>,
+    source_storage: Option<StorageRequest>,
+}
+
+#[derive(ToSchema)]
+pub struct PatchedProjectWriteRequest {
+    #[schema(min_length = 1, max_length = 256)]
+    name: Option<String>,
+    labels: Option<Vec<PatchedLabelRequest>>,
+    owner_id: Option<i64>,
+    assignee_id: Option<i64>,
+    #[schema(max_length = 2000)]
+    bug_tracker: Option<String>,
+    target_storage: Option<StorageRequest>,
+    source_storage: Option<StorageRequest>,
+    organization_id: Option<i64>,
+}
+
+#[derive(ToSchema)]
+pub struct TaskWriteRequest {
+    #[schema(min_length = 1, max_length = 256)]
+    name: String,
+    project_id: Option<i64>,
+    owner_id: Option<i64>,
+    assignee_id: Option<i64>,
+    #[schema(max_length = 2000)]
+    bug_tracker: Option<String>,
+    overlap: Option<i32>,
+    segment_size: Option<i32>,
+    labels: Option<Vec<PatchedLabelRequest>>,
+    #[schema(max_length = 64)]
+    subset: Option<String>,
+    target_storage: Option<StorageRequest>,
+    source_storage: Option<StorageRequest>,
+    consensus_replicas: Option<i32>,
+}
+
+#[derive(ToSchema)]
+pub struct PatchedTaskWriteRequest {
+    #[schema(min_length = 1, max_length = 256)]
+    name: Option<String>,
+    project_id: Option<i64>,
+    owner_id: Option<i64>,
+    assignee_id: Option<i64>,
+    #[schema(max_length = 2000)]
+    bug_tracker: Option<String>,
+    labels: Option<Vec<PatchedLabelRequest>>,
+    #[schema(max_length = 64)]
+    subset: Option<String>,
+    target_storage: Option<StorageRequest>,
+    source_storage: Option<StorageRequest>,
+    organization_id: Option<i64>,
+}
+
+#[derive(ToSchema)]
+pub struct PatchedJobWriteRequest {
+    assignee: Option<i64>,
+    /// annotation, validation or acceptance
+    stage: Option<String>,
+    /// new, in progress, completed or rejected
+    state: Option<String>,
+}

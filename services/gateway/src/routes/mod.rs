@@ -1,11 +1,16 @@
 //! The REST surface, one module per API tag.
 
 pub mod auth;
+mod documents;
 pub mod health;
 pub mod invitations;
+pub mod jobs;
+pub mod labels;
 pub mod organizations;
+pub mod projects;
 pub mod schema;
 pub mod server;
+pub mod tasks;
 pub mod users;
 
 use crate::error::method_not_allowed;
@@ -23,5 +28,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     users::configure(cfg);
     organizations::configure(cfg);
     invitations::configure(cfg);
+    projects::configure(cfg);
+    tasks::configure(cfg);
+    jobs::configure(cfg);
+    labels::configure(cfg);
     schema::configure(cfg);
 }
