@@ -8,6 +8,7 @@ mod observability;
 mod organizations;
 mod otlp;
 mod outage;
+mod permissions;
 mod queue;
 mod resources;
 mod storage;
