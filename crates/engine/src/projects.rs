@@ -52,15 +52,15 @@ struct TaskSummary {
 }
 
 async fn task_summaries(client: &impl GenericClient, ids: &[i64]) -> ApiResult<HashMap<i64, TaskSummary>> {
-    let rows = client
-        .query(
+    let statement = client
+        .prepare_cached(
             "SELECT project_id, count(*), \
              coalesce(array_agg(DISTINCT subset) FILTER (WHERE subset <> ''), '{}'), min(dimension) \
              FROM tasks WHERE project_id = ANY($1) GROUP BY project_id",
-            &[&ids],
         )
         .await
         .map_err(db_error)?;
+    let rows = client.query(&statement, &[&ids]).await.map_err(db_error)?;
     Ok(rows
         .iter()
         .map(|r| (r.get(0), TaskSummary { count: r.get(1), subsets: r.get(2), dimension: r.get(3) }))

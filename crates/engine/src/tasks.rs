@@ -106,14 +106,14 @@ struct JobCounts {
 }
 
 async fn job_counts(client: &impl GenericClient, ids: &[i64]) -> ApiResult<HashMap<i64, JobCounts>> {
-    let rows = client
-        .query(
+    let statement = client
+        .prepare_cached(
             "SELECT task_id, count(*), count(*) FILTER (WHERE stage = 'acceptance' AND state = 'completed'), \
              count(*) FILTER (WHERE stage = 'validation') FROM jobs WHERE task_id = ANY($1) GROUP BY task_id",
-            &[&ids],
         )
         .await
         .map_err(db_error)?;
+    let rows = client.query(&statement, &[&ids]).await.map_err(db_error)?;
     Ok(rows
         .iter()
         .map(|r| (r.get(0), JobCounts { count: r.get(1), completed: r.get(2), validation: r.get(3) }))

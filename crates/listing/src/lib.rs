@@ -21,6 +21,9 @@ use std::collections::HashMap;
 pub const DEFAULT_PAGE_SIZE: i64 = 10;
 pub const MAX_PAGE_SIZE: i64 = 1000;
 
+/// Prepared list statements kept per database connection.
+const STATEMENT_CACHE_LIMIT: usize = 512;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldType {
     Int,
@@ -125,7 +128,7 @@ pub fn compile(spec: &ListSpec, params: &ListParams, mut conditions: SqlWhere) -
 /// statements sent together, so the page can stop at its `LIMIT` (an index walk) instead
 /// of numbering every match. A page past the end is a 404, as in CVAT.
 pub async fn fetch_page(
-    client: &tokio_postgres::Client,
+    client: &cvat_db::Client,
     spec: &ListSpec,
     params: &ListParams,
     scope: SqlWhere,
@@ -140,10 +143,21 @@ pub async fn fetch_page(
         list.order_by, list.limit, list.offset
     );
     let values = list.conditions.params();
-    let (count, rows) =
-        futures_util::future::try_join(client.query_one(&count_sql, &values), client.query(&page_sql, &values))
+    // Planning costs more than running these index-backed queries, so statements are
+    // kept per connection; the cache is bounded because filters give many shapes.
+    if client.statement_cache.size() > STATEMENT_CACHE_LIMIT {
+        client.statement_cache.clear();
+    }
+    let (count_statement, page_statement) =
+        futures_util::future::try_join(client.prepare_cached(&count_sql), client.prepare_cached(&page_sql))
             .await
             .map_err(cvat_db::api_error)?;
+    let (count, rows) = futures_util::future::try_join(
+        client.query_one(&count_statement, &values),
+        client.query(&page_statement, &values),
+    )
+    .await
+    .map_err(cvat_db::api_error)?;
     let count: i64 = count.get(0);
     if rows.is_empty() && list.offset > 0 {
         return Err(ApiError::detail(ErrorKind::NotFound, "Invalid page."));
