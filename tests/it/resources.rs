@@ -427,3 +427,34 @@ async fn bad_input_is_refused_and_writes_nothing() {
     expect(user.get("/api/projects/999999999", None).await, StatusCode::NOT_FOUND).await;
     expect(user.get("/api/jobs/abc", None).await, StatusCode::NOT_FOUND).await;
 }
+
+/// Polls `path` as `caller` until `check` holds (the task service hears of user changes
+/// over the queue), for at most ten seconds.
+async fn eventually(caller: &Caller, path: &str, check: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..100 {
+        let body = expect(caller.get(path, None).await, StatusCode::OK).await;
+        if check(&body) {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{path} never reached the expected state");
+}
+
+#[tokio::test]
+async fn owners_follow_user_renames_and_deletions() {
+    let (user, _) = Caller::new().await;
+    let user_id = user.id().await;
+    let admin = Caller::admin().await;
+    let project = expect(user.post("/api/projects", None, json!({"name": "named"})).await, StatusCode::CREATED).await;
+    let path = format!("/api/projects/{}", project["id"]);
+    let renamed = unique("renamed");
+    let body = json!({"username": renamed, "first_name": "Ada"});
+    expect(user.patch(&format!("/api/users/{user_id}"), body).await, StatusCode::OK).await;
+    let project = eventually(&user, &path, |p| p["owner"]["username"] == renamed.as_str()).await;
+    assert_eq!(project["owner"]["first_name"], "Ada");
+    assert_eq!(results(&user, &format!("/api/projects?owner={renamed}"), None).await.len(), 1);
+
+    expect(admin.delete(&format!("/api/users/{user_id}")).await, StatusCode::NO_CONTENT).await;
+    eventually(&admin, &path, |p| p["owner"].is_null()).await;
+}

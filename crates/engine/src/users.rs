@@ -1,4 +1,7 @@
-//! This schema's copy of the users it refers to (owners and assignees).
+//! This schema's copy of the users it refers to (owners and assignees). Rows are
+//! written when a user is named or acts, refreshed when the auth service reports a
+//! change (`UserChanged` on the task queue), and all of them periodically, which also
+//! catches a change whose report was lost.
 
 use crate::{db_error, Caller, Engine};
 use cvat_db::GenericClient;
@@ -16,7 +19,37 @@ async fn remember(client: &impl GenericClient, user: &User) -> ApiResult<()> {
     Ok(())
 }
 
+/// How many users one refresh asks the auth service about.
+const REFRESH_BATCH: usize = 500;
+
 impl Engine {
+    /// Re-reads the given users from the auth service: names are updated, and users that
+    /// no longer exist are removed (their objects keep no owner or assignee, as in CVAT).
+    pub async fn refresh_users(&self, ids: &[i64]) -> ApiResult<()> {
+        let client = self.client().await?;
+        for batch in ids.chunks(REFRESH_BATCH) {
+            let users = self.directory.users(batch.to_vec()).await?;
+            for user in &users {
+                remember(&client, user).await?;
+            }
+            let gone: Vec<i64> = batch.iter().copied().filter(|id| !users.iter().any(|u| u.id == *id)).collect();
+            if !gone.is_empty() {
+                client.execute("DELETE FROM users WHERE id = ANY($1)", &[&gone]).await.map_err(db_error)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Refreshes every user this schema knows.
+    pub async fn refresh_all_users(&self) -> ApiResult<()> {
+        let ids: Vec<i64> = {
+            let client = self.client().await?;
+            let rows = client.query("SELECT id FROM users ORDER BY id", &[]).await.map_err(db_error)?;
+            rows.iter().map(|r| r.get(0)).collect()
+        };
+        self.refresh_users(&ids).await
+    }
+
     /// Records the caller, who is about to own or be assigned something.
     pub(crate) async fn remember_caller(&self, client: &impl GenericClient, caller: &Caller) -> ApiResult<()> {
         remember(client, &caller.user).await

@@ -1,7 +1,8 @@
 //! RabbitMQ access with the queue rules of the design:
 //!
 //! * topology: a direct work exchange `{prefix}.work` with one durable queue per worker
-//!   pool (`{prefix}.media`, `{prefix}.export`); a retry exchange whose per-pool queues
+//!   pool (`{prefix}.media`, `{prefix}.export`) and one for the task service's own work
+//!   (`{prefix}.task`); a retry exchange whose per-pool queues
 //!   hold a message for [`RETRY_DELAY_MS`] and dead-letter it back to the work exchange;
 //!   a dead-letter exchange with one `{prefix}.{pool}.dead` queue per pool;
 //! * publishing waits for the broker's confirm, messages are persistent and carry the
@@ -24,7 +25,11 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Exchange
 use std::collections::{BTreeMap, HashMap};
 use tokio::sync::Mutex;
 
+/// The worker pools (each a separate service scaled on its own).
 pub const POOLS: [&str; 2] = ["media", "export"];
+/// The task service's queue: changes other services tell it about.
+pub const TASK_QUEUE: &str = "task";
+const QUEUES: [&str; 3] = ["media", "export", TASK_QUEUE];
 pub const MAX_ATTEMPTS: u32 = 5;
 pub const RETRY_DELAY_MS: u32 = 2000;
 const ATTEMPT_HEADER: &str = "x-attempt";
@@ -93,7 +98,7 @@ impl Broker {
                 .await?;
         }
         let durable_queue = QueueDeclareOptions { durable: true, ..Default::default() };
-        for pool in POOLS {
+        for pool in QUEUES {
             let work = self.queue_name(pool);
             let retry = format!("{work}.retry");
             let dead = format!("{work}.dead");
@@ -122,9 +127,9 @@ impl Broker {
         Ok(())
     }
 
-    /// Publishes `body` to a worker pool and waits for the broker to confirm it.
+    /// Publishes `body` to a queue and waits for the broker to confirm it.
     pub async fn publish(&self, pool: &str, message_id: &str, body: &[u8]) -> Result<(), QueueError> {
-        if !POOLS.contains(&pool) {
+        if !QUEUES.contains(&pool) {
             return Err(QueueError::UnknownPool(pool.to_string()));
         }
         let headers = cvat_runtime::propagation::current_headers();

@@ -1,7 +1,8 @@
-//! The loop every queue worker runs: consume its pool's queue, handle each job inside a
-//! span parented on the publisher's trace, report to the task service, ack only after the
-//! effect is recorded; failures go to the retry queue and, in the end, the dead-letter
-//! queue. A lost broker connection is re-established with backoff.
+//! The loop every queue consumer runs: consume its queue, hand each job to a [`Handler`]
+//! inside a span parented on the publisher's trace, ack only after the effect is
+//! recorded; failures go to the retry queue and, in the end, the dead-letter queue. A
+//! lost broker connection is re-established with backoff. The media and export workers
+//! run it with [`PoolHandler`]; the task service with its own handler.
 
 use cvat_proto::queue::{job::Work, Job};
 use cvat_proto::task::task_client::TaskClient;
@@ -37,15 +38,20 @@ pub fn task_client(url: &str) -> anyhow::Result<TaskApi> {
     Ok(TaskClient::with_interceptor(channel, TraceInterceptor))
 }
 
-pub struct Worker {
-    /// The pool this worker consumes (`media`, `export`) and its name in reports.
-    pub pool: &'static str,
-    pub broker: Arc<Broker>,
-    pub task: TaskApi,
-    pub prefetch: u16,
+/// What a consumer does with one job; an error sends the job to the retry queue.
+pub trait Handler: Send + Sync {
+    fn handle(&self, job: Job) -> impl std::future::Future<Output = anyhow::Result<()>> + Send;
 }
 
-impl Worker {
+pub struct Worker<H> {
+    /// The queue this worker consumes (`media`, `export`, `task`).
+    pub pool: &'static str,
+    pub broker: Arc<Broker>,
+    pub prefetch: u16,
+    pub handler: H,
+}
+
+impl<H: Handler> Worker<H> {
     /// Consumes until the process stops.
     pub async fn run(self) {
         let tag = format!("{}-{}", self.pool, std::process::id());
@@ -90,7 +96,18 @@ impl Worker {
     }
 
     async fn handle(&self, body: &[u8]) -> anyhow::Result<()> {
-        let job = Job::decode(body)?;
+        self.handler.handle(Job::decode(body)?).await
+    }
+}
+
+/// The work of a worker pool, reported to the task service under the pool's name.
+pub struct PoolHandler {
+    pub pool: &'static str,
+    pub task: TaskApi,
+}
+
+impl Handler for PoolHandler {
+    async fn handle(&self, job: Job) -> anyhow::Result<()> {
         match job.work {
             Some(Work::TraceProbe(probe)) => {
                 let report = TraceProbeReport {
@@ -101,6 +118,7 @@ impl Worker {
                 self.task.clone().report_trace_probe(report).await?;
                 Ok(())
             }
+            Some(other) => anyhow::bail!("job {} is not work for the {} pool: {other:?}", job.id, self.pool),
             None => anyhow::bail!("job {} carries no work", job.id),
         }
     }
@@ -125,7 +143,8 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
         }),
     ]);
     tokio::spawn(health::serve(settings.health_listen, ready));
-    let worker = Worker { pool, broker, task: task_client(&settings.task_url)?, prefetch: 4 };
+    let handler = PoolHandler { pool, task: task_client(&settings.task_url)? };
+    let worker = Worker { pool, broker, prefetch: 4, handler };
     tokio::select! {
         _ = worker.run() => {}
         _ = cvat_runtime::shutdown_signal() => {}

@@ -6,16 +6,21 @@ use cvat_listing::ListParams;
 use cvat_proto::auth::auth_server::{Auth, AuthServer};
 use cvat_proto::auth::*;
 use cvat_proto::common::{Empty, ListQuery, OrgContext};
+use cvat_proto::queue::{job::Work, Job, UserChanged};
+use cvat_queue::{Broker, TASK_QUEUE};
 use cvat_runtime::grpc::{handle, Reply};
+use prost::Message;
 use std::sync::Arc;
 use tonic::Request;
 
-pub fn server(identity: Arc<Identity>) -> AuthServer<AuthService> {
-    AuthServer::new(AuthService { identity })
+pub fn server(identity: Arc<Identity>, broker: Arc<Broker>) -> AuthServer<AuthService> {
+    AuthServer::new(AuthService { identity, broker })
 }
 
 pub struct AuthService {
     identity: Arc<Identity>,
+    /// Where user changes are reported to the task service.
+    broker: Arc<Broker>,
 }
 
 fn principal(value: Option<Principal>) -> ApiResult<Principal> {
@@ -35,6 +40,18 @@ fn list_params(query: Option<ListQuery>) -> ListParams {
 }
 
 impl AuthService {
+    /// Tells the task service a user changed. A report that cannot be published is only
+    /// logged: the change is committed, and the task service's periodic resync repairs it.
+    async fn report_user_change(&self, user_id: i64) {
+        let job = Job {
+            id: format!("user-{user_id}-{}", uuid::Uuid::new_v4()),
+            work: Some(Work::UserChanged(UserChanged { user_id })),
+        };
+        if let Err(err) = self.broker.publish(TASK_QUEUE, &job.id, &job.encode_to_vec()).await {
+            tracing::warn!(error = %err, user_id, "user change not reported");
+        }
+    }
+
     /// The organization id of a request's context, if it names one.
     async fn org_scope(&self, org: Option<OrgContext>) -> ApiResult<Option<i64>> {
         let resolved = self.identity.resolve_org(&org.unwrap_or_default()).await?;
@@ -156,14 +173,18 @@ impl Auth for AuthService {
             let patch = patch
                 .as_object()
                 .ok_or_else(|| ApiError::field("non_field_errors", "Invalid data. Expected a dictionary."))?;
-            self.identity.update_user(&principal(r.principal)?, r.id, patch).await
+            let user = self.identity.update_user(&principal(r.principal)?, r.id, patch).await?;
+            self.report_user_change(user.id).await;
+            Ok(user)
         })
         .await
     }
 
     async fn delete_user(&self, request: Request<UserRef>) -> Reply<Empty> {
         handle(request, "DeleteUser", |r| async move {
-            self.identity.delete_user(&principal(r.principal)?, r.id).await.map(|_| Empty {})
+            self.identity.delete_user(&principal(r.principal)?, r.id).await?;
+            self.report_user_change(r.id).await;
+            Ok(Empty {})
         })
         .await
     }

@@ -28,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
     {
         tracing::info!(username = %settings.admin_user, "admin user created");
     }
+    let broker = Arc::new(cvat_queue::Broker::new(settings.amqp_url.expose(), &settings.queue_prefix));
     let throttle = identity.clone();
     let ready = health::readiness(vec![
         health::check("postgresql", move || {
@@ -42,7 +43,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(health::serve(settings.health_listen, ready));
     tracing::info!(addr = %settings.auth_listen, "auth service listening");
     tonic::transport::Server::builder()
-        .add_service(grpc::server(identity))
+        .add_service(grpc::server(identity, broker))
         .serve_with_shutdown(settings.auth_listen, cvat_runtime::shutdown_signal())
         .await?;
     Ok(())

@@ -9,10 +9,11 @@ use cvat_proto::common::{Empty, ListQuery};
 use cvat_proto::task::task_server::Task;
 use cvat_proto::task::*;
 use cvat_runtime::grpc::{handle, Reply};
+use std::sync::Arc;
 use tonic::Request;
 
 pub struct TaskService {
-    pub engine: Engine,
+    pub engine: Arc<Engine>,
     pub probes: Probes,
 }
 

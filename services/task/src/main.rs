@@ -4,6 +4,7 @@
 
 mod grpc;
 mod probes;
+mod user_sync;
 
 use cvat_engine::{Directory, Engine, MIGRATIONS, SCHEMA};
 use cvat_proto::task::task_server::TaskServer;
@@ -36,10 +37,19 @@ async fn main() -> anyhow::Result<()> {
         .timeout(std::time::Duration::from_secs(30))
         .connect_lazy();
     let directory = Directory::new(auth);
+    let engine = Arc::new(Engine::new(db.clone(), directory));
+    let users = cvat_worker::Worker {
+        pool: cvat_queue::TASK_QUEUE,
+        broker: broker.clone(),
+        prefetch: 16,
+        handler: user_sync::UserSync { engine: engine.clone() },
+    };
+    tokio::spawn(users.run());
+    tokio::spawn(user_sync::resync_periodically(engine.clone()));
     let probes = probes::Probes::new(db.clone(), broker);
     tracing::info!(addr = %settings.task_listen, "task service listening");
     tonic::transport::Server::builder()
-        .add_service(TaskServer::new(grpc::TaskService { engine: Engine::new(db.clone(), directory), probes }))
+        .add_service(TaskServer::new(grpc::TaskService { engine, probes }))
         .serve_with_shutdown(settings.task_listen, cvat_runtime::shutdown_signal())
         .await?;
     Ok(())
