@@ -9,6 +9,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 pub type Traced = InterceptedService<Channel, TraceInterceptor>;
+pub type TaskApi = TaskClient<Traced>;
 
 pub struct AppState {
     pub auth: AuthClient<Traced>,

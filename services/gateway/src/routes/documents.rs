@@ -27,7 +27,7 @@ pub fn write(req: &HttpRequest, auth: Auth, id: i64, body: serde_json::Map<Strin
 }
 
 /// A list request; `extra` adds equality filters a path implies (`/api/tasks/{id}/jobs`).
-pub fn list(req: &HttpRequest, auth: Auth, params: &Query, extra: &[(&str, i64)]) -> HttpResult<ListRequest> {
+fn list(req: &HttpRequest, auth: Auth, params: &Query, extra: &[(&str, i64)]) -> HttpResult<ListRequest> {
     let mut query = listing::query_all(params)?;
     for (name, value) in extra {
         query.equals.insert(name.to_string(), value.to_string());
@@ -52,4 +52,98 @@ pub fn page(req: &HttpRequest, query: &ListQuery, page: DocumentPage) -> HttpRes
     body.push_str(&page.results.join(","));
     body.push_str("]}");
     HttpResponse::Ok().content_type("application/json").body(body)
+}
+
+/// The list, retrieve, partial-update and destroy handlers of a resource the task
+/// service renders, with their OpenAPI operations. `$rpc` names the task-service calls
+/// (`list_$rpc`, `get_$rpc`, `update_$rpc`, `delete_$rpc`).
+macro_rules! document_handlers {
+    (tag: $tag:literal, collection: $collection:literal, item: $item:literal, patch: $patch:ty,
+     list: $list:ident, get: $get:ident, update: $update:ident, delete: $delete:ident) => {
+        #[utoipa::path(get, path = $collection, operation_id = concat!($tag, "_list"), tag = $tag,
+                    responses((status = 200, description = "A page of documents")))]
+        pub async fn list(
+            req: actix_web::HttpRequest,
+            auth: crate::identity::Auth,
+            params: crate::routes::documents::Query,
+        ) -> crate::error::HttpResult<actix_web::HttpResponse> {
+            crate::routes::documents::list_of(
+                &req,
+                auth,
+                &params,
+                &[],
+                |mut task, r| async move { task.$list(r).await },
+            )
+            .await
+        }
+
+        #[utoipa::path(get, path = $item, operation_id = concat!($tag, "_retrieve"), tag = $tag,
+                    responses((status = 200, description = "The document")))]
+        pub async fn retrieve(
+            req: actix_web::HttpRequest,
+            auth: crate::identity::Auth,
+            state: actix_web::web::Data<crate::state::AppState>,
+            id: actix_web::web::Path<i64>,
+        ) -> crate::error::HttpResult<actix_web::HttpResponse> {
+            let found = state.task().$get(crate::routes::documents::object(&req, auth, *id)).await?;
+            Ok(crate::routes::documents::document(actix_web::http::StatusCode::OK, found.into_inner()))
+        }
+
+        #[utoipa::path(patch, path = $item, request_body = $patch, operation_id = concat!($tag, "_partial_update"),
+                    tag = $tag, responses((status = 200, description = "The updated document")))]
+        pub async fn partial_update(
+            req: actix_web::HttpRequest,
+            auth: crate::identity::Auth,
+            state: actix_web::web::Data<crate::state::AppState>,
+            id: actix_web::web::Path<i64>,
+            body: crate::body::JsonBody,
+        ) -> crate::error::HttpResult<actix_web::HttpResponse> {
+            let updated = state.task().$update(crate::routes::documents::write(&req, auth, *id, body.0)).await?;
+            Ok(crate::routes::documents::document(actix_web::http::StatusCode::OK, updated.into_inner()))
+        }
+
+        #[utoipa::path(delete, path = $item, operation_id = concat!($tag, "_destroy"), tag = $tag,
+                    responses((status = 204)))]
+        pub async fn destroy(
+            req: actix_web::HttpRequest,
+            auth: crate::identity::Auth,
+            state: actix_web::web::Data<crate::state::AppState>,
+            id: actix_web::web::Path<i64>,
+        ) -> crate::error::HttpResult<actix_web::HttpResponse> {
+            state.task().$delete(crate::routes::documents::object(&req, auth, *id)).await?;
+            Ok(actix_web::HttpResponse::NoContent().finish())
+        }
+
+        /// Routes of the collection and of one item.
+        fn configure_documents(cfg: &mut actix_web::web::ServiceConfig, create: Option<actix_web::Route>) {
+            use actix_web::web;
+            let mut collection = vec![web::get().to(list)];
+            collection.extend(create);
+            cfg.service(crate::routes::resource($collection, collection)).service(crate::routes::resource(
+                $item,
+                vec![web::get().to(retrieve), web::patch().to(partial_update), web::delete().to(destroy)],
+            ));
+        }
+    };
+}
+
+pub(crate) use document_handlers;
+
+/// Runs a list call and answers its page. `extra` adds equality filters a path implies.
+pub async fn list_of<F, Fut>(
+    req: &HttpRequest,
+    auth: Auth,
+    params: &Query,
+    extra: &[(&str, i64)],
+    call: F,
+) -> HttpResult<HttpResponse>
+where
+    F: FnOnce(crate::state::TaskApi, ListRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<tonic::Response<DocumentPage>, tonic::Status>>,
+{
+    let request = list(req, auth, params, extra)?;
+    let query = request.query.clone().unwrap_or_default();
+    let state = req.app_data::<actix_web::web::Data<crate::state::AppState>>().expect("state is configured");
+    let documents = call(state.task(), request).await?.into_inner();
+    Ok(page(req, &query, documents))
 }
