@@ -223,7 +223,7 @@ async fn projects_tasks_and_labels() {
             json!({"labels": [
                 {"id": car_id, "name": "vehicle", "color": "#00ff00",
                  "attributes": [{"name": "doors", "mutable": false, "input_type": "radio", "values": ["2", "4"]}]},
-                {"name": "sign"},
+                {"name": "sign", "type": "rectangle"},
                 {"id": person_id, "deleted": true}
             ]}),
         )
@@ -245,6 +245,7 @@ async fn projects_tasks_and_labels() {
     let sign =
         expect(user.patch(&format!("/api/labels/{sign_id}"), json!({"name": "stop sign"})).await, StatusCode::OK).await;
     assert_eq!((sign["name"].as_str(), sign["project_id"].as_i64()), (Some("stop sign"), Some(project_id)));
+    assert_eq!(sign["type"], "rectangle", "a PATCH without a type keeps it");
     expect(user.patch(&format!("/api/labels/{sign_id}"), json!({"deleted": true})).await, StatusCode::BAD_REQUEST)
         .await;
     let duplicate = user.patch(&format!("/api/labels/{sign_id}"), json!({"name": "vehicle"})).await;

@@ -101,7 +101,7 @@ fn insert_label<'a>(
                     "INSERT INTO labels ({}, parent_id, name, color, type, svg) VALUES ($1, $2, $3, $4, $5, '') RETURNING id",
                     owner.column()
                 ),
-                &[&owner.id(), &parent, &spec.name, &color, &spec.kind],
+                &[&owner.id(), &parent, &spec.name, &color, &spec.new_kind()],
             )
             .await
             .map_err(write_error)?;
@@ -139,7 +139,10 @@ async fn update_label(client: &impl GenericClient, owner: LabelOwner, spec: &Lab
     }
     let old_kind: String = row.get(0);
     // A label does not turn into or out of a skeleton: its sublabels would dangle.
-    let kind = if old_kind == "skeleton" || spec.kind == "skeleton" { old_kind } else { spec.kind.clone() };
+    let kind = match spec.kind.as_deref() {
+        Some(new) if old_kind != "skeleton" && new != "skeleton" => new.to_string(),
+        _ => old_kind,
+    };
     let color = if spec.color.is_empty() {
         let mut used = sibling_colors(client, owner, None).await?;
         used.retain(|c| !c.is_empty());

@@ -52,6 +52,17 @@ impl Engine {
 
 pub(crate) use cvat_db::api_error as db_error;
 
+/// A query through the connection's statement cache: for the fixed statements every
+/// page of a list runs.
+pub(crate) async fn query_cached(
+    client: &impl cvat_db::GenericClient,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> ApiResult<Vec<tokio_postgres::Row>> {
+    let statement = client.prepare_cached(sql).await.map_err(db_error)?;
+    client.query(&statement, params).await.map_err(db_error)
+}
+
 /// Parses a write request's JSON body into an object.
 pub(crate) fn parse_body(body: &str) -> ApiResult<serde_json::Map<String, serde_json::Value>> {
     match serde_json::from_str::<serde_json::Value>(body) {

@@ -3,7 +3,7 @@
 use crate::access::{allow, list_scope, Visibility};
 use crate::labels::{self, LabelOwner};
 use crate::render::{self, timestamp, user_columns};
-use crate::{db_error, parse_body, Caller, DocumentPage, Engine};
+use crate::{db_error, parse_body, query_cached, Caller, DocumentPage, Engine};
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
@@ -52,15 +52,14 @@ struct TaskSummary {
 }
 
 async fn task_summaries(client: &impl GenericClient, ids: &[i64]) -> ApiResult<HashMap<i64, TaskSummary>> {
-    let statement = client
-        .prepare_cached(
-            "SELECT project_id, count(*), \
+    let rows = query_cached(
+        client,
+        "SELECT project_id, count(*), \
              coalesce(array_agg(DISTINCT subset) FILTER (WHERE subset <> ''), '{}'), min(dimension) \
              FROM tasks WHERE project_id = ANY($1) GROUP BY project_id",
-        )
-        .await
-        .map_err(db_error)?;
-    let rows = client.query(&statement, &[&ids]).await.map_err(db_error)?;
+        &[&ids],
+    )
+    .await?;
     Ok(rows
         .iter()
         .map(|r| (r.get(0), TaskSummary { count: r.get(1), subsets: r.get(2), dimension: r.get(3) }))

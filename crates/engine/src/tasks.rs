@@ -5,7 +5,7 @@ use crate::access::{allow, list_scope, Visibility};
 use crate::labels::{self, LabelOwner};
 use crate::projects::{storage_field, store_storage, unknown_field};
 use crate::render::{self, timestamp, user_columns};
-use crate::{db_error, parse_body, Caller, DocumentPage, Engine};
+use crate::{db_error, parse_body, query_cached, Caller, DocumentPage, Engine};
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
@@ -106,14 +106,13 @@ struct JobCounts {
 }
 
 async fn job_counts(client: &impl GenericClient, ids: &[i64]) -> ApiResult<HashMap<i64, JobCounts>> {
-    let statement = client
-        .prepare_cached(
-            "SELECT task_id, count(*), count(*) FILTER (WHERE stage = 'acceptance' AND state = 'completed'), \
+    let rows = query_cached(
+        client,
+        "SELECT task_id, count(*), count(*) FILTER (WHERE stage = 'acceptance' AND state = 'completed'), \
              count(*) FILTER (WHERE stage = 'validation') FROM jobs WHERE task_id = ANY($1) GROUP BY task_id",
-        )
-        .await
-        .map_err(db_error)?;
-    let rows = client.query(&statement, &[&ids]).await.map_err(db_error)?;
+        &[&ids],
+    )
+    .await?;
     Ok(rows
         .iter()
         .map(|r| (r.get(0), JobCounts { count: r.get(1), completed: r.get(2), validation: r.get(3) }))

@@ -32,7 +32,8 @@ pub struct LabelSpec {
     pub name: String,
     /// Empty: the server picks one.
     pub color: String,
-    pub kind: String,
+    /// The `type` as given; `None` when absent (`any` for a new label, unchanged for an update).
+    pub kind: Option<String>,
     pub svg: String,
     pub attributes: Vec<AttributeSpec>,
     pub sublabels: Vec<LabelSpec>,
@@ -42,6 +43,13 @@ pub struct LabelSpec {
 /// Errors of one object, keyed by field.
 #[derive(Default)]
 struct Errors(Map<String, Value>);
+
+impl LabelSpec {
+    /// The type to store for a new label.
+    pub fn new_kind(&self) -> &str {
+        self.kind.as_deref().unwrap_or("any")
+    }
+}
 
 impl Errors {
     fn add(&mut self, field: &str, message: impl Into<String>) {
@@ -147,11 +155,11 @@ fn label(value: &Value, errors: &mut Errors, sublabel: bool) -> Option<LabelSpec
         errors.add("color", "Enter a color as #RRGGBB.");
     }
     let kind = match object.get("type") {
-        None | Some(Value::Null) => "any".to_string(),
-        Some(Value::String(kind)) if LABEL_TYPES.contains(&kind.as_str()) => kind.clone(),
+        None | Some(Value::Null) => None,
+        Some(Value::String(kind)) if LABEL_TYPES.contains(&kind.as_str()) => Some(kind.clone()),
         Some(other) => {
             errors.add("type", format!("{other} is not a valid choice."));
-            String::new()
+            None
         }
     };
     let svg = string(object, "svg", errors, usize::MAX).unwrap_or_default();
@@ -160,7 +168,7 @@ fn label(value: &Value, errors: &mut Errors, sublabel: bool) -> Option<LabelSpec
         errors.add("attributes", format!("Duplicate attribute with name '{name}' exists"));
     }
     let sublabels = list(object, "sublabels", errors, |v, e| label(v, e, true));
-    if kind == "skeleton" {
+    if kind.as_deref() == Some("skeleton") {
         if sublabel {
             errors.add("type", "A sublabel cannot be a skeleton.");
         } else if sublabels.is_empty() && id.is_none() {
@@ -314,7 +322,8 @@ mod tests {
         assert_eq!((speed.default_value.as_str(), speed.input_type.as_str()), ("0", "number"));
         assert_eq!(labels[0].attributes[2].default_value, "false");
         assert_eq!(labels[1].sublabels.len(), 2);
-        assert_eq!(labels[1].kind, "skeleton");
+        assert_eq!(labels[1].kind.as_deref(), Some("skeleton"));
+        assert_eq!(labels[0].kind, None);
         assert!(labels[2].deleted);
     }
 

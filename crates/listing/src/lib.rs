@@ -73,6 +73,19 @@ pub struct ListParams {
     pub equals: HashMap<String, String>,
 }
 
+impl From<cvat_proto::common::ListQuery> for ListParams {
+    fn from(query: cvat_proto::common::ListQuery) -> Self {
+        ListParams {
+            page: query.page,
+            page_size: query.page_size,
+            filter: query.filter,
+            sort: query.sort,
+            search: query.search,
+            equals: query.equals.into_iter().collect(),
+        }
+    }
+}
+
 /// Parses `page` and `page_size` query values (absent = defaults).
 pub fn parse_paging(page: Option<&str>, page_size: Option<&str>) -> ApiResult<(i64, i64)> {
     let page = match page {

@@ -18,15 +18,7 @@ pub struct TaskService {
 }
 
 fn list_params(query: Option<ListQuery>) -> ListParams {
-    let query = query.unwrap_or_default();
-    ListParams {
-        page: query.page,
-        page_size: query.page_size,
-        filter: query.filter,
-        sort: query.sort,
-        search: query.search,
-        equals: query.equals.into_iter().collect(),
-    }
+    query.unwrap_or_default().into()
 }
 
 fn page(page: DocumentPage) -> cvat_proto::task::DocumentPage {

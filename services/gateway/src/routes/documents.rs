@@ -61,7 +61,7 @@ macro_rules! document_handlers {
     (tag: $tag:literal, collection: $collection:literal, item: $item:literal, patch: $patch:ty,
      list: $list:ident, get: $get:ident, update: $update:ident, delete: $delete:ident) => {
         #[utoipa::path(get, path = $collection, operation_id = concat!($tag, "_list"), tag = $tag,
-                    responses((status = 200, description = "A page of documents")))]
+                                    responses((status = 200, description = "A page of documents")))]
         pub async fn list(
             req: actix_web::HttpRequest,
             auth: crate::identity::Auth,
@@ -78,7 +78,7 @@ macro_rules! document_handlers {
         }
 
         #[utoipa::path(get, path = $item, operation_id = concat!($tag, "_retrieve"), tag = $tag,
-                    responses((status = 200, description = "The document")))]
+                                    responses((status = 200, description = "The document")))]
         pub async fn retrieve(
             req: actix_web::HttpRequest,
             auth: crate::identity::Auth,
@@ -90,7 +90,7 @@ macro_rules! document_handlers {
         }
 
         #[utoipa::path(patch, path = $item, request_body = $patch, operation_id = concat!($tag, "_partial_update"),
-                    tag = $tag, responses((status = 200, description = "The updated document")))]
+                                    tag = $tag, responses((status = 200, description = "The updated document")))]
         pub async fn partial_update(
             req: actix_web::HttpRequest,
             auth: crate::identity::Auth,
@@ -103,7 +103,7 @@ macro_rules! document_handlers {
         }
 
         #[utoipa::path(delete, path = $item, operation_id = concat!($tag, "_destroy"), tag = $tag,
-                    responses((status = 204)))]
+                                    responses((status = 204)))]
         pub async fn destroy(
             req: actix_web::HttpRequest,
             auth: crate::identity::Auth,
