@@ -459,3 +459,31 @@ async fn owners_follow_user_renames_and_deletions() {
     expect(admin.delete(&format!("/api/users/{user_id}")).await, StatusCode::NO_CONTENT).await;
     eventually(&admin, &path, |p| p["owner"].is_null()).await;
 }
+
+#[tokio::test]
+async fn deleting_an_organization_deletes_its_projects_and_tasks() {
+    let (owner, _) = Caller::new().await;
+    let admin = Caller::admin().await;
+    let (slug, org_id) = organization(&owner, &[]).await;
+    let project = expect(
+        owner.post("/api/projects", Some(&slug), json!({"name": "doomed", "labels": [{"name": "a"}]})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let task = expect(
+        owner.post("/api/tasks", Some(&slug), json!({"name": "doomed", "project_id": project["id"]})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let kept = expect(owner.post("/api/projects", None, json!({"name": "kept"})).await, StatusCode::CREATED).await;
+    expect(owner.delete(&format!("/api/organizations/{org_id}")).await, StatusCode::NO_CONTENT).await;
+    for _ in 0..100 {
+        if admin.get(&format!("/api/tasks/{}", task["id"]), None).await.status() == StatusCode::NOT_FOUND {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    expect(admin.get(&format!("/api/tasks/{}", task["id"]), None).await, StatusCode::NOT_FOUND).await;
+    expect(admin.get(&format!("/api/projects/{}", project["id"]), None).await, StatusCode::NOT_FOUND).await;
+    expect(owner.get(&format!("/api/projects/{}", kept["id"]), None).await, StatusCode::OK).await;
+}

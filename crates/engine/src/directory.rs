@@ -1,10 +1,10 @@
-//! Facts the auth service owns, asked over gRPC: a user's role in an organization and
-//! users' basic records.
+//! Facts the auth service owns, asked over gRPC: a user's role in an organization,
+//! users' basic records, which organizations exist.
 
 use cvat_error::{ApiError, ApiResult};
 use cvat_permissions::Role;
 use cvat_proto::auth::auth_client::AuthClient;
-use cvat_proto::auth::{MemberRoleQuery, User, UserIds};
+use cvat_proto::auth::{MemberRoleQuery, OrganizationIds, User, UserIds};
 use cvat_runtime::propagation::TraceInterceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -34,5 +34,16 @@ impl Directory {
     pub async fn users(&self, ids: Vec<i64>) -> ApiResult<Vec<User>> {
         let reply = self.auth.clone().lookup_users(UserIds { ids }).await.map_err(|s| ApiError::from_status(&s))?;
         Ok(reply.into_inner().users)
+    }
+
+    /// The organizations among `ids` that exist.
+    pub async fn existing_organizations(&self, ids: Vec<i64>) -> ApiResult<Vec<i64>> {
+        let reply = self
+            .auth
+            .clone()
+            .existing_organizations(OrganizationIds { ids })
+            .await
+            .map_err(|s| ApiError::from_status(&s))?;
+        Ok(reply.into_inner().ids)
     }
 }

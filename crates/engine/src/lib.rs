@@ -11,6 +11,7 @@ mod access;
 mod directory;
 mod jobs;
 mod labels;
+mod organizations;
 mod projects;
 mod render;
 mod tasks;

@@ -139,6 +139,13 @@ impl Identity {
         Ok(ResolvedOrganization { id: row.get("id"), personal: false, slug: row.get("slug") })
     }
 
+    /// The organizations among `ids` that exist.
+    pub async fn existing_organizations(&self, ids: &[i64]) -> ApiResult<Vec<i64>> {
+        let client = self.client().await?;
+        let rows = client.query("SELECT id FROM organizations WHERE id = ANY($1)", &[&ids]).await.map_err(db_error)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     /// Creates an organization owned by the caller, with the owner's active membership.
     pub async fn create_organization(&self, principal: &Principal, body: &str) -> ApiResult<Organization> {
         if !at_least_user(principal) {

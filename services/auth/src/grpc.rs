@@ -6,7 +6,7 @@ use cvat_listing::ListParams;
 use cvat_proto::auth::auth_server::{Auth, AuthServer};
 use cvat_proto::auth::*;
 use cvat_proto::common::{Empty, ListQuery, OrgContext};
-use cvat_proto::queue::{job::Work, Job, UserChanged};
+use cvat_proto::queue::{job::Work, Job, OrganizationDeleted, UserChanged};
 use cvat_queue::{Broker, TASK_QUEUE};
 use cvat_runtime::grpc::{handle, Reply};
 use prost::Message;
@@ -32,15 +32,13 @@ fn list_params(query: Option<ListQuery>) -> ListParams {
 }
 
 impl AuthService {
-    /// Tells the task service a user changed. A report that cannot be published is only
-    /// logged: the change is committed, and the task service's periodic resync repairs it.
-    async fn report_user_change(&self, user_id: i64) {
-        let job = Job {
-            id: format!("user-{user_id}-{}", uuid::Uuid::new_v4()),
-            work: Some(Work::UserChanged(UserChanged { user_id })),
-        };
+    /// Tells the task service about a change of a user or an organization. A report that
+    /// cannot be published is only logged: the change is committed, and the task
+    /// service's periodic resync repairs what it missed.
+    async fn report(&self, work: Work, subject: i64) {
+        let job = Job { id: format!("{subject}-{}", uuid::Uuid::new_v4()), work: Some(work) };
         if let Err(err) = self.broker.publish(TASK_QUEUE, &job.id, &job.encode_to_vec()).await {
-            tracing::warn!(error = %err, user_id, "user change not reported");
+            tracing::warn!(error = %err, job = %job.id, "change not reported to the task service");
         }
     }
 
@@ -141,6 +139,13 @@ impl Auth for AuthService {
         .await
     }
 
+    async fn existing_organizations(&self, request: Request<OrganizationIds>) -> Reply<OrganizationIds> {
+        handle(request, "ExistingOrganizations", |q| async move {
+            Ok(OrganizationIds { ids: self.identity.existing_organizations(&q.ids).await? })
+        })
+        .await
+    }
+
     async fn list_users(&self, request: Request<ListUsersRequest>) -> Reply<UserPage> {
         handle(request, "ListUsers", |r| async move {
             let org = self.org_scope(r.org).await?;
@@ -166,7 +171,7 @@ impl Auth for AuthService {
                 .as_object()
                 .ok_or_else(|| ApiError::field("non_field_errors", "Invalid data. Expected a dictionary."))?;
             let user = self.identity.update_user(&principal(r.principal)?, r.id, patch).await?;
-            self.report_user_change(user.id).await;
+            self.report(Work::UserChanged(UserChanged { user_id: user.id }), user.id).await;
             Ok(user)
         })
         .await
@@ -175,7 +180,7 @@ impl Auth for AuthService {
     async fn delete_user(&self, request: Request<UserRef>) -> Reply<Empty> {
         handle(request, "DeleteUser", |r| async move {
             self.identity.delete_user(&principal(r.principal)?, r.id).await?;
-            self.report_user_change(r.id).await;
+            self.report(Work::UserChanged(UserChanged { user_id: r.id }), r.id).await;
             Ok(Empty {})
         })
         .await
@@ -211,7 +216,9 @@ impl Auth for AuthService {
 
     async fn delete_organization(&self, request: Request<OrganizationRef>) -> Reply<Empty> {
         handle(request, "DeleteOrganization", |r| async move {
-            self.identity.delete_organization(&principal(r.principal)?, r.id).await.map(|_| Empty {})
+            self.identity.delete_organization(&principal(r.principal)?, r.id).await?;
+            self.report(Work::OrganizationDeleted(OrganizationDeleted { organization_id: r.id }), r.id).await;
+            Ok(Empty {})
         })
         .await
     }

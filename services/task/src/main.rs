@@ -2,9 +2,9 @@
 //! `engine` schema, and the trace probes that prove one trace id runs from the gateway
 //! through gRPC and RabbitMQ to every worker pool.
 
+mod auth_changes;
 mod grpc;
 mod probes;
-mod user_sync;
 
 use cvat_engine::{Directory, Engine, MIGRATIONS, SCHEMA};
 use cvat_proto::task::task_server::TaskServer;
@@ -42,10 +42,10 @@ async fn main() -> anyhow::Result<()> {
         pool: cvat_queue::TASK_QUEUE,
         broker: broker.clone(),
         prefetch: 16,
-        handler: user_sync::UserSync { engine: engine.clone() },
+        handler: auth_changes::AuthChanges { engine: engine.clone() },
     };
     tokio::spawn(users.run());
-    tokio::spawn(user_sync::resync_periodically(engine.clone()));
+    tokio::spawn(auth_changes::resync_periodically(engine.clone()));
     let probes = probes::Probes::new(db.clone(), broker);
     tracing::info!(addr = %settings.task_listen, "task service listening");
     tonic::transport::Server::builder()

@@ -1,6 +1,7 @@
-//! Keeps the engine's copy of users' names current: consumes `UserChanged` reports from
-//! the task queue, and re-reads every known user at start and periodically (which also
-//! repairs a report that was never published).
+//! Follows what the auth service reports on the task queue: a changed user is re-read
+//! (names in the engine's copy), a deleted organization takes its projects and tasks
+//! with it. Everything is also checked at start and periodically, which repairs a report
+//! that was never published.
 
 use cvat_engine::Engine;
 use cvat_proto::queue::{job::Work, Job};
@@ -10,25 +11,31 @@ use std::time::Duration;
 
 const RESYNC_EVERY: Duration = Duration::from_secs(600);
 
-pub struct UserSync {
+pub struct AuthChanges {
     pub engine: Arc<Engine>,
 }
 
-impl Handler for UserSync {
+impl Handler for AuthChanges {
     async fn handle(&self, job: Job) -> anyhow::Result<()> {
         match job.work {
             Some(Work::UserChanged(change)) => Ok(self.engine.refresh_users(&[change.user_id]).await?),
+            Some(Work::OrganizationDeleted(org)) => {
+                Ok(self.engine.purge_deleted_organizations(&[org.organization_id]).await?)
+            }
             Some(other) => anyhow::bail!("job {} is not work for the task service: {other:?}", job.id),
             None => anyhow::bail!("job {} carries no work", job.id),
         }
     }
 }
 
-/// Re-reads every known user now and then, forever.
+/// Re-reads every known user and organization now and then, forever.
 pub async fn resync_periodically(engine: Arc<Engine>) {
     loop {
         if let Err(err) = engine.refresh_all_users().await {
             tracing::warn!(error = %err, "user resync failed; next attempt later");
+        }
+        if let Err(err) = engine.purge_all_deleted_organizations().await {
+            tracing::warn!(error = %err, "organization resync failed; next attempt later");
         }
         tokio::time::sleep(RESYNC_EVERY).await;
     }

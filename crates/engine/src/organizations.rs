@@ -1,0 +1,45 @@
+//! Objects of deleted organizations go with them, as in CVAT: on the auth service's
+//! report, and in the periodic resync for reports that were lost.
+
+use crate::{db_error, Engine};
+use cvat_error::ApiResult;
+
+impl Engine {
+    /// Deletes the projects and tasks of the given organizations that no longer exist
+    /// (asked of the auth service, so a stray report deletes nothing).
+    pub async fn purge_deleted_organizations(&self, ids: &[i64]) -> ApiResult<()> {
+        let existing = self.directory.existing_organizations(ids.to_vec()).await?;
+        let gone: Vec<i64> = ids.iter().copied().filter(|id| !existing.contains(id)).collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        // Jobs, segments and labels cascade from their tasks and projects.
+        tx.execute("DELETE FROM tasks WHERE organization_id = ANY($1)", &[&gone]).await.map_err(db_error)?;
+        tx.execute("DELETE FROM projects WHERE organization_id = ANY($1)", &[&gone]).await.map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        tracing::info!(organizations = ?gone, "objects of deleted organizations removed");
+        Ok(())
+    }
+
+    /// Checks every organization this schema refers to.
+    pub async fn purge_all_deleted_organizations(&self) -> ApiResult<()> {
+        let ids: Vec<i64> = {
+            let client = self.client().await?;
+            let rows = client
+                .query(
+                    "SELECT organization_id FROM projects WHERE organization_id IS NOT NULL \
+                     UNION SELECT organization_id FROM tasks WHERE organization_id IS NOT NULL",
+                    &[],
+                )
+                .await
+                .map_err(db_error)?;
+            rows.iter().map(|r| r.get(0)).collect()
+        };
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.purge_deleted_organizations(&ids).await
+    }
+}
