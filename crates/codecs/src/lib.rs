@@ -1,0 +1,192 @@
+//! Media codecs of task data, as pure functions over bytes: decoding images (EXIF
+//! orientation applied), the compressed JPEG of a frame, chunk archives in CVAT's layout
+//! (`{i:06d}.{ext}` members in frame order, stored uncompressed) and previews.
+
+use image::codecs::jpeg::JpegEncoder;
+use image::{DynamicImage, ImageFormat};
+use std::io::{Cursor, Read, Write};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("file {name} is not a valid image: {reason}")]
+    NotAnImage { name: String, reason: String },
+    #[error("chunk archive is broken: {0}")]
+    Archive(String),
+    #[error("frame {0} is not in the chunk")]
+    MissingMember(usize),
+}
+
+/// File extensions CVAT treats as images (what `mimetypes` calls `image/*`, minus SVG).
+const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "jpe", "png", "bmp", "tif", "tiff", "webp"];
+
+pub fn extension(name: &str) -> String {
+    name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()).unwrap_or_default()
+}
+
+pub fn is_image_name(name: &str) -> bool {
+    IMAGE_EXTENSIONS.contains(&extension(name).as_str())
+}
+
+/// One frame ready for the chunks.
+pub struct Frame {
+    pub width: u32,
+    pub height: u32,
+    /// The original bytes, or the re-saved image when its orientation had to be applied.
+    pub original: Vec<u8>,
+    pub original_extension: String,
+    /// JPEG at the task's image quality.
+    pub compressed: Vec<u8>,
+    pub image: DynamicImage,
+}
+
+/// Decodes an image file, applies its EXIF orientation and encodes the compressed frame.
+pub fn process_image(name: &str, bytes: Vec<u8>, quality: u8) -> Result<Frame, MediaError> {
+    let bad = |reason: String| MediaError::NotAnImage { name: name.to_string(), reason };
+    let format = image::guess_format(&bytes).map_err(|e| bad(e.to_string()))?;
+    let decoded = image::load_from_memory_with_format(&bytes, format).map_err(|e| bad(e.to_string()))?;
+    let orientation = exif_orientation(&bytes);
+    let image = orient(decoded, orientation);
+    // A rotated image or a TIFF (which browsers do not show) is re-saved as PNG.
+    let (original, original_extension) = if orientation > 1 || format == ImageFormat::Tiff {
+        let mut out = Vec::new();
+        image.write_to(&mut Cursor::new(&mut out), ImageFormat::Png).map_err(|e| bad(e.to_string()))?;
+        (out, "png".to_string())
+    } else {
+        (bytes, extension(name))
+    };
+    let compressed = jpeg(&image, quality).map_err(|e| bad(e.to_string()))?;
+    Ok(Frame { width: image.width(), height: image.height(), original, original_extension, compressed, image })
+}
+
+fn jpeg(image: &DynamicImage, quality: u8) -> image::ImageResult<Vec<u8>> {
+    let mut out = Vec::new();
+    // JPEG has no alpha channel.
+    let rgb = DynamicImage::ImageRgb8(image.to_rgb8());
+    JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100)).encode_image(&rgb)?;
+    Ok(out)
+}
+
+/// EXIF orientation 1..=8 (1 when absent or unreadable).
+fn exif_orientation(bytes: &[u8]) -> u32 {
+    let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else { return 1 };
+    exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY).and_then(|f| f.value.get_uint(0)).unwrap_or(1)
+}
+
+fn orient(image: DynamicImage, orientation: u32) -> DynamicImage {
+    match orientation {
+        2 => image.fliph(),
+        3 => image.rotate180(),
+        4 => image.flipv(),
+        5 => image.rotate90().fliph(),
+        6 => image.rotate90(),
+        7 => image.rotate270().fliph(),
+        8 => image.rotate270(),
+        _ => image,
+    }
+}
+
+/// The thumbnail CVAT shows for a task or job: the frame fitted into 256×256, as JPEG.
+pub fn preview(image: &DynamicImage) -> Vec<u8> {
+    let thumbnail = image.thumbnail(256, 256);
+    jpeg(&thumbnail, 85).unwrap_or_default()
+}
+
+/// CVAT's default chunk size for images of this size: 36 full-HD frames' worth of pixels,
+/// between 2 and 72 frames.
+pub fn default_chunk_size(width: u32, height: u32) -> u32 {
+    let pixels = (width as u64 * height as u64).max(1);
+    (36 * 1920 * 1080 / pixels).clamp(2, 72) as u32
+}
+
+/// A chunk archive: members `000000.{ext}`, `000001.{ext}`, … in frame order, stored.
+pub fn chunk_archive<'a>(members: impl IntoIterator<Item = (&'a [u8], &'a str)>) -> Result<Vec<u8>, MediaError> {
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (i, (bytes, extension)) in members.into_iter().enumerate() {
+        writer.start_file(format!("{i:06}.{extension}"), options).map_err(|e| MediaError::Archive(e.to_string()))?;
+        writer.write_all(bytes).map_err(|e| MediaError::Archive(e.to_string()))?;
+    }
+    let cursor = writer.finish().map_err(|e| MediaError::Archive(e.to_string()))?;
+    Ok(cursor.into_inner())
+}
+
+/// The `index`-th member of a chunk archive and its file extension.
+pub fn chunk_member(archive: &[u8], index: usize) -> Result<(Vec<u8>, String), MediaError> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(archive)).map_err(|e| MediaError::Archive(e.to_string()))?;
+    if index >= zip.len() {
+        return Err(MediaError::MissingMember(index));
+    }
+    let mut file = zip.by_index(index).map_err(|e| MediaError::Archive(e.to_string()))?;
+    let extension = extension(file.name());
+    let mut out = Vec::with_capacity(file.size() as usize);
+    file.read_to_end(&mut out).map_err(|e| MediaError::Archive(e.to_string()))?;
+    Ok((out, extension))
+}
+
+/// The content type of a frame file by extension.
+pub fn content_type(extension: &str) -> &'static str {
+    match extension {
+        "jpg" | "jpeg" | "jpe" => "image/jpeg",
+        "png" => "image/png",
+        "bmp" => "image/bmp",
+        "tif" | "tiff" => "image/tiff",
+        "webp" => "image/webp",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgb, RgbImage};
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let image = RgbImage::from_fn(width, height, |x, y| Rgb([(x * 7) as u8, (y * 5) as u8, 90]));
+        let mut out = Vec::new();
+        DynamicImage::ImageRgb8(image).write_to(&mut Cursor::new(&mut out), ImageFormat::Png).unwrap();
+        out
+    }
+
+    #[test]
+    fn images_become_frames() {
+        let source = png(40, 30);
+        let frame = process_image("dir/a.png", source.clone(), 70).unwrap();
+        assert_eq!((frame.width, frame.height), (40, 30));
+        assert_eq!((frame.original.as_slice(), frame.original_extension.as_str()), (source.as_slice(), "png"));
+        let compressed = image::load_from_memory(&frame.compressed).unwrap();
+        assert_eq!((compressed.width(), compressed.height()), (40, 30));
+        assert_eq!(image::guess_format(&frame.compressed).unwrap(), ImageFormat::Jpeg);
+    }
+
+    #[test]
+    fn broken_files_are_named() {
+        let mut truncated = png(40, 30);
+        truncated.truncate(60);
+        for (name, bytes) in [("notes.txt", b"hello".to_vec()), ("cut.png", truncated), ("empty.jpg", vec![])] {
+            let err = process_image(name, bytes, 70).err().expect(name);
+            assert!(err.to_string().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn chunks_keep_frame_order() {
+        let a = png(4, 4);
+        let b = png(5, 5);
+        let archive = chunk_archive([(a.as_slice(), "png"), (b.as_slice(), "jpeg")]).unwrap();
+        assert_eq!(chunk_member(&archive, 0).unwrap(), (a, "png".to_string()));
+        assert_eq!(chunk_member(&archive, 1).unwrap().1, "jpeg");
+        assert!(chunk_member(&archive, 2).is_err());
+        assert!(chunk_member(b"not a zip", 0).is_err());
+    }
+
+    #[test]
+    fn sizes_and_previews() {
+        assert_eq!(default_chunk_size(1920, 1080), 36);
+        assert_eq!(default_chunk_size(100, 100), 72);
+        assert_eq!(default_chunk_size(8000, 8000), 2);
+        let frame = process_image("a.png", png(600, 300), 50).unwrap();
+        let preview = image::load_from_memory(&preview(&frame.image)).unwrap();
+        assert_eq!((preview.width(), preview.height()), (256, 128));
+        assert!(is_image_name("A.JPG") && !is_image_name("a.svg") && !is_image_name("a"));
+    }
+}
