@@ -6,6 +6,8 @@
 mod local;
 mod s3;
 
+pub mod keys;
+
 pub use local::LocalStore;
 pub use s3::S3Store;
 

@@ -149,9 +149,15 @@ impl Engine {
         Ok((facts, task.org, task_id))
     }
 
-    /// Checks the caller may view the job; answers its task.
-    pub(crate) async fn check_job_view(&self, client: &impl GenericClient, caller: &Caller, id: i64) -> ApiResult<i64> {
-        Ok(self.check_job(client, caller, id, JobScope::View).await?.2)
+    /// Checks `scope` on the job; answers its task.
+    pub(crate) async fn check_job_scope(
+        &self,
+        client: &impl GenericClient,
+        caller: &Caller,
+        id: i64,
+        scope: JobScope,
+    ) -> ApiResult<i64> {
+        Ok(self.check_job(client, caller, id, scope).await?.2)
     }
 
     async fn job_document(&self, client: &impl GenericClient, caller: &Caller, id: i64) -> ApiResult<String> {

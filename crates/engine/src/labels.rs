@@ -350,7 +350,8 @@ impl Engine {
                     }
                     "task_id" => self.task_label_owner(&client, caller, id).await?,
                     _ => {
-                        let task_id = self.check_job_view(&client, caller, id).await?;
+                        let task_id =
+                            self.check_job_scope(&client, caller, id, cvat_permissions::JobScope::View).await?;
                         self.task_label_owner_unchecked(&client, task_id).await?
                     }
                 };

@@ -8,12 +8,14 @@
 //! table when they are set, so lists can filter, search and sort by username locally.
 
 mod access;
+pub mod data;
 mod directory;
 mod jobs;
 mod labels;
 mod organizations;
 mod projects;
 mod render;
+mod requests;
 mod tasks;
 mod users;
 
@@ -28,6 +30,7 @@ pub const SCHEMA: &str = "engine";
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "trace_probes", sql: include_str!("../migrations/0001_trace_probes.sql") },
     Migration { version: 2, name: "core_resources", sql: include_str!("../migrations/0002_core_resources.sql") },
+    Migration { version: 3, name: "task_data", sql: include_str!("../migrations/0003_task_data.sql") },
 ];
 
 /// A page of rendered documents and the total count.

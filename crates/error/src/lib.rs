@@ -154,7 +154,9 @@ impl ApiError {
     pub fn from_status(status: &Status) -> Self {
         let kind = ErrorKind::from_grpc_code(status.code());
         match serde_json::from_str::<Value>(status.message()) {
-            Ok(body @ (Value::Object(_) | Value::Array(_))) if kind != ErrorKind::Internal => Self::new(kind, body),
+            Ok(body @ (Value::Object(_) | Value::Array(_) | Value::String(_))) if kind != ErrorKind::Internal => {
+                Self::new(kind, body)
+            }
             _ if kind == ErrorKind::Unavailable => Self::unavailable("A backend service"),
             _ if kind == ErrorKind::Internal => Self::internal(),
             _ => Self::detail(kind, status.message()),
@@ -243,6 +245,12 @@ mod tests {
         let down = Status::unavailable("tcp connect error");
         assert_eq!(ApiError::from_status(&down).status_code(), 503);
         assert!(!ApiError::from_status(&down).body.to_string().contains("tcp"));
+    }
+
+    #[test]
+    fn string_bodies_are_kept() {
+        let err = ApiError::new(ErrorKind::BadRequest, json!("Adding more data is not supported"));
+        assert_eq!(ApiError::from_status(&err.to_status()), err);
     }
 
     #[test]

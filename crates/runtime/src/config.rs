@@ -59,6 +59,8 @@ pub struct Settings {
     /// Health and metrics port of a non-HTTP service (auth, task, media, export).
     pub health_listen: SocketAddr,
     pub max_json_bytes: usize,
+    /// The largest file accepted in a data upload.
+    pub max_upload_file_bytes: usize,
     pub admin_user: String,
     pub admin_email: String,
     pub admin_password: Secret,
@@ -100,6 +102,7 @@ impl Settings {
             task_url: text("CVAT_TASK_URL", "http://127.0.0.1:50052"),
             health_listen: parse(env, "CVAT_HEALTH_LISTEN", &format!("127.0.0.1:{default_health_port}"))?,
             max_json_bytes: parse(env, "CVAT_MAX_JSON_BYTES", "1048576")?,
+            max_upload_file_bytes: parse(env, "CVAT_MAX_UPLOAD_FILE_BYTES", "104857600")?,
             admin_user: text("CVAT_ADMIN_USER", "admin"),
             admin_email: text("CVAT_ADMIN_EMAIL", "admin@localhost"),
             admin_password: secret("CVAT_ADMIN_PASSWORD", "cvat-admin-2024"),

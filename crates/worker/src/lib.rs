@@ -4,6 +4,8 @@
 //! lost broker connection is re-established with backoff. The media and export workers
 //! run it with [`PoolHandler`]; the task service with its own handler.
 
+mod media;
+
 use cvat_proto::queue::{job::Work, Job};
 use cvat_proto::task::task_client::TaskClient;
 use cvat_proto::task::TraceProbeReport;
@@ -104,6 +106,7 @@ impl<H: Handler> Worker<H> {
 pub struct PoolHandler {
     pub pool: &'static str,
     pub task: TaskApi,
+    pub blobs: Arc<dyn cvat_blob::BlobStore>,
 }
 
 impl Handler for PoolHandler {
@@ -117,6 +120,9 @@ impl Handler for PoolHandler {
                 };
                 self.task.clone().report_trace_probe(report).await?;
                 Ok(())
+            }
+            Some(Work::ProcessTaskData(data)) if self.pool == "media" => {
+                media::process_task_data(data, self.blobs.clone(), self.task.clone()).await
             }
             Some(other) => anyhow::bail!("job {} is not work for the {} pool: {other:?}", job.id, self.pool),
             None => anyhow::bail!("job {} carries no work", job.id),
@@ -132,18 +138,19 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     let broker = Arc::new(Broker::new(settings.amqp_url.expose(), &settings.queue_prefix));
     let blobs = cvat_blob::from_settings(&settings).await?;
     let probe_broker = broker.clone();
+    let probe_blobs = blobs.clone();
     let ready = health::readiness(vec![
         health::check("rabbitmq", move || {
             let broker = probe_broker.clone();
             async move { broker.ping().await }
         }),
         health::check("object storage", move || {
-            let blobs = blobs.clone();
+            let blobs = probe_blobs.clone();
             async move { blobs.ping().await.is_ok() }
         }),
     ]);
     tokio::spawn(health::serve(settings.health_listen, ready));
-    let handler = PoolHandler { pool, task: task_client(&settings.task_url)? };
+    let handler = PoolHandler { pool, task: task_client(&settings.task_url)?, blobs };
     let worker = Worker { pool, broker, prefetch: 4, handler };
     tokio::select! {
         _ = worker.run() => {}

@@ -21,7 +21,7 @@ use cvat_runtime::{telemetry, Settings};
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::from_env(8080)?;
     let _telemetry = telemetry::init("gateway", settings.otlp_endpoint.as_deref())?;
-    let state = web::Data::new(state::AppState::connect(&settings)?);
+    let state = web::Data::new(state::AppState::connect(&settings).await?);
     tracing::info!(addr = %settings.gateway_listen, "gateway listening");
     HttpServer::new(move || {
         App::new()

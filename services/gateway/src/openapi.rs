@@ -2,7 +2,7 @@
 //! the response types. Operation ids are `<tag>_<method name of the generated client>`,
 //! as in CVAT's own schema.
 
-use crate::routes::{auth, invitations, jobs, labels, organizations, projects, server, tasks, users};
+use crate::routes::{auth, data, invitations, jobs, labels, organizations, projects, requests, server, tasks, users};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -70,6 +70,16 @@ use utoipa::OpenApi;
         labels::retrieve,
         labels::partial_update,
         labels::destroy,
+        data::upload,
+        data::task_data,
+        data::job_data,
+        data::task_meta,
+        data::job_meta,
+        data::task_preview,
+        data::job_preview,
+        requests::list,
+        requests::retrieve,
+        requests::task_status,
         crate::routes::schema::schema,
     ),
     components(schemas(

@@ -14,7 +14,9 @@ pub type TaskApi = TaskClient<Traced>;
 pub struct AppState {
     pub auth: AuthClient<Traced>,
     pub task: TaskClient<Traced>,
+    pub blobs: std::sync::Arc<dyn cvat_blob::BlobStore>,
     pub max_json_bytes: usize,
+    pub max_upload_file_bytes: usize,
 }
 
 fn channel(url: &str) -> anyhow::Result<Channel> {
@@ -27,11 +29,13 @@ fn channel(url: &str) -> anyhow::Result<Channel> {
 }
 
 impl AppState {
-    pub fn connect(settings: &Settings) -> anyhow::Result<Self> {
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
         Ok(Self {
             auth: AuthClient::with_interceptor(channel(&settings.auth_url)?, TraceInterceptor),
             task: TaskClient::with_interceptor(channel(&settings.task_url)?, TraceInterceptor),
+            blobs: cvat_blob::from_settings(settings).await?,
             max_json_bytes: settings.max_json_bytes,
+            max_upload_file_bytes: settings.max_upload_file_bytes,
         })
     }
 

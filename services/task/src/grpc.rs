@@ -3,18 +3,23 @@
 
 use crate::probes::Probes;
 use cvat_engine::{Caller, DocumentPage, Engine};
+use cvat_error::ApiError;
 use cvat_error::ApiResult;
 use cvat_listing::ListParams;
 use cvat_proto::common::{Empty, ListQuery};
+use cvat_proto::queue::{job::Work, Job};
 use cvat_proto::task::task_server::Task;
 use cvat_proto::task::*;
+use cvat_queue::Broker;
 use cvat_runtime::grpc::{handle, Reply};
+use prost::Message;
 use std::sync::Arc;
 use tonic::Request;
 
 pub struct TaskService {
     pub engine: Arc<Engine>,
     pub probes: Probes,
+    pub broker: Arc<Broker>,
 }
 
 fn list_params(query: Option<ListQuery>) -> ListParams {
@@ -185,6 +190,90 @@ impl Task for TaskService {
     async fn create_segments(&self, request: Request<CreateSegmentsRequest>) -> Reply<Document> {
         handle(request, "CreateSegments", |r| async move {
             self.engine.create_segments(r.task_id, r.size, &r.mode, &r.frames_per_job, &r.base_url).await.map(document)
+        })
+        .await
+    }
+
+    async fn begin_upload(&self, request: Request<ObjectRef>) -> Reply<UploadedFiles> {
+        handle(request, "BeginUpload", |r| async move {
+            let names = self.engine.begin_upload(&Caller::from_wire(r.caller)?, r.id).await?;
+            Ok(UploadedFiles { names })
+        })
+        .await
+    }
+
+    async fn check_upload(&self, request: Request<ObjectRef>) -> Reply<Empty> {
+        handle(request, "CheckUpload", |r| async move {
+            self.engine.check_upload(&Caller::from_wire(r.caller)?, r.id).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn record_uploads(&self, request: Request<RecordUploadsRequest>) -> Reply<Empty> {
+        handle(request, "RecordUploads", |r| async move {
+            self.engine.record_uploads(&Caller::from_wire(r.caller)?, r.task_id, &r.files).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn start_data(&self, request: Request<WriteRequest>) -> Reply<RequestRef> {
+        handle(request, "StartData", |r| async move {
+            let work = self.engine.start_data(&Caller::from_wire(r.caller)?, r.id, &r.body_json).await?;
+            let rq_id = work.request_id.clone();
+            let job = Job { id: rq_id.clone(), work: Some(Work::ProcessTaskData(work)) };
+            if let Err(err) = self.broker.publish("media", &job.id, &job.encode_to_vec()).await {
+                tracing::warn!(error = %err, "publishing data processing failed");
+                self.engine.fail_request(&rq_id, "The message broker is unavailable; upload the data again.").await?;
+                return Err(ApiError::unavailable("The message broker"));
+            }
+            Ok(RequestRef { rq_id })
+        })
+        .await
+    }
+
+    async fn locate_data(&self, request: Request<DataQuery>) -> Reply<DataLocation> {
+        handle(request, "LocateData", |q| async move { self.engine.locate_data(&q).await }).await
+    }
+
+    async fn get_data_meta(&self, request: Request<DataQuery>) -> Reply<Document> {
+        handle(request, "GetDataMeta", |q| async move { self.engine.data_meta(&q).await.map(document) }).await
+    }
+
+    async fn get_request(&self, request: Request<RequestQuery>) -> Reply<Document> {
+        handle(request, "GetRequest", |q| async move {
+            self.engine.get_request(&Caller::from_wire(q.caller)?, &q.id).await.map(document)
+        })
+        .await
+    }
+
+    async fn list_requests(&self, request: Request<ListRequest>) -> Reply<cvat_proto::task::DocumentPage> {
+        handle(request, "ListRequests", |r| async move {
+            let (caller, params) = list_args(r)?;
+            self.engine.list_requests(&caller, &params).await.map(page)
+        })
+        .await
+    }
+
+    async fn report_data_progress(&self, request: Request<DataProgress>) -> Reply<Empty> {
+        handle(request, "ReportDataProgress", |r| async move {
+            self.engine.report_progress(&r.request_id, r.progress).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn complete_data(&self, request: Request<DataResult>) -> Reply<Empty> {
+        handle(request, "CompleteData", |r| async move {
+            self.engine
+                .complete_data(&r.request_id, r.task_id, &r.frames, r.chunk_size, &r.base_url)
+                .await
+                .map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn fail_data(&self, request: Request<DataFailure>) -> Reply<Empty> {
+        handle(request, "FailData", |r| async move {
+            self.engine.fail_request(&r.request_id, &r.message).await.map(|_| Empty {})
         })
         .await
     }

@@ -46,10 +46,10 @@ async fn main() -> anyhow::Result<()> {
     };
     tokio::spawn(users.run());
     tokio::spawn(auth_changes::resync_periodically(engine.clone()));
-    let probes = probes::Probes::new(db.clone(), broker);
+    let probes = probes::Probes::new(db.clone(), broker.clone());
     tracing::info!(addr = %settings.task_listen, "task service listening");
     tonic::transport::Server::builder()
-        .add_service(TaskServer::new(grpc::TaskService { engine, probes }))
+        .add_service(TaskServer::new(grpc::TaskService { engine, probes, broker }))
         .serve_with_shutdown(settings.task_listen, cvat_runtime::shutdown_signal())
         .await?;
     Ok(())

@@ -1,6 +1,7 @@
 //! The REST surface, one module per API tag.
 
 pub mod auth;
+pub mod data;
 mod documents;
 pub mod health;
 pub mod invitations;
@@ -8,6 +9,7 @@ pub mod jobs;
 pub mod labels;
 pub mod organizations;
 pub mod projects;
+pub mod requests;
 pub mod schema;
 pub mod server;
 pub mod tasks;
@@ -32,5 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     tasks::configure(cfg);
     jobs::configure(cfg);
     labels::configure(cfg);
+    data::configure(cfg);
+    requests::configure(cfg);
     schema::configure(cfg);
 }

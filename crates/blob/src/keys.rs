@@ -1,0 +1,48 @@
+//! The stable keys of task data in the blob store, shared by whoever writes and reads
+//! them (gateway, task service, media workers).
+
+pub fn upload(task: i64, name: &str) -> String {
+    format!("tasks/{task}/uploads/{name}")
+}
+
+pub fn chunk_prefix(task: i64, quality: &str) -> String {
+    format!("tasks/{task}/chunks/{quality}")
+}
+
+pub fn chunk(task: i64, quality: &str, number: i64) -> String {
+    chunk_in(&chunk_prefix(task, quality), number)
+}
+
+/// A chunk under a prefix from [`chunk_prefix`].
+pub fn chunk_in(prefix: &str, number: i64) -> String {
+    format!("{prefix}/{number}.zip")
+}
+
+pub fn preview(task: i64) -> String {
+    format!("tasks/{task}/preview.jpeg")
+}
+
+/// What a client may name an uploaded file: a base name with no path, no control
+/// characters and no leading dot (hostile names are refused, never turned into paths).
+pub fn valid_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names() {
+        for good in ["a.png", "frame 001.JPG", "ünï.png"] {
+            assert!(valid_file_name(good), "{good}");
+        }
+        for bad in ["", "../x.png", "a/b.png", "a\\b.png", ".hidden", "a\nb.png"] {
+            assert!(!valid_file_name(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,591 @@
+//! Task data: the files uploaded for a task, the parameters of `POST .../data`, the
+//! frames the media workers report, and where each piece of data (chunk, frame, preview)
+//! is kept (keys from `cvat_blob::keys`).
+
+use crate::render::timestamp;
+use crate::requests::NewRequest;
+use crate::{db_error, parse_body, Caller, Engine};
+use cvat_blob::keys;
+use cvat_error::{ApiError, ApiResult, ErrorKind, Fields};
+use cvat_permissions::{JobScope, TaskScope};
+use cvat_proto::queue::ProcessTaskData;
+use cvat_proto::task::{DataLocation, DataQuery, FrameMeta, UploadedFile};
+use serde_json::{json, Value};
+
+pub const SORTING_METHODS: &[&str] = &["lexicographical", "natural", "predefined", "random"];
+
+/// Extensions of media kinds this server cannot take yet (archives, video, PDF).
+const NOT_YET: &[&str] = &["zip", "tar", "gz", "tgz", "bz2", "7z", "rar", "mp4", "avi", "mkv", "webm", "mov", "pdf"];
+
+fn natural_key(name: &str) -> Vec<(u8, String, u128)> {
+    let mut parts = Vec::new();
+    let mut chars = name.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        let digits = c.is_ascii_digit();
+        let mut run = String::new();
+        while let Some(&d) = chars.peek() {
+            if d.is_ascii_digit() != digits {
+                break;
+            }
+            run.push(d);
+            chars.next();
+        }
+        if digits {
+            parts.push((0, String::new(), run.parse().unwrap_or(u128::MAX)));
+        } else {
+            parts.push((1, run.to_lowercase(), 0));
+        }
+    }
+    parts
+}
+
+/// A shuffle that gives the same order for the same seed (a redelivered job must see
+/// the frames the first delivery saw).
+fn seeded_shuffle(names: &mut [String], seed: &str) {
+    let mut state = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+    for i in (1..names.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        names.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+}
+
+/// Orders the uploaded files as `sorting_method` says.
+pub fn sort_files(mut names: Vec<String>, method: &str, upload_order: &[String], seed: &str) -> ApiResult<Vec<String>> {
+    match method {
+        "natural" => names.sort_by_key(|n| natural_key(n)),
+        "random" => {
+            names.sort();
+            seeded_shuffle(&mut names, seed);
+        }
+        "predefined" if !upload_order.is_empty() => {
+            let mut missing: Vec<&String> = upload_order.iter().filter(|n| !names.contains(n)).collect();
+            let mut extra: Vec<&String> = names.iter().filter(|n| !upload_order.contains(n)).collect();
+            if !missing.is_empty() || !extra.is_empty() {
+                missing.sort();
+                extra.sort();
+                return Err(ApiError::invalid(format!(
+                    "upload_file_order does not match the uploaded files: (extra) {extra:?}, (missing) {missing:?}"
+                )));
+            }
+            names = upload_order.to_vec();
+        }
+        // Without an order, predefined is the order of arrival (kept by the caller).
+        "predefined" => {}
+        _ => names.sort(),
+    }
+    Ok(names)
+}
+
+/// The accepted parameters of a data request.
+struct DataParams {
+    image_quality: i64,
+    chunk_size: Option<i64>,
+    start_frame: i64,
+    stop_frame: Option<i64>,
+    step: u32,
+    sorting_method: String,
+    upload_order: Vec<String>,
+    use_zip_chunks: bool,
+    use_cache: bool,
+    storage: String,
+}
+
+fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
+    for (key, what) in [
+        ("server_files", "server files (the share)"),
+        ("remote_files", "remote files"),
+        ("cloud_storage_id", "cloud storages"),
+        ("job_file_mapping", "job_file_mapping"),
+        ("validation_params", "validation_params"),
+        ("filename_pattern", "filename_pattern"),
+    ] {
+        let given = body.get(key).is_some_and(|v| !v.is_null() && v != &json!([]));
+        if given {
+            return Err(ApiError::field(key, format!("Task data from {what} is not supported by this server yet.")));
+        }
+    }
+    let mut fields = Fields::new(body);
+    let image_quality = fields.optional_int("image_quality", 1..=100);
+    if image_quality.is_none() && !body.contains_key("image_quality") {
+        fields.errors.add("image_quality", "This field is required.");
+    }
+    let chunk_size = fields.nullable_int("chunk_size", 1..=i32::MAX as i64).flatten();
+    let start_frame = fields.optional_int("start_frame", 0..=i32::MAX as i64).unwrap_or(0);
+    let stop_frame = fields.optional_int("stop_frame", 0..=i32::MAX as i64);
+    let frame_filter = fields.bounded_str("frame_filter", 256, false).unwrap_or_default();
+    let sorting_method = fields.choice("sorting_method", SORTING_METHODS).unwrap_or_else(|| "lexicographical".into());
+    let use_zip_chunks = fields.optional_bool("use_zip_chunks").unwrap_or(true);
+    let use_cache = fields.optional_bool("use_cache").unwrap_or(true);
+    fields.optional_bool("copy_data");
+    fields.choice("storage_method", &["cache", "file_system"]);
+    let storage = fields.choice("storage", &["local", "share", "cloud_storage"]).unwrap_or_else(|| "local".into());
+    let step = match cvat_segments::parse_frame_filter(&frame_filter) {
+        Ok(step) => step,
+        Err(_) => {
+            fields.errors.add("frame_filter", "Invalid frame filter: only \"step=N\" with N ≥ 1 is supported.");
+            1
+        }
+    };
+    let upload_order = match body.get("upload_file_order") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+            items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+        }
+        Some(_) => {
+            fields.errors.add("upload_file_order", "Expected a list of file names.");
+            Vec::new()
+        }
+    };
+    fields.finish()?;
+    if let Some(stop) = stop_frame.filter(|stop| *stop < start_frame) {
+        return Err(ApiError::invalid(format!("Stop frame must be more or equal start frame (got {stop})")));
+    }
+    Ok(DataParams {
+        image_quality: image_quality.unwrap_or(70),
+        chunk_size,
+        start_frame,
+        stop_frame,
+        step,
+        sorting_method,
+        upload_order,
+        use_zip_chunks,
+        use_cache,
+        storage,
+    })
+}
+
+/// The request id of a task's data processing.
+pub fn data_request_id(task: i64) -> String {
+    format!("action=create&target=task&target_id={task}")
+}
+
+impl Engine {
+    /// Checks upload:data on a task without data yet.
+    async fn check_can_upload(
+        &self,
+        client: &impl cvat_db::GenericClient,
+        caller: &Caller,
+        task: i64,
+    ) -> ApiResult<()> {
+        self.check_task(client, caller, task, TaskScope::Update).await?;
+        let attached =
+            client.query_opt("SELECT 1 FROM task_data WHERE task_id = $1", &[&task]).await.map_err(db_error)?.is_some();
+        let processing = client
+            .query_opt(
+                "SELECT 1 FROM requests WHERE id = $1 AND status IN ('queued', 'started')",
+                &[&data_request_id(task)],
+            )
+            .await
+            .map_err(db_error)?
+            .is_some();
+        if attached || processing {
+            return Err(ApiError::new(ErrorKind::BadRequest, json!("Adding more data is not supported")));
+        }
+        Ok(())
+    }
+
+    pub async fn check_upload(&self, caller: &Caller, task: i64) -> ApiResult<()> {
+        let client = self.client().await?;
+        self.check_can_upload(&client, caller, task).await
+    }
+
+    /// Upload-Start: forgets what was uploaded before and answers those names.
+    pub async fn begin_upload(&self, caller: &Caller, task: i64) -> ApiResult<Vec<String>> {
+        let client = self.client().await?;
+        self.check_can_upload(&client, caller, task).await?;
+        let rows =
+            client.query("DELETE FROM uploads WHERE task_id = $1 RETURNING name", &[&task]).await.map_err(db_error)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub async fn record_uploads(&self, caller: &Caller, task: i64, files: &[UploadedFile]) -> ApiResult<()> {
+        if let Some(bad) = files.iter().find(|f| !keys::valid_file_name(&f.name)) {
+            return Err(ApiError::field("client_files", format!("Invalid file name: {:?}", bad.name)));
+        }
+        let client = self.client().await?;
+        self.check_can_upload(&client, caller, task).await?;
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        let sizes: Vec<i64> = files.iter().map(|f| f.size).collect();
+        client
+            .execute(
+                "INSERT INTO uploads (task_id, name, size) SELECT $1, n, s FROM unnest($2::text[], $3::int8[]) AS x(n, s) \
+                 ON CONFLICT (task_id, name) DO UPDATE SET size = EXCLUDED.size, received_date = now()",
+                &[&task, &names, &sizes],
+            )
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Upload-Finish: validates the parameters, orders the uploaded files, selects the
+    /// task's frames and records a queued request. Answers the work for a media worker
+    /// (the caller publishes it).
+    pub async fn start_data(&self, caller: &Caller, task: i64, body: &str) -> ApiResult<ProcessTaskData> {
+        let body = parse_body(body)?;
+        let params = data_params(&body)?;
+        let mut client = self.client().await?;
+        self.check_can_upload(&client, caller, task).await?;
+        let uploaded: Vec<String> = client
+            .query("SELECT name FROM uploads WHERE task_id = $1 ORDER BY received_date, name", &[&task])
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if let Some(name) = uploaded.iter().find(|n| NOT_YET.contains(&cvat_codecs::extension(n).as_str())) {
+            return Err(ApiError::invalid(format!(
+                "{name}: archives, video and PDF files are not supported by this server yet; upload images"
+            )));
+        }
+        let images: Vec<String> = uploaded.into_iter().filter(|n| cvat_codecs::is_image_name(n)).collect();
+        if images.is_empty() {
+            return Err(ApiError::invalid("No media data found"));
+        }
+        let request_id = data_request_id(task);
+        let ordered = sort_files(images, &params.sorting_method, &params.upload_order, &request_id)?;
+        let range = cvat_segments::frame_range(
+            ordered.len() as u64,
+            params.start_frame as u64,
+            params.stop_frame.map(|s| s as u64),
+            params.step,
+        )
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+        let files: Vec<String> = (0..range.size).map(|k| ordered[range.source_frame(k) as usize].clone()).collect();
+        let access = self.task_access(&client, task).await?;
+        let stored = json!({
+            "image_quality": params.image_quality,
+            "chunk_size": params.chunk_size,
+            "start_frame": range.start,
+            "stop_frame": range.stop,
+            "frame_step": range.step,
+            "sorting_method": params.sorting_method,
+            "use_zip_chunks": params.use_zip_chunks,
+            "use_cache": params.use_cache,
+            "storage": params.storage,
+        });
+        let tx = client.transaction().await.map_err(db_error)?;
+        let request = NewRequest {
+            id: &request_id,
+            kind: "create:task",
+            target: "task",
+            project_id: access.project,
+            task_id: Some(task),
+            owner_id: caller.id(),
+            organization_id: access.org,
+            params: &stored,
+        };
+        self.create_request(&tx, &request).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(ProcessTaskData {
+            request_id,
+            task_id: task,
+            files,
+            image_quality: params.image_quality as i32,
+            chunk_size: params.chunk_size.unwrap_or(0) as i32,
+        })
+    }
+
+    /// A media worker finished: frames, data settings, segments and jobs are written in
+    /// one transaction and the request is finished. A repeated report changes nothing.
+    pub async fn complete_data(
+        &self,
+        request_id: &str,
+        task: i64,
+        frames: &[FrameMeta],
+        chunk_size: i32,
+        base_url: &str,
+    ) -> ApiResult<()> {
+        let mut client = self.client().await?;
+        let row = client
+            .query_opt("SELECT status, params FROM requests WHERE id = $1 AND task_id = $2", &[&request_id, &task])
+            .await
+            .map_err(db_error)?
+            .ok_or_else(ApiError::not_found)?;
+        let status: String = row.get(0);
+        if status == "finished" {
+            return Ok(());
+        }
+        if frames.is_empty() || chunk_size <= 0 {
+            return Err(ApiError::invalid("A data result needs frames and a chunk size"));
+        }
+        let params: Value = row.get(1);
+        let int = |key: &str| params[key].as_i64().unwrap_or(0) as i32;
+        let text = |key: &str, default: &str| params[key].as_str().unwrap_or(default).to_string();
+        let flag = |key: &str| params[key].as_bool().unwrap_or(true);
+        let names: Vec<&str> = frames.iter().map(|f| f.name.as_str()).collect();
+        let widths: Vec<i32> = frames.iter().map(|f| f.width).collect();
+        let heights: Vec<i32> = frames.iter().map(|f| f.height).collect();
+        let tx = client.transaction().await.map_err(db_error)?;
+        tx.execute("DELETE FROM frames WHERE task_id = $1", &[&task]).await.map_err(db_error)?;
+        tx.execute(
+            "INSERT INTO frames (task_id, number, name, width, height) \
+             SELECT $1, (n - 1)::int4, name, w, h FROM unnest($2::text[], $3::int4[], $4::int4[]) WITH ORDINALITY \
+             AS x(name, w, h, n)",
+            &[&task, &names, &widths, &heights],
+        )
+        .await
+        .map_err(db_error)?;
+        tx.execute(
+            "INSERT INTO task_data (task_id, image_quality, chunk_size, start_frame, stop_frame, frame_step, \
+             sorting_method, storage, use_zip_chunks, use_cache, compressed_chunk_type, original_chunk_type) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'imageset', 'imageset') \
+             ON CONFLICT (task_id) DO NOTHING",
+            &[
+                &task,
+                &int("image_quality"),
+                &chunk_size,
+                &int("start_frame"),
+                &int("stop_frame"),
+                &int("frame_step").max(1),
+                &text("sorting_method", "lexicographical"),
+                &text("storage", "local"),
+                &flag("use_zip_chunks"),
+                &flag("use_cache"),
+            ],
+        )
+        .await
+        .map_err(db_error)?;
+        tx.execute("DELETE FROM uploads WHERE task_id = $1", &[&task]).await.map_err(db_error)?;
+        self.finish_request(&tx, request_id).await?;
+        tx.commit().await.map_err(db_error)?;
+        self.create_segments(task, frames.len() as i64, "annotation", &[], base_url).await?;
+        Ok(())
+    }
+
+    /// The task and its frame range behind a task or job data query, after view:data.
+    async fn data_scope(&self, client: &impl cvat_db::GenericClient, query: &DataQuery) -> ApiResult<DataScope> {
+        let caller = Caller::from_wire(query.caller.clone())?;
+        let (task, start, stop) = match query.target.as_str() {
+            "task" => {
+                self.check_task(client, &caller, query.id, TaskScope::View).await?;
+                (query.id, None, None)
+            }
+            "job" => {
+                let task = self.check_job_scope(client, &caller, query.id, JobScope::View).await?;
+                let row = client
+                    .query_one(
+                        "SELECT s.start_frame, s.stop_frame FROM jobs j JOIN segments s ON s.id = j.segment_id \
+                         WHERE j.id = $1",
+                        &[&query.id],
+                    )
+                    .await
+                    .map_err(db_error)?;
+                (task, Some(row.get::<_, i32>(0) as i64), Some(row.get::<_, i32>(1) as i64))
+            }
+            other => return Err(ApiError::bad_request(format!("Unknown data target {other}"))),
+        };
+        let row = client
+            .query_opt(
+                "SELECT d.chunk_size, d.image_quality, d.start_frame, d.stop_frame, d.frame_step, d.storage, \
+                 d.deleted_frames, d.chunks_updated_date, t.size FROM task_data d JOIN tasks t ON t.id = d.task_id \
+                 WHERE d.task_id = $1",
+                &[&task],
+            )
+            .await
+            .map_err(db_error)?;
+        let Some(row) = row else {
+            return Err(ApiError::detail(ErrorKind::NotFound, "The task has no data."));
+        };
+        let size = row.get::<_, i32>(8) as i64;
+        Ok(DataScope {
+            task,
+            first: start.unwrap_or(0),
+            last: stop.unwrap_or(size - 1),
+            chunk_size: row.get::<_, i32>(0) as i64,
+            image_quality: row.get(1),
+            start_frame: row.get(2),
+            stop_frame: row.get(3),
+            step: row.get(4),
+            storage: row.get(5),
+            deleted: row.get(6),
+            updated: row.get(7),
+            job: query.target == "job",
+        })
+    }
+
+    /// Where a chunk, frame or preview is (after view:data), with CVAT's 400s for bad
+    /// parameters and 404 for numbers out of range.
+    pub async fn locate_data(&self, query: &DataQuery) -> ApiResult<DataLocation> {
+        let client = self.client().await?;
+        let scope = self.data_scope(&client, query).await?;
+        let quality = match query.quality.as_str() {
+            "" | "compressed" => "compressed",
+            "original" => "original",
+            _ => return Err(ApiError::invalid("Wrong quality value: use compressed or original")),
+        };
+        let version = format!("{}-{}", scope.task, scope.updated.timestamp_micros());
+        let out_of_range = || ApiError::invalid("The frame number is out of the data's range");
+        match query.r#type.as_str() {
+            "preview" => Ok(DataLocation {
+                key: keys::preview(scope.task),
+                member: -1,
+                content_type: "image/jpeg".into(),
+                version,
+                ..Default::default()
+            }),
+            "frame" => {
+                let number = query.number.ok_or_else(|| ApiError::invalid("The frame number is required"))?;
+                // Task and job frames are both numbered like the task's (0 ≤ n < size).
+                let relative = number;
+                if relative < scope.first || relative > scope.last {
+                    return Err(out_of_range());
+                }
+                Ok(DataLocation {
+                    key: keys::chunk(scope.task, quality, relative / scope.chunk_size),
+                    member: relative % scope.chunk_size,
+                    content_type: String::new(),
+                    version,
+                    ..Default::default()
+                })
+            }
+            "chunk" => {
+                if scope.job {
+                    if query.number.is_some() && query.index.is_some() {
+                        return Err(ApiError::invalid("number and index cannot be used together"));
+                    }
+                    let index =
+                        query.index.or(query.number).ok_or_else(|| ApiError::invalid("The chunk index is required"))?;
+                    let first = scope.first + index * scope.chunk_size;
+                    if index < 0 || first > scope.last {
+                        return Err(out_of_range());
+                    }
+                    let frames: Vec<i64> = (first..=(first + scope.chunk_size - 1).min(scope.last)).collect();
+                    // A job chunk that is exactly a task chunk is served as it is.
+                    if first % scope.chunk_size == 0 && frames.len() as i64 == scope.chunk_size {
+                        return Ok(DataLocation {
+                            key: keys::chunk(scope.task, quality, first / scope.chunk_size),
+                            member: -1,
+                            content_type: "application/zip".into(),
+                            version,
+                            ..Default::default()
+                        });
+                    }
+                    return Ok(DataLocation {
+                        key: String::new(),
+                        member: -1,
+                        content_type: "application/zip".into(),
+                        version,
+                        frames,
+                        chunk_size: scope.chunk_size,
+                        chunk_prefix: keys::chunk_prefix(scope.task, quality),
+                    });
+                }
+                let number = query.number.ok_or_else(|| ApiError::invalid("The chunk number is required"))?;
+                if number < 0 || number * scope.chunk_size > scope.last {
+                    return Err(out_of_range());
+                }
+                Ok(DataLocation {
+                    key: keys::chunk(scope.task, quality, number),
+                    member: -1,
+                    content_type: "application/zip".into(),
+                    version,
+                    ..Default::default()
+                })
+            }
+            "context_image" => Err(ApiError::detail(ErrorKind::NotFound, "The frame has no context images.")),
+            _ => Err(ApiError::invalid("Data type not specified or has wrong value")),
+        }
+    }
+
+    /// `DataMetaRead` of a task or a job.
+    pub async fn data_meta(&self, query: &DataQuery) -> ApiResult<String> {
+        let client = self.client().await?;
+        let scope = self.data_scope(&client, query).await?;
+        let rows = client
+            .query(
+                "SELECT name, width, height FROM frames WHERE task_id = $1 AND number BETWEEN $2 AND $3 ORDER BY number",
+                &[&scope.task, &(scope.first as i32), &(scope.last as i32)],
+            )
+            .await
+            .map_err(db_error)?;
+        let frames: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!({"name": r.get::<_, String>(0), "width": r.get::<_, i32>(1), "height": r.get::<_, i32>(2),
+                       "related_files": 0, "has_related_context": false})
+            })
+            .collect();
+        let step = scope.step.max(1);
+        let absolute = |relative: i64| scope.start_frame as i64 + relative * step as i64;
+        let deleted: Vec<i32> =
+            scope.deleted.iter().copied().filter(|f| (*f as i64) >= scope.first && (*f as i64) <= scope.last).collect();
+        Ok(json!({
+            "chunks_updated_date": timestamp(scope.updated),
+            "chunk_size": scope.chunk_size,
+            "size": scope.last - scope.first + 1,
+            "image_quality": scope.image_quality,
+            "start_frame": absolute(scope.first),
+            "stop_frame": absolute(scope.last),
+            "frame_filter": if step > 1 { format!("step={step}") } else { String::new() },
+            "frames": frames,
+            "deleted_frames": deleted,
+            "included_frames": Value::Null,
+            "chapters": Value::Null,
+            "storage": scope.storage,
+            "cloud_storage_id": Value::Null,
+        })
+        .to_string())
+    }
+}
+
+struct DataScope {
+    task: i64,
+    /// The relative frames in view: the whole task, or a job's segment.
+    first: i64,
+    last: i64,
+    chunk_size: i64,
+    image_quality: i32,
+    start_frame: i32,
+    #[allow(dead_code)]
+    stop_frame: i32,
+    step: i32,
+    storage: String,
+    deleted: Vec<i32>,
+    updated: chrono::DateTime<chrono::Utc>,
+    job: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn sorting_methods() {
+        let files = names(&["img10.png", "img2.png", "Img1.png"]);
+        assert_eq!(
+            sort_files(files.clone(), "lexicographical", &[], "").unwrap(),
+            names(&["Img1.png", "img10.png", "img2.png"])
+        );
+        assert_eq!(
+            sort_files(files.clone(), "natural", &[], "").unwrap(),
+            names(&["Img1.png", "img2.png", "img10.png"])
+        );
+        let order = names(&["img2.png", "Img1.png", "img10.png"]);
+        assert_eq!(sort_files(files.clone(), "predefined", &order, "").unwrap(), order);
+        assert!(sort_files(files.clone(), "predefined", &names(&["img2.png"]), "").is_err());
+        let random = sort_files(files.clone(), "random", &[], "seed").unwrap();
+        assert_eq!(random, sort_files(files, "random", &[], "seed").unwrap(), "reproducible per request");
+    }
+
+    #[test]
+    fn parameters() {
+        let ok = data_params(json!({"image_quality": 70, "frame_filter": "step=2"}).as_object().unwrap()).unwrap();
+        assert_eq!((ok.image_quality, ok.step), (70, 2));
+        for bad in [
+            json!({}),
+            json!({"image_quality": 0}),
+            json!({"image_quality": 70, "frame_filter": "every=2"}),
+            json!({"image_quality": 70, "server_files": ["a.png"]}),
+            json!({"image_quality": 70, "start_frame": 5, "stop_frame": 2}),
+            json!({"image_quality": 70, "sorting_method": "by-size"}),
+        ] {
+            assert!(data_params(bad.as_object().unwrap()).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Background requests (`/api/requests`): a row per long-running operation, queued →
+//! started (progress 0..1) → finished | failed (message). Workers report through the task
+//! service; only the user who started a request sees it.
+
+use crate::render::{optional_timestamp, timestamp};
+use crate::{db_error, Caller, DocumentPage, Engine};
+use cvat_db::GenericClient;
+use cvat_error::{ApiError, ApiResult, ErrorKind};
+use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
+use serde_json::{json, Value};
+use tokio_postgres::Row;
+
+pub(crate) struct NewRequest<'a> {
+    pub id: &'a str,
+    /// `create:task`, `export:dataset`, …
+    pub kind: &'a str,
+    pub target: &'a str,
+    pub project_id: Option<i64>,
+    pub task_id: Option<i64>,
+    pub owner_id: i64,
+    pub organization_id: Option<i64>,
+    pub params: &'a Value,
+}
+
+const COLUMNS: &str = "r.id, r.type, r.target, r.project_id, r.task_id, r.job_id, r.organization_id, r.status, \
+     r.message, r.progress, r.created_date, r.started_date, r.finished_date, r.owner_id, u.username AS owner_username";
+const FROM: &str = "requests r LEFT JOIN users u ON u.id = r.owner_id";
+
+const FIELDS: &[Field] = &[
+    Field { name: "status", sql: "r.status", ty: FieldType::Text },
+    Field { name: "project_id", sql: "r.project_id", ty: FieldType::Int },
+    Field { name: "task_id", sql: "r.task_id", ty: FieldType::Int },
+    Field { name: "job_id", sql: "r.job_id", ty: FieldType::Int },
+    Field { name: "action", sql: "split_part(r.type, ':', 1)", ty: FieldType::Text },
+    Field { name: "target", sql: "r.target", ty: FieldType::Text },
+    Field { name: "subresource", sql: "split_part(r.type, ':', 2)", ty: FieldType::Text },
+    Field { name: "created_date", sql: "r.created_date", ty: FieldType::Timestamp },
+];
+
+pub const REQUEST_LIST: ListSpec = ListSpec {
+    fields: FIELDS,
+    search: &[],
+    filter: &["status", "project_id", "task_id", "job_id", "action", "target", "subresource"],
+    equals: &["status", "project_id", "task_id", "job_id", "action", "target", "subresource"],
+    sort: &["created_date", "status", "action"],
+    default_sort: "-created_date",
+};
+
+fn render(row: &Row) -> String {
+    let status: String = row.get("status");
+    let progress: Option<f32> = row.get("progress");
+    json!({
+        "id": row.get::<_, String>("id"),
+        "status": status,
+        "message": row.get::<_, String>("message"),
+        "progress": progress.map(|p| (p as f64).clamp(0.0, 1.0)),
+        "created_date": timestamp(row.get("created_date")),
+        "started_date": optional_timestamp(row.get("started_date")),
+        "finished_date": optional_timestamp(row.get("finished_date")),
+        "expiry_date": Value::Null,
+        "owner": {"id": row.get::<_, i64>("owner_id"), "username": row.get::<_, Option<String>>("owner_username")
+            .unwrap_or_default()},
+        "operation": {
+            "type": row.get::<_, String>("type"),
+            "target": row.get::<_, String>("target"),
+            "project_id": row.get::<_, Option<i64>>("project_id"),
+            "task_id": row.get::<_, Option<i64>>("task_id"),
+            "job_id": row.get::<_, Option<i64>>("job_id"),
+            "org_id": row.get::<_, Option<i64>>("organization_id"),
+            "format": Value::Null,
+            "function_id": Value::Null,
+            "lightweight": Value::Null,
+        },
+        "result_url": Value::Null,
+        "result_id": Value::Null,
+    })
+    .to_string()
+}
+
+impl Engine {
+    /// Records a queued request; one that failed before with the same id is replaced.
+    pub(crate) async fn create_request(&self, client: &impl GenericClient, r: &NewRequest<'_>) -> ApiResult<()> {
+        let inserted = client
+            .execute(
+                "INSERT INTO requests (id, type, target, project_id, task_id, owner_id, organization_id, params) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (id) DO UPDATE SET status = 'queued', message = '', progress = NULL, \
+                 owner_id = EXCLUDED.owner_id, params = EXCLUDED.params, created_date = now(), started_date = NULL, \
+                 finished_date = NULL WHERE requests.status = 'failed'",
+                &[&r.id, &r.kind, &r.target, &r.project_id, &r.task_id, &r.owner_id, &r.organization_id, r.params],
+            )
+            .await
+            .map_err(db_error)?;
+        if inserted == 0 {
+            return Err(ApiError::new(ErrorKind::Conflict, json!(["The same request is already in progress or done"])));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn finish_request(&self, client: &impl GenericClient, id: &str) -> ApiResult<()> {
+        client
+            .execute(
+                "UPDATE requests SET status = 'finished', progress = 1, message = '', \
+                 started_date = coalesce(started_date, now()), finished_date = now() WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// A worker's progress; a request that already ended stays as it is.
+    pub async fn report_progress(&self, id: &str, progress: f64) -> ApiResult<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE requests SET status = 'started', progress = $2, started_date = coalesce(started_date, now()) \
+                 WHERE id = $1 AND status IN ('queued', 'started')",
+                &[&id, &(progress.clamp(0.0, 1.0) as f32)],
+            )
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Marks a request failed with a message for the user. A finished one stays finished.
+    pub async fn fail_request(&self, id: &str, message: &str) -> ApiResult<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE requests SET status = 'failed', message = $2, finished_date = now() \
+                 WHERE id = $1 AND status <> 'finished'",
+                &[&id, &message],
+            )
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Only the user who started a request may read it (admins included, as in CVAT).
+    pub async fn get_request(&self, caller: &Caller, id: &str) -> ApiResult<String> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(&format!("SELECT {COLUMNS} FROM {FROM} WHERE r.id = $1"), &[&id])
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| ApiError::detail(ErrorKind::NotFound, "There is no request with specified id"))?;
+        if row.get::<_, i64>("owner_id") != caller.id() {
+            return Err(ApiError::detail(ErrorKind::Forbidden, "You don't have permission to perform this action"));
+        }
+        Ok(render(&row))
+    }
+
+    pub async fn list_requests(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
+        let mut scope = SqlWhere::default();
+        scope.push("r.owner_id = {}", SqlParam::Int(caller.id()));
+        let client = self.client().await?;
+        let (count, rows) = cvat_listing::fetch_page(&client, &REQUEST_LIST, params, scope, COLUMNS, FROM).await?;
+        Ok(DocumentPage { count, results: rows.iter().map(render).collect() })
+    }
+}

@@ -1,0 +1,105 @@
+//! Task data processing in a media worker: the uploaded images of a task become frames,
+//! chunk archives of both qualities and a preview in the blob store, then the task
+//! service is told the frames. Every write is keyed by task and chunk number, so a job
+//! handled twice (redelivery after a worker died) writes the same blobs again.
+
+use crate::TaskApi;
+use bytes::Bytes;
+use cvat_blob::{keys, BlobStore};
+use cvat_codecs::{Frame, MediaError};
+use cvat_proto::queue::ProcessTaskData;
+use cvat_proto::task::{DataFailure, DataProgress, DataResult, FrameMeta};
+use std::sync::Arc;
+
+/// What went wrong: the data itself (the request fails with the message, no retry) or
+/// the infrastructure (the job is retried).
+enum Failure {
+    Data(String),
+    Retry(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(err: anyhow::Error) -> Self {
+        Failure::Retry(err)
+    }
+}
+
+pub async fn process_task_data(job: ProcessTaskData, blobs: Arc<dyn BlobStore>, task: TaskApi) -> anyhow::Result<()> {
+    let request_id = job.request_id.clone();
+    match build(&job, &blobs, &task).await {
+        Ok(result) => {
+            task.clone().complete_data(result).await?;
+            Ok(())
+        }
+        Err(Failure::Data(message)) => {
+            tracing::info!(request = %request_id, %message, "task data refused");
+            task.clone().fail_data(DataFailure { request_id, message }).await?;
+            Ok(())
+        }
+        Err(Failure::Retry(err)) => Err(err),
+    }
+}
+
+async fn decode(name: String, bytes: Vec<u8>, quality: u8) -> Result<Frame, Failure> {
+    // Decoding and encoding are CPU work: off the async threads.
+    tokio::task::spawn_blocking(move || cvat_codecs::process_image(&name, bytes, quality))
+        .await
+        .map_err(|e| Failure::Retry(e.into()))?
+        .map_err(|e: MediaError| Failure::Data(e.to_string()))
+}
+
+async fn build(job: &ProcessTaskData, blobs: &Arc<dyn BlobStore>, task: &TaskApi) -> Result<DataResult, Failure> {
+    let quality = job.image_quality.clamp(1, 100) as u8;
+    let total = job.files.len();
+    let mut frames = Vec::with_capacity(total);
+    let mut chunk_size = job.chunk_size.max(0) as usize;
+    let mut pending: Vec<Frame> = Vec::new();
+    let mut chunk_number = 0i64;
+    for (i, name) in job.files.iter().enumerate() {
+        let key = keys::upload(job.task_id, name);
+        let bytes = match blobs.get(&key).await {
+            Ok(bytes) => bytes.to_vec(),
+            Err(cvat_blob::BlobError::NotFound(_)) => {
+                return Err(Failure::Data(format!("file {name} was not received; upload the data again")))
+            }
+            Err(err) => return Err(Failure::Retry(err.into())),
+        };
+        let frame = decode(name.clone(), bytes, quality).await?;
+        if i == 0 {
+            if chunk_size == 0 {
+                chunk_size = cvat_codecs::default_chunk_size(frame.width, frame.height) as usize;
+            }
+            blobs
+                .put(&keys::preview(job.task_id), Bytes::from(cvat_codecs::preview(&frame.image)))
+                .await
+                .map_err(anyhow::Error::from)?;
+        }
+        frames.push(FrameMeta { name: name.clone(), width: frame.width as i32, height: frame.height as i32 });
+        pending.push(frame);
+        if pending.len() == chunk_size || i + 1 == total {
+            write_chunk(blobs, job.task_id, chunk_number, &pending).await?;
+            pending.clear();
+            chunk_number += 1;
+            let progress = DataProgress { request_id: job.request_id.clone(), progress: (i + 1) as f64 / total as f64 };
+            task.clone().report_data_progress(progress).await.map_err(anyhow::Error::from)?;
+        }
+    }
+    Ok(DataResult {
+        request_id: job.request_id.clone(),
+        task_id: job.task_id,
+        frames,
+        chunk_size: chunk_size as i32,
+        base_url: String::new(),
+    })
+}
+
+async fn write_chunk(blobs: &Arc<dyn BlobStore>, task: i64, number: i64, frames: &[Frame]) -> Result<(), Failure> {
+    let original =
+        cvat_codecs::chunk_archive(frames.iter().map(|f| (f.original.as_slice(), f.original_extension.as_str())))
+            .map_err(|e| Failure::Retry(e.into()))?;
+    let compressed = cvat_codecs::chunk_archive(frames.iter().map(|f| (f.compressed.as_slice(), "jpeg")))
+        .map_err(|e| Failure::Retry(e.into()))?;
+    blobs.put(&keys::chunk(task, "original", number), Bytes::from(original)).await.map_err(anyhow::Error::from)?;
+    blobs.put(&keys::chunk(task, "compressed", number), Bytes::from(compressed)).await.map_err(anyhow::Error::from)?;
+    Ok(())
+}

@@ -1,0 +1,361 @@
+//! Task data: uploads (`POST /api/tasks/{id}/data/` in CVAT's Upload-Start /
+//! Upload-Multiple / Upload-Finish protocol, or one plain multipart request), and reading
+//! it back (`GET .../data` chunks, frames and previews, `.../data/meta`, `.../preview`).
+//! Files go straight to the blob store; the task service keeps the record and the rules.
+
+use super::documents::{self, Query};
+use super::resource;
+use crate::error::{HttpError, HttpResult};
+use crate::identity::Auth;
+use crate::state::AppState;
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::BytesMut;
+use cvat_blob::{keys, BlobError};
+use cvat_error::{ApiError, ErrorKind};
+use cvat_proto::task::{DataLocation, DataQuery, ObjectRef, RecordUploadsRequest, UploadedFile, WriteRequest};
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/tasks/{id}/data", vec![web::post().to(upload), web::get().to(task_data)]))
+        .service(resource("/api/tasks/{id}/data/meta", vec![web::get().to(task_meta)]))
+        .service(resource("/api/tasks/{id}/preview", vec![web::get().to(task_preview)]))
+        .service(resource("/api/jobs/{id}/data", vec![web::get().to(job_data)]))
+        .service(resource("/api/jobs/{id}/data/meta", vec![web::get().to(job_meta)]))
+        .service(resource("/api/jobs/{id}/preview", vec![web::get().to(job_preview)]));
+}
+
+fn header(req: &HttpRequest, name: &str) -> bool {
+    req.headers().contains_key(name)
+}
+
+/// The base name of a client's file name (the SDK sends full local paths).
+fn base_name(name: &str) -> &str {
+    name.rsplit(['/', '\\']).next().unwrap_or(name)
+}
+
+fn blob_error(err: BlobError) -> HttpError {
+    match err {
+        BlobError::NotFound(_) => HttpError(ApiError::not_found()),
+        other => {
+            tracing::warn!(error = %other, "blob store failed");
+            HttpError(ApiError::unavailable("The object storage"))
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/tasks/{id}/data", operation_id = "tasks_create_data", tag = "tasks",
+    responses((status = 202, description = "Processing started: {\"rq_id\"}"), (status = 200, description = "Files received")))]
+pub async fn upload(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    payload: web::Payload,
+) -> HttpResult<HttpResponse> {
+    let task = *id;
+    let object = || ObjectRef { caller: Some(documents::caller(&req, auth.clone())), id: task };
+    if header(&req, "Tus-Resumable") || header(&req, "Upload-Length") {
+        return Err(ApiError::bad_request(
+            "Resumable (TUS) uploads are not supported by this server yet; send files of up to 100 MiB as multipart.",
+        )
+        .into());
+    }
+    if header(&req, "Upload-Start") {
+        forget_uploads(&state, object()).await?;
+        return Ok(HttpResponse::Accepted().finish());
+    }
+    if header(&req, "Upload-Multiple") {
+        state.task().check_upload(object()).await?;
+        receive_files(&req, &auth, &state, task, payload).await?;
+        return Ok(HttpResponse::Ok().finish());
+    }
+    let is_multipart =
+        req.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/"));
+    let params = if header(&req, "Upload-Finish") || !is_multipart {
+        read_json(&state, payload).await?
+    } else {
+        // One plain request: the files and the parameters together.
+        forget_uploads(&state, object()).await?;
+        receive_files(&req, &auth, &state, task, payload).await?
+    };
+    let request = WriteRequest {
+        caller: Some(documents::caller(&req, auth)),
+        id: task,
+        body_json: Value::Object(params).to_string(),
+    };
+    let started = state.task().start_data(request).await?.into_inner();
+    Ok(HttpResponse::Accepted().json(json!({"rq_id": started.rq_id})))
+}
+
+/// Upload-Start: the task service forgets earlier uploads; their files are deleted.
+async fn forget_uploads(state: &AppState, object: ObjectRef) -> HttpResult<()> {
+    let task = object.id;
+    let old = state.task().begin_upload(object).await?.into_inner();
+    for name in old.names {
+        state.blobs.delete(&keys::upload(task, &name)).await.map_err(blob_error)?;
+    }
+    Ok(())
+}
+
+async fn read_json(state: &AppState, mut payload: web::Payload) -> HttpResult<Map<String, Value>> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Could not read the body: {e}")))?;
+        if body.len() + chunk.len() > state.max_json_bytes {
+            return Err(ApiError::detail(ErrorKind::PayloadTooLarge, "Request body is too large.").into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice(&body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::field("non_field_errors", "Invalid data. Expected a dictionary.").into()),
+        Err(e) => Err(ApiError::bad_request(format!("JSON parse error - {e}")).into()),
+    }
+}
+
+/// Stores every `client_files[N]` part and records them with the task service; answers
+/// the other form fields as data parameters.
+async fn receive_files(
+    req: &HttpRequest,
+    auth: &Auth,
+    state: &AppState,
+    task: i64,
+    payload: web::Payload,
+) -> HttpResult<Map<String, Value>> {
+    let mut form = Multipart::new(req.headers(), payload);
+    let mut files = Vec::new();
+    let mut params = Map::new();
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| ApiError::bad_request(format!("Broken multipart body: {e}")))?;
+        let (name, filename) = match field.content_disposition() {
+            Some(cd) => (cd.get_name().unwrap_or_default().to_string(), cd.get_filename().map(str::to_string)),
+            None => (String::new(), None),
+        };
+        let limit = if filename.is_some() { state.max_upload_file_bytes } else { state.max_json_bytes };
+        let mut bytes = BytesMut::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Broken multipart body: {e}")))?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(ApiError::detail(
+                    ErrorKind::PayloadTooLarge,
+                    format!("{} is larger than {limit} bytes.", filename.as_deref().unwrap_or(&name)),
+                )
+                .into());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match filename {
+            Some(filename) if name.starts_with("client_files") => {
+                let base = base_name(&filename).to_string();
+                if !keys::valid_file_name(&base) {
+                    return Err(ApiError::field("client_files", format!("Invalid file name: {filename:?}")).into());
+                }
+                let size = bytes.len() as i64;
+                state.blobs.put(&keys::upload(task, &base), bytes.freeze()).await.map_err(blob_error)?;
+                files.push(UploadedFile { name: base, size });
+            }
+            Some(_) => {}
+            None => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                params.insert(name, form_value(&text));
+            }
+        }
+    }
+    if !files.is_empty() {
+        let record = RecordUploadsRequest { caller: Some(documents::caller(req, auth.clone())), task_id: task, files };
+        state.task().record_uploads(record).await?;
+    }
+    Ok(params)
+}
+
+/// Form fields arrive as text: numbers and booleans become JSON values again.
+fn form_value(text: &str) -> Value {
+    match text {
+        "true" | "True" => Value::Bool(true),
+        "false" | "False" => Value::Bool(false),
+        _ => text.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(text.to_string())),
+    }
+}
+
+fn data_query(
+    req: &HttpRequest,
+    auth: Auth,
+    target: &str,
+    id: i64,
+    params: &HashMap<String, String>,
+) -> HttpResult<DataQuery> {
+    let number = |name: &str| -> HttpResult<Option<i64>> {
+        match params.get(name) {
+            None => Ok(None),
+            Some(raw) => {
+                raw.parse().map(Some).map_err(|_| ApiError::field(name, "A valid integer is required.").into())
+            }
+        }
+    };
+    Ok(DataQuery {
+        caller: Some(documents::caller(req, auth)),
+        target: target.to_string(),
+        id,
+        r#type: params.get("type").cloned().unwrap_or_default(),
+        quality: params.get("quality").cloned().unwrap_or_default(),
+        number: number("number")?,
+        index: number("index")?,
+    })
+}
+
+/// Serves what [`DataLocation`] names, with an ETag so repeated reads are cheap.
+async fn serve(req: &HttpRequest, state: &AppState, location: DataLocation) -> HttpResult<HttpResponse> {
+    let etag = format!("\"{}-{}-{}\"", location.version, location.key, location.member);
+    if req.headers().get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        return Ok(HttpResponse::NotModified().finish());
+    }
+    let mut response = HttpResponse::Ok();
+    response.insert_header(("ETag", etag)).insert_header(("Cache-Control", "private, max-age=3600"));
+    if !location.frames.is_empty() {
+        return Ok(response.content_type("application/zip").body(job_chunk(state, &location).await?));
+    }
+    if location.member >= 0 {
+        let archive = state.blobs.get(&location.key).await.map_err(blob_error)?;
+        let (bytes, extension) =
+            cvat_codecs::chunk_member(&archive, location.member as usize).map_err(|_| ApiError::not_found())?;
+        return Ok(response.content_type(cvat_codecs::content_type(&extension)).body(bytes));
+    }
+    let stream = state.blobs.get_stream(&location.key).await.map_err(blob_error)?;
+    Ok(response
+        .content_type(location.content_type)
+        .streaming(stream.map(|r| r.map_err(|e| actix_web::error::ErrorServiceUnavailable(e.to_string())))))
+}
+
+/// A job chunk whose frames do not line up with the task's chunks, assembled from them.
+async fn job_chunk(state: &AppState, location: &DataLocation) -> HttpResult<Vec<u8>> {
+    let mut archives: HashMap<i64, bytes::Bytes> = HashMap::new();
+    let mut members = Vec::with_capacity(location.frames.len());
+    for frame in &location.frames {
+        let number = frame / location.chunk_size;
+        let archive = match archives.entry(number) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                let key = keys::chunk_in(&location.chunk_prefix, number);
+                entry.insert(state.blobs.get(&key).await.map_err(blob_error)?)
+            }
+        };
+        let member = cvat_codecs::chunk_member(archive, (frame % location.chunk_size) as usize)
+            .map_err(|_| ApiError::not_found())?;
+        members.push(member);
+    }
+    cvat_codecs::chunk_archive(members.iter().map(|(bytes, ext)| (bytes.as_slice(), ext.as_str())))
+        .map_err(|e| HttpError(ApiError::detail(ErrorKind::Internal, e.to_string())))
+}
+
+async fn data(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    target: &str,
+    id: i64,
+    params: Query,
+) -> HttpResult<HttpResponse> {
+    let query = data_query(&req, auth, target, id, &params)?;
+    let location = state.task().locate_data(query).await?.into_inner();
+    serve(&req, &state, location).await
+}
+
+async fn meta(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    target: &str,
+    id: i64,
+) -> HttpResult<HttpResponse> {
+    let query = data_query(&req, auth, target, id, &HashMap::new())?;
+    let document = state.task().get_data_meta(query).await?.into_inner();
+    Ok(documents::document(StatusCode::OK, document))
+}
+
+async fn preview(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    target: &str,
+    id: i64,
+) -> HttpResult<HttpResponse> {
+    let params: HashMap<String, String> = [("type".to_string(), "preview".to_string())].into();
+    let query = data_query(&req, auth, target, id, &params)?;
+    let location = state.task().locate_data(query).await?.into_inner();
+    serve(&req, &state, location).await
+}
+
+#[utoipa::path(get, path = "/api/tasks/{id}/data", operation_id = "tasks_retrieve_data", tag = "tasks",
+    responses((status = 200, description = "A chunk (zip), a frame (image) or a preview")))]
+pub async fn task_data(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    params: Query,
+) -> HttpResult<HttpResponse> {
+    data(req, auth, state, "task", *id, params).await
+}
+
+#[utoipa::path(get, path = "/api/jobs/{id}/data", operation_id = "jobs_retrieve_data", tag = "jobs",
+    responses((status = 200, description = "A chunk (zip), a frame (image) or a preview")))]
+pub async fn job_data(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    params: Query,
+) -> HttpResult<HttpResponse> {
+    data(req, auth, state, "job", *id, params).await
+}
+
+#[utoipa::path(get, path = "/api/tasks/{id}/data/meta", operation_id = "tasks_retrieve_data_meta", tag = "tasks",
+    responses((status = 200, description = "DataMetaRead")))]
+pub async fn task_meta(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> HttpResult<HttpResponse> {
+    meta(req, auth, state, "task", *id).await
+}
+
+#[utoipa::path(get, path = "/api/jobs/{id}/data/meta", operation_id = "jobs_retrieve_data_meta", tag = "jobs",
+    responses((status = 200, description = "DataMetaRead")))]
+pub async fn job_meta(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> HttpResult<HttpResponse> {
+    meta(req, auth, state, "job", *id).await
+}
+
+#[utoipa::path(get, path = "/api/tasks/{id}/preview", operation_id = "tasks_retrieve_preview", tag = "tasks",
+    responses((status = 200, description = "JPEG")))]
+pub async fn task_preview(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> HttpResult<HttpResponse> {
+    preview(req, auth, state, "task", *id).await
+}
+
+#[utoipa::path(get, path = "/api/jobs/{id}/preview", operation_id = "jobs_retrieve_preview", tag = "jobs",
+    responses((status = 200, description = "JPEG")))]
+pub async fn job_preview(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> HttpResult<HttpResponse> {
+    preview(req, auth, state, "job", *id).await
+}

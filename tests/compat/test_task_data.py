@@ -1,0 +1,96 @@
+"""Task data through the pinned cvat-sdk / cvat-cli 2.80.0: uploads in CVAT's
+Upload-Start / Upload-Multiple / Upload-Finish protocol, processing by a media worker,
+background requests, and frames, chunks, meta and previews read back."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from cvat_sdk import make_client
+from cvat_sdk.api_client import models
+from PIL import Image
+
+
+def make_images(directory: Path, count: int, size=(64, 48)):
+    paths = []
+    for i in range(count):
+        path = directory / f"frame_{i:02d}.png"
+        Image.new("RGB", (size[0] + i, size[1]), (i * 40 % 256, 120, 200)).save(path)
+        paths.append(path)
+    return paths
+
+
+def test_create_from_images_and_read_back(base_url, new_user, tmp_path):
+    paths = make_images(tmp_path, 5)
+    with make_client(base_url, credentials=new_user) as client:
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name="images", labels=[models.PatchedLabelRequest(name="car")], segment_size=2),
+            resources=[str(p) for p in reversed(paths)],
+            data_params={"image_quality": 80, "chunk_size": 2},
+            status_check_period=0.2,
+        )
+        assert task.size == 5 and task.mode == "annotation"
+        assert task.data_compressed_chunk_type == "imageset"
+        jobs = sorted(task.get_jobs(), key=lambda j: j.id)
+        assert [(j.start_frame, j.stop_frame) for j in jobs] == [(0, 1), (2, 3), (4, 4)]
+
+        meta = task.get_meta()
+        assert [f.name for f in meta.frames] == [p.name for p in paths], "lexicographical order"
+        assert [(f.width, f.height) for f in meta.frames] == [(64 + i, 48) for i in range(5)]
+        assert meta.chunk_size == 2 and meta.image_quality == 80 and meta.deleted_frames == []
+
+        originals = task.download_frames(range(5), outdir=str(tmp_path / "out"), quality="original")
+        for i, path in enumerate(paths):
+            assert (tmp_path / "out" / f"frame_{i:06d}.png").read_bytes() == path.read_bytes()
+        compressed = Image.open(task.get_frame(3, quality="compressed"))
+        assert compressed.format == "JPEG" and compressed.size == (67, 48)
+
+        buffer = io.BytesIO()
+        task.download_chunk(1, buffer, quality="compressed")
+        with zipfile.ZipFile(buffer) as chunk:
+            assert chunk.namelist() == ["000000.jpeg", "000001.jpeg"]
+        assert Image.open(io.BytesIO(task.get_preview().read())).size[0] <= 256
+
+        job = jobs[1]
+        assert [f.name for f in job.get_meta().frames] == [paths[2].name, paths[3].name]
+        job_frames = job.download_frames([2, 3], outdir=str(tmp_path / "job"), quality="original")
+        assert (tmp_path / "job" / "frame_000003.png").read_bytes() == paths[3].read_bytes()
+
+        requests_page, _ = client.api_client.requests_api.list()
+        assert [r.operation.type for r in requests_page.results] == ["create:task"]
+        assert requests_page.results[0].status.value == "finished"
+
+
+def test_a_broken_image_fails_the_request_and_data_can_be_sent_again(base_url, new_user, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\nthis is not really a png")
+    with make_client(base_url, credentials=new_user) as client:
+        spec = models.TaskWriteRequest(name="broken", labels=[models.PatchedLabelRequest(name="car")])
+        with pytest.raises(Exception) as error:
+            client.tasks.create_from_data(spec, resources=[str(broken)], status_check_period=0.2)
+        assert "broken.png is not a valid image" in str(error.value)
+        task = next(t for t in client.tasks.list() if t.name == "broken")
+        assert task.size == 0
+        good = make_images(tmp_path, 1)
+        task.upload_data(resources=[str(good[0])], params={"image_quality": 70})
+        task.fetch()
+        assert task.size == 1
+
+
+def test_cli_task_create_local_files(base_url, new_user, tmp_path):
+    paths = make_images(tmp_path, 3)
+    cli = Path(sys.executable).with_name("cvat-cli")
+    result = subprocess.run(
+        [str(cli), "--server-host", base_url, "--auth", f"{new_user[0]}:{new_user[1]}", "task", "create", "cli data",
+         "local", *map(str, paths), "--labels", json.dumps([{"name": "car"}]), "--completion_verification_period", "0.2"],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    with make_client(base_url, credentials=new_user) as client:
+        task = next(t for t in client.tasks.list() if t.name == "cli data")
+        assert task.size == 3
