@@ -12,4 +12,5 @@ mod permissions;
 mod queue;
 mod resources;
 mod storage;
+mod task_data;
 mod users;

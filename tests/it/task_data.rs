@@ -1,0 +1,113 @@
+//! Task data end to end with bad input: hostile names, files that are not images, media
+//! kinds not supported yet, a second upload, other users, and a failed processing that
+//! leaves the task ready for another attempt.
+
+use crate::common::*;
+use reqwest::multipart::{Form, Part};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 7]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image).write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+async fn new_task(caller: &Caller) -> i64 {
+    let task = expect(
+        caller.post("/api/tasks", None, json!({"name": "data", "labels": [{"name": "a"}]})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    task["id"].as_i64().unwrap()
+}
+
+/// One plain multipart data request with the given files.
+async fn send(caller: &Caller, task: i64, files: Vec<(&str, Vec<u8>)>) -> reqwest::Response {
+    let mut form = Form::new().text("image_quality", "70");
+    for (i, (name, bytes)) in files.into_iter().enumerate() {
+        form = form.part(format!("client_files[{i}]"), Part::bytes(bytes).file_name(name.to_string()));
+    }
+    http()
+        .post(url(&format!("/api/tasks/{task}/data/")))
+        .header("Authorization", &caller.0)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn request_of(caller: &Caller, task: i64) -> Value {
+    let id = format!("action%3Dcreate%26target%3Dtask%26target_id%3D{task}");
+    for _ in 0..100 {
+        let request = expect(caller.get(&format!("/api/requests/{id}"), None).await, StatusCode::OK).await;
+        if request["status"] == "finished" || request["status"] == "failed" {
+            return request;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the request of task {task} never ended");
+}
+
+#[tokio::test]
+async fn uploads_refuse_bad_input_and_keep_the_task_usable() {
+    let (user, _) = Caller::new().await;
+    let (other, _) = Caller::new().await;
+    let task = new_task(&user).await;
+
+    for name in [".hidden.png", "a\u{7}.png", "..", "dir/"] {
+        let response = send(&user, task, vec![(name, png(4, 4))]).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{name}");
+    }
+    let response = send(&user, task, vec![("notes.txt", b"hello".to_vec())]).await;
+    assert_eq!(expect(response, StatusCode::BAD_REQUEST).await, json!(["No media data found"]));
+    let response = send(&user, task, vec![("clip.mp4", b"....".to_vec())]).await;
+    assert!(expect(response, StatusCode::BAD_REQUEST).await[0].as_str().unwrap().contains("not supported"));
+    expect(send(&other, task, vec![("a.png", png(4, 4))]).await, StatusCode::FORBIDDEN).await;
+    let tus = http()
+        .post(url(&format!("/api/tasks/{task}/data/")))
+        .header("Authorization", &user.0)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tus.status(), StatusCode::BAD_REQUEST);
+
+    // A file that is not an image fails the request with its name; the task takes data again.
+    let mut truncated = png(40, 40);
+    truncated.truncate(80);
+    let started = expect(send(&user, task, vec![("cut.png", truncated)]).await, StatusCode::ACCEPTED).await;
+    assert!(started["rq_id"].as_str().unwrap().contains(&task.to_string()));
+    let failed = request_of(&user, task).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(failed["message"].as_str().unwrap().contains("cut.png is not a valid image"), "{failed}");
+    let id = failed["id"].as_str().unwrap().replace('=', "%3D").replace('&', "%26");
+    expect(other.get(&format!("/api/requests/{id}"), None).await, StatusCode::FORBIDDEN).await;
+    expect(user.get(&format!("/api/tasks/{task}/data/meta"), None).await, StatusCode::NOT_FOUND).await;
+
+    // Paths are reduced to base names: nothing lands outside the task's own keys.
+    expect(send(&user, task, vec![("../../b.png", png(8, 6)), ("a.png", png(6, 8))]).await, StatusCode::ACCEPTED).await;
+    assert_eq!(request_of(&user, task).await["status"], "finished");
+    let meta = expect(user.get(&format!("/api/tasks/{task}/data/meta"), None).await, StatusCode::OK).await;
+    assert_eq!(meta["frames"][0]["name"], "a.png");
+    assert_eq!((meta["frames"][0]["width"].as_i64(), meta["size"].as_i64()), (Some(6), Some(2)));
+    assert_eq!(meta["frames"][1]["name"], "b.png");
+    let again = send(&user, task, vec![("c.png", png(4, 4))]).await;
+    assert_eq!(expect(again, StatusCode::BAD_REQUEST).await, json!("Adding more data is not supported"));
+
+    // Reading: permission, parameters, caching.
+    let frame = format!("/api/tasks/{task}/data?type=frame&number=1&quality=original");
+    expect(other.get(&frame, None).await, StatusCode::FORBIDDEN).await;
+    let response = user.get(&frame, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let etag = response.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(response.bytes().await.unwrap().as_ref(), png(8, 6).as_slice());
+    let cached = http().get(url(&frame)).header("Authorization", &user.0).header("If-None-Match", &etag).send().await;
+    assert_eq!(cached.unwrap().status(), StatusCode::NOT_MODIFIED);
+    for bad in ["type=frame&number=2", "type=frame", "type=movie&number=0", "type=chunk&number=0&quality=best"] {
+        let response = user.get(&format!("/api/tasks/{task}/data?{bad}"), None).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
