@@ -39,6 +39,8 @@ export CVAT_ADMIN_USER=admin CVAT_ADMIN_PASSWORD=test-admin-pass-1
 export CVAT_LOGIN_MAX_FAILURES=5 CVAT_LOGIN_WINDOW_SECONDS=60
 export CVAT_MAIL_DIR=$CVAT_DATA_DIR/mail
 export CVAT_TEST_URL=http://127.0.0.1:18080
+# tests/it/outage.rs starts and kills extra media workers from here.
+export CVAT_TEST_BIN_DIR=$ROOT/target/debug
 # tests/it/otlp.rs runs a collector here while the suite runs.
 export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:14317
 

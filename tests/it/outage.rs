@@ -74,3 +74,137 @@ async fn database_outage_gives_503_then_recovers() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// Starts another media worker of the test stack (same settings, its own health port);
+/// its pid joins the stack's so the stack's stop script ends it.
+fn spawn_media_worker(health_port: u16) -> u32 {
+    let bin = std::env::var("CVAT_TEST_BIN_DIR").expect("set by tests/run.sh");
+    let data = std::env::var("CVAT_DATA_DIR").expect("set by tests/run.sh");
+    let log = std::fs::File::create(format!("{data}/logs/media-{health_port}.log")).unwrap();
+    let child = Command::new(format!("{bin}/cvat-media"))
+        .env("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{health_port}"))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let pids = format!("{data}/services.pids");
+    let all = std::fs::read_to_string(&pids).unwrap_or_default();
+    std::fs::write(&pids, format!("{} {}\n", all.trim(), child.id())).unwrap();
+    child.id()
+}
+
+fn kill(pid: u32) {
+    assert!(Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+}
+
+/// The pid of the stack's own media worker (services.sh starts auth, task, media, …).
+fn stack_media_pid() -> u32 {
+    let data = std::env::var("CVAT_DATA_DIR").expect("set by tests/run.sh");
+    let pids = std::fs::read_to_string(format!("{data}/services.pids")).unwrap();
+    pids.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+async fn jobs_done(health_port: u16) -> u64 {
+    let Ok(response) = http().get(format!("http://127.0.0.1:{health_port}/metrics")).send().await else { return 0 };
+    let text = response.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with("cvat_job_duration_seconds_count") && l.contains("outcome=\"ok\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// Noise compresses badly, so these take a while to decode and encode.
+fn noisy_png(seed: u32) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+    let image = image::RgbImage::from_fn(640, 480, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image).write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+async fn task_with_images(caller: &Caller, images: u32) -> i64 {
+    let task = expect(
+        caller.post("/api/tasks", None, json!({"name": "work", "labels": [{"name": "a"}]})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = task["id"].as_i64().unwrap();
+    let mut form = reqwest::multipart::Form::new().text("image_quality", "90").text("chunk_size", "4");
+    for i in 0..images {
+        let part = reqwest::multipart::Part::bytes(noisy_png(i + 1)).file_name(format!("f{i:03}.png"));
+        form = form.part(format!("client_files[{i}]"), part);
+    }
+    let response = http()
+        .post(url(&format!("/api/tasks/{id}/data/")))
+        .header("Authorization", &caller.0)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    expect(response, StatusCode::ACCEPTED).await;
+    id
+}
+
+async fn request_state(caller: &Caller, task: i64) -> serde_json::Value {
+    let id = format!("action%3Dcreate%26target%3Dtask%26target_id%3D{task}");
+    expect(caller.get(&format!("/api/requests/{id}"), None).await, StatusCode::OK).await
+}
+
+#[tokio::test]
+async fn a_media_worker_killed_mid_job_loses_nothing_and_workers_share_work() {
+    let (user, _) = Caller::new().await;
+    // Only a worker of ours consumes: the stack's goes away.
+    let first = spawn_media_worker(19113);
+    kill(stack_media_pid());
+    let task = task_with_images(&user, 24).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let request = request_state(&user, task).await;
+        assert_ne!(request["status"], "finished", "the job ended before the worker could be killed");
+        if request["status"] == "started" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no worker started the job");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    kill(first);
+
+    // The message was never acked: the broker hands it to the next worker, which finishes.
+    let (second, third) = (19114, 19115);
+    spawn_media_worker(second);
+    spawn_media_worker(third);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let request = request_state(&user, task).await;
+        if request["status"] == "finished" {
+            break;
+        }
+        assert_ne!(request["status"], "failed", "{request}");
+        assert!(Instant::now() < deadline, "the job was lost: {request}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let meta = expect(user.get(&format!("/api/tasks/{task}/data/meta"), None).await, StatusCode::OK).await;
+    assert_eq!(meta["frames"].as_array().unwrap().len(), 24);
+    let last = user.get(&format!("/api/tasks/{task}/data?type=frame&number=23&quality=original"), None).await;
+    assert_eq!(last.bytes().await.unwrap().as_ref(), noisy_png(24).as_slice());
+
+    // Two workers, several tasks: both take work.
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        tasks.push(task_with_images(&user, 3).await);
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for task in tasks {
+        while request_state(&user, task).await["status"] != "finished" {
+            assert!(Instant::now() < deadline, "task {task} was not processed");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let (done_second, done_third) = (jobs_done(second).await, jobs_done(third).await);
+    assert!(done_second > 0 && done_third > 0, "work was not shared: {done_second} and {done_third} jobs");
+}
