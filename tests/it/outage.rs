@@ -81,7 +81,7 @@ fn spawn_media_worker(health_port: u16) -> u32 {
     let bin = std::env::var("CVAT_TEST_BIN_DIR").expect("set by tests/run.sh");
     let data = std::env::var("CVAT_DATA_DIR").expect("set by tests/run.sh");
     let log = std::fs::File::create(format!("{data}/logs/media-{health_port}.log")).unwrap();
-    let child = Command::new(format!("{bin}/cvat-media"))
+    let mut child = Command::new(format!("{bin}/cvat-media"))
         .env("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{health_port}"))
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -89,8 +89,11 @@ fn spawn_media_worker(health_port: u16) -> u32 {
         .unwrap();
     let pids = format!("{data}/services.pids");
     let all = std::fs::read_to_string(&pids).unwrap_or_default();
-    std::fs::write(&pids, format!("{} {}\n", all.trim(), child.id())).unwrap();
-    child.id()
+    let pid = child.id();
+    std::fs::write(&pids, format!("{} {pid}\n", all.trim())).unwrap();
+    // Reaped when it ends (killed by a test or by the stack's stop script).
+    std::thread::spawn(move || child.wait());
+    pid
 }
 
 fn kill(pid: u32) {
