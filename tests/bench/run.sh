@@ -5,6 +5,8 @@
 #   3. GET /api/tasks over 100k tasks in 1k projects: filter + sort + page_size=100, as
 #      their (non-admin) owner and as the admin; latency at 1 connection, throughput at many.
 #      Every page carries CVAT's exact `count`, so a filter matching many rows counts them all.
+#   4. task data: 1080p JPEGs through a media worker, beside libjpeg-turbo's own
+#      decode+encode of the same files on the same machine; then chunk/frame serving.
 # Release build, an isolated stack (own database and ports), wrk as the load generator.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -101,3 +103,52 @@ CONNECTIONS=$CONNECTIONS_SAVED
 echo "== throughput, $CONNECTIONS connections, page_size=100"
 run "tasks: filter project+status, sort -updated" "$in_project" "Authorization: Token $owner_key"
 run "GET /api/tasks (page of 10 of 100k)" "/api/tasks" "Authorization: Token $owner_key"
+
+echo "== media: 1080p JPEGs through a media worker vs libjpeg-turbo on the same machine"
+command -v cjpeg >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjpeg-turbo-progs >/dev/null; }
+IMAGES=${BENCH_IMAGES:-60}
+media_dir=$CVAT_DATA_DIR/media-bench
+mkdir -p "$media_dir"
+python3 - "$media_dir" <<'PY'
+import sys
+out = sys.argv[1]
+for v in range(4):
+    rows = []
+    for y in range(1080):
+        rows.append(bytes(((x // 3 + y * (v + 1) + (x * y >> 9)) & 0xFF) for x in range(1920 * 3)))
+    with open(f"{out}/base{v}.ppm", "wb") as f:
+        f.write(b"P6 1920 1080 255\n" + b"".join(rows))
+PY
+for i in $(seq 0 $((IMAGES - 1))); do
+  v=$((i % 4))
+  [ -f "$media_dir/base$v.jpg" ] || cjpeg -quality 90 "$media_dir/base$v.ppm" >"$media_dir/base$v.jpg"
+  cp "$media_dir/base$v.jpg" "$media_dir/$(printf 'f%04d.jpg' "$i")"
+done
+start=$(date +%s.%N)
+for f in "$media_dir"/f*.jpg; do djpeg "$f" | cjpeg -quality 70 >/dev/null; done
+end=$(date +%s.%N)
+python3 -c "print(f'libjpeg-turbo decode+encode (djpeg | cjpeg -quality 70), 1 stream: {$IMAGES / ($end - $start):8.1f} images/s')"
+
+task=$(curl -fsS -X POST "$URL/api/tasks" -H "Authorization: Token $owner_key" -H 'Content-Type: application/json' \
+  -d '{"name":"media bench","labels":[{"name":"car"}]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+form=(-F image_quality=70)
+i=0
+for f in "$media_dir"/f*.jpg; do form+=(-F "client_files[$i]=@$f"); i=$((i + 1)); done
+curl -fsS -o /dev/null -X POST "$URL/api/tasks/$task/data/" -H "Authorization: Token $owner_key" -H 'Upload-Start: x'
+curl -fsS -o /dev/null -X POST "$URL/api/tasks/$task/data/" -H "Authorization: Token $owner_key" -H 'Upload-Multiple: x' "${form[@]}"
+start=$(date +%s.%N)
+curl -fsS -o /dev/null -X POST "$URL/api/tasks/$task/data/" -H "Authorization: Token $owner_key" -H 'Upload-Finish: x' \
+  -H 'Content-Type: application/json' -d '{"image_quality":70}'
+rq="action%3Dcreate%26target%3Dtask%26target_id%3D$task"
+for _ in $(seq 1 6000); do
+  status=$(curl -fsS "$URL/api/requests/$rq" -H "Authorization: Token $owner_key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+  [ "$status" = finished ] || [ "$status" = failed ] && break
+  sleep 0.05
+done
+end=$(date +%s.%N)
+python3 -c "print(f'media worker ($status: decode, EXIF, JPEG q70, chunks of both qualities, preview, S3): {$IMAGES / ($end - $start):8.1f} images/s')"
+
+echo "== serving task data, $CONNECTIONS connections"
+run "warm compressed chunk (zip of JPEGs)" "/api/tasks/$task/data?type=chunk&number=0&quality=compressed" "Authorization: Token $owner_key"
+run "compressed frame (from its chunk)" "/api/tasks/$task/data?type=frame&number=5&quality=compressed" "Authorization: Token $owner_key"
+run "task data meta" "/api/tasks/$task/data/meta" "Authorization: Token $owner_key"
