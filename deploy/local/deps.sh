@@ -18,12 +18,18 @@ wait_for() { # port name seconds
 }
 
 apt_updated=0
+install_pkg() { # package
+  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  log "installing $1"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
 need_pkg() { # command package
   command -v "$1" >/dev/null 2>&1 && return 0
   [ -x "$1" ] && return 0
-  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
-  log "installing $2"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+  install_pkg "$2"
+}
+need_lib() { # pkg-config name, package
+  pkg-config --exists "$1" || install_pkg "$2"
 }
 
 # PostgreSQL and RabbitMQ run as their own system users, which must be able to reach their
@@ -101,6 +107,9 @@ start_s3() {
 }
 
 need_pkg protoc protobuf-compiler
+# Build-time: the media codecs link the system's libjpeg-turbo through pkg-config.
+need_pkg pkg-config pkg-config
+need_lib libturbojpeg libturbojpeg0-dev
 need_pkg psql postgresql-client
 start_postgres
 start_redis

@@ -1,8 +1,10 @@
 //! Media codecs of task data, as pure functions over bytes: decoding images (EXIF
 //! orientation applied), the compressed JPEG of a frame, chunk archives in CVAT's layout
 //! (`{i:06d}.{ext}` members in frame order, stored uncompressed) and previews.
+//!
+//! JPEG is decoded and encoded by libjpeg-turbo (SIMD; the bulk of task data is JPEG);
+//! other formats are decoded by the `image` crate.
 
-use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageFormat};
 use std::io::{Cursor, Read, Write};
 
@@ -43,7 +45,11 @@ pub struct Frame {
 pub fn process_image(name: &str, bytes: Vec<u8>, quality: u8) -> Result<Frame, MediaError> {
     let bad = |reason: String| MediaError::NotAnImage { name: name.to_string(), reason };
     let format = image::guess_format(&bytes).map_err(|e| bad(e.to_string()))?;
-    let decoded = image::load_from_memory_with_format(&bytes, format).map_err(|e| bad(e.to_string()))?;
+    let decoded = if format == ImageFormat::Jpeg {
+        decode_jpeg(&bytes).map_err(|e| bad(e.to_string()))?
+    } else {
+        image::load_from_memory_with_format(&bytes, format).map_err(|e| bad(e.to_string()))?
+    };
     let orientation = exif_orientation(&bytes);
     let image = orient(decoded, orientation);
     // A rotated image or a TIFF (which browsers do not show) is re-saved as PNG.
@@ -58,12 +64,43 @@ pub fn process_image(name: &str, bytes: Vec<u8>, quality: u8) -> Result<Frame, M
     Ok(Frame { width: image.width(), height: image.height(), original, original_extension, compressed, image })
 }
 
-fn jpeg(image: &DynamicImage, quality: u8) -> image::ImageResult<Vec<u8>> {
-    let mut out = Vec::new();
-    // JPEG has no alpha channel.
-    let rgb = DynamicImage::ImageRgb8(image.to_rgb8());
-    JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100)).encode_image(&rgb)?;
-    Ok(out)
+fn decode_jpeg(bytes: &[u8]) -> Result<DynamicImage, turbojpeg::Error> {
+    let mut decompressor = turbojpeg::Decompressor::new()?;
+    let header = decompressor.read_header(bytes)?;
+    let mut pixels = vec![0u8; header.width * header.height * 3];
+    let output = turbojpeg::Image {
+        pixels: pixels.as_mut_slice(),
+        width: header.width,
+        pitch: header.width * 3,
+        height: header.height,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    decompressor.decompress(bytes, output)?;
+    let buffer =
+        image::RgbImage::from_raw(header.width as u32, header.height as u32, pixels).ok_or(turbojpeg::Error::Null())?;
+    Ok(DynamicImage::ImageRgb8(buffer))
+}
+
+fn jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, turbojpeg::Error> {
+    // JPEG has no alpha channel; an RGB image is used as it is.
+    let converted;
+    let rgb = match image {
+        DynamicImage::ImageRgb8(rgb) => rgb,
+        other => {
+            converted = other.to_rgb8();
+            &converted
+        }
+    };
+    let mut compressor = turbojpeg::Compressor::new()?;
+    compressor.set_quality(quality.clamp(1, 100) as i32);
+    compressor.set_subsamp(turbojpeg::Subsamp::Sub2x2);
+    compressor.compress_to_vec(turbojpeg::Image {
+        pixels: rgb.as_raw().as_slice(),
+        width: rgb.width() as usize,
+        pitch: rgb.width() as usize * 3,
+        height: rgb.height() as usize,
+        format: turbojpeg::PixelFormat::RGB,
+    })
 }
 
 /// EXIF orientation 1..=8 (1 when absent or unreadable).
@@ -166,6 +203,17 @@ mod tests {
             let err = process_image(name, bytes, 70).err().expect(name);
             assert!(err.to_string().contains(name), "{err}");
         }
+    }
+
+    #[test]
+    fn jpegs_go_through_libjpeg_turbo() {
+        let png_frame = process_image("a.png", png(64, 48), 90).unwrap();
+        let frame = process_image("b.jpg", png_frame.compressed.clone(), 50).unwrap();
+        assert_eq!((frame.width, frame.height, frame.original_extension.as_str()), (64, 48, "jpg"));
+        assert_eq!(frame.original, png_frame.compressed, "a JPEG original is kept as it is");
+        let mut truncated = png_frame.compressed.clone();
+        truncated.truncate(truncated.len() / 2);
+        assert!(process_image("cut.jpg", truncated, 50).is_err(), "a truncated JPEG is refused");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use cvat_blob::{keys, BlobStore};
 use cvat_codecs::{Frame, MediaError};
 use cvat_proto::queue::ProcessTaskData;
 use cvat_proto::task::{DataFailure, DataProgress, DataResult, FrameMeta};
+use futures_util::stream::{self, StreamExt};
 use std::sync::Arc;
 
 /// What went wrong: the data itself (the request fails with the message, no retry) or
@@ -48,39 +49,50 @@ async fn decode(name: String, bytes: Vec<u8>, quality: u8) -> Result<Frame, Fail
         .map_err(|e: MediaError| Failure::Data(e.to_string()))
 }
 
+/// Fetches and decodes one uploaded file.
+async fn load(blobs: Arc<dyn BlobStore>, task: i64, name: String, quality: u8) -> Result<Frame, Failure> {
+    let bytes = match blobs.get(&keys::upload(task, &name)).await {
+        Ok(bytes) => bytes.to_vec(),
+        Err(cvat_blob::BlobError::NotFound(_)) => {
+            return Err(Failure::Data(format!("file {name} was not received; upload the data again")))
+        }
+        Err(err) => return Err(Failure::Retry(err.into())),
+    };
+    decode(name, bytes, quality).await
+}
+
 async fn build(job: &ProcessTaskData, blobs: &Arc<dyn BlobStore>, task: &TaskApi) -> Result<DataResult, Failure> {
     let quality = job.image_quality.clamp(1, 100) as u8;
     let total = job.files.len();
+    // As many frames in flight as there are cores, in frame order; memory stays bounded
+    // by that and one chunk.
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut decoded = stream::iter(job.files.iter().cloned())
+        .map(|name| load(blobs.clone(), job.task_id, name, quality))
+        .buffered(parallel);
     let mut frames = Vec::with_capacity(total);
     let mut chunk_size = job.chunk_size.max(0) as usize;
     let mut pending: Vec<Frame> = Vec::new();
     let mut chunk_number = 0i64;
-    for (i, name) in job.files.iter().enumerate() {
-        let key = keys::upload(job.task_id, name);
-        let bytes = match blobs.get(&key).await {
-            Ok(bytes) => bytes.to_vec(),
-            Err(cvat_blob::BlobError::NotFound(_)) => {
-                return Err(Failure::Data(format!("file {name} was not received; upload the data again")))
-            }
-            Err(err) => return Err(Failure::Retry(err.into())),
-        };
-        let frame = decode(name.clone(), bytes, quality).await?;
+    let mut i = 0;
+    while let Some(frame) = decoded.next().await {
+        let frame = frame?;
         if i == 0 {
             if chunk_size == 0 {
                 chunk_size = cvat_codecs::default_chunk_size(frame.width, frame.height) as usize;
             }
-            blobs
-                .put(&keys::preview(job.task_id), Bytes::from(cvat_codecs::preview(&frame.image)))
-                .await
-                .map_err(anyhow::Error::from)?;
+            let preview = Bytes::from(cvat_codecs::preview(&frame.image));
+            blobs.put(&keys::preview(job.task_id), preview).await.map_err(anyhow::Error::from)?;
         }
-        frames.push(FrameMeta { name: name.clone(), width: frame.width as i32, height: frame.height as i32 });
+        let name = job.files[i].clone();
+        frames.push(FrameMeta { name, width: frame.width as i32, height: frame.height as i32 });
         pending.push(frame);
-        if pending.len() == chunk_size || i + 1 == total {
+        i += 1;
+        if pending.len() == chunk_size || i == total {
             write_chunk(blobs, job.task_id, chunk_number, &pending).await?;
             pending.clear();
             chunk_number += 1;
-            let progress = DataProgress { request_id: job.request_id.clone(), progress: (i + 1) as f64 / total as f64 };
+            let progress = DataProgress { request_id: job.request_id.clone(), progress: i as f64 / total as f64 };
             task.clone().report_data_progress(progress).await.map_err(anyhow::Error::from)?;
         }
     }
