@@ -15,6 +15,8 @@ async fn contract(store: &dyn BlobStore) {
     assert_eq!(streamed.concat(), big.to_vec());
     store.put(&key, Bytes::from_static(b"replaced")).await.unwrap();
     assert_eq!(store.get(&key).await.unwrap(), Bytes::from_static(b"replaced"));
+    assert_eq!(store.get_range(&key, 2, 5).await.unwrap(), Bytes::from_static(b"place"));
+    assert!(store.get_range(&format!("{key}.missing"), 0, 1).await.is_err());
     store.delete(&key).await.unwrap();
     assert!(!store.exists(&key).await.unwrap());
     for hostile in ["../escape", "/abs/key", "a/../../b"] {

@@ -34,6 +34,8 @@ pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, data: Bytes) -> Result<(), BlobError>;
     /// Streams an object's content.
     async fn get_stream(&self, key: &str) -> Result<ByteStream, BlobError>;
+    /// Reads `length` bytes of an object from `offset` (a frame inside a chunk archive).
+    async fn get_range(&self, key: &str, offset: u64, length: u64) -> Result<Bytes, BlobError>;
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
     async fn exists(&self, key: &str) -> Result<bool, BlobError>;
     /// Checks that the storage answers (readiness).
@@ -95,6 +97,8 @@ mod tests {
         let store = LocalStore::new(&dir);
         store.put("a/b/c.bin", Bytes::from_static(b"hello")).await.unwrap();
         assert_eq!(store.get("a/b/c.bin").await.unwrap(), Bytes::from_static(b"hello"));
+        assert_eq!(store.get_range("a/b/c.bin", 1, 3).await.unwrap(), Bytes::from_static(b"ell"));
+        assert!(store.get_range("a/b/c.bin", 3, 9).await.is_err());
         assert!(store.exists("a/b/c.bin").await.unwrap());
         store.delete("a/b/c.bin").await.unwrap();
         assert!(matches!(store.get("a/b/c.bin").await, Err(BlobError::NotFound(_))));

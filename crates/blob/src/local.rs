@@ -49,6 +49,15 @@ impl BlobStore for LocalStore {
         Ok(stream.boxed())
     }
 
+    async fn get_range(&self, key: &str, offset: u64, length: u64) -> Result<Bytes, BlobError> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let mut file = tokio::fs::File::open(self.path(key)?).await.map_err(|e| not_found(key, e))?;
+        file.seek(std::io::SeekFrom::Start(offset)).await?;
+        let mut out = vec![0u8; length as usize];
+        file.read_exact(&mut out).await.map_err(|e| not_found(key, e))?;
+        Ok(Bytes::from(out))
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         match tokio::fs::remove_file(self.path(key)?).await {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err.into()),

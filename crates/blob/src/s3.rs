@@ -75,6 +75,27 @@ impl BlobStore for S3Store {
         Ok(stream.boxed())
     }
 
+    async fn get_range(&self, key: &str, offset: u64, length: u64) -> Result<Bytes, BlobError> {
+        validate_key(key)?;
+        if length == 0 {
+            return Ok(Bytes::new());
+        }
+        let range = format!("bytes={offset}-{}", offset + length - 1);
+        let output =
+            self.client.get_object().bucket(&self.bucket).key(key).range(range).send().await.map_err(|err| {
+                if err.as_service_error().is_some_and(|e| e.is_no_such_key()) {
+                    BlobError::NotFound(key.to_string())
+                } else {
+                    unavailable(err)
+                }
+            })?;
+        let bytes = output.body.collect().await.map_err(unavailable)?.into_bytes();
+        if bytes.len() as u64 != length {
+            return Err(BlobError::NotFound(format!("{key} [{offset}+{length}]")));
+        }
+        Ok(bytes)
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         validate_key(key)?;
         self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(unavailable)?;

@@ -135,6 +135,28 @@ pub fn default_chunk_size(width: u32, height: u32) -> u32 {
     (36 * 1920 * 1080 / pixels).clamp(2, 72) as u32
 }
 
+/// Where a member's bytes are inside an archive (stored, so they can be read directly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberRange {
+    pub offset: u64,
+    pub length: u64,
+}
+
+/// A chunk archive and the byte range of each member, so a single frame can be read
+/// from storage without the whole chunk.
+pub fn chunk_archive_with_ranges<'a>(
+    members: impl IntoIterator<Item = (&'a [u8], &'a str)>,
+) -> Result<(Vec<u8>, Vec<MemberRange>), MediaError> {
+    let archive = chunk_archive(members)?;
+    let mut zip = zip::ZipArchive::new(Cursor::new(&archive)).map_err(|e| MediaError::Archive(e.to_string()))?;
+    let mut ranges = Vec::with_capacity(zip.len());
+    for i in 0..zip.len() {
+        let file = zip.by_index(i).map_err(|e| MediaError::Archive(e.to_string()))?;
+        ranges.push(MemberRange { offset: file.data_start(), length: file.compressed_size() });
+    }
+    Ok((archive, ranges))
+}
+
 /// A chunk archive: members `000000.{ext}`, `000001.{ext}`, … in frame order, stored.
 pub fn chunk_archive<'a>(members: impl IntoIterator<Item = (&'a [u8], &'a str)>) -> Result<Vec<u8>, MediaError> {
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -221,10 +243,15 @@ mod tests {
         let a = png(4, 4);
         let b = png(5, 5);
         let archive = chunk_archive([(a.as_slice(), "png"), (b.as_slice(), "jpeg")]).unwrap();
-        assert_eq!(chunk_member(&archive, 0).unwrap(), (a, "png".to_string()));
+        assert_eq!(chunk_member(&archive, 0).unwrap(), (a.clone(), "png".to_string()));
         assert_eq!(chunk_member(&archive, 1).unwrap().1, "jpeg");
         assert!(chunk_member(&archive, 2).is_err());
         assert!(chunk_member(b"not a zip", 0).is_err());
+        let (archive, ranges) = chunk_archive_with_ranges([(a.as_slice(), "png"), (b.as_slice(), "png")]).unwrap();
+        for (range, bytes) in ranges.iter().zip([&a, &b]) {
+            let start = range.offset as usize;
+            assert_eq!(&archive[start..start + range.length as usize], bytes.as_slice());
+        }
     }
 
     #[test]

@@ -317,13 +317,22 @@ impl Engine {
         let names: Vec<&str> = frames.iter().map(|f| f.name.as_str()).collect();
         let widths: Vec<i32> = frames.iter().map(|f| f.width).collect();
         let heights: Vec<i32> = frames.iter().map(|f| f.height).collect();
+        let extensions: Vec<&str> = frames.iter().map(|f| f.original_extension.as_str()).collect();
+        let ranges: [Vec<i64>; 4] = [
+            frames.iter().map(|f| f.original_offset).collect(),
+            frames.iter().map(|f| f.original_length).collect(),
+            frames.iter().map(|f| f.compressed_offset).collect(),
+            frames.iter().map(|f| f.compressed_length).collect(),
+        ];
         let tx = client.transaction().await.map_err(db_error)?;
         tx.execute("DELETE FROM frames WHERE task_id = $1", &[&task]).await.map_err(db_error)?;
         tx.execute(
-            "INSERT INTO frames (task_id, number, name, width, height) \
-             SELECT $1, (n - 1)::int4, name, w, h FROM unnest($2::text[], $3::int4[], $4::int4[]) WITH ORDINALITY \
-             AS x(name, w, h, n)",
-            &[&task, &names, &widths, &heights],
+            "INSERT INTO frames (task_id, number, name, width, height, original_extension, original_offset, \
+             original_length, compressed_offset, compressed_length) \
+             SELECT $1, (n - 1)::int4, name, w, h, e, oo, ol, co, cl FROM unnest($2::text[], $3::int4[], $4::int4[], \
+             $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[]) WITH ORDINALITY \
+             AS x(name, w, h, e, oo, ol, co, cl, n)",
+            &[&task, &names, &widths, &heights, &extensions, &ranges[0], &ranges[1], &ranges[2], &ranges[3]],
         )
         .await
         .map_err(db_error)?;
@@ -432,11 +441,14 @@ impl Engine {
                 if relative < scope.first || relative > scope.last {
                     return Err(out_of_range());
                 }
+                let (offset, length, extension) = self.frame_range(&client, scope.task, relative, quality).await?;
                 Ok(DataLocation {
                     key: keys::chunk(scope.task, quality, relative / scope.chunk_size),
                     member: relative % scope.chunk_size,
-                    content_type: String::new(),
+                    content_type: cvat_codecs::content_type(&extension).to_string(),
                     version,
+                    offset,
+                    length,
                     ..Default::default()
                 })
             }
@@ -470,6 +482,7 @@ impl Engine {
                         frames,
                         chunk_size: scope.chunk_size,
                         chunk_prefix: keys::chunk_prefix(scope.task, quality),
+                        ..Default::default()
                     });
                 }
                 let number = query.number.ok_or_else(|| ApiError::invalid("The chunk number is required"))?;
@@ -487,6 +500,30 @@ impl Engine {
             "context_image" => Err(ApiError::detail(ErrorKind::NotFound, "The frame has no context images.")),
             _ => Err(ApiError::invalid("Data type not specified or has wrong value")),
         }
+    }
+
+    /// A frame's byte range inside its chunk archive of `quality`, and its extension.
+    async fn frame_range(
+        &self,
+        client: &impl cvat_db::GenericClient,
+        task: i64,
+        number: i64,
+        quality: &str,
+    ) -> ApiResult<(i64, i64, String)> {
+        let row = client
+            .query_opt(
+                "SELECT original_offset, original_length, compressed_offset, compressed_length, original_extension \
+                 FROM frames WHERE task_id = $1 AND number = $2",
+                &[&task, &(number as i32)],
+            )
+            .await
+            .map_err(db_error)?
+            .ok_or_else(ApiError::not_found)?;
+        Ok(if quality == "original" {
+            (row.get(0), row.get(1), row.get(4))
+        } else {
+            (row.get(2), row.get(3), "jpeg".to_string())
+        })
     }
 
     /// `DataMetaRead` of a task or a job.

@@ -6,7 +6,7 @@
 use crate::TaskApi;
 use bytes::Bytes;
 use cvat_blob::{keys, BlobStore};
-use cvat_codecs::{Frame, MediaError};
+use cvat_codecs::{Frame, MediaError, MemberRange};
 use cvat_proto::queue::ProcessTaskData;
 use cvat_proto::task::{DataFailure, DataProgress, DataResult, FrameMeta};
 use futures_util::stream::{self, StreamExt};
@@ -85,11 +85,24 @@ async fn build(job: &ProcessTaskData, blobs: &Arc<dyn BlobStore>, task: &TaskApi
             blobs.put(&keys::preview(job.task_id), preview).await.map_err(anyhow::Error::from)?;
         }
         let name = job.files[i].clone();
-        frames.push(FrameMeta { name, width: frame.width as i32, height: frame.height as i32 });
+        frames.push(FrameMeta {
+            name,
+            width: frame.width as i32,
+            height: frame.height as i32,
+            original_extension: frame.original_extension.clone(),
+            ..Default::default()
+        });
         pending.push(frame);
         i += 1;
         if pending.len() == chunk_size || i == total {
-            write_chunk(blobs, job.task_id, chunk_number, &pending).await?;
+            let ranges = write_chunk(blobs, job.task_id, chunk_number, &pending).await?;
+            let first = frames.len() - pending.len();
+            for (meta, (original, compressed)) in frames[first..].iter_mut().zip(ranges) {
+                meta.original_offset = original.offset as i64;
+                meta.original_length = original.length as i64;
+                meta.compressed_offset = compressed.offset as i64;
+                meta.compressed_length = compressed.length as i64;
+            }
             pending.clear();
             chunk_number += 1;
             let progress = DataProgress { request_id: job.request_id.clone(), progress: i as f64 / total as f64 };
@@ -105,13 +118,21 @@ async fn build(job: &ProcessTaskData, blobs: &Arc<dyn BlobStore>, task: &TaskApi
     })
 }
 
-async fn write_chunk(blobs: &Arc<dyn BlobStore>, task: i64, number: i64, frames: &[Frame]) -> Result<(), Failure> {
-    let original =
-        cvat_codecs::chunk_archive(frames.iter().map(|f| (f.original.as_slice(), f.original_extension.as_str())))
+/// Writes a chunk in both qualities; answers each frame's byte ranges in them.
+async fn write_chunk(
+    blobs: &Arc<dyn BlobStore>,
+    task: i64,
+    number: i64,
+    frames: &[Frame],
+) -> Result<Vec<(MemberRange, MemberRange)>, Failure> {
+    let (original, original_ranges) = cvat_codecs::chunk_archive_with_ranges(
+        frames.iter().map(|f| (f.original.as_slice(), f.original_extension.as_str())),
+    )
+    .map_err(|e| Failure::Retry(e.into()))?;
+    let (compressed, compressed_ranges) =
+        cvat_codecs::chunk_archive_with_ranges(frames.iter().map(|f| (f.compressed.as_slice(), "jpeg")))
             .map_err(|e| Failure::Retry(e.into()))?;
-    let compressed = cvat_codecs::chunk_archive(frames.iter().map(|f| (f.compressed.as_slice(), "jpeg")))
-        .map_err(|e| Failure::Retry(e.into()))?;
     blobs.put(&keys::chunk(task, "original", number), Bytes::from(original)).await.map_err(anyhow::Error::from)?;
     blobs.put(&keys::chunk(task, "compressed", number), Bytes::from(compressed)).await.map_err(anyhow::Error::from)?;
-    Ok(())
+    Ok(original_ranges.into_iter().zip(compressed_ranges).collect())
 }

@@ -221,6 +221,14 @@ async fn serve(req: &HttpRequest, state: &AppState, location: DataLocation) -> H
     if !location.frames.is_empty() {
         return Ok(response.content_type("application/zip").body(job_chunk(state, &location).await?));
     }
+    if location.length > 0 {
+        let bytes = state
+            .blobs
+            .get_range(&location.key, location.offset as u64, location.length as u64)
+            .await
+            .map_err(blob_error)?;
+        return Ok(response.content_type(location.content_type).body(bytes));
+    }
     if location.member >= 0 {
         let archive = state.blobs.get(&location.key).await.map_err(blob_error)?;
         let (bytes, extension) =
