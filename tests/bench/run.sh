@@ -44,9 +44,9 @@ token=$(curl -fsS -X POST "$URL/api/auth/access_tokens" -H "Authorization: Token
 run() { # label path [header]
   local out THREADS=$(( CONNECTIONS < 2 ? 1 : 2 ))
   if [ -n "${3:-}" ]; then
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "$3" "$URL$2")
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency -H "$3" "$URL$2")
   else
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$URL$2")
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency "$URL$2")
   fi
   local rps p50 p99 errors
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -148,7 +148,11 @@ done
 end=$(date +%s.%N)
 python3 -c "print(f'media worker ($status: decode, EXIF, JPEG q70, chunks of both qualities, preview, S3): {$IMAGES / ($end - $start):8.1f} images/s')"
 
-echo "== serving task data, $CONNECTIONS connections"
-run "warm compressed chunk (zip of JPEGs)" "/api/tasks/$task/data?type=chunk&number=0&quality=compressed" "Authorization: Token $owner_key"
+chunk="/api/tasks/$task/data?type=chunk&number=0&quality=compressed"
+chunk_bytes=$(curl -fsS -o /dev/null -w '%{size_download}' "$URL$chunk" -H "Authorization: Token $owner_key")
+echo "== serving task data (a compressed chunk is $((chunk_bytes / 1048576)) MiB: 4 connections for it, $CONNECTIONS for the rest)"
+CONNECTIONS=4
+run "warm compressed chunk" "$chunk" "Authorization: Token $owner_key"
+CONNECTIONS=$CONNECTIONS_SAVED
 run "compressed frame (from its chunk)" "/api/tasks/$task/data?type=frame&number=5&quality=compressed" "Authorization: Token $owner_key"
 run "task data meta" "/api/tasks/$task/data/meta" "Authorization: Token $owner_key"
