@@ -94,3 +94,26 @@ def test_cli_task_create_local_files(base_url, new_user, tmp_path):
     with make_client(base_url, credentials=new_user) as client:
         task = next(t for t in client.tasks.list() if t.name == "cli data")
         assert task.size == 3
+
+
+def test_create_from_a_zip_archive(base_url, new_user, tmp_path):
+    paths = make_images(tmp_path, 4)
+    archive = tmp_path / "images.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in paths:
+            zf.write(path, f"set/{path.name}")
+        zf.writestr("set/readme.txt", "not an image")
+        zf.writestr("__MACOSX/set/._frame_00.png", "junk")
+    with make_client(base_url, credentials=new_user) as client:
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name="zipped", labels=[models.PatchedLabelRequest(name="car")]),
+            resources=[str(archive)],
+            data_params={"image_quality": 75, "start_frame": 1, "frame_step": 2},
+            status_check_period=0.2,
+        )
+        assert task.size == 2
+        meta = task.get_meta()
+        assert [f.name for f in meta.frames] == ["set/frame_01.png", "set/frame_03.png"]
+        assert (meta.start_frame, meta.stop_frame, meta.frame_filter) == (1, 3, "step=2")
+        task.download_frames([1], outdir=str(tmp_path / "out"), quality="original")
+        assert (tmp_path / "out" / "frame_000001.png").read_bytes() == paths[3].read_bytes()

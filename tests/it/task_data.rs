@@ -111,3 +111,34 @@ async fn uploads_refuse_bad_input_and_keep_the_task_usable() {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
 }
+
+fn zip_of(members: &[(&str, Vec<u8>)], method: zip::CompressionMethod) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(method);
+    for (name, bytes) in members {
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn hostile_archives_fail_their_request() {
+    let (user, _) = Caller::new().await;
+    let escaping = zip_of(&[("../../etc/evil.png", png(4, 4))], zip::CompressionMethod::Stored);
+    let bomb = zip_of(&[("zeros.png", vec![0u8; 64 << 20])], zip::CompressionMethod::Deflated);
+    let broken = b"PK\x03\x04 truncated".to_vec();
+    for (name, bytes, reason) in
+        [("escape.zip", escaping, "outside"), ("bomb.zip", bomb, "zip bomb"), ("broken.zip", broken, "broken.zip")]
+    {
+        let task = new_task(&user).await;
+        expect(send(&user, task, vec![(name, bytes)]).await, StatusCode::ACCEPTED).await;
+        let request = request_of(&user, task).await;
+        assert_eq!(request["status"], "failed", "{name}");
+        assert!(request["message"].as_str().unwrap().contains(reason), "{name}: {request}");
+    }
+    let task = new_task(&user).await;
+    let two = send(&user, task, vec![("a.zip", vec![1]), ("b.zip", vec![2])]).await;
+    assert!(expect(two, StatusCode::BAD_REQUEST).await[0].as_str().unwrap().contains("simultaneously"));
+}

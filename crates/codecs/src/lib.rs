@@ -5,6 +5,9 @@
 //! JPEG is decoded and encoded by libjpeg-turbo (SIMD; the bulk of task data is JPEG);
 //! other formats are decoded by the `image` crate.
 
+pub mod archive;
+pub mod order;
+
 use image::{DynamicImage, ImageFormat};
 use std::io::{Cursor, Read, Write};
 
@@ -12,6 +15,8 @@ use std::io::{Cursor, Read, Write};
 pub enum MediaError {
     #[error("file {name} is not a valid image: {reason}")]
     NotAnImage { name: String, reason: String },
+    #[error("archive {name} cannot be used: {reason}")]
+    NotAnArchive { name: String, reason: String },
     #[error("chunk archive is broken: {0}")]
     Archive(String),
     #[error("frame {0} is not in the chunk")]

@@ -17,67 +17,6 @@ pub const SORTING_METHODS: &[&str] = &["lexicographical", "natural", "predefined
 /// Extensions of media kinds this server cannot take yet (archives, video, PDF).
 const NOT_YET: &[&str] = &["zip", "tar", "gz", "tgz", "bz2", "7z", "rar", "mp4", "avi", "mkv", "webm", "mov", "pdf"];
 
-fn natural_key(name: &str) -> Vec<(u8, String, u128)> {
-    let mut parts = Vec::new();
-    let mut chars = name.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        let digits = c.is_ascii_digit();
-        let mut run = String::new();
-        while let Some(&d) = chars.peek() {
-            if d.is_ascii_digit() != digits {
-                break;
-            }
-            run.push(d);
-            chars.next();
-        }
-        if digits {
-            parts.push((0, String::new(), run.parse().unwrap_or(u128::MAX)));
-        } else {
-            parts.push((1, run.to_lowercase(), 0));
-        }
-    }
-    parts
-}
-
-/// A shuffle that gives the same order for the same seed (a redelivered job must see
-/// the frames the first delivery saw).
-fn seeded_shuffle(names: &mut [String], seed: &str) {
-    let mut state = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
-    for i in (1..names.len()).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        names.swap(i, (state % (i as u64 + 1)) as usize);
-    }
-}
-
-/// Orders the uploaded files as `sorting_method` says.
-pub fn sort_files(mut names: Vec<String>, method: &str, upload_order: &[String], seed: &str) -> ApiResult<Vec<String>> {
-    match method {
-        "natural" => names.sort_by_key(|n| natural_key(n)),
-        "random" => {
-            names.sort();
-            seeded_shuffle(&mut names, seed);
-        }
-        "predefined" if !upload_order.is_empty() => {
-            let mut missing: Vec<&String> = upload_order.iter().filter(|n| !names.contains(n)).collect();
-            let mut extra: Vec<&String> = names.iter().filter(|n| !upload_order.contains(n)).collect();
-            if !missing.is_empty() || !extra.is_empty() {
-                missing.sort();
-                extra.sort();
-                return Err(ApiError::invalid(format!(
-                    "upload_file_order does not match the uploaded files: (extra) {extra:?}, (missing) {missing:?}"
-                )));
-            }
-            names = upload_order.to_vec();
-        }
-        // Without an order, predefined is the order of arrival (kept by the caller).
-        "predefined" => {}
-        _ => names.sort(),
-    }
-    Ok(names)
-}
-
 /// The accepted parameters of a data request.
 struct DataParams {
     image_quality: i64,
@@ -234,32 +173,49 @@ impl Engine {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        if let Some(name) = uploaded.iter().find(|n| NOT_YET.contains(&cvat_codecs::extension(n).as_str())) {
+        let request_id = data_request_id(task);
+        if let Some(name) = uploaded.iter().find(|n| {
+            let extension = cvat_codecs::extension(n);
+            extension != "zip" && NOT_YET.contains(&extension.as_str())
+        }) {
             return Err(ApiError::invalid(format!(
-                "{name}: archives, video and PDF files are not supported by this server yet; upload images"
+                "{name}: tar archives, video and PDF files are not supported by this server yet; upload images or a zip"
             )));
         }
-        let images: Vec<String> = uploaded.into_iter().filter(|n| cvat_codecs::is_image_name(n)).collect();
-        if images.is_empty() {
-            return Err(ApiError::invalid("No media data found"));
+        let archives: Vec<&String> = uploaded.iter().filter(|n| cvat_codecs::extension(n) == "zip").collect();
+        let images: Vec<String> = uploaded.iter().filter(|n| cvat_codecs::is_image_name(n)).cloned().collect();
+        if archives.len() > 1 || (!archives.is_empty() && !images.is_empty()) {
+            return Err(ApiError::invalid(
+                "Only one video, archive, pdf, zip or many image, directory can be used simultaneously",
+            ));
         }
-        let request_id = data_request_id(task);
-        let ordered = sort_files(images, &params.sorting_method, &params.upload_order, &request_id)?;
-        let range = cvat_segments::frame_range(
-            ordered.len() as u64,
-            params.start_frame as u64,
-            params.stop_frame.map(|s| s as u64),
-            params.step,
-        )
-        .map_err(|e| ApiError::invalid(e.to_string()))?;
-        let files: Vec<String> = (0..range.size).map(|k| ordered[range.source_frame(k) as usize].clone()).collect();
+        let archive = archives.first().map(|a| a.to_string());
+        // Images are ordered and selected here; an archive's by the worker that opens it.
+        let (files, start, stop) = match &archive {
+            Some(name) => (vec![name.clone()], params.start_frame as u64, params.stop_frame.map(|s| s as u64)),
+            None if images.is_empty() => return Err(ApiError::invalid("No media data found")),
+            None => {
+                let ordered =
+                    cvat_codecs::order::sort_files(images, &params.sorting_method, &params.upload_order, &request_id)
+                        .map_err(ApiError::invalid)?;
+                let range = cvat_segments::frame_range(
+                    ordered.len() as u64,
+                    params.start_frame as u64,
+                    params.stop_frame.map(|s| s as u64),
+                    params.step,
+                )
+                .map_err(|e| ApiError::invalid(e.to_string()))?;
+                let files = (0..range.size).map(|k| ordered[range.source_frame(k) as usize].clone()).collect();
+                (files, range.start, Some(range.stop))
+            }
+        };
         let access = self.task_access(&client, task).await?;
         let stored = json!({
             "image_quality": params.image_quality,
             "chunk_size": params.chunk_size,
-            "start_frame": range.start,
-            "stop_frame": range.stop,
-            "frame_step": range.step,
+            "start_frame": start,
+            "stop_frame": stop,
+            "frame_step": params.step,
             "sorting_method": params.sorting_method,
             "use_zip_chunks": params.use_zip_chunks,
             "use_cache": params.use_cache,
@@ -284,6 +240,12 @@ impl Engine {
             files,
             image_quality: params.image_quality as i32,
             chunk_size: params.chunk_size.unwrap_or(0) as i32,
+            archive: archive.unwrap_or_default(),
+            sorting_method: params.sorting_method.clone(),
+            upload_order: params.upload_order.clone(),
+            start_frame: start as i32,
+            stop_frame: stop.map(|s| s as i32),
+            frame_step: params.step as i32,
         })
     }
 
@@ -346,7 +308,7 @@ impl Engine {
                 &int("image_quality"),
                 &chunk_size,
                 &int("start_frame"),
-                &int("stop_frame"),
+                &(int("start_frame") + (frames.len() as i32 - 1) * int("frame_step").max(1)),
                 &int("frame_step").max(1),
                 &text("sorting_method", "lexicographical"),
                 &text("storage", "local"),
@@ -587,28 +549,6 @@ struct DataScope {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn names(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn sorting_methods() {
-        let files = names(&["img10.png", "img2.png", "Img1.png"]);
-        assert_eq!(
-            sort_files(files.clone(), "lexicographical", &[], "").unwrap(),
-            names(&["Img1.png", "img10.png", "img2.png"])
-        );
-        assert_eq!(
-            sort_files(files.clone(), "natural", &[], "").unwrap(),
-            names(&["Img1.png", "img2.png", "img10.png"])
-        );
-        let order = names(&["img2.png", "Img1.png", "img10.png"]);
-        assert_eq!(sort_files(files.clone(), "predefined", &order, "").unwrap(), order);
-        assert!(sort_files(files.clone(), "predefined", &names(&["img2.png"]), "").is_err());
-        let random = sort_files(files.clone(), "random", &[], "seed").unwrap();
-        assert_eq!(random, sort_files(files, "random", &[], "seed").unwrap(), "reproducible per request");
-    }
 
     #[test]
     fn parameters() {

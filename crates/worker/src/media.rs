@@ -6,6 +6,7 @@
 use crate::TaskApi;
 use bytes::Bytes;
 use cvat_blob::{keys, BlobStore};
+use cvat_codecs::archive::{ArchiveLimits, ImageArchive};
 use cvat_codecs::{Frame, MediaError, MemberRange};
 use cvat_proto::queue::ProcessTaskData;
 use cvat_proto::task::{DataFailure, DataProgress, DataResult, FrameMeta};
@@ -49,26 +50,69 @@ async fn decode(name: String, bytes: Vec<u8>, quality: u8) -> Result<Frame, Fail
         .map_err(|e: MediaError| Failure::Data(e.to_string()))
 }
 
-/// Fetches and decodes one uploaded file.
-async fn load(blobs: Arc<dyn BlobStore>, task: i64, name: String, quality: u8) -> Result<Frame, Failure> {
-    let bytes = match blobs.get(&keys::upload(task, &name)).await {
-        Ok(bytes) => bytes.to_vec(),
+/// One uploaded file.
+async fn fetch(blobs: &Arc<dyn BlobStore>, task: i64, name: &str) -> Result<Vec<u8>, Failure> {
+    match blobs.get(&keys::upload(task, name)).await {
+        Ok(bytes) => Ok(bytes.to_vec()),
         Err(cvat_blob::BlobError::NotFound(_)) => {
-            return Err(Failure::Data(format!("file {name} was not received; upload the data again")))
+            Err(Failure::Data(format!("file {name} was not received; upload the data again")))
         }
-        Err(err) => return Err(Failure::Retry(err.into())),
-    };
-    decode(name, bytes, quality).await
+        Err(err) => Err(Failure::Retry(err.into())),
+    }
+}
+
+/// The frames of an archive: its images, ordered and selected as the request says.
+fn archive_frames(job: &ProcessTaskData, archive: &ImageArchive) -> Result<Vec<String>, Failure> {
+    let names = archive.image_names();
+    if names.is_empty() {
+        return Err(Failure::Data(format!("No media data found in {}", job.archive)));
+    }
+    let ordered = cvat_codecs::order::sort_files(names, &job.sorting_method, &job.upload_order, &job.request_id)
+        .map_err(Failure::Data)?;
+    let range = cvat_segments::frame_range(
+        ordered.len() as u64,
+        job.start_frame.max(0) as u64,
+        job.stop_frame.map(|s| s.max(0) as u64),
+        job.frame_step.max(1) as u32,
+    )
+    .map_err(|e| Failure::Data(e.to_string()))?;
+    Ok((0..range.size).map(|k| ordered[range.source_frame(k) as usize].clone()).collect())
 }
 
 async fn build(job: &ProcessTaskData, blobs: &Arc<dyn BlobStore>, task: &TaskApi) -> Result<DataResult, Failure> {
     let quality = job.image_quality.clamp(1, 100) as u8;
-    let total = job.files.len();
+    let archive_bytes = match job.archive.as_str() {
+        "" => None,
+        name => Some(fetch(blobs, job.task_id, name).await?),
+    };
+    let archive = match &archive_bytes {
+        Some(bytes) => Some(
+            ImageArchive::open(&job.archive, bytes, ArchiveLimits::default())
+                .map_err(|e| Failure::Data(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let names = match &archive {
+        Some(archive) => archive_frames(job, archive)?,
+        None => job.files.clone(),
+    };
+    let archive = archive.map(std::sync::Mutex::new);
+    let total = names.len();
     // As many frames in flight as there are cores, in frame order; memory stays bounded
-    // by that and one chunk.
+    // by that and one chunk. Archive members are inflated in order as frames are asked for.
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut decoded = stream::iter(job.files.iter().cloned())
-        .map(|name| load(blobs.clone(), job.task_id, name, quality))
+    let mut decoded = stream::iter(names.iter().cloned())
+        .map(|name| {
+            let member = archive.as_ref().map(|a| a.lock().expect("archive lock").read(&name));
+            let blobs = blobs.clone();
+            async move {
+                let bytes = match member {
+                    Some(read) => read.map_err(|e| Failure::Data(e.to_string()))?,
+                    None => fetch(&blobs, job.task_id, &name).await?,
+                };
+                decode(name, bytes, quality).await
+            }
+        })
         .buffered(parallel);
     let mut frames = Vec::with_capacity(total);
     let mut chunk_size = job.chunk_size.max(0) as usize;
@@ -84,7 +128,7 @@ async fn build(job: &ProcessTaskData, blobs: &Arc<dyn BlobStore>, task: &TaskApi
             let preview = Bytes::from(cvat_codecs::preview(&frame.image));
             blobs.put(&keys::preview(job.task_id), preview).await.map_err(anyhow::Error::from)?;
         }
-        let name = job.files[i].clone();
+        let name = names[i].clone();
         frames.push(FrameMeta {
             name,
             width: frame.width as i32,
