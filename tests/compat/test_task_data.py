@@ -61,6 +61,9 @@ def test_create_from_images_and_read_back(base_url, new_user, tmp_path):
         job_frames = job.download_frames([2, 3], outdir=str(tmp_path / "job"), quality="original")
         assert (tmp_path / "job" / "frame_000003.png").read_bytes() == paths[3].read_bytes()
 
+        task.remove_frames_by_ids([4])
+        assert task.get_meta().deleted_frames == [4]
+
         requests_page, _ = client.api_client.requests_api.list()
         assert [r.operation.type for r in requests_page.results] == ["create:task"]
         assert requests_page.results[0].status.value == "finished"

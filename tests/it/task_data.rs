@@ -97,6 +97,18 @@ async fn uploads_refuse_bad_input_and_keep_the_task_usable() {
     let again = send(&user, task, vec![("c.png", png(4, 4))]).await;
     assert_eq!(expect(again, StatusCode::BAD_REQUEST).await, json!("Adding more data is not supported"));
 
+    // Deleted frames: set through the task's meta, out-of-range numbers refused.
+    let meta_path = format!("/api/tasks/{task}/data/meta");
+    let changed = expect(user.patch(&meta_path, json!({"deleted_frames": [1, 1]})).await, StatusCode::OK).await;
+    assert_eq!(changed["deleted_frames"], json!([1]));
+    expect(user.patch(&meta_path, json!({"deleted_frames": [7]})).await, StatusCode::BAD_REQUEST).await;
+    expect(other.patch(&meta_path, json!({"deleted_frames": []})).await, StatusCode::FORBIDDEN).await;
+    let cancel = user.post(&format!("/api/requests/{id}/cancel"), None, json!({})).await;
+    assert_eq!(
+        expect(cancel, StatusCode::BAD_REQUEST).await,
+        json!("Only requests that have not yet been started can be cancelled")
+    );
+
     // Reading: permission, parameters, caching.
     let frame = format!("/api/tasks/{task}/data?type=frame&number=1&quality=original");
     expect(other.get(&frame, None).await, StatusCode::FORBIDDEN).await;

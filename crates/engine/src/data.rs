@@ -325,16 +325,24 @@ impl Engine {
         Ok(())
     }
 
-    /// The task and its frame range behind a task or job data query, after view:data.
-    async fn data_scope(&self, client: &impl cvat_db::GenericClient, query: &DataQuery) -> ApiResult<DataScope> {
+    /// The task and its frame range behind a task or job data query, after view:data
+    /// (or update:metadata when `update`).
+    async fn data_scope(
+        &self,
+        client: &impl cvat_db::GenericClient,
+        query: &DataQuery,
+        update: bool,
+    ) -> ApiResult<DataScope> {
         let caller = Caller::from_wire(query.caller.clone())?;
         let (task, start, stop) = match query.target.as_str() {
             "task" => {
-                self.check_task(client, &caller, query.id, TaskScope::View).await?;
+                let scope = if update { TaskScope::Update } else { TaskScope::View };
+                self.check_task(client, &caller, query.id, scope).await?;
                 (query.id, None, None)
             }
             "job" => {
-                let task = self.check_job_scope(client, &caller, query.id, JobScope::View).await?;
+                let scope = if update { JobScope::Update } else { JobScope::View };
+                let task = self.check_job_scope(client, &caller, query.id, scope).await?;
                 let row = client
                     .query_one(
                         "SELECT s.start_frame, s.stop_frame FROM jobs j JOIN segments s ON s.id = j.segment_id \
@@ -380,7 +388,7 @@ impl Engine {
     /// parameters and 404 for numbers out of range.
     pub async fn locate_data(&self, query: &DataQuery) -> ApiResult<DataLocation> {
         let client = self.client().await?;
-        let scope = self.data_scope(&client, query).await?;
+        let scope = self.data_scope(&client, query, false).await?;
         let quality = match query.quality.as_str() {
             "" | "compressed" => "compressed",
             "original" => "original",
@@ -488,10 +496,51 @@ impl Engine {
         })
     }
 
+    /// Replaces the deleted frames of a task, or those inside a job's frame range.
+    pub async fn update_data_meta(&self, query: &DataQuery, body: &str) -> ApiResult<String> {
+        let body = parse_body(body)?;
+        let client = self.client().await?;
+        let scope = self.data_scope(&client, query, true).await?;
+        let frames = match body.get("deleted_frames") {
+            None => None,
+            Some(Value::Array(items)) => {
+                let mut frames = Vec::with_capacity(items.len());
+                for item in items {
+                    match item.as_i64() {
+                        Some(f) if f >= scope.first && f <= scope.last => frames.push(f as i32),
+                        _ => {
+                            return Err(ApiError::field(
+                                "deleted_frames",
+                                format!("Frame {item} is not a frame in {}..={}", scope.first, scope.last),
+                            ))
+                        }
+                    }
+                }
+                frames.sort_unstable();
+                frames.dedup();
+                Some(frames)
+            }
+            Some(_) => return Err(ApiError::field("deleted_frames", "Expected a list of frame numbers.")),
+        };
+        if let Some(frames) = frames {
+            // Frames outside the range in view (another job's) are kept.
+            client
+                .execute(
+                    "UPDATE task_data SET deleted_frames = ARRAY(SELECT DISTINCT f FROM unnest(deleted_frames || $4::int4[]) \
+                     AS f WHERE (f < $2 OR f > $3) OR f = ANY($4) ORDER BY f) \
+                     WHERE task_id = $1",
+                    &[&scope.task, &(scope.first as i32), &(scope.last as i32), &frames],
+                )
+                .await
+                .map_err(db_error)?;
+        }
+        self.data_meta(query).await
+    }
+
     /// `DataMetaRead` of a task or a job.
     pub async fn data_meta(&self, query: &DataQuery) -> ApiResult<String> {
         let client = self.client().await?;
-        let scope = self.data_scope(&client, query).await?;
+        let scope = self.data_scope(&client, query, false).await?;
         let rows = client
             .query(
                 "SELECT name, width, height FROM frames WHERE task_id = $1 AND number BETWEEN $2 AND $3 ORDER BY number",

@@ -151,6 +151,23 @@ impl Engine {
         Ok(render(&row))
     }
 
+    /// Cancels a request that no worker has started yet; it then disappears, as in CVAT.
+    pub async fn cancel_request(&self, caller: &Caller, id: &str) -> ApiResult<()> {
+        self.get_request(caller, id).await?;
+        let client = self.client().await?;
+        let deleted = client
+            .execute("DELETE FROM requests WHERE id = $1 AND status = 'queued'", &[&id])
+            .await
+            .map_err(db_error)?;
+        if deleted == 0 {
+            return Err(ApiError::new(
+                ErrorKind::BadRequest,
+                json!("Only requests that have not yet been started can be cancelled"),
+            ));
+        }
+        Ok(())
+    }
+
     pub async fn list_requests(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
         let mut scope = SqlWhere::default();
         scope.push("r.owner_id = {}", SqlParam::Int(caller.id()));

@@ -29,10 +29,14 @@ impl From<anyhow::Error> for Failure {
 pub async fn process_task_data(job: ProcessTaskData, blobs: Arc<dyn BlobStore>, task: TaskApi) -> anyhow::Result<()> {
     let request_id = job.request_id.clone();
     match build(&job, &blobs, &task).await {
-        Ok(result) => {
-            task.clone().complete_data(result).await?;
-            Ok(())
-        }
+        Ok(result) => match task.clone().complete_data(result).await {
+            // The request was cancelled meanwhile: nothing to record.
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                tracing::info!(request = %request_id, "request gone; result dropped");
+                Ok(())
+            }
+            other => other.map(|_| ()).map_err(Into::into),
+        },
         Err(Failure::Data(message)) => {
             tracing::info!(request = %request_id, %message, "task data refused");
             task.clone().fail_data(DataFailure { request_id, message }).await?;

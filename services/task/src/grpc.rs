@@ -239,6 +239,21 @@ impl Task for TaskService {
         handle(request, "GetDataMeta", |q| async move { self.engine.data_meta(&q).await.map(document) }).await
     }
 
+    async fn update_data_meta(&self, request: Request<DataMetaUpdate>) -> Reply<Document> {
+        handle(request, "UpdateDataMeta", |r| async move {
+            let query = r.query.unwrap_or_default();
+            self.engine.update_data_meta(&query, &r.body_json).await.map(document)
+        })
+        .await
+    }
+
+    async fn cancel_request(&self, request: Request<RequestQuery>) -> Reply<Empty> {
+        handle(request, "CancelRequest", |q| async move {
+            self.engine.cancel_request(&Caller::from_wire(q.caller)?, &q.id).await.map(|_| Empty {})
+        })
+        .await
+    }
+
     async fn get_request(&self, request: Request<RequestQuery>) -> Reply<Document> {
         handle(request, "GetRequest", |q| async move {
             self.engine.get_request(&Caller::from_wire(q.caller)?, &q.id).await.map(document)

@@ -21,10 +21,13 @@ use std::collections::HashMap;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/tasks/{id}/data", vec![web::post().to(upload), web::get().to(task_data)]))
-        .service(resource("/api/tasks/{id}/data/meta", vec![web::get().to(task_meta)]))
+        .service(resource(
+            "/api/tasks/{id}/data/meta",
+            vec![web::get().to(task_meta), web::patch().to(update_task_meta)],
+        ))
         .service(resource("/api/tasks/{id}/preview", vec![web::get().to(task_preview)]))
         .service(resource("/api/jobs/{id}/data", vec![web::get().to(job_data)]))
-        .service(resource("/api/jobs/{id}/data/meta", vec![web::get().to(job_meta)]))
+        .service(resource("/api/jobs/{id}/data/meta", vec![web::get().to(job_meta), web::patch().to(update_job_meta)]))
         .service(resource("/api/jobs/{id}/preview", vec![web::get().to(job_preview)]));
 }
 
@@ -285,6 +288,44 @@ async fn meta(
     let query = data_query(&req, auth, target, id, &HashMap::new())?;
     let document = state.task().get_data_meta(query).await?.into_inner();
     Ok(documents::document(StatusCode::OK, document))
+}
+
+async fn update_meta(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    target: &str,
+    id: i64,
+    body: crate::body::JsonBody,
+) -> HttpResult<HttpResponse> {
+    let query = data_query(&req, auth, target, id, &HashMap::new())?;
+    let update = cvat_proto::task::DataMetaUpdate { query: Some(query), body_json: Value::Object(body.0).to_string() };
+    let document = state.task().update_data_meta(update).await?.into_inner();
+    Ok(documents::document(StatusCode::OK, document))
+}
+
+#[utoipa::path(patch, path = "/api/tasks/{id}/data/meta", operation_id = "tasks_partial_update_data_meta", tag = "tasks",
+    responses((status = 200, description = "DataMetaRead")))]
+pub async fn update_task_meta(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: crate::body::JsonBody,
+) -> HttpResult<HttpResponse> {
+    update_meta(req, auth, state, "task", *id, body).await
+}
+
+#[utoipa::path(patch, path = "/api/jobs/{id}/data/meta", operation_id = "jobs_partial_update_data_meta", tag = "jobs",
+    responses((status = 200, description = "DataMetaRead")))]
+pub async fn update_job_meta(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: crate::body::JsonBody,
+) -> HttpResult<HttpResponse> {
+    update_meta(req, auth, state, "job", *id, body).await
 }
 
 async fn preview(

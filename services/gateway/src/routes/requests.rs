@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/requests", vec![web::get().to(list)]))
         .service(resource("/api/requests/{id}", vec![web::get().to(retrieve)]))
+        .service(resource("/api/requests/{id}/cancel", vec![web::post().to(cancel)]))
         .service(resource("/api/tasks/{id}/status", vec![web::get().to(task_status)]));
 }
 
@@ -33,6 +34,19 @@ pub async fn retrieve(
     let query = RequestQuery { caller: Some(documents::caller(&req, auth)), id: id.into_inner() };
     let request = state.task().get_request(query).await?.into_inner();
     Ok(documents::document(StatusCode::OK, request))
+}
+
+#[utoipa::path(post, path = "/api/requests/{id}/cancel", operation_id = "requests_create_cancel", tag = "requests",
+    responses((status = 200)))]
+pub async fn cancel(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> HttpResult<HttpResponse> {
+    let query = RequestQuery { caller: Some(documents::caller(&req, auth)), id: id.into_inner() };
+    state.task().cancel_request(query).await?;
+    Ok(HttpResponse::Ok().finish())
 }
 
 /// Legacy `RqStatus` of a task's data processing (capitalized states).
