@@ -120,3 +120,21 @@ def test_create_from_a_zip_archive(base_url, new_user, tmp_path):
         assert (meta.start_frame, meta.stop_frame, meta.frame_filter) == (1, 3, "step=2")
         task.download_frames([1], outdir=str(tmp_path / "out"), quality="original")
         assert (tmp_path / "out" / "frame_000001.png").read_bytes() == paths[3].read_bytes()
+
+
+def test_a_file_over_100_mib_goes_over_tus(base_url, new_user, tmp_path):
+    paths = make_images(tmp_path, 2)
+    archive = tmp_path / "big.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+        for path in paths:
+            zf.write(path, path.name)
+        zf.writestr("padding.bin", os.urandom(101 * 1024 * 1024))
+    assert archive.stat().st_size > 100 * 1024 * 1024
+    with make_client(base_url, credentials=new_user) as client:
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name="big", labels=[models.PatchedLabelRequest(name="car")]),
+            resources=[str(archive)],
+            status_check_period=0.5,
+        )
+        assert task.size == 2
+        assert [f.name for f in task.get_meta().frames] == [p.name for p in paths]

@@ -154,3 +154,66 @@ async fn hostile_archives_fail_their_request() {
     let two = send(&user, task, vec![("a.zip", vec![1]), ("b.zip", vec![2])]).await;
     assert!(expect(two, StatusCode::BAD_REQUEST).await[0].as_str().unwrap().contains("simultaneously"));
 }
+
+#[tokio::test]
+async fn resumable_uploads_follow_tus() {
+    use base64::Engine as _;
+    let (user, _) = Caller::new().await;
+    let task = new_task(&user).await;
+    let file = png(32, 24);
+    let collection = url(&format!("/api/tasks/{task}/data/"));
+    let name = base64::engine::general_purpose::STANDARD.encode("/home/me/pictures/tus.png");
+    let created = http()
+        .post(&collection)
+        .header("Authorization", &user.0)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", file.len().to_string())
+        .header("Upload-Metadata", format!("filename {name}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("http://"), "absolute Location: {location}");
+    assert_eq!(created.headers()["upload-filename"], "tus.png");
+
+    let patch = |offset: usize, body: Vec<u8>| {
+        http()
+            .patch(&location)
+            .header("Authorization", &user.0)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", offset.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(body)
+            .send()
+    };
+    let half = file.len() / 2;
+    let first = patch(0, file[..half].to_vec()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    assert_eq!(first.headers()["upload-offset"], half.to_string().as_str());
+    let wrong = patch(0, file[..half].to_vec()).await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::CONFLICT);
+    assert_eq!(wrong.headers()["upload-offset"], half.to_string().as_str());
+    let head = http().head(&location).header("Authorization", &user.0).send().await.unwrap();
+    assert_eq!(head.headers()["upload-offset"], half.to_string().as_str());
+    let too_long = patch(half, vec![0; file.len()]).await.unwrap();
+    assert_eq!(too_long.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let (other, _) = Caller::new().await;
+    let foreign = http().head(&location).header("Authorization", &other.0).send().await.unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    let last = patch(half, file[half..].to_vec()).await.unwrap();
+    assert_eq!(last.headers()["upload-offset"], file.len().to_string().as_str());
+
+    let finish = http()
+        .post(&collection)
+        .header("Authorization", &user.0)
+        .header("Upload-Finish", "")
+        .json(&json!({"image_quality": 70}))
+        .send()
+        .await
+        .unwrap();
+    expect(finish, StatusCode::ACCEPTED).await;
+    assert_eq!(request_of(&user, task).await["status"], "finished");
+    let frame = user.get(&format!("/api/tasks/{task}/data?type=frame&number=0&quality=original"), None).await;
+    assert_eq!(frame.bytes().await.unwrap().as_ref(), file.as_slice());
+}

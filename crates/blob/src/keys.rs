@@ -5,6 +5,11 @@ pub fn upload(task: i64, name: &str) -> String {
     format!("tasks/{task}/uploads/{name}")
 }
 
+/// A piece of a resumable upload, by its offset in the file.
+pub fn upload_part(task: i64, upload: &str, offset: i64) -> String {
+    format!("tasks/{task}/tus/{upload}/{offset:020}")
+}
+
 pub fn chunk_prefix(task: i64, quality: &str) -> String {
     format!("tasks/{task}/chunks/{quality}")
 }

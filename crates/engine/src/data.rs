@@ -8,9 +8,10 @@ use crate::{db_error, parse_body, Caller, Engine};
 use cvat_blob::keys;
 use cvat_error::{ApiError, ApiResult, ErrorKind, Fields};
 use cvat_permissions::{JobScope, TaskScope};
-use cvat_proto::queue::ProcessTaskData;
-use cvat_proto::task::{DataLocation, DataQuery, FrameMeta, UploadedFile};
+use cvat_proto::queue::{FileParts, ProcessTaskData};
+use cvat_proto::task::{DataLocation, DataQuery, FrameMeta, TusUpload, UploadedFile};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 pub const SORTING_METHODS: &[&str] = &["lexicographical", "natural", "predefined", "random"];
 
@@ -95,6 +96,15 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
     })
 }
 
+async fn tus_upload(client: &impl cvat_db::GenericClient, task: i64, id: &str) -> ApiResult<TusUpload> {
+    let row = client
+        .query_opt("SELECT name, length, received FROM tus_uploads WHERE id = $1 AND task_id = $2", &[&id, &task])
+        .await
+        .map_err(db_error)?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(TusUpload { id: id.to_string(), name: row.get(0), length: row.get(1), offset: row.get(2) })
+}
+
 /// The request id of a task's data processing.
 pub fn data_request_id(task: i64) -> String {
     format!("action=create&target=task&target_id={task}")
@@ -158,6 +168,85 @@ impl Engine {
         Ok(())
     }
 
+    /// Starts a resumable upload of one file.
+    pub async fn create_tus_upload(&self, caller: &Caller, task: i64, name: &str, length: i64) -> ApiResult<TusUpload> {
+        if !keys::valid_file_name(name) {
+            return Err(ApiError::field("filename", format!("Invalid file name: {name:?}")));
+        }
+        if length < 0 {
+            return Err(ApiError::bad_request("Upload-Length must not be negative."));
+        }
+        let client = self.client().await?;
+        self.check_can_upload(&client, caller, task).await?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        client
+            .execute(
+                "INSERT INTO tus_uploads (id, task_id, name, length) VALUES ($1, $2, $3, $4)",
+                &[&id, &task, &name, &length],
+            )
+            .await
+            .map_err(db_error)?;
+        if length == 0 {
+            self.finish_tus(&client, task, &id).await?;
+        }
+        Ok(TusUpload { id, name: name.to_string(), length, offset: 0 })
+    }
+
+    pub async fn get_tus_upload(&self, caller: &Caller, task: i64, id: &str) -> ApiResult<TusUpload> {
+        let client = self.client().await?;
+        self.check_can_upload(&client, caller, task).await?;
+        tus_upload(&client, task, id).await
+    }
+
+    /// Records a stored piece at `offset`. A piece at any other offset than the one
+    /// received so far is a conflict (409), as TUS says; the last piece completes the file.
+    pub async fn append_tus_upload(
+        &self,
+        caller: &Caller,
+        task: i64,
+        id: &str,
+        offset: i64,
+        part_key: &str,
+        size: i64,
+    ) -> ApiResult<TusUpload> {
+        let client = self.client().await?;
+        self.check_can_upload(&client, caller, task).await?;
+        let upload = tus_upload(&client, task, id).await?;
+        if offset + size > upload.length {
+            return Err(ApiError::detail(ErrorKind::PayloadTooLarge, "The piece goes past Upload-Length."));
+        }
+        let updated = client
+            .execute(
+                "UPDATE tus_uploads SET received = received + $4, parts = parts || $5::text \
+                 WHERE id = $1 AND task_id = $2 AND received = $3",
+                &[&id, &task, &offset, &size, &part_key],
+            )
+            .await
+            .map_err(db_error)?;
+        if updated == 0 {
+            return Err(ApiError::detail(ErrorKind::Conflict, "Upload-Offset does not match the upload's offset."));
+        }
+        if offset + size == upload.length {
+            self.finish_tus(&client, task, id).await?;
+        }
+        Ok(TusUpload { offset: offset + size, ..upload })
+    }
+
+    /// A completed resumable upload becomes one of the task's uploaded files.
+    async fn finish_tus(&self, client: &impl cvat_db::GenericClient, task: i64, id: &str) -> ApiResult<()> {
+        client
+            .execute(
+                "INSERT INTO uploads (task_id, name, size, parts) SELECT task_id, name, length, parts FROM tus_uploads \
+                 WHERE id = $1 AND task_id = $2 \
+                 ON CONFLICT (task_id, name) DO UPDATE SET size = EXCLUDED.size, parts = EXCLUDED.parts, \
+                 received_date = now()",
+                &[&id, &task],
+            )
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
     /// Upload-Finish: validates the parameters, orders the uploaded files, selects the
     /// task's frames and records a queued request. Answers the work for a media worker
     /// (the caller publishes it).
@@ -166,12 +255,15 @@ impl Engine {
         let params = data_params(&body)?;
         let mut client = self.client().await?;
         self.check_can_upload(&client, caller, task).await?;
-        let uploaded: Vec<String> = client
-            .query("SELECT name FROM uploads WHERE task_id = $1 ORDER BY received_date, name", &[&task])
+        let rows = client
+            .query("SELECT name, parts FROM uploads WHERE task_id = $1 ORDER BY received_date, name", &[&task])
             .await
-            .map_err(db_error)?
+            .map_err(db_error)?;
+        let uploaded: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        let parts: HashMap<String, FileParts> = rows
             .iter()
-            .map(|r| r.get(0))
+            .filter(|r| !r.get::<_, Vec<String>>(1).is_empty())
+            .map(|r| (r.get(0), FileParts { keys: r.get(1) }))
             .collect();
         let request_id = data_request_id(task);
         if let Some(name) = uploaded.iter().find(|n| {
@@ -246,6 +338,7 @@ impl Engine {
             start_frame: start as i32,
             stop_frame: stop.map(|s| s as i32),
             frame_step: params.step as i32,
+            parts,
         })
     }
 

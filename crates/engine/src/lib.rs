@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "core_resources", sql: include_str!("../migrations/0002_core_resources.sql") },
     Migration { version: 3, name: "task_data", sql: include_str!("../migrations/0003_task_data.sql") },
     Migration { version: 4, name: "frame_ranges", sql: include_str!("../migrations/0004_frame_ranges.sql") },
+    Migration { version: 5, name: "tus_uploads", sql: include_str!("../migrations/0005_tus_uploads.sql") },
 ];
 
 /// A page of rendered documents and the total count.

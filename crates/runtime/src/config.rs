@@ -61,6 +61,8 @@ pub struct Settings {
     pub max_json_bytes: usize,
     /// The largest file accepted in a data upload.
     pub max_upload_file_bytes: usize,
+    /// The largest file accepted over TUS (resumable uploads).
+    pub max_tus_bytes: u64,
     pub admin_user: String,
     pub admin_email: String,
     pub admin_password: Secret,
@@ -103,6 +105,7 @@ impl Settings {
             health_listen: parse(env, "CVAT_HEALTH_LISTEN", &format!("127.0.0.1:{default_health_port}"))?,
             max_json_bytes: parse(env, "CVAT_MAX_JSON_BYTES", "1048576")?,
             max_upload_file_bytes: parse(env, "CVAT_MAX_UPLOAD_FILE_BYTES", "104857600")?,
+            max_tus_bytes: parse(env, "CVAT_MAX_TUS_BYTES", "4294967296")?,
             admin_user: text("CVAT_ADMIN_USER", "admin"),
             admin_email: text("CVAT_ADMIN_EMAIL", "admin@localhost"),
             admin_password: secret("CVAT_ADMIN_PASSWORD", "cvat-admin-2024"),

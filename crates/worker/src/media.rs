@@ -54,15 +54,23 @@ async fn decode(name: String, bytes: Vec<u8>, quality: u8) -> Result<Frame, Fail
         .map_err(|e: MediaError| Failure::Data(e.to_string()))
 }
 
-/// One uploaded file.
-async fn fetch(blobs: &Arc<dyn BlobStore>, task: i64, name: &str) -> Result<Vec<u8>, Failure> {
-    match blobs.get(&keys::upload(task, name)).await {
-        Ok(bytes) => Ok(bytes.to_vec()),
-        Err(cvat_blob::BlobError::NotFound(_)) => {
-            Err(Failure::Data(format!("file {name} was not received; upload the data again")))
+/// One uploaded file: one blob, or the pieces of a resumable upload in order.
+async fn fetch(blobs: &Arc<dyn BlobStore>, job: &ProcessTaskData, name: &str) -> Result<Vec<u8>, Failure> {
+    let keys = match job.parts.get(name) {
+        Some(parts) => parts.keys.clone(),
+        None => vec![keys::upload(job.task_id, name)],
+    };
+    let mut out = Vec::new();
+    for key in keys {
+        match blobs.get(&key).await {
+            Ok(bytes) => out.extend_from_slice(&bytes),
+            Err(cvat_blob::BlobError::NotFound(_)) => {
+                return Err(Failure::Data(format!("file {name} was not received; upload the data again")))
+            }
+            Err(err) => return Err(Failure::Retry(err.into())),
         }
-        Err(err) => Err(Failure::Retry(err.into())),
     }
+    Ok(out)
 }
 
 /// The frames of an archive: its images, ordered and selected as the request says.
@@ -87,7 +95,7 @@ async fn build(job: &ProcessTaskData, blobs: &Arc<dyn BlobStore>, task: &TaskApi
     let quality = job.image_quality.clamp(1, 100) as u8;
     let archive_bytes = match job.archive.as_str() {
         "" => None,
-        name => Some(fetch(blobs, job.task_id, name).await?),
+        name => Some(fetch(blobs, job, name).await?),
     };
     let archive = match &archive_bytes {
         Some(bytes) => Some(
@@ -112,7 +120,7 @@ async fn build(job: &ProcessTaskData, blobs: &Arc<dyn BlobStore>, task: &TaskApi
             async move {
                 let bytes = match member {
                     Some(read) => read.map_err(|e| Failure::Data(e.to_string()))?,
-                    None => fetch(&blobs, job.task_id, &name).await?,
+                    None => fetch(&blobs, job, &name).await?,
                 };
                 decode(name, bytes, quality).await
             }

@@ -17,6 +17,7 @@ pub struct AppState {
     pub blobs: std::sync::Arc<dyn cvat_blob::BlobStore>,
     pub max_json_bytes: usize,
     pub max_upload_file_bytes: usize,
+    pub max_tus_bytes: u64,
 }
 
 fn channel(url: &str) -> anyhow::Result<Channel> {
@@ -36,6 +37,7 @@ impl AppState {
             blobs: cvat_blob::from_settings(settings).await?,
             max_json_bytes: settings.max_json_bytes,
             max_upload_file_bytes: settings.max_upload_file_bytes,
+            max_tus_bytes: settings.max_tus_bytes,
         })
     }
 

@@ -194,10 +194,10 @@ impl Task for TaskService {
         .await
     }
 
-    async fn begin_upload(&self, request: Request<ObjectRef>) -> Reply<UploadedFiles> {
+    async fn begin_upload(&self, request: Request<ObjectRef>) -> Reply<BlobKeys> {
         handle(request, "BeginUpload", |r| async move {
-            let names = self.engine.begin_upload(&Caller::from_wire(r.caller)?, r.id).await?;
-            Ok(UploadedFiles { names })
+            let keys = self.engine.begin_upload(&Caller::from_wire(r.caller)?, r.id).await?;
+            Ok(BlobKeys { keys })
         })
         .await
     }
@@ -212,6 +212,28 @@ impl Task for TaskService {
     async fn record_uploads(&self, request: Request<RecordUploadsRequest>) -> Reply<Empty> {
         handle(request, "RecordUploads", |r| async move {
             self.engine.record_uploads(&Caller::from_wire(r.caller)?, r.task_id, &r.files).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn create_tus_upload(&self, request: Request<TusCreate>) -> Reply<TusUpload> {
+        handle(request, "CreateTusUpload", |r| async move {
+            self.engine.create_tus_upload(&Caller::from_wire(r.caller)?, r.task_id, &r.name, r.length).await
+        })
+        .await
+    }
+
+    async fn get_tus_upload(&self, request: Request<TusRef>) -> Reply<TusUpload> {
+        handle(request, "GetTusUpload", |r| async move {
+            self.engine.get_tus_upload(&Caller::from_wire(r.caller)?, r.task_id, &r.id).await
+        })
+        .await
+    }
+
+    async fn append_tus_upload(&self, request: Request<TusAppend>) -> Reply<TusUpload> {
+        handle(request, "AppendTusUpload", |r| async move {
+            let caller = Caller::from_wire(r.caller)?;
+            self.engine.append_tus_upload(&caller, r.task_id, &r.id, r.offset, &r.part_key, r.size).await
         })
         .await
     }

@@ -26,6 +26,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             vec![web::get().to(task_meta), web::patch().to(update_task_meta)],
         ))
         .service(resource("/api/tasks/{id}/preview", vec![web::get().to(task_preview)]))
+        .service(resource(
+            "/api/tasks/{id}/data/{file_id}",
+            vec![web::head().to(tus_offset), web::patch().to(tus_append)],
+        ))
         .service(resource("/api/jobs/{id}/data", vec![web::get().to(job_data)]))
         .service(resource("/api/jobs/{id}/data/meta", vec![web::get().to(job_meta), web::patch().to(update_job_meta)]))
         .service(resource("/api/jobs/{id}/preview", vec![web::get().to(job_preview)]));
@@ -61,11 +65,8 @@ pub async fn upload(
 ) -> HttpResult<HttpResponse> {
     let task = *id;
     let object = || ObjectRef { caller: Some(documents::caller(&req, auth.clone())), id: task };
-    if header(&req, "Tus-Resumable") || header(&req, "Upload-Length") {
-        return Err(ApiError::bad_request(
-            "Resumable (TUS) uploads are not supported by this server yet; send files of up to 100 MiB as multipart.",
-        )
-        .into());
+    if header(&req, "Upload-Length") {
+        return tus_create(&req, &auth, &state, task).await;
     }
     if header(&req, "Upload-Start") {
         forget_uploads(&state, object()).await?;
@@ -94,12 +95,119 @@ pub async fn upload(
     Ok(HttpResponse::Accepted().json(json!({"rq_id": started.rq_id})))
 }
 
+/// The largest piece a TUS PATCH may carry (the client sends 10 MiB).
+const MAX_TUS_PIECE: usize = 64 << 20;
+
+fn tus_headers(builder: &mut actix_web::HttpResponseBuilder, offset: i64) -> &mut actix_web::HttpResponseBuilder {
+    builder
+        .insert_header(("Tus-Resumable", "1.0.0"))
+        .insert_header(("Upload-Offset", offset.to_string()))
+        .insert_header(("Cache-Control", "no-store"))
+}
+
+/// TUS create: `Upload-Length` and `Upload-Metadata: filename <base64>`; answers 201
+/// with the absolute `Location` of the upload and the `Upload-Filename` it will have.
+async fn tus_create(req: &HttpRequest, auth: &Auth, state: &AppState, task: i64) -> HttpResult<HttpResponse> {
+    use base64::Engine as _;
+    let text = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let length: i64 = text("Upload-Length")
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::bad_request("Upload-Length must be a whole number."))?;
+    if length as u64 > state.max_tus_bytes {
+        return Err(ApiError::detail(
+            ErrorKind::PayloadTooLarge,
+            format!("Files of up to {} bytes are accepted.", state.max_tus_bytes),
+        )
+        .into());
+    }
+    let metadata = text("Upload-Metadata");
+    let encoded = metadata
+        .split(',')
+        .filter_map(|pair| pair.trim().split_once(' '))
+        .find(|(key, _)| *key == "filename")
+        .map(|(_, value)| value.trim().to_string())
+        .ok_or_else(|| ApiError::bad_request("Upload-Metadata must name the file: filename <base64>."))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| ApiError::bad_request("The filename in Upload-Metadata is not base64 of UTF-8."))?;
+    let name = base_name(&decoded).to_string();
+    let request =
+        cvat_proto::task::TusCreate { caller: Some(documents::caller(req, auth.clone())), task_id: task, name, length };
+    let upload = state.task().create_tus_upload(request).await?.into_inner();
+    let location = format!("{}/api/tasks/{task}/data/{}", crate::listing::base_url(req), upload.id);
+    let mut builder = HttpResponse::Created();
+    builder.insert_header(("Location", location)).insert_header(("Upload-Filename", upload.name));
+    Ok(tus_headers(&mut builder, 0).finish())
+}
+
+/// TUS HEAD: the upload's offset.
+pub async fn tus_offset(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, String)>,
+) -> HttpResult<HttpResponse> {
+    let (task, id) = path.into_inner();
+    let query = cvat_proto::task::TusRef { caller: Some(documents::caller(&req, auth)), task_id: task, id };
+    let upload = state.task().get_tus_upload(query).await?.into_inner();
+    let mut builder = HttpResponse::Ok();
+    builder.insert_header(("Upload-Length", upload.length.to_string()));
+    Ok(tus_headers(&mut builder, upload.offset).finish())
+}
+
+/// TUS PATCH: one piece at `Upload-Offset`, stored as its own blob, then reported.
+pub async fn tus_append(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, String)>,
+    mut payload: web::Payload,
+) -> HttpResult<HttpResponse> {
+    let (task, id) = path.into_inner();
+    let offset: i64 = req
+        .headers()
+        .get("Upload-Offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| ApiError::bad_request("Upload-Offset must be a whole number."))?;
+    let reference =
+        cvat_proto::task::TusRef { caller: Some(documents::caller(&req, auth.clone())), task_id: task, id: id.clone() };
+    let upload = state.task().get_tus_upload(reference).await?.into_inner();
+    if upload.offset != offset {
+        let detail = format!("Upload-Offset {offset} does not match the upload's offset {}.", upload.offset);
+        return Ok(tus_headers(&mut HttpResponse::Conflict(), upload.offset).json(json!({ "detail": detail })));
+    }
+    let mut piece = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Could not read the body: {e}")))?;
+        if piece.len() + chunk.len() > MAX_TUS_PIECE || (offset + (piece.len() + chunk.len()) as i64) > upload.length {
+            return Err(ApiError::detail(ErrorKind::PayloadTooLarge, "The piece is too large.").into());
+        }
+        piece.extend_from_slice(&chunk);
+    }
+    let key = keys::upload_part(task, &id, offset);
+    let size = piece.len() as i64;
+    state.blobs.put(&key, piece.freeze()).await.map_err(blob_error)?;
+    let append = cvat_proto::task::TusAppend {
+        caller: Some(documents::caller(&req, auth)),
+        task_id: task,
+        id,
+        offset,
+        part_key: key,
+        size,
+    };
+    let upload = state.task().append_tus_upload(append).await?.into_inner();
+    Ok(tus_headers(&mut HttpResponse::NoContent(), upload.offset).finish())
+}
+
 /// Upload-Start: the task service forgets earlier uploads; their files are deleted.
 async fn forget_uploads(state: &AppState, object: ObjectRef) -> HttpResult<()> {
-    let task = object.id;
     let old = state.task().begin_upload(object).await?.into_inner();
-    for name in old.names {
-        state.blobs.delete(&keys::upload(task, &name)).await.map_err(blob_error)?;
+    for key in old.keys {
+        state.blobs.delete(&key).await.map_err(blob_error)?;
     }
     Ok(())
 }
