@@ -19,6 +19,14 @@ async fn contract(store: &dyn BlobStore) {
     assert!(store.get_range(&format!("{key}.missing"), 0, 1).await.is_err());
     store.delete(&key).await.unwrap();
     assert!(!store.exists(&key).await.unwrap());
+    let dir = format!("it/{}", uuid::Uuid::new_v4());
+    for name in ["a", "b/c", "d/e/f"] {
+        store.put(&format!("{dir}/{name}"), Bytes::from_static(b"x")).await.unwrap();
+    }
+    store.put(&format!("{dir}0/kept"), Bytes::from_static(b"x")).await.unwrap();
+    store.delete_dir(&dir).await.unwrap();
+    assert!(!store.exists(&format!("{dir}/d/e/f")).await.unwrap());
+    assert!(store.exists(&format!("{dir}0/kept")).await.unwrap(), "a sibling with the same prefix stays");
     for hostile in ["../escape", "/abs/key", "a/../../b"] {
         assert!(matches!(store.put(hostile, Bytes::new()).await, Err(BlobError::InvalidKey(_))), "{hostile}");
     }

@@ -217,3 +217,26 @@ async fn resumable_uploads_follow_tus() {
     let frame = user.get(&format!("/api/tasks/{task}/data?type=frame&number=0&quality=original"), None).await;
     assert_eq!(frame.bytes().await.unwrap().as_ref(), file.as_slice());
 }
+
+#[tokio::test]
+async fn deleting_a_task_removes_its_blobs() {
+    use cvat_blob::BlobStore;
+    let (user, _) = Caller::new().await;
+    let endpoint = std::env::var("CVAT_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8014".into());
+    let bucket = std::env::var("CVAT_S3_BUCKET").unwrap_or_else(|_| "cvat".into());
+    let store = cvat_blob::S3Store::new(&endpoint, "us-east-1", &bucket, "cvat", "cvat-secret-key");
+    let task = new_task(&user).await;
+    expect(send(&user, task, vec![("a.png", png(8, 8))]).await, StatusCode::ACCEPTED).await;
+    assert_eq!(request_of(&user, task).await["status"], "finished");
+    let chunk = cvat_blob::keys::chunk(task, "original", 0);
+    assert!(store.exists(&chunk).await.unwrap());
+    expect(user.delete(&format!("/api/tasks/{task}")).await, StatusCode::NO_CONTENT).await;
+    for _ in 0..100 {
+        if !store.exists(&chunk).await.unwrap() {
+            assert!(!store.exists(&cvat_blob::keys::preview(task)).await.unwrap());
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the blobs of task {task} are still there");
+}

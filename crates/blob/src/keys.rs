@@ -1,6 +1,11 @@
 //! The stable keys of task data in the blob store, shared by whoever writes and reads
 //! them (gateway, task service, media workers).
 
+/// Everything of a task.
+pub fn task_dir(task: i64) -> String {
+    format!("tasks/{task}")
+}
+
 pub fn upload(task: i64, name: &str) -> String {
     format!("tasks/{task}/uploads/{name}")
 }

@@ -37,6 +37,8 @@ pub trait BlobStore: Send + Sync {
     /// Reads `length` bytes of an object from `offset` (a frame inside a chunk archive).
     async fn get_range(&self, key: &str, offset: u64, length: u64) -> Result<Bytes, BlobError>;
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
+    /// Deletes every object under `dir/` (e.g. all blobs of a deleted task).
+    async fn delete_dir(&self, dir: &str) -> Result<(), BlobError>;
     async fn exists(&self, key: &str) -> Result<bool, BlobError>;
     /// Checks that the storage answers (readiness).
     async fn ping(&self) -> Result<(), BlobError>;
@@ -102,6 +104,12 @@ mod tests {
         assert!(store.exists("a/b/c.bin").await.unwrap());
         store.delete("a/b/c.bin").await.unwrap();
         assert!(matches!(store.get("a/b/c.bin").await, Err(BlobError::NotFound(_))));
+        store.put("t/1/x", Bytes::from_static(b"1")).await.unwrap();
+        store.put("t/1/y/z", Bytes::from_static(b"2")).await.unwrap();
+        store.put("t/10/x", Bytes::from_static(b"3")).await.unwrap();
+        store.delete_dir("t/1").await.unwrap();
+        store.delete_dir("t/1").await.unwrap();
+        assert!(!store.exists("t/1/y/z").await.unwrap() && store.exists("t/10/x").await.unwrap());
         assert!(matches!(store.put("../x", Bytes::new()).await, Err(BlobError::InvalidKey(_))));
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -58,6 +58,13 @@ impl BlobStore for LocalStore {
         Ok(Bytes::from(out))
     }
 
+    async fn delete_dir(&self, dir: &str) -> Result<(), BlobError> {
+        match tokio::fs::remove_dir_all(self.path(dir)?).await {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err.into()),
+            _ => Ok(()),
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         match tokio::fs::remove_file(self.path(key)?).await {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err.into()),

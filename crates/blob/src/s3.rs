@@ -96,6 +96,32 @@ impl BlobStore for S3Store {
         Ok(bytes)
     }
 
+    async fn delete_dir(&self, dir: &str) -> Result<(), BlobError> {
+        validate_key(dir)?;
+        let prefix = format!("{dir}/");
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for object in page.contents() {
+                if let Some(key) = object.key() {
+                    self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(unavailable)?;
+                }
+            }
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
+                _ => return Ok(()),
+            }
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         validate_key(key)?;
         self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(unavailable)?;

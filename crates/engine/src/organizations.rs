@@ -7,24 +7,28 @@ use cvat_error::ApiResult;
 impl Engine {
     /// Deletes the projects and tasks of the given organizations that no longer exist
     /// (asked of the auth service, so a stray report deletes nothing).
-    pub async fn purge_deleted_organizations(&self, ids: &[i64]) -> ApiResult<()> {
+    /// Answers the deleted tasks (whose blobs the caller has removed).
+    pub async fn purge_deleted_organizations(&self, ids: &[i64]) -> ApiResult<Vec<i64>> {
         let existing = self.directory.existing_organizations(ids.to_vec()).await?;
         let gone: Vec<i64> = ids.iter().copied().filter(|id| !existing.contains(id)).collect();
         if gone.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_error)?;
         // Jobs, segments and labels cascade from their tasks and projects.
-        tx.execute("DELETE FROM tasks WHERE organization_id = ANY($1)", &[&gone]).await.map_err(db_error)?;
+        let tasks = tx
+            .query("DELETE FROM tasks WHERE organization_id = ANY($1) RETURNING id", &[&gone])
+            .await
+            .map_err(db_error)?;
         tx.execute("DELETE FROM projects WHERE organization_id = ANY($1)", &[&gone]).await.map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
         tracing::info!(organizations = ?gone, "objects of deleted organizations removed");
-        Ok(())
+        Ok(tasks.iter().map(|r| r.get(0)).collect())
     }
 
     /// Checks every organization this schema refers to.
-    pub async fn purge_all_deleted_organizations(&self) -> ApiResult<()> {
+    pub async fn purge_all_deleted_organizations(&self) -> ApiResult<Vec<i64>> {
         let ids: Vec<i64> = {
             let client = self.client().await?;
             let rows = client
@@ -38,7 +42,7 @@ impl Engine {
             rows.iter().map(|r| r.get(0)).collect()
         };
         if ids.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         self.purge_deleted_organizations(&ids).await
     }

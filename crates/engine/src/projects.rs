@@ -313,12 +313,16 @@ impl Engine {
         Ok(document)
     }
 
-    pub async fn delete_project(&self, caller: &Caller, id: i64) -> ApiResult<()> {
-        let client = self.client().await?;
+    /// Answers the tasks deleted with the project (whose blobs the caller has removed).
+    pub async fn delete_project(&self, caller: &Caller, id: i64) -> ApiResult<Vec<i64>> {
+        let mut client = self.client().await?;
         self.check_project(&client, caller, id, ProjectScope::Manage).await?;
-        // Tasks, their jobs and every label go with it (foreign keys cascade).
-        client.execute("DELETE FROM projects WHERE id = $1", &[&id]).await.map_err(db_error)?;
-        Ok(())
+        let tx = client.transaction().await.map_err(db_error)?;
+        let tasks = tx.query("DELETE FROM tasks WHERE project_id = $1 RETURNING id", &[&id]).await.map_err(db_error)?;
+        // Jobs and every label go with them (foreign keys cascade).
+        tx.execute("DELETE FROM projects WHERE id = $1", &[&id]).await.map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(tasks.iter().map(|r| r.get(0)).collect())
     }
 
     /// Moving an object into an organization needs an active membership there (or

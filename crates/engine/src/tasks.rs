@@ -472,12 +472,13 @@ impl Engine {
         Ok(())
     }
 
-    pub async fn delete_task(&self, caller: &Caller, id: i64) -> ApiResult<()> {
+    /// Answers the deleted task (whose blobs the caller has removed).
+    pub async fn delete_task(&self, caller: &Caller, id: i64) -> ApiResult<Vec<i64>> {
         let client = self.client().await?;
         self.check_task(&client, caller, id, TaskScope::Manage).await?;
         // Segments, jobs and labels go with it (foreign keys cascade).
         client.execute("DELETE FROM tasks WHERE id = $1", &[&id]).await.map_err(db_error)?;
-        Ok(())
+        Ok(vec![id])
     }
 
     /// Splits a processed task into segments with one annotation job each. Idempotent:

@@ -124,6 +124,12 @@ impl Handler for PoolHandler {
             Some(Work::ProcessTaskData(data)) if self.pool == "media" => {
                 media::process_task_data(data, self.blobs.clone(), self.task.clone()).await
             }
+            Some(Work::PurgeTaskBlobs(purge)) if self.pool == "media" => {
+                for task in purge.task_ids {
+                    self.blobs.delete_dir(&cvat_blob::keys::task_dir(task)).await?;
+                }
+                Ok(())
+            }
             Some(other) => anyhow::bail!("job {} is not work for the {} pool: {other:?}", job.id, self.pool),
             None => anyhow::bail!("job {} carries no work", job.id),
         }

@@ -88,7 +88,9 @@ impl Task for TaskService {
 
     async fn delete_project(&self, request: Request<ObjectRef>) -> Reply<Empty> {
         handle(request, "DeleteProject", |r| async move {
-            self.engine.delete_project(&Caller::from_wire(r.caller)?, r.id).await.map(|_| Empty {})
+            let tasks = self.engine.delete_project(&Caller::from_wire(r.caller)?, r.id).await?;
+            crate::blobs::purge(&self.broker, tasks).await;
+            Ok(Empty {})
         })
         .await
     }
@@ -124,7 +126,9 @@ impl Task for TaskService {
 
     async fn delete_task(&self, request: Request<ObjectRef>) -> Reply<Empty> {
         handle(request, "DeleteTask", |r| async move {
-            self.engine.delete_task(&Caller::from_wire(r.caller)?, r.id).await.map(|_| Empty {})
+            let tasks = self.engine.delete_task(&Caller::from_wire(r.caller)?, r.id).await?;
+            crate::blobs::purge(&self.broker, tasks).await;
+            Ok(Empty {})
         })
         .await
     }

@@ -3,6 +3,7 @@
 //! through gRPC and RabbitMQ to every worker pool.
 
 mod auth_changes;
+mod blobs;
 mod grpc;
 mod probes;
 
@@ -42,10 +43,10 @@ async fn main() -> anyhow::Result<()> {
         pool: cvat_queue::TASK_QUEUE,
         broker: broker.clone(),
         prefetch: 16,
-        handler: auth_changes::AuthChanges { engine: engine.clone() },
+        handler: auth_changes::AuthChanges { engine: engine.clone(), broker: broker.clone() },
     };
     tokio::spawn(users.run());
-    tokio::spawn(auth_changes::resync_periodically(engine.clone()));
+    tokio::spawn(auth_changes::resync_periodically(engine.clone(), broker.clone()));
     let probes = probes::Probes::new(db.clone(), broker.clone());
     tracing::info!(addr = %settings.task_listen, "task service listening");
     tonic::transport::Server::builder()
