@@ -10,6 +10,8 @@ DATA=${CVAT_DATA_DIR:-$PWD/.data}
 mkdir -p "$DATA/logs"
 export CVAT_MAIL_DIR=${CVAT_MAIL_DIR:-$DATA/mail}
 export CVAT_BLOB_DIR=${CVAT_BLOB_DIR:-$DATA/blobs}
+export CVAT_SHARE_DIR=${CVAT_SHARE_DIR:-$DATA/share}
+mkdir -p "$CVAT_SHARE_DIR"
 GATEWAY=${CVAT_GATEWAY_LISTEN:-127.0.0.1:8080}
 pids=()
 

@@ -138,3 +138,29 @@ def test_a_file_over_100_mib_goes_over_tus(base_url, new_user, tmp_path):
         )
         assert task.size == 2
         assert [f.name for f in task.get_meta().frames] == [p.name for p in paths]
+
+
+def test_create_from_the_share(base_url, new_user):
+    from cvat_sdk.core.proxies.tasks import ResourceType
+
+    share = Path(os.environ.get("CVAT_SHARE_DIR", ""))
+    if not share.is_dir():
+        pytest.fail("CVAT_SHARE_DIR is set by tests/run.sh")
+    folder = share / f"set-{new_user[0]}"
+    folder.mkdir()
+    paths = make_images(folder, 3)
+    (folder / "notes.txt").write_text("not an image")
+    with make_client(base_url, credentials=new_user) as client:
+        listing, _ = client.api_client.server_api.list_share(directory=f"/{folder.name}")
+        assert {(e.name, str(e.type)) for e in listing} >= {("frame_00.png", "REG"), ("notes.txt", "REG")}
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name="shared", labels=[models.PatchedLabelRequest(name="car")]),
+            resources=[f"/{folder.name}/"],
+            resource_type=ResourceType.SHARE,
+            data_params={"image_quality": 70},
+            status_check_period=0.2,
+        )
+        assert task.size == 3
+        assert [f.name for f in task.get_meta().frames] == [f"{folder.name}/{p.name}" for p in paths]
+        with pytest.raises(Exception):
+            client.api_client.server_api.list_share(directory="/../")

@@ -240,3 +240,20 @@ async fn deleting_a_task_removes_its_blobs() {
     }
     panic!("the blobs of task {task} are still there");
 }
+
+#[tokio::test]
+async fn share_paths_stay_inside_the_share() {
+    let (user, _) = Caller::new().await;
+    let task = new_task(&user).await;
+    let path = format!("/api/tasks/{task}/data/");
+    let post = |body: Value| user.post(&path, None, body);
+    let escaping = post(json!({"image_quality": 70, "server_files": ["../../etc/passwd"]})).await;
+    assert!(expect(escaping, StatusCode::BAD_REQUEST).await.get("server_files").is_some());
+    for directory in ["/../", "/../../etc"] {
+        let listing = user.get(&format!("/api/server/share?directory={directory}"), None).await;
+        assert!(listing.status().is_client_error(), "{directory}");
+    }
+    expect(post(json!({"image_quality": 70, "server_files": ["no-such-dir/"]})).await, StatusCode::ACCEPTED).await;
+    let failed = request_of(&user, task).await;
+    assert!(failed["message"].as_str().unwrap().contains("does not exist in the share"), "{failed}");
+}

@@ -7,6 +7,7 @@ mod local;
 mod s3;
 
 pub mod keys;
+pub mod share;
 
 pub use local::LocalStore;
 pub use s3::S3Store;

@@ -30,11 +30,29 @@ struct DataParams {
     use_zip_chunks: bool,
     use_cache: bool,
     storage: String,
+    server_files: Vec<String>,
+    server_files_exclude: Vec<String>,
+}
+
+/// A list of share paths: strings without `..` components.
+fn share_paths(body: &serde_json::Map<String, Value>, key: &str) -> ApiResult<Vec<String>> {
+    let paths: Vec<String> = match body.get(key) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+            items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+        }
+        Some(_) => return Err(ApiError::field(key, "Expected a list of paths.")),
+    };
+    if let Some(bad) =
+        paths.iter().find(|p| p.split('/').any(|part| part == "..") || p.contains('\\') || p.contains('\0'))
+    {
+        return Err(ApiError::field(key, format!("{bad:?} is not a path inside the share.")));
+    }
+    Ok(paths)
 }
 
 fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
     for (key, what) in [
-        ("server_files", "server files (the share)"),
         ("remote_files", "remote files"),
         ("cloud_storage_id", "cloud storages"),
         ("job_file_mapping", "job_file_mapping"),
@@ -79,6 +97,8 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
         }
     };
     fields.finish()?;
+    let server_files = share_paths(body, "server_files")?;
+    let server_files_exclude = share_paths(body, "server_files_exclude")?;
     if let Some(stop) = stop_frame.filter(|stop| *stop < start_frame) {
         return Err(ApiError::invalid(format!("Stop frame must be more or equal start frame (got {stop})")));
     }
@@ -93,6 +113,8 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
         use_zip_chunks,
         use_cache,
         storage,
+        server_files,
+        server_files_exclude,
     })
 }
 
@@ -266,6 +288,10 @@ impl Engine {
             .map(|r| (r.get(0), FileParts { keys: r.get(1) }))
             .collect();
         let request_id = data_request_id(task);
+        let from_share = !params.server_files.is_empty();
+        if from_share && !uploaded.is_empty() {
+            return Err(ApiError::invalid("Send either files or server_files, not both"));
+        }
         if let Some(name) = uploaded.iter().find(|n| {
             let extension = cvat_codecs::extension(n);
             extension != "zip" && NOT_YET.contains(&extension.as_str())
@@ -284,6 +310,7 @@ impl Engine {
         let archive = archives.first().map(|a| a.to_string());
         // Images are ordered and selected here; an archive's by the worker that opens it.
         let (files, start, stop) = match &archive {
+            _ if from_share => (Vec::new(), params.start_frame as u64, params.stop_frame.map(|s| s as u64)),
             Some(name) => (vec![name.clone()], params.start_frame as u64, params.stop_frame.map(|s| s as u64)),
             None if images.is_empty() => return Err(ApiError::invalid("No media data found")),
             None => {
@@ -311,7 +338,7 @@ impl Engine {
             "sorting_method": params.sorting_method,
             "use_zip_chunks": params.use_zip_chunks,
             "use_cache": params.use_cache,
-            "storage": params.storage,
+            "storage": if from_share { "share".to_string() } else { params.storage.clone() },
         });
         let tx = client.transaction().await.map_err(db_error)?;
         let request = NewRequest {
@@ -339,6 +366,8 @@ impl Engine {
             stop_frame: stop.map(|s| s as i32),
             frame_step: params.step as i32,
             parts,
+            share_paths: params.server_files.clone(),
+            share_exclude: params.server_files_exclude.clone(),
         })
     }
 
@@ -700,7 +729,7 @@ mod tests {
             json!({}),
             json!({"image_quality": 0}),
             json!({"image_quality": 70, "frame_filter": "every=2"}),
-            json!({"image_quality": 70, "server_files": ["a.png"]}),
+            json!({"image_quality": 70, "server_files": ["../a.png"]}),
             json!({"image_quality": 70, "start_frame": 5, "stop_frame": 2}),
             json!({"image_quality": 70, "sorting_method": "by-size"}),
         ] {

@@ -46,6 +46,8 @@ pub struct Settings {
     pub queue_prefix: String,
     pub blob_backend: String,
     pub blob_dir: String,
+    /// The server's share (`server_files`, `/api/server/share`).
+    pub share_dir: String,
     pub s3_endpoint: String,
     pub s3_region: String,
     pub s3_bucket: String,
@@ -92,6 +94,7 @@ impl Settings {
             queue_prefix: text("CVAT_QUEUE_PREFIX", "cvat"),
             blob_backend: one_of(env, "CVAT_BLOB_BACKEND", "s3", &["s3", "local"])?,
             blob_dir: text("CVAT_BLOB_DIR", ".data/blobs"),
+            share_dir: text("CVAT_SHARE_DIR", ".data/share"),
             s3_endpoint: text("CVAT_S3_ENDPOINT", "http://127.0.0.1:8014"),
             s3_region: text("CVAT_S3_REGION", "us-east-1"),
             s3_bucket: text("CVAT_S3_BUCKET", "cvat"),

@@ -107,6 +107,7 @@ pub struct PoolHandler {
     pub pool: &'static str,
     pub task: TaskApi,
     pub blobs: Arc<dyn cvat_blob::BlobStore>,
+    pub share: cvat_blob::share::Share,
 }
 
 impl Handler for PoolHandler {
@@ -122,7 +123,7 @@ impl Handler for PoolHandler {
                 Ok(())
             }
             Some(Work::ProcessTaskData(data)) if self.pool == "media" => {
-                media::process_task_data(data, self.blobs.clone(), self.task.clone()).await
+                media::process_task_data(data, self.blobs.clone(), self.share.clone(), self.task.clone()).await
             }
             Some(Work::PurgeTaskBlobs(purge)) if self.pool == "media" => {
                 for task in purge.task_ids {
@@ -156,7 +157,8 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
         }),
     ]);
     tokio::spawn(health::serve(settings.health_listen, ready));
-    let handler = PoolHandler { pool, task: task_client(&settings.task_url)?, blobs };
+    let share = cvat_blob::share::Share::new(&settings.share_dir);
+    let handler = PoolHandler { pool, task: task_client(&settings.task_url)?, blobs, share };
     let worker = Worker { pool, broker, prefetch: 4, handler };
     tokio::select! {
         _ = worker.run() => {}

@@ -5,6 +5,7 @@
 
 use crate::TaskApi;
 use bytes::Bytes;
+use cvat_blob::share::Share;
 use cvat_blob::{keys, BlobStore};
 use cvat_codecs::archive::{ArchiveLimits, ImageArchive};
 use cvat_codecs::{Frame, MediaError, MemberRange};
@@ -26,9 +27,14 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-pub async fn process_task_data(job: ProcessTaskData, blobs: Arc<dyn BlobStore>, task: TaskApi) -> anyhow::Result<()> {
+pub async fn process_task_data(
+    job: ProcessTaskData,
+    blobs: Arc<dyn BlobStore>,
+    share: Share,
+    task: TaskApi,
+) -> anyhow::Result<()> {
     let request_id = job.request_id.clone();
-    match build(&job, &blobs, &task).await {
+    match build(&job, &blobs, &share, &task).await {
         Ok(result) => match task.clone().complete_data(result).await {
             // The request was cancelled meanwhile: nothing to record.
             Err(status) if status.code() == tonic::Code::NotFound => {
@@ -73,11 +79,11 @@ async fn fetch(blobs: &Arc<dyn BlobStore>, job: &ProcessTaskData, name: &str) ->
     Ok(out)
 }
 
-/// The frames of an archive: its images, ordered and selected as the request says.
-fn archive_frames(job: &ProcessTaskData, archive: &ImageArchive) -> Result<Vec<String>, Failure> {
-    let names = archive.image_names();
+/// The frames among the images of an archive or the share, ordered and selected as the
+/// request says.
+fn select_frames(job: &ProcessTaskData, names: Vec<String>, source: &str) -> Result<Vec<String>, Failure> {
     if names.is_empty() {
-        return Err(Failure::Data(format!("No media data found in {}", job.archive)));
+        return Err(Failure::Data(format!("No media data found in {source}")));
     }
     let ordered = cvat_codecs::order::sort_files(names, &job.sorting_method, &job.upload_order, &job.request_id)
         .map_err(Failure::Data)?;
@@ -91,7 +97,19 @@ fn archive_frames(job: &ProcessTaskData, archive: &ImageArchive) -> Result<Vec<S
     Ok((0..range.size).map(|k| ordered[range.source_frame(k) as usize].clone()).collect())
 }
 
-async fn build(job: &ProcessTaskData, blobs: &Arc<dyn BlobStore>, task: &TaskApi) -> Result<DataResult, Failure> {
+async fn read_share(share: Share, name: String) -> Result<Vec<u8>, Failure> {
+    tokio::task::spawn_blocking(move || share.read(&name))
+        .await
+        .map_err(|e| Failure::Retry(e.into()))?
+        .map_err(|e| Failure::Data(e.to_string()))
+}
+
+async fn build(
+    job: &ProcessTaskData,
+    blobs: &Arc<dyn BlobStore>,
+    share: &Share,
+    task: &TaskApi,
+) -> Result<DataResult, Failure> {
     let quality = job.image_quality.clamp(1, 100) as u8;
     let archive_bytes = match job.archive.as_str() {
         "" => None,
@@ -104,8 +122,14 @@ async fn build(job: &ProcessTaskData, blobs: &Arc<dyn BlobStore>, task: &TaskApi
         ),
         None => None,
     };
+    let from_share = !job.share_paths.is_empty();
     let names = match &archive {
-        Some(archive) => archive_frames(job, archive)?,
+        Some(archive) => select_frames(job, archive.image_names(), &job.archive)?,
+        None if from_share => {
+            let files = share.files(&job.share_paths, &job.share_exclude).map_err(|e| Failure::Data(e.to_string()))?;
+            let images = files.into_iter().filter(|f| cvat_codecs::is_image_name(f)).collect();
+            select_frames(job, images, "the share")?
+        }
         None => job.files.clone(),
     };
     let archive = archive.map(std::sync::Mutex::new);
@@ -120,6 +144,7 @@ async fn build(job: &ProcessTaskData, blobs: &Arc<dyn BlobStore>, task: &TaskApi
             async move {
                 let bytes = match member {
                     Some(read) => read.map_err(|e| Failure::Data(e.to_string()))?,
+                    None if from_share => read_share(share.clone(), name.clone()).await?,
                     None => fetch(&blobs, job, &name).await?,
                 };
                 decode(name, bytes, quality).await

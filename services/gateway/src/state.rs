@@ -18,6 +18,7 @@ pub struct AppState {
     pub max_json_bytes: usize,
     pub max_upload_file_bytes: usize,
     pub max_tus_bytes: u64,
+    pub share: cvat_blob::share::Share,
 }
 
 fn channel(url: &str) -> anyhow::Result<Channel> {
@@ -38,6 +39,7 @@ impl AppState {
             max_json_bytes: settings.max_json_bytes,
             max_upload_file_bytes: settings.max_upload_file_bytes,
             max_tus_bytes: settings.max_tus_bytes,
+            share: cvat_blob::share::Share::new(&settings.share_dir),
         })
     }
 

@@ -17,8 +17,61 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/server/about", vec![web::get().to(about)]))
         .service(resource("/api/server/annotation/formats", vec![web::get().to(formats)]))
         .service(resource("/api/server/plugins", vec![web::get().to(plugins)]))
+        .service(resource("/api/server/share", vec![web::get().to(share)]))
         .service(resource("/api/server/trace-probe", vec![web::post().to(start_probe)]))
         .service(resource("/api/server/trace-probe/{id}", vec![web::get().to(get_probe)]));
+}
+
+/// CVAT's `FileInfo`.
+#[derive(Serialize, ToSchema)]
+pub struct FileInfo {
+    name: String,
+    /// REG or DIR
+    r#type: &'static str,
+    mime_type: &'static str,
+}
+
+/// What CVAT calls the kind of a share entry.
+fn mime_kind(name: &str, is_dir: bool) -> &'static str {
+    if is_dir {
+        return "DIR";
+    }
+    match cvat_codecs::extension(name).as_str() {
+        _ if cvat_codecs::is_image_name(name) => "image",
+        "zip" => "zip",
+        "mp4" | "avi" | "mkv" | "webm" | "mov" => "video",
+        "tar" | "gz" | "tgz" | "bz2" | "7z" | "rar" => "archive",
+        "pdf" => "pdf",
+        _ => "unknown",
+    }
+}
+
+#[utoipa::path(get, path = "/api/server/share", operation_id = "server_list_share", tag = "server",
+    params(("directory" = Option<String>, Query, description = "A directory of the share, `/` by default")),
+    responses((status = 200, body = [FileInfo])))]
+pub async fn share(
+    _auth: Auth,
+    state: web::Data<AppState>,
+    query: web::Query<std::collections::HashMap<String, String>>,
+) -> HttpResult<HttpResponse> {
+    use cvat_blob::share::ShareError;
+    let directory = query.get("directory").map_or("/", String::as_str).to_string();
+    let share = state.share.clone();
+    let listed =
+        web::block(move || share.list(&directory)).await.map_err(|_| ApiError::internal())?.map_err(|e| match e {
+            ShareError::Outside(_) => ApiError::bad_request(e.to_string()),
+            ShareError::Missing(_) => ApiError::detail(cvat_error::ErrorKind::NotFound, e.to_string()),
+            ShareError::Io(_) => ApiError::bad_request(e.to_string()),
+        })?;
+    let entries: Vec<FileInfo> = listed
+        .into_iter()
+        .map(|e| FileInfo {
+            r#type: if e.is_dir { "DIR" } else { "REG" },
+            mime_type: mime_kind(&e.name, e.is_dir),
+            name: e.name,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(entries))
 }
 
 #[derive(Serialize, ToSchema)]
