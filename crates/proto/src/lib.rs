@@ -19,6 +19,9 @@ pub mod cvat {
         }
     }
     pub mod queue {
+        // A job's work is one of several messages of very different sizes; jobs are
+        // decoded one at a time, so boxing would buy nothing.
+        #[allow(clippy::large_enum_variant)]
         pub mod v1 {
             tonic::include_proto!("cvat.queue.v1");
         }
