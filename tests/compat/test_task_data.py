@@ -28,14 +28,19 @@ def make_images(directory: Path, count: int, size=(64, 48)):
 def test_create_from_images_and_read_back(base_url, new_user, tmp_path):
     paths = make_images(tmp_path, 5)
     with make_client(base_url, credentials=new_user) as client:
+        project = client.projects.create(
+            models.ProjectWriteRequest(name="with data", labels=[models.PatchedLabelRequest(name="car")])
+        )
         task = client.tasks.create_from_data(
-            models.TaskWriteRequest(name="images", labels=[models.PatchedLabelRequest(name="car")], segment_size=2),
+            models.TaskWriteRequest(name="images", project_id=project.id, segment_size=2),
             resources=[str(p) for p in reversed(paths)],
             data_params={"image_quality": 80, "chunk_size": 2},
             status_check_period=0.2,
         )
         assert task.size == 5 and task.mode == "annotation"
-        assert task.data_compressed_chunk_type == "imageset"
+        assert task.data_compressed_chunk_type == "imageset" and task.data_original_chunk_type == "imageset"
+        assert (task.data_chunk_size, task.image_quality, task.data) == (2, 80, task.id)
+        assert Image.open(io.BytesIO(project.get_preview().read())).format == "JPEG"
         jobs = sorted(task.get_jobs(), key=lambda j: j.id)
         assert [(j.start_frame, j.stop_frame) for j in jobs] == [(0, 1), (2, 3), (4, 4)]
 

@@ -510,6 +510,9 @@ impl Engine {
     /// parameters and 404 for numbers out of range.
     pub async fn locate_data(&self, query: &DataQuery) -> ApiResult<DataLocation> {
         let client = self.client().await?;
+        if query.target == "project" {
+            return self.project_preview(&client, query).await;
+        }
         let scope = self.data_scope(&client, query, false).await?;
         let quality = match query.quality.as_str() {
             "" | "compressed" => "compressed",
@@ -592,6 +595,35 @@ impl Engine {
             "context_image" => Err(ApiError::detail(ErrorKind::NotFound, "The frame has no context images.")),
             _ => Err(ApiError::invalid("Data type not specified or has wrong value")),
         }
+    }
+
+    /// A project's preview is that of its newest task with data.
+    async fn project_preview(
+        &self,
+        client: &impl cvat_db::GenericClient,
+        query: &DataQuery,
+    ) -> ApiResult<DataLocation> {
+        let caller = Caller::from_wire(query.caller.clone())?;
+        self.check_project(client, &caller, query.id, cvat_permissions::ProjectScope::View).await?;
+        let row = client
+            .query_one(
+                "SELECT max(t.id), max(d.chunks_updated_date) FROM tasks t JOIN task_data d ON d.task_id = t.id \
+                 WHERE t.project_id = $1",
+                &[&query.id],
+            )
+            .await
+            .map_err(db_error)?;
+        let Some(task) = row.get::<_, Option<i64>>(0) else {
+            return Err(ApiError::detail(ErrorKind::NotFound, "The project has no task with data."));
+        };
+        let updated: chrono::DateTime<chrono::Utc> = row.get(1);
+        Ok(DataLocation {
+            key: keys::preview(task),
+            member: -1,
+            content_type: "image/jpeg".into(),
+            version: format!("{task}-{}", updated.timestamp_micros()),
+            ..Default::default()
+        })
     }
 
     /// A frame's byte range inside its chunk archive of `quality`, and its extension.

@@ -66,7 +66,8 @@ pub const JOB_LIST: ListSpec = ListSpec {
 };
 
 const FROM: &str = "jobs j JOIN segments s ON s.id = j.segment_id JOIN tasks t ON t.id = j.task_id \
-     LEFT JOIN projects p ON p.id = t.project_id LEFT JOIN users a ON a.id = j.assignee_id";
+     LEFT JOIN projects p ON p.id = t.project_id LEFT JOIN users a ON a.id = j.assignee_id \
+     LEFT JOIN task_data d ON d.task_id = j.task_id";
 
 const VISIBILITY: Visibility = Visibility {
     org_column: "t.organization_id",
@@ -79,7 +80,7 @@ fn columns() -> String {
         "j.id, j.task_id, t.name AS task_name, t.project_id, p.name AS project_name, t.dimension, t.mode, \
          t.bug_tracker, j.status, j.stage, j.state, j.type, j.parent_job_id, s.start_frame, s.stop_frame, \
          j.created_date, j.updated_date, j.assignee_updated_date, t.organization_id, t.source_storage, \
-         t.target_storage, {}",
+         t.target_storage, d.chunk_size AS data_chunk_size, {}",
         user_columns("a", "assignee")
     )
 }
@@ -100,7 +101,7 @@ fn render_row(base: &str, r: &Row) -> String {
         "guide_id": Value::Null,
         "dimension": r.get::<_, String>("dimension"),
         "mode": mode,
-        "media_type": "",
+        "media_type": "image",
         "bug_tracker": r.get::<_, String>("bug_tracker"),
         "status": r.get::<_, String>("status"),
         "stage": r.get::<_, String>("stage"),
@@ -108,7 +109,7 @@ fn render_row(base: &str, r: &Row) -> String {
         "frame_count": stop - start + 1,
         "start_frame": start,
         "stop_frame": stop,
-        "data_chunk_size": Value::Null,
+        "data_chunk_size": r.get::<_, Option<i32>>("data_chunk_size"),
         "data_compressed_chunk_type": chunk_kind,
         "data_original_chunk_type": chunk_kind,
         "created_date": timestamp(r.get("created_date")),

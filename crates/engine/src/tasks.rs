@@ -80,7 +80,8 @@ pub const TASK_LIST: ListSpec = ListSpec {
 };
 
 const FROM: &str = "tasks t LEFT JOIN projects p ON p.id = t.project_id \
-     LEFT JOIN users o ON o.id = t.owner_id LEFT JOIN users a ON a.id = t.assignee_id";
+     LEFT JOIN users o ON o.id = t.owner_id LEFT JOIN users a ON a.id = t.assignee_id \
+     LEFT JOIN task_data d ON d.task_id = t.id";
 
 /// Task staff and the assignees of its jobs.
 const VISIBILITY: Visibility = Visibility {
@@ -93,7 +94,9 @@ fn columns() -> String {
     format!(
         "t.id, t.name, t.project_id, p.name AS project_name, t.bug_tracker, t.subset, t.status, t.mode, \
          t.dimension, t.validation_mode, t.segment_size, t.overlap, t.consensus_replicas, t.organization_id, \
-         t.source_storage, t.target_storage, t.size, t.created_date, t.updated_date, t.assignee_updated_date, {}, {}",
+         t.source_storage, t.target_storage, t.size, t.created_date, t.updated_date, t.assignee_updated_date, \
+         d.task_id AS data_id, d.chunk_size AS data_chunk_size, d.image_quality AS data_image_quality, \
+         d.compressed_chunk_type, d.original_chunk_type, {}, {}",
         user_columns("o", "owner"),
         user_columns("a", "assignee")
     )
@@ -130,10 +133,8 @@ async fn render_rows(client: &impl GenericClient, base: &str, rows: &[Row]) -> A
             let org: Option<i64> = r.get("organization_id");
             let size: i32 = r.get("size");
             let mode: String = r.get("mode");
-            let has_data = size > 0;
-            // Chunk and data fields describe attached media; until then they are null.
-            let chunk_type = |video: &str| if !has_data { Value::Null } else { json!(video) };
-            let chunk_kind = if mode == "interpolation" { "video" } else { "imageset" };
+            // Data fields describe attached media; until then they are null (or 0, "").
+            let data: Option<i64> = r.get("data_id");
             json!({
                 "url": format!("{base}/api/tasks/{id}"),
                 "id": id,
@@ -149,17 +150,17 @@ async fn render_rows(client: &impl GenericClient, base: &str, rows: &[Row]) -> A
                 "segment_size": r.get::<_, i32>("segment_size"),
                 "initial_replicas": r.get::<_, i32>("consensus_replicas"),
                 "status": r.get::<_, String>("status"),
-                "data_chunk_size": Value::Null,
-                "data_original_chunk_type": chunk_type(chunk_kind),
-                "data_compressed_chunk_type": chunk_type(chunk_kind),
+                "data_chunk_size": r.get::<_, Option<i32>>("data_chunk_size"),
+                "data_original_chunk_type": r.get::<_, Option<String>>("original_chunk_type"),
+                "data_compressed_chunk_type": r.get::<_, Option<String>>("compressed_chunk_type"),
                 "data_cloud_storage_id": Value::Null,
                 "guide_id": Value::Null,
                 "size": size,
-                "image_quality": 0,
-                "data": Value::Null,
+                "image_quality": r.get::<_, Option<i32>>("data_image_quality").unwrap_or(0),
+                "data": data,
                 "dimension": r.get::<_, String>("dimension"),
                 "mode": mode,
-                "media_type": "",
+                "media_type": if data.is_some() { "image" } else { "" },
                 "subset": r.get::<_, String>("subset"),
                 "organization": org,
                 "organization_id": org,

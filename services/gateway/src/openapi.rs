@@ -80,6 +80,7 @@ use utoipa::OpenApi;
         data::update_job_meta,
         data::task_preview,
         data::job_preview,
+        data::project_preview,
         requests::list,
         requests::retrieve,
         requests::cancel,

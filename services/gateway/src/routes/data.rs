@@ -32,7 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ))
         .service(resource("/api/jobs/{id}/data", vec![web::get().to(job_data)]))
         .service(resource("/api/jobs/{id}/data/meta", vec![web::get().to(job_meta), web::patch().to(update_job_meta)]))
-        .service(resource("/api/jobs/{id}/preview", vec![web::get().to(job_preview)]));
+        .service(resource("/api/jobs/{id}/preview", vec![web::get().to(job_preview)]))
+        .service(resource("/api/projects/{id}/preview", vec![web::get().to(project_preview)]));
 }
 
 fn header(req: &HttpRequest, name: &str) -> bool {
@@ -515,4 +516,15 @@ pub async fn job_preview(
     id: web::Path<i64>,
 ) -> HttpResult<HttpResponse> {
     preview(req, auth, state, "job", *id).await
+}
+
+#[utoipa::path(get, path = "/api/projects/{id}/preview", operation_id = "projects_retrieve_preview", tag = "projects",
+    responses((status = 200, description = "JPEG of the newest task with data")))]
+pub async fn project_preview(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> HttpResult<HttpResponse> {
+    preview(req, auth, state, "project", *id).await
 }
