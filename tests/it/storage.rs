@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use cvat_blob::{BlobError, BlobStore, LocalStore, S3Store};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 
 async fn contract(store: &dyn BlobStore) {
     let key = format!("it/{}/chunks/0.zip", uuid::Uuid::new_v4());
@@ -19,6 +19,19 @@ async fn contract(store: &dyn BlobStore) {
     assert!(store.get_range(&format!("{key}.missing"), 0, 1).await.is_err());
     store.delete(&key).await.unwrap();
     assert!(!store.exists(&key).await.unwrap());
+    // A stream larger than one multipart part, in uneven pieces.
+    let pieces: Vec<Result<Bytes, BlobError>> =
+        (0..9u8).map(|i| Ok(Bytes::from(vec![i; 1024 * 1024 + 3 * i as usize]))).collect();
+    let expected: Vec<u8> = pieces.iter().flat_map(|p| p.as_ref().unwrap().to_vec()).collect();
+    let size = store.put_stream(&key, futures_util::stream::iter(pieces).boxed()).await.unwrap();
+    assert_eq!(size, expected.len() as u64);
+    assert_eq!(store.get(&key).await.unwrap().as_ref(), expected.as_slice());
+    let failing =
+        futures_util::stream::iter([Ok(Bytes::from(vec![1u8; 9 << 20])), Err(BlobError::Refused("too large".into()))]);
+    let other = format!("{key}.refused");
+    assert!(store.put_stream(&other, failing.boxed()).await.is_err());
+    assert!(!store.exists(&other).await.unwrap(), "a refused stream leaves nothing");
+    store.delete(&key).await.unwrap();
     let dir = format!("it/{}", uuid::Uuid::new_v4());
     for name in ["a", "b/c", "d/e/f"] {
         store.put(&format!("{dir}/{name}"), Bytes::from_static(b"x")).await.unwrap();

@@ -23,6 +23,9 @@ pub enum BlobError {
     InvalidKey(String),
     #[error("blob storage unavailable: {0}")]
     Unavailable(String),
+    /// The data being stored was refused by whoever produced it (e.g. too large).
+    #[error("{0}")]
+    Refused(String),
     #[error("blob i/o failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -33,6 +36,9 @@ pub type ByteStream = BoxStream<'static, Result<Bytes, BlobError>>;
 pub trait BlobStore: Send + Sync {
     /// Stores a whole object, replacing any previous one.
     async fn put(&self, key: &str, data: Bytes) -> Result<(), BlobError>;
+    /// Stores an object from a stream without holding it whole (S3: a multipart upload);
+    /// answers its size. An error from the stream aborts the write and is returned.
+    async fn put_stream(&self, key: &str, data: ByteStream) -> Result<u64, BlobError>;
     /// Streams an object's content.
     async fn get_stream(&self, key: &str) -> Result<ByteStream, BlobError>;
     /// Reads `length` bytes of an object from `offset` (a frame inside a chunk archive).
@@ -96,6 +102,7 @@ mod tests {
 
     #[tokio::test]
     async fn local_store_round_trip() {
+        use futures_util::StreamExt;
         let dir = std::env::temp_dir().join(format!("cvat-blob-{}", uuid::Uuid::new_v4()));
         let store = LocalStore::new(&dir);
         store.put("a/b/c.bin", Bytes::from_static(b"hello")).await.unwrap();
@@ -105,6 +112,12 @@ mod tests {
         assert!(store.exists("a/b/c.bin").await.unwrap());
         store.delete("a/b/c.bin").await.unwrap();
         assert!(matches!(store.get("a/b/c.bin").await, Err(BlobError::NotFound(_))));
+        let pieces = futures_util::stream::iter([Ok(Bytes::from_static(b"ab")), Ok(Bytes::from_static(b"cd"))]);
+        assert_eq!(store.put_stream("s/1", pieces.boxed()).await.unwrap(), 4);
+        assert_eq!(store.get("s/1").await.unwrap(), Bytes::from_static(b"abcd"));
+        let failing = futures_util::stream::iter([Ok(Bytes::from_static(b"ab")), Err(BlobError::Refused("no".into()))]);
+        assert!(store.put_stream("s/2", failing.boxed()).await.is_err());
+        assert!(!store.exists("s/2").await.unwrap(), "nothing half-written");
         store.put("t/1/x", Bytes::from_static(b"1")).await.unwrap();
         store.put("t/1/y/z", Bytes::from_static(b"2")).await.unwrap();
         store.put("t/10/x", Bytes::from_static(b"3")).await.unwrap();

@@ -43,6 +43,35 @@ impl BlobStore for LocalStore {
         Ok(())
     }
 
+    async fn put_stream(&self, key: &str, mut data: ByteStream) -> Result<u64, BlobError> {
+        let path = self.path(key)?;
+        let parent = path.parent().expect("a validated key has a parent");
+        tokio::fs::create_dir_all(parent).await?;
+        let temporary = parent.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
+        let written = async {
+            let mut file = tokio::fs::File::create(&temporary).await?;
+            let mut size = 0u64;
+            while let Some(piece) = data.next().await {
+                let piece = piece?;
+                size += piece.len() as u64;
+                file.write_all(&piece).await?;
+            }
+            file.sync_all().await?;
+            Ok::<u64, BlobError>(size)
+        }
+        .await;
+        match written {
+            Ok(size) => {
+                tokio::fs::rename(&temporary, &path).await?;
+                Ok(size)
+            }
+            Err(err) => {
+                let _ = tokio::fs::remove_file(&temporary).await;
+                Err(err)
+            }
+        }
+    }
+
     async fn get_stream(&self, key: &str) -> Result<ByteStream, BlobError> {
         let file = tokio::fs::File::open(self.path(key)?).await.map_err(|e| not_found(key, e))?;
         let stream = tokio_util_stream(file);

@@ -1,6 +1,7 @@
 use crate::{validate_key, BlobError, BlobStore, ByteStream};
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream as S3Body;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -20,6 +21,10 @@ impl S3Store {
             .region(Region::new(region.to_string()))
             .credentials_provider(credentials)
             .force_path_style(true)
+            // Checksums only where S3 requires them: servers compute the checksum of a
+            // multipart object differently (per part), which would fail every read of it.
+            .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired)
             .build();
         Self { client: Client::from_conf(config), bucket: bucket.to_string() }
     }
@@ -35,6 +40,46 @@ impl S3Store {
             Err(_) if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() => Ok(()),
             Err(err) => Err(unavailable(err)),
         }
+    }
+}
+
+/// Parts of a multipart upload (S3 needs at least 5 MiB for all but the last).
+const PART_BYTES: usize = 8 << 20;
+
+impl S3Store {
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload: &mut Option<(String, Vec<CompletedPart>)>,
+        body: Bytes,
+    ) -> Result<(), BlobError> {
+        if upload.is_none() {
+            let created = self
+                .client
+                .create_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let id = created.upload_id().ok_or_else(|| BlobError::Unavailable("no upload id".into()))?;
+            *upload = Some((id.to_string(), Vec::new()));
+        }
+        let (id, parts) = upload.as_mut().expect("just started");
+        let number = parts.len() as i32 + 1;
+        let sent = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(id.as_str())
+            .part_number(number)
+            .body(S3Body::from(body))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        parts.push(CompletedPart::builder().part_number(number).set_e_tag(sent.e_tag().map(str::to_string)).build());
+        Ok(())
     }
 }
 
@@ -55,6 +100,49 @@ impl BlobStore for S3Store {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn put_stream(&self, key: &str, mut data: ByteStream) -> Result<u64, BlobError> {
+        validate_key(key)?;
+        let mut buffer = bytes::BytesMut::new();
+        let mut size = 0u64;
+        let mut upload: Option<(String, Vec<CompletedPart>)> = None;
+        let result = async {
+            while let Some(piece) = data.next().await {
+                let piece = piece?;
+                size += piece.len() as u64;
+                buffer.extend_from_slice(&piece);
+                if buffer.len() >= PART_BYTES {
+                    self.upload_part(key, &mut upload, buffer.split().freeze()).await?;
+                }
+            }
+            match upload.as_mut() {
+                // Small enough for one request.
+                None => self.put(key, buffer.split().freeze()).await,
+                Some(_) => {
+                    if !buffer.is_empty() {
+                        self.upload_part(key, &mut upload, buffer.split().freeze()).await?;
+                    }
+                    let (id, parts) = upload.take().expect("an upload was started");
+                    let completed = CompletedMultipartUpload::builder().set_parts(Some(parts)).build();
+                    self.client
+                        .complete_multipart_upload()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .upload_id(&id)
+                        .multipart_upload(completed)
+                        .send()
+                        .await
+                        .map_err(unavailable)?;
+                    Ok(())
+                }
+            }
+        }
+        .await;
+        if let (Err(_), Some((id, _))) = (&result, &upload) {
+            let _ = self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(id).send().await;
+        }
+        result.map(|_| size)
     }
 
     async fn get_stream(&self, key: &str) -> Result<ByteStream, BlobError> {

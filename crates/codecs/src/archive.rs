@@ -4,7 +4,7 @@
 //! size, so a lying header cannot inflate more.
 
 use crate::{is_image_name, MediaError};
-use std::io::{Cursor, Read};
+use std::io::{Read, Seek};
 
 /// Bounds on what an archive may expand to.
 #[derive(Debug, Clone, Copy)]
@@ -34,17 +34,17 @@ fn safe_path(path: &str) -> bool {
         && !path.chars().any(char::is_control)
 }
 
-/// An opened zip archive of task data.
-pub struct ImageArchive<'a> {
+/// An opened zip archive of task data (in memory or in a file).
+pub struct ImageArchive<R> {
     name: String,
-    zip: zip::ZipArchive<Cursor<&'a [u8]>>,
+    zip: zip::ZipArchive<R>,
 }
 
-impl<'a> ImageArchive<'a> {
+impl<R: Read + Seek> ImageArchive<R> {
     /// Opens an archive and checks every member against `limits`.
-    pub fn open(name: &str, bytes: &'a [u8], limits: ArchiveLimits) -> Result<Self, MediaError> {
+    pub fn open(name: &str, reader: R, limits: ArchiveLimits) -> Result<Self, MediaError> {
         let broken = |reason: String| MediaError::NotAnArchive { name: name.to_string(), reason };
-        let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| broken(e.to_string()))?;
+        let mut zip = zip::ZipArchive::new(reader).map_err(|e| broken(e.to_string()))?;
         if zip.len() > limits.max_members {
             return Err(broken(format!("more than {} members", limits.max_members)));
         }
@@ -90,7 +90,7 @@ impl<'a> ImageArchive<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
+    use std::io::{Cursor, Write};
 
     fn zip(members: &[(&str, &[u8])], method: zip::CompressionMethod) -> Vec<u8> {
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -108,7 +108,7 @@ mod tests {
             &[("a/1.png", b"one"), ("b.txt", b"x"), ("__MACOSX/._1.png", b"junk"), ("c/2.JPG", b"two")],
             zip::CompressionMethod::Deflated,
         );
-        let mut archive = ImageArchive::open("data.zip", &bytes, ArchiveLimits::default()).unwrap();
+        let mut archive = ImageArchive::open("data.zip", Cursor::new(&bytes), ArchiveLimits::default()).unwrap();
         assert_eq!(archive.image_names(), ["a/1.png", "c/2.JPG"]);
         assert_eq!(archive.read("c/2.JPG").unwrap(), b"two");
     }
@@ -117,15 +117,15 @@ mod tests {
     fn hostile_archives_are_refused() {
         for path in ["../escape.png", "/abs.png", "a/../../b.png", "c:\\x.png"] {
             let bytes = zip(&[(path, b"x")], zip::CompressionMethod::Stored);
-            let err = ImageArchive::open("evil.zip", &bytes, ArchiveLimits::default()).err().expect(path);
+            let err = ImageArchive::open("evil.zip", Cursor::new(&bytes), ArchiveLimits::default()).err().expect(path);
             assert!(err.to_string().contains("evil.zip"), "{err}");
         }
         let zeros = vec![0u8; 4 << 20];
         let bomb = zip(&[("big.png", &zeros)], zip::CompressionMethod::Deflated);
-        assert!(ImageArchive::open("bomb.zip", &bomb, ArchiveLimits::default()).is_err());
+        assert!(ImageArchive::open("bomb.zip", Cursor::new(&bomb), ArchiveLimits::default()).is_err());
         let small = ArchiveLimits { max_total_bytes: 10, ..Default::default() };
         let bytes = zip(&[("a.png", b"0123456789ab")], zip::CompressionMethod::Stored);
-        assert!(ImageArchive::open("x.zip", &bytes, small).is_err());
-        assert!(ImageArchive::open("x.zip", b"not a zip", ArchiveLimits::default()).is_err());
+        assert!(ImageArchive::open("x.zip", Cursor::new(&bytes), small).is_err());
+        assert!(ImageArchive::open("x.zip", Cursor::new(b"not a zip"), ArchiveLimits::default()).is_err());
     }
 }

@@ -60,6 +60,41 @@ async fn decode(name: String, bytes: Vec<u8>, quality: u8) -> Result<Frame, Fail
         .map_err(|e: MediaError| Failure::Data(e.to_string()))
 }
 
+/// A temporary file, removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Copies an uploaded file (one blob or its TUS pieces) to a temporary file, piece by piece.
+async fn spool(blobs: &Arc<dyn BlobStore>, job: &ProcessTaskData, name: &str) -> Result<TempFile, Failure> {
+    use tokio::io::AsyncWriteExt;
+    let keys = match job.parts.get(name) {
+        Some(parts) => parts.keys.clone(),
+        None => vec![keys::upload(job.task_id, name)],
+    };
+    let file = TempFile(std::env::temp_dir().join(format!("cvat-{}-{}", job.task_id, uuid::Uuid::new_v4())));
+    let mut out = tokio::fs::File::create(&file.0).await.map_err(|e| Failure::Retry(e.into()))?;
+    for key in keys {
+        let mut stream = match blobs.get_stream(&key).await {
+            Ok(stream) => stream,
+            Err(cvat_blob::BlobError::NotFound(_)) => {
+                return Err(Failure::Data(format!("file {name} was not received; upload the data again")))
+            }
+            Err(err) => return Err(Failure::Retry(err.into())),
+        };
+        while let Some(piece) = stream.next().await {
+            let piece = piece.map_err(|e| Failure::Retry(e.into()))?;
+            out.write_all(&piece).await.map_err(|e| Failure::Retry(e.into()))?;
+        }
+    }
+    out.flush().await.map_err(|e| Failure::Retry(e.into()))?;
+    Ok(file)
+}
+
 /// One uploaded file: one blob, or the pieces of a resumable upload in order.
 async fn fetch(blobs: &Arc<dyn BlobStore>, job: &ProcessTaskData, name: &str) -> Result<Vec<u8>, Failure> {
     let keys = match job.parts.get(name) {
@@ -111,15 +146,19 @@ async fn build(
     task: &TaskApi,
 ) -> Result<DataResult, Failure> {
     let quality = job.image_quality.clamp(1, 100) as u8;
-    let archive_bytes = match job.archive.as_str() {
+    // An archive is spooled to a temporary file, not held in memory.
+    let spooled = match job.archive.as_str() {
         "" => None,
-        name => Some(fetch(blobs, job, name).await?),
+        name => Some(spool(blobs, job, name).await?),
     };
-    let archive = match &archive_bytes {
-        Some(bytes) => Some(
-            ImageArchive::open(&job.archive, bytes, ArchiveLimits::default())
-                .map_err(|e| Failure::Data(e.to_string()))?,
-        ),
+    let archive = match &spooled {
+        Some(file) => {
+            let reader = std::io::BufReader::new(std::fs::File::open(&file.0).map_err(|e| Failure::Retry(e.into()))?);
+            Some(
+                ImageArchive::open(&job.archive, reader, ArchiveLimits::default())
+                    .map_err(|e| Failure::Data(e.to_string()))?,
+            )
+        }
         None => None,
     };
     let from_share = !job.share_paths.is_empty();

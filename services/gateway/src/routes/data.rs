@@ -250,31 +250,27 @@ async fn receive_files(
             Some(cd) => (cd.get_name().unwrap_or_default().to_string(), cd.get_filename().map(str::to_string)),
             None => (String::new(), None),
         };
-        let limit = if filename.is_some() { state.max_upload_file_bytes } else { state.max_json_bytes };
-        let mut bytes = BytesMut::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Broken multipart body: {e}")))?;
-            if bytes.len() + chunk.len() > limit {
-                return Err(ApiError::detail(
-                    ErrorKind::PayloadTooLarge,
-                    format!("{} is larger than {limit} bytes.", filename.as_deref().unwrap_or(&name)),
-                )
-                .into());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
         match filename {
             Some(filename) if name.starts_with("client_files") => {
                 let base = base_name(&filename).to_string();
                 if !keys::valid_file_name(&base) {
                     return Err(ApiError::field("client_files", format!("Invalid file name: {filename:?}")).into());
                 }
-                let size = bytes.len() as i64;
-                state.blobs.put(&keys::upload(task, &base), bytes.freeze()).await.map_err(blob_error)?;
+                let size = store_part(state, &keys::upload(task, &base), &mut field, &base).await?;
                 files.push(UploadedFile { name: base, size });
             }
-            Some(_) => {}
+            Some(_) => while field.next().await.is_some() {},
             None => {
+                let mut bytes = BytesMut::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Broken multipart body: {e}")))?;
+                    if bytes.len() + chunk.len() > state.max_json_bytes {
+                        return Err(
+                            ApiError::detail(ErrorKind::PayloadTooLarge, format!("{name} is too large.")).into()
+                        );
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 params.insert(name, form_value(&text));
             }
@@ -285,6 +281,43 @@ async fn receive_files(
         state.task().record_uploads(record).await?;
     }
     Ok(params)
+}
+
+/// Streams one file part into the blob store (never whole in memory), refusing it past
+/// the upload limit; answers its size.
+async fn store_part(state: &AppState, key: &str, field: &mut actix_multipart::Field, name: &str) -> HttpResult<i64> {
+    let limit = state.max_upload_file_bytes;
+    // The multipart stream lives on this thread; the store reads it through a channel.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, BlobError>>(4);
+    let pieces = futures_util::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|item| (item, r)) });
+    let pump = async move {
+        let mut received = 0usize;
+        while let Some(chunk) = field.next().await {
+            let piece = match chunk {
+                Ok(chunk) if received + chunk.len() > limit => {
+                    Err(BlobError::Refused(format!("{name} is larger than {limit} bytes.")))
+                }
+                Ok(chunk) => {
+                    received += chunk.len();
+                    Ok(chunk)
+                }
+                Err(e) => Err(BlobError::Refused(format!("Broken multipart body: {e}"))),
+            };
+            let failed = piece.is_err();
+            if sender.send(piece).await.is_err() || failed {
+                break;
+            }
+        }
+    };
+    let (_, stored) = futures_util::future::join(pump, state.blobs.put_stream(key, pieces.boxed())).await;
+    match stored {
+        Ok(size) => Ok(size as i64),
+        Err(BlobError::Refused(reason)) if reason.contains("larger than") => {
+            Err(ApiError::detail(ErrorKind::PayloadTooLarge, reason).into())
+        }
+        Err(BlobError::Refused(reason)) => Err(ApiError::bad_request(reason).into()),
+        Err(other) => Err(blob_error(other)),
+    }
 }
 
 /// Form fields arrive as text: numbers and booleans become JSON values again.
