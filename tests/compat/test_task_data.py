@@ -169,3 +169,24 @@ def test_create_from_the_share(base_url, new_user):
         assert [f.name for f in task.get_meta().frames] == [f"{folder.name}/{p.name}" for p in paths]
         with pytest.raises(Exception):
             client.api_client.server_api.list_share(directory="/../")
+
+
+def test_job_file_mapping(base_url, new_user, tmp_path):
+    paths = make_images(tmp_path, 5)
+    names = [p.name for p in paths]
+    mapping = [[names[4], names[0]], [names[2]], [names[1], names[3]]]
+    with make_client(base_url, credentials=new_user) as client:
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name="mapped", labels=[models.PatchedLabelRequest(name="car")]),
+            resources=[str(p) for p in paths],
+            data_params={"image_quality": 70, "job_file_mapping": mapping},
+            status_check_period=0.2,
+        )
+        jobs = sorted(task.get_jobs(), key=lambda j: j.id)
+        assert [(j.start_frame, j.stop_frame) for j in jobs] == [(0, 1), (2, 2), (3, 4)]
+        assert [f.name for f in task.get_meta().frames] == [n for job in mapping for n in job]
+        spec = models.TaskWriteRequest(name="bad mapping", labels=[models.PatchedLabelRequest(name="car")])
+        with pytest.raises(Exception):
+            client.tasks.create_from_data(
+                spec, resources=[str(paths[0])], data_params={"image_quality": 70, "job_file_mapping": [["nope.png"]]}
+            )

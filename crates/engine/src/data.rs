@@ -32,8 +32,30 @@ struct DataParams {
     storage: String,
     server_files: Vec<String>,
     server_files_exclude: Vec<String>,
+    /// Files per job, in order (`job_file_mapping`).
+    job_file_mapping: Vec<Vec<String>>,
 }
 
+fn job_file_mapping(body: &serde_json::Map<String, Value>) -> ApiResult<Vec<Vec<String>>> {
+    let bad = || ApiError::field("job_file_mapping", "Expected a list of lists of file names.");
+    let Some(value) = body.get("job_file_mapping").filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+    let jobs = value.as_array().ok_or_else(bad)?;
+    let mut mapping = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let files = job.as_array().ok_or_else(bad)?;
+        let names: Vec<String> =
+            files.iter().map(|f| f.as_str().map(str::to_string).ok_or_else(bad)).collect::<Result<_, _>>()?;
+        if names.is_empty() {
+            return Err(ApiError::field("job_file_mapping", "A job needs at least one file."));
+        }
+        mapping.push(names);
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(repeated) = mapping.iter().flatten().find(|n| !seen.insert(n.as_str())) {
+        return Err(ApiError::field("job_file_mapping", format!("{repeated} is mapped more than once.")));
+    }
+    Ok(mapping)
+}
 /// A list of share paths: strings without `..` components.
 fn share_paths(body: &serde_json::Map<String, Value>, key: &str) -> ApiResult<Vec<String>> {
     let paths: Vec<String> = match body.get(key) {
@@ -55,7 +77,6 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
     for (key, what) in [
         ("remote_files", "remote files"),
         ("cloud_storage_id", "cloud storages"),
-        ("job_file_mapping", "job_file_mapping"),
         ("validation_params", "validation_params"),
         ("filename_pattern", "filename_pattern"),
     ] {
@@ -99,6 +120,19 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
     fields.finish()?;
     let server_files = share_paths(body, "server_files")?;
     let server_files_exclude = share_paths(body, "server_files_exclude")?;
+    let job_file_mapping = job_file_mapping(body)?;
+    if !job_file_mapping.is_empty() {
+        let conflicting = [
+            ("start_frame", start_frame != 0),
+            ("stop_frame", stop_frame.is_some()),
+            ("frame_filter", step != 1),
+            ("sorting_method", sorting_method != "lexicographical"),
+            ("server_files_exclude", !server_files_exclude.is_empty()),
+        ];
+        if let Some((name, _)) = conflicting.iter().find(|(_, given)| *given) {
+            return Err(ApiError::invalid(format!("job_file_mapping cannot be used with {name}")));
+        }
+    }
     if let Some(stop) = stop_frame.filter(|stop| *stop < start_frame) {
         return Err(ApiError::invalid(format!("Stop frame must be more or equal start frame (got {stop})")));
     }
@@ -115,6 +149,7 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
         storage,
         server_files,
         server_files_exclude,
+        job_file_mapping,
     })
 }
 
@@ -313,6 +348,14 @@ impl Engine {
             _ if from_share => (Vec::new(), params.start_frame as u64, params.stop_frame.map(|s| s as u64)),
             Some(name) => (vec![name.clone()], params.start_frame as u64, params.stop_frame.map(|s| s as u64)),
             None if images.is_empty() => return Err(ApiError::invalid("No media data found")),
+            None if !params.job_file_mapping.is_empty() => {
+                let files: Vec<String> = params.job_file_mapping.iter().flatten().cloned().collect();
+                if let Some(missing) = files.iter().find(|f| !images.contains(f)) {
+                    return Err(ApiError::invalid(format!("job_file_mapping names {missing}, which was not uploaded")));
+                }
+                let stop = files.len() as u64 - 1;
+                (files, 0, Some(stop))
+            }
             None => {
                 let ordered =
                     cvat_codecs::order::sort_files(images, &params.sorting_method, &params.upload_order, &request_id)
@@ -339,7 +382,11 @@ impl Engine {
             "use_zip_chunks": params.use_zip_chunks,
             "use_cache": params.use_cache,
             "storage": if from_share { "share".to_string() } else { params.storage.clone() },
+            "frames_per_job": params.job_file_mapping.iter().map(Vec::len).collect::<Vec<_>>(),
         });
+        if !params.job_file_mapping.is_empty() && (archive.is_some() || from_share) {
+            return Err(ApiError::invalid("job_file_mapping is supported for uploaded images only"));
+        }
         let tx = client.transaction().await.map_err(db_error)?;
         let request = NewRequest {
             id: &request_id,
@@ -443,7 +490,11 @@ impl Engine {
         tx.execute("DELETE FROM uploads WHERE task_id = $1", &[&task]).await.map_err(db_error)?;
         self.finish_request(&tx, request_id).await?;
         tx.commit().await.map_err(db_error)?;
-        self.create_segments(task, frames.len() as i64, "annotation", &[], base_url).await?;
+        let frames_per_job: Vec<i64> = params["frames_per_job"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default();
+        self.create_segments(task, frames.len() as i64, "annotation", &frames_per_job, base_url).await?;
         Ok(())
     }
 
