@@ -446,30 +446,6 @@ async fn update_meta(
     Ok(documents::document(StatusCode::OK, document))
 }
 
-#[utoipa::path(patch, path = "/api/tasks/{id}/data/meta", operation_id = "tasks_partial_update_data_meta", tag = "tasks",
-    responses((status = 200, description = "DataMetaRead")))]
-pub async fn update_task_meta(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-    body: crate::body::JsonBody,
-) -> HttpResult<HttpResponse> {
-    update_meta(req, auth, state, "task", *id, body).await
-}
-
-#[utoipa::path(patch, path = "/api/jobs/{id}/data/meta", operation_id = "jobs_partial_update_data_meta", tag = "jobs",
-    responses((status = 200, description = "DataMetaRead")))]
-pub async fn update_job_meta(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-    body: crate::body::JsonBody,
-) -> HttpResult<HttpResponse> {
-    update_meta(req, auth, state, "job", *id, body).await
-}
-
 async fn preview(
     req: HttpRequest,
     auth: Auth,
@@ -483,81 +459,42 @@ async fn preview(
     serve(&req, &state, location).await
 }
 
-#[utoipa::path(get, path = "/api/tasks/{id}/data", operation_id = "tasks_retrieve_data", tag = "tasks",
-    responses((status = 200, description = "A chunk (zip), a frame (image) or a preview")))]
-pub async fn task_data(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-    params: Query,
-) -> HttpResult<HttpResponse> {
-    data(req, auth, state, "task", *id, params).await
+/// A handler of `$path` for one target (task, job or project) over a shared body.
+macro_rules! target_handler {
+    ($method:ident $name:ident, $path:literal, $op:literal, $tag:literal, $what:literal, $target:literal, $body:ident $(, $extra:ident: $ty:ty)?) => {
+        #[utoipa::path($method, path = $path, operation_id = $op, tag = $tag, responses((status = 200, description = $what)))]
+        pub async fn $name(
+            req: HttpRequest,
+            auth: Auth,
+            state: web::Data<AppState>,
+            id: web::Path<i64>,
+            $($extra: $ty,)?
+        ) -> HttpResult<HttpResponse> {
+            $body(req, auth, state, $target, *id $(, $extra)?).await
+        }
+    };
 }
 
-#[utoipa::path(get, path = "/api/jobs/{id}/data", operation_id = "jobs_retrieve_data", tag = "jobs",
-    responses((status = 200, description = "A chunk (zip), a frame (image) or a preview")))]
-pub async fn job_data(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-    params: Query,
-) -> HttpResult<HttpResponse> {
-    data(req, auth, state, "job", *id, params).await
-}
-
-#[utoipa::path(get, path = "/api/tasks/{id}/data/meta", operation_id = "tasks_retrieve_data_meta", tag = "tasks",
-    responses((status = 200, description = "DataMetaRead")))]
-pub async fn task_meta(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> HttpResult<HttpResponse> {
-    meta(req, auth, state, "task", *id).await
-}
-
-#[utoipa::path(get, path = "/api/jobs/{id}/data/meta", operation_id = "jobs_retrieve_data_meta", tag = "jobs",
-    responses((status = 200, description = "DataMetaRead")))]
-pub async fn job_meta(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> HttpResult<HttpResponse> {
-    meta(req, auth, state, "job", *id).await
-}
-
-#[utoipa::path(get, path = "/api/tasks/{id}/preview", operation_id = "tasks_retrieve_preview", tag = "tasks",
-    responses((status = 200, description = "JPEG")))]
-pub async fn task_preview(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> HttpResult<HttpResponse> {
-    preview(req, auth, state, "task", *id).await
-}
-
-#[utoipa::path(get, path = "/api/jobs/{id}/preview", operation_id = "jobs_retrieve_preview", tag = "jobs",
-    responses((status = 200, description = "JPEG")))]
-pub async fn job_preview(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> HttpResult<HttpResponse> {
-    preview(req, auth, state, "job", *id).await
-}
-
-#[utoipa::path(get, path = "/api/projects/{id}/preview", operation_id = "projects_retrieve_preview", tag = "projects",
-    responses((status = 200, description = "JPEG of the newest task with data")))]
-pub async fn project_preview(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> HttpResult<HttpResponse> {
-    preview(req, auth, state, "project", *id).await
-}
+target_handler!(get task_data, "/api/tasks/{id}/data", "tasks_retrieve_data", "tasks", "A chunk (zip), a frame (image) or a preview", "task", data, params: Query);
+target_handler!(get job_data, "/api/jobs/{id}/data", "jobs_retrieve_data", "jobs", "A chunk (zip), a frame (image) or a preview", "job", data, params: Query);
+target_handler!(get task_meta,
+    "/api/tasks/{id}/data/meta",
+    "tasks_retrieve_data_meta",
+    "tasks",
+    "DataMetaRead",
+    "task",
+    meta
+);
+target_handler!(get job_meta, "/api/jobs/{id}/data/meta", "jobs_retrieve_data_meta", "jobs", "DataMetaRead", "job", meta);
+target_handler!(get task_preview, "/api/tasks/{id}/preview", "tasks_retrieve_preview", "tasks", "JPEG", "task", preview);
+target_handler!(get job_preview, "/api/jobs/{id}/preview", "jobs_retrieve_preview", "jobs", "JPEG", "job", preview);
+target_handler!(get project_preview,
+    "/api/projects/{id}/preview",
+    "projects_retrieve_preview",
+    "projects",
+    "JPEG of the newest task with data",
+    "project",
+    preview
+);
+target_handler!(patch update_task_meta, "/api/tasks/{id}/data/meta", "tasks_partial_update_data_meta", "tasks", "DataMetaRead", "task", update_meta, body: crate::body::JsonBody);
+target_handler!(patch update_job_meta, "/api/jobs/{id}/data/meta", "jobs_partial_update_data_meta", "jobs", "DataMetaRead", "job", update_meta, body: crate::body::JsonBody);

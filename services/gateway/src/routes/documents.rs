@@ -54,12 +54,58 @@ pub fn page(req: &HttpRequest, query: &ListQuery, page: DocumentPage) -> HttpRes
     HttpResponse::Ok().content_type("application/json").body(body)
 }
 
-/// The list, retrieve, partial-update and destroy handlers of a resource the task
-/// service renders, with their OpenAPI operations. `$rpc` names the task-service calls
-/// (`list_$rpc`, `get_$rpc`, `update_$rpc`, `delete_$rpc`).
+/// The handlers of a resource the task service renders, with their OpenAPI operations
+/// and a `configure` that routes them: list, retrieve, partial update and destroy, and
+/// optionally create and a legacy list of children (`/api/tasks/{id}/jobs`). The
+/// idents name the task-service calls.
 macro_rules! document_handlers {
     (tag: $tag:literal, collection: $collection:literal, item: $item:literal, patch: $patch:ty,
      list: $list:ident, get: $get:ident, update: $update:ident, delete: $delete:ident) => {
+        crate::routes::documents::document_handlers!(@common $tag, $collection, $item, $patch, $list, $get, $update, $delete);
+
+        pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+            configure_documents(cfg, None);
+        }
+    };
+    (tag: $tag:literal, collection: $collection:literal, item: $item:literal, patch: $patch:ty,
+     list: $list:ident, get: $get:ident, update: $update:ident, delete: $delete:ident,
+     create: $create:ident($create_body:ty), children: $children:literal => $child_list:ident by $child_key:literal) => {
+        crate::routes::documents::document_handlers!(@common $tag, $collection, $item, $patch, $list, $get, $update, $delete);
+
+        pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+            configure_documents(cfg, Some(actix_web::web::post().to(create)));
+            cfg.service(crate::routes::resource($children, vec![actix_web::web::get().to(list_children)]));
+        }
+
+        #[utoipa::path(post, path = $collection, request_body = $create_body, operation_id = concat!($tag, "_create"),
+            tag = $tag, responses((status = 201, description = "The new document")))]
+        pub async fn create(
+            req: actix_web::HttpRequest,
+            auth: crate::identity::Auth,
+            state: actix_web::web::Data<crate::state::AppState>,
+            body: crate::body::JsonBody,
+        ) -> crate::error::HttpResult<actix_web::HttpResponse> {
+            let created = state.task().$create(crate::routes::documents::write(&req, auth, 0, body.0)).await?;
+            Ok(crate::routes::documents::document(actix_web::http::StatusCode::CREATED, created.into_inner()))
+        }
+
+        /// The legacy list of children, after checking the parent is visible.
+        pub async fn list_children(
+            req: actix_web::HttpRequest,
+            auth: crate::identity::Auth,
+            state: actix_web::web::Data<crate::state::AppState>,
+            id: actix_web::web::Path<i64>,
+            params: crate::routes::documents::Query,
+        ) -> crate::error::HttpResult<actix_web::HttpResponse> {
+            state.task().$get(crate::routes::documents::object(&req, auth.clone(), *id)).await?;
+            crate::routes::documents::list_of(&req, auth, &params, &[($child_key, *id)], |mut task, r| async move {
+                task.$child_list(r).await
+            })
+            .await
+        }
+    };
+    (@common $tag:literal, $collection:literal, $item:literal, $patch:ty, $list:ident, $get:ident, $update:ident,
+     $delete:ident) => {
         #[utoipa::path(get, path = $collection, operation_id = concat!($tag, "_list"), tag = $tag,
                                     responses((status = 200, description = "A page of documents")))]
         pub async fn list(

@@ -6,7 +6,3 @@ document_handlers! {
     tag: "jobs", collection: "/api/jobs", item: "/api/jobs/{id}", patch: crate::requests::PatchedJobWriteRequest,
     list: list_jobs, get: get_job, update: update_job, delete: delete_job
 }
-
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    configure_documents(cfg, None);
-}

@@ -6,7 +6,3 @@ document_handlers! {
     tag: "labels", collection: "/api/labels", item: "/api/labels/{id}", patch: crate::requests::PatchedLabelRequest,
     list: list_labels, get: get_label, update: update_label, delete: delete_label
 }
-
-pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-    configure_documents(cfg, None);
-}
