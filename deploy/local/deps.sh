@@ -110,6 +110,8 @@ need_pkg protoc protobuf-compiler
 # Build-time: the media codecs link the system's libjpeg-turbo through pkg-config.
 need_pkg pkg-config pkg-config
 need_lib libturbojpeg libturbojpeg0-dev
+# Run-time of the media workers: video decoding.
+command -v ffmpeg >/dev/null 2>&1 || install_pkg ffmpeg
 need_pkg psql postgresql-client
 start_postgres
 start_redis

@@ -190,3 +190,26 @@ def test_job_file_mapping(base_url, new_user, tmp_path):
             client.tasks.create_from_data(
                 spec, resources=[str(paths[0])], data_params={"image_quality": 70, "job_file_mapping": [["nope.png"]]}
             )
+
+
+def test_create_from_a_video(base_url, new_user, tmp_path):
+    video = tmp_path / "clip.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10", "-t", "3",
+         "-pix_fmt", "yuv420p", str(video)],
+        check=True, timeout=60,
+    )
+    with make_client(base_url, credentials=new_user) as client:
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name="video", labels=[models.PatchedLabelRequest(name="car")], segment_size=10),
+            resources=[str(video)],
+            data_params={"image_quality": 70, "start_frame": 2, "frame_step": 2},
+            status_check_period=0.2,
+        )
+        assert task.mode == "interpolation" and task.size == 14
+        jobs = sorted(task.get_jobs(), key=lambda j: j.id)
+        assert [(j.start_frame, j.stop_frame) for j in jobs] == [(0, 9), (5, 13)], "overlap 5 for video"
+        meta = task.get_meta()
+        assert [(f.name, f.width, f.height) for f in meta.frames] == [("clip.mp4", 320, 240)]
+        frame = Image.open(task.get_frame(13, quality="compressed"))
+        assert frame.size == (320, 240)

@@ -69,6 +69,60 @@ pub fn process_image(name: &str, bytes: Vec<u8>, quality: u8) -> Result<Frame, M
     Ok(Frame { width: image.width(), height: image.height(), original, original_extension, compressed, image })
 }
 
+/// A decoded video frame as a task frame: the original as a high-quality JPEG (video
+/// frames have no file of their own) and the compressed one at the task's quality.
+pub fn frame_from_rgb(image: image::RgbImage, quality: u8) -> Result<Frame, MediaError> {
+    let image = DynamicImage::ImageRgb8(image);
+    let encode = |q: u8| jpeg(&image, q).map_err(|e| MediaError::Archive(e.to_string()));
+    let (original, compressed) = (encode(95)?, encode(quality)?);
+    Ok(Frame {
+        width: image.width(),
+        height: image.height(),
+        original,
+        original_extension: "jpeg".into(),
+        compressed,
+        image,
+    })
+}
+
+/// Video files CVAT accepts (one per task).
+pub fn is_video_name(name: &str) -> bool {
+    matches!(extension(name).as_str(), "mp4" | "avi" | "mkv" | "webm" | "mov" | "mpg" | "mpeg" | "m4v")
+}
+
+/// Reads the next binary PPM (`P6`) image of a stream of them, as `ffmpeg -f image2pipe
+/// -vcodec ppm` writes; `None` at the end of the stream.
+pub fn read_ppm(reader: &mut impl Read) -> std::io::Result<Option<image::RgbImage>> {
+    let mut tokens: Vec<String> = Vec::with_capacity(4);
+    let mut current = String::new();
+    let mut byte = [0u8; 1];
+    while tokens.len() < 4 {
+        if reader.read(&mut byte)? == 0 {
+            return if tokens.is_empty() && current.is_empty() {
+                Ok(None)
+            } else {
+                Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "truncated PPM header"))
+            };
+        }
+        if byte[0].is_ascii_whitespace() {
+            if !current.is_empty() {
+                tokens.push(std::mem::take(&mut current));
+            }
+        } else {
+            current.push(byte[0] as char);
+        }
+    }
+    let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not a binary PPM");
+    if tokens[0] != "P6" || tokens[3] != "255" {
+        return Err(invalid());
+    }
+    let width: u32 = tokens[1].parse().map_err(|_| invalid())?;
+    let height: u32 = tokens[2].parse().map_err(|_| invalid())?;
+    let mut pixels = vec![0u8; width as usize * height as usize * 3];
+    reader.read_exact(&mut pixels)?;
+    image::RgbImage::from_raw(width, height, pixels).map(Some).ok_or_else(invalid)
+}
+
 fn decode_jpeg(bytes: &[u8]) -> Result<DynamicImage, turbojpeg::Error> {
     let mut decompressor = turbojpeg::Decompressor::new()?;
     let header = decompressor.read_header(bytes)?;
@@ -241,6 +295,24 @@ mod tests {
         let mut truncated = png_frame.compressed.clone();
         truncated.truncate(truncated.len() / 2);
         assert!(process_image("cut.jpg", truncated, 50).is_err(), "a truncated JPEG is refused");
+    }
+
+    #[test]
+    fn ppm_streams() {
+        let mut stream = Vec::new();
+        for shade in [10u8, 200] {
+            stream.extend_from_slice(b"P6\n2 1\n255\n");
+            stream.extend_from_slice(&[shade; 6]);
+        }
+        let mut reader = Cursor::new(stream);
+        let first = read_ppm(&mut reader).unwrap().unwrap();
+        assert_eq!((first.width(), first.height(), first.get_pixel(1, 0)[0]), (2, 1, 10));
+        assert_eq!(read_ppm(&mut reader).unwrap().unwrap().get_pixel(0, 0)[2], 200);
+        assert!(read_ppm(&mut reader).unwrap().is_none());
+        assert!(read_ppm(&mut Cursor::new(b"P6\n2 1\n255\nab".to_vec())).is_err());
+        let frame = frame_from_rgb(first, 50).unwrap();
+        assert_eq!((frame.width, frame.original_extension.as_str()), (2, "jpeg"));
+        assert!(is_video_name("clip.MP4") && !is_video_name("a.png"));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 pub const SORTING_METHODS: &[&str] = &["lexicographical", "natural", "predefined", "random"];
 
 /// Extensions of media kinds this server cannot take yet (archives, video, PDF).
-const NOT_YET: &[&str] = &["zip", "tar", "gz", "tgz", "bz2", "7z", "rar", "mp4", "avi", "mkv", "webm", "mov", "pdf"];
+const NOT_YET: &[&str] = &["tar", "gz", "tgz", "bz2", "7z", "rar", "pdf"];
 
 /// The accepted parameters of a data request.
 struct DataParams {
@@ -327,22 +327,22 @@ impl Engine {
         if from_share && !uploaded.is_empty() {
             return Err(ApiError::invalid("Send either files or server_files, not both"));
         }
-        if let Some(name) = uploaded.iter().find(|n| {
-            let extension = cvat_codecs::extension(n);
-            extension != "zip" && NOT_YET.contains(&extension.as_str())
-        }) {
+        if let Some(name) = uploaded.iter().find(|n| NOT_YET.contains(&cvat_codecs::extension(n).as_str())) {
             return Err(ApiError::invalid(format!(
-                "{name}: tar archives, video and PDF files are not supported by this server yet; upload images or a zip"
+                "{name}: tar archives and PDF files are not supported by this server yet; upload images, a zip or a video"
             )));
         }
-        let archives: Vec<&String> = uploaded.iter().filter(|n| cvat_codecs::extension(n) == "zip").collect();
+        // One video or one archive alone, or any number of images.
+        let singles: Vec<&String> =
+            uploaded.iter().filter(|n| cvat_codecs::extension(n) == "zip" || cvat_codecs::is_video_name(n)).collect();
         let images: Vec<String> = uploaded.iter().filter(|n| cvat_codecs::is_image_name(n)).cloned().collect();
-        if archives.len() > 1 || (!archives.is_empty() && !images.is_empty()) {
+        if singles.len() > 1 || (!singles.is_empty() && !images.is_empty()) {
             return Err(ApiError::invalid(
                 "Only one video, archive, pdf, zip or many image, directory can be used simultaneously",
             ));
         }
-        let archive = archives.first().map(|a| a.to_string());
+        let video = singles.first().filter(|n| cvat_codecs::is_video_name(n)).map(|n| n.to_string());
+        let archive = singles.first().map(|a| a.to_string());
         // Images are ordered and selected here; an archive's by the worker that opens it.
         let (files, start, stop) = match &archive {
             _ if from_share => (Vec::new(), params.start_frame as u64, params.stop_frame.map(|s| s as u64)),
@@ -383,6 +383,7 @@ impl Engine {
             "use_cache": params.use_cache,
             "storage": if from_share { "share".to_string() } else { params.storage.clone() },
             "frames_per_job": params.job_file_mapping.iter().map(Vec::len).collect::<Vec<_>>(),
+            "mode": if video.is_some() { "interpolation" } else { "annotation" },
         });
         if !params.job_file_mapping.is_empty() && (archive.is_some() || from_share) {
             return Err(ApiError::invalid("job_file_mapping is supported for uploaded images only"));
@@ -406,7 +407,8 @@ impl Engine {
             files,
             image_quality: params.image_quality as i32,
             chunk_size: params.chunk_size.unwrap_or(0) as i32,
-            archive: archive.unwrap_or_default(),
+            archive: if video.is_some() { String::new() } else { archive.unwrap_or_default() },
+            video: video.unwrap_or_default(),
             sorting_method: params.sorting_method.clone(),
             upload_order: params.upload_order.clone(),
             start_frame: start as i32,
@@ -494,7 +496,8 @@ impl Engine {
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_i64).collect())
             .unwrap_or_default();
-        self.create_segments(task, frames.len() as i64, "annotation", &frames_per_job, base_url).await?;
+        let mode = params["mode"].as_str().unwrap_or("annotation");
+        self.create_segments(task, frames.len() as i64, mode, &frames_per_job, base_url).await?;
         Ok(())
     }
 
@@ -531,8 +534,8 @@ impl Engine {
         let row = client
             .query_opt(
                 "SELECT d.chunk_size, d.image_quality, d.start_frame, d.stop_frame, d.frame_step, d.storage, \
-                 d.deleted_frames, d.chunks_updated_date, t.size FROM task_data d JOIN tasks t ON t.id = d.task_id \
-                 WHERE d.task_id = $1",
+                 d.deleted_frames, d.chunks_updated_date, t.size, t.mode FROM task_data d \
+                 JOIN tasks t ON t.id = d.task_id WHERE d.task_id = $1",
                 &[&task],
             )
             .await
@@ -553,6 +556,7 @@ impl Engine {
             storage: row.get(5),
             deleted: row.get(6),
             updated: row.get(7),
+            video: row.get::<_, String>(9) == "interpolation",
             job: query.target == "job",
         })
     }
@@ -753,6 +757,7 @@ impl Engine {
             )
             .await
             .map_err(db_error)?;
+        let rows = if scope.video { &rows[..rows.len().min(1)] } else { &rows[..] };
         let frames: Vec<Value> = rows
             .iter()
             .map(|r| {
@@ -797,6 +802,8 @@ struct DataScope {
     storage: String,
     deleted: Vec<i32>,
     updated: chrono::DateTime<chrono::Utc>,
+    /// One video: its meta lists a single entry for the whole video, as CVAT's does.
+    video: bool,
     job: bool,
 }
 

@@ -5,6 +5,7 @@
 //! run it with [`PoolHandler`]; the task service with its own handler.
 
 mod media;
+mod video;
 
 use cvat_proto::queue::{job::Work, Job};
 use cvat_proto::task::task_client::TaskClient;

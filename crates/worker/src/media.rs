@@ -3,6 +3,7 @@
 //! service is told the frames. Every write is keyed by task and chunk number, so a job
 //! handled twice (redelivery after a worker died) writes the same blobs again.
 
+use crate::video;
 use crate::TaskApi;
 use bytes::Bytes;
 use cvat_blob::share::Share;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 /// What went wrong: the data itself (the request fails with the message, no retry) or
 /// the infrastructure (the job is retried).
-enum Failure {
+pub(crate) enum Failure {
     Data(String),
     Retry(anyhow::Error),
 }
@@ -61,7 +62,7 @@ async fn decode(name: String, bytes: Vec<u8>, quality: u8) -> Result<Frame, Fail
 }
 
 /// A temporary file, removed when dropped.
-struct TempFile(std::path::PathBuf);
+pub(crate) struct TempFile(pub std::path::PathBuf);
 
 impl Drop for TempFile {
     fn drop(&mut self) {
@@ -139,6 +140,9 @@ async fn read_share(share: Share, name: String) -> Result<Vec<u8>, Failure> {
         .map_err(|e| Failure::Data(e.to_string()))
 }
 
+/// Decoded frames with their names, in frame order.
+pub(crate) type FrameStream<'a> = futures_util::stream::BoxStream<'a, Result<(String, Frame), Failure>>;
+
 async fn build(
     job: &ProcessTaskData,
     blobs: &Arc<dyn BlobStore>,
@@ -146,6 +150,11 @@ async fn build(
     task: &TaskApi,
 ) -> Result<DataResult, Failure> {
     let quality = job.image_quality.clamp(1, 100) as u8;
+    if !job.video.is_empty() {
+        let file = spool(blobs, job, &job.video).await?;
+        let frames = video::frames(file, job.video.clone(), job, quality);
+        return assemble(job, blobs, task, frames, None).await;
+    }
     // An archive is spooled to a temporary file, not held in memory.
     let spooled = match job.archive.as_str() {
         "" => None,
@@ -176,7 +185,7 @@ async fn build(
     // As many frames in flight as there are cores, in frame order; memory stays bounded
     // by that and one chunk. Archive members are inflated in order as frames are asked for.
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut decoded = stream::iter(names.iter().cloned())
+    let decoded = stream::iter(names)
         .map(|name| {
             let member = archive.as_ref().map(|a| a.lock().expect("archive lock").read(&name));
             let blobs = blobs.clone();
@@ -186,35 +195,49 @@ async fn build(
                     None if from_share => read_share(share.clone(), name.clone()).await?,
                     None => fetch(&blobs, job, &name).await?,
                 };
-                decode(name, bytes, quality).await
+                decode(name.clone(), bytes, quality).await.map(|frame| (name, frame))
             }
         })
-        .buffered(parallel);
-    let mut frames = Vec::with_capacity(total);
+        .buffered(parallel)
+        .boxed();
+    assemble(job, blobs, task, decoded, Some(total)).await
+}
+
+/// Writes decoded frames as chunks (and the first as the preview), reporting progress.
+async fn assemble(
+    job: &ProcessTaskData,
+    blobs: &Arc<dyn BlobStore>,
+    task: &TaskApi,
+    mut decoded: FrameStream<'_>,
+    total: Option<usize>,
+) -> Result<DataResult, Failure> {
+    let mut frames = Vec::new();
     let mut chunk_size = job.chunk_size.max(0) as usize;
     let mut pending: Vec<Frame> = Vec::new();
     let mut chunk_number = 0i64;
-    let mut i = 0;
-    while let Some(frame) = decoded.next().await {
-        let frame = frame?;
-        if i == 0 {
-            if chunk_size == 0 {
-                chunk_size = cvat_codecs::default_chunk_size(frame.width, frame.height) as usize;
+    loop {
+        let next = decoded.next().await.transpose()?;
+        if let Some((name, frame)) = next.as_ref().map(|(n, f)| (n.clone(), f)) {
+            if frames.is_empty() {
+                if chunk_size == 0 {
+                    chunk_size = cvat_codecs::default_chunk_size(frame.width, frame.height) as usize;
+                }
+                let preview = Bytes::from(cvat_codecs::preview(&frame.image));
+                blobs.put(&keys::preview(job.task_id), preview).await.map_err(anyhow::Error::from)?;
             }
-            let preview = Bytes::from(cvat_codecs::preview(&frame.image));
-            blobs.put(&keys::preview(job.task_id), preview).await.map_err(anyhow::Error::from)?;
+            frames.push(FrameMeta {
+                name,
+                width: frame.width as i32,
+                height: frame.height as i32,
+                original_extension: frame.original_extension.clone(),
+                ..Default::default()
+            });
         }
-        let name = names[i].clone();
-        frames.push(FrameMeta {
-            name,
-            width: frame.width as i32,
-            height: frame.height as i32,
-            original_extension: frame.original_extension.clone(),
-            ..Default::default()
-        });
-        pending.push(frame);
-        i += 1;
-        if pending.len() == chunk_size || i == total {
+        let finished = next.is_none();
+        if let Some((_, frame)) = next {
+            pending.push(frame);
+        }
+        if !pending.is_empty() && (pending.len() == chunk_size || finished) {
             let ranges = write_chunk(blobs, job.task_id, chunk_number, &pending).await?;
             let first = frames.len() - pending.len();
             for (meta, (original, compressed)) in frames[first..].iter_mut().zip(ranges) {
@@ -225,9 +248,17 @@ async fn build(
             }
             pending.clear();
             chunk_number += 1;
-            let progress = DataProgress { request_id: job.request_id.clone(), progress: i as f64 / total as f64 };
-            task.clone().report_data_progress(progress).await.map_err(anyhow::Error::from)?;
+            // A video's length is known only at its end.
+            let progress = total.map_or(0.5, |t| frames.len() as f64 / t.max(1) as f64);
+            let report = DataProgress { request_id: job.request_id.clone(), progress };
+            task.clone().report_data_progress(report).await.map_err(anyhow::Error::from)?;
         }
+        if finished {
+            break;
+        }
+    }
+    if frames.is_empty() {
+        return Err(Failure::Data("No media data found".into()));
     }
     Ok(DataResult {
         request_id: job.request_id.clone(),
