@@ -44,6 +44,12 @@ pub fn task_client(url: &str) -> anyhow::Result<TaskApi> {
 /// What a consumer does with one job; an error sends the job to the retry queue.
 pub trait Handler: Send + Sync {
     fn handle(&self, job: Job) -> impl std::future::Future<Output = anyhow::Result<()>> + Send;
+
+    /// Called once when a job failed its last attempt and goes to the dead-letter queue,
+    /// so whoever waits for it learns why.
+    fn give_up(&self, _job: Job, _reason: &str) -> impl std::future::Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 pub struct Worker<H> {
@@ -90,7 +96,15 @@ impl<H: Handler> Worker<H> {
         JOBS.with_label_values(&[self.pool, label]).observe(started.elapsed().as_secs_f64());
         let settled = match outcome {
             Ok(()) => delivery.ack().await,
-            Err(err) => self.broker.retry_later(delivery, &format!("{err:#}")).instrument(span).await,
+            Err(err) => {
+                let reason = format!("{err:#}");
+                if delivery.attempt >= cvat_queue::MAX_ATTEMPTS {
+                    if let Ok(job) = Job::decode(delivery.body.as_slice()) {
+                        self.handler.give_up(job, &reason).instrument(span.clone()).await;
+                    }
+                }
+                self.broker.retry_later(delivery, &reason).instrument(span).await
+            }
         };
         if let Err(err) = settled {
             // The message stays unacked and the broker will deliver it again.
@@ -134,6 +148,19 @@ impl Handler for PoolHandler {
             }
             Some(other) => anyhow::bail!("job {} is not work for the {} pool: {other:?}", job.id, self.pool),
             None => anyhow::bail!("job {} carries no work", job.id),
+        }
+    }
+
+    /// Data processing that kept failing ends its request, so the task takes data again.
+    async fn give_up(&self, job: Job, reason: &str) {
+        if let Some(Work::ProcessTaskData(data)) = job.work {
+            let failure = cvat_proto::task::DataFailure {
+                request_id: data.request_id,
+                message: format!("Processing failed after {} attempts: {reason}", cvat_queue::MAX_ATTEMPTS),
+            };
+            if let Err(err) = self.task.clone().fail_data(failure).await {
+                tracing::warn!(error = %err, "could not fail the request of a dead job");
+            }
         }
     }
 }
