@@ -39,6 +39,8 @@ export CVAT_ADMIN_USER=admin CVAT_ADMIN_PASSWORD=test-admin-pass-1
 export CVAT_LOGIN_MAX_FAILURES=5 CVAT_LOGIN_WINDOW_SECONDS=60
 export CVAT_MAIL_DIR=$CVAT_DATA_DIR/mail
 export CVAT_SHARE_DIR=$CVAT_DATA_DIR/share
+# Small enough for tests/it/task_data.rs to exceed; the SDK sends bigger files over TUS.
+export CVAT_MAX_UPLOAD_FILE_BYTES=$((16 * 1024 * 1024))
 export CVAT_TEST_URL=http://127.0.0.1:18080
 # tests/it/outage.rs starts and kills extra media workers from here.
 export CVAT_TEST_BIN_DIR=$ROOT/target/debug

@@ -257,3 +257,20 @@ async fn share_paths_stay_inside_the_share() {
     let failed = request_of(&user, task).await;
     assert!(failed["message"].as_str().unwrap().contains("does not exist in the share"), "{failed}");
 }
+
+#[tokio::test]
+async fn an_oversized_file_is_refused_and_not_stored() {
+    use cvat_blob::BlobStore;
+    let limit: usize =
+        std::env::var("CVAT_MAX_UPLOAD_FILE_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(100 << 20);
+    let (user, _) = Caller::new().await;
+    let task = new_task(&user).await;
+    let response = send(&user, task, vec![("huge.png", vec![7u8; limit + 1024])]).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let endpoint = std::env::var("CVAT_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8014".into());
+    let bucket = std::env::var("CVAT_S3_BUCKET").unwrap_or_else(|_| "cvat".into());
+    let store = cvat_blob::S3Store::new(&endpoint, "us-east-1", &bucket, "cvat", "cvat-secret-key");
+    assert!(!store.exists(&cvat_blob::keys::upload(task, "huge.png")).await.unwrap(), "nothing half-stored");
+    let finish = user.post(&format!("/api/tasks/{task}/data/"), None, json!({"image_quality": 70})).await;
+    assert_eq!(expect(finish, StatusCode::BAD_REQUEST).await, json!(["No media data found"]));
+}
