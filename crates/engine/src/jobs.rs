@@ -8,7 +8,7 @@ use crate::{db_error, parse_body, Caller, DocumentPage, Engine};
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
-use cvat_permissions::{JobFacts, JobScope};
+use cvat_permissions::{Actor, JobFacts, JobScope};
 use serde_json::{json, Value};
 use tokio_postgres::Row;
 
@@ -30,37 +30,28 @@ const FIELDS: &[Field] = &[
     Field { name: "parent_job_id", sql: "j.parent_job_id", ty: FieldType::Int },
 ];
 
+/// Filterable and sortable names: the search fields first, then the other equality
+/// filters, then `id` and `updated_date` (filter and sort only).
 const FILTER: &[&str] = &[
     "task_name",
     "project_name",
     "assignee",
     "state",
     "stage",
-    "id",
     "task_id",
     "project_id",
-    "updated_date",
     "dimension",
     "type",
     "parent_job_id",
+    "id",
+    "updated_date",
 ];
 
 pub const JOB_LIST: ListSpec = ListSpec {
     fields: FIELDS,
-    search: &["task_name", "project_name", "assignee", "state", "stage"],
+    search: FILTER.split_at(5).0,
     filter: FILTER,
-    equals: &[
-        "task_name",
-        "project_name",
-        "assignee",
-        "state",
-        "stage",
-        "task_id",
-        "project_id",
-        "dimension",
-        "type",
-        "parent_job_id",
-    ],
+    equals: FILTER.split_at(10).0,
     sort: FILTER,
     default_sort: "-id",
 };
@@ -129,14 +120,14 @@ fn render_row(base: &str, r: &Row) -> String {
 
 impl Engine {
     /// 404 when the job does not exist, 403 when `scope` is denied; answers the
-    /// job's facts and its organization.
+    /// job's facts, its task and the caller as an actor on it.
     async fn check_job(
         &self,
         client: &impl GenericClient,
         caller: &Caller,
         id: i64,
         scope: JobScope,
-    ) -> ApiResult<(JobFacts, Option<i64>, i64)> {
+    ) -> ApiResult<(JobFacts, i64, Actor)> {
         let row = client
             .query_opt("SELECT task_id, assignee_id FROM jobs WHERE id = $1", &[&id])
             .await
@@ -147,7 +138,7 @@ impl Engine {
         let facts = JobFacts { task: task.facts, assignee: row.get(1) };
         let actor = self.actor(caller, task.org).await?;
         allow(cvat_permissions::job(&actor, scope, &facts))?;
-        Ok((facts, task.org, task_id))
+        Ok((facts, task_id, actor))
     }
 
     /// Checks `scope` on the job; answers its task.
@@ -158,7 +149,7 @@ impl Engine {
         id: i64,
         scope: JobScope,
     ) -> ApiResult<i64> {
-        Ok(self.check_job(client, caller, id, scope).await?.2)
+        Ok(self.check_job(client, caller, id, scope).await?.1)
     }
 
     async fn job_document(&self, client: &impl GenericClient, caller: &Caller, id: i64) -> ApiResult<String> {
@@ -189,8 +180,7 @@ impl Engine {
     pub async fn update_job(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         let mut client = self.client().await?;
-        let (facts, org, task_id) = self.check_job(&client, caller, id, JobScope::View).await?;
-        let actor = self.actor(caller, org).await?;
+        let (facts, task_id, actor) = self.check_job(&client, caller, id, JobScope::View).await?;
         for key in body.keys() {
             let scope = match key.as_str() {
                 "assignee" | "stage" => JobScope::Manage,
@@ -207,7 +197,7 @@ impl Engine {
 
         let tx = client.transaction().await.map_err(db_error)?;
         if let Some(Some(user)) = assignee {
-            self.named_user(&tx, caller, "assignee", user, org.is_some()).await?;
+            self.named_user(&tx, caller, "assignee", user, facts.task.in_org).await?;
         }
         let row =
             tx.query_one("SELECT stage, state FROM jobs WHERE id = $1 FOR UPDATE", &[&id]).await.map_err(db_error)?;

@@ -7,7 +7,7 @@ use crate::{db_error, parse_body, query_cached, Caller, DocumentPage, Engine};
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
-use cvat_permissions::{CreateScope, ProjectFacts, ProjectScope};
+use cvat_permissions::{Actor, CreateScope, ProjectFacts, ProjectScope};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use tokio_postgres::Row;
@@ -152,11 +152,11 @@ impl Engine {
         caller: &Caller,
         id: i64,
         scope: ProjectScope,
-    ) -> ApiResult<(ProjectFacts, Option<i64>)> {
+    ) -> ApiResult<(ProjectFacts, Option<i64>, Actor)> {
         let (facts, org) = self.project_facts(client, id).await?;
         let actor = self.actor(caller, org).await?;
         allow(cvat_permissions::project(&actor, scope, &facts))?;
-        Ok((facts, org))
+        Ok((facts, org, actor))
     }
 
     async fn render_projects(
@@ -241,8 +241,7 @@ impl Engine {
     pub async fn update_project(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         let mut client = self.client().await?;
-        let (facts, org) = self.check_project(&client, caller, id, ProjectScope::View).await?;
-        let actor = self.actor(caller, org).await?;
+        let (facts, org, actor) = self.check_project(&client, caller, id, ProjectScope::View).await?;
         for key in body.keys() {
             let scope = match key.as_str() {
                 "name" | "labels" | "bug_tracker" => ProjectScope::Update,

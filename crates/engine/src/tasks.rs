@@ -9,7 +9,7 @@ use crate::{db_error, parse_body, query_cached, Caller, DocumentPage, Engine};
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
-use cvat_permissions::{CreateScope, ProjectFacts, ProjectScope, TaskFacts, TaskScope};
+use cvat_permissions::{Actor, CreateScope, ProjectFacts, ProjectScope, TaskFacts, TaskScope};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use tokio_postgres::Row;
@@ -30,18 +30,8 @@ const FIELDS: &[Field] = &[
     Field { name: "updated_date", sql: "t.updated_date", ty: FieldType::Timestamp },
 ];
 
-const SEARCH: &[&str] = &[
-    "project_name",
-    "name",
-    "owner",
-    "status",
-    "assignee",
-    "subset",
-    "mode",
-    "dimension",
-    "tracker_link",
-    "validation_mode",
-];
+/// Filterable and sortable names, ordered so that the search fields come first and the
+/// equality filters are the search fields plus `project_id`.
 const FILTER: &[&str] = &[
     "project_name",
     "name",
@@ -53,28 +43,16 @@ const FILTER: &[&str] = &[
     "dimension",
     "tracker_link",
     "validation_mode",
-    "id",
     "project_id",
+    "id",
     "updated_date",
 ];
 
 pub const TASK_LIST: ListSpec = ListSpec {
     fields: FIELDS,
-    search: SEARCH,
+    search: FILTER.split_at(10).0,
     filter: FILTER,
-    equals: &[
-        "project_name",
-        "name",
-        "owner",
-        "status",
-        "assignee",
-        "subset",
-        "mode",
-        "dimension",
-        "tracker_link",
-        "validation_mode",
-        "project_id",
-    ],
+    equals: FILTER.split_at(11).0,
     sort: FILTER,
     default_sort: "-id",
 };
@@ -210,18 +188,19 @@ impl Engine {
         Ok(TaskAccess { facts, org, project })
     }
 
-    /// 404 when the task does not exist, 403 when `scope` is denied.
+    /// 404 when the task does not exist, 403 when `scope` is denied; answers the facts
+    /// and the caller as an actor on it (for further checks without another lookup).
     pub(crate) async fn check_task(
         &self,
         client: &impl GenericClient,
         caller: &Caller,
         id: i64,
         scope: TaskScope,
-    ) -> ApiResult<TaskAccess> {
+    ) -> ApiResult<(TaskAccess, Actor)> {
         let access = self.task_access(client, id).await?;
         let actor = self.actor(caller, access.org).await?;
         allow(cvat_permissions::task(&actor, scope, &access.facts))?;
-        Ok(access)
+        Ok((access, actor))
     }
 
     async fn task_document(&self, client: &impl GenericClient, caller: &Caller, id: i64) -> ApiResult<String> {
@@ -346,8 +325,7 @@ impl Engine {
     pub async fn update_task(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         let mut client = self.client().await?;
-        let access = self.check_task(&client, caller, id, TaskScope::View).await?;
-        let actor = self.actor(caller, access.org).await?;
+        let (access, actor) = self.check_task(&client, caller, id, TaskScope::View).await?;
         for key in body.keys() {
             let scope = match key.as_str() {
                 "name" | "labels" | "bug_tracker" | "subset" => TaskScope::Update,
