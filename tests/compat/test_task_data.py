@@ -213,3 +213,83 @@ def test_create_from_a_video(base_url, new_user, tmp_path):
         assert [(f.name, f.width, f.height) for f in meta.frames] == [("clip.mp4", 320, 240)]
         frame = Image.open(task.get_frame(13, quality="compressed"))
         assert frame.size == (320, 240)
+
+
+def test_create_from_a_tar_gz_archive(base_url, new_user, tmp_path):
+    import tarfile
+
+    paths = make_images(tmp_path, 3)
+    archive = tmp_path / "images.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        for path in paths:
+            tf.add(path, f"set/{path.name}")
+    with make_client(base_url, credentials=new_user) as client:
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name="tarred", labels=[models.PatchedLabelRequest(name="car")]),
+            resources=[str(archive)],
+            data_params={"image_quality": 70, "sorting_method": "natural"},
+            status_check_period=0.2,
+        )
+        assert task.size == 3
+        assert [f.name for f in task.get_meta().frames] == [f"set/{p.name}" for p in paths]
+        task.download_frames([2], outdir=str(tmp_path / "out"), quality="original")
+        assert (tmp_path / "out" / "frame_000002.png").read_bytes() == paths[2].read_bytes()
+
+
+@pytest.fixture
+def remote_server(tmp_path):
+    """Serves tmp_path over HTTP on 127.0.0.2, the one internal address tests/run.sh allows."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.2", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.2:{server.server_address[1]}", server.server_address[1]
+    server.shutdown()
+
+
+def test_create_from_remote_files(base_url, new_user, tmp_path, remote_server):
+    from cvat_sdk.core.proxies.tasks import ResourceType
+
+    address, port = remote_server
+    paths = make_images(tmp_path, 2)
+    with make_client(base_url, credentials=new_user) as client:
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name="remote", labels=[models.PatchedLabelRequest(name="car")]),
+            resources=[f"{address}/{p.name}" for p in paths],
+            resource_type=ResourceType.REMOTE,
+            data_params={"image_quality": 70},
+            status_check_period=0.2,
+        )
+        assert task.size == 2
+        assert [f.name for f in task.get_meta().frames] == [p.name for p in paths]
+        task.download_frames([0], outdir=str(tmp_path / "out"), quality="original")
+        assert (tmp_path / "out" / "frame_000000.png").read_bytes() == paths[0].read_bytes()
+
+        # The same server through the loopback address the server itself lives on: refused.
+        with pytest.raises(Exception, match="internal address"):
+            client.tasks.create_from_data(
+                models.TaskWriteRequest(name="internal", labels=[models.PatchedLabelRequest(name="car")]),
+                resources=[f"http://127.0.0.1:{port}/{paths[0].name}"],
+                resource_type=ResourceType.REMOTE,
+                status_check_period=0.2,
+            )
+
+
+def test_cli_task_create_remote(base_url, new_user, tmp_path, remote_server):
+    address, _ = remote_server
+    paths = make_images(tmp_path, 2)
+    cli = Path(sys.executable).with_name("cvat-cli")
+    result = subprocess.run(
+        [str(cli), "--server-host", base_url, "--auth", f"{new_user[0]}:{new_user[1]}", "task", "create",
+         "cli remote", "remote", *[f"{address}/{p.name}" for p in paths], "--labels", json.dumps([{"name": "car"}]),
+         "--completion_verification_period", "0.2"],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    with make_client(base_url, credentials=new_user) as client:
+        task = next(t for t in client.tasks.list() if t.name == "cli remote")
+        assert task.size == 2

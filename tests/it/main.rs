@@ -10,6 +10,7 @@ mod otlp;
 mod outage;
 mod permissions;
 mod queue;
+mod remote_data;
 mod resources;
 mod storage;
 mod task_data;

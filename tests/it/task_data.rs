@@ -7,14 +7,14 @@ use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 7]));
     let mut out = std::io::Cursor::new(Vec::new());
     image::DynamicImage::ImageRgb8(image).write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
 }
 
-async fn new_task(caller: &Caller) -> i64 {
+pub(crate) async fn new_task(caller: &Caller) -> i64 {
     let task = expect(
         caller.post("/api/tasks", None, json!({"name": "data", "labels": [{"name": "a"}]})).await,
         StatusCode::CREATED,
@@ -24,7 +24,7 @@ async fn new_task(caller: &Caller) -> i64 {
 }
 
 /// One plain multipart data request with the given files.
-async fn send(caller: &Caller, task: i64, files: Vec<(&str, Vec<u8>)>) -> reqwest::Response {
+pub(crate) async fn send(caller: &Caller, task: i64, files: Vec<(&str, Vec<u8>)>) -> reqwest::Response {
     let mut form = Form::new().text("image_quality", "70");
     for (i, (name, bytes)) in files.into_iter().enumerate() {
         form = form.part(format!("client_files[{i}]"), Part::bytes(bytes).file_name(name.to_string()));
@@ -38,7 +38,7 @@ async fn send(caller: &Caller, task: i64, files: Vec<(&str, Vec<u8>)>) -> reqwes
         .unwrap()
 }
 
-async fn request_of(caller: &Caller, task: i64) -> Value {
+pub(crate) async fn request_of(caller: &Caller, task: i64) -> Value {
     let id = format!("action%3Dcreate%26target%3Dtask%26target_id%3D{task}");
     for _ in 0..100 {
         let request = expect(caller.get(&format!("/api/requests/{id}"), None).await, StatusCode::OK).await;

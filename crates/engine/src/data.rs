@@ -15,8 +15,8 @@ use std::collections::HashMap;
 
 pub const SORTING_METHODS: &[&str] = &["lexicographical", "natural", "predefined", "random"];
 
-/// Extensions of media kinds this server cannot take yet (archives, video, PDF).
-const NOT_YET: &[&str] = &["tar", "gz", "tgz", "bz2", "7z", "rar", "pdf"];
+/// Extensions of media kinds this server cannot take yet (other archives, PDF).
+const NOT_YET: &[&str] = &["gz", "bz2", "tbz2", "xz", "7z", "rar", "pdf"];
 
 /// The accepted parameters of a data request.
 struct DataParams {
@@ -34,6 +34,43 @@ struct DataParams {
     server_files_exclude: Vec<String>,
     /// Files per job, in order (`job_file_mapping`).
     job_file_mapping: Vec<Vec<String>>,
+    /// `remote_files`: the name each URL's file gets, and the URL.
+    remote_files: Vec<(String, String)>,
+}
+
+/// `remote_files`: http(s) URLs, each naming a file (the last path segment, decoded),
+/// no name twice. Whether the address may be reached is the media worker's check.
+fn remote_files(body: &serde_json::Map<String, Value>) -> ApiResult<Vec<(String, String)>> {
+    const KEY: &str = "remote_files";
+    let urls: Vec<&str> = match body.get(KEY) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+            items.iter().filter_map(Value::as_str).collect()
+        }
+        Some(_) => return Err(ApiError::field(KEY, "Expected a list of URLs.")),
+    };
+    let mut files = Vec::with_capacity(urls.len());
+    let mut names = std::collections::HashSet::new();
+    for text in urls {
+        let parsed = url::Url::parse(text.trim())
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| ApiError::field(KEY, format!("{text:?} is not an http(s) URL.")))?;
+        let segment = parsed.path_segments().and_then(|mut s| s.next_back()).unwrap_or("");
+        let name = percent_decode(segment);
+        if !keys::valid_file_name(&name) {
+            return Err(ApiError::field(KEY, format!("{text:?} does not name a file.")));
+        }
+        if !names.insert(name.clone()) {
+            return Err(ApiError::field(KEY, format!("More than one URL names the file {name:?}.")));
+        }
+        files.push((name, parsed.to_string()));
+    }
+    Ok(files)
+}
+
+fn percent_decode(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
 }
 
 fn job_file_mapping(body: &serde_json::Map<String, Value>) -> ApiResult<Vec<Vec<String>>> {
@@ -75,7 +112,6 @@ fn share_paths(body: &serde_json::Map<String, Value>, key: &str) -> ApiResult<Ve
 
 fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
     for (key, what) in [
-        ("remote_files", "remote files"),
         ("cloud_storage_id", "cloud storages"),
         ("validation_params", "validation_params"),
         ("filename_pattern", "filename_pattern"),
@@ -121,6 +157,7 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
     let server_files = share_paths(body, "server_files")?;
     let server_files_exclude = share_paths(body, "server_files_exclude")?;
     let job_file_mapping = job_file_mapping(body)?;
+    let remote_files = remote_files(body)?;
     if !job_file_mapping.is_empty() {
         let conflicting = [
             ("start_frame", start_frame != 0),
@@ -150,6 +187,7 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
         server_files,
         server_files_exclude,
         job_file_mapping,
+        remote_files,
     })
 }
 
@@ -316,7 +354,7 @@ impl Engine {
             .query("SELECT name, parts FROM uploads WHERE task_id = $1 ORDER BY received_date, name", &[&task])
             .await
             .map_err(db_error)?;
-        let uploaded: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        let mut uploaded: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
         let parts: HashMap<String, FileParts> = rows
             .iter()
             .filter(|r| !r.get::<_, Vec<String>>(1).is_empty())
@@ -324,17 +362,26 @@ impl Engine {
             .collect();
         let request_id = data_request_id(task);
         let from_share = !params.server_files.is_empty();
-        if from_share && !uploaded.is_empty() {
-            return Err(ApiError::invalid("Send either files or server_files, not both"));
+        let from_remote = !params.remote_files.is_empty();
+        if [from_share, from_remote, !uploaded.is_empty()].iter().filter(|given| **given).count() > 1 {
+            return Err(ApiError::invalid("Send only one of client_files, server_files and remote_files"));
         }
-        if let Some(name) = uploaded.iter().find(|n| NOT_YET.contains(&cvat_codecs::extension(n).as_str())) {
+        if from_remote {
+            // Remote files are downloaded as uploads of these names, then treated as such.
+            uploaded = params.remote_files.iter().map(|(name, _)| name.clone()).collect();
+        }
+        let is_archive = |n: &str| cvat_codecs::archive::is_archive_name(n);
+        if let Some(name) =
+            uploaded.iter().find(|n| !is_archive(n) && NOT_YET.contains(&cvat_codecs::extension(n).as_str()))
+        {
             return Err(ApiError::invalid(format!(
-                "{name}: tar archives and PDF files are not supported by this server yet; upload images, a zip or a video"
+                "{name}: this kind of archive and PDF files are not supported by this server yet; \
+                 upload images, a zip, tar or tar.gz archive, or a video"
             )));
         }
         // One video or one archive alone, or any number of images.
         let singles: Vec<&String> =
-            uploaded.iter().filter(|n| cvat_codecs::extension(n) == "zip" || cvat_codecs::is_video_name(n)).collect();
+            uploaded.iter().filter(|n| is_archive(n) || cvat_codecs::is_video_name(n)).collect();
         let images: Vec<String> = uploaded.iter().filter(|n| cvat_codecs::is_image_name(n)).cloned().collect();
         if singles.len() > 1 || (!singles.is_empty() && !images.is_empty()) {
             return Err(ApiError::invalid(
@@ -417,6 +464,7 @@ impl Engine {
             parts,
             share_paths: params.server_files.clone(),
             share_exclude: params.server_files_exclude.clone(),
+            remote_urls: params.remote_files.into_iter().collect(),
         })
     }
 

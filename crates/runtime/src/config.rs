@@ -72,6 +72,10 @@ pub struct Settings {
     pub login_max_failures: u32,
     pub login_window_seconds: u64,
     pub otlp_endpoint: Option<String>,
+    /// Networks that `remote_files` may reach although they are not public (CIDRs, comma separated).
+    pub remote_allowed_networks: Vec<String>,
+    pub remote_max_bytes: u64,
+    pub remote_timeout_seconds: u64,
 }
 
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -116,6 +120,14 @@ impl Settings {
             login_max_failures: parse(env, "CVAT_LOGIN_MAX_FAILURES", "10")?,
             login_window_seconds: parse(env, "CVAT_LOGIN_WINDOW_SECONDS", "300")?,
             otlp_endpoint: env("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|v| !v.is_empty()),
+            remote_allowed_networks: text("CVAT_REMOTE_ALLOWED_NETWORKS", "")
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect(),
+            remote_max_bytes: parse(env, "CVAT_REMOTE_MAX_BYTES", "1073741824")?,
+            remote_timeout_seconds: parse(env, "CVAT_REMOTE_TIMEOUT_SECONDS", "300")?,
         })
     }
 }

@@ -123,6 +123,8 @@ pub struct PoolHandler {
     pub task: TaskApi,
     pub blobs: Arc<dyn cvat_blob::BlobStore>,
     pub share: cvat_blob::share::Share,
+    /// Downloads of `remote_files`.
+    pub fetcher: cvat_fetch::Fetcher,
 }
 
 impl Handler for PoolHandler {
@@ -138,7 +140,9 @@ impl Handler for PoolHandler {
                 Ok(())
             }
             Some(Work::ProcessTaskData(data)) if self.pool == "media" => {
-                media::process_task_data(data, self.blobs.clone(), self.share.clone(), self.task.clone()).await
+                let sources =
+                    media::Sources { blobs: self.blobs.clone(), share: self.share.clone(), fetcher: &self.fetcher };
+                media::process_task_data(data, sources, self.task.clone()).await
             }
             Some(Work::PurgeTaskBlobs(purge)) if self.pool == "media" => {
                 for task in purge.task_ids {
@@ -165,6 +169,19 @@ impl Handler for PoolHandler {
     }
 }
 
+fn fetch_policy(settings: &Settings) -> anyhow::Result<cvat_fetch::FetchPolicy> {
+    let allowed = settings
+        .remote_allowed_networks
+        .iter()
+        .map(|n| n.parse().map_err(|e: String| anyhow::anyhow!("CVAT_REMOTE_ALLOWED_NETWORKS: {e}")))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(cvat_fetch::FetchPolicy {
+        allowed,
+        max_bytes: settings.remote_max_bytes,
+        timeout: Duration::from_secs(settings.remote_timeout_seconds.max(1)),
+    })
+}
+
 /// A worker process: configuration, telemetry, health endpoints, then the consume loop
 /// until Ctrl-C. The media and export binaries are this with their pool name.
 pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Result<()> {
@@ -186,7 +203,8 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     ]);
     tokio::spawn(health::serve(settings.health_listen, ready));
     let share = cvat_blob::share::Share::new(&settings.share_dir);
-    let handler = PoolHandler { pool, task: task_client(&settings.task_url)?, blobs, share };
+    let fetcher = cvat_fetch::Fetcher::new(fetch_policy(&settings)?)?;
+    let handler = PoolHandler { pool, task: task_client(&settings.task_url)?, blobs, share, fetcher };
     let worker = Worker { pool, broker, prefetch: 4, handler };
     tokio::select! {
         _ = worker.run() => {}

@@ -28,14 +28,20 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-pub async fn process_task_data(
-    job: ProcessTaskData,
-    blobs: Arc<dyn BlobStore>,
-    share: Share,
-    task: TaskApi,
-) -> anyhow::Result<()> {
+/// Where task data comes from besides the uploads.
+pub(crate) struct Sources<'a> {
+    pub blobs: Arc<dyn BlobStore>,
+    pub share: Share,
+    pub fetcher: &'a cvat_fetch::Fetcher,
+}
+
+pub(crate) async fn process_task_data(job: ProcessTaskData, sources: Sources<'_>, task: TaskApi) -> anyhow::Result<()> {
     let request_id = job.request_id.clone();
-    match build(&job, &blobs, &share, &task).await {
+    let outcome = match download_remote(&job, &sources).await {
+        Ok(()) => build(&job, &sources.blobs, &sources.share, &task).await,
+        Err(failure) => Err(failure),
+    };
+    match outcome {
         Ok(result) => match task.clone().complete_data(result).await {
             // The request was cancelled meanwhile: nothing to record.
             Err(status) if status.code() == tonic::Code::NotFound => {
@@ -94,6 +100,42 @@ async fn spool(blobs: &Arc<dyn BlobStore>, job: &ProcessTaskData, name: &str) ->
     }
     out.flush().await.map_err(|e| Failure::Retry(e.into()))?;
     Ok(file)
+}
+
+/// Downloads `remote_files` into the task's uploads, streaming; a URL that cannot be
+/// fetched (refused address, error status, too large, too slow) fails the request.
+async fn download_remote(job: &ProcessTaskData, sources: &Sources<'_>) -> Result<(), Failure> {
+    let mut remote: Vec<(&String, &String)> = job.remote_urls.iter().collect();
+    remote.sort();
+    for (name, url) in remote {
+        let body = sources.fetcher.get(url).await.map_err(|e| Failure::Data(e.to_string()))?;
+        // The download's own errors (size, time) come back as `Refused`: the data's fault.
+        let stream = body.map(|piece| piece.map_err(|e| cvat_blob::BlobError::Refused(e.to_string()))).boxed();
+        match sources.blobs.put_stream(&keys::upload(job.task_id, name), stream).await {
+            Ok(_) => {}
+            Err(cvat_blob::BlobError::Refused(reason)) => return Err(Failure::Data(reason)),
+            Err(err) => return Err(Failure::Retry(err.into())),
+        }
+    }
+    Ok(())
+}
+
+/// Inflates a spooled `.tar.gz` into a plain tar beside it (members are read by seeking).
+async fn gunzip(file: TempFile, name: &str) -> Result<TempFile, Failure> {
+    let name = name.to_string();
+    tokio::task::spawn_blocking(move || {
+        let plain = TempFile(file.0.with_extension("tar"));
+        let input = std::io::BufReader::new(std::fs::File::open(&file.0).map_err(|e| Failure::Retry(e.into()))?);
+        let output = std::fs::File::create(&plain.0).map_err(|e| Failure::Retry(e.into()))?;
+        let mut output = std::io::BufWriter::new(output);
+        let limit = ArchiveLimits::default().max_total_bytes;
+        cvat_codecs::archive::inflate_gzip(&name, input, &mut output, limit)
+            .map_err(|e| Failure::Data(e.to_string()))?;
+        std::io::Write::flush(&mut output).map_err(|e| Failure::Retry(e.into()))?;
+        Ok(plain)
+    })
+    .await
+    .map_err(|e| Failure::Retry(e.into()))?
 }
 
 /// One uploaded file: one blob, or the pieces of a resumable upload in order.
@@ -158,6 +200,7 @@ async fn build(
     // An archive is spooled to a temporary file, not held in memory.
     let spooled = match job.archive.as_str() {
         "" => None,
+        name if cvat_codecs::archive::is_gzip_name(name) => Some(gunzip(spool(blobs, job, name).await?, name).await?),
         name => Some(spool(blobs, job, name).await?),
     };
     let archive = match &spooled {
