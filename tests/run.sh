@@ -50,6 +50,16 @@ export CVAT_TEST_BIN_DIR=$ROOT/target/debug
 export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:14317
 
 PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d postgres -q -c "CREATE DATABASE cvat_test_$RUN_ID"
+# A user's own S3 server for cloud storages, on 127.0.0.2 (the allowed internal network;
+# the server's own store on 127.0.0.1 stays refused). s3s-fs keeps a bucket as a directory
+# and an object as a file, so tests put objects by writing files.
+export CVAT_TEST_USER_S3=http://127.0.0.2:18015 CVAT_TEST_USER_S3_DIR=$CVAT_DATA_DIR/user-s3
+export CVAT_TEST_USER_S3_KEY=user-key CVAT_TEST_USER_S3_SECRET=user-secret-key-1
+mkdir -p "$CVAT_TEST_USER_S3_DIR"
+S3FS_BIN=$(command -v s3s-fs || echo "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs")
+nohup "$S3FS_BIN" --host 127.0.0.2 --port 18015 --access-key $CVAT_TEST_USER_S3_KEY --secret-key $CVAT_TEST_USER_S3_SECRET \
+  "$CVAT_TEST_USER_S3_DIR" >"$CVAT_DATA_DIR/user-s3.log" 2>&1 &
+USER_S3_PID=$!
 redis-server --bind 127.0.0.1 --port $CVAT_TEST_REDIS_PORT --save "" --appendonly no --daemonize yes \
   --dir "$CVAT_DATA_DIR" --logfile "$CVAT_DATA_DIR/redis.log"
 
@@ -57,6 +67,7 @@ cleanup() {
   set +e
   bash deploy/local/stop-services.sh
   redis-cli -p $CVAT_TEST_REDIS_PORT shutdown nosave >/dev/null 2>&1
+  kill $USER_S3_PID 2>/dev/null
   PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d postgres -q -c "DROP DATABASE IF EXISTS cvat_test_$RUN_ID WITH (FORCE)" >/dev/null 2>&1
   rm -rf "$CVAT_DATA_DIR"
 }

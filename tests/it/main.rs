@@ -3,6 +3,7 @@
 
 mod auth;
 mod bad_input;
+mod cloud_storages;
 mod common;
 mod observability;
 mod organizations;

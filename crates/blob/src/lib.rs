@@ -10,7 +10,7 @@ pub mod keys;
 pub mod share;
 
 pub use local::LocalStore;
-pub use s3::S3Store;
+pub use s3::{BucketPage, BucketStatus, S3Access, S3Keys, S3Store};
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;

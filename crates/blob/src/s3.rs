@@ -6,27 +6,154 @@ use aws_sdk_s3::Client;
 use bytes::Bytes;
 use futures_util::StreamExt;
 
-/// An S3-compatible bucket (path-style addressing, so any endpoint works).
+/// An S3-compatible bucket (path-style addressing on custom endpoints, so any server works).
 pub struct S3Store {
     client: Client,
     bucket: String,
 }
 
+/// Keys of a signed S3 connection. `Debug` never shows them.
+#[derive(Clone)]
+pub struct S3Keys {
+    pub access_key: String,
+    pub secret_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for S3Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("S3Keys(***)")
+    }
+}
+
+/// How to reach a bucket: the server's own, or one a user attached as a cloud storage.
+#[derive(Debug, Clone)]
+pub struct S3Access {
+    /// `None`: AWS's own endpoint of the region.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    /// `None`: anonymous (unsigned) requests to a public bucket.
+    pub keys: Option<S3Keys>,
+    /// Bounds each request (for buckets of users, which may not answer).
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// What a bucket answers to its credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketStatus {
+    Available,
+    NotFound,
+    Forbidden,
+}
+
+impl BucketStatus {
+    /// CVAT's names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BucketStatus::Available => "AVAILABLE",
+            BucketStatus::NotFound => "NOT_FOUND",
+            BucketStatus::Forbidden => "FORBIDDEN",
+        }
+    }
+}
+
+/// One page of a bucket listing, one level below a prefix.
+#[derive(Debug, Default)]
+pub struct BucketPage {
+    /// Object keys.
+    pub files: Vec<String>,
+    /// Common prefixes, each ending with `/`.
+    pub directories: Vec<String>,
+    pub next: Option<String>,
+}
+
 impl S3Store {
     pub fn new(endpoint: &str, region: &str, bucket: &str, access_key: &str, secret_key: &str) -> Self {
-        let credentials = Credentials::new(access_key, secret_key, None, None, "cvat-config");
-        let config = aws_sdk_s3::Config::builder()
+        let keys = S3Keys { access_key: access_key.into(), secret_key: secret_key.into(), session_token: None };
+        Self::connect(&S3Access {
+            endpoint: Some(endpoint.to_string()),
+            region: region.to_string(),
+            bucket: bucket.to_string(),
+            keys: Some(keys),
+            timeout: None,
+        })
+    }
+
+    pub fn connect(access: &S3Access) -> Self {
+        let mut config = aws_sdk_s3::Config::builder()
             .behavior_version_latest()
-            .endpoint_url(endpoint)
-            .region(Region::new(region.to_string()))
-            .credentials_provider(credentials)
-            .force_path_style(true)
+            .region(Region::new(access.region.clone()))
             // Checksums only where S3 requires them: servers compute the checksum of a
             // multipart object differently (per part), which would fail every read of it.
             .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
-            .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired)
-            .build();
-        Self { client: Client::from_conf(config), bucket: bucket.to_string() }
+            .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired);
+        if let Some(endpoint) = &access.endpoint {
+            config = config.endpoint_url(endpoint).force_path_style(true);
+        }
+        config = match &access.keys {
+            Some(keys) => config.credentials_provider(Credentials::new(
+                &keys.access_key,
+                &keys.secret_key,
+                keys.session_token.clone(),
+                None,
+                "cvat-config",
+            )),
+            None => config.allow_no_auth(),
+        };
+        if let Some(timeout) = access.timeout {
+            let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))
+                .operation_attempt_timeout(timeout)
+                .build();
+            config = config.timeout_config(timeouts).retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled());
+        }
+        Self { client: Client::from_conf(config.build()), bucket: access.bucket.clone() }
+    }
+
+    /// Whether the bucket answers to these credentials.
+    pub async fn status(&self) -> Result<BucketStatus, BlobError> {
+        match self.client.head_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => Ok(BucketStatus::Available),
+            Err(err) => match err.raw_response().map(|r| r.status().as_u16()) {
+                Some(404) => Ok(BucketStatus::NotFound),
+                Some(401 | 403) => Ok(BucketStatus::Forbidden),
+                _ => Err(unavailable(err)),
+            },
+        }
+    }
+
+    /// One page of the objects and "directories" right below `prefix`; with `flat`, every
+    /// object under it.
+    pub async fn list_page(
+        &self,
+        prefix: &str,
+        flat: bool,
+        token: Option<String>,
+        page_size: i32,
+    ) -> Result<BucketPage, BlobError> {
+        let mut request = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .max_keys(page_size)
+            .set_continuation_token(token);
+        if !flat {
+            request = request.delimiter("/");
+        }
+        let page = request.send().await.map_err(unavailable)?;
+        Ok(BucketPage {
+            files: page
+                .contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .filter(|k| !k.ends_with('/'))
+                .map(str::to_string)
+                .collect(),
+            directories: page.common_prefixes().iter().filter_map(|p| p.prefix()).map(str::to_string).collect(),
+            next: page.next_continuation_token().filter(|_| page.is_truncated() == Some(true)).map(str::to_string),
+        })
     }
 
     /// Creates the bucket if it does not exist yet.

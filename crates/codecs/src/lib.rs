@@ -34,6 +34,22 @@ pub fn is_image_name(name: &str) -> bool {
     IMAGE_EXTENSIONS.contains(&extension(name).as_str())
 }
 
+/// What CVAT calls the kind of a file or directory in a listing (`mime_type` of a
+/// share or bucket entry).
+pub fn media_kind(name: &str, is_dir: bool) -> &'static str {
+    if is_dir {
+        return "DIR";
+    }
+    match extension(name).as_str() {
+        _ if is_image_name(name) => "image",
+        _ if is_video_name(name) => "video",
+        "zip" => "zip",
+        "tar" | "gz" | "tgz" | "bz2" | "7z" | "rar" => "archive",
+        "pdf" => "pdf",
+        _ => "unknown",
+    }
+}
+
 /// One frame ready for the chunks.
 pub struct Frame {
     pub width: u32,

@@ -1,4 +1,83 @@
-//! The orders CVAT puts task files in (`sorting_method`).
+//! The orders CVAT puts task files in (`sorting_method`), and which files a
+//! `filename_pattern` keeps.
+
+/// Python's `fnmatch` (case-sensitive, as on Linux): `*` any run of characters (`/`
+/// included), `?` one character, `[abc]`/`[a-z]`/`[!abc]` one of (not of) a set.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    // Iterative matching with one backtrack point for the last `*`.
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                star = Some((p, n));
+                p += 1;
+                continue;
+            }
+            Some('?') => {
+                p += 1;
+                n += 1;
+                continue;
+            }
+            Some('[') => {
+                if let Some((matched, next)) = class_match(&pattern, p, name[n]) {
+                    if matched {
+                        p = next;
+                        n += 1;
+                        continue;
+                    }
+                } else if name[n] == '[' {
+                    p += 1;
+                    n += 1;
+                    continue;
+                }
+            }
+            Some(&c) if c == name[n] => {
+                p += 1;
+                n += 1;
+                continue;
+            }
+            _ => {}
+        }
+        match star {
+            Some((star_p, star_n)) => {
+                p = star_p + 1;
+                n = star_n + 1;
+                star = Some((star_p, star_n + 1));
+            }
+            None => return false,
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
+}
+
+/// Whether `c` is in the set starting at `pattern[start] == '['`, and where the set ends;
+/// `None` when the bracket is not closed (then it is a literal `[`).
+fn class_match(pattern: &[char], start: usize, c: char) -> Option<(bool, usize)> {
+    let mut i = start + 1;
+    let negated = matches!(pattern.get(i), Some('!'));
+    if negated {
+        i += 1;
+    }
+    let mut found = false;
+    let mut first = true;
+    while let Some(&item) = pattern.get(i) {
+        if item == ']' && !first {
+            return Some((found != negated, i + 1));
+        }
+        if pattern.get(i + 1) == Some(&'-') && pattern.get(i + 2).is_some_and(|&e| e != ']') {
+            found |= (item..=pattern[i + 2]).contains(&c);
+            i += 3;
+        } else {
+            found |= item == c;
+            i += 1;
+        }
+        first = false;
+    }
+    None
+}
 
 fn natural_key(name: &str) -> Vec<(u8, String, u128)> {
     let mut parts = Vec::new();
@@ -69,6 +148,27 @@ pub fn sort_files(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs_match_as_fnmatch() {
+        for (pattern, name, expected) in [
+            ("*.jpg", "a/b.jpg", true),
+            ("*.jpg", "a.png", false),
+            ("img_??.png", "img_01.png", true),
+            ("img_??.png", "img_1.png", false),
+            ("[ab]*", "b.png", true),
+            ("[!ab]*", "b.png", false),
+            ("frame_[0-4].png", "frame_3.png", true),
+            ("frame_[0-4].png", "frame_7.png", false),
+            ("*", "", true),
+            ("a*b*c", "aXbYc", true),
+            ("a*b*c", "aXbY", false),
+            ("[x", "[x", true),
+            ("set/*", "set/a.png", true),
+        ] {
+            assert_eq!(glob_match(pattern, name), expected, "{pattern} {name}");
+        }
+    }
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

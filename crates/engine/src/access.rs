@@ -100,6 +100,8 @@ pub(crate) struct Visibility {
     pub org_column: &'static str,
     /// Condition on the user's relations, with `{user}` standing for their id.
     pub relations: &'static str,
+    /// The organization role (with privilege user) that sees every object of the organization.
+    pub staff: Role,
 }
 
 /// The list scope of `caller`: the organization context, then (unless admin or
@@ -118,7 +120,7 @@ pub(crate) fn list_scope(caller: &Caller, actor: &Actor, visibility: &Visibility
     let sees_all = caller.is_admin()
         || (caller.context.org().is_some()
             && actor.privilege >= Privilege::User
-            && actor.role.is_some_and(|r| r >= Role::Maintainer));
+            && actor.role.is_some_and(|r| r >= visibility.staff));
     if !sees_all {
         // The id is ours, not the client's: an integer, safe to write into the SQL.
         scope.push_raw(format!("({})", visibility.relations.replace("{user}", &caller.id().to_string())));

@@ -36,6 +36,10 @@ struct DataParams {
     job_file_mapping: Vec<Vec<String>>,
     /// `remote_files`: the name each URL's file gets, and the URL.
     remote_files: Vec<(String, String)>,
+    /// Set with `server_files` naming keys of this cloud storage's bucket.
+    cloud_storage_id: Option<i64>,
+    /// A glob the files of the share or a cloud storage must match.
+    filename_pattern: Option<String>,
 }
 
 /// `remote_files`: http(s) URLs, each naming a file (the last path segment, decoded),
@@ -111,15 +115,8 @@ fn share_paths(body: &serde_json::Map<String, Value>, key: &str) -> ApiResult<Ve
 }
 
 fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
-    for (key, what) in [
-        ("cloud_storage_id", "cloud storages"),
-        ("validation_params", "validation_params"),
-        ("filename_pattern", "filename_pattern"),
-    ] {
-        let given = body.get(key).is_some_and(|v| !v.is_null() && v != &json!([]));
-        if given {
-            return Err(ApiError::field(key, format!("Task data from {what} is not supported by this server yet.")));
-        }
+    if body.get("validation_params").is_some_and(|v| !v.is_null()) {
+        return Err(ApiError::field("validation_params", "Validation frames are not supported by this server yet."));
     }
     let mut fields = Fields::new(body);
     let image_quality = fields.optional_int("image_quality", 1..=100);
@@ -136,6 +133,8 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
     fields.optional_bool("copy_data");
     fields.choice("storage_method", &["cache", "file_system"]);
     let storage = fields.choice("storage", &["local", "share", "cloud_storage"]).unwrap_or_else(|| "local".into());
+    let cloud_storage_id = fields.nullable_int("cloud_storage_id", 1..=i64::MAX).flatten();
+    let filename_pattern = fields.nullable_str("filename_pattern").flatten().filter(|p| !p.is_empty());
     let step = match cvat_segments::parse_frame_filter(&frame_filter) {
         Ok(step) => step,
         Err(_) => {
@@ -188,6 +187,8 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
         server_files_exclude,
         job_file_mapping,
         remote_files,
+        cloud_storage_id,
+        filename_pattern,
     })
 }
 
@@ -361,7 +362,23 @@ impl Engine {
             .map(|r| (r.get(0), FileParts { keys: r.get(1) }))
             .collect();
         let request_id = data_request_id(task);
-        let from_share = !params.server_files.is_empty();
+        let from_cloud = params.cloud_storage_id.is_some();
+        if let Some(id) = params.cloud_storage_id {
+            self.check_cloud_storage_readable(caller, id).await?;
+        }
+        if params.filename_pattern.is_some() && params.server_files.is_empty() && !from_cloud {
+            return Err(ApiError::field(
+                "filename_pattern",
+                "filename_pattern filters server_files or a cloud storage.",
+            ));
+        }
+        if from_cloud && params.server_files.is_empty() && params.filename_pattern.is_none() {
+            return Err(ApiError::invalid(
+                "No media data found: name server_files (or a filename_pattern) of the cloud storage",
+            ));
+        }
+        // The share or a cloud storage: the worker lists what the paths name.
+        let from_share = !params.server_files.is_empty() || from_cloud;
         let from_remote = !params.remote_files.is_empty();
         if [from_share, from_remote, !uploaded.is_empty()].iter().filter(|given| **given).count() > 1 {
             return Err(ApiError::invalid("Send only one of client_files, server_files and remote_files"));
@@ -428,7 +445,11 @@ impl Engine {
             "sorting_method": params.sorting_method,
             "use_zip_chunks": params.use_zip_chunks,
             "use_cache": params.use_cache,
-            "storage": if from_share { "share".to_string() } else { params.storage.clone() },
+            "storage": match (from_cloud, from_share) {
+                (true, _) => "cloud_storage".to_string(),
+                (false, true) => "share".to_string(),
+                _ => params.storage.clone(),
+            },
             "frames_per_job": params.job_file_mapping.iter().map(Vec::len).collect::<Vec<_>>(),
             "mode": if video.is_some() { "interpolation" } else { "annotation" },
         });
@@ -465,6 +486,8 @@ impl Engine {
             share_paths: params.server_files.clone(),
             share_exclude: params.server_files_exclude.clone(),
             remote_urls: params.remote_files.into_iter().collect(),
+            cloud_storage_id: params.cloud_storage_id.unwrap_or(0),
+            filename_pattern: params.filename_pattern.unwrap_or_default(),
         })
     }
 

@@ -64,6 +64,7 @@ const VISIBILITY: Visibility = Visibility {
     org_column: "t.organization_id",
     relations: "j.assignee_id = {user} OR t.owner_id = {user} OR t.assignee_id = {user} \
      OR p.owner_id = {user} OR p.assignee_id = {user}",
+    staff: cvat_permissions::Role::Maintainer,
 };
 
 fn columns() -> String {

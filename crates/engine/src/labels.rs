@@ -321,6 +321,7 @@ const VISIBILITY: Visibility = Visibility {
      OR EXISTS (SELECT 1 FROM jobs j WHERE j.task_id = t.id AND j.assignee_id = {user}) \
      OR EXISTS (SELECT 1 FROM tasks pt JOIN jobs j ON j.task_id = pt.id WHERE pt.project_id = l.project_id \
      AND j.assignee_id = {user})",
+    staff: cvat_permissions::Role::Maintainer,
 };
 
 /// The parent of a label list: `job_id`, `task_id` or `project_id`.

@@ -8,6 +8,7 @@
 //! table when they are set, so lists can filter, search and sort by username locally.
 
 mod access;
+mod cloud_storages;
 pub mod data;
 mod directory;
 mod jobs;
@@ -20,6 +21,7 @@ mod tasks;
 mod users;
 
 pub use access::{Caller, Context};
+pub use cloud_storages::Bucket;
 pub use directory::Directory;
 
 use cvat_db::{Migration, PgPool};
@@ -33,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "task_data", sql: include_str!("../migrations/0003_task_data.sql") },
     Migration { version: 4, name: "frame_ranges", sql: include_str!("../migrations/0004_frame_ranges.sql") },
     Migration { version: 5, name: "tus_uploads", sql: include_str!("../migrations/0005_tus_uploads.sql") },
+    Migration { version: 6, name: "cloud_storages", sql: include_str!("../migrations/0006_cloud_storages.sql") },
 ];
 
 /// A page of rendered documents and the total count.
@@ -44,11 +47,13 @@ pub struct DocumentPage {
 pub struct Engine {
     db: PgPool,
     directory: Directory,
+    /// What user-chosen endpoints (cloud storages) may be reached.
+    network: cvat_fetch::FetchPolicy,
 }
 
 impl Engine {
-    pub fn new(db: PgPool, directory: Directory) -> Self {
-        Self { db, directory }
+    pub fn new(db: PgPool, directory: Directory, network: cvat_fetch::FetchPolicy) -> Self {
+        Self { db, directory, network }
     }
 
     async fn client(&self) -> ApiResult<cvat_db::Client> {

@@ -22,6 +22,7 @@ impl Engine {
             .await
             .map_err(db_error)?;
         tx.execute("DELETE FROM projects WHERE organization_id = ANY($1)", &[&gone]).await.map_err(db_error)?;
+        tx.execute("DELETE FROM cloud_storages WHERE organization_id = ANY($1)", &[&gone]).await.map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
         tracing::info!(organizations = ?gone, "objects of deleted organizations removed");
         Ok(tasks.iter().map(|r| r.get(0)).collect())

@@ -32,8 +32,11 @@ pub const PROJECT_LIST: ListSpec = ListSpec {
 
 const FROM: &str = "projects p LEFT JOIN users o ON o.id = p.owner_id LEFT JOIN users a ON a.id = p.assignee_id";
 
-const VISIBILITY: Visibility =
-    Visibility { org_column: "p.organization_id", relations: "p.owner_id = {user} OR p.assignee_id = {user}" };
+const VISIBILITY: Visibility = Visibility {
+    org_column: "p.organization_id",
+    relations: "p.owner_id = {user} OR p.assignee_id = {user}",
+    staff: cvat_permissions::Role::Maintainer,
+};
 
 fn columns() -> String {
     format!(

@@ -66,6 +66,7 @@ const VISIBILITY: Visibility = Visibility {
     org_column: "t.organization_id",
     relations: "t.owner_id = {user} OR t.assignee_id = {user} OR p.owner_id = {user} OR p.assignee_id = {user} \
      OR EXISTS (SELECT 1 FROM jobs j WHERE j.task_id = t.id AND j.assignee_id = {user})",
+    staff: cvat_permissions::Role::Maintainer,
 };
 
 fn columns() -> String {

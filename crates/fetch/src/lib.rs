@@ -44,8 +44,40 @@ pub struct FetchPolicy {
 }
 
 impl FetchPolicy {
+    /// `CVAT_REMOTE_ALLOWED_NETWORKS`, `CVAT_REMOTE_MAX_BYTES`, `CVAT_REMOTE_TIMEOUT_SECONDS`.
+    pub fn from_settings(settings: &cvat_runtime::Settings) -> Result<Self, String> {
+        let allowed = settings
+            .remote_allowed_networks
+            .iter()
+            .map(|n| n.parse().map_err(|e: String| format!("CVAT_REMOTE_ALLOWED_NETWORKS: {e}")))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            allowed,
+            max_bytes: settings.remote_max_bytes,
+            timeout: Duration::from_secs(settings.remote_timeout_seconds.max(1)),
+        })
+    }
+
     fn permits(&self, ip: IpAddr) -> bool {
         is_public(ip) || self.allowed.iter().any(|n| n.contains(ip))
+    }
+
+    /// For clients that connect by themselves (S3 of a cloud storage): the endpoint must
+    /// be an http(s) URL whose host resolves only to permitted addresses. (The client
+    /// resolves again when it connects; a name re-pointed in between is not caught.)
+    pub async fn check_endpoint(&self, endpoint: &str) -> Result<(), FetchError> {
+        let url = reqwest::Url::parse(endpoint).map_err(|_| FetchError::BadUrl(endpoint.to_string()))?;
+        check_url(self, &url)?;
+        let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
+        let port = url.port_or_known_default().unwrap_or(443);
+        let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| FetchError::Failed { url: endpoint.to_string(), reason: e.to_string() })?
+            .collect();
+        if found.is_empty() || found.iter().any(|a| !self.permits(a.ip())) {
+            return Err(FetchError::Refused(endpoint.to_string()));
+        }
+        Ok(())
     }
 }
 
@@ -146,6 +178,10 @@ impl Fetcher {
         Ok(Self { client, policy })
     }
 
+    pub fn policy(&self) -> &FetchPolicy {
+        &self.policy
+    }
+
     /// Starts a GET; answers the body as a capped stream.
     pub async fn get(&self, url: &str) -> Result<Body, FetchError> {
         let parsed = reqwest::Url::parse(url).map_err(|_| FetchError::BadUrl(url.to_string()))?;
@@ -221,5 +257,10 @@ mod tests {
         let fetcher = Fetcher::new(policy(&[])).unwrap();
         let err = fetcher.get("http://localhost:9/a.png").await.err().unwrap();
         assert!(matches!(err, FetchError::Refused(_)), "{err}");
+        let strict = policy(&[]);
+        for endpoint in ["http://localhost:8014", "http://127.0.0.1:8014", "http://[::1]:1", "ftp://x"] {
+            assert!(strict.check_endpoint(endpoint).await.is_err(), "{endpoint}");
+        }
+        assert!(policy(&["127.0.0.0/8"]).check_endpoint("http://127.0.0.1:8014").await.is_ok());
     }
 }

@@ -1,4 +1,4 @@
-//! CVAT's permission rules for projects, tasks and jobs (its OPA policies), as pure
+//! CVAT's permission rules for projects, tasks, jobs and cloud storages (its OPA policies), as pure
 //! functions: the caller gathers the facts (who acts, their role in the object's
 //! organization, who owns and is assigned what) and asks whether a scope is allowed.
 //! Deny is the default: every rule names who is allowed, nothing else is.
@@ -274,6 +274,46 @@ pub fn job(actor: &Actor, scope: JobScope, facts: &JobFacts) -> bool {
                         JobScope::ValidationLayout => task_staff,
                         JobScope::CreateOrDelete => unreachable!("handled above"),
                     }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloudStorageScope {
+    /// view, list:content (status, actions, preview, content)
+    View,
+    /// update, delete
+    Update,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CloudStorageFacts {
+    pub in_org: bool,
+    pub owner: Option<i64>,
+}
+
+/// Attaching a cloud storage (`in_org`: the request has an organization context).
+pub fn create_cloud_storage(actor: &Actor, in_org: bool) -> bool {
+    actor.privilege == Privilege::Admin
+        || actor.at_least(Privilege::User) && (!in_org || actor.role_at_least(Role::Maintainer))
+}
+
+pub fn cloud_storage(actor: &Actor, scope: CloudStorageScope, facts: &CloudStorageFacts) -> bool {
+    if actor.privilege == Privilege::Admin {
+        return true;
+    }
+    let owner = actor.is(facts.owner);
+    if !facts.in_org {
+        return match scope {
+            CloudStorageScope::View => owner,
+            CloudStorageScope::Update => owner && actor.at_least(Privilege::Worker),
+        };
+    }
+    let user = actor.at_least(Privilege::User);
+    match scope {
+        CloudStorageScope::View => (actor.member() && owner) || (user && actor.role_at_least(Role::Supervisor)),
+        CloudStorageScope::Update => {
+            (actor.member() && owner && actor.at_least(Privilege::Worker)) || actor.org_manager()
         }
     }
 }

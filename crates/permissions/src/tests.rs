@@ -139,3 +139,35 @@ fn job_rules() {
         assert_eq!(job(&actor(privilege, role), scope, &facts), allowed, "{privilege:?} {role:?} {scope:?} {facts:?}");
     }
 }
+
+#[test]
+fn cloud_storage_rules() {
+    let mine = |in_org| CloudStorageFacts { in_org, owner: Some(ME) };
+    let theirs = |in_org| CloudStorageFacts { in_org, owner: Some(OTHER) };
+    use CloudStorageScope::{Update, View};
+    let table = [
+        (User, None, View, mine(false), true),
+        (User, None, View, theirs(false), false),
+        (Worker, None, Update, mine(false), true),
+        (Privilege::None, None, Update, mine(false), false),
+        (Admin, None, Update, theirs(true), true),
+        (User, Some(Supervisor), View, theirs(true), true),
+        (User, Some(Supervisor), Update, theirs(true), false),
+        (User, Some(Maintainer), Update, theirs(true), true),
+        (User, Some(Role::Worker), View, theirs(true), false),
+        (User, Some(Role::Worker), Update, mine(true), true),
+        (User, None, View, mine(true), false), // no longer a member
+        (Worker, Some(Supervisor), View, theirs(true), false),
+    ];
+    for (privilege, role, scope, facts, allowed) in table {
+        assert_eq!(
+            cloud_storage(&actor(privilege, role), scope, &facts),
+            allowed,
+            "{privilege:?} {role:?} {scope:?} {facts:?}"
+        );
+    }
+    assert!(create_cloud_storage(&actor(User, None), false));
+    assert!(!create_cloud_storage(&actor(Worker, None), false));
+    assert!(!create_cloud_storage(&actor(User, Some(Supervisor)), true));
+    assert!(create_cloud_storage(&actor(User, Some(Maintainer)), true));
+}

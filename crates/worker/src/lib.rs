@@ -169,19 +169,6 @@ impl Handler for PoolHandler {
     }
 }
 
-fn fetch_policy(settings: &Settings) -> anyhow::Result<cvat_fetch::FetchPolicy> {
-    let allowed = settings
-        .remote_allowed_networks
-        .iter()
-        .map(|n| n.parse().map_err(|e: String| anyhow::anyhow!("CVAT_REMOTE_ALLOWED_NETWORKS: {e}")))
-        .collect::<anyhow::Result<_>>()?;
-    Ok(cvat_fetch::FetchPolicy {
-        allowed,
-        max_bytes: settings.remote_max_bytes,
-        timeout: Duration::from_secs(settings.remote_timeout_seconds.max(1)),
-    })
-}
-
 /// A worker process: configuration, telemetry, health endpoints, then the consume loop
 /// until Ctrl-C. The media and export binaries are this with their pool name.
 pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Result<()> {
@@ -203,7 +190,8 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     ]);
     tokio::spawn(health::serve(settings.health_listen, ready));
     let share = cvat_blob::share::Share::new(&settings.share_dir);
-    let fetcher = cvat_fetch::Fetcher::new(fetch_policy(&settings)?)?;
+    let fetcher =
+        cvat_fetch::Fetcher::new(cvat_fetch::FetchPolicy::from_settings(&settings).map_err(anyhow::Error::msg)?)?;
     let handler = PoolHandler { pool, task: task_client(&settings.task_url)?, blobs, share, fetcher };
     let worker = Worker { pool, broker, prefetch: 4, handler };
     tokio::select! {

@@ -38,7 +38,7 @@ pub(crate) struct Sources<'a> {
 pub(crate) async fn process_task_data(job: ProcessTaskData, sources: Sources<'_>, task: TaskApi) -> anyhow::Result<()> {
     let request_id = job.request_id.clone();
     let outcome = match download_remote(&job, &sources).await {
-        Ok(()) => build(&job, &sources.blobs, &sources.share, &task).await,
+        Ok(()) => build(&job, &sources, &task).await,
         Err(failure) => Err(failure),
     };
     match outcome {
@@ -76,21 +76,27 @@ impl Drop for TempFile {
     }
 }
 
-/// Copies an uploaded file (one blob or its TUS pieces) to a temporary file, piece by piece.
-async fn spool(blobs: &Arc<dyn BlobStore>, job: &ProcessTaskData, name: &str) -> Result<TempFile, Failure> {
-    use tokio::io::AsyncWriteExt;
-    let keys = match job.parts.get(name) {
+/// The blobs of an uploaded file: one, or the pieces of a resumable upload in order.
+fn upload_keys(job: &ProcessTaskData, name: &str) -> Vec<String> {
+    match job.parts.get(name) {
         Some(parts) => parts.keys.clone(),
         None => vec![keys::upload(job.task_id, name)],
-    };
-    let file = TempFile(std::env::temp_dir().join(format!("cvat-{}-{}", job.task_id, uuid::Uuid::new_v4())));
+    }
+}
+
+fn missing(name: &str) -> Failure {
+    Failure::Data(format!("file {name} was not received; upload the data again"))
+}
+
+/// Copies a file made of `keys` (in order) to a temporary file, piece by piece.
+async fn spool(store: &dyn BlobStore, keys: Vec<String>, task_id: i64, name: &str) -> Result<TempFile, Failure> {
+    use tokio::io::AsyncWriteExt;
+    let file = TempFile(std::env::temp_dir().join(format!("cvat-{task_id}-{}", uuid::Uuid::new_v4())));
     let mut out = tokio::fs::File::create(&file.0).await.map_err(|e| Failure::Retry(e.into()))?;
     for key in keys {
-        let mut stream = match blobs.get_stream(&key).await {
+        let mut stream = match store.get_stream(&key).await {
             Ok(stream) => stream,
-            Err(cvat_blob::BlobError::NotFound(_)) => {
-                return Err(Failure::Data(format!("file {name} was not received; upload the data again")))
-            }
+            Err(cvat_blob::BlobError::NotFound(_)) => return Err(missing(name)),
             Err(err) => return Err(Failure::Retry(err.into())),
         };
         while let Some(piece) = stream.next().await {
@@ -100,6 +106,19 @@ async fn spool(blobs: &Arc<dyn BlobStore>, job: &ProcessTaskData, name: &str) ->
     }
     out.flush().await.map_err(|e| Failure::Retry(e.into()))?;
     Ok(file)
+}
+
+/// A whole file made of `keys` (in order).
+async fn fetch(store: &dyn BlobStore, keys: Vec<String>, name: &str) -> Result<Vec<u8>, Failure> {
+    let mut out = Vec::new();
+    for key in keys {
+        match store.get(&key).await {
+            Ok(bytes) => out.extend_from_slice(&bytes),
+            Err(cvat_blob::BlobError::NotFound(_)) => return Err(missing(name)),
+            Err(err) => return Err(Failure::Retry(err.into())),
+        }
+    }
+    Ok(out)
 }
 
 /// Downloads `remote_files` into the task's uploads, streaming; a URL that cannot be
@@ -138,25 +157,6 @@ async fn gunzip(file: TempFile, name: &str) -> Result<TempFile, Failure> {
     .map_err(|e| Failure::Retry(e.into()))?
 }
 
-/// One uploaded file: one blob, or the pieces of a resumable upload in order.
-async fn fetch(blobs: &Arc<dyn BlobStore>, job: &ProcessTaskData, name: &str) -> Result<Vec<u8>, Failure> {
-    let keys = match job.parts.get(name) {
-        Some(parts) => parts.keys.clone(),
-        None => vec![keys::upload(job.task_id, name)],
-    };
-    let mut out = Vec::new();
-    for key in keys {
-        match blobs.get(&key).await {
-            Ok(bytes) => out.extend_from_slice(&bytes),
-            Err(cvat_blob::BlobError::NotFound(_)) => {
-                return Err(Failure::Data(format!("file {name} was not received; upload the data again")))
-            }
-            Err(err) => return Err(Failure::Retry(err.into())),
-        }
-    }
-    Ok(out)
-}
-
 /// The frames among the images of an archive or the share, ordered and selected as the
 /// request says.
 fn select_frames(job: &ProcessTaskData, names: Vec<String>, source: &str) -> Result<Vec<String>, Failure> {
@@ -185,58 +185,158 @@ async fn read_share(share: Share, name: String) -> Result<Vec<u8>, Failure> {
 /// Decoded frames with their names, in frame order.
 pub(crate) type FrameStream<'a> = futures_util::stream::BoxStream<'a, Result<(String, Frame), Failure>>;
 
-async fn build(
-    job: &ProcessTaskData,
-    blobs: &Arc<dyn BlobStore>,
-    share: &Share,
-    task: &TaskApi,
-) -> Result<DataResult, Failure> {
+/// The bucket of a cloud storage and the keys the request names in it.
+struct CloudFiles {
+    store: cvat_blob::S3Store,
+    keys: Vec<String>,
+}
+
+/// How long one request to a user's bucket may take.
+const BUCKET_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Opens the request's cloud storage (after its endpoint passed the network policy) and
+/// lists the keys its paths name: a path ending in `/` is every object below it.
+async fn open_cloud(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> Result<CloudFiles, Failure> {
+    let query = cvat_proto::task::CloudAccessQuery { cloud_storage_id: job.cloud_storage_id };
+    let access = match task.clone().get_cloud_access(query).await {
+        Ok(access) => access.into_inner(),
+        Err(status) if status.code() == tonic::Code::NotFound => {
+            return Err(Failure::Data(format!("cloud storage {} no longer exists", job.cloud_storage_id)))
+        }
+        Err(status) => return Err(Failure::Retry(status.into())),
+    };
+    if !access.endpoint.is_empty() {
+        sources.fetcher.policy().check_endpoint(&access.endpoint).await.map_err(|e| Failure::Data(e.to_string()))?;
+    }
+    let signed = !access.access_key.is_empty();
+    let store = cvat_blob::S3Store::connect(&cvat_blob::S3Access {
+        endpoint: Some(access.endpoint).filter(|e| !e.is_empty()),
+        region: access.region,
+        bucket: access.bucket,
+        keys: signed.then(|| cvat_blob::S3Keys {
+            access_key: access.access_key,
+            secret_key: access.secret_key,
+            session_token: Some(access.session_token).filter(|t| !t.is_empty()),
+        }),
+        timeout: Some(BUCKET_TIMEOUT),
+    });
+    let paths = if job.share_paths.is_empty() { vec![access.prefix.clone()] } else { job.share_paths.clone() };
+    let limit = ArchiveLimits::default().max_members;
+    let mut keys = Vec::new();
+    for path in paths {
+        if !path.starts_with(&access.prefix) {
+            return Err(Failure::Data(format!("{path} is outside the cloud storage's prefix {}", access.prefix)));
+        }
+        if !path.is_empty() && !path.ends_with('/') {
+            keys.push(path);
+            continue;
+        }
+        let mut token = None;
+        loop {
+            let page = store.list_page(&path, true, token, 1000).await.map_err(|e| Failure::Data(e.to_string()))?;
+            keys.extend(page.files);
+            if keys.len() > limit {
+                return Err(Failure::Data(format!("the cloud storage lists more than {limit} files")));
+            }
+            match page.next {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+    }
+    let excluded =
+        |key: &String| job.share_exclude.iter().any(|x| key == x || (x.ends_with('/') && key.starts_with(x.as_str())));
+    keys.retain(|k| !excluded(k) && matches_pattern(job, k));
+    keys.sort();
+    keys.dedup();
+    Ok(CloudFiles { store, keys })
+}
+
+fn matches_pattern(job: &ProcessTaskData, name: &str) -> bool {
+    job.filename_pattern.is_empty() || cvat_codecs::order::glob_match(&job.filename_pattern, name)
+}
+
+/// Where the request's files are read from.
+enum Origin {
+    Uploads,
+    Share,
+    Cloud(CloudFiles),
+}
+
+impl Origin {
+    /// Copies one file (an archive or a video) to a temporary file.
+    async fn spool(&self, blobs: &Arc<dyn BlobStore>, job: &ProcessTaskData, name: &str) -> Result<TempFile, Failure> {
+        match self {
+            Origin::Cloud(cloud) => spool(&cloud.store, vec![name.to_string()], job.task_id, name).await,
+            _ => spool(blobs.as_ref(), upload_keys(job, name), job.task_id, name).await,
+        }
+    }
+}
+
+async fn build(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> Result<DataResult, Failure> {
+    let blobs = &sources.blobs;
     let quality = job.image_quality.clamp(1, 100) as u8;
-    if !job.video.is_empty() {
-        let file = spool(blobs, job, &job.video).await?;
-        let frames = video::frames(file, job.video.clone(), job, quality);
+    let origin = match (job.cloud_storage_id, job.share_paths.is_empty()) {
+        (0, true) => Origin::Uploads,
+        (0, false) => Origin::Share,
+        _ => Origin::Cloud(open_cloud(job, sources, task).await?),
+    };
+    // A single video or archive in a cloud storage is taken as if it had been uploaded.
+    let single = match &origin {
+        Origin::Cloud(cloud) if cloud.keys.len() == 1 => cloud.keys[0].clone(),
+        _ => String::new(),
+    };
+    let video = if cvat_codecs::is_video_name(&single) { single.clone() } else { job.video.clone() };
+    if !video.is_empty() {
+        let file = origin.spool(blobs, job, &video).await?;
+        let frames = video::frames(file, video.clone(), job, quality);
         return assemble(job, blobs, task, frames, None).await;
     }
+    let archive_name = if cvat_codecs::archive::is_archive_name(&single) { single } else { job.archive.clone() };
     // An archive is spooled to a temporary file, not held in memory.
-    let spooled = match job.archive.as_str() {
+    let spooled = match archive_name.as_str() {
         "" => None,
-        name if cvat_codecs::archive::is_gzip_name(name) => Some(gunzip(spool(blobs, job, name).await?, name).await?),
-        name => Some(spool(blobs, job, name).await?),
+        name if cvat_codecs::archive::is_gzip_name(name) => {
+            Some(gunzip(origin.spool(blobs, job, name).await?, name).await?)
+        }
+        name => Some(origin.spool(blobs, job, name).await?),
     };
     let archive = match &spooled {
         Some(file) => {
             let reader = std::io::BufReader::new(std::fs::File::open(&file.0).map_err(|e| Failure::Retry(e.into()))?);
             Some(
-                ImageArchive::open(&job.archive, reader, ArchiveLimits::default())
+                ImageArchive::open(&archive_name, reader, ArchiveLimits::default())
                     .map_err(|e| Failure::Data(e.to_string()))?,
             )
         }
         None => None,
     };
-    let from_share = !job.share_paths.is_empty();
-    let names = match &archive {
-        Some(archive) => select_frames(job, archive.image_names(), &job.archive)?,
-        None if from_share => {
-            let files = share.files(&job.share_paths, &job.share_exclude).map_err(|e| Failure::Data(e.to_string()))?;
-            let images = files.into_iter().filter(|f| cvat_codecs::is_image_name(f)).collect();
-            select_frames(job, images, "the share")?
+    let images = |names: Vec<String>| names.into_iter().filter(|f| cvat_codecs::is_image_name(f)).collect::<Vec<_>>();
+    let names = match (&archive, &origin) {
+        (Some(archive), _) => select_frames(job, archive.image_names(), &archive_name)?,
+        (None, Origin::Cloud(cloud)) => select_frames(job, images(cloud.keys.clone()), "the cloud storage")?,
+        (None, Origin::Share) => {
+            let files =
+                sources.share.files(&job.share_paths, &job.share_exclude).map_err(|e| Failure::Data(e.to_string()))?;
+            select_frames(job, images(files.into_iter().filter(|f| matches_pattern(job, f)).collect()), "the share")?
         }
-        None => job.files.clone(),
+        (None, Origin::Uploads) => job.files.clone(),
     };
     let archive = archive.map(std::sync::Mutex::new);
     let total = names.len();
     // As many frames in flight as there are cores, in frame order; memory stays bounded
     // by that and one chunk. Archive members are inflated in order as frames are asked for.
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let origin = &origin;
     let decoded = stream::iter(names)
         .map(|name| {
             let member = archive.as_ref().map(|a| a.lock().expect("archive lock").read(&name));
-            let blobs = blobs.clone();
             async move {
-                let bytes = match member {
-                    Some(read) => read.map_err(|e| Failure::Data(e.to_string()))?,
-                    None if from_share => read_share(share.clone(), name.clone()).await?,
-                    None => fetch(&blobs, job, &name).await?,
+                let bytes = match (member, origin) {
+                    (Some(read), _) => read.map_err(|e| Failure::Data(e.to_string()))?,
+                    (None, Origin::Cloud(cloud)) => fetch(&cloud.store, vec![name.clone()], &name).await?,
+                    (None, Origin::Share) => read_share(sources.share.clone(), name.clone()).await?,
+                    (None, Origin::Uploads) => fetch(blobs.as_ref(), upload_keys(job, &name), &name).await?,
                 };
                 decode(name.clone(), bytes, quality).await.map(|frame| (name, frame))
             }

@@ -2,7 +2,9 @@
 //! the response types. Operation ids are `<tag>_<method name of the generated client>`,
 //! as in CVAT's own schema.
 
-use crate::routes::{auth, data, invitations, jobs, labels, organizations, projects, requests, server, tasks, users};
+use crate::routes::{
+    auth, cloud_storages, data, invitations, jobs, labels, organizations, projects, requests, server, tasks, users,
+};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -81,6 +83,15 @@ use utoipa::OpenApi;
         data::task_preview,
         data::job_preview,
         data::project_preview,
+        cloud_storages::list,
+        cloud_storages::create,
+        cloud_storages::retrieve,
+        cloud_storages::partial_update,
+        cloud_storages::destroy,
+        cloud_storages::status,
+        cloud_storages::actions,
+        cloud_storages::content,
+        cloud_storages::preview,
         requests::list,
         requests::retrieve,
         requests::cancel,
@@ -122,6 +133,8 @@ use utoipa::OpenApi;
         crate::requests::AttributeRequest,
         crate::requests::SublabelRequest,
         crate::requests::StorageRequest,
+        crate::requests::CloudStorageWriteRequest,
+        crate::requests::PatchedCloudStorageWriteRequest,
     ))
 )]
 pub struct ApiDoc;

@@ -241,3 +241,46 @@ pub struct PatchedJobWriteRequest {
     /// new, in progress, completed or rejected
     state: Option<String>,
 }
+
+#[derive(ToSchema)]
+pub struct CloudStorageWriteRequest {
+    #[schema(example = "AWS_S3_BUCKET")]
+    provider_type: String,
+    #[schema(min_length = 1, max_length = 222)]
+    resource: String,
+    #[schema(min_length = 1, max_length = 63)]
+    display_name: String,
+    #[schema(example = "KEY_SECRET_KEY_PAIR")]
+    credentials_type: String,
+    #[schema(max_length = 440)]
+    session_token: Option<String>,
+    #[schema(max_length = 40)]
+    key: Option<String>,
+    #[schema(max_length = 64)]
+    secret_key: Option<String>,
+    /// `region=...&endpoint_url=...&prefix=...`
+    #[schema(max_length = 1024)]
+    specific_attributes: Option<String>,
+    description: Option<String>,
+    manifests: Option<Vec<String>>,
+}
+
+#[derive(ToSchema)]
+pub struct PatchedCloudStorageWriteRequest {
+    provider_type: Option<String>,
+    #[schema(min_length = 1, max_length = 222)]
+    resource: Option<String>,
+    #[schema(min_length = 1, max_length = 63)]
+    display_name: Option<String>,
+    credentials_type: Option<String>,
+    #[schema(max_length = 440)]
+    session_token: Option<String>,
+    #[schema(max_length = 40)]
+    key: Option<String>,
+    #[schema(max_length = 64)]
+    secret_key: Option<String>,
+    #[schema(max_length = 1024)]
+    specific_attributes: Option<String>,
+    description: Option<String>,
+    manifests: Option<Vec<String>>,
+}

@@ -318,4 +318,91 @@ impl Task for TaskService {
         })
         .await
     }
+
+    async fn list_cloud_storages(&self, request: Request<ListRequest>) -> Reply<cvat_proto::task::DocumentPage> {
+        handle(request, "ListCloudStorages", |r| async move {
+            let (caller, params) = list_args(r)?;
+            self.engine.list_cloud_storages(&caller, &params).await.map(page)
+        })
+        .await
+    }
+
+    async fn get_cloud_storage(&self, request: Request<ObjectRef>) -> Reply<Document> {
+        handle(request, "GetCloudStorage", |r| async move {
+            self.engine.get_cloud_storage(&Caller::from_wire(r.caller)?, r.id).await.map(document)
+        })
+        .await
+    }
+
+    async fn create_cloud_storage(&self, request: Request<WriteRequest>) -> Reply<Document> {
+        handle(request, "CreateCloudStorage", |r| async move {
+            self.engine.create_cloud_storage(&Caller::from_wire(r.caller)?, &r.body_json).await.map(document)
+        })
+        .await
+    }
+
+    async fn update_cloud_storage(&self, request: Request<WriteRequest>) -> Reply<Document> {
+        handle(request, "UpdateCloudStorage", |r| async move {
+            self.engine.update_cloud_storage(&Caller::from_wire(r.caller)?, r.id, &r.body_json).await.map(document)
+        })
+        .await
+    }
+
+    async fn delete_cloud_storage(&self, request: Request<ObjectRef>) -> Reply<Empty> {
+        handle(request, "DeleteCloudStorage", |r| async move {
+            self.engine.delete_cloud_storage(&Caller::from_wire(r.caller)?, r.id).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn get_cloud_storage_status(&self, request: Request<ObjectRef>) -> Reply<Document> {
+        handle(request, "GetCloudStorageStatus", |r| async move {
+            self.engine.cloud_storage_status(&Caller::from_wire(r.caller)?, r.id).await.map(document)
+        })
+        .await
+    }
+
+    async fn get_cloud_storage_actions(&self, request: Request<ObjectRef>) -> Reply<Document> {
+        handle(request, "GetCloudStorageActions", |r| async move {
+            self.engine.cloud_storage_actions(&Caller::from_wire(r.caller)?, r.id).await.map(document)
+        })
+        .await
+    }
+
+    async fn list_cloud_storage_content(&self, request: Request<CloudContentQuery>) -> Reply<Document> {
+        handle(request, "ListCloudStorageContent", |r| async move {
+            let caller = Caller::from_wire(r.caller)?;
+            self.engine.cloud_storage_content(&caller, r.id, &r.prefix, &r.next_token, r.page_size).await.map(document)
+        })
+        .await
+    }
+
+    async fn get_cloud_storage_preview(&self, request: Request<ObjectRef>) -> Reply<Image> {
+        handle(request, "GetCloudStoragePreview", |r| async move {
+            let data = self.engine.cloud_storage_preview(&Caller::from_wire(r.caller)?, r.id).await?;
+            Ok(Image { data, content_type: "image/jpeg".to_string() })
+        })
+        .await
+    }
+
+    async fn get_cloud_access(&self, request: Request<CloudAccessQuery>) -> Reply<CloudAccess> {
+        handle(request, "GetCloudAccess", |r| async move {
+            let bucket = self.engine.cloud_access(r.cloud_storage_id).await?;
+            let keys = bucket.access.keys.unwrap_or(cvat_blob::S3Keys {
+                access_key: String::new(),
+                secret_key: String::new(),
+                session_token: None,
+            });
+            Ok(CloudAccess {
+                endpoint: bucket.access.endpoint.unwrap_or_default(),
+                region: bucket.access.region,
+                bucket: bucket.access.bucket,
+                access_key: keys.access_key,
+                secret_key: keys.secret_key,
+                session_token: keys.session_token.unwrap_or_default(),
+                prefix: bucket.prefix,
+            })
+        })
+        .await
+    }
 }

@@ -38,7 +38,8 @@ async fn main() -> anyhow::Result<()> {
         .timeout(std::time::Duration::from_secs(30))
         .connect_lazy();
     let directory = Directory::new(auth);
-    let engine = Arc::new(Engine::new(db.clone(), directory));
+    let network = cvat_fetch::FetchPolicy::from_settings(&settings).map_err(anyhow::Error::msg)?;
+    let engine = Arc::new(Engine::new(db.clone(), directory, network));
     let users = cvat_worker::Worker {
         pool: cvat_queue::TASK_QUEUE,
         broker: broker.clone(),

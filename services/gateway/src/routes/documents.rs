@@ -56,7 +56,7 @@ pub fn page(req: &HttpRequest, query: &ListQuery, page: DocumentPage) -> HttpRes
 
 /// The handlers of a resource the task service renders, with their OpenAPI operations
 /// and a `configure` that routes them: list, retrieve, partial update and destroy, and
-/// optionally create and a legacy list of children (`/api/tasks/{id}/jobs`). The
+/// optionally create, and with it a legacy list of children (`/api/tasks/{id}/jobs`). The
 /// idents name the task-service calls.
 macro_rules! document_handlers {
     (tag: $tag:literal, collection: $collection:literal, item: $item:literal, patch: $patch:ty,
@@ -69,24 +69,23 @@ macro_rules! document_handlers {
     };
     (tag: $tag:literal, collection: $collection:literal, item: $item:literal, patch: $patch:ty,
      list: $list:ident, get: $get:ident, update: $update:ident, delete: $delete:ident,
+     create: $create:ident($create_body:ty)) => {
+        crate::routes::documents::document_handlers!(@common $tag, $collection, $item, $patch, $list, $get, $update, $delete);
+        crate::routes::documents::document_handlers!(@create $tag, $collection, $create, $create_body);
+
+        pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+            configure_documents(cfg, Some(actix_web::web::post().to(create)));
+        }
+    };
+    (tag: $tag:literal, collection: $collection:literal, item: $item:literal, patch: $patch:ty,
+     list: $list:ident, get: $get:ident, update: $update:ident, delete: $delete:ident,
      create: $create:ident($create_body:ty), children: $children:literal => $child_list:ident by $child_key:literal) => {
         crate::routes::documents::document_handlers!(@common $tag, $collection, $item, $patch, $list, $get, $update, $delete);
+        crate::routes::documents::document_handlers!(@create $tag, $collection, $create, $create_body);
 
         pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
             configure_documents(cfg, Some(actix_web::web::post().to(create)));
             cfg.service(crate::routes::resource($children, vec![actix_web::web::get().to(list_children)]));
-        }
-
-        #[utoipa::path(post, path = $collection, request_body = $create_body, operation_id = concat!($tag, "_create"),
-            tag = $tag, responses((status = 201, description = "The new document")))]
-        pub async fn create(
-            req: actix_web::HttpRequest,
-            auth: crate::identity::Auth,
-            state: actix_web::web::Data<crate::state::AppState>,
-            body: crate::body::JsonBody,
-        ) -> crate::error::HttpResult<actix_web::HttpResponse> {
-            let created = state.task().$create(crate::routes::documents::write(&req, auth, 0, body.0)).await?;
-            Ok(crate::routes::documents::document(actix_web::http::StatusCode::CREATED, created.into_inner()))
         }
 
         /// The legacy list of children, after checking the parent is visible.
@@ -102,6 +101,19 @@ macro_rules! document_handlers {
                 task.$child_list(r).await
             })
             .await
+        }
+    };
+    (@create $tag:literal, $collection:literal, $create:ident, $create_body:ty) => {
+        #[utoipa::path(post, path = $collection, request_body = $create_body, operation_id = concat!($tag, "_create"),
+            tag = $tag, responses((status = 201, description = "The new document")))]
+        pub async fn create(
+            req: actix_web::HttpRequest,
+            auth: crate::identity::Auth,
+            state: actix_web::web::Data<crate::state::AppState>,
+            body: crate::body::JsonBody,
+        ) -> crate::error::HttpResult<actix_web::HttpResponse> {
+            let created = state.task().$create(crate::routes::documents::write(&req, auth, 0, body.0)).await?;
+            Ok(crate::routes::documents::document(actix_web::http::StatusCode::CREATED, created.into_inner()))
         }
     };
     (@common $tag:literal, $collection:literal, $item:literal, $patch:ty, $list:ident, $get:ident, $update:ident,

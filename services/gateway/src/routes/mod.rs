@@ -1,6 +1,7 @@
 //! The REST surface, one module per API tag.
 
 pub mod auth;
+pub mod cloud_storages;
 pub mod data;
 mod documents;
 pub mod health;
@@ -35,6 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     jobs::configure(cfg);
     labels::configure(cfg);
     data::configure(cfg);
+    cloud_storages::configure_bucket(cfg);
+    cloud_storages::configure(cfg);
     requests::configure(cfg);
     schema::configure(cfg);
 }

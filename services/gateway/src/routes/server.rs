@@ -31,21 +31,6 @@ pub struct FileInfo {
     mime_type: &'static str,
 }
 
-/// What CVAT calls the kind of a share entry.
-fn mime_kind(name: &str, is_dir: bool) -> &'static str {
-    if is_dir {
-        return "DIR";
-    }
-    match cvat_codecs::extension(name).as_str() {
-        _ if cvat_codecs::is_image_name(name) => "image",
-        "zip" => "zip",
-        "mp4" | "avi" | "mkv" | "webm" | "mov" => "video",
-        "tar" | "gz" | "tgz" | "bz2" | "7z" | "rar" => "archive",
-        "pdf" => "pdf",
-        _ => "unknown",
-    }
-}
-
 #[utoipa::path(get, path = "/api/server/share", operation_id = "server_list_share", tag = "server",
     params(("directory" = Option<String>, Query, description = "A directory of the share, `/` by default")),
     responses((status = 200, body = [FileInfo])))]
@@ -67,7 +52,7 @@ pub async fn share(
         .into_iter()
         .map(|e| FileInfo {
             r#type: if e.is_dir { "DIR" } else { "REG" },
-            mime_type: mime_kind(&e.name, e.is_dir),
+            mime_type: cvat_codecs::media_kind(&e.name, e.is_dir),
             name: e.name,
         })
         .collect();

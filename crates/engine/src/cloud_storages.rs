@@ -1,0 +1,534 @@
+//! Cloud storages: `/api/cloudstorages` with `CloudStorageRead`, their status, actions,
+//! content listing and preview. S3-compatible buckets only (`AWS_S3_BUCKET`, with a key
+//! pair or anonymous access); Azure and Google answer a 400 until they are supported.
+//!
+//! A storage's endpoint (`endpoint_url` in `specific_attributes`) is the user's choice,
+//! so it passes the same network policy as `remote_files` before any connection: an
+//! internal address (the server's own object store, say) is refused. Keys are stored in
+//! this schema and never rendered or logged.
+
+use crate::access::{allow, list_scope, Visibility};
+use crate::render::{self, timestamp, user_columns};
+use crate::{db_error, parse_body, Caller, DocumentPage, Engine};
+use cvat_blob::{BucketStatus, S3Access, S3Keys, S3Store};
+use cvat_db::GenericClient;
+use cvat_error::{ApiError, ApiResult, ErrorKind, Fields};
+use cvat_listing::{Field, FieldType, ListParams, ListSpec};
+use cvat_permissions::{Actor, CloudStorageFacts, CloudStorageScope, Role};
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+use tokio_postgres::Row;
+
+const FIELDS: &[Field] = &[
+    Field { name: "id", sql: "c.id", ty: FieldType::Int },
+    Field { name: "provider_type", sql: "c.provider_type", ty: FieldType::Text },
+    Field { name: "name", sql: "c.display_name", ty: FieldType::Text },
+    Field { name: "resource", sql: "c.resource", ty: FieldType::Text },
+    Field { name: "credentials_type", sql: "c.credentials_type", ty: FieldType::Text },
+    Field { name: "owner", sql: "o.username", ty: FieldType::Text },
+    Field { name: "description", sql: "c.description", ty: FieldType::Text },
+];
+
+pub const CLOUD_STORAGE_LIST: ListSpec = ListSpec {
+    fields: FIELDS,
+    search: &["provider_type", "name", "resource", "credentials_type", "owner", "description"],
+    filter: &["provider_type", "name", "resource", "credentials_type", "owner", "description", "id"],
+    equals: &["provider_type", "name", "resource", "credentials_type", "owner"],
+    sort: &["provider_type", "name", "resource", "credentials_type", "owner", "description", "id"],
+    default_sort: "-id",
+};
+
+const FROM: &str = "cloud_storages c LEFT JOIN users o ON o.id = c.owner_id";
+
+/// Supervisors see every storage of their organization; others their own.
+const VISIBILITY: Visibility =
+    Visibility { org_column: "c.organization_id", relations: "c.owner_id = {user}", staff: Role::Supervisor };
+
+const PROVIDERS: &[&str] = &["AWS_S3_BUCKET", "AZURE_CONTAINER", "GOOGLE_CLOUD_STORAGE"];
+const CREDENTIALS: &[&str] =
+    &["KEY_SECRET_KEY_PAIR", "ACCOUNT_NAME_TOKEN_PAIR", "KEY_FILE_PATH", "ANONYMOUS_ACCESS", "CONNECTION_STRING"];
+/// The keys of `specific_attributes` an S3 storage understands.
+const ATTRIBUTES: &[&str] = &["region", "endpoint_url", "prefix"];
+/// How long a user's bucket may take to answer one request.
+const BUCKET_TIMEOUT: Duration = Duration::from_secs(20);
+/// The most objects a content page lists.
+const MAX_PAGE_SIZE: i64 = 1000;
+/// The largest object read for a preview.
+const MAX_PREVIEW_SOURCE: u64 = 64 << 20;
+
+fn columns() -> String {
+    format!(
+        "c.id, c.provider_type, c.resource, c.display_name, c.credentials_type, c.credentials, \
+         c.specific_attributes, c.description, c.manifests, c.organization_id, c.created_date, c.updated_date, {}",
+        user_columns("o", "owner")
+    )
+}
+
+fn render_row(base: &str, r: &Row) -> String {
+    let id: i64 = r.get("id");
+    json!({
+        "id": id,
+        "provider_type": r.get::<_, String>("provider_type"),
+        "resource": r.get::<_, String>("resource"),
+        "display_name": r.get::<_, String>("display_name"),
+        "credentials_type": r.get::<_, String>("credentials_type"),
+        "owner": render::user(base, r, "owner"),
+        "manifests": r.get::<_, Vec<String>>("manifests"),
+        "created_date": timestamp(r.get("created_date")),
+        "updated_date": timestamp(r.get("updated_date")),
+        "specific_attributes": r.get::<_, String>("specific_attributes"),
+        "description": r.get::<_, String>("description"),
+        "organization": r.get::<_, Option<i64>>("organization_id"),
+    })
+    .to_string()
+}
+
+/// A storage's settings, as stored (keys included).
+#[derive(Debug, Clone)]
+struct StorageSettings {
+    provider_type: String,
+    resource: String,
+    display_name: String,
+    credentials_type: String,
+    keys: Option<S3Keys>,
+    specific_attributes: String,
+    description: String,
+    manifests: Vec<String>,
+}
+
+impl StorageSettings {
+    fn from_row(r: &Row) -> Self {
+        let credentials: Value = r.get("credentials");
+        let text = |k: &str| credentials[k].as_str().unwrap_or_default().to_string();
+        let keys = (r.get::<_, String>("credentials_type") == "KEY_SECRET_KEY_PAIR").then(|| S3Keys {
+            access_key: text("key"),
+            secret_key: text("secret_key"),
+            session_token: Some(text("session_token")).filter(|t| !t.is_empty()),
+        });
+        Self {
+            provider_type: r.get("provider_type"),
+            resource: r.get("resource"),
+            display_name: r.get("display_name"),
+            credentials_type: r.get("credentials_type"),
+            keys,
+            specific_attributes: r.get("specific_attributes"),
+            description: r.get("description"),
+            manifests: r.get("manifests"),
+        }
+    }
+
+    /// Applies the fields of a create or PATCH body, then checks the whole.
+    fn apply(&mut self, body: &Map<String, Value>) -> ApiResult<()> {
+        let mut fields = Fields::new(body);
+        let provider = fields.choice("provider_type", PROVIDERS);
+        let resource = fields.bounded_str("resource", 222, true);
+        let display_name = fields.bounded_str("display_name", 63, true);
+        let credentials_type = fields.choice("credentials_type", CREDENTIALS);
+        let key = fields.bounded_str("key", 40, false);
+        let secret_key = fields.bounded_str("secret_key", 64, false);
+        let session_token = fields.bounded_str("session_token", 440, false);
+        let attributes = fields.bounded_str("specific_attributes", 1024, false);
+        let description = fields.optional_str("description");
+        for unsupported in ["account_name", "connection_string", "key_file"] {
+            if body.get(unsupported).is_some_and(|v| !v.is_null() && v != "") {
+                fields.errors.add(unsupported, "Only S3 key pairs and anonymous access are supported by this server.");
+            }
+        }
+        let manifests = match body.get("manifests") {
+            None => None,
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+                Some(items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            }
+            Some(_) => {
+                fields.errors.add("manifests", "Expected a list of file names.");
+                None
+            }
+        };
+        fields.finish()?;
+        if let Some(provider) = provider {
+            self.provider_type = provider;
+        }
+        if let Some(resource) = resource {
+            self.resource = resource.trim().to_string();
+        }
+        if let Some(name) = display_name {
+            self.display_name = name;
+        }
+        if let Some(kind) = credentials_type {
+            self.credentials_type = kind;
+        }
+        if let Some(attributes) = attributes {
+            self.specific_attributes = attributes;
+        }
+        if let Some(description) = description {
+            self.description = description;
+        }
+        if let Some(manifests) = manifests {
+            self.manifests = manifests;
+        }
+        self.keys = match self.credentials_type.as_str() {
+            "KEY_SECRET_KEY_PAIR" => {
+                let old = self.keys.take();
+                let keep = |given: Option<String>, old: Option<String>| given.or(old).unwrap_or_default();
+                Some(S3Keys {
+                    access_key: keep(key, old.as_ref().map(|k| k.access_key.clone())),
+                    secret_key: keep(secret_key, old.as_ref().map(|k| k.secret_key.clone())),
+                    session_token: session_token.or(old.and_then(|k| k.session_token)).filter(|t| !t.is_empty()),
+                })
+            }
+            _ => None,
+        };
+        self.validate()
+    }
+
+    fn validate(&self) -> ApiResult<()> {
+        if self.provider_type != "AWS_S3_BUCKET" {
+            return Err(ApiError::field(
+                "provider_type",
+                format!("{} is not supported by this server yet; attach an S3-compatible bucket.", self.provider_type),
+            ));
+        }
+        match (self.credentials_type.as_str(), &self.keys) {
+            ("ANONYMOUS_ACCESS", _) => {}
+            ("KEY_SECRET_KEY_PAIR", Some(keys)) if !keys.access_key.is_empty() && !keys.secret_key.is_empty() => {}
+            ("KEY_SECRET_KEY_PAIR", _) => {
+                return Err(ApiError::field("secret_key", "A key pair needs both key and secret_key."));
+            }
+            (other, _) => {
+                return Err(ApiError::field("credentials_type", format!("{other} is not supported for S3 buckets.")));
+            }
+        }
+        let valid_bucket = self.resource.len() >= 3
+            && self.resource.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._".contains(c));
+        if !valid_bucket {
+            return Err(ApiError::field("resource", "Not a valid bucket name."));
+        }
+        let attributes = self.attributes()?;
+        if let Some(endpoint) = attributes.endpoint.as_deref() {
+            let parsed = url::Url::parse(endpoint).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+            if parsed.is_none() {
+                return Err(ApiError::field("specific_attributes", "endpoint_url must be an http(s) URL."));
+            }
+        }
+        Ok(())
+    }
+
+    fn attributes(&self) -> ApiResult<Attributes> {
+        let mut attributes = Attributes::default();
+        for (key, value) in url::form_urlencoded::parse(self.specific_attributes.as_bytes()) {
+            let value = Some(value.trim().to_string()).filter(|v| !v.is_empty());
+            match key.as_ref() {
+                "region" => attributes.region = value,
+                "endpoint_url" => attributes.endpoint = value,
+                "prefix" => attributes.prefix = value.unwrap_or_default(),
+                other => {
+                    return Err(ApiError::field(
+                        "specific_attributes",
+                        format!("Unknown attribute {other:?}; expected {}.", ATTRIBUTES.join(", ")),
+                    ))
+                }
+            }
+        }
+        Ok(attributes)
+    }
+
+    fn credentials_json(&self) -> Value {
+        match &self.keys {
+            Some(keys) => json!({
+                "key": keys.access_key,
+                "secret_key": keys.secret_key,
+                "session_token": keys.session_token.clone().unwrap_or_default(),
+            }),
+            None => json!({}),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Attributes {
+    region: Option<String>,
+    endpoint: Option<String>,
+    prefix: String,
+}
+
+/// How the bucket of a storage is reached, and the prefix it is limited to.
+pub struct Bucket {
+    pub access: S3Access,
+    pub prefix: String,
+}
+
+impl Engine {
+    async fn cloud_storage_row(&self, client: &impl GenericClient, id: i64) -> ApiResult<Row> {
+        let sql = format!("SELECT {} FROM {FROM} WHERE c.id = $1", columns());
+        client.query_opt(&sql, &[&id]).await.map_err(db_error)?.ok_or_else(ApiError::not_found)
+    }
+
+    /// 404 when the storage does not exist, 403 when `scope` is denied.
+    pub(crate) async fn check_cloud_storage(
+        &self,
+        client: &impl GenericClient,
+        caller: &Caller,
+        id: i64,
+        scope: CloudStorageScope,
+    ) -> ApiResult<(Row, Actor)> {
+        let row = self.cloud_storage_row(client, id).await?;
+        let org: Option<i64> = row.get("organization_id");
+        let facts = CloudStorageFacts { in_org: org.is_some(), owner: row.get("owner_id") };
+        let actor = self.actor(caller, org).await?;
+        allow(cvat_permissions::cloud_storage(&actor, scope, &facts))?;
+        Ok((row, actor))
+    }
+
+    /// The bucket of a storage, after the endpoint passed the network policy.
+    async fn bucket(&self, settings: &StorageSettings) -> ApiResult<Bucket> {
+        let attributes = settings.attributes()?;
+        if let Some(endpoint) = attributes.endpoint.as_deref() {
+            self.network
+                .check_endpoint(endpoint)
+                .await
+                .map_err(|e| ApiError::field("specific_attributes", e.to_string()))?;
+        }
+        let access = S3Access {
+            endpoint: attributes.endpoint,
+            region: attributes.region.unwrap_or_else(|| "us-east-1".to_string()),
+            bucket: settings.resource.clone(),
+            keys: settings.keys.clone(),
+            timeout: Some(BUCKET_TIMEOUT),
+        };
+        Ok(Bucket { access, prefix: attributes.prefix })
+    }
+
+    /// The bucket's status; a bucket that cannot be reached is the user's problem (400).
+    async fn bucket_status(&self, settings: &StorageSettings) -> ApiResult<BucketStatus> {
+        let bucket = self.bucket(settings).await?;
+        S3Store::connect(&bucket.access).status().await.map_err(bucket_error)
+    }
+
+    /// A storage is saved only when its bucket answers to its credentials.
+    async fn check_available(&self, settings: &StorageSettings) -> ApiResult<()> {
+        match self.bucket_status(settings).await? {
+            BucketStatus::Available => Ok(()),
+            BucketStatus::NotFound => {
+                Err(ApiError::field("resource", format!("The bucket {} does not exist.", settings.resource)))
+            }
+            BucketStatus::Forbidden => Err(ApiError::field(
+                "credentials_type",
+                format!("The bucket {} does not accept these credentials.", settings.resource),
+            )),
+        }
+    }
+
+    pub async fn list_cloud_storages(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
+        let actor = self.context_actor(caller).await?;
+        let scope = list_scope(caller, &actor, &VISIBILITY)?;
+        let client = self.client().await?;
+        let (count, rows) =
+            cvat_listing::fetch_page(&client, &CLOUD_STORAGE_LIST, params, scope, &columns(), FROM).await?;
+        Ok(DocumentPage { count, results: rows.iter().map(|r| render_row(&caller.base_url, r)).collect() })
+    }
+
+    pub async fn get_cloud_storage(&self, caller: &Caller, id: i64) -> ApiResult<String> {
+        let client = self.client().await?;
+        let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::View).await?;
+        Ok(render_row(&caller.base_url, &row))
+    }
+
+    pub async fn create_cloud_storage(&self, caller: &Caller, body: &str) -> ApiResult<String> {
+        let body = parse_body(body)?;
+        let actor = self.context_actor(caller).await?;
+        let org = caller.context.org();
+        allow(cvat_permissions::create_cloud_storage(&actor, org.is_some()))?;
+        let mut fields = Fields::new(&body);
+        for required in ["provider_type", "resource", "display_name", "credentials_type"] {
+            fields.required_str(required);
+        }
+        fields.finish()?;
+        let mut settings = StorageSettings {
+            provider_type: String::new(),
+            resource: String::new(),
+            display_name: String::new(),
+            credentials_type: String::new(),
+            keys: None,
+            specific_attributes: String::new(),
+            description: String::new(),
+            manifests: Vec::new(),
+        };
+        settings.apply(&body)?;
+        self.check_available(&settings).await?;
+        let client = self.client().await?;
+        self.remember_caller(&client, caller).await?;
+        let row = client
+            .query_one(
+                "INSERT INTO cloud_storages (provider_type, resource, display_name, credentials_type, credentials, \
+                 specific_attributes, description, manifests, owner_id, organization_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                &[
+                    &settings.provider_type,
+                    &settings.resource,
+                    &settings.display_name,
+                    &settings.credentials_type,
+                    &settings.credentials_json(),
+                    &settings.specific_attributes,
+                    &settings.description,
+                    &settings.manifests,
+                    &caller.id(),
+                    &org,
+                ],
+            )
+            .await
+            .map_err(db_error)?;
+        let row = self.cloud_storage_row(&client, row.get(0)).await?;
+        Ok(render_row(&caller.base_url, &row))
+    }
+
+    pub async fn update_cloud_storage(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
+        let body = parse_body(body)?;
+        let client = self.client().await?;
+        let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::Update).await?;
+        let mut settings = StorageSettings::from_row(&row);
+        settings.apply(&body)?;
+        self.check_available(&settings).await?;
+        client
+            .execute(
+                "UPDATE cloud_storages SET provider_type = $2, resource = $3, display_name = $4, \
+                 credentials_type = $5, credentials = $6, specific_attributes = $7, description = $8, \
+                 manifests = $9, updated_date = now() WHERE id = $1",
+                &[
+                    &id,
+                    &settings.provider_type,
+                    &settings.resource,
+                    &settings.display_name,
+                    &settings.credentials_type,
+                    &settings.credentials_json(),
+                    &settings.specific_attributes,
+                    &settings.description,
+                    &settings.manifests,
+                ],
+            )
+            .await
+            .map_err(db_error)?;
+        let row = self.cloud_storage_row(&client, id).await?;
+        Ok(render_row(&caller.base_url, &row))
+    }
+
+    pub async fn delete_cloud_storage(&self, caller: &Caller, id: i64) -> ApiResult<()> {
+        let client = self.client().await?;
+        self.check_cloud_storage(&client, caller, id, CloudStorageScope::Update).await?;
+        client.execute("DELETE FROM cloud_storages WHERE id = $1", &[&id]).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    /// `AVAILABLE`, `NOT_FOUND` or `FORBIDDEN`.
+    pub async fn cloud_storage_status(&self, caller: &Caller, id: i64) -> ApiResult<String> {
+        let client = self.client().await?;
+        let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::View).await?;
+        let status = self.bucket_status(&StorageSettings::from_row(&row)).await?;
+        Ok(json!(status.as_str()).to_string())
+    }
+
+    /// What the storage can be used for: reading task data and writing exports.
+    pub async fn cloud_storage_actions(&self, caller: &Caller, id: i64) -> ApiResult<String> {
+        let client = self.client().await?;
+        self.check_cloud_storage(&client, caller, id, CloudStorageScope::View).await?;
+        Ok(json!(["read", "write"]).to_string())
+    }
+
+    /// One page of the bucket below `prefix` (within the storage's own prefix), as CVAT's
+    /// `CloudStorageContent`: files first, then directories, by their last path part.
+    pub async fn cloud_storage_content(
+        &self,
+        caller: &Caller,
+        id: i64,
+        prefix: &str,
+        next_token: &str,
+        page_size: Option<i32>,
+    ) -> ApiResult<String> {
+        let page_size = match page_size {
+            None => MAX_PAGE_SIZE as i32,
+            Some(n) if (1..=MAX_PAGE_SIZE as i32).contains(&n) => n,
+            Some(_) => return Err(ApiError::field("page_size", format!("Expected 1..{MAX_PAGE_SIZE}."))),
+        };
+        let client = self.client().await?;
+        let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::View).await?;
+        let bucket = self.bucket(&StorageSettings::from_row(&row)).await?;
+        let prefix = prefix.trim_start_matches('/');
+        let search = if bucket.prefix.starts_with(prefix) {
+            bucket.prefix.clone()
+        } else if prefix.starts_with(&bucket.prefix) {
+            prefix.to_string()
+        } else {
+            return Ok(json!({"content": [], "next": null}).to_string());
+        };
+        let token = Some(next_token.to_string()).filter(|t| !t.is_empty());
+        let store = S3Store::connect(&bucket.access);
+        let page = store.list_page(&search, false, token, page_size).await.map_err(bucket_error)?;
+        let cut = search.rfind('/').map_or(0, |i| i + 1);
+        let entry = |key: &str, kind: &str| {
+            let name = key[cut.min(key.len())..].trim_end_matches('/').to_string();
+            let mime = cvat_codecs::media_kind(&name, kind == "DIR");
+            json!({"name": name, "type": kind, "mime_type": mime})
+        };
+        let mut content: Vec<Value> = page.files.iter().map(|k| entry(k, "REG")).collect();
+        content.extend(page.directories.iter().map(|d| entry(d, "DIR")));
+        Ok(json!({"content": content, "next": page.next}).to_string())
+    }
+
+    /// A 256×256 preview of the first image in the storage (below its prefix).
+    pub async fn cloud_storage_preview(&self, caller: &Caller, id: i64) -> ApiResult<Vec<u8>> {
+        let client = self.client().await?;
+        let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::View).await?;
+        let bucket = self.bucket(&StorageSettings::from_row(&row)).await?;
+        let store = S3Store::connect(&bucket.access);
+        let page = store.list_page(&bucket.prefix, true, None, 1000).await.map_err(bucket_error)?;
+        let key = page
+            .files
+            .into_iter()
+            .find(|k| cvat_codecs::is_image_name(k))
+            .ok_or_else(|| ApiError::detail(ErrorKind::NotFound, "The cloud storage has no images to preview."))?;
+        let bytes = read_capped(&store, &key, MAX_PREVIEW_SOURCE).await?;
+        let name = key.clone();
+        tokio::task::spawn_blocking(move || {
+            cvat_codecs::process_image(&name, bytes, 70).map(|f| cvat_codecs::preview(&f.image))
+        })
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|e| ApiError::invalid(e.to_string()))
+    }
+
+    /// The bucket of a storage for a media worker (service-to-service).
+    pub async fn cloud_access(&self, id: i64) -> ApiResult<Bucket> {
+        let client = self.client().await?;
+        let row = self.cloud_storage_row(&client, id).await?;
+        self.bucket(&StorageSettings::from_row(&row)).await
+    }
+
+    /// Checks that the caller may read a storage's content (for task data from it).
+    pub(crate) async fn check_cloud_storage_readable(&self, caller: &Caller, id: i64) -> ApiResult<()> {
+        let client = self.client().await?;
+        match self.check_cloud_storage(&client, caller, id, CloudStorageScope::View).await {
+            Err(err) if err.kind == ErrorKind::NotFound => {
+                Err(ApiError::invalid(format!("The specified cloud storage {id} does not exist.")))
+            }
+            other => other.map(|_| ()),
+        }
+    }
+}
+
+/// Reads an object, refusing one larger than `limit`.
+async fn read_capped(store: &S3Store, key: &str, limit: u64) -> ApiResult<Vec<u8>> {
+    use cvat_blob::BlobStore;
+    use futures_util::StreamExt;
+    let mut stream = store.get_stream(key).await.map_err(bucket_error)?;
+    let mut out = Vec::new();
+    while let Some(piece) = stream.next().await {
+        out.extend_from_slice(&piece.map_err(bucket_error)?);
+        if out.len() as u64 > limit {
+            return Err(ApiError::invalid(format!("{key} is larger than {limit} bytes")));
+        }
+    }
+    Ok(out)
+}
+
+fn bucket_error(err: cvat_blob::BlobError) -> ApiError {
+    ApiError::invalid(format!("The cloud storage cannot be used: {err}"))
+}
