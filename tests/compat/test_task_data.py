@@ -293,3 +293,27 @@ def test_cli_task_create_remote(base_url, new_user, tmp_path, remote_server):
     with make_client(base_url, credentials=new_user) as client:
         task = next(t for t in client.tasks.list() if t.name == "cli remote")
         assert task.size == 2
+
+
+def test_context_images_in_an_archive(base_url, new_user, tmp_path):
+    paths = make_images(tmp_path, 2)
+    archive = tmp_path / "scene.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in paths:
+            zf.write(path, f"scene/{path.name}")
+        zf.write(paths[1], f"scene/related_images/{paths[0].stem}_png/side.png")
+    with make_client(base_url, credentials=new_user) as client:
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name="context", labels=[models.PatchedLabelRequest(name="car")]),
+            resources=[str(archive)],
+            status_check_period=0.2,
+        )
+        assert task.size == 2
+        meta = task.get_meta()
+        assert [f.related_files for f in meta.frames] == [1, 0]
+        _, response = client.api_client.tasks_api.retrieve_data(
+            task.id, type="context_image", number=0, _parse_response=False
+        )
+        with zipfile.ZipFile(io.BytesIO(response.data)) as context:
+            assert context.namelist() == ["side.png.jpg"]
+            assert Image.open(io.BytesIO(context.read("side.png.jpg"))).size == Image.open(paths[1]).size

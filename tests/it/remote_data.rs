@@ -130,3 +130,38 @@ async fn tar_archives_become_frames() {
     let request = request_of(&user, task).await;
     assert!(request["message"].as_str().unwrap().contains("fake.tgz"), "{request}");
 }
+
+#[tokio::test]
+async fn context_images_are_kept_beside_their_frames() {
+    let (user, _) = Caller::new().await;
+    let (other, _) = Caller::new().await;
+    let members = [
+        ("scene/0001.png", png(8, 8)),
+        ("scene/0002.png", png(9, 9)),
+        ("scene/related_images/0001_png/left.png", png(3, 2)),
+        ("scene/related_images/0001_png/right.png", png(2, 3)),
+    ];
+    let archive = crate::task_data::zip_of(&members, zip::CompressionMethod::Deflated);
+    let task = new_task(&user).await;
+    expect(crate::task_data::send(&user, task, vec![("scene.zip", archive)]).await, StatusCode::ACCEPTED).await;
+    assert_eq!(request_of(&user, task).await["status"], "finished");
+    let meta = expect(user.get(&format!("/api/tasks/{task}/data/meta"), None).await, StatusCode::OK).await;
+    assert_eq!(meta["size"], 2, "context images are not frames");
+    assert_eq!(meta["frames"][0]["related_files"], 2);
+    assert_eq!(meta["frames"][1]["related_files"], 0);
+
+    let path = |n: i64| format!("/api/tasks/{task}/data?type=context_image&number={n}");
+    let response = user.get(&path(0), None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let bytes = response.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let names: Vec<String> = zip.file_names().map(str::to_string).collect();
+    assert_eq!(names, ["left.png.jpg", "right.png.jpg"]);
+    let mut left = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name("left.png.jpg").unwrap(), &mut left).unwrap();
+    assert_eq!(image::load_from_memory(&left).unwrap().width(), 3);
+    expect(user.get(&path(1), None).await, StatusCode::NOT_FOUND).await;
+    expect(user.get(&path(5), None).await, StatusCode::BAD_REQUEST).await;
+    expect(other.get(&path(0), None).await, StatusCode::FORBIDDEN).await;
+}

@@ -28,6 +28,11 @@ pub fn chunk_in(prefix: &str, number: i64) -> String {
     format!("{prefix}/{number}.zip")
 }
 
+/// A zip of a frame's context images (JPEG), `frame` numbered like the task's.
+pub fn context_images(task: i64, frame: i64) -> String {
+    format!("tasks/{task}/context/{frame}.zip")
+}
+
 pub fn preview(task: i64) -> String {
     format!("tasks/{task}/preview.jpeg")
 }

@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod order;
+pub mod related;
 
 use image::{DynamicImage, ImageFormat};
 use std::io::{Cursor, Read, Write};

@@ -522,6 +522,7 @@ impl Engine {
         let widths: Vec<i32> = frames.iter().map(|f| f.width).collect();
         let heights: Vec<i32> = frames.iter().map(|f| f.height).collect();
         let extensions: Vec<&str> = frames.iter().map(|f| f.original_extension.as_str()).collect();
+        let related: Vec<i32> = frames.iter().map(|f| f.related_files).collect();
         let ranges: [Vec<i64>; 4] = [
             frames.iter().map(|f| f.original_offset).collect(),
             frames.iter().map(|f| f.original_length).collect(),
@@ -532,11 +533,11 @@ impl Engine {
         tx.execute("DELETE FROM frames WHERE task_id = $1", &[&task]).await.map_err(db_error)?;
         tx.execute(
             "INSERT INTO frames (task_id, number, name, width, height, original_extension, original_offset, \
-             original_length, compressed_offset, compressed_length) \
-             SELECT $1, (n - 1)::int4, name, w, h, e, oo, ol, co, cl FROM unnest($2::text[], $3::int4[], $4::int4[], \
-             $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[]) WITH ORDINALITY \
-             AS x(name, w, h, e, oo, ol, co, cl, n)",
-            &[&task, &names, &widths, &heights, &extensions, &ranges[0], &ranges[1], &ranges[2], &ranges[3]],
+             original_length, compressed_offset, compressed_length, related_files) \
+             SELECT $1, (n - 1)::int4, name, w, h, e, oo, ol, co, cl, rf FROM unnest($2::text[], $3::int4[], \
+             $4::int4[], $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int4[]) WITH ORDINALITY \
+             AS x(name, w, h, e, oo, ol, co, cl, rf, n)",
+            &[&task, &names, &widths, &heights, &extensions, &ranges[0], &ranges[1], &ranges[2], &ranges[3], &related],
         )
         .await
         .map_err(db_error)?;
@@ -718,7 +719,30 @@ impl Engine {
                     ..Default::default()
                 })
             }
-            "context_image" => Err(ApiError::detail(ErrorKind::NotFound, "The frame has no context images.")),
+            "context_image" => {
+                let number = query.number.ok_or_else(|| ApiError::invalid("The frame number is required"))?;
+                if number < scope.first || number > scope.last {
+                    return Err(out_of_range());
+                }
+                let related: i32 = client
+                    .query_one(
+                        "SELECT related_files FROM frames WHERE task_id = $1 AND number = $2",
+                        &[&scope.task, &(number as i32)],
+                    )
+                    .await
+                    .map_err(db_error)?
+                    .get(0);
+                if related == 0 {
+                    return Err(ApiError::detail(ErrorKind::NotFound, "The frame has no context images."));
+                }
+                Ok(DataLocation {
+                    key: keys::context_images(scope.task, number),
+                    member: -1,
+                    content_type: "application/zip".into(),
+                    version,
+                    ..Default::default()
+                })
+            }
             _ => Err(ApiError::invalid("Data type not specified or has wrong value")),
         }
     }
@@ -823,7 +847,8 @@ impl Engine {
         let scope = self.data_scope(&client, query, false).await?;
         let rows = client
             .query(
-                "SELECT name, width, height FROM frames WHERE task_id = $1 AND number BETWEEN $2 AND $3 ORDER BY number",
+                "SELECT name, width, height, related_files FROM frames WHERE task_id = $1 AND number BETWEEN $2 AND $3 \
+                 ORDER BY number",
                 &[&scope.task, &(scope.first as i32), &(scope.last as i32)],
             )
             .await
@@ -832,8 +857,9 @@ impl Engine {
         let frames: Vec<Value> = rows
             .iter()
             .map(|r| {
+                let related = r.get::<_, i32>(3);
                 json!({"name": r.get::<_, String>(0), "width": r.get::<_, i32>(1), "height": r.get::<_, i32>(2),
-                       "related_files": 0, "has_related_context": false})
+                       "related_files": related, "has_related_context": related > 0})
             })
             .collect();
         let step = scope.step.max(1);

@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "frame_ranges", sql: include_str!("../migrations/0004_frame_ranges.sql") },
     Migration { version: 5, name: "tus_uploads", sql: include_str!("../migrations/0005_tus_uploads.sql") },
     Migration { version: 6, name: "cloud_storages", sql: include_str!("../migrations/0006_cloud_storages.sql") },
+    Migration { version: 7, name: "context_images", sql: include_str!("../migrations/0007_context_images.sql") },
 ];
 
 /// A page of rendered documents and the total count.

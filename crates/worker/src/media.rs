@@ -311,39 +311,67 @@ async fn build(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> 
         }
         None => None,
     };
-    let images = |names: Vec<String>| names.into_iter().filter(|f| cvat_codecs::is_image_name(f)).collect::<Vec<_>>();
-    let names = match (&archive, &origin) {
-        (Some(archive), _) => select_frames(job, archive.image_names(), &archive_name)?,
-        (None, Origin::Cloud(cloud)) => select_frames(job, images(cloud.keys.clone()), "the cloud storage")?,
+    // The listed images (with context images split off) of an archive, the share or a bucket.
+    let listed = match (&archive, &origin) {
+        (Some(archive), _) => Some((archive.image_names(), archive_name.clone())),
+        (None, Origin::Cloud(cloud)) => Some((cloud.keys.clone(), "the cloud storage".to_string())),
         (None, Origin::Share) => {
             let files =
                 sources.share.files(&job.share_paths, &job.share_exclude).map_err(|e| Failure::Data(e.to_string()))?;
-            select_frames(job, images(files.into_iter().filter(|f| matches_pattern(job, f)).collect()), "the share")?
+            Some((files.into_iter().filter(|f| matches_pattern(job, f)).collect(), "the share".to_string()))
         }
-        (None, Origin::Uploads) => job.files.clone(),
+        (None, Origin::Uploads) => None,
+    };
+    let (names, context) = match listed {
+        Some((files, source)) => {
+            let images = files.into_iter().filter(|f| cvat_codecs::is_image_name(f)).collect();
+            let related = cvat_codecs::related::split(images);
+            (select_frames(job, related.frames, &source)?, related.context)
+        }
+        None => (job.files.clone(), Default::default()),
     };
     let archive = archive.map(std::sync::Mutex::new);
+    let origin = &origin;
+    let archive = &archive;
+    // One file of the request, whichever its origin.
+    let read = move |name: String| {
+        let member = archive.as_ref().map(|a| a.lock().expect("archive lock").read(&name));
+        async move {
+            match (member, origin) {
+                (Some(read), _) => read.map_err(|e| Failure::Data(e.to_string())),
+                (None, Origin::Cloud(cloud)) => fetch(&cloud.store, vec![name.clone()], &name).await,
+                (None, Origin::Share) => read_share(sources.share.clone(), name.clone()).await,
+                (None, Origin::Uploads) => fetch(blobs.as_ref(), upload_keys(job, &name), &name).await,
+            }
+        }
+    };
     let total = names.len();
     // As many frames in flight as there are cores, in frame order; memory stays bounded
     // by that and one chunk. Archive members are inflated in order as frames are asked for.
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let origin = &origin;
     let decoded = stream::iter(names)
-        .map(|name| {
-            let member = archive.as_ref().map(|a| a.lock().expect("archive lock").read(&name));
-            async move {
-                let bytes = match (member, origin) {
-                    (Some(read), _) => read.map_err(|e| Failure::Data(e.to_string()))?,
-                    (None, Origin::Cloud(cloud)) => fetch(&cloud.store, vec![name.clone()], &name).await?,
-                    (None, Origin::Share) => read_share(sources.share.clone(), name.clone()).await?,
-                    (None, Origin::Uploads) => fetch(blobs.as_ref(), upload_keys(job, &name), &name).await?,
-                };
-                decode(name.clone(), bytes, quality).await.map(|frame| (name, frame))
-            }
+        .map(|name| async move {
+            let bytes = read(name.clone()).await?;
+            decode(name.clone(), bytes, quality).await.map(|frame| (name, frame))
         })
         .buffered(parallel)
         .boxed();
-    assemble(job, blobs, task, decoded, Some(total)).await
+    let mut result = assemble(job, blobs, task, decoded, Some(total)).await?;
+    for (number, meta) in result.frames.iter_mut().enumerate() {
+        let Some(images) = context.get(&meta.name) else { continue };
+        let mut files = Vec::with_capacity(images.len());
+        for path in images {
+            files.push((path.clone(), read(path.clone()).await?));
+        }
+        let archive = tokio::task::spawn_blocking(move || cvat_codecs::related::context_archive(files))
+            .await
+            .map_err(|e| Failure::Retry(e.into()))?
+            .map_err(|e| Failure::Data(format!("context image of {}: {e}", meta.name)))?;
+        let key = keys::context_images(job.task_id, number as i64);
+        blobs.put(&key, Bytes::from(archive)).await.map_err(anyhow::Error::from)?;
+        meta.related_files = images.len() as i32;
+    }
+    Ok(result)
 }
 
 /// Writes decoded frames as chunks (and the first as the preview), reporting progress.
