@@ -112,6 +112,8 @@ need_pkg pkg-config pkg-config
 need_lib libturbojpeg libturbojpeg0-dev
 # Run-time of the media workers: video decoding.
 command -v ffmpeg >/dev/null 2>&1 || install_pkg ffmpeg
+# Media workers render PDF pages with poppler's pdftoppm.
+command -v pdftoppm >/dev/null 2>&1 || install_pkg poppler-utils
 need_pkg psql postgresql-client
 start_postgres
 start_redis

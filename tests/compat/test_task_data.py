@@ -317,3 +317,21 @@ def test_context_images_in_an_archive(base_url, new_user, tmp_path):
         with zipfile.ZipFile(io.BytesIO(response.data)) as context:
             assert context.namelist() == ["side.png.jpg"]
             assert Image.open(io.BytesIO(context.read("side.png.jpg"))).size == Image.open(paths[1]).size
+
+
+def test_create_from_a_pdf(base_url, new_user, tmp_path):
+    pages = [Image.new("RGB", (200, 100 + 10 * i), (i * 60, 90, 30)) for i in range(4)]
+    pdf = tmp_path / "report.pdf"
+    pages[0].save(pdf, save_all=True, append_images=pages[1:], resolution=150)
+    with make_client(base_url, credentials=new_user) as client:
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name="pdf", labels=[models.PatchedLabelRequest(name="car")]),
+            resources=[str(pdf)],
+            data_params={"image_quality": 70, "start_frame": 1, "frame_step": 2},
+            status_check_period=0.2,
+        )
+        assert task.size == 2 and task.mode == "annotation"
+        meta = task.get_meta()
+        assert [f.name for f in meta.frames] == ["report000000001.jpeg", "report000000003.jpeg"]
+        assert [(f.width, f.height) for f in meta.frames] == [(200, 110), (200, 130)]
+        assert Image.open(task.get_frame(1, quality="compressed")).size == (200, 130)

@@ -165,3 +165,14 @@ async fn context_images_are_kept_beside_their_frames() {
     expect(user.get(&path(5), None).await, StatusCode::BAD_REQUEST).await;
     expect(other.get(&path(0), None).await, StatusCode::FORBIDDEN).await;
 }
+
+#[tokio::test]
+async fn a_broken_pdf_fails_its_request() {
+    let (user, _) = Caller::new().await;
+    let task = new_task(&user).await;
+    let response = crate::task_data::send(&user, task, vec![("doc.pdf", b"%PDF-1.4 not really".to_vec())]).await;
+    expect(response, StatusCode::ACCEPTED).await;
+    let request = request_of(&user, task).await;
+    assert_eq!(request["status"], "failed");
+    assert!(request["message"].as_str().unwrap().contains("PDF doc.pdf cannot be read"), "{request}");
+}

@@ -62,7 +62,7 @@ async fn uploads_refuse_bad_input_and_keep_the_task_usable() {
     }
     let response = send(&user, task, vec![("notes.txt", b"hello".to_vec())]).await;
     assert_eq!(expect(response, StatusCode::BAD_REQUEST).await, json!(["No media data found"]));
-    let response = send(&user, task, vec![("doc.pdf", b"....".to_vec())]).await;
+    let response = send(&user, task, vec![("data.7z", b"....".to_vec())]).await;
     assert!(expect(response, StatusCode::BAD_REQUEST).await[0].as_str().unwrap().contains("not supported"));
     expect(send(&other, task, vec![("a.png", png(4, 4))]).await, StatusCode::FORBIDDEN).await;
     let tus = http()

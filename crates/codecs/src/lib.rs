@@ -107,6 +107,11 @@ pub fn is_video_name(name: &str) -> bool {
     matches!(extension(name).as_str(), "mp4" | "avi" | "mkv" | "webm" | "mov" | "mpg" | "mpeg" | "m4v")
 }
 
+/// PDF documents, whose pages become frames.
+pub fn is_pdf_name(name: &str) -> bool {
+    extension(name) == "pdf"
+}
+
 /// Reads the next binary PPM (`P6`) image of a stream of them, as `ffmpeg -f image2pipe
 /// -vcodec ppm` writes; `None` at the end of the stream.
 pub fn read_ppm(reader: &mut impl Read) -> std::io::Result<Option<image::RgbImage>> {

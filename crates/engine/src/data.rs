@@ -15,8 +15,8 @@ use std::collections::HashMap;
 
 pub const SORTING_METHODS: &[&str] = &["lexicographical", "natural", "predefined", "random"];
 
-/// Extensions of media kinds this server cannot take yet (other archives, PDF).
-const NOT_YET: &[&str] = &["gz", "bz2", "tbz2", "xz", "7z", "rar", "pdf"];
+/// Extensions of media kinds this server cannot take yet (other archives).
+const NOT_YET: &[&str] = &["gz", "bz2", "tbz2", "xz", "7z", "rar"];
 
 /// The accepted parameters of a data request.
 struct DataParams {
@@ -392,13 +392,15 @@ impl Engine {
             uploaded.iter().find(|n| !is_archive(n) && NOT_YET.contains(&cvat_codecs::extension(n).as_str()))
         {
             return Err(ApiError::invalid(format!(
-                "{name}: this kind of archive and PDF files are not supported by this server yet; \
-                 upload images, a zip, tar or tar.gz archive, or a video"
+                "{name}: this kind of archive is not supported by this server yet; \
+                 upload images, a zip, tar or tar.gz archive, a video or a PDF"
             )));
         }
         // One video or one archive alone, or any number of images.
-        let singles: Vec<&String> =
-            uploaded.iter().filter(|n| is_archive(n) || cvat_codecs::is_video_name(n)).collect();
+        let singles: Vec<&String> = uploaded
+            .iter()
+            .filter(|n| is_archive(n) || cvat_codecs::is_video_name(n) || cvat_codecs::is_pdf_name(n))
+            .collect();
         let images: Vec<String> = uploaded.iter().filter(|n| cvat_codecs::is_image_name(n)).cloned().collect();
         if singles.len() > 1 || (!singles.is_empty() && !images.is_empty()) {
             return Err(ApiError::invalid(
@@ -406,6 +408,7 @@ impl Engine {
             ));
         }
         let video = singles.first().filter(|n| cvat_codecs::is_video_name(n)).map(|n| n.to_string());
+        let pdf = singles.first().filter(|n| cvat_codecs::is_pdf_name(n)).map(|n| n.to_string());
         let archive = singles.first().map(|a| a.to_string());
         // Images are ordered and selected here; an archive's by the worker that opens it.
         let (files, start, stop) = match &archive {
@@ -475,8 +478,9 @@ impl Engine {
             files,
             image_quality: params.image_quality as i32,
             chunk_size: params.chunk_size.unwrap_or(0) as i32,
-            archive: if video.is_some() { String::new() } else { archive.unwrap_or_default() },
+            archive: if video.is_some() || pdf.is_some() { String::new() } else { archive.unwrap_or_default() },
             video: video.unwrap_or_default(),
+            pdf: pdf.unwrap_or_default(),
             sorting_method: params.sorting_method.clone(),
             upload_order: params.upload_order.clone(),
             start_frame: start as i32,

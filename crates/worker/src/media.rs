@@ -289,7 +289,13 @@ async fn build(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> 
     let video = if cvat_codecs::is_video_name(&single) { single.clone() } else { job.video.clone() };
     if !video.is_empty() {
         let file = origin.spool(blobs, job, &video).await?;
-        let frames = video::frames(file, video.clone(), job, quality);
+        let frames = video::video_frames(file, video.clone(), job, quality);
+        return assemble(job, blobs, task, frames, None).await;
+    }
+    let pdf = if cvat_codecs::is_pdf_name(&single) { single.clone() } else { job.pdf.clone() };
+    if !pdf.is_empty() {
+        let file = origin.spool(blobs, job, &pdf).await?;
+        let frames = video::pdf_frames(file, &pdf, job, quality);
         return assemble(job, blobs, task, frames, None).await;
     }
     let archive_name = if cvat_codecs::archive::is_archive_name(&single) { single } else { job.archive.clone() };

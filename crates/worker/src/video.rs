@@ -1,6 +1,6 @@
-//! Video task data: ffmpeg (the distribution's binary) decodes the selected frames to a
-//! stream of PPM images on its stdout, read one at a time, so memory holds a frame or
-//! two whatever the length of the video.
+//! Video and PDF task data: a distribution tool renders the selected frames to a stream
+//! of PPM images on its stdout (ffmpeg for video, poppler's pdftoppm for PDF pages),
+//! read one at a time, so memory holds a frame or two whatever the length of the file.
 
 use crate::media::{Failure, TempFile};
 use cvat_codecs::Frame;
@@ -20,41 +20,89 @@ fn selection(job: &ProcessTaskData) -> String {
     filter
 }
 
-/// The frames of a spooled video, decoded on a blocking thread.
-pub(crate) fn frames<'a>(
+/// What renders a file's frames, and the name each rendered frame gets.
+struct Renderer {
+    command: Command,
+    /// The tool's name, for messages.
+    tool: &'static str,
+    /// Of the rendered images, keep the first and then every `keep_every`-th.
+    keep_every: usize,
+    /// The frame name of the k-th kept image.
+    name: Box<dyn Fn(usize) -> String + Send>,
+}
+
+/// The frames of a spooled video: ffmpeg selects them; all are named after the video.
+pub(crate) fn video_frames<'a>(
     file: TempFile,
     name: String,
     job: &ProcessTaskData,
     quality: u8,
 ) -> crate::media::FrameStream<'a> {
+    let mut command = Command::new("ffmpeg");
+    command.args(["-v", "error", "-nostdin", "-i"]).arg(&file.0).args([
+        "-vf",
+        &selection(job),
+        "-fps_mode",
+        "passthrough",
+        "-f",
+        "image2pipe",
+        "-vcodec",
+        "ppm",
+        "-",
+    ]);
+    let source = format!("video {name}");
+    let renderer = Renderer { command, tool: "ffmpeg", keep_every: 1, name: Box::new(move |_| name.clone()) };
+    rendered(file, renderer, source, quality)
+}
+
+/// The pages of a spooled PDF as frames named `<stem><page, 9 digits>.jpeg` like CVAT's,
+/// pages chosen by start/stop/step.
+pub(crate) fn pdf_frames<'a>(
+    file: TempFile,
+    name: &str,
+    job: &ProcessTaskData,
+    quality: u8,
+) -> crate::media::FrameStream<'a> {
+    let start = job.start_frame.max(0) as usize;
+    let step = job.frame_step.max(1) as usize;
+    let mut command = Command::new("pdftoppm");
+    command.args(["-r", "150", "-f", &(start + 1).to_string()]);
+    if let Some(stop) = job.stop_frame {
+        command.args(["-l", &(stop.max(0) + 1).to_string()]);
+    }
+    command.arg(&file.0);
+    let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem).to_string();
+    let naming = move |k: usize| format!("{stem}{:09}.jpeg", start + k * step);
+    let renderer = Renderer { command, tool: "pdftoppm", keep_every: step, name: Box::new(naming) };
+    rendered(file, renderer, format!("PDF {name}"), quality)
+}
+
+/// Runs the renderer on a blocking thread and streams its frames.
+fn rendered<'a>(file: TempFile, mut renderer: Renderer, source: String, quality: u8) -> crate::media::FrameStream<'a> {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<(String, Frame), Failure>>(2);
-    let filter = selection(job);
     tokio::task::spawn_blocking(move || {
         let _file = file;
-        let spawned = Command::new("ffmpeg")
-            .args(["-v", "error", "-nostdin", "-i"])
-            .arg(&_file.0)
-            .args(["-vf", &filter, "-fps_mode", "passthrough", "-f", "image2pipe", "-vcodec", "ppm", "-"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
+        let spawned = renderer.command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
         let mut child = match spawned {
             Ok(child) => child,
             Err(e) => {
-                let _ = sender.blocking_send(Err(Failure::Data(format!("the media worker cannot run ffmpeg: {e}"))));
+                let message = format!("the media worker cannot run {}: {e}", renderer.tool);
+                let _ = sender.blocking_send(Err(Failure::Data(message)));
                 return;
             }
         };
         let mut stdout = std::io::BufReader::new(child.stdout.take().expect("piped"));
-        loop {
+        let mut kept = 0usize;
+        for index in 0.. {
             let item = match cvat_codecs::read_ppm(&mut stdout) {
+                Ok(Some(_)) if index % renderer.keep_every != 0 => continue,
                 Ok(Some(image)) => cvat_codecs::frame_from_rgb(image, quality)
-                    .map(|frame| (name.clone(), frame))
+                    .map(|frame| ((renderer.name)(kept), frame))
                     .map_err(|e| Failure::Data(e.to_string())),
                 Ok(None) => break,
-                Err(e) => Err(Failure::Data(format!("video {name} cannot be read: {e}"))),
+                Err(e) => Err(Failure::Data(format!("{source} cannot be read: {e}"))),
             };
+            kept += 1;
             let failed = item.is_err();
             if sender.blocking_send(item).is_err() || failed {
                 let _ = child.kill();
@@ -69,8 +117,8 @@ pub(crate) fn frames<'a>(
         match child.wait() {
             Ok(status) if status.success() => {}
             _ => {
-                let reason = errors.lines().next().unwrap_or("ffmpeg failed").to_string();
-                let _ = sender.blocking_send(Err(Failure::Data(format!("video {name} cannot be read: {reason}"))));
+                let reason = errors.lines().next().unwrap_or("the file cannot be decoded").to_string();
+                let _ = sender.blocking_send(Err(Failure::Data(format!("{source} cannot be read: {reason}"))));
             }
         }
     });
