@@ -211,3 +211,58 @@ async fn a_media_worker_killed_mid_job_loses_nothing_and_workers_share_work() {
     let (done_second, done_third) = (jobs_done(second).await, jobs_done(third).await);
     assert!(done_second > 0 && done_third > 0, "work was not shared: {done_second} and {done_third} jobs");
 }
+
+/// Runs alone (with the outage tests): the sweep forgets every idle upload of the stack.
+#[tokio::test]
+async fn abandoned_uploads_are_swept_and_processed_data_stays() {
+    use crate::task_data::{new_task, png, request_of, send};
+    use cvat_blob::BlobStore;
+    use reqwest::multipart::{Form, Part};
+    let (user, _) = Caller::new().await;
+    let abandoned = new_task(&user).await;
+    let collection = url(&format!("/api/tasks/{abandoned}/data/"));
+    let start = http().post(&collection).header("Authorization", &user.0).header("Upload-Start", "").send().await;
+    assert_eq!(start.unwrap().status(), StatusCode::ACCEPTED);
+    let form = Form::new().part("client_files[0]", Part::bytes(png(5, 5)).file_name("left.png"));
+    let multiple = http()
+        .post(&collection)
+        .header("Authorization", &user.0)
+        .header("Upload-Multiple", "")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(multiple.status(), StatusCode::OK);
+    let processed = new_task(&user).await;
+    expect(send(&user, processed, vec![("kept.png", png(6, 6))]).await, StatusCode::ACCEPTED).await;
+    assert_eq!(request_of(&user, processed).await["status"], "finished");
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let address = std::env::var("CVAT_TASK_URL").expect("set by tests/run.sh");
+    let mut task = cvat_proto::task::task_client::TaskClient::connect(address).await.unwrap();
+    let swept = task.sweep_uploads(cvat_proto::task::SweepUploadsRequest { older_than_seconds: 1 }).await.unwrap();
+    let left = cvat_blob::keys::upload(abandoned, "left.png");
+    let kept = cvat_blob::keys::upload(processed, "kept.png");
+    let keys = swept.into_inner().keys;
+    assert!(keys.contains(&left) && !keys.contains(&kept), "{keys:?}");
+
+    let endpoint = std::env::var("CVAT_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8014".into());
+    let bucket = std::env::var("CVAT_S3_BUCKET").unwrap_or_else(|_| "cvat".into());
+    let store = cvat_blob::S3Store::new(&endpoint, "us-east-1", &bucket, "cvat", "cvat-secret-key");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while store.exists(&left).await.unwrap() {
+        assert!(Instant::now() < deadline, "the abandoned upload is still stored");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let finish = http()
+        .post(&collection)
+        .header("Authorization", &user.0)
+        .header("Upload-Finish", "")
+        .json(&json!({"image_quality": 70}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(finish, StatusCode::BAD_REQUEST).await, json!(["No media data found"]));
+    let frame = user.get(&format!("/api/tasks/{processed}/data?type=frame&number=0&quality=original"), None).await;
+    assert_eq!(frame.bytes().await.unwrap().as_ref(), png(6, 6).as_slice());
+}

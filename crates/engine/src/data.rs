@@ -313,7 +313,7 @@ impl Engine {
         }
         let updated = client
             .execute(
-                "UPDATE tus_uploads SET received = received + $4, parts = parts || $5::text \
+                "UPDATE tus_uploads SET received = received + $4, parts = parts || $5::text, updated_date = now() \
                  WHERE id = $1 AND task_id = $2 AND received = $3",
                 &[&id, &task, &offset, &size, &part_key],
             )
@@ -341,6 +341,50 @@ impl Engine {
             .await
             .map_err(db_error)?;
         Ok(())
+    }
+
+    /// Forgets the uploads of tasks that have no data and are not being processed, when
+    /// nothing arrived for `idle`; answers the blob keys to delete. Tasks with data keep
+    /// their uploaded files (they are the task's source data); only stale TUS records go.
+    pub async fn sweep_uploads(&self, idle: std::time::Duration) -> ApiResult<Vec<String>> {
+        let seconds = idle.as_secs_f64();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        let idle_tasks =
+            "SELECT t.id FROM tasks t WHERE NOT EXISTS (SELECT 1 FROM task_data d WHERE d.task_id = t.id) \
+             AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.task_id = t.id AND r.status IN ('queued', 'started'))";
+        let uploads = tx
+            .query(
+                &format!(
+                    "DELETE FROM uploads WHERE received_date < now() - make_interval(secs => $1) \
+                     AND task_id IN ({idle_tasks}) RETURNING task_id, name, parts"
+                ),
+                &[&seconds],
+            )
+            .await
+            .map_err(db_error)?;
+        let pieces = tx
+            .query(
+                &format!(
+                    "DELETE FROM tus_uploads WHERE updated_date < now() - make_interval(secs => $1) \
+                     RETURNING task_id IN ({idle_tasks}), parts"
+                ),
+                &[&seconds],
+            )
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        let mut keys: Vec<String> = uploads
+            .iter()
+            .flat_map(|r| match r.get::<_, Vec<String>>(2) {
+                parts if parts.is_empty() => vec![keys::upload(r.get(0), r.get::<_, &str>(1))],
+                parts => parts,
+            })
+            .collect();
+        keys.extend(pieces.iter().filter(|r| r.get::<_, bool>(0)).flat_map(|r| r.get::<_, Vec<String>>(1)));
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
     }
 
     /// Upload-Finish: validates the parameters, orders the uploaded files, selects the

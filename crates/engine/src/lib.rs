@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, name: "tus_uploads", sql: include_str!("../migrations/0005_tus_uploads.sql") },
     Migration { version: 6, name: "cloud_storages", sql: include_str!("../migrations/0006_cloud_storages.sql") },
     Migration { version: 7, name: "context_images", sql: include_str!("../migrations/0007_context_images.sql") },
+    Migration { version: 8, name: "upload_activity", sql: include_str!("../migrations/0008_upload_activity.sql") },
 ];
 
 /// A page of rendered documents and the total count.

@@ -76,6 +76,8 @@ pub struct Settings {
     pub remote_allowed_networks: Vec<String>,
     pub remote_max_bytes: u64,
     pub remote_timeout_seconds: u64,
+    /// Uploads of a task without data that saw no activity this long are deleted.
+    pub upload_ttl_seconds: u64,
 }
 
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -128,6 +130,7 @@ impl Settings {
                 .collect(),
             remote_max_bytes: parse(env, "CVAT_REMOTE_MAX_BYTES", "1073741824")?,
             remote_timeout_seconds: parse(env, "CVAT_REMOTE_TIMEOUT_SECONDS", "300")?,
+            upload_ttl_seconds: parse(env, "CVAT_UPLOAD_TTL_SECONDS", "86400")?,
         })
     }
 }

@@ -148,6 +148,9 @@ impl Handler for PoolHandler {
                 for task in purge.task_ids {
                     self.blobs.delete_dir(&cvat_blob::keys::task_dir(task)).await?;
                 }
+                for key in purge.keys {
+                    self.blobs.delete(&key).await?;
+                }
                 Ok(())
             }
             Some(other) => anyhow::bail!("job {} is not work for the {} pool: {other:?}", job.id, self.pool),

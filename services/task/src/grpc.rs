@@ -385,6 +385,14 @@ impl Task for TaskService {
         .await
     }
 
+    async fn sweep_uploads(&self, request: Request<SweepUploadsRequest>) -> Reply<SweptUploads> {
+        handle(request, "SweepUploads", |r| async move {
+            let idle = std::time::Duration::from_secs(r.older_than_seconds.max(0) as u64);
+            crate::blobs::sweep_uploads(&self.engine, &self.broker, idle).await.map(|keys| SweptUploads { keys })
+        })
+        .await
+    }
+
     async fn get_cloud_access(&self, request: Request<CloudAccessQuery>) -> Reply<CloudAccess> {
         handle(request, "GetCloudAccess", |r| async move {
             let bucket = self.engine.cloud_access(r.cloud_storage_id).await?;

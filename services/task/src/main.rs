@@ -48,6 +48,8 @@ async fn main() -> anyhow::Result<()> {
     };
     tokio::spawn(users.run());
     tokio::spawn(auth_changes::resync_periodically(engine.clone(), broker.clone()));
+    let upload_ttl = std::time::Duration::from_secs(settings.upload_ttl_seconds.max(1));
+    tokio::spawn(blobs::sweep_periodically(engine.clone(), broker.clone(), upload_ttl));
     let probes = probes::Probes::new(db.clone(), broker.clone());
     tracing::info!(addr = %settings.task_listen, "task service listening");
     tonic::transport::Server::builder()
