@@ -56,3 +56,48 @@ async fn failures_are_retried_then_dead_lettered() {
     assert_eq!((delivery.body.as_slice(), delivery.attempt), (&b"poison"[..], MAX_ATTEMPTS + 1));
     delivery.ack().await.unwrap();
 }
+
+/// A handler that always fails, recording when the worker gives up on a job.
+struct AlwaysFails {
+    given_up: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+impl cvat_worker::Handler for AlwaysFails {
+    async fn handle(&self, _job: cvat_proto::queue::Job) -> anyhow::Result<()> {
+        anyhow::bail!("the disk is on fire")
+    }
+
+    async fn give_up(&self, job: cvat_proto::queue::Job, reason: &str) {
+        self.given_up.lock().unwrap().push((job.id, reason.to_string()));
+    }
+}
+
+#[tokio::test]
+async fn a_worker_gives_up_once_after_the_last_attempt() {
+    use prost::Message;
+    let (broker, _) = broker();
+    let broker = std::sync::Arc::new(broker);
+    let given_up = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let worker = cvat_worker::Worker {
+        pool: "media",
+        broker: broker.clone(),
+        prefetch: 1,
+        handler: AlwaysFails { given_up: given_up.clone() },
+    };
+    let running = tokio::spawn(worker.run());
+    let job = cvat_proto::queue::Job { id: "doomed-1".into(), work: None };
+    broker.publish("media", &job.id, &job.encode_to_vec()).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while given_up.lock().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the worker never gave up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    running.abort();
+    let calls = given_up.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1, "once: {calls:?}");
+    assert_eq!(calls[0].0, "doomed-1");
+    assert!(calls[0].1.contains("the disk is on fire"), "{calls:?}");
+    let mut dead = broker.consume("media.dead", "inspector", 1).await.unwrap();
+    assert_eq!(next(&mut dead).await.message_id, "doomed-1");
+}
