@@ -335,3 +335,26 @@ def test_create_from_a_pdf(base_url, new_user, tmp_path):
         assert [f.name for f in meta.frames] == ["report000000001.jpeg", "report000000003.jpeg"]
         assert [(f.width, f.height) for f in meta.frames] == [(200, 110), (200, 130)]
         assert Image.open(task.get_frame(1, quality="compressed")).size == (200, 130)
+
+
+def test_a_video_from_the_share(base_url, new_user):
+    from cvat_sdk.core.proxies.tasks import ResourceType
+
+    share = Path(os.environ.get("CVAT_SHARE_DIR", ""))
+    video = share / f"clip-{new_user[0]}.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "2",
+         "-pix_fmt", "yuv420p", str(video)],
+        check=True, timeout=60,
+    )
+    with make_client(base_url, credentials=new_user) as client:
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name="shared video", labels=[models.PatchedLabelRequest(name="car")]),
+            resources=[f"/{video.name}"],
+            resource_type=ResourceType.SHARE,
+            data_params={"image_quality": 70},
+            status_check_period=0.2,
+        )
+        assert task.mode == "interpolation" and task.size == 20
+        assert [f.name for f in task.get_meta().frames] == [video.name]
+    assert video.exists(), "a share file is read in place, never removed"

@@ -498,7 +498,6 @@ impl Engine {
                 _ => params.storage.clone(),
             },
             "frames_per_job": params.job_file_mapping.iter().map(Vec::len).collect::<Vec<_>>(),
-            "mode": if video.is_some() { "interpolation" } else { "annotation" },
         });
         if !params.job_file_mapping.is_empty() && (archive.is_some() || from_share) {
             return Err(ApiError::invalid("job_file_mapping is supported for uploaded images only"));
@@ -548,6 +547,7 @@ impl Engine {
         frames: &[FrameMeta],
         chunk_size: i32,
         base_url: &str,
+        video: bool,
     ) -> ApiResult<()> {
         let mut client = self.client().await?;
         let row = client
@@ -616,7 +616,8 @@ impl Engine {
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_i64).collect())
             .unwrap_or_default();
-        let mode = params["mode"].as_str().unwrap_or("annotation");
+        // The worker knows what the files were (a share path or a key may name a video).
+        let mode = if video { "interpolation" } else { "annotation" };
         self.create_segments(task, frames.len() as i64, mode, &frames_per_job, base_url).await?;
         Ok(())
     }

@@ -67,12 +67,24 @@ async fn decode(name: String, bytes: Vec<u8>, quality: u8) -> Result<Frame, Fail
         .map_err(|e: MediaError| Failure::Data(e.to_string()))
 }
 
-/// A temporary file, removed when dropped.
-pub(crate) struct TempFile(pub std::path::PathBuf);
+/// A file on this machine that a decoder reads: a temporary copy (removed when
+/// dropped) or a file of the share (left alone).
+pub(crate) struct LocalFile {
+    pub path: std::path::PathBuf,
+    temporary: bool,
+}
 
-impl Drop for TempFile {
+impl LocalFile {
+    fn temporary(path: std::path::PathBuf) -> Self {
+        Self { path, temporary: true }
+    }
+}
+
+impl Drop for LocalFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        if self.temporary {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -89,10 +101,10 @@ fn missing(name: &str) -> Failure {
 }
 
 /// Copies a file made of `keys` (in order) to a temporary file, piece by piece.
-async fn spool(store: &dyn BlobStore, keys: Vec<String>, task_id: i64, name: &str) -> Result<TempFile, Failure> {
+async fn spool(store: &dyn BlobStore, keys: Vec<String>, task_id: i64, name: &str) -> Result<LocalFile, Failure> {
     use tokio::io::AsyncWriteExt;
-    let file = TempFile(std::env::temp_dir().join(format!("cvat-{task_id}-{}", uuid::Uuid::new_v4())));
-    let mut out = tokio::fs::File::create(&file.0).await.map_err(|e| Failure::Retry(e.into()))?;
+    let file = LocalFile::temporary(std::env::temp_dir().join(format!("cvat-{task_id}-{}", uuid::Uuid::new_v4())));
+    let mut out = tokio::fs::File::create(&file.path).await.map_err(|e| Failure::Retry(e.into()))?;
     for key in keys {
         let mut stream = match store.get_stream(&key).await {
             Ok(stream) => stream,
@@ -140,12 +152,12 @@ async fn download_remote(job: &ProcessTaskData, sources: &Sources<'_>) -> Result
 }
 
 /// Inflates a spooled `.tar.gz` into a plain tar beside it (members are read by seeking).
-async fn gunzip(file: TempFile, name: &str) -> Result<TempFile, Failure> {
+async fn gunzip(file: LocalFile, name: &str) -> Result<LocalFile, Failure> {
     let name = name.to_string();
     tokio::task::spawn_blocking(move || {
-        let plain = TempFile(file.0.with_extension("tar"));
-        let input = std::io::BufReader::new(std::fs::File::open(&file.0).map_err(|e| Failure::Retry(e.into()))?);
-        let output = std::fs::File::create(&plain.0).map_err(|e| Failure::Retry(e.into()))?;
+        let plain = LocalFile::temporary(file.path.with_extension("tar"));
+        let input = std::io::BufReader::new(std::fs::File::open(&file.path).map_err(|e| Failure::Retry(e.into()))?);
+        let output = std::fs::File::create(&plain.path).map_err(|e| Failure::Retry(e.into()))?;
         let mut output = std::io::BufWriter::new(output);
         let limit = ArchiveLimits::default().max_total_bytes;
         cvat_codecs::archive::inflate_gzip(&name, input, &mut output, limit)
@@ -256,19 +268,34 @@ fn matches_pattern(job: &ProcessTaskData, name: &str) -> bool {
     job.filename_pattern.is_empty() || cvat_codecs::order::glob_match(&job.filename_pattern, name)
 }
 
-/// Where the request's files are read from.
+/// Where the request's files are read from; the share and a bucket with the files the
+/// request names there.
 enum Origin {
     Uploads,
-    Share,
+    Share(Vec<String>),
     Cloud(CloudFiles),
 }
 
 impl Origin {
-    /// Copies one file (an archive or a video) to a temporary file.
-    async fn spool(&self, blobs: &Arc<dyn BlobStore>, job: &ProcessTaskData, name: &str) -> Result<TempFile, Failure> {
+    /// The files listed in the share or the bucket.
+    fn listed(&self) -> Option<(&[String], &'static str)> {
         match self {
+            Origin::Uploads => None,
+            Origin::Share(files) => Some((files, "the share")),
+            Origin::Cloud(cloud) => Some((&cloud.keys, "the cloud storage")),
+        }
+    }
+
+    /// One file (an archive, a video, a PDF) on this machine: a share file as it is,
+    /// anything else copied to a temporary file.
+    async fn local_file(&self, sources: &Sources<'_>, job: &ProcessTaskData, name: &str) -> Result<LocalFile, Failure> {
+        match self {
+            Origin::Share(_) => {
+                let path = sources.share.resolve(name).map_err(|e| Failure::Data(e.to_string()))?;
+                Ok(LocalFile { path, temporary: false })
+            }
             Origin::Cloud(cloud) => spool(&cloud.store, vec![name.to_string()], job.task_id, name).await,
-            _ => spool(blobs.as_ref(), upload_keys(job, name), job.task_id, name).await,
+            Origin::Uploads => spool(sources.blobs.as_ref(), upload_keys(job, name), job.task_id, name).await,
         }
     }
 }
@@ -278,23 +305,28 @@ async fn build(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> 
     let quality = job.image_quality.clamp(1, 100) as u8;
     let origin = match (job.cloud_storage_id, job.share_paths.is_empty()) {
         (0, true) => Origin::Uploads,
-        (0, false) => Origin::Share,
+        (0, false) => {
+            let files =
+                sources.share.files(&job.share_paths, &job.share_exclude).map_err(|e| Failure::Data(e.to_string()))?;
+            Origin::Share(files.into_iter().filter(|f| matches_pattern(job, f)).collect())
+        }
         _ => Origin::Cloud(open_cloud(job, sources, task).await?),
     };
-    // A single video or archive in a cloud storage is taken as if it had been uploaded.
-    let single = match &origin {
-        Origin::Cloud(cloud) if cloud.keys.len() == 1 => cloud.keys[0].clone(),
+    // A single video, archive or PDF in the share or a bucket is taken as if uploaded.
+    let single = match origin.listed() {
+        Some((files, _)) if files.len() == 1 => files[0].clone(),
         _ => String::new(),
     };
     let video = if cvat_codecs::is_video_name(&single) { single.clone() } else { job.video.clone() };
     if !video.is_empty() {
-        let file = origin.spool(blobs, job, &video).await?;
+        let file = origin.local_file(sources, job, &video).await?;
         let frames = video::video_frames(file, video.clone(), job, quality);
-        return assemble(job, blobs, task, frames, None).await;
+        let result = assemble(job, blobs, task, frames, None).await?;
+        return Ok(DataResult { video: true, ..result });
     }
     let pdf = if cvat_codecs::is_pdf_name(&single) { single.clone() } else { job.pdf.clone() };
     if !pdf.is_empty() {
-        let file = origin.spool(blobs, job, &pdf).await?;
+        let file = origin.local_file(sources, job, &pdf).await?;
         let frames = video::pdf_frames(file, &pdf, job, quality);
         return assemble(job, blobs, task, frames, None).await;
     }
@@ -303,13 +335,14 @@ async fn build(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> 
     let spooled = match archive_name.as_str() {
         "" => None,
         name if cvat_codecs::archive::is_gzip_name(name) => {
-            Some(gunzip(origin.spool(blobs, job, name).await?, name).await?)
+            Some(gunzip(origin.local_file(sources, job, name).await?, name).await?)
         }
-        name => Some(origin.spool(blobs, job, name).await?),
+        name => Some(origin.local_file(sources, job, name).await?),
     };
     let archive = match &spooled {
         Some(file) => {
-            let reader = std::io::BufReader::new(std::fs::File::open(&file.0).map_err(|e| Failure::Retry(e.into()))?);
+            let reader =
+                std::io::BufReader::new(std::fs::File::open(&file.path).map_err(|e| Failure::Retry(e.into()))?);
             Some(
                 ImageArchive::open(&archive_name, reader, ArchiveLimits::default())
                     .map_err(|e| Failure::Data(e.to_string()))?,
@@ -318,15 +351,9 @@ async fn build(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> 
         None => None,
     };
     // The listed images (with context images split off) of an archive, the share or a bucket.
-    let listed = match (&archive, &origin) {
-        (Some(archive), _) => Some((archive.image_names(), archive_name.clone())),
-        (None, Origin::Cloud(cloud)) => Some((cloud.keys.clone(), "the cloud storage".to_string())),
-        (None, Origin::Share) => {
-            let files =
-                sources.share.files(&job.share_paths, &job.share_exclude).map_err(|e| Failure::Data(e.to_string()))?;
-            Some((files.into_iter().filter(|f| matches_pattern(job, f)).collect(), "the share".to_string()))
-        }
-        (None, Origin::Uploads) => None,
+    let listed = match &archive {
+        Some(archive) => Some((archive.image_names(), archive_name.clone())),
+        None => origin.listed().map(|(files, source)| (files.to_vec(), source.to_string())),
     };
     let (names, context) = match listed {
         Some((files, source)) => {
@@ -346,7 +373,7 @@ async fn build(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> 
             match (member, origin) {
                 (Some(read), _) => read.map_err(|e| Failure::Data(e.to_string())),
                 (None, Origin::Cloud(cloud)) => fetch(&cloud.store, vec![name.clone()], &name).await,
-                (None, Origin::Share) => read_share(sources.share.clone(), name.clone()).await,
+                (None, Origin::Share(_)) => read_share(sources.share.clone(), name.clone()).await,
                 (None, Origin::Uploads) => fetch(blobs.as_ref(), upload_keys(job, &name), &name).await,
             }
         }
@@ -443,6 +470,7 @@ async fn assemble(
         frames,
         chunk_size: chunk_size as i32,
         base_url: String::new(),
+        video: false,
     })
 }
 

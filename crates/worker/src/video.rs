@@ -2,7 +2,7 @@
 //! of PPM images on its stdout (ffmpeg for video, poppler's pdftoppm for PDF pages),
 //! read one at a time, so memory holds a frame or two whatever the length of the file.
 
-use crate::media::{Failure, TempFile};
+use crate::media::{Failure, LocalFile};
 use cvat_codecs::Frame;
 use cvat_proto::queue::ProcessTaskData;
 use futures_util::StreamExt;
@@ -33,13 +33,13 @@ struct Renderer {
 
 /// The frames of a spooled video: ffmpeg selects them; all are named after the video.
 pub(crate) fn video_frames<'a>(
-    file: TempFile,
+    file: LocalFile,
     name: String,
     job: &ProcessTaskData,
     quality: u8,
 ) -> crate::media::FrameStream<'a> {
     let mut command = Command::new("ffmpeg");
-    command.args(["-v", "error", "-nostdin", "-i"]).arg(&file.0).args([
+    command.args(["-v", "error", "-nostdin", "-i"]).arg(&file.path).args([
         "-vf",
         &selection(job),
         "-fps_mode",
@@ -58,7 +58,7 @@ pub(crate) fn video_frames<'a>(
 /// The pages of a spooled PDF as frames named `<stem><page, 9 digits>.jpeg` like CVAT's,
 /// pages chosen by start/stop/step.
 pub(crate) fn pdf_frames<'a>(
-    file: TempFile,
+    file: LocalFile,
     name: &str,
     job: &ProcessTaskData,
     quality: u8,
@@ -70,7 +70,7 @@ pub(crate) fn pdf_frames<'a>(
     if let Some(stop) = job.stop_frame {
         command.args(["-l", &(stop.max(0) + 1).to_string()]);
     }
-    command.arg(&file.0);
+    command.arg(&file.path);
     let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem).to_string();
     let naming = move |k: usize| format!("{stem}{:09}.jpeg", start + k * step);
     let renderer = Renderer { command, tool: "pdftoppm", keep_every: step, name: Box::new(naming) };
@@ -78,7 +78,7 @@ pub(crate) fn pdf_frames<'a>(
 }
 
 /// Runs the renderer on a blocking thread and streams its frames.
-fn rendered<'a>(file: TempFile, mut renderer: Renderer, source: String, quality: u8) -> crate::media::FrameStream<'a> {
+fn rendered<'a>(file: LocalFile, mut renderer: Renderer, source: String, quality: u8) -> crate::media::FrameStream<'a> {
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<(String, Frame), Failure>>(2);
     tokio::task::spawn_blocking(move || {
         let _file = file;

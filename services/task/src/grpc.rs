@@ -305,7 +305,7 @@ impl Task for TaskService {
     async fn complete_data(&self, request: Request<DataResult>) -> Reply<Empty> {
         handle(request, "CompleteData", |r| async move {
             self.engine
-                .complete_data(&r.request_id, r.task_id, &r.frames, r.chunk_size, &r.base_url)
+                .complete_data(&r.request_id, r.task_id, &r.frames, r.chunk_size, &r.base_url, r.video)
                 .await
                 .map(|_| Empty {})
         })
