@@ -7,6 +7,9 @@
 #      Every page carries CVAT's exact `count`, so a filter matching many rows counts them all.
 #   4. task data: 1080p JPEGs through a media worker, beside libjpeg-turbo's own
 #      decode+encode of the same files on the same machine; then chunk/frame serving.
+#   5. memory: the media worker's peak RSS over a 1,000- and a 10,000-image task and a
+#      1 GiB video, all from the share (sampled from /proc every 0.2 s).
+# BENCH_SECTIONS picks sections (default "api lists media memory").
 # Release build, an isolated stack (own database and ports), wrk as the load generator.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,6 +27,9 @@ export CVAT_QUEUE_PREFIX="bench-$RUN_ID" CVAT_S3_BUCKET="bench-$RUN_ID"
 export CVAT_GATEWAY_LISTEN=127.0.0.1:28080 CVAT_AUTH_LISTEN=127.0.0.1:25051 CVAT_TASK_LISTEN=127.0.0.1:25052
 export CVAT_AUTH_URL=http://127.0.0.1:25051 CVAT_TASK_URL=http://127.0.0.1:25052
 export CVAT_ADMIN_USER=admin CVAT_ADMIN_PASSWORD=bench-admin-pass-1
+export CVAT_SHARE_DIR=$CVAT_DATA_DIR/share
+SECTIONS=" ${BENCH_SECTIONS:-api lists media memory} "
+want() { [[ "$SECTIONS" == *" $1 "* ]]; }
 export RUST_LOG=warn
 URL=http://127.0.0.1:28080
 PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d postgres -q -c "CREATE DATABASE cvat_bench_$RUN_ID"
@@ -56,16 +62,20 @@ run() { # label path [header]
   printf '%-44s %12s req/s   p50 %-9s p99 %-9s %s\n' "$1" "$rps" "$p50" "$p99" "$errors"
 }
 
-echo "== whole stack, $CONNECTIONS connections, $DURATION each, $(nproc) cores"
-run "GET /healthz (gateway only)" /healthz
-run "GET /api/users/self (Bearer, auth gRPC, PG)" /api/users/self "Authorization: Bearer $token"
-
-
-echo "== filling 100,000 tasks across 1,000 projects"
 curl -fsS -X POST "$URL/api/auth/register" -H 'Content-Type: application/json' \
   -d '{"username":"bencher","password1":"Bench-owner-pass-9","password2":"Bench-owner-pass-9"}' >/dev/null
 owner_key=$(curl -fsS -X POST "$URL/api/auth/login" -H 'Content-Type: application/json' \
   -d '{"username":"bencher","password":"Bench-owner-pass-9"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+CONNECTIONS_SAVED=$CONNECTIONS
+
+if want api; then
+echo "== whole stack, $CONNECTIONS connections, $DURATION each, $(nproc) cores"
+run "GET /healthz (gateway only)" /healthz
+run "GET /api/users/self (Bearer, auth gRPC, PG)" /api/users/self "Authorization: Bearer $token"
+fi
+
+if want lists; then
+echo "== filling 100,000 tasks across 1,000 projects"
 # The owner creates one project through the API (which records them in the engine's
 # users table); the rest is bulk SQL so the fill takes seconds, not an hour.
 curl -fsS -X POST "$URL/api/projects" -H "Authorization: Token $owner_key" -H 'Content-Type: application/json' \
@@ -91,7 +101,6 @@ by_status="/api/tasks?page_size=100&sort=-updated_date&filter=$(encode '{"and":[
 by_project="/api/tasks?page_size=100&sort=name&project_id=$project"
 by_search="/api/tasks?page_size=100&sort=-id&search=task%2099"
 
-CONNECTIONS_SAVED=$CONNECTIONS
 echo "== latency, 1 connection, page_size=100"
 CONNECTIONS=1
 run "tasks: filter project+status, sort -updated" "$in_project" "Authorization: Token $owner_key"
@@ -103,7 +112,23 @@ CONNECTIONS=$CONNECTIONS_SAVED
 echo "== throughput, $CONNECTIONS connections, page_size=100"
 run "tasks: filter project+status, sort -updated" "$in_project" "Authorization: Token $owner_key"
 run "GET /api/tasks (page of 10 of 100k)" "/api/tasks" "Authorization: Token $owner_key"
+fi
 
+new_task() { # name
+  curl -fsS -X POST "$URL/api/tasks" -H "Authorization: Token $owner_key" -H 'Content-Type: application/json' \
+    -d "{\"name\":\"$1\",\"labels\":[{\"name\":\"car\"}]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+wait_request() { # task; echoes the final status
+  local rq="action%3Dcreate%26target%3Dtask%26target_id%3D$1" status=queued
+  for _ in $(seq 1 36000); do
+    status=$(curl -fsS "$URL/api/requests/$rq" -H "Authorization: Token $owner_key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+    [ "$status" = finished ] || [ "$status" = failed ] && break
+    sleep 0.05
+  done
+  echo "$status"
+}
+
+if want media; then
 echo "== media: 1080p JPEGs through a media worker vs libjpeg-turbo on the same machine"
 command -v cjpeg >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjpeg-turbo-progs >/dev/null; }
 IMAGES=${BENCH_IMAGES:-60}
@@ -129,8 +154,7 @@ for f in "$media_dir"/f*.jpg; do djpeg "$f" | cjpeg -quality 70 >/dev/null; done
 end=$(date +%s.%N)
 python3 -c "print(f'libjpeg-turbo decode+encode (djpeg | cjpeg -quality 70), 1 stream: {$IMAGES / ($end - $start):8.1f} images/s')"
 
-task=$(curl -fsS -X POST "$URL/api/tasks" -H "Authorization: Token $owner_key" -H 'Content-Type: application/json' \
-  -d '{"name":"media bench","labels":[{"name":"car"}]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+task=$(new_task "media bench")
 form=(-F image_quality=70)
 i=0
 for f in "$media_dir"/f*.jpg; do form+=(-F "client_files[$i]=@$f"); i=$((i + 1)); done
@@ -139,12 +163,7 @@ curl -fsS -o /dev/null -X POST "$URL/api/tasks/$task/data/" -H "Authorization: T
 start=$(date +%s.%N)
 curl -fsS -o /dev/null -X POST "$URL/api/tasks/$task/data/" -H "Authorization: Token $owner_key" -H 'Upload-Finish: x' \
   -H 'Content-Type: application/json' -d '{"image_quality":70}'
-rq="action%3Dcreate%26target%3Dtask%26target_id%3D$task"
-for _ in $(seq 1 6000); do
-  status=$(curl -fsS "$URL/api/requests/$rq" -H "Authorization: Token $owner_key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
-  [ "$status" = finished ] || [ "$status" = failed ] && break
-  sleep 0.05
-done
+status=$(wait_request "$task")
 end=$(date +%s.%N)
 python3 -c "print(f'media worker ($status: decode, EXIF, JPEG q70, chunks of both qualities, preview, S3): {$IMAGES / ($end - $start):8.1f} images/s')"
 
@@ -156,3 +175,56 @@ run "warm compressed chunk" "$chunk" "Authorization: Token $owner_key"
 CONNECTIONS=$CONNECTIONS_SAVED
 run "compressed frame (from its chunk)" "/api/tasks/$task/data?type=frame&number=5&quality=compressed" "Authorization: Token $owner_key"
 run "task data meta" "/api/tasks/$task/data/meta" "Authorization: Token $owner_key"
+fi
+
+if want memory; then
+echo "== memory: the media worker's peak RSS by task size (from the share, sampled every 0.2 s)"
+command -v cjpeg >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjpeg-turbo-progs >/dev/null; }
+media_pid=$(cut -d' ' -f3 "$CVAT_DATA_DIR/services.pids")
+peak_rss() { # samples file -> MiB
+  sort -n "$1" | tail -1 | awk '{printf "%.0f", $1 / 1024}'
+}
+sample_rss() { # file; samples VmRSS (KiB) of the media worker until killed
+  while true; do awk '/VmRSS/ {print $2}' "/proc/$media_pid/status" >>"$1" 2>/dev/null; sleep 0.2; done
+}
+process_share() { # label, JSON server_files
+  local task status start end sampler samples=$CVAT_DATA_DIR/rss-$RANDOM
+  task=$(new_task "$1")
+  sample_rss "$samples" & sampler=$!
+  start=$(date +%s.%N)
+  curl -fsS -o /dev/null -X POST "$URL/api/tasks/$task/data/" -H "Authorization: Token $owner_key" \
+    -H 'Content-Type: application/json' -d "{\"image_quality\":70,\"server_files\":$2}"
+  status=$(wait_request "$task")
+  end=$(date +%s.%N)
+  kill $sampler; wait $sampler 2>/dev/null || true
+  local frames
+  frames=$(curl -fsS "$URL/api/tasks/$task" -H "Authorization: Token $owner_key" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
+  printf '%-40s %s, %6s frames in %6.1f s, peak RSS %5s MiB\n' "$1" "$status" "$frames" \
+    "$(python3 -c "print($end - $start)")" "$(peak_rss "$samples")"
+}
+python3 - "$CVAT_DATA_DIR" <<'PY'
+import sys
+out = sys.argv[1]
+for v in range(4):
+    rows = [bytes(((x // 3 + y * (v + 1) + (x * y >> 7)) & 0xFF) for x in range(640 * 3)) for y in range(480)]
+    with open(f"{out}/small{v}.ppm", "wb") as f:
+        f.write(b"P6 640 480 255\n" + b"".join(rows))
+PY
+for count in 1000 10000; do
+  dir=$CVAT_SHARE_DIR/images-$count
+  mkdir -p "$dir"
+  for v in 0 1 2 3; do cjpeg -quality 90 "$CVAT_DATA_DIR/small$v.ppm" >"$CVAT_DATA_DIR/small$v.jpg"; done
+  # Hard links: 10,000 files of the share cost four files of disk.
+  for i in $(seq 0 $((count - 1))); do ln -f "$CVAT_DATA_DIR/small$((i % 4)).jpg" "$dir/$(printf 'f%05d.jpg' "$i")"; done
+  process_share "$count images of 640x480" "[\"images-$count/\"]"
+done
+# A 1 GiB video: two seconds of 1080p noise (intra-only MPEG-4, barely compressible),
+# repeated by stream copy until the file passes 1 GiB.
+ffmpeg -v error -f lavfi -i "nullsrc=s=1920x1080:r=25,geq=lum='random(1)*255':cb=128:cr=128" -t 2 \
+  -c:v mpeg4 -q:v 2 -g 1 -y "$CVAT_DATA_DIR/noise.avi"
+clip=$(stat -c %s "$CVAT_DATA_DIR/noise.avi")
+loops=$(( (1073741824 + clip - 1) / clip - 1 ))
+ffmpeg -v error -stream_loop "$loops" -i "$CVAT_DATA_DIR/noise.avi" -c copy -y "$CVAT_SHARE_DIR/big.avi"
+echo "video: $(( $(stat -c %s "$CVAT_SHARE_DIR/big.avi") / 1048576 )) MiB"
+process_share "1 GiB video (1080p)" '["big.avi"]'
+fi
