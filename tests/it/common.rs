@@ -161,3 +161,10 @@ pub async fn results(caller: &Caller, path: &str, org: Option<&str>) -> Vec<Valu
     let page = expect(caller.get(path, org).await, StatusCode::OK).await;
     page["results"].as_array().unwrap().clone()
 }
+
+/// The stack's own bucket (the S3 server and bucket tests/run.sh gives the stack).
+pub fn stack_store() -> cvat_blob::S3Store {
+    let endpoint = std::env::var("CVAT_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8014".into());
+    let bucket = std::env::var("CVAT_S3_BUCKET").unwrap_or_else(|_| "cvat".into());
+    cvat_blob::S3Store::new(&endpoint, "us-east-1", &bucket, "cvat", "cvat-secret-key")
+}

@@ -246,9 +246,7 @@ async fn abandoned_uploads_are_swept_and_processed_data_stays() {
     let keys = swept.into_inner().keys;
     assert!(keys.contains(&left) && !keys.contains(&kept), "{keys:?}");
 
-    let endpoint = std::env::var("CVAT_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8014".into());
-    let bucket = std::env::var("CVAT_S3_BUCKET").unwrap_or_else(|_| "cvat".into());
-    let store = cvat_blob::S3Store::new(&endpoint, "us-east-1", &bucket, "cvat", "cvat-secret-key");
+    let store = stack_store();
     let deadline = Instant::now() + Duration::from_secs(20);
     while store.exists(&left).await.unwrap() {
         assert!(Instant::now() < deadline, "the abandoned upload is still stored");

@@ -1,7 +1,7 @@
 //! The blob store contract, run against both backends: the real S3 server and a directory.
 
 use bytes::Bytes;
-use cvat_blob::{BlobError, BlobStore, LocalStore, S3Store};
+use cvat_blob::{BlobError, BlobStore, LocalStore};
 use futures_util::{StreamExt, TryStreamExt};
 
 async fn contract(store: &dyn BlobStore) {
@@ -48,9 +48,7 @@ async fn contract(store: &dyn BlobStore) {
 
 #[tokio::test]
 async fn s3_backend() {
-    let endpoint = std::env::var("CVAT_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8014".into());
-    let bucket = std::env::var("CVAT_S3_BUCKET").expect("set by tests/run.sh");
-    let store = S3Store::new(&endpoint, "us-east-1", &bucket, "cvat", "cvat-secret-key");
+    let store = crate::common::stack_store();
     store.ensure_bucket().await.unwrap();
     contract(&store).await;
 }

@@ -222,9 +222,7 @@ async fn resumable_uploads_follow_tus() {
 async fn deleting_a_task_removes_its_blobs() {
     use cvat_blob::BlobStore;
     let (user, _) = Caller::new().await;
-    let endpoint = std::env::var("CVAT_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8014".into());
-    let bucket = std::env::var("CVAT_S3_BUCKET").unwrap_or_else(|_| "cvat".into());
-    let store = cvat_blob::S3Store::new(&endpoint, "us-east-1", &bucket, "cvat", "cvat-secret-key");
+    let store = stack_store();
     let task = new_task(&user).await;
     expect(send(&user, task, vec![("a.png", png(8, 8))]).await, StatusCode::ACCEPTED).await;
     assert_eq!(request_of(&user, task).await["status"], "finished");
@@ -267,9 +265,7 @@ async fn an_oversized_file_is_refused_and_not_stored() {
     let task = new_task(&user).await;
     let response = send(&user, task, vec![("huge.png", vec![7u8; limit + 1024])]).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let endpoint = std::env::var("CVAT_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8014".into());
-    let bucket = std::env::var("CVAT_S3_BUCKET").unwrap_or_else(|_| "cvat".into());
-    let store = cvat_blob::S3Store::new(&endpoint, "us-east-1", &bucket, "cvat", "cvat-secret-key");
+    let store = stack_store();
     assert!(!store.exists(&cvat_blob::keys::upload(task, "huge.png")).await.unwrap(), "nothing half-stored");
     let finish = user.post(&format!("/api/tasks/{task}/data/"), None, json!({"image_quality": 70})).await;
     assert_eq!(expect(finish, StatusCode::BAD_REQUEST).await, json!(["No media data found"]));

@@ -72,20 +72,30 @@ pub fn validate_key(key: &str) -> Result<(), BlobError> {
     }
 }
 
-/// The configured backend; for S3 the bucket is created when missing.
+/// The configured backend. For S3 the bucket is created when missing, in the background
+/// and retried until the object store answers: a service starts (not ready, see its
+/// `/readyz`) while S3 is still down, rather than exiting.
 pub async fn from_settings(settings: &cvat_runtime::Settings) -> Result<std::sync::Arc<dyn BlobStore>, BlobError> {
     if settings.blob_backend == "local" {
         return Ok(std::sync::Arc::new(LocalStore::new(&settings.blob_dir)));
     }
-    let store = S3Store::new(
+    let store = std::sync::Arc::new(S3Store::new(
         &settings.s3_endpoint,
         &settings.s3_region,
         &settings.s3_bucket,
         settings.s3_access_key.expose(),
         settings.s3_secret_key.expose(),
-    );
-    store.ensure_bucket().await?;
-    Ok(std::sync::Arc::new(store))
+    ));
+    let creator = store.clone();
+    tokio::spawn(async move {
+        let mut backoff = std::time::Duration::from_millis(200);
+        while let Err(err) = creator.ensure_bucket().await {
+            tracing::warn!(error = %err, ?backoff, "object storage not ready; the bucket is created when it answers");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
+        }
+    });
+    Ok(store)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use cvat_listing::{Field, FieldType, ListParams, ListSpec};
 use cvat_permissions::{Actor, CloudStorageFacts, CloudStorageScope, Role};
 use serde_json::{json, Map, Value};
 use std::time::Duration;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 const FIELDS: &[Field] = &[
@@ -39,6 +40,10 @@ pub const CLOUD_STORAGE_LIST: ListSpec = ListSpec {
 };
 
 const FROM: &str = "cloud_storages c LEFT JOIN users o ON o.id = c.owner_id";
+
+/// The columns a create or an update writes, as [`StorageSettings::values`] gives them.
+const SETTINGS: &str =
+    "provider_type, resource, display_name, credentials_type, credentials, specific_attributes, description, manifests";
 
 /// Supervisors see every storage of their organization; others their own.
 const VISIBILITY: Visibility =
@@ -232,6 +237,20 @@ impl StorageSettings {
         Ok(attributes)
     }
 
+    /// The values of [`SETTINGS`], in that order (`credentials` from [`Self::credentials_json`]).
+    fn values<'a>(&'a self, credentials: &'a Value) -> [&'a (dyn ToSql + Sync); 8] {
+        [
+            &self.provider_type,
+            &self.resource,
+            &self.display_name,
+            &self.credentials_type,
+            credentials,
+            &self.specific_attributes,
+            &self.description,
+            &self.manifests,
+        ]
+    }
+
     fn credentials_json(&self) -> Value {
         match &self.keys {
             Some(keys) => json!({
@@ -357,26 +376,15 @@ impl Engine {
         self.check_available(&settings).await?;
         let client = self.client().await?;
         self.remember_caller(&client, caller).await?;
-        let row = client
-            .query_one(
-                "INSERT INTO cloud_storages (provider_type, resource, display_name, credentials_type, credentials, \
-                 specific_attributes, description, manifests, owner_id, organization_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-                &[
-                    &settings.provider_type,
-                    &settings.resource,
-                    &settings.display_name,
-                    &settings.credentials_type,
-                    &settings.credentials_json(),
-                    &settings.specific_attributes,
-                    &settings.description,
-                    &settings.manifests,
-                    &caller.id(),
-                    &org,
-                ],
-            )
-            .await
-            .map_err(db_error)?;
+        let credentials = settings.credentials_json();
+        let owner = caller.id();
+        let mut params = settings.values(&credentials).to_vec();
+        params.extend([&owner as &(dyn ToSql + Sync), &org]);
+        let sql = format!(
+            "INSERT INTO cloud_storages ({SETTINGS}, owner_id, organization_id) VALUES ({}) RETURNING id",
+            (1..=params.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        );
+        let row = client.query_one(&sql, &params).await.map_err(db_error)?;
         let row = self.cloud_storage_row(&client, row.get(0)).await?;
         Ok(render_row(&caller.base_url, &row))
     }
@@ -388,25 +396,14 @@ impl Engine {
         let mut settings = StorageSettings::from_row(&row);
         settings.apply(&body)?;
         self.check_available(&settings).await?;
-        client
-            .execute(
-                "UPDATE cloud_storages SET provider_type = $2, resource = $3, display_name = $4, \
-                 credentials_type = $5, credentials = $6, specific_attributes = $7, description = $8, \
-                 manifests = $9, updated_date = now() WHERE id = $1",
-                &[
-                    &id,
-                    &settings.provider_type,
-                    &settings.resource,
-                    &settings.display_name,
-                    &settings.credentials_type,
-                    &settings.credentials_json(),
-                    &settings.specific_attributes,
-                    &settings.description,
-                    &settings.manifests,
-                ],
-            )
-            .await
-            .map_err(db_error)?;
+        let credentials = settings.credentials_json();
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id];
+        params.extend(settings.values(&credentials));
+        let sql = format!(
+            "UPDATE cloud_storages SET ({SETTINGS}, updated_date) = ($2, $3, $4, $5, $6, $7, $8, $9, now()) \
+             WHERE id = $1"
+        );
+        client.execute(&sql, &params).await.map_err(db_error)?;
         let row = self.cloud_storage_row(&client, id).await?;
         Ok(render_row(&caller.base_url, &row))
     }
