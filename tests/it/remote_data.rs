@@ -164,15 +164,33 @@ async fn context_images_are_kept_beside_their_frames() {
     expect(user.get(&path(1), None).await, StatusCode::NOT_FOUND).await;
     expect(user.get(&path(5), None).await, StatusCode::BAD_REQUEST).await;
     expect(other.get(&path(0), None).await, StatusCode::FORBIDDEN).await;
+
+    // The manifest describes the frames as CVAT's does.
+    use cvat_blob::BlobStore;
+    let manifest = stack_store().get(&cvat_blob::keys::manifest(task)).await.unwrap();
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(manifest.to_vec()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[1], serde_json::json!({"type": "images"}));
+    assert_eq!((lines[2]["name"].as_str(), lines[2]["extension"].as_str()), (Some("scene/0001"), Some(".png")));
+    assert_eq!(lines[2]["meta"]["related_images"].as_array().unwrap().len(), 2);
+    assert_eq!(lines[3]["width"], 9);
 }
 
 #[tokio::test]
-async fn a_broken_pdf_fails_its_request() {
+async fn broken_media_fails_its_request_with_the_file_named() {
     let (user, _) = Caller::new().await;
-    let task = new_task(&user).await;
-    let response = crate::task_data::send(&user, task, vec![("doc.pdf", b"%PDF-1.4 not really".to_vec())]).await;
-    expect(response, StatusCode::ACCEPTED).await;
-    let request = request_of(&user, task).await;
-    assert_eq!(request["status"], "failed");
-    assert!(request["message"].as_str().unwrap().contains("PDF doc.pdf cannot be read"), "{request}");
+    for (name, bytes, reason) in [
+        ("doc.pdf", b"%PDF-1.4 not really".to_vec(), "PDF doc.pdf cannot be read"),
+        ("clip.mp4", b"\x00\x00\x00\x18ftypmp42 truncated".to_vec(), "video clip.mp4 cannot be read"),
+        ("empty.png", Vec::new(), "empty.png is not a valid image"),
+    ] {
+        let task = new_task(&user).await;
+        expect(crate::task_data::send(&user, task, vec![(name, bytes)]).await, StatusCode::ACCEPTED).await;
+        let request = request_of(&user, task).await;
+        assert_eq!(request["status"], "failed", "{name}");
+        assert!(request["message"].as_str().unwrap().contains(reason), "{name}: {request}");
+        // The task takes data again.
+        expect(crate::task_data::send(&user, task, vec![("ok.png", png(4, 4))]).await, StatusCode::ACCEPTED).await;
+        assert_eq!(request_of(&user, task).await["status"], "finished", "{name}");
+    }
 }

@@ -33,6 +33,11 @@ pub fn context_images(task: i64, frame: i64) -> String {
     format!("tasks/{task}/context/{frame}.zip")
 }
 
+/// The task's `manifest.jsonl` (CVAT's description of its media).
+pub fn manifest(task: i64) -> String {
+    format!("tasks/{task}/manifest.jsonl")
+}
+
 pub fn preview(task: i64) -> String {
     format!("tasks/{task}/preview.jpeg")
 }

@@ -6,6 +6,7 @@
 //! other formats are decoded by the `image` crate.
 
 pub mod archive;
+pub mod manifest;
 pub mod order;
 pub mod related;
 

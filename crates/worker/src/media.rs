@@ -321,14 +321,13 @@ async fn build(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> 
     if !video.is_empty() {
         let file = origin.local_file(sources, job, &video).await?;
         let frames = video::video_frames(file, video.clone(), job, quality);
-        let result = assemble(job, blobs, task, frames, None).await?;
-        return Ok(DataResult { video: true, ..result });
+        return assemble(job, blobs, task, frames, None, Layout::Video).await;
     }
     let pdf = if cvat_codecs::is_pdf_name(&single) { single.clone() } else { job.pdf.clone() };
     if !pdf.is_empty() {
         let file = origin.local_file(sources, job, &pdf).await?;
         let frames = video::pdf_frames(file, &pdf, job, quality);
-        return assemble(job, blobs, task, frames, None).await;
+        return assemble(job, blobs, task, frames, None, Layout::Images(&Default::default())).await;
     }
     let archive_name = if cvat_codecs::archive::is_archive_name(&single) { single } else { job.archive.clone() };
     // An archive is spooled to a temporary file, not held in memory.
@@ -389,7 +388,7 @@ async fn build(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> 
         })
         .buffered(parallel)
         .boxed();
-    let mut result = assemble(job, blobs, task, decoded, Some(total)).await?;
+    let mut result = assemble(job, blobs, task, decoded, Some(total), Layout::Images(&context)).await?;
     for (number, meta) in result.frames.iter_mut().enumerate() {
         let Some(images) = context.get(&meta.name) else { continue };
         let mut files = Vec::with_capacity(images.len());
@@ -407,15 +406,24 @@ async fn build(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> 
     Ok(result)
 }
 
-/// Writes decoded frames as chunks (and the first as the preview), reporting progress.
+/// What the frames are: one video's, or images with their context images (for the manifest).
+enum Layout<'a> {
+    Video,
+    Images(&'a std::collections::HashMap<String, Vec<String>>),
+}
+
+/// Writes decoded frames as chunks (and the first as the preview) and the manifest,
+/// reporting progress.
 async fn assemble(
     job: &ProcessTaskData,
     blobs: &Arc<dyn BlobStore>,
     task: &TaskApi,
     mut decoded: FrameStream<'_>,
     total: Option<usize>,
+    layout: Layout<'_>,
 ) -> Result<DataResult, Failure> {
     let mut frames = Vec::new();
+    let mut checksums = Vec::new();
     let mut chunk_size = job.chunk_size.max(0) as usize;
     let mut pending: Vec<Frame> = Vec::new();
     let mut chunk_number = 0i64;
@@ -428,6 +436,9 @@ async fn assemble(
                 }
                 let preview = Bytes::from(cvat_codecs::preview(&frame.image));
                 blobs.put(&keys::preview(job.task_id), preview).await.map_err(anyhow::Error::from)?;
+            }
+            if matches!(layout, Layout::Images(_)) {
+                checksums.push(cvat_codecs::manifest::checksum(&frame.original));
             }
             frames.push(FrameMeta {
                 name,
@@ -464,13 +475,28 @@ async fn assemble(
     if frames.is_empty() {
         return Err(Failure::Data("No media data found".into()));
     }
+    let manifest = match layout {
+        Layout::Video => {
+            cvat_codecs::manifest::video(&frames[0].name, frames[0].width as u32, frames[0].height as u32, frames.len())
+        }
+        Layout::Images(related) => cvat_codecs::manifest::images(frames.iter().zip(checksums).map(|(f, checksum)| {
+            cvat_codecs::manifest::ManifestImage {
+                path: &f.name,
+                width: f.width as u32,
+                height: f.height as u32,
+                related: related.get(&f.name).map_or(&[], Vec::as_slice),
+                checksum,
+            }
+        })),
+    };
+    blobs.put(&keys::manifest(job.task_id), Bytes::from(manifest)).await.map_err(anyhow::Error::from)?;
     Ok(DataResult {
         request_id: job.request_id.clone(),
         task_id: job.task_id,
         frames,
         chunk_size: chunk_size as i32,
         base_url: String::new(),
-        video: false,
+        video: matches!(layout, Layout::Video),
     })
 }
 
