@@ -64,6 +64,13 @@ pub struct Frame {
     pub image: DynamicImage,
 }
 
+impl Frame {
+    /// Drops the decoded pixels, keeping the encoded bytes and the size.
+    pub fn release_pixels(&mut self) {
+        self.image = DynamicImage::new_rgb8(0, 0);
+    }
+}
+
 /// Decodes an image file, applies its EXIF orientation and encodes the compressed frame.
 pub fn process_image(name: &str, bytes: Vec<u8>, quality: u8) -> Result<Frame, MediaError> {
     let bad = |reason: String| MediaError::NotAnImage { name: name.to_string(), reason };

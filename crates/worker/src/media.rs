@@ -215,6 +215,11 @@ async fn open_cloud(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi
         Err(status) if status.code() == tonic::Code::NotFound => {
             return Err(Failure::Data(format!("cloud storage {} no longer exists", job.cloud_storage_id)))
         }
+        // Its endpoint is refused now, or its settings no longer parse: the data's fault.
+        Err(status) if status.code() == tonic::Code::InvalidArgument => {
+            let reason = cvat_error::ApiError::from_status(&status).body.to_string();
+            return Err(Failure::Data(format!("cloud storage {} cannot be used: {reason}", job.cloud_storage_id)));
+        }
         Err(status) => return Err(Failure::Retry(status.into())),
     };
     if !access.endpoint.is_empty() {
@@ -449,7 +454,9 @@ async fn assemble(
             });
         }
         let finished = next.is_none();
-        if let Some((_, frame)) = next {
+        if let Some((_, mut frame)) = next {
+            // A chunk needs only the encoded bytes; the pixels (6 MiB at 1080p) go now.
+            frame.release_pixels();
             pending.push(frame);
         }
         if !pending.is_empty() && (pending.len() == chunk_size || finished) {
@@ -507,14 +514,15 @@ async fn write_chunk(
     number: i64,
     frames: &[Frame],
 ) -> Result<Vec<(MemberRange, MemberRange)>, Failure> {
+    // One archive at a time in memory: built, stored, dropped.
     let (original, original_ranges) = cvat_codecs::chunk_archive_with_ranges(
         frames.iter().map(|f| (f.original.as_slice(), f.original_extension.as_str())),
     )
     .map_err(|e| Failure::Retry(e.into()))?;
+    blobs.put(&keys::chunk(task, "original", number), Bytes::from(original)).await.map_err(anyhow::Error::from)?;
     let (compressed, compressed_ranges) =
         cvat_codecs::chunk_archive_with_ranges(frames.iter().map(|f| (f.compressed.as_slice(), "jpeg")))
             .map_err(|e| Failure::Retry(e.into()))?;
-    blobs.put(&keys::chunk(task, "original", number), Bytes::from(original)).await.map_err(anyhow::Error::from)?;
     blobs.put(&keys::chunk(task, "compressed", number), Bytes::from(compressed)).await.map_err(anyhow::Error::from)?;
     Ok(original_ranges.into_iter().zip(compressed_ranges).collect())
 }
