@@ -210,7 +210,8 @@ def test_create_from_a_video(base_url, new_user, tmp_path):
         jobs = sorted(task.get_jobs(), key=lambda j: j.id)
         assert [(j.start_frame, j.stop_frame) for j in jobs] == [(0, 9), (5, 13)], "overlap 5 for video"
         meta = task.get_meta()
-        assert [(f.name, f.width, f.height) for f in meta.frames] == [("clip.mp4", 320, 240)]
+        # Every frame, each named after the video (its chunks are imagesets).
+        assert [(f.name, f.width, f.height) for f in meta.frames] == [("clip.mp4", 320, 240)] * 14
         frame = Image.open(task.get_frame(13, quality="compressed"))
         assert frame.size == (320, 240)
 
@@ -356,5 +357,41 @@ def test_a_video_from_the_share(base_url, new_user):
             status_check_period=0.2,
         )
         assert task.mode == "interpolation" and task.size == 20
-        assert [f.name for f in task.get_meta().frames] == [video.name]
+        assert [f.name for f in task.get_meta().frames] == [video.name] * 20
     assert video.exists(), "a share file is read in place, never removed"
+
+
+@pytest.mark.parametrize("kind", ["images", "video"])
+def test_sdk_datasets_read_tasks_chunk_by_chunk(base_url, new_user, tmp_path, kind):
+    """`cvat_sdk.datasets.TaskDataset` reads original chunks as imageset zips (which video
+    tasks also have here) and opens every member with Pillow."""
+    from cvat_sdk import Client, Config
+    from cvat_sdk.datasets import TaskDataset
+
+    if kind == "images":
+        resources = [str(p) for p in make_images(tmp_path, 5)]
+    else:
+        video = tmp_path / "clip.mp4"
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=96x64:rate=10", "-t", "0.5",
+             "-pix_fmt", "yuv420p", str(video)],
+            check=True, timeout=60,
+        )
+        resources = [str(video)]
+    client = Client(base_url, config=Config(cache_dir=tmp_path / "cache"))
+    with client:
+        client.login(new_user)
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name=f"dataset {kind}", labels=[models.PatchedLabelRequest(name="car")]),
+            resources=resources,
+            data_params={"image_quality": 80, "chunk_size": 2},
+            status_check_period=0.2,
+        )
+        dataset = TaskDataset(client, task.id, load_annotations=False)
+        assert len(dataset.samples) == task.size == 5
+        for index, sample in enumerate(dataset.samples):
+            image = sample.media.load_image()
+            if kind == "images":
+                assert image.tobytes() == Image.open(resources[index]).convert("RGB").tobytes()
+            else:
+                assert image.size == (96, 64)

@@ -654,8 +654,8 @@ impl Engine {
         };
         let row = client
             .query_opt(
-                "SELECT d.chunk_size, d.image_quality, d.start_frame, d.stop_frame, d.frame_step, d.storage, \
-                 d.deleted_frames, d.chunks_updated_date, t.size, t.mode FROM task_data d \
+                "SELECT d.chunk_size, d.image_quality, d.start_frame, d.frame_step, d.storage, \
+                 d.deleted_frames, d.chunks_updated_date, t.size FROM task_data d \
                  JOIN tasks t ON t.id = d.task_id WHERE d.task_id = $1",
                 &[&task],
             )
@@ -664,7 +664,7 @@ impl Engine {
         let Some(row) = row else {
             return Err(ApiError::detail(ErrorKind::NotFound, "The task has no data."));
         };
-        let size = row.get::<_, i32>(8) as i64;
+        let size = row.get::<_, i32>(7) as i64;
         Ok(DataScope {
             task,
             first: start.unwrap_or(0),
@@ -672,12 +672,10 @@ impl Engine {
             chunk_size: row.get::<_, i32>(0) as i64,
             image_quality: row.get(1),
             start_frame: row.get(2),
-            stop_frame: row.get(3),
-            step: row.get(4),
-            storage: row.get(5),
-            deleted: row.get(6),
-            updated: row.get(7),
-            video: row.get::<_, String>(9) == "interpolation",
+            step: row.get(3),
+            storage: row.get(4),
+            deleted: row.get(5),
+            updated: row.get(6),
             job: query.target == "job",
         })
     }
@@ -902,7 +900,8 @@ impl Engine {
             )
             .await
             .map_err(db_error)?;
-        let rows = if scope.video { &rows[..rows.len().min(1)] } else { &rows[..] };
+        // Every frame is listed, a video's too (named after the video): the chunks are
+        // imagesets, and clients of imageset chunks (cvat_sdk.datasets) index meta by frame.
         let frames: Vec<Value> = rows
             .iter()
             .map(|r| {
@@ -942,14 +941,10 @@ struct DataScope {
     chunk_size: i64,
     image_quality: i32,
     start_frame: i32,
-    #[allow(dead_code)]
-    stop_frame: i32,
     step: i32,
     storage: String,
     deleted: Vec<i32>,
     updated: chrono::DateTime<chrono::Utc>,
-    /// One video: its meta lists a single entry for the whole video, as CVAT's does.
-    video: bool,
     job: bool,
 }
 

@@ -96,8 +96,16 @@ fn upload_keys(job: &ProcessTaskData, name: &str) -> Vec<String> {
     }
 }
 
-fn missing(name: &str) -> Failure {
-    Failure::Data(format!("file {name} was not received; upload the data again"))
+/// A file that is missing or whose name cannot be a key (a hostile bucket key, say) is
+/// the data's fault; anything else is retried.
+fn read_failure(err: cvat_blob::BlobError, name: &str) -> Failure {
+    match err {
+        cvat_blob::BlobError::NotFound(_) => {
+            Failure::Data(format!("file {name} was not received; upload the data again"))
+        }
+        cvat_blob::BlobError::InvalidKey(_) => Failure::Data(format!("file {name:?} cannot be read: not a plain path")),
+        other => Failure::Retry(other.into()),
+    }
 }
 
 /// Copies a file made of `keys` (in order) to a temporary file, piece by piece.
@@ -108,8 +116,7 @@ async fn spool(store: &dyn BlobStore, keys: Vec<String>, task_id: i64, name: &st
     for key in keys {
         let mut stream = match store.get_stream(&key).await {
             Ok(stream) => stream,
-            Err(cvat_blob::BlobError::NotFound(_)) => return Err(missing(name)),
-            Err(err) => return Err(Failure::Retry(err.into())),
+            Err(err) => return Err(read_failure(err, name)),
         };
         while let Some(piece) = stream.next().await {
             let piece = piece.map_err(|e| Failure::Retry(e.into()))?;
@@ -126,8 +133,7 @@ async fn fetch(store: &dyn BlobStore, keys: Vec<String>, name: &str) -> Result<V
     for key in keys {
         match store.get(&key).await {
             Ok(bytes) => out.extend_from_slice(&bytes),
-            Err(cvat_blob::BlobError::NotFound(_)) => return Err(missing(name)),
-            Err(err) => return Err(Failure::Retry(err.into())),
+            Err(err) => return Err(read_failure(err, name)),
         }
     }
     Ok(out)
