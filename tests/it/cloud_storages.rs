@@ -166,6 +166,17 @@ async fn cloud_storages_are_checked_listed_and_feed_tasks() {
     let response = other.post(&format!("/api/tasks/{foreign}/data/"), None, data.clone()).await;
     expect(response, StatusCode::FORBIDDEN).await;
 
+    // Projects and tasks may name it as their source or target storage.
+    let storage = |id: Value| json!({"location": "cloud_storage", "cloud_storage_id": id});
+    let project = json!({"name": "p", "labels": [{"name": "a"}], "source_storage": storage(json!(id))});
+    let created_project = expect(user.post("/api/projects", None, project.clone()).await, StatusCode::CREATED).await;
+    assert_eq!(created_project["source_storage"]["cloud_storage_id"], id);
+    expect(other.post("/api/projects", None, project).await, StatusCode::FORBIDDEN).await;
+    for bad in [storage(json!(999_999_999)), json!({"location": "cloud_storage"})] {
+        let body = json!({"name": "t", "labels": [{"name": "a"}], "target_storage": bad});
+        expect(user.post("/api/tasks", None, body).await, StatusCode::BAD_REQUEST).await;
+    }
+
     // Changes are checked like a creation; a bad one leaves the storage as it was.
     let renamed = expect(user.patch(&path, json!({"display_name": "renamed"})).await, StatusCode::OK).await;
     assert_eq!(renamed["display_name"], "renamed");

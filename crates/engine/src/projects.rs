@@ -105,7 +105,13 @@ async fn render_rows(client: &impl GenericClient, base: &str, rows: &[Row]) -> A
 }
 
 /// Reads `source_storage`/`target_storage` of a write body: `{location, cloud_storage_id}`.
-pub(crate) fn storage_field(body: &Map<String, Value>, name: &str) -> ApiResult<Option<Value>> {
+/// A cloud storage location must name a storage the caller may view (400 when there is none).
+pub(crate) async fn storage_field(
+    engine: &Engine,
+    caller: &Caller,
+    body: &Map<String, Value>,
+    name: &str,
+) -> ApiResult<Option<Value>> {
     let Some(value) = body.get(name) else { return Ok(None) };
     let Some(object) = value.as_object() else {
         return Err(ApiError::field(name, "Invalid data. Expected a dictionary."));
@@ -114,12 +120,15 @@ pub(crate) fn storage_field(body: &Map<String, Value>, name: &str) -> ApiResult<
     let location = fields.choice("location", &["local", "cloud_storage"]).unwrap_or_else(|| "local".into());
     let cloud_storage_id = fields.nullable_int("cloud_storage_id", 1..=i64::MAX).flatten();
     fields.finish().map_err(|e| ApiError::new(e.kind, json!({ name: e.body })))?;
-    if location == "cloud_storage" || cloud_storage_id.is_some() {
-        // Cloud storages arrive with the media issue; until then none exists.
-        return Err(ApiError::invalid(format!(
-            "The specified cloud storage {} does not exist.",
-            cloud_storage_id.map_or("(none)".to_string(), |id| id.to_string())
-        )));
+    match (location.as_str(), cloud_storage_id) {
+        ("cloud_storage", None) => {
+            return Err(ApiError::field(
+                name,
+                "Cloud storage location was selected as the source, but cloud storage id was not specified",
+            ));
+        }
+        (_, Some(id)) => engine.check_cloud_storage_readable(caller, id).await?,
+        _ => {}
     }
     Ok(Some(json!({"location": location, "cloud_storage_id": cloud_storage_id})))
 }
@@ -212,8 +221,8 @@ impl Engine {
         if labels.iter().any(|l| l.id.is_some()) {
             return Err(ApiError::invalid("New labels cannot have an id"));
         }
-        let source = storage_field(&body, "source_storage")?;
-        let target = storage_field(&body, "target_storage")?;
+        let source = storage_field(self, caller, &body, "source_storage").await?;
+        let target = storage_field(self, caller, &body, "target_storage").await?;
 
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_error)?;
@@ -263,8 +272,8 @@ impl Engine {
         let organization_id = fields.nullable_int("organization_id", 1..=i64::MAX);
         fields.finish()?;
         let labels = body.get("labels").map(cvat_labels::parse_labels).transpose()?;
-        let source = storage_field(&body, "source_storage")?;
-        let target = storage_field(&body, "target_storage")?;
+        let source = storage_field(self, caller, &body, "source_storage").await?;
+        let target = storage_field(self, caller, &body, "target_storage").await?;
 
         let tx = client.transaction().await.map_err(db_error)?;
         if let Some(Some(owner)) = owner_id {

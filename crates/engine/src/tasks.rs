@@ -250,8 +250,8 @@ impl Engine {
         if project_id.is_some() && !labels.is_empty() {
             return Err(ApiError::field("non_field_errors", "Project must have only one of Label set or project_id"));
         }
-        let source = storage_field(&body, "source_storage")?;
-        let target = storage_field(&body, "target_storage")?;
+        let source = storage_field(self, caller, &body, "source_storage").await?;
+        let target = storage_field(self, caller, &body, "target_storage").await?;
         let org = caller.context.org();
         let actor = self.context_actor(caller).await?;
 
@@ -346,8 +346,8 @@ impl Engine {
         let subset = fields.bounded_str("subset", 64, false);
         fields.finish()?;
         let labels = body.get("labels").map(cvat_labels::parse_labels).transpose()?;
-        let source = storage_field(&body, "source_storage")?;
-        let target = storage_field(&body, "target_storage")?;
+        let source = storage_field(self, caller, &body, "source_storage").await?;
+        let target = storage_field(self, caller, &body, "target_storage").await?;
 
         let tx = client.transaction().await.map_err(db_error)?;
         let in_org = access.org.is_some();
