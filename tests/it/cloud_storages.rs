@@ -151,7 +151,7 @@ async fn cloud_storages_are_checked_listed_and_feed_tasks() {
     let frame = user.get(&format!("/api/tasks/{task}/data?type=frame&number=1&quality=original"), None).await;
     assert_eq!(frame.bytes().await.unwrap().as_ref(), png(8, 10).as_slice());
     let read = expect(user.get(&format!("/api/tasks/{task}"), None).await, StatusCode::OK).await;
-    assert_eq!(read["size"], 2);
+    assert_eq!((read["size"].as_i64(), read["data_cloud_storage_id"].as_i64()), (Some(2), Some(id)));
 
     let task = new_task(&user).await;
     let patterned = json!({"image_quality": 70, "cloud_storage_id": id, "filename_pattern": "*/[cd].png"});

@@ -498,6 +498,7 @@ impl Engine {
                 _ => params.storage.clone(),
             },
             "frames_per_job": params.job_file_mapping.iter().map(Vec::len).collect::<Vec<_>>(),
+            "cloud_storage_id": params.cloud_storage_id,
         });
         if !params.job_file_mapping.is_empty() && (archive.is_some() || from_share) {
             return Err(ApiError::invalid("job_file_mapping is supported for uploaded images only"));
@@ -591,8 +592,8 @@ impl Engine {
         .map_err(db_error)?;
         tx.execute(
             "INSERT INTO task_data (task_id, image_quality, chunk_size, start_frame, stop_frame, frame_step, \
-             sorting_method, storage, use_zip_chunks, use_cache, compressed_chunk_type, original_chunk_type) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'imageset', 'imageset') \
+             sorting_method, storage, use_zip_chunks, use_cache, compressed_chunk_type, original_chunk_type, \
+             cloud_storage_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'imageset', 'imageset', $11) \
              ON CONFLICT (task_id) DO NOTHING",
             &[
                 &task,
@@ -605,6 +606,7 @@ impl Engine {
                 &text("storage", "local"),
                 &flag("use_zip_chunks"),
                 &flag("use_cache"),
+                &params["cloud_storage_id"].as_i64(),
             ],
         )
         .await

@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 6, name: "cloud_storages", sql: include_str!("../migrations/0006_cloud_storages.sql") },
     Migration { version: 7, name: "context_images", sql: include_str!("../migrations/0007_context_images.sql") },
     Migration { version: 8, name: "upload_activity", sql: include_str!("../migrations/0008_upload_activity.sql") },
+    Migration {
+        version: 9,
+        name: "data_cloud_storage",
+        sql: include_str!("../migrations/0009_data_cloud_storage.sql"),
+    },
 ];
 
 /// A page of rendered documents and the total count.

@@ -75,7 +75,7 @@ fn columns() -> String {
          t.dimension, t.validation_mode, t.segment_size, t.overlap, t.consensus_replicas, t.organization_id, \
          t.source_storage, t.target_storage, t.size, t.created_date, t.updated_date, t.assignee_updated_date, \
          d.task_id AS data_id, d.chunk_size AS data_chunk_size, d.image_quality AS data_image_quality, \
-         d.compressed_chunk_type, d.original_chunk_type, {}, {}",
+         d.compressed_chunk_type, d.original_chunk_type, d.cloud_storage_id AS data_cloud_storage_id, {}, {}",
         user_columns("o", "owner"),
         user_columns("a", "assignee")
     )
@@ -132,7 +132,7 @@ async fn render_rows(client: &impl GenericClient, base: &str, rows: &[Row]) -> A
                 "data_chunk_size": r.get::<_, Option<i32>>("data_chunk_size"),
                 "data_original_chunk_type": r.get::<_, Option<String>>("original_chunk_type"),
                 "data_compressed_chunk_type": r.get::<_, Option<String>>("compressed_chunk_type"),
-                "data_cloud_storage_id": Value::Null,
+                "data_cloud_storage_id": r.get::<_, Option<i64>>("data_cloud_storage_id"),
                 "guide_id": Value::Null,
                 "size": size,
                 "image_quality": r.get::<_, Option<i32>>("data_image_quality").unwrap_or(0),
