@@ -142,17 +142,21 @@ async fn fetch(store: &dyn BlobStore, keys: Vec<String>, name: &str) -> Result<V
 /// Downloads `remote_files` into the task's uploads, streaming; a URL that cannot be
 /// fetched (refused address, error status, too large, too slow) fails the request.
 async fn download_remote(job: &ProcessTaskData, sources: &Sources<'_>) -> Result<(), Failure> {
-    let mut remote: Vec<(&String, &String)> = job.remote_urls.iter().collect();
-    remote.sort();
-    for (name, url) in remote {
-        let body = sources.fetcher.get(url).await.map_err(|e| Failure::Data(e.to_string()))?;
+    /// Downloads at a time: remote servers are usually slower than our own store.
+    const PARALLEL: usize = 4;
+    let download = |(name, url): (String, String)| async move {
+        let body = sources.fetcher.get(&url).await.map_err(|e| Failure::Data(e.to_string()))?;
         // The download's own errors (size, time) come back as `Refused`: the data's fault.
         let stream = body.map(|piece| piece.map_err(|e| cvat_blob::BlobError::Refused(e.to_string()))).boxed();
-        match sources.blobs.put_stream(&keys::upload(job.task_id, name), stream).await {
-            Ok(_) => {}
-            Err(cvat_blob::BlobError::Refused(reason)) => return Err(Failure::Data(reason)),
-            Err(err) => return Err(Failure::Retry(err.into())),
+        match sources.blobs.put_stream(&keys::upload(job.task_id, &name), stream).await {
+            Ok(_) => Ok(()),
+            Err(cvat_blob::BlobError::Refused(reason)) => Err(Failure::Data(reason)),
+            Err(err) => Err(Failure::Retry(err.into())),
         }
+    };
+    let mut downloads = stream::iter(job.remote_urls.clone()).map(download).buffer_unordered(PARALLEL);
+    while let Some(done) = downloads.next().await {
+        done?;
     }
     Ok(())
 }
