@@ -343,22 +343,24 @@ impl Engine {
         Ok(())
     }
 
-    /// Forgets the uploads of tasks that have no data and are not being processed, when
-    /// nothing arrived for `idle`; answers the blob keys to delete. Tasks with data keep
-    /// their uploaded files (they are the task's source data); only stale TUS records go.
+    /// Forgets the uploads of tasks that have no data, are not being processed and
+    /// received nothing (no file, no TUS piece) for `idle`; answers the blob keys to
+    /// delete. Tasks with data keep their uploaded files (they are the task's source data);
+    /// only their stale TUS records go.
     pub async fn sweep_uploads(&self, idle: std::time::Duration) -> ApiResult<Vec<String>> {
         let seconds = idle.as_secs_f64();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_error)?;
         let idle_tasks =
             "SELECT t.id FROM tasks t WHERE NOT EXISTS (SELECT 1 FROM task_data d WHERE d.task_id = t.id) \
-             AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.task_id = t.id AND r.status IN ('queued', 'started'))";
+             AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.task_id = t.id AND r.status IN ('queued', 'started')) \
+             AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.task_id = t.id \
+                 AND u.received_date >= now() - make_interval(secs => $1)) \
+             AND NOT EXISTS (SELECT 1 FROM tus_uploads x WHERE x.task_id = t.id \
+                 AND x.updated_date >= now() - make_interval(secs => $1))";
         let uploads = tx
             .query(
-                &format!(
-                    "DELETE FROM uploads WHERE received_date < now() - make_interval(secs => $1) \
-                     AND task_id IN ({idle_tasks}) RETURNING task_id, name, parts"
-                ),
+                &format!("DELETE FROM uploads WHERE task_id IN ({idle_tasks}) RETURNING task_id, name, parts"),
                 &[&seconds],
             )
             .await
