@@ -3,13 +3,12 @@ Upload-Start / Upload-Multiple / Upload-Finish protocol, processing by a media w
 background requests, and frames, chunks, meta and previews read back."""
 
 import io
-import json
 import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
+import cli
 import pytest
 from cvat_sdk import make_client
 from cvat_sdk.api_client import models
@@ -92,13 +91,7 @@ def test_a_broken_image_fails_the_request_and_data_can_be_sent_again(base_url, n
 
 def test_cli_task_create_local_files(base_url, new_user, tmp_path):
     paths = make_images(tmp_path, 3)
-    cli = Path(sys.executable).with_name("cvat-cli")
-    result = subprocess.run(
-        [str(cli), "--server-host", base_url, "--auth", f"{new_user[0]}:{new_user[1]}", "task", "create", "cli data",
-         "local", *map(str, paths), "--labels", json.dumps([{"name": "car"}]), "--completion_verification_period", "0.2"],
-        capture_output=True, text=True, timeout=120, env=dict(os.environ),
-    )
-    assert result.returncode == 0, result.stderr
+    cli.create_task(base_url, new_user, "cli data", "local", *map(str, paths))
     with make_client(base_url, credentials=new_user) as client:
         task = next(t for t in client.tasks.list() if t.name == "cli data")
         assert task.size == 3
@@ -283,14 +276,7 @@ def test_create_from_remote_files(base_url, new_user, tmp_path, remote_server):
 def test_cli_task_create_remote(base_url, new_user, tmp_path, remote_server):
     address, _ = remote_server
     paths = make_images(tmp_path, 2)
-    cli = Path(sys.executable).with_name("cvat-cli")
-    result = subprocess.run(
-        [str(cli), "--server-host", base_url, "--auth", f"{new_user[0]}:{new_user[1]}", "task", "create",
-         "cli remote", "remote", *[f"{address}/{p.name}" for p in paths], "--labels", json.dumps([{"name": "car"}]),
-         "--completion_verification_period", "0.2"],
-        capture_output=True, text=True, timeout=120, env=dict(os.environ),
-    )
-    assert result.returncode == 0, result.stderr
+    cli.create_task(base_url, new_user, "cli remote", "remote", *[f"{address}/{p.name}" for p in paths])
     with make_client(base_url, credentials=new_user) as client:
         task = next(t for t in client.tasks.list() if t.name == "cli remote")
         assert task.size == 2

@@ -215,7 +215,7 @@ async fn a_media_worker_killed_mid_job_loses_nothing_and_workers_share_work() {
 /// Runs alone (with the outage tests): the sweep forgets every idle upload of the stack.
 #[tokio::test]
 async fn abandoned_uploads_are_swept_and_processed_data_stays() {
-    use crate::task_data::{new_task, png, request_of, send};
+    use crate::task_data::{finish_upload, new_task, png, request_of, send};
     use cvat_blob::BlobStore;
     use reqwest::multipart::{Form, Part};
     let (user, _) = Caller::new().await;
@@ -252,14 +252,7 @@ async fn abandoned_uploads_are_swept_and_processed_data_stays() {
         assert!(Instant::now() < deadline, "the abandoned upload is still stored");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let finish = http()
-        .post(&collection)
-        .header("Authorization", &user.0)
-        .header("Upload-Finish", "")
-        .json(&json!({"image_quality": 70}))
-        .send()
-        .await
-        .unwrap();
+    let finish = finish_upload(&user, abandoned).await;
     assert_eq!(expect(finish, StatusCode::BAD_REQUEST).await, json!(["No media data found"]));
     let frame = user.get(&format!("/api/tasks/{processed}/data?type=frame&number=0&quality=original"), None).await;
     assert_eq!(frame.bytes().await.unwrap().as_ref(), png(6, 6).as_slice());

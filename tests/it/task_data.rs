@@ -38,6 +38,18 @@ pub(crate) async fn send(caller: &Caller, task: i64, files: Vec<(&str, Vec<u8>)>
         .unwrap()
 }
 
+/// CVAT's `Upload-Finish`: processing of what was uploaded, at image quality 70.
+pub(crate) async fn finish_upload(caller: &Caller, task: i64) -> reqwest::Response {
+    http()
+        .post(url(&format!("/api/tasks/{task}/data/")))
+        .header("Authorization", &caller.0)
+        .header("Upload-Finish", "")
+        .json(&json!({"image_quality": 70}))
+        .send()
+        .await
+        .unwrap()
+}
+
 pub(crate) async fn request_of(caller: &Caller, task: i64) -> Value {
     let id = format!("action%3Dcreate%26target%3Dtask%26target_id%3D{task}");
     for _ in 0..100 {
@@ -204,15 +216,7 @@ async fn resumable_uploads_follow_tus() {
     let last = patch(half, file[half..].to_vec()).await.unwrap();
     assert_eq!(last.headers()["upload-offset"], file.len().to_string().as_str());
 
-    let finish = http()
-        .post(&collection)
-        .header("Authorization", &user.0)
-        .header("Upload-Finish", "")
-        .json(&json!({"image_quality": 70}))
-        .send()
-        .await
-        .unwrap();
-    expect(finish, StatusCode::ACCEPTED).await;
+    expect(finish_upload(&user, task).await, StatusCode::ACCEPTED).await;
     assert_eq!(request_of(&user, task).await["status"], "finished");
     let frame = user.get(&format!("/api/tasks/{task}/data?type=frame&number=0&quality=original"), None).await;
     assert_eq!(frame.bytes().await.unwrap().as_ref(), file.as_slice());
