@@ -60,6 +60,7 @@ S3FS_BIN=$(command -v s3s-fs || echo "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs")
 nohup "$S3FS_BIN" --host 127.0.0.2 --port 18015 --access-key $CVAT_TEST_USER_S3_KEY --secret-key $CVAT_TEST_USER_S3_SECRET \
   "$CVAT_TEST_USER_S3_DIR" >"$CVAT_DATA_DIR/user-s3.log" 2>&1 &
 USER_S3_PID=$!
+for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.2/18015) 2>/dev/null && break; sleep 0.1; done
 redis-server --bind 127.0.0.1 --port $CVAT_TEST_REDIS_PORT --save "" --appendonly no --daemonize yes \
   --dir "$CVAT_DATA_DIR" --logfile "$CVAT_DATA_DIR/redis.log"
 
