@@ -165,8 +165,18 @@ mod tests {
             ("a*b*c", "aXbY", false),
             ("[x", "[x", true),
             ("set/*", "set/a.png", true),
+            ("[]a]", "]", true),
+            ("[z-a]", "m", false),
+            ("[", "[", true),
+            ("[!]", "x", false),
         ] {
             assert_eq!(glob_match(pattern, name), expected, "{pattern} {name}");
+        }
+        // Odd patterns never panic or hang.
+        for pattern in ["[", "[]", "[!", "[a-", "**", "*[", "?*?", "[-]", "\\"] {
+            for name in ["", "a", "[", "]", "a-b", "ééé"] {
+                glob_match(pattern, name);
+            }
         }
     }
 
