@@ -123,7 +123,7 @@ fn check_url(policy: &FetchPolicy, url: &reqwest::Url) -> Result<(), FetchError>
 fn refused_in_chain(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(err);
     while let Some(err) = current {
-        if err.is::<AddressRefused>() || err.to_string().starts_with("address refused") {
+        if err.is::<AddressRefused>() {
             return true;
         }
         current = err.source();
