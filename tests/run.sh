@@ -36,6 +36,13 @@ export CVAT_AUTH_URL=http://127.0.0.1:15051 CVAT_TASK_URL=http://127.0.0.1:15052
 export CVAT_TEST_REDIS_PORT=16379
 export CVAT_REDIS_URL=redis://127.0.0.1:$CVAT_TEST_REDIS_PORT/0
 export CVAT_ADMIN_USER=admin CVAT_ADMIN_PASSWORD=test-admin-pass-1
+# Development mode, but with credentials of this run's own, so the tests prove the
+# configured ones are what the services check (tests/it/foundations.rs).
+export CVAT_DEV_MODE=1
+export CVAT_SERVICE_TOKEN=service-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export CVAT_WORKER_TOKEN=worker-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# A small pool: many concurrent requests must queue for connections, never deadlock.
+export CVAT_DB_POOL_SIZE=4
 export CVAT_LOGIN_MAX_FAILURES=5 CVAT_LOGIN_WINDOW_SECONDS=60
 export CVAT_MAIL_DIR=$CVAT_DATA_DIR/mail
 export CVAT_SHARE_DIR=$CVAT_DATA_DIR/share

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/../.."
 BIN=${1:?target directory, e.g. target/debug}
 DATA=${CVAT_DATA_DIR:-$PWD/.data}
 mkdir -p "$DATA/logs"
+# Local runs (make run, test, bench) may use the built-in development secrets.
+export CVAT_DEV_MODE=${CVAT_DEV_MODE:-1}
 export CVAT_MAIL_DIR=${CVAT_MAIL_DIR:-$DATA/mail}
 export CVAT_BLOB_DIR=${CVAT_BLOB_DIR:-$DATA/blobs}
 export CVAT_SHARE_DIR=${CVAT_SHARE_DIR:-$DATA/share}

@@ -140,20 +140,26 @@ pub async fn organization(owner: &Caller, members: &[(&Caller, &str, &str)]) -> 
     (slug, org["id"].as_i64().unwrap())
 }
 
-/// Splits a task into segments and jobs as the media pipeline does once frames are
-/// processed (the task service's `CreateSegments`), for tests that need jobs.
-pub async fn create_segments(task_id: i64, size: i64, mode: &str) -> Value {
+/// Gives a task `frames` tiny images as its data and waits until they are processed
+/// (segments and jobs exist then); answers the task.
+pub async fn process_images(caller: &Caller, task_id: i64, frames: usize) -> Value {
+    let files: Vec<(String, Vec<u8>)> =
+        (0..frames).map(|i| (format!("frame{i:04}.png"), crate::task_data::png(4, 4))).collect();
+    let named = files.iter().map(|(name, bytes)| (name.as_str(), bytes.clone())).collect();
+    expect(crate::task_data::send(caller, task_id, named).await, StatusCode::ACCEPTED).await;
+    let request = crate::task_data::request_of(caller, task_id).await;
+    assert_eq!(request["status"], "finished", "{request}");
+    expect(caller.get(&format!("/api/tasks/{task_id}"), None).await, StatusCode::OK).await
+}
+
+/// The task service's internal API as a worker calls it (with the worker credential).
+pub async fn internal_task_api(
+) -> cvat_proto::task::task_internal_client::TaskInternalClient<cvat_runtime::credentials::Authorized> {
     let address = std::env::var("CVAT_TASK_URL").expect("CVAT_TASK_URL is set by tests/run.sh");
-    let mut client = cvat_proto::task::task_client::TaskClient::connect(address).await.unwrap();
-    let request = cvat_proto::task::CreateSegmentsRequest {
-        task_id,
-        size,
-        mode: mode.to_string(),
-        frames_per_job: vec![],
-        base_url: base(),
-    };
-    let document = client.create_segments(request).await.unwrap().into_inner();
-    serde_json::from_str(&document.json).unwrap()
+    let token = std::env::var("CVAT_WORKER_TOKEN").expect("CVAT_WORKER_TOKEN is set by tests/run.sh");
+    let channel = tonic::transport::Endpoint::from_shared(address).unwrap().connect().await.unwrap();
+    let credential = cvat_runtime::credentials::Outgoing::new(&cvat_runtime::Secret::new(token)).unwrap();
+    cvat_proto::task::task_internal_client::TaskInternalClient::with_interceptor(channel, credential)
 }
 
 /// `GET path` as `caller` and the `results` of the page.

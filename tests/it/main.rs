@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod cloud_storages;
 mod common;
+mod foundations;
 mod observability;
 mod organizations;
 mod otlp;

@@ -238,9 +238,11 @@ async fn abandoned_uploads_are_swept_and_processed_data_stays() {
     assert_eq!(request_of(&user, processed).await["status"], "finished");
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let address = std::env::var("CVAT_TASK_URL").expect("set by tests/run.sh");
-    let mut task = cvat_proto::task::task_client::TaskClient::connect(address).await.unwrap();
-    let swept = task.sweep_uploads(cvat_proto::task::SweepUploadsRequest { older_than_seconds: 1 }).await.unwrap();
+    let swept = internal_task_api()
+        .await
+        .sweep_uploads(cvat_proto::task::SweepUploadsRequest { older_than_seconds: 1 })
+        .await
+        .unwrap();
     let left = cvat_blob::keys::upload(abandoned, "left.png");
     let kept = cvat_blob::keys::upload(processed, "kept.png");
     let keys = swept.into_inner().keys;

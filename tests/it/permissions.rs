@@ -41,7 +41,7 @@ async fn roles_in_an_organization() {
     )
     .await;
     let task_id = task["id"].as_i64().unwrap();
-    create_segments(task_id, 10, "annotation").await;
+    process_images(&owner, task_id, 10).await;
     let jobs = results(&owner, &format!("/api/jobs?task_id={task_id}&sort=id"), org).await;
     let (job1, job2) = (jobs[0]["id"].as_i64().unwrap(), jobs[1]["id"].as_i64().unwrap());
     let worker_id = worker.id().await;

@@ -50,9 +50,11 @@ pub(crate) async fn finish_upload(caller: &Caller, task: i64) -> reqwest::Respon
         .unwrap()
 }
 
+/// Waits (up to a minute: the machine may be busy, a failed attempt is retried after
+/// seconds) until the task's data request has ended.
 pub(crate) async fn request_of(caller: &Caller, task: i64) -> Value {
     let id = format!("action%3Dcreate%26target%3Dtask%26target_id%3D{task}");
-    for _ in 0..100 {
+    for _ in 0..600 {
         let request = expect(caller.get(&format!("/api/requests/{id}"), None).await, StatusCode::OK).await;
         if request["status"] == "finished" || request["status"] == "failed" {
             return request;
@@ -233,9 +235,10 @@ async fn deleting_a_task_removes_its_blobs() {
     let chunk = cvat_blob::keys::chunk(task, "original", 0);
     assert!(store.exists(&chunk).await.unwrap());
     expect(user.delete(&format!("/api/tasks/{task}")).await, StatusCode::NO_CONTENT).await;
-    for _ in 0..100 {
-        if !store.exists(&chunk).await.unwrap() {
-            assert!(!store.exists(&cvat_blob::keys::preview(task)).await.unwrap());
+    // Blobs go in no promised order: wait until none is left.
+    let preview = cvat_blob::keys::preview(task);
+    for _ in 0..600 {
+        if !store.exists(&chunk).await.unwrap() && !store.exists(&preview).await.unwrap() {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -5,7 +5,7 @@
 //! missing ones in order, each in its own transaction, under an advisory lock so that
 //! replicas starting together do not race.
 
-use cvat_error::ApiError;
+use cvat_error::{ApiError, ErrorKind};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
@@ -101,17 +101,58 @@ pub async fn ping(pool: &Pool) -> bool {
     }
 }
 
-/// Maps a database failure to the client's view: 503 when unreachable, else 500.
-/// The cause is logged here and never sent.
-pub fn api_error(err: impl Into<DbError>) -> ApiError {
-    let err = err.into();
+/// Maps a database failure to the client's view: 503 when unreachable, 409 for a unique
+/// violation (the object exists already), else 500. The cause and `at` (the caller's
+/// source location) are logged here and never sent.
+fn classify(err: DbError, at: &'static std::panic::Location<'static>) -> ApiError {
     if is_unavailable(&err) {
-        tracing::warn!(error = %err, "database unavailable");
-        ApiError::unavailable("The database")
-    } else {
-        tracing::error!(error = %err, "database error");
-        ApiError::internal()
+        tracing::warn!(error = %err, %at, "database unavailable");
+        return ApiError::unavailable("The database");
     }
+    if let DbError::Query(e) = &err {
+        if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+            tracing::info!(error = %err, %at, "unique violation");
+            return ApiError::detail(ErrorKind::Conflict, "An object with these values already exists.");
+        }
+    }
+    tracing::error!(error = %err, %at, "database error");
+    ApiError::internal()
+}
+
+/// [`classify`] at the caller's location, for `.map_err(api_error)` where no method
+/// call is possible.
+#[track_caller]
+pub fn api_error(err: impl Into<DbError>) -> ApiError {
+    classify(err.into(), std::panic::Location::caller())
+}
+
+/// `.db()` on a database result: the error classified by [`api_error`], logged with the
+/// source location of the `.db()` call.
+pub trait DbResultExt<T> {
+    fn db(self) -> Result<T, ApiError>;
+}
+
+impl<T, E: Into<DbError>> DbResultExt<T> for Result<T, E> {
+    #[track_caller]
+    fn db(self) -> Result<T, ApiError> {
+        let at = std::panic::Location::caller();
+        self.map_err(|e| classify(e.into(), at))
+    }
+}
+
+/// Column `index` of `row` as `T`: a wrong column name or type is an internal error
+/// logged with the caller's location, never a panic of the service.
+#[track_caller]
+pub fn column<'a, I, T>(row: &'a Row, index: I) -> Result<T, ApiError>
+where
+    I: tokio_postgres::row::RowIndex + std::fmt::Display,
+    T: tokio_postgres::types::FromSql<'a>,
+{
+    let at = std::panic::Location::caller();
+    row.try_get(&index).map_err(|err| {
+        tracing::error!(error = %err, column = %index, %at, "unreadable column");
+        ApiError::internal()
+    })
 }
 
 /// True for errors caused by the database being unreachable rather than by the query.

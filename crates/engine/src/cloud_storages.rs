@@ -9,8 +9,9 @@
 
 use crate::access::{allow, list_scope, Visibility};
 use crate::render::{self, timestamp, user_columns};
-use crate::{db_error, parse_body, Caller, DocumentPage, Engine};
+use crate::{parse_body, Caller, DocumentPage, Engine};
 use cvat_blob::{BucketStatus, S3Access, S3Keys, S3Store};
+use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, ErrorKind, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
@@ -279,7 +280,7 @@ pub struct Bucket {
 impl Engine {
     async fn cloud_storage_row(&self, client: &impl GenericClient, id: i64) -> ApiResult<Row> {
         let sql = format!("SELECT {} FROM {FROM} WHERE c.id = $1", columns());
-        client.query_opt(&sql, &[&id]).await.map_err(db_error)?.ok_or_else(ApiError::not_found)
+        client.query_opt(&sql, &[&id]).await.db()?.ok_or_else(ApiError::not_found)
     }
 
     /// 404 when the storage does not exist, 403 when `scope` is denied.
@@ -384,7 +385,7 @@ impl Engine {
             "INSERT INTO cloud_storages ({SETTINGS}, owner_id, organization_id) VALUES ({}) RETURNING id",
             (1..=params.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
         );
-        let row = client.query_one(&sql, &params).await.map_err(db_error)?;
+        let row = client.query_one(&sql, &params).await.db()?;
         let row = self.cloud_storage_row(&client, row.get(0)).await?;
         Ok(render_row(&caller.base_url, &row))
     }
@@ -403,7 +404,7 @@ impl Engine {
             "UPDATE cloud_storages SET ({SETTINGS}, updated_date) = ($2, $3, $4, $5, $6, $7, $8, $9, now()) \
              WHERE id = $1"
         );
-        client.execute(&sql, &params).await.map_err(db_error)?;
+        client.execute(&sql, &params).await.db()?;
         let row = self.cloud_storage_row(&client, id).await?;
         Ok(render_row(&caller.base_url, &row))
     }
@@ -411,15 +412,22 @@ impl Engine {
     pub async fn delete_cloud_storage(&self, caller: &Caller, id: i64) -> ApiResult<()> {
         let client = self.client().await?;
         self.check_cloud_storage(&client, caller, id, CloudStorageScope::Update).await?;
-        client.execute("DELETE FROM cloud_storages WHERE id = $1", &[&id]).await.map_err(db_error)?;
+        client.execute("DELETE FROM cloud_storages WHERE id = $1", &[&id]).await.db()?;
         Ok(())
     }
 
     /// `AVAILABLE`, `NOT_FOUND` or `FORBIDDEN`.
-    pub async fn cloud_storage_status(&self, caller: &Caller, id: i64) -> ApiResult<String> {
+    /// A storage's settings after view, with the connection given back before any bucket
+    /// I/O (which may take seconds) begins.
+    async fn viewable_storage(&self, caller: &Caller, id: i64) -> ApiResult<StorageSettings> {
         let client = self.client().await?;
         let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::View).await?;
-        let status = self.bucket_status(&StorageSettings::from_row(&row)).await?;
+        Ok(StorageSettings::from_row(&row))
+    }
+
+    pub async fn cloud_storage_status(&self, caller: &Caller, id: i64) -> ApiResult<String> {
+        let settings = self.viewable_storage(caller, id).await?;
+        let status = self.bucket_status(&settings).await?;
         Ok(json!(status.as_str()).to_string())
     }
 
@@ -445,9 +453,8 @@ impl Engine {
             Some(n) if (1..=MAX_PAGE_SIZE as i32).contains(&n) => n,
             Some(_) => return Err(ApiError::field("page_size", format!("Expected 1..{MAX_PAGE_SIZE}."))),
         };
-        let client = self.client().await?;
-        let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::View).await?;
-        let bucket = self.bucket(&StorageSettings::from_row(&row)).await?;
+        let settings = self.viewable_storage(caller, id).await?;
+        let bucket = self.bucket(&settings).await?;
         let prefix = prefix.trim_start_matches('/');
         let search = if bucket.prefix.starts_with(prefix) {
             bucket.prefix.clone()
@@ -472,9 +479,8 @@ impl Engine {
 
     /// A 256×256 preview of the first image in the storage (below its prefix).
     pub async fn cloud_storage_preview(&self, caller: &Caller, id: i64) -> ApiResult<Vec<u8>> {
-        let client = self.client().await?;
-        let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::View).await?;
-        let bucket = self.bucket(&StorageSettings::from_row(&row)).await?;
+        let settings = self.viewable_storage(caller, id).await?;
+        let bucket = self.bucket(&settings).await?;
         let store = S3Store::connect(&bucket.access);
         let page = store.list_page(&bucket.prefix, true, None, 1000).await.map_err(bucket_error)?;
         let key = page
@@ -500,9 +506,13 @@ impl Engine {
     }
 
     /// Checks that the caller may read a storage's content (for task data from it).
-    pub(crate) async fn check_cloud_storage_readable(&self, caller: &Caller, id: i64) -> ApiResult<()> {
-        let client = self.client().await?;
-        match self.check_cloud_storage(&client, caller, id, CloudStorageScope::View).await {
+    pub(crate) async fn check_cloud_storage_readable(
+        &self,
+        client: &impl GenericClient,
+        caller: &Caller,
+        id: i64,
+    ) -> ApiResult<()> {
+        match self.check_cloud_storage(client, caller, id, CloudStorageScope::View).await {
             Err(err) if err.kind == ErrorKind::NotFound => {
                 Err(ApiError::invalid(format!("The specified cloud storage {id} does not exist.")))
             }

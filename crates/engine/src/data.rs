@@ -4,8 +4,10 @@
 
 use crate::render::timestamp;
 use crate::requests::NewRequest;
-use crate::{db_error, parse_body, Caller, Engine};
+use crate::{parse_body, Caller, Engine};
 use cvat_blob::keys;
+use cvat_db::column;
+use cvat_db::DbResultExt;
 use cvat_error::{ApiError, ApiResult, ErrorKind, Fields};
 use cvat_permissions::{JobScope, TaskScope};
 use cvat_proto::queue::{FileParts, ProcessTaskData};
@@ -196,7 +198,7 @@ async fn tus_upload(client: &impl cvat_db::GenericClient, task: i64, id: &str) -
     let row = client
         .query_opt("SELECT name, length, received FROM tus_uploads WHERE id = $1 AND task_id = $2", &[&id, &task])
         .await
-        .map_err(db_error)?
+        .db()?
         .ok_or_else(ApiError::not_found)?;
     Ok(TusUpload { id: id.to_string(), name: row.get(0), length: row.get(1), offset: row.get(2) })
 }
@@ -215,15 +217,14 @@ impl Engine {
         task: i64,
     ) -> ApiResult<()> {
         self.check_task(client, caller, task, TaskScope::Update).await?;
-        let attached =
-            client.query_opt("SELECT 1 FROM task_data WHERE task_id = $1", &[&task]).await.map_err(db_error)?.is_some();
+        let attached = client.query_opt("SELECT 1 FROM task_data WHERE task_id = $1", &[&task]).await.db()?.is_some();
         let processing = client
             .query_opt(
                 "SELECT 1 FROM requests WHERE id = $1 AND status IN ('queued', 'started')",
                 &[&data_request_id(task)],
             )
             .await
-            .map_err(db_error)?
+            .db()?
             .is_some();
         if attached || processing {
             return Err(ApiError::new(ErrorKind::BadRequest, json!("Adding more data is not supported")));
@@ -240,8 +241,7 @@ impl Engine {
     pub async fn begin_upload(&self, caller: &Caller, task: i64) -> ApiResult<Vec<String>> {
         let client = self.client().await?;
         self.check_can_upload(&client, caller, task).await?;
-        let rows =
-            client.query("DELETE FROM uploads WHERE task_id = $1 RETURNING name", &[&task]).await.map_err(db_error)?;
+        let rows = client.query("DELETE FROM uploads WHERE task_id = $1 RETURNING name", &[&task]).await.db()?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
@@ -260,7 +260,7 @@ impl Engine {
                 &[&task, &names, &sizes],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         Ok(())
     }
 
@@ -281,7 +281,7 @@ impl Engine {
                 &[&id, &task, &name, &length],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         if length == 0 {
             self.finish_tus(&client, task, &id).await?;
         }
@@ -318,7 +318,7 @@ impl Engine {
                 &[&id, &task, &offset, &size, &part_key],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         if updated == 0 {
             return Err(ApiError::detail(ErrorKind::Conflict, "Upload-Offset does not match the upload's offset."));
         }
@@ -339,7 +339,7 @@ impl Engine {
                 &[&id, &task],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         Ok(())
     }
 
@@ -350,7 +350,7 @@ impl Engine {
     pub async fn sweep_uploads(&self, idle: std::time::Duration) -> ApiResult<Vec<String>> {
         let seconds = idle.as_secs_f64();
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
+        let tx = client.transaction().await.db()?;
         let idle_tasks =
             "SELECT t.id FROM tasks t WHERE NOT EXISTS (SELECT 1 FROM task_data d WHERE d.task_id = t.id) \
              AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.task_id = t.id AND r.status IN ('queued', 'started')) \
@@ -364,7 +364,7 @@ impl Engine {
                 &[&seconds],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         let pieces = tx
             .query(
                 &format!(
@@ -374,8 +374,8 @@ impl Engine {
                 &[&seconds],
             )
             .await
-            .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
+            .db()?;
+        tx.commit().await.db()?;
         let mut keys: Vec<String> = uploads
             .iter()
             .flat_map(|r| match r.get::<_, Vec<String>>(2) {
@@ -400,7 +400,7 @@ impl Engine {
         let rows = client
             .query("SELECT name, parts FROM uploads WHERE task_id = $1 ORDER BY received_date, name", &[&task])
             .await
-            .map_err(db_error)?;
+            .db()?;
         let mut uploaded: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
         let parts: HashMap<String, FileParts> = rows
             .iter()
@@ -410,7 +410,7 @@ impl Engine {
         let request_id = data_request_id(task);
         let from_cloud = params.cloud_storage_id.is_some();
         if let Some(id) = params.cloud_storage_id {
-            self.check_cloud_storage_readable(caller, id).await?;
+            self.check_cloud_storage_readable(&client, caller, id).await?;
         }
         if params.filename_pattern.is_some() && params.server_files.is_empty() && !from_cloud {
             return Err(ApiError::field(
@@ -485,27 +485,28 @@ impl Engine {
             }
         };
         let access = self.task_access(&client, task).await?;
-        let stored = json!({
-            "image_quality": params.image_quality,
-            "chunk_size": params.chunk_size,
-            "start_frame": start,
-            "stop_frame": stop,
-            "frame_step": params.step,
-            "sorting_method": params.sorting_method,
-            "use_zip_chunks": params.use_zip_chunks,
-            "use_cache": params.use_cache,
-            "storage": match (from_cloud, from_share) {
+        let stored = StoredParams {
+            image_quality: params.image_quality as i32,
+            chunk_size: params.chunk_size,
+            start_frame: start as i32,
+            stop_frame: stop.map(|s| s as i64),
+            frame_step: params.step as i32,
+            sorting_method: params.sorting_method.clone(),
+            use_zip_chunks: params.use_zip_chunks,
+            use_cache: params.use_cache,
+            storage: match (from_cloud, from_share) {
                 (true, _) => "cloud_storage".to_string(),
                 (false, true) => "share".to_string(),
                 _ => params.storage.clone(),
             },
-            "frames_per_job": params.job_file_mapping.iter().map(Vec::len).collect::<Vec<_>>(),
-            "cloud_storage_id": params.cloud_storage_id,
-        });
+            frames_per_job: params.job_file_mapping.iter().map(|files| files.len() as i64).collect(),
+            cloud_storage_id: params.cloud_storage_id,
+        };
+        let stored = serde_json::to_value(&stored).map_err(|_| ApiError::internal())?;
         if !params.job_file_mapping.is_empty() && (archive.is_some() || from_share) {
             return Err(ApiError::invalid("job_file_mapping is supported for uploaded images only"));
         }
-        let tx = client.transaction().await.map_err(db_error)?;
+        let tx = client.transaction().await.db()?;
         let request = NewRequest {
             id: &request_id,
             kind: "create:task",
@@ -517,7 +518,7 @@ impl Engine {
             params: &stored,
         };
         self.create_request(&tx, &request).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await.db()?;
         Ok(ProcessTaskData {
             request_id,
             task_id: task,
@@ -541,57 +542,41 @@ impl Engine {
         })
     }
 
-    /// A media worker finished: frames, data settings, segments and jobs are written in
-    /// one transaction and the request is finished. A repeated report changes nothing.
+    /// A media worker finished: frames, data settings, segments and jobs are written and
+    /// the request is finished in one transaction, so a failure anywhere leaves the
+    /// request open for the worker's retry. A repeated report changes nothing.
     pub async fn complete_data(
         &self,
         request_id: &str,
         task: i64,
         frames: &[FrameMeta],
         chunk_size: i32,
-        base_url: &str,
         video: bool,
     ) -> ApiResult<()> {
-        let mut client = self.client().await?;
-        let row = client
-            .query_opt("SELECT status, params FROM requests WHERE id = $1 AND task_id = $2", &[&request_id, &task])
-            .await
-            .map_err(db_error)?
-            .ok_or_else(ApiError::not_found)?;
-        let status: String = row.get(0);
-        if status == "finished" {
-            return Ok(());
-        }
         if frames.is_empty() || chunk_size <= 0 {
             return Err(ApiError::invalid("A data result needs frames and a chunk size"));
         }
-        let params: Value = row.get(1);
-        let int = |key: &str| params[key].as_i64().unwrap_or(0) as i32;
-        let text = |key: &str, default: &str| params[key].as_str().unwrap_or(default).to_string();
-        let flag = |key: &str| params[key].as_bool().unwrap_or(true);
-        let names: Vec<&str> = frames.iter().map(|f| f.name.as_str()).collect();
-        let widths: Vec<i32> = frames.iter().map(|f| f.width).collect();
-        let heights: Vec<i32> = frames.iter().map(|f| f.height).collect();
-        let extensions: Vec<&str> = frames.iter().map(|f| f.original_extension.as_str()).collect();
-        let related: Vec<i32> = frames.iter().map(|f| f.related_files).collect();
-        let ranges: [Vec<i64>; 4] = [
-            frames.iter().map(|f| f.original_offset).collect(),
-            frames.iter().map(|f| f.original_length).collect(),
-            frames.iter().map(|f| f.compressed_offset).collect(),
-            frames.iter().map(|f| f.compressed_length).collect(),
-        ];
-        let tx = client.transaction().await.map_err(db_error)?;
-        tx.execute("DELETE FROM frames WHERE task_id = $1", &[&task]).await.map_err(db_error)?;
-        tx.execute(
-            "INSERT INTO frames (task_id, number, name, width, height, original_extension, original_offset, \
-             original_length, compressed_offset, compressed_length, related_files) \
-             SELECT $1, (n - 1)::int4, name, w, h, e, oo, ol, co, cl, rf FROM unnest($2::text[], $3::int4[], \
-             $4::int4[], $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int4[]) WITH ORDINALITY \
-             AS x(name, w, h, e, oo, ol, co, cl, rf, n)",
-            &[&task, &names, &widths, &heights, &extensions, &ranges[0], &ranges[1], &ranges[2], &ranges[3], &related],
-        )
-        .await
-        .map_err(db_error)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.db()?;
+        // Locked: two reports of one request (a redelivered job) take turns.
+        let row = tx
+            .query_opt(
+                "SELECT status, params FROM requests WHERE id = $1 AND task_id = $2 FOR UPDATE",
+                &[&request_id, &task],
+            )
+            .await
+            .db()?
+            .ok_or_else(ApiError::not_found)?;
+        let status: String = column(&row, 0)?;
+        if status == "finished" {
+            return Ok(());
+        }
+        let params: StoredParams = serde_json::from_value(column(&row, 1)?).map_err(|err| {
+            tracing::error!(error = %err, request = request_id, "unreadable data parameters");
+            ApiError::internal()
+        })?;
+        insert_frames(&tx, task, frames).await?;
+        let stop_frame = params.start_frame + (frames.len() as i32 - 1) * params.frame_step.max(1);
         tx.execute(
             "INSERT INTO task_data (task_id, image_quality, chunk_size, start_frame, stop_frame, frame_step, \
              sorting_method, storage, use_zip_chunks, use_cache, compressed_chunk_type, original_chunk_type, \
@@ -599,30 +584,26 @@ impl Engine {
              ON CONFLICT (task_id) DO NOTHING",
             &[
                 &task,
-                &int("image_quality"),
+                &params.image_quality,
                 &chunk_size,
-                &int("start_frame"),
-                &(int("start_frame") + (frames.len() as i32 - 1) * int("frame_step").max(1)),
-                &int("frame_step").max(1),
-                &text("sorting_method", "lexicographical"),
-                &text("storage", "local"),
-                &flag("use_zip_chunks"),
-                &flag("use_cache"),
-                &params["cloud_storage_id"].as_i64(),
+                &params.start_frame,
+                &stop_frame,
+                &params.frame_step.max(1),
+                &params.sorting_method,
+                &params.storage,
+                &params.use_zip_chunks,
+                &params.use_cache,
+                &params.cloud_storage_id,
             ],
         )
         .await
-        .map_err(db_error)?;
-        tx.execute("DELETE FROM uploads WHERE task_id = $1", &[&task]).await.map_err(db_error)?;
-        self.finish_request(&tx, request_id).await?;
-        tx.commit().await.map_err(db_error)?;
-        let frames_per_job: Vec<i64> = params["frames_per_job"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_i64).collect())
-            .unwrap_or_default();
+        .db()?;
+        tx.execute("DELETE FROM uploads WHERE task_id = $1", &[&task]).await.db()?;
         // The worker knows what the files were (a share path or a key may name a video).
         let mode = if video { "interpolation" } else { "annotation" };
-        self.create_segments(task, frames.len() as i64, mode, &frames_per_job, base_url).await?;
+        self.write_segments(&tx, task, frames.len() as i64, mode, &params.frames_per_job).await?;
+        self.finish_request(&tx, request_id).await?;
+        tx.commit().await.db()?;
         Ok(())
     }
 
@@ -651,7 +632,7 @@ impl Engine {
                         &[&query.id],
                     )
                     .await
-                    .map_err(db_error)?;
+                    .db()?;
                 (task, Some(row.get::<_, i32>(0) as i64), Some(row.get::<_, i32>(1) as i64))
             }
             other => return Err(ApiError::bad_request(format!("Unknown data target {other}"))),
@@ -664,7 +645,7 @@ impl Engine {
                 &[&task],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         let Some(row) = row else {
             return Err(ApiError::detail(ErrorKind::NotFound, "The task has no data."));
         };
@@ -781,7 +762,7 @@ impl Engine {
                         &[&scope.task, &(number as i32)],
                     )
                     .await
-                    .map_err(db_error)?
+                    .db()?
                     .get(0);
                 if related == 0 {
                     return Err(ApiError::detail(ErrorKind::NotFound, "The frame has no context images."));
@@ -813,7 +794,7 @@ impl Engine {
                 &[&query.id],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         let Some(task) = row.get::<_, Option<i64>>(0) else {
             return Err(ApiError::detail(ErrorKind::NotFound, "The project has no task with data."));
         };
@@ -842,7 +823,7 @@ impl Engine {
                 &[&task, &(number as i32)],
             )
             .await
-            .map_err(db_error)?
+            .db()?
             .ok_or_else(ApiError::not_found)?;
         Ok(if quality == "original" {
             (row.get(0), row.get(1), row.get(4))
@@ -887,15 +868,19 @@ impl Engine {
                     &[&scope.task, &(scope.first as i32), &(scope.last as i32), &frames],
                 )
                 .await
-                .map_err(db_error)?;
+                .db()?;
         }
-        self.data_meta(query).await
+        self.render_data_meta(&client, &scope).await
     }
 
     /// `DataMetaRead` of a task or a job.
     pub async fn data_meta(&self, query: &DataQuery) -> ApiResult<String> {
         let client = self.client().await?;
         let scope = self.data_scope(&client, query, false).await?;
+        self.render_data_meta(&client, &scope).await
+    }
+
+    async fn render_data_meta(&self, client: &impl cvat_db::GenericClient, scope: &DataScope) -> ApiResult<String> {
         let rows = client
             .query(
                 "SELECT name, width, height, related_files FROM frames WHERE task_id = $1 AND number BETWEEN $2 AND $3 \
@@ -903,7 +888,7 @@ impl Engine {
                 &[&scope.task, &(scope.first as i32), &(scope.last as i32)],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         // Every frame is listed, a video's too (named after the video): the chunks are
         // imagesets, and clients of imageset chunks (cvat_sdk.datasets) index meta by frame.
         let frames: Vec<Value> = rows
@@ -935,6 +920,69 @@ impl Engine {
         })
         .to_string())
     }
+}
+
+/// The data parameters `start_data` records with the request, read back when the
+/// worker reports (missing keys take the defaults a request without them had).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct StoredParams {
+    image_quality: i32,
+    chunk_size: Option<i64>,
+    start_frame: i32,
+    stop_frame: Option<i64>,
+    frame_step: i32,
+    sorting_method: String,
+    use_zip_chunks: bool,
+    use_cache: bool,
+    storage: String,
+    frames_per_job: Vec<i64>,
+    cloud_storage_id: Option<i64>,
+}
+
+impl Default for StoredParams {
+    fn default() -> Self {
+        Self {
+            image_quality: 70,
+            chunk_size: None,
+            start_frame: 0,
+            stop_frame: None,
+            frame_step: 1,
+            sorting_method: "lexicographical".into(),
+            use_zip_chunks: true,
+            use_cache: true,
+            storage: "local".into(),
+            frames_per_job: Vec::new(),
+            cloud_storage_id: None,
+        }
+    }
+}
+
+/// Replaces a task's frames, all in one statement.
+async fn insert_frames(tx: &impl cvat_db::GenericClient, task: i64, frames: &[FrameMeta]) -> ApiResult<()> {
+    let names: Vec<&str> = frames.iter().map(|f| f.name.as_str()).collect();
+    let widths: Vec<i32> = frames.iter().map(|f| f.width).collect();
+    let heights: Vec<i32> = frames.iter().map(|f| f.height).collect();
+    let extensions: Vec<&str> = frames.iter().map(|f| f.original_extension.as_str()).collect();
+    let related: Vec<i32> = frames.iter().map(|f| f.related_files).collect();
+    let ranges: [Vec<i64>; 4] = [
+        frames.iter().map(|f| f.original_offset).collect(),
+        frames.iter().map(|f| f.original_length).collect(),
+        frames.iter().map(|f| f.compressed_offset).collect(),
+        frames.iter().map(|f| f.compressed_length).collect(),
+    ];
+    tx.execute("DELETE FROM frames WHERE task_id = $1", &[&task]).await.db()?;
+    tx.execute(
+        "INSERT INTO frames (task_id, number, name, width, height, original_extension, original_offset, \
+         original_length, compressed_offset, compressed_length, related_files) \
+         SELECT $1, (n - 1)::int4, name, w, h, e, oo, ol, co, cl, rf FROM unnest($2::text[], $3::int4[], \
+         $4::int4[], $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int4[]) WITH ORDINALITY \
+         AS x(name, w, h, e, oo, ol, co, cl, rf, n)",
+        &[&task, &names, &widths, &heights, &extensions, &ranges[0], &ranges[1], &ranges[2], &ranges[3], &related],
+    )
+    .await
+    .db()?;
+    Ok(())
 }
 
 struct DataScope {

@@ -5,18 +5,18 @@ use cvat_error::{ApiError, ApiResult};
 use cvat_permissions::Role;
 use cvat_proto::auth::auth_client::AuthClient;
 use cvat_proto::auth::{MemberRoleQuery, OrganizationIds, User, UserIds};
-use cvat_runtime::propagation::TraceInterceptor;
-use tonic::service::interceptor::InterceptedService;
+use cvat_runtime::credentials::{Authorized, Outgoing};
 use tonic::transport::Channel;
 
 #[derive(Clone)]
 pub struct Directory {
-    auth: AuthClient<InterceptedService<Channel, TraceInterceptor>>,
+    auth: AuthClient<Authorized>,
 }
 
 impl Directory {
-    pub fn new(channel: Channel) -> Self {
-        Self { auth: AuthClient::with_interceptor(channel, TraceInterceptor) }
+    /// Calls auth over `channel` with the service credential.
+    pub fn new(channel: Channel, credential: Outgoing) -> Self {
+        Self { auth: AuthClient::with_interceptor(channel, credential) }
     }
 
     /// The user's active role in the organization, `None` when not an active member.

@@ -4,7 +4,8 @@
 use crate::access::{allow, list_scope, Visibility};
 use crate::projects::unknown_field;
 use crate::render::{self, timestamp, user_columns};
-use crate::{db_error, parse_body, Caller, DocumentPage, Engine};
+use crate::{parse_body, Caller, DocumentPage, Engine};
+use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
@@ -132,7 +133,7 @@ impl Engine {
         let row = client
             .query_opt("SELECT task_id, assignee_id FROM jobs WHERE id = $1", &[&id])
             .await
-            .map_err(db_error)?
+            .db()?
             .ok_or_else(ApiError::not_found)?;
         let task_id: i64 = row.get(0);
         let task = self.task_access(client, task_id).await?;
@@ -157,7 +158,7 @@ impl Engine {
         let row = client
             .query_opt(&format!("SELECT {} FROM {FROM} WHERE j.id = $1", columns()), &[&id])
             .await
-            .map_err(db_error)?
+            .db()?
             .ok_or_else(ApiError::not_found)?;
         Ok(render_row(&caller.base_url, &row))
     }
@@ -196,12 +197,11 @@ impl Engine {
         let state = fields.choice("state", STATES);
         fields.finish()?;
 
-        let tx = client.transaction().await.map_err(db_error)?;
+        let tx = client.transaction().await.db()?;
         if let Some(Some(user)) = assignee {
             self.named_user(&tx, caller, "assignee", user, facts.task.in_org).await?;
         }
-        let row =
-            tx.query_one("SELECT stage, state FROM jobs WHERE id = $1 FOR UPDATE", &[&id]).await.map_err(db_error)?;
+        let row = tx.query_one("SELECT stage, state FROM jobs WHERE id = $1 FOR UPDATE", &[&id]).await.db()?;
         let (old_stage, old_state): (String, String) = (row.get(0), row.get(1));
         let new_stage = stage.clone().unwrap_or(old_stage.clone());
         let new_state = match (&stage, state) {
@@ -218,20 +218,20 @@ impl Engine {
             &[&id, &new_stage, &new_state, &status, &assignee.is_some(), &assignee.flatten()],
         )
         .await
-        .map_err(db_error)?;
+        .db()?;
         let statuses: Vec<String> = tx
             .query("SELECT status FROM jobs WHERE task_id = $1 AND type = 'annotation'", &[&task_id])
             .await
-            .map_err(db_error)?
+            .db()?
             .iter()
             .map(|r| r.get(0))
             .collect();
         let task_status = cvat_segments::task_status(statuses.iter().map(String::as_str));
         tx.execute("UPDATE tasks SET status = $2, updated_date = now() WHERE id = $1", &[&task_id, &task_status])
             .await
-            .map_err(db_error)?;
+            .db()?;
         let document = self.job_document(&tx, caller, id).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await.db()?;
         Ok(document)
     }
 
@@ -239,15 +239,14 @@ impl Engine {
     pub async fn delete_job(&self, caller: &Caller, id: i64) -> ApiResult<()> {
         let client = self.client().await?;
         self.check_job(&client, caller, id, JobScope::CreateOrDelete).await?;
-        let kind: String =
-            client.query_one("SELECT type FROM jobs WHERE id = $1", &[&id]).await.map_err(db_error)?.get(0);
+        let kind: String = client.query_one("SELECT type FROM jobs WHERE id = $1", &[&id]).await.db()?.get(0);
         if kind != "ground_truth" {
             return Err(ApiError::invalid("Only ground truth jobs can be removed"));
         }
         client
             .execute("DELETE FROM segments WHERE id = (SELECT segment_id FROM jobs WHERE id = $1)", &[&id])
             .await
-            .map_err(db_error)?;
+            .db()?;
         Ok(())
     }
 }

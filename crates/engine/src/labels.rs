@@ -4,6 +4,7 @@
 
 use crate::access::{list_scope, Visibility};
 use crate::{db_error, parse_body, Caller, DocumentPage, Engine};
+use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, ErrorKind};
 use cvat_labels::{AttributeSpec, LabelSpec};
@@ -66,7 +67,7 @@ async fn sibling_colors(
             &[&owner.id(), &parent],
         )
         .await
-        .map_err(db_error)?;
+        .db()?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
@@ -117,7 +118,7 @@ fn insert_label<'a>(
                 svg.replace(&format!("data-label-name=\"{}\"", sublabel.name), &format!("data-label-id=\"{sub_id}\""));
         }
         if !svg.is_empty() {
-            client.execute("UPDATE labels SET svg = $2 WHERE id = $1", &[&id, &svg]).await.map_err(db_error)?;
+            client.execute("UPDATE labels SET svg = $2 WHERE id = $1", &[&id, &svg]).await.db()?;
         }
         Ok(id)
     })
@@ -131,10 +132,10 @@ async fn update_label(client: &impl GenericClient, owner: LabelOwner, spec: &Lab
             &[&id, &owner.id()],
         )
         .await
-        .map_err(db_error)?
+        .db()?
         .ok_or_else(not_found)?;
     if spec.deleted {
-        client.execute("DELETE FROM labels WHERE id = $1", &[&id]).await.map_err(db_error)?;
+        client.execute("DELETE FROM labels WHERE id = $1", &[&id]).await.db()?;
         return Ok(());
     }
     let old_kind: String = row.get(0);
@@ -143,18 +144,13 @@ async fn update_label(client: &impl GenericClient, owner: LabelOwner, spec: &Lab
         Some(new) if old_kind != "skeleton" && new != "skeleton" => new.to_string(),
         _ => old_kind,
     };
-    let color = if spec.color.is_empty() {
-        let mut used = sibling_colors(client, owner, None).await?;
-        used.retain(|c| !c.is_empty());
-        pick_color(&used)
-    } else {
-        spec.color.clone()
-    };
+    // A label keeps its colour unless the update names one.
     client
         .execute(
-            "UPDATE labels SET name = CASE WHEN $2 = '' THEN name ELSE $2 END, type = $3, color = $4, \
+            "UPDATE labels SET name = CASE WHEN $2 = '' THEN name ELSE $2 END, type = $3, \
+             color = CASE WHEN $4 = '' THEN color ELSE $4 END, \
              svg = CASE WHEN $5 = '' THEN svg ELSE $5 END WHERE id = $1",
-            &[&id, &spec.name, &kind, &color, &spec.svg],
+            &[&id, &spec.name, &kind, &spec.color, &spec.svg],
         )
         .await
         .map_err(write_error)?;
@@ -164,7 +160,7 @@ async fn update_label(client: &impl GenericClient, owner: LabelOwner, spec: &Lab
                 client
                     .execute("DELETE FROM attributes WHERE id = $1 AND label_id = $2", &[&attribute_id, &id])
                     .await
-                    .map_err(db_error)?;
+                    .db()?;
             }
             Some(attribute_id) => {
                 let changed = client
@@ -224,7 +220,7 @@ pub(crate) async fn names(client: &impl GenericClient, owner: LabelOwner) -> Api
             &[&owner.id()],
         )
         .await
-        .map_err(db_error)?;
+        .db()?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
@@ -236,7 +232,7 @@ async fn render(client: &impl GenericClient, rows: &[Row]) -> ApiResult<Vec<Stri
     let sublabels = client
         .query(&format!("SELECT {LABEL_COLUMNS} FROM labels l WHERE l.parent_id = ANY($1) ORDER BY l.id"), &[&ids])
         .await
-        .map_err(db_error)?;
+        .db()?;
     let mut all_ids = ids.clone();
     all_ids.extend(sublabels.iter().map(|r| r.get::<_, i64>("id")));
     let attribute_rows = client
@@ -246,7 +242,7 @@ async fn render(client: &impl GenericClient, rows: &[Row]) -> ApiResult<Vec<Stri
             &[&all_ids],
         )
         .await
-        .map_err(db_error)?;
+        .db()?;
     let mut attributes: HashMap<i64, Vec<Value>> = HashMap::new();
     for a in &attribute_rows {
         attributes.entry(a.get("label_id")).or_default().push(json!({
@@ -392,7 +388,7 @@ impl Engine {
         let row = client
             .query_opt("SELECT project_id FROM tasks WHERE id = $1", &[&task_id])
             .await
-            .map_err(db_error)?
+            .db()?
             .ok_or_else(ApiError::not_found)?;
         Ok(match row.get::<_, Option<i64>>(0) {
             Some(project) => LabelOwner::Project(project),
@@ -405,7 +401,7 @@ impl Engine {
         let row = client
             .query_opt(&format!("SELECT {LABEL_COLUMNS} FROM labels l WHERE l.id = $1"), &[&id])
             .await
-            .map_err(db_error)?
+            .db()?
             .ok_or_else(ApiError::not_found)?;
         match (row.get::<_, Option<i64>>("project_id"), row.get::<_, Option<i64>>("task_id")) {
             (Some(project), _) => {
@@ -423,15 +419,21 @@ impl Engine {
 
     pub async fn get_label(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
-        let row = self.label_for(&client, caller, id, false).await?;
-        Ok(render(&client, &[row]).await?.remove(0))
+        self.label_document(&client, caller, id).await
+    }
+
+    async fn label_document(&self, client: &impl GenericClient, caller: &Caller, id: i64) -> ApiResult<String> {
+        let row = self.label_for(client, caller, id, false).await?;
+        Ok(render(client, &[row]).await?.remove(0))
     }
 
     /// `PATCH /api/labels/{id}`: the body applied as one item of the parent's `labels`.
     pub async fn update_label(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let mut body = parse_body(body)?;
-        if body.contains_key("deleted") {
-            return Err(ApiError::invalid("Label deletion is done with DELETE /api/labels/{id}"));
+        // `"deleted": false` says nothing; deleting is DELETE's job.
+        match body.remove("deleted") {
+            None | Some(Value::Bool(false)) => {}
+            Some(_) => return Err(ApiError::invalid("Label deletion is done with DELETE /api/labels/{id}")),
         }
         body.insert("id".into(), json!(id));
         let specs = cvat_labels::parse_labels(&Value::Array(vec![Value::Object(body)]))?;
@@ -441,11 +443,11 @@ impl Engine {
             return Err(ApiError::invalid("Sublabels cannot be changed this way; change the skeleton"));
         }
         let owner = owner_of(&row);
-        let tx = client.transaction().await.map_err(db_error)?;
+        let tx = client.transaction().await.db()?;
         apply(&tx, owner, &specs).await?;
         touch(&tx, owner).await?;
-        tx.commit().await.map_err(db_error)?;
-        self.get_label(caller, id).await
+        tx.commit().await.db()?;
+        self.label_document(&client, caller, id).await
     }
 
     pub async fn delete_label(&self, caller: &Caller, id: i64) -> ApiResult<()> {
@@ -454,10 +456,10 @@ impl Engine {
         if row.get::<_, Option<i64>>("parent_id").is_some() {
             return Err(ApiError::invalid("Sublabels cannot be deleted this way; change the skeleton"));
         }
-        let tx = client.transaction().await.map_err(db_error)?;
-        tx.execute("DELETE FROM labels WHERE id = $1", &[&id]).await.map_err(db_error)?;
+        let tx = client.transaction().await.db()?;
+        tx.execute("DELETE FROM labels WHERE id = $1", &[&id]).await.db()?;
         touch(&tx, owner_of(&row)).await?;
-        tx.commit().await.map_err(db_error)
+        tx.commit().await.db()
     }
 }
 
@@ -474,6 +476,6 @@ pub(crate) async fn touch(client: &impl GenericClient, owner: LabelOwner) -> Api
         LabelOwner::Project(_) => "UPDATE projects SET updated_date = now() WHERE id = $1",
         LabelOwner::Task(_) => "UPDATE tasks SET updated_date = now() WHERE id = $1",
     };
-    client.execute(sql, &[&owner.id()]).await.map_err(db_error)?;
+    client.execute(sql, &[&owner.id()]).await.db()?;
     Ok(())
 }

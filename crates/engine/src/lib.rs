@@ -24,6 +24,7 @@ pub use access::{Caller, Context};
 pub use cloud_storages::Bucket;
 pub use directory::Directory;
 
+use cvat_db::DbResultExt;
 use cvat_db::{Migration, PgPool};
 use cvat_error::{ApiError, ApiResult};
 
@@ -77,8 +78,8 @@ pub(crate) async fn query_cached(
     sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> ApiResult<Vec<tokio_postgres::Row>> {
-    let statement = client.prepare_cached(sql).await.map_err(db_error)?;
-    client.query(&statement, params).await.map_err(db_error)
+    let statement = client.prepare_cached(sql).await.db()?;
+    client.query(&statement, params).await.db()
 }
 
 /// Parses a write request's JSON body into an object.

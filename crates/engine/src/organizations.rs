@@ -1,7 +1,8 @@
 //! Objects of deleted organizations go with them, as in CVAT: on the auth service's
 //! report, and in the periodic resync for reports that were lost.
 
-use crate::{db_error, Engine};
+use crate::Engine;
+use cvat_db::DbResultExt;
 use cvat_error::ApiResult;
 
 impl Engine {
@@ -15,15 +16,12 @@ impl Engine {
             return Ok(Vec::new());
         }
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
+        let tx = client.transaction().await.db()?;
         // Jobs, segments and labels cascade from their tasks and projects.
-        let tasks = tx
-            .query("DELETE FROM tasks WHERE organization_id = ANY($1) RETURNING id", &[&gone])
-            .await
-            .map_err(db_error)?;
-        tx.execute("DELETE FROM projects WHERE organization_id = ANY($1)", &[&gone]).await.map_err(db_error)?;
-        tx.execute("DELETE FROM cloud_storages WHERE organization_id = ANY($1)", &[&gone]).await.map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
+        let tasks = tx.query("DELETE FROM tasks WHERE organization_id = ANY($1) RETURNING id", &[&gone]).await.db()?;
+        tx.execute("DELETE FROM projects WHERE organization_id = ANY($1)", &[&gone]).await.db()?;
+        tx.execute("DELETE FROM cloud_storages WHERE organization_id = ANY($1)", &[&gone]).await.db()?;
+        tx.commit().await.db()?;
         tracing::info!(organizations = ?gone, "objects of deleted organizations removed");
         Ok(tasks.iter().map(|r| r.get(0)).collect())
     }
@@ -39,7 +37,7 @@ impl Engine {
                     &[],
                 )
                 .await
-                .map_err(db_error)?;
+                .db()?;
             rows.iter().map(|r| r.get(0)).collect()
         };
         if ids.is_empty() {

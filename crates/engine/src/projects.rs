@@ -3,7 +3,8 @@
 use crate::access::{allow, list_scope, Visibility};
 use crate::labels::{self, LabelOwner};
 use crate::render::{self, timestamp, user_columns};
-use crate::{db_error, parse_body, query_cached, Caller, DocumentPage, Engine};
+use crate::{parse_body, query_cached, Caller, DocumentPage, Engine};
+use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
@@ -108,6 +109,7 @@ async fn render_rows(client: &impl GenericClient, base: &str, rows: &[Row]) -> A
 /// A cloud storage location must name a storage the caller may view (400 when there is none).
 pub(crate) async fn storage_field(
     engine: &Engine,
+    client: &impl GenericClient,
     caller: &Caller,
     body: &Map<String, Value>,
     name: &str,
@@ -127,7 +129,7 @@ pub(crate) async fn storage_field(
                 "Cloud storage location was selected as the source, but cloud storage id was not specified",
             ));
         }
-        (_, Some(id)) => engine.check_cloud_storage_readable(caller, id).await?,
+        (_, Some(id)) => engine.check_cloud_storage_readable(client, caller, id).await?,
         _ => {}
     }
     Ok(Some(json!({"location": location, "cloud_storage_id": cloud_storage_id})))
@@ -136,7 +138,7 @@ pub(crate) async fn storage_field(
 /// Gives a storage value its id.
 pub(crate) async fn store_storage(client: &impl GenericClient, value: Option<Value>) -> ApiResult<Option<Value>> {
     let Some(mut value) = value else { return Ok(None) };
-    let row = client.query_one("SELECT nextval('storage_ids')", &[]).await.map_err(db_error)?;
+    let row = client.query_one("SELECT nextval('storage_ids')", &[]).await.db()?;
     value["id"] = json!(row.get::<_, i64>(0));
     Ok(Some(value))
 }
@@ -151,7 +153,7 @@ impl Engine {
         let row = client
             .query_opt("SELECT owner_id, assignee_id, organization_id FROM projects WHERE id = $1", &[&id])
             .await
-            .map_err(db_error)?
+            .db()?
             .ok_or_else(ApiError::not_found)?;
         let org: Option<i64> = row.get(2);
         Ok((ProjectFacts { in_org: org.is_some(), owner: row.get(0), assignee: row.get(1) }, org))
@@ -180,7 +182,7 @@ impl Engine {
         let rows = client
             .query(&format!("SELECT {} FROM {FROM} WHERE p.id = ANY($1) ORDER BY p.id", columns()), &[&ids])
             .await
-            .map_err(db_error)?;
+            .db()?;
         render_rows(client, &caller.base_url, &rows).await
     }
 
@@ -221,11 +223,10 @@ impl Engine {
         if labels.iter().any(|l| l.id.is_some()) {
             return Err(ApiError::invalid("New labels cannot have an id"));
         }
-        let source = storage_field(self, caller, &body, "source_storage").await?;
-        let target = storage_field(self, caller, &body, "target_storage").await?;
-
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
+        let source = storage_field(self, &client, caller, &body, "source_storage").await?;
+        let target = storage_field(self, &client, caller, &body, "target_storage").await?;
+        let tx = client.transaction().await.db()?;
         let owner = owner_id.unwrap_or(caller.id());
         self.named_user(&tx, caller, "owner_id", owner, org.is_some()).await?;
         if let Some(assignee) = assignee_id {
@@ -241,11 +242,11 @@ impl Engine {
                 &[&name, &owner, &assignee_id, &bug_tracker, &org, &source, &target],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         let id: i64 = row.get(0);
         labels::apply(&tx, LabelOwner::Project(id), &labels).await?;
         let document = self.project_document(&tx, caller, id).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await.db()?;
         Ok(document)
     }
 
@@ -272,10 +273,10 @@ impl Engine {
         let organization_id = fields.nullable_int("organization_id", 1..=i64::MAX);
         fields.finish()?;
         let labels = body.get("labels").map(cvat_labels::parse_labels).transpose()?;
-        let source = storage_field(self, caller, &body, "source_storage").await?;
-        let target = storage_field(self, caller, &body, "target_storage").await?;
+        let source = storage_field(self, &client, caller, &body, "source_storage").await?;
+        let target = storage_field(self, &client, caller, &body, "target_storage").await?;
 
-        let tx = client.transaction().await.map_err(db_error)?;
+        let tx = client.transaction().await.db()?;
         if let Some(Some(owner)) = owner_id {
             self.named_user(&tx, caller, "owner_id", owner, org.is_some()).await?;
         }
@@ -286,7 +287,7 @@ impl Engine {
             self.check_can_move_to(caller, target_org).await?;
             tx.execute("UPDATE tasks SET organization_id = $2 WHERE project_id = $1", &[&id, &target_org])
                 .await
-                .map_err(db_error)?;
+                .db()?;
         }
         let source = store_storage(&tx, source).await?;
         let target = store_storage(&tx, target).await?;
@@ -315,12 +316,12 @@ impl Engine {
             ],
         )
         .await
-        .map_err(db_error)?;
+        .db()?;
         if let Some(labels) = labels {
             labels::apply(&tx, LabelOwner::Project(id), &labels).await?;
         }
         let document = self.project_document(&tx, caller, id).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await.db()?;
         Ok(document)
     }
 
@@ -328,11 +329,11 @@ impl Engine {
     pub async fn delete_project(&self, caller: &Caller, id: i64) -> ApiResult<Vec<i64>> {
         let mut client = self.client().await?;
         self.check_project(&client, caller, id, ProjectScope::Manage).await?;
-        let tx = client.transaction().await.map_err(db_error)?;
-        let tasks = tx.query("DELETE FROM tasks WHERE project_id = $1 RETURNING id", &[&id]).await.map_err(db_error)?;
+        let tx = client.transaction().await.db()?;
+        let tasks = tx.query("DELETE FROM tasks WHERE project_id = $1 RETURNING id", &[&id]).await.db()?;
         // Jobs and every label go with them (foreign keys cascade).
-        tx.execute("DELETE FROM projects WHERE id = $1", &[&id]).await.map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
+        tx.execute("DELETE FROM projects WHERE id = $1", &[&id]).await.db()?;
+        tx.commit().await.db()?;
         Ok(tasks.iter().map(|r| r.get(0)).collect())
     }
 

@@ -3,7 +3,8 @@
 //! service; only the user who started a request sees it.
 
 use crate::render::{optional_timestamp, timestamp};
-use crate::{db_error, Caller, DocumentPage, Engine};
+use crate::{Caller, DocumentPage, Engine};
+use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, ErrorKind};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
@@ -90,7 +91,7 @@ impl Engine {
                 &[&r.id, &r.kind, &r.target, &r.project_id, &r.task_id, &r.owner_id, &r.organization_id, r.params],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         if inserted == 0 {
             return Err(ApiError::new(ErrorKind::Conflict, json!(["The same request is already in progress or done"])));
         }
@@ -105,7 +106,7 @@ impl Engine {
                 &[&id],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         Ok(())
     }
 
@@ -119,7 +120,7 @@ impl Engine {
                 &[&id, &(progress.clamp(0.0, 1.0) as f32)],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         Ok(())
     }
 
@@ -133,7 +134,7 @@ impl Engine {
                 &[&id, &message],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         Ok(())
     }
 
@@ -143,7 +144,7 @@ impl Engine {
         let row = client
             .query_opt(&format!("SELECT {COLUMNS} FROM {FROM} WHERE r.id = $1"), &[&id])
             .await
-            .map_err(db_error)?
+            .db()?
             .ok_or_else(|| ApiError::detail(ErrorKind::NotFound, "There is no request with specified id"))?;
         if row.get::<_, i64>("owner_id") != caller.id() {
             return Err(ApiError::detail(ErrorKind::Forbidden, "You don't have permission to perform this action"));
@@ -155,10 +156,7 @@ impl Engine {
     pub async fn cancel_request(&self, caller: &Caller, id: &str) -> ApiResult<()> {
         self.get_request(caller, id).await?;
         let client = self.client().await?;
-        let deleted = client
-            .execute("DELETE FROM requests WHERE id = $1 AND status = 'queued'", &[&id])
-            .await
-            .map_err(db_error)?;
+        let deleted = client.execute("DELETE FROM requests WHERE id = $1 AND status = 'queued'", &[&id]).await.db()?;
         if deleted == 0 {
             return Err(ApiError::new(
                 ErrorKind::BadRequest,

@@ -5,8 +5,9 @@ use crate::access::{allow, list_scope, Visibility};
 use crate::labels::{self, LabelOwner};
 use crate::projects::{storage_field, store_storage, unknown_field};
 use crate::render::{self, timestamp, user_columns};
-use crate::{db_error, parse_body, query_cached, Caller, DocumentPage, Engine};
-use cvat_db::GenericClient;
+use crate::{parse_body, query_cached, Caller, DocumentPage, Engine};
+use cvat_db::DbResultExt;
+use cvat_db::{column, GenericClient};
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
 use cvat_permissions::{Actor, CreateScope, ProjectFacts, ProjectScope, TaskFacts, TaskScope};
@@ -176,7 +177,7 @@ impl Engine {
                 &[&id],
             )
             .await
-            .map_err(db_error)?
+            .db()?
             .ok_or_else(ApiError::not_found)?;
         let org: Option<i64> = row.get(2);
         let project: Option<i64> = row.get(3);
@@ -205,10 +206,7 @@ impl Engine {
     }
 
     async fn task_document(&self, client: &impl GenericClient, caller: &Caller, id: i64) -> ApiResult<String> {
-        let rows = client
-            .query(&format!("SELECT {} FROM {FROM} WHERE t.id = $1", columns()), &[&id])
-            .await
-            .map_err(db_error)?;
+        let rows = client.query(&format!("SELECT {} FROM {FROM} WHERE t.id = $1", columns()), &[&id]).await.db()?;
         render_rows(client, &caller.base_url, &rows).await?.pop().ok_or_else(ApiError::not_found)
     }
 
@@ -250,13 +248,12 @@ impl Engine {
         if project_id.is_some() && !labels.is_empty() {
             return Err(ApiError::field("non_field_errors", "Project must have only one of Label set or project_id"));
         }
-        let source = storage_field(self, caller, &body, "source_storage").await?;
-        let target = storage_field(self, caller, &body, "target_storage").await?;
         let org = caller.context.org();
         let actor = self.context_actor(caller).await?;
-
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
+        let source = storage_field(self, &client, caller, &body, "source_storage").await?;
+        let target = storage_field(self, &client, caller, &body, "target_storage").await?;
+        let tx = client.transaction().await.db()?;
         let mut inherited = (None, None);
         match project_id {
             Some(project) => {
@@ -267,7 +264,7 @@ impl Engine {
                         &[&project],
                     )
                     .await
-                    .map_err(db_error)?
+                    .db()?
                     .ok_or_else(|| ApiError::invalid("Project matching query does not exist."))?;
                 let project_org: Option<i64> = row.get(2);
                 let facts = ProjectFacts { in_org: project_org.is_some(), owner: row.get(0), assignee: row.get(1) };
@@ -311,13 +308,13 @@ impl Engine {
                 ],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         let id: i64 = row.get(0);
         if project_id.is_none() {
             labels::apply(&tx, LabelOwner::Task(id), &labels).await?;
         }
         let document = self.task_document(&tx, caller, id).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await.db()?;
         Ok(document)
     }
 
@@ -346,10 +343,10 @@ impl Engine {
         let subset = fields.bounded_str("subset", 64, false);
         fields.finish()?;
         let labels = body.get("labels").map(cvat_labels::parse_labels).transpose()?;
-        let source = storage_field(self, caller, &body, "source_storage").await?;
-        let target = storage_field(self, caller, &body, "target_storage").await?;
+        let source = storage_field(self, &client, caller, &body, "source_storage").await?;
+        let target = storage_field(self, &client, caller, &body, "target_storage").await?;
 
-        let tx = client.transaction().await.map_err(db_error)?;
+        let tx = client.transaction().await.db()?;
         let in_org = access.org.is_some();
         if let Some(Some(owner)) = owner_id {
             self.named_user(&tx, caller, "owner_id", owner, in_org).await?;
@@ -394,7 +391,7 @@ impl Engine {
             ],
         )
         .await
-        .map_err(db_error)?;
+        .db()?;
         if let Some(labels) = labels {
             // A task in a project uses the project's labels: its own `labels` are ignored.
             let owner = self.task_label_owner_unchecked(&tx, id).await?;
@@ -403,7 +400,7 @@ impl Engine {
             }
         }
         let document = self.task_document(&tx, caller, id).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await.db()?;
         Ok(document)
     }
 
@@ -447,8 +444,8 @@ impl Engine {
                 names.join(", ")
             )));
         }
-        client.execute("DELETE FROM labels WHERE task_id = $1", &[&task]).await.map_err(db_error)?;
-        client.execute("UPDATE tasks SET project_id = $2 WHERE id = $1", &[&task, &project]).await.map_err(db_error)?;
+        client.execute("DELETE FROM labels WHERE task_id = $1", &[&task]).await.db()?;
+        client.execute("UPDATE tasks SET project_id = $2 WHERE id = $1", &[&task, &project]).await.db()?;
         Ok(())
     }
 
@@ -457,70 +454,64 @@ impl Engine {
         let client = self.client().await?;
         self.check_task(&client, caller, id, TaskScope::Manage).await?;
         // Segments, jobs and labels go with it (foreign keys cascade).
-        client.execute("DELETE FROM tasks WHERE id = $1", &[&id]).await.map_err(db_error)?;
+        client.execute("DELETE FROM tasks WHERE id = $1", &[&id]).await.db()?;
         Ok(vec![id])
     }
 
-    /// Splits a processed task into segments with one annotation job each. Idempotent:
-    /// a task that already has segments is answered as it is.
-    pub async fn create_segments(
+    /// Splits a processed task into segments with one annotation job each, inside the
+    /// caller's transaction (the one that records the task's frames). Idempotent: a task
+    /// that already has segments keeps them.
+    pub(crate) async fn write_segments(
         &self,
+        tx: &impl GenericClient,
         task: i64,
         size: i64,
         mode: &str,
         frames_per_job: &[i64],
-        base_url: &str,
-    ) -> ApiResult<String> {
+    ) -> ApiResult<()> {
         if size <= 0 || !matches!(mode, "annotation" | "interpolation") {
             return Err(ApiError::invalid("A task needs at least one frame and a mode (annotation or interpolation)"));
         }
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
         let row = tx
             .query_opt("SELECT segment_size, overlap FROM tasks WHERE id = $1 FOR UPDATE", &[&task])
             .await
-            .map_err(db_error)?
+            .db()?
             .ok_or_else(ApiError::not_found)?;
         let existing: i64 =
-            tx.query_one("SELECT count(*) FROM segments WHERE task_id = $1", &[&task]).await.map_err(db_error)?.get(0);
-        if existing == 0 {
-            let (segment_size, overlap): (i32, Option<i32>) = (row.get(0), row.get(1));
-            let video = mode == "interpolation";
-            let (ranges, effective_size, effective_overlap) = if frames_per_job.is_empty() {
-                let ranges =
-                    cvat_segments::segments(size as u64, segment_size as u64, overlap.map(|o| o as u64), video);
-                let effective =
-                    if segment_size <= 0 || segment_size as i64 > size { size } else { segment_size as i64 };
-                let overlap = overlap.map(i64::from).unwrap_or(if video { 5 } else { 0 }).min(effective / 2);
-                (ranges, effective, overlap)
-            } else {
-                let counts: Vec<usize> = frames_per_job.iter().map(|n| (*n).max(0) as usize).collect();
-                (cvat_segments::mapped_segments(&counts), 0, 0)
-            };
-            let starts: Vec<i32> = ranges.iter().map(|r| *r.start() as i32).collect();
-            let stops: Vec<i32> = ranges.iter().map(|r| *r.end() as i32).collect();
-            // One statement for every segment and its job, in frame order.
-            tx.execute(
-                "WITH s AS (INSERT INTO segments (task_id, start_frame, stop_frame) \
-                 SELECT $1, a, b FROM unnest($2::int4[], $3::int4[]) WITH ORDINALITY AS x(a, b, n) ORDER BY n \
-                 RETURNING id, start_frame) \
-                 INSERT INTO jobs (segment_id, task_id) SELECT id, $1 FROM s ORDER BY start_frame, id",
-                &[&task, &starts, &stops],
-            )
-            .await
-            .map_err(db_error)?;
-            tx.execute(
-                "UPDATE tasks SET size = $2, mode = $3, segment_size = $4, overlap = $5, status = 'annotation', \
-                 updated_date = now() WHERE id = $1",
-                &[&task, &(size as i32), &mode, &(effective_size as i32), &(effective_overlap as i32)],
-            )
-            .await
-            .map_err(db_error)?;
+            column(&tx.query_one("SELECT count(*) FROM segments WHERE task_id = $1", &[&task]).await.db()?, 0)?;
+        if existing > 0 {
+            return Ok(());
         }
-        let rows =
-            tx.query(&format!("SELECT {} FROM {FROM} WHERE t.id = $1", columns()), &[&task]).await.map_err(db_error)?;
-        let document = render_rows(&tx, base_url, &rows).await?.pop().ok_or_else(ApiError::not_found)?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(document)
+        let (segment_size, overlap): (i32, Option<i32>) = (column(&row, 0)?, column(&row, 1)?);
+        let video = mode == "interpolation";
+        let (ranges, effective_size, effective_overlap) = if frames_per_job.is_empty() {
+            let ranges = cvat_segments::segments(size as u64, segment_size as u64, overlap.map(|o| o as u64), video);
+            let effective = if segment_size <= 0 || segment_size as i64 > size { size } else { segment_size as i64 };
+            let overlap = overlap.map(i64::from).unwrap_or(if video { 5 } else { 0 }).min(effective / 2);
+            (ranges, effective, overlap)
+        } else {
+            let counts: Vec<usize> = frames_per_job.iter().map(|n| (*n).max(0) as usize).collect();
+            (cvat_segments::mapped_segments(&counts), 0, 0)
+        };
+        let starts: Vec<i32> = ranges.iter().map(|r| *r.start() as i32).collect();
+        let stops: Vec<i32> = ranges.iter().map(|r| *r.end() as i32).collect();
+        // One statement for every segment and its job, in frame order.
+        tx.execute(
+            "WITH s AS (INSERT INTO segments (task_id, start_frame, stop_frame) \
+             SELECT $1, a, b FROM unnest($2::int4[], $3::int4[]) WITH ORDINALITY AS x(a, b, n) ORDER BY n \
+             RETURNING id, start_frame) \
+             INSERT INTO jobs (segment_id, task_id) SELECT id, $1 FROM s ORDER BY start_frame, id",
+            &[&task, &starts, &stops],
+        )
+        .await
+        .db()?;
+        tx.execute(
+            "UPDATE tasks SET size = $2, mode = $3, segment_size = $4, overlap = $5, status = 'annotation', \
+             updated_date = now() WHERE id = $1",
+            &[&task, &(size as i32), &mode, &(effective_size as i32), &(effective_overlap as i32)],
+        )
+        .await
+        .db()?;
+        Ok(())
     }
 }

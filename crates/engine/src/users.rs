@@ -3,7 +3,8 @@
 //! change (`UserChanged` on the task queue), and all of them periodically, which also
 //! catches a change whose report was lost.
 
-use crate::{db_error, Caller, Engine};
+use crate::{Caller, Engine};
+use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult};
 use cvat_proto::auth::User;
@@ -15,7 +16,7 @@ const UPSERT: &str = "INSERT INTO users (id, username, first_name, last_name) VA
      IS DISTINCT FROM (EXCLUDED.username, EXCLUDED.first_name, EXCLUDED.last_name)";
 
 async fn remember(client: &impl GenericClient, user: &User) -> ApiResult<()> {
-    client.execute(UPSERT, &[&user.id, &user.username, &user.first_name, &user.last_name]).await.map_err(db_error)?;
+    client.execute(UPSERT, &[&user.id, &user.username, &user.first_name, &user.last_name]).await.db()?;
     Ok(())
 }
 
@@ -34,7 +35,7 @@ impl Engine {
             }
             let gone: Vec<i64> = batch.iter().copied().filter(|id| !users.iter().any(|u| u.id == *id)).collect();
             if !gone.is_empty() {
-                client.execute("DELETE FROM users WHERE id = ANY($1)", &[&gone]).await.map_err(db_error)?;
+                client.execute("DELETE FROM users WHERE id = ANY($1)", &[&gone]).await.db()?;
             }
         }
         Ok(())
@@ -44,7 +45,7 @@ impl Engine {
     pub async fn refresh_all_users(&self) -> ApiResult<()> {
         let ids: Vec<i64> = {
             let client = self.client().await?;
-            let rows = client.query("SELECT id FROM users ORDER BY id", &[]).await.map_err(db_error)?;
+            let rows = client.query("SELECT id FROM users ORDER BY id", &[]).await.db()?;
             rows.iter().map(|r| r.get(0)).collect()
         };
         self.refresh_users(&ids).await

@@ -3,8 +3,9 @@
 
 use crate::secrets::{digest, random_token};
 use crate::users::timestamp;
-use crate::{db_error, Identity};
+use crate::Identity;
 use chrono::{DateTime, Utc};
+use cvat_db::DbResultExt;
 use cvat_error::{ApiError, ApiResult, FieldErrors};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
 use cvat_proto::auth::{AccessToken, AccessTokenPage, Principal, UpdateAccessTokenRequest};
@@ -109,7 +110,7 @@ impl Identity {
                 &[&principal.user_id, &name, &digest(&value), &read_only, &expiry],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         Ok(AccessToken { value, ..token_from_row(&row) })
     }
 
@@ -142,7 +143,7 @@ impl Identity {
                 &[&id, &principal.user_id],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         row.as_ref().map(token_from_row).ok_or_else(ApiError::not_found)
     }
 
@@ -175,7 +176,7 @@ impl Identity {
                 ],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         let row = row.ok_or_else(ApiError::not_found)?;
         self.cache.forget("bearer", row.get("token_hash")).await;
         Ok(token_from_row(&row))
@@ -190,7 +191,7 @@ impl Identity {
                 &[&id, &principal.user_id],
             )
             .await
-            .map_err(db_error)?
+            .db()?
             .ok_or_else(ApiError::not_found)?;
         self.cache.forget("bearer", deleted.get("token_hash")).await;
         Ok(())

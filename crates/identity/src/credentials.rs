@@ -6,6 +6,7 @@ use crate::secrets::{constant_time_eq, digest, random_hex, random_token};
 use crate::users::{is_unique_violation, user_from_row, valid_email, valid_username, USER_COLUMNS};
 use crate::{db_error, password, Identity};
 use base64::Engine;
+use cvat_db::DbResultExt;
 use cvat_error::{ApiError, ApiResult, ErrorKind, FieldErrors};
 use cvat_proto::auth::{
     credentials::Kind, ChangePasswordRequest, Credentials, LoginRequest, LoginResponse, PasswordResetConfirm,
@@ -84,19 +85,19 @@ impl Identity {
         let key = random_hex(40);
         let ttl = self.config.session_ttl_seconds;
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
+        let tx = client.transaction().await.db()?;
         tx.execute(
             "INSERT INTO sessions (key_hash, user_id, csrf_token, expires_at) \
              VALUES ($1, $2, $3, now() + make_interval(secs => $4::float8))",
             &[&digest(&session_id), &user_id, &csrf_token, &(ttl as f64)],
         )
         .await
-        .map_err(db_error)?;
+        .db()?;
         tx.execute("INSERT INTO api_keys (key_hash, user_id) VALUES ($1, $2)", &[&digest(&key), &user_id])
             .await
-            .map_err(db_error)?;
-        tx.execute("UPDATE users SET last_login = now() WHERE id = $1", &[&user_id]).await.map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
+            .db()?;
+        tx.execute("UPDATE users SET last_login = now() WHERE id = $1", &[&user_id]).await.db()?;
+        tx.commit().await.db()?;
         Ok(LoginResponse { key, session_id, csrf_token, session_max_age_seconds: ttl })
     }
 
@@ -166,7 +167,7 @@ impl Identity {
                 .await?
                 .execute("UPDATE access_tokens SET last_used_date = now() WHERE id = $1", &[&token_id])
                 .await
-                .map_err(db_error)?;
+                .db()?;
         }
         let mut found = principal(&row, "bearer");
         found.read_only = row.get("read_only");
@@ -207,10 +208,7 @@ impl Identity {
     pub async fn logout(&self, principal: &Principal) -> ApiResult<()> {
         if let Some(session_id) = &principal.session_id {
             let client = self.client().await?;
-            client
-                .execute("DELETE FROM sessions WHERE key_hash = $1", &[&digest(session_id)])
-                .await
-                .map_err(db_error)?;
+            client.execute("DELETE FROM sessions WHERE key_hash = $1", &[&digest(session_id)]).await.db()?;
         }
         Ok(())
     }
@@ -284,13 +282,11 @@ impl Identity {
         let hash = password::hash(new_password.to_string()).await?;
         let keep = keep_session.map(digest).unwrap_or_default();
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
-        tx.execute("UPDATE users SET password_hash = $2 WHERE id = $1", &[&user_id, &hash]).await.map_err(db_error)?;
-        tx.execute("DELETE FROM sessions WHERE user_id = $1 AND key_hash <> $2", &[&user_id, &keep])
-            .await
-            .map_err(db_error)?;
-        tx.execute("DELETE FROM api_keys WHERE user_id = $1", &[&user_id]).await.map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
+        let tx = client.transaction().await.db()?;
+        tx.execute("UPDATE users SET password_hash = $2 WHERE id = $1", &[&user_id, &hash]).await.db()?;
+        tx.execute("DELETE FROM sessions WHERE user_id = $1 AND key_hash <> $2", &[&user_id, &keep]).await.db()?;
+        tx.execute("DELETE FROM api_keys WHERE user_id = $1", &[&user_id]).await.db()?;
+        tx.commit().await.db()?;
         self.cache.forget_user(user_id).await;
         Ok(())
     }
@@ -299,7 +295,7 @@ impl Identity {
     pub(crate) async fn drop_credentials(&self, user_id: i64) -> ApiResult<()> {
         let client = self.client().await?;
         for sql in ["DELETE FROM sessions WHERE user_id = $1", "DELETE FROM api_keys WHERE user_id = $1"] {
-            client.execute(sql, &[&user_id]).await.map_err(db_error)?;
+            client.execute(sql, &[&user_id]).await.db()?;
         }
         Ok(())
     }
@@ -314,7 +310,7 @@ impl Identity {
         let row = client
             .query_opt("SELECT id, email FROM users WHERE lower(email) = lower($1) AND is_active", &[&email])
             .await
-            .map_err(db_error)?;
+            .db()?;
         let Some(row) = row else { return Ok(()) };
         let user_id: i64 = row.get("id");
         let token = random_token(40);
@@ -325,7 +321,7 @@ impl Identity {
                 &[&digest(&token), &user_id, &(RESET_TTL_HOURS as i32)],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         let body = format!(
             "To choose a new password, open /auth/password/reset/confirm?uid={}&token={token}\n\
              (or POST uid and token to /api/auth/password/reset/confirm). The link expires in {RESET_TTL_HOURS} hours.",
@@ -354,7 +350,7 @@ impl Identity {
                 &[&digest(&request.token), &user_id],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         let username: String = row.ok_or_else(|| ApiError::field("token", "Invalid value"))?.get(0);
         password::validate_new(
             &request.new_password1,
@@ -378,7 +374,7 @@ impl Identity {
                 &[&username, &email, &hash],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         Ok(created == 1)
     }
 }

@@ -11,7 +11,8 @@ use crate::memberships::{is_staff_role, ROLES};
 use crate::orgs::at_least_user;
 use crate::secrets::random_token;
 use crate::users::{is_admin, timestamp};
-use crate::{db_error, Identity};
+use crate::Identity;
+use cvat_db::DbResultExt;
 use cvat_error::{ApiError, ApiResult};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
 use cvat_proto::auth::{Invitation, InvitationPage, Principal};
@@ -102,11 +103,11 @@ impl Identity {
                 &[&email],
             )
             .await
-            .map_err(db_error)?
+            .db()?
             .ok_or_else(|| ApiError::field("email", "There is no user with this e-mail address or username."))?;
         let (user_id, address): (i64, String) = (invitee.get(0), invitee.get(1));
         let key = random_token(64);
-        let tx = client.transaction().await.map_err(db_error)?;
+        let tx = client.transaction().await.db()?;
         let membership = tx
             .query_opt(
                 "INSERT INTO memberships (user_id, organization_id, role, is_active) VALUES ($1, $2, $3, false) \
@@ -114,7 +115,7 @@ impl Identity {
                 &[&user_id, &org_id, &role],
             )
             .await
-            .map_err(db_error)?
+            .db()?
             .ok_or_else(|| ApiError::invalid("The user is a member of the organization already."))?;
         let membership_id: i64 = membership.get(0);
         tx.execute(
@@ -122,8 +123,8 @@ impl Identity {
             &[&key, &membership_id, &principal.user_id],
         )
         .await
-        .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
+        .db()?;
+        tx.commit().await.db()?;
         let invitation = self.invitation(&key).await?;
         self.mail_invitation(&invitation, &address).await;
         Ok(invitation)
@@ -145,10 +146,8 @@ impl Identity {
 
     async fn invitation(&self, key: &str) -> ApiResult<Invitation> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(&format!("SELECT {} FROM {FROM} WHERE i.key = $1", columns()), &[&key])
-            .await
-            .map_err(db_error)?;
+        let row =
+            client.query_opt(&format!("SELECT {} FROM {FROM} WHERE i.key = $1", columns()), &[&key]).await.db()?;
         row.as_ref().map(invitation_from_row).ok_or_else(ApiError::not_found)
     }
 
@@ -226,7 +225,7 @@ impl Identity {
                 &[&key],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         Ok(invitation.organization_slug)
     }
 
@@ -256,12 +255,9 @@ impl Identity {
             return Err(ApiError::invalid("This invitation has already been accepted."));
         }
         let client = self.client().await?;
-        let address: String = client
-            .query_one("SELECT email FROM users WHERE id = $1", &[&invitation.user_id])
-            .await
-            .map_err(db_error)?
-            .get(0);
-        client.execute("UPDATE invitations SET sent_date = now() WHERE key = $1", &[&key]).await.map_err(db_error)?;
+        let address: String =
+            client.query_one("SELECT email FROM users WHERE id = $1", &[&invitation.user_id]).await.db()?.get(0);
+        client.execute("UPDATE invitations SET sent_date = now() WHERE key = $1", &[&key]).await.db()?;
         self.mail_invitation(&invitation, &address).await;
         Ok(())
     }
@@ -282,7 +278,7 @@ impl Identity {
         } else {
             "DELETE FROM invitations WHERE key = $1"
         };
-        client.execute(sql, &[&key]).await.map_err(db_error)?;
+        client.execute(sql, &[&key]).await.db()?;
         Ok(())
     }
 }

@@ -23,6 +23,7 @@ pub use cache::CredentialCache;
 pub use mail::Outbox;
 pub use throttle::LoginThrottle;
 
+use cvat_db::DbResultExt;
 use cvat_db::{DbError, Migration, PgPool};
 use cvat_error::ApiError;
 
@@ -89,8 +90,8 @@ impl Identity {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Option<tokio_postgres::Row>, ApiError> {
         let client = self.client().await?;
-        let statement = client.prepare_cached(sql).await.map_err(db_error)?;
-        client.query_opt(&statement, params).await.map_err(db_error)
+        let statement = client.prepare_cached(sql).await.db()?;
+        client.query_opt(&statement, params).await.db()
     }
 }
 

@@ -5,7 +5,8 @@
 
 use crate::orgs::at_least_user;
 use crate::users::{is_admin, timestamp};
-use crate::{db_error, Identity};
+use crate::Identity;
+use cvat_db::DbResultExt;
 use cvat_error::{ApiError, ApiResult};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
 use cvat_proto::auth::{Membership, MembershipPage, Principal};
@@ -94,10 +95,7 @@ impl Identity {
 
     async fn membership(&self, id: i64) -> ApiResult<Membership> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(&format!("SELECT {COLUMNS} FROM {FROM} WHERE m.id = $1"), &[&id])
-            .await
-            .map_err(db_error)?;
+        let row = client.query_opt(&format!("SELECT {COLUMNS} FROM {FROM} WHERE m.id = $1"), &[&id]).await.db()?;
         row.as_ref().map(membership_from_row).ok_or_else(ApiError::not_found)
     }
 
@@ -152,7 +150,7 @@ impl Identity {
             return Err(ApiError::forbidden());
         }
         let client = self.client().await?;
-        client.execute("UPDATE memberships SET role = $2 WHERE id = $1", &[&id, &role]).await.map_err(db_error)?;
+        client.execute("UPDATE memberships SET role = $2 WHERE id = $1", &[&id, &role]).await.db()?;
         self.membership(id).await
     }
 
@@ -164,7 +162,7 @@ impl Identity {
             return Err(ApiError::forbidden());
         }
         let client = self.client().await?;
-        client.execute("DELETE FROM memberships WHERE id = $1", &[&id]).await.map_err(db_error)?;
+        client.execute("DELETE FROM memberships WHERE id = $1", &[&id]).await.db()?;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::users::{is_admin, is_unique_violation, timestamp};
 use crate::{db_error, Identity};
+use cvat_db::DbResultExt;
 use cvat_error::{ApiError, ApiResult, ErrorKind, FieldErrors};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
 use cvat_proto::auth::{Organization, OrganizationPage, Principal, ResolvedOrganization};
@@ -127,7 +128,7 @@ impl Identity {
             }
             Some(Selector::Id(id)) => client.query_opt("SELECT id, slug FROM organizations WHERE id = $1", &[id]).await,
         }
-        .map_err(db_error)?;
+        .db()?;
         let row = row.ok_or_else(|| {
             let value = match &context.selector {
                 Some(Selector::Slug(slug)) => slug.clone(),
@@ -142,7 +143,7 @@ impl Identity {
     /// The organizations among `ids` that exist.
     pub async fn existing_organizations(&self, ids: &[i64]) -> ApiResult<Vec<i64>> {
         let client = self.client().await?;
-        let rows = client.query("SELECT id FROM organizations WHERE id = ANY($1)", &[&ids]).await.map_err(db_error)?;
+        let rows = client.query("SELECT id FROM organizations WHERE id = ANY($1)", &[&ids]).await.db()?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
@@ -155,7 +156,7 @@ impl Identity {
         let slug = fields.slug.unwrap_or_default();
         let name = fields.name.unwrap_or_else(|| slug.clone());
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(db_error)?;
+        let tx = client.transaction().await.db()?;
         let inserted = tx
             .query_one(
                 "INSERT INTO organizations (slug, name, description, contact, owner_id) VALUES ($1, $2, $3, $4, $5) \
@@ -174,17 +175,14 @@ impl Identity {
             &[&principal.user_id, &id],
         )
         .await
-        .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
+        .db()?;
+        tx.commit().await.db()?;
         self.organization(id).await?.ok_or_else(ApiError::internal)
     }
 
     async fn organization(&self, id: i64) -> ApiResult<Option<Organization>> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(&format!("SELECT {COLUMNS} FROM {FROM} WHERE o.id = $1"), &[&id])
-            .await
-            .map_err(db_error)?;
+        let row = client.query_opt(&format!("SELECT {COLUMNS} FROM {FROM} WHERE o.id = $1"), &[&id]).await.db()?;
         Ok(row.as_ref().map(organization_from_row))
     }
 
@@ -212,7 +210,7 @@ impl Identity {
                 &[&user_id, &org_id],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         Ok(row.map(|r| r.get(0)))
     }
 
@@ -267,7 +265,7 @@ impl Identity {
             return Err(ApiError::forbidden());
         }
         let client = self.client().await?;
-        client.execute("DELETE FROM organizations WHERE id = $1", &[&id]).await.map_err(db_error)?;
+        client.execute("DELETE FROM organizations WHERE id = $1", &[&id]).await.db()?;
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::{db_error, Identity};
 use chrono::{DateTime, Utc};
+use cvat_db::DbResultExt;
 use cvat_error::{ApiError, ApiResult, FieldErrors};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
 use cvat_proto::auth::{Principal, User, UserPage};
@@ -64,10 +65,8 @@ const GROUPS: &[&str] = &["admin", "user", "worker"];
 impl Identity {
     pub async fn user_by_id(&self, id: i64) -> ApiResult<Option<User>> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"), &[&id])
-            .await
-            .map_err(db_error)?;
+        let row =
+            client.query_opt(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"), &[&id]).await.db()?;
         Ok(row.as_ref().map(user_from_row))
     }
 
@@ -75,10 +74,8 @@ impl Identity {
     /// rule applies because the caller is a service, not a person).
     pub async fn users_by_ids(&self, ids: &[i64]) -> ApiResult<Vec<User>> {
         let client = self.client().await?;
-        let rows = client
-            .query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ANY($1)"), &[&ids])
-            .await
-            .map_err(db_error)?;
+        let rows =
+            client.query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ANY($1)"), &[&ids]).await.db()?;
         Ok(rows.iter().map(user_from_row).collect())
     }
 
@@ -170,7 +167,7 @@ impl Identity {
             return Err(ApiError::forbidden());
         }
         let client = self.client().await?;
-        let deleted = client.execute("DELETE FROM users WHERE id = $1", &[&id]).await.map_err(db_error)?;
+        let deleted = client.execute("DELETE FROM users WHERE id = $1", &[&id]).await.db()?;
         if deleted == 0 {
             return Err(ApiError::not_found());
         }
@@ -186,7 +183,7 @@ impl Identity {
                 &[&user_id, &org_id],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         Ok(row.is_some())
     }
 }

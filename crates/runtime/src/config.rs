@@ -78,7 +78,32 @@ pub struct Settings {
     pub remote_timeout_seconds: u64,
     /// Uploads of a task without data that saw no activity this long are deleted.
     pub upload_ttl_seconds: u64,
+    /// The credential of calls from the gateway (and the task service) to auth and task.
+    pub service_token: Secret,
+    /// The credential of workers' calls to the task service's internal API.
+    pub worker_token: Secret,
+    /// `CVAT_DEV_MODE=1` (set by `make run`, `make test`, `make bench`): secrets may be
+    /// left unset and take built-in development values. Without it every secret must be
+    /// configured and a service refuses to start otherwise.
+    pub dev_mode: bool,
+    /// Connections of a service's PostgreSQL pool.
+    pub db_pool_size: usize,
 }
+
+/// Secrets with a built-in value for development only.
+const DEV_SECRETS: &[(&str, &str)] = &[
+    ("CVAT_DATABASE_URL", "postgres://cvat:cvat@127.0.0.1:5432/cvat"),
+    ("CVAT_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    ("CVAT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+    ("CVAT_S3_ACCESS_KEY", "cvat"),
+    ("CVAT_S3_SECRET_KEY", "cvat-secret-key"),
+    ("CVAT_ADMIN_PASSWORD", "cvat-admin-2024"),
+    ("CVAT_SERVICE_TOKEN", "dev-service-token"),
+    ("CVAT_WORKER_TOKEN", "dev-worker-token"),
+];
+
+/// Service tokens shorter than this are refused outside development.
+const MIN_TOKEN_LENGTH: usize = 24;
 
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
@@ -92,11 +117,16 @@ impl Settings {
     pub fn from_lookup(env: Lookup<'_>, default_health_port: u16) -> Result<Self, ConfigError> {
         let text =
             |name: &str, default: &str| env(name).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string());
-        let secret = |name: &str, default: &str| Secret::new(text(name, default));
+        let dev_mode = matches!(text("CVAT_DEV_MODE", "0").as_str(), "1" | "true" | "yes");
+        check_secrets(env, dev_mode)?;
+        let secret = |name: &str| {
+            let default = DEV_SECRETS.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| v);
+            Secret::new(text(name, default))
+        };
         Ok(Self {
-            database_url: secret("CVAT_DATABASE_URL", "postgres://cvat:cvat@127.0.0.1:5432/cvat"),
-            redis_url: secret("CVAT_REDIS_URL", "redis://127.0.0.1:6379/0"),
-            amqp_url: secret("CVAT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+            database_url: secret("CVAT_DATABASE_URL"),
+            redis_url: secret("CVAT_REDIS_URL"),
+            amqp_url: secret("CVAT_AMQP_URL"),
             queue_prefix: text("CVAT_QUEUE_PREFIX", "cvat"),
             blob_backend: one_of(env, "CVAT_BLOB_BACKEND", "s3", &["s3", "local"])?,
             blob_dir: text("CVAT_BLOB_DIR", ".data/blobs"),
@@ -104,8 +134,8 @@ impl Settings {
             s3_endpoint: text("CVAT_S3_ENDPOINT", "http://127.0.0.1:8014"),
             s3_region: text("CVAT_S3_REGION", "us-east-1"),
             s3_bucket: text("CVAT_S3_BUCKET", "cvat"),
-            s3_access_key: secret("CVAT_S3_ACCESS_KEY", "cvat"),
-            s3_secret_key: secret("CVAT_S3_SECRET_KEY", "cvat-secret-key"),
+            s3_access_key: secret("CVAT_S3_ACCESS_KEY"),
+            s3_secret_key: secret("CVAT_S3_SECRET_KEY"),
             gateway_listen: parse(env, "CVAT_GATEWAY_LISTEN", "127.0.0.1:8080")?,
             auth_listen: parse(env, "CVAT_AUTH_LISTEN", "127.0.0.1:50051")?,
             task_listen: parse(env, "CVAT_TASK_LISTEN", "127.0.0.1:50052")?,
@@ -117,7 +147,7 @@ impl Settings {
             max_tus_bytes: parse(env, "CVAT_MAX_TUS_BYTES", "4294967296")?,
             admin_user: text("CVAT_ADMIN_USER", "admin"),
             admin_email: text("CVAT_ADMIN_EMAIL", "admin@localhost"),
-            admin_password: secret("CVAT_ADMIN_PASSWORD", "cvat-admin-2024"),
+            admin_password: secret("CVAT_ADMIN_PASSWORD"),
             session_ttl_seconds: parse(env, "CVAT_SESSION_TTL_SECONDS", "1209600")?,
             login_max_failures: parse(env, "CVAT_LOGIN_MAX_FAILURES", "10")?,
             login_window_seconds: parse(env, "CVAT_LOGIN_WINDOW_SECONDS", "300")?,
@@ -131,8 +161,39 @@ impl Settings {
             remote_max_bytes: parse(env, "CVAT_REMOTE_MAX_BYTES", "1073741824")?,
             remote_timeout_seconds: parse(env, "CVAT_REMOTE_TIMEOUT_SECONDS", "300")?,
             upload_ttl_seconds: parse(env, "CVAT_UPLOAD_TTL_SECONDS", "86400")?,
+            service_token: secret("CVAT_SERVICE_TOKEN"),
+            worker_token: secret("CVAT_WORKER_TOKEN"),
+            dev_mode,
+            db_pool_size: parse(env, "CVAT_DB_POOL_SIZE", "16")?,
         })
     }
+}
+
+/// Outside development every secret is set, and the two service tokens are long and
+/// different (a worker must not be able to act as the gateway).
+fn check_secrets(env: Lookup<'_>, dev_mode: bool) -> Result<(), ConfigError> {
+    if dev_mode {
+        return Ok(());
+    }
+    let value = |name: &str| env(name).filter(|v| !v.is_empty());
+    let missing: Vec<&str> = DEV_SECRETS.iter().map(|(name, _)| *name).filter(|name| value(name).is_none()).collect();
+    if !missing.is_empty() {
+        return Err(ConfigError {
+            name: missing.join(", "),
+            value: String::new(),
+            reason: "required outside development (CVAT_DEV_MODE=1 allows built-in values)".into(),
+        });
+    }
+    let (service, worker) =
+        (value("CVAT_SERVICE_TOKEN").unwrap_or_default(), value("CVAT_WORKER_TOKEN").unwrap_or_default());
+    if service.len() < MIN_TOKEN_LENGTH || worker.len() < MIN_TOKEN_LENGTH || service == worker {
+        return Err(ConfigError {
+            name: "CVAT_SERVICE_TOKEN, CVAT_WORKER_TOKEN".into(),
+            value: "***".into(),
+            reason: format!("each at least {MIN_TOKEN_LENGTH} characters, and different from each other"),
+        });
+    }
+    Ok(())
 }
 
 fn parse<T: std::str::FromStr>(env: Lookup<'_>, name: &str, default: &str) -> Result<T, ConfigError>
@@ -156,9 +217,13 @@ fn one_of(env: Lookup<'_>, name: &str, default: &str, allowed: &[&str]) -> Resul
 mod tests {
     use super::*;
 
+    fn dev(name: &str) -> Option<String> {
+        (name == "CVAT_DEV_MODE").then(|| "1".into())
+    }
+
     #[test]
-    fn defaults_work_without_environment() {
-        let settings = Settings::from_lookup(&|_| None, 9101).unwrap();
+    fn defaults_work_in_development() {
+        let settings = Settings::from_lookup(&dev, 9101).unwrap();
         assert_eq!(settings.gateway_listen.port(), 8080);
         assert_eq!(settings.health_listen.port(), 9101);
         assert!(settings.otlp_endpoint.is_none());
@@ -166,7 +231,8 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let settings = Settings::from_lookup(&|n| (n == "CVAT_ADMIN_PASSWORD").then(|| "hunter22".into()), 1).unwrap();
+        let env = |n: &str| if n == "CVAT_ADMIN_PASSWORD" { Some("hunter22".into()) } else { dev(n) };
+        let settings = Settings::from_lookup(&env, 1).unwrap();
         let printed = format!("{settings:?}");
         assert!(!printed.contains("hunter22"));
         assert!(!printed.contains("cvat-secret-key"));
@@ -175,9 +241,31 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let err = Settings::from_lookup(&|n| (n == "CVAT_GATEWAY_LISTEN").then(|| "nowhere".into()), 1).unwrap_err();
+        let env = |n: &str| if n == "CVAT_GATEWAY_LISTEN" { Some("nowhere".into()) } else { dev(n) };
+        let err = Settings::from_lookup(&env, 1).unwrap_err();
         assert!(err.to_string().contains("CVAT_GATEWAY_LISTEN"));
-        let err = Settings::from_lookup(&|n| (n == "CVAT_BLOB_BACKEND").then(|| "ftp".into()), 1).unwrap_err();
+        let env = |n: &str| if n == "CVAT_BLOB_BACKEND" { Some("ftp".into()) } else { dev(n) };
+        let err = Settings::from_lookup(&env, 1).unwrap_err();
         assert!(err.to_string().contains("CVAT_BLOB_BACKEND"));
+    }
+
+    #[test]
+    fn production_needs_every_secret() {
+        let err = Settings::from_lookup(&|_| None, 1).unwrap_err().to_string();
+        for name in ["CVAT_DATABASE_URL", "CVAT_S3_SECRET_KEY", "CVAT_SERVICE_TOKEN", "CVAT_WORKER_TOKEN"] {
+            assert!(err.contains(name), "{err}");
+        }
+        let all = |token: &'static str| {
+            move |name: &str| match name {
+                "CVAT_WORKER_TOKEN" => Some(token.to_string()),
+                n if DEV_SECRETS.iter().any(|(s, _)| *s == n) => Some(format!("{n}-value-long-enough-to-pass")),
+                _ => None,
+            }
+        };
+        let settings = Settings::from_lookup(&all("another-token-long-enough-to-pass"), 1).unwrap();
+        assert!(!settings.dev_mode);
+        assert!(Settings::from_lookup(&all("short"), 1).is_err(), "short worker token");
+        let same = Settings::from_lookup(&all("CVAT_SERVICE_TOKEN-value-long-enough-to-pass"), 1);
+        assert!(same.is_err(), "the two tokens must differ");
     }
 }

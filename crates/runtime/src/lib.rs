@@ -4,6 +4,7 @@
 //! queue, and the `/healthz`, `/readyz`, `/metrics` endpoints.
 
 pub mod config;
+pub mod credentials;
 pub mod grpc;
 pub mod health;
 pub mod propagation;

@@ -25,18 +25,8 @@ pub fn adopt_parent<'a>(span: &Span, headers: impl Fn(&str) -> Option<&'a str>) 
     span.set_parent(parent);
 }
 
-/// A gRPC client interceptor adding the current trace context to every call.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TraceInterceptor;
-
-impl tonic::service::Interceptor for TraceInterceptor {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        inject_metadata(request.metadata_mut());
-        Ok(request)
-    }
-}
-
-fn inject_metadata(metadata: &mut MetadataMap) {
+/// Adds the current trace context to outgoing gRPC metadata.
+pub(crate) fn inject_metadata(metadata: &mut MetadataMap) {
     struct Meta<'a>(&'a mut MetadataMap);
     impl Injector for Meta<'_> {
         fn set(&mut self, key: &str, value: String) {

@@ -8,19 +8,19 @@ mod media;
 mod video;
 
 use cvat_proto::queue::{job::Work, Job};
-use cvat_proto::task::task_client::TaskClient;
+use cvat_proto::task::task_internal_client::TaskInternalClient;
 use cvat_proto::task::TraceProbeReport;
 use cvat_queue::{Broker, Delivery};
-use cvat_runtime::propagation::TraceInterceptor;
+use cvat_runtime::credentials::{Authorized, Outgoing};
 use cvat_runtime::telemetry::{self, current_trace_id};
+use cvat_runtime::Secret;
 use cvat_runtime::{health, Settings};
 use prometheus::{register_histogram_vec, HistogramVec};
 use prost::Message;
 use std::sync::Arc;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 use tracing::Instrument;
 
 static JOBS: LazyLock<HistogramVec> = LazyLock::new(|| {
@@ -33,12 +33,12 @@ static JOBS: LazyLock<HistogramVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
-pub type TaskApi = TaskClient<InterceptedService<Channel, TraceInterceptor>>;
+pub type TaskApi = TaskInternalClient<Authorized>;
 
-/// A gRPC client of the task service that carries the trace context.
-pub fn task_client(url: &str) -> anyhow::Result<TaskApi> {
+/// A client of the task service's internal API with the worker credential.
+pub fn task_client(url: &str, worker_token: &Secret) -> anyhow::Result<TaskApi> {
     let channel = Endpoint::from_shared(url.to_string())?.connect_timeout(Duration::from_secs(5)).connect_lazy();
-    Ok(TaskClient::with_interceptor(channel, TraceInterceptor))
+    Ok(TaskInternalClient::with_interceptor(channel, Outgoing::new(worker_token)?))
 }
 
 /// What a consumer does with one job; an error sends the job to the retry queue.
@@ -195,8 +195,10 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     let share = cvat_blob::share::Share::new(&settings.share_dir);
     let fetcher =
         cvat_fetch::Fetcher::new(cvat_fetch::FetchPolicy::from_settings(&settings).map_err(anyhow::Error::msg)?)?;
-    let handler = PoolHandler { pool, task: task_client(&settings.task_url)?, blobs, share, fetcher };
-    let worker = Worker { pool, broker, prefetch: 4, handler };
+    let handler =
+        PoolHandler { pool, task: task_client(&settings.task_url, &settings.worker_token)?, blobs, share, fetcher };
+    // One job at a time: a long job must not hold back messages another replica could take.
+    let worker = Worker { pool, broker, prefetch: 1, handler };
     tokio::select! {
         _ = worker.run() => {}
         _ = cvat_runtime::shutdown_signal() => {}

@@ -42,7 +42,7 @@ pub(crate) async fn process_task_data(job: ProcessTaskData, sources: Sources<'_>
         Err(failure) => Err(failure),
     };
     match outcome {
-        Ok(result) => match task.clone().complete_data(result).await {
+        Ok(result) => match task.clone().complete_data(stream::iter(result_parts(result))).await {
             // The request was cancelled meanwhile: nothing to record.
             Err(status) if status.code() == tonic::Code::NotFound => {
                 tracing::info!(request = %request_id, "request gone; result dropped");
@@ -57,6 +57,24 @@ pub(crate) async fn process_task_data(job: ProcessTaskData, sources: Sources<'_>
         }
         Err(Failure::Retry(err)) => Err(err),
     }
+}
+
+/// Frames per message of a data result: a message stays far below gRPC's 4 MiB limit
+/// however long a frame's name is (names are at most a few hundred bytes).
+const FRAMES_PER_PART: usize = 5_000;
+
+/// A data result as the messages of `CompleteData`: the frames in parts, each part
+/// carrying the request, task, chunk size and kind.
+fn result_parts(mut result: DataResult) -> Vec<DataResult> {
+    let mut frames = std::mem::take(&mut result.frames);
+    let mut parts = Vec::with_capacity(frames.len() / FRAMES_PER_PART + 1);
+    while frames.len() > FRAMES_PER_PART {
+        let rest = frames.split_off(FRAMES_PER_PART);
+        parts.push(DataResult { frames, ..result.clone() });
+        frames = rest;
+    }
+    parts.push(DataResult { frames, ..result });
+    parts
 }
 
 async fn decode(name: String, bytes: Vec<u8>, quality: u8) -> Result<Frame, Failure> {
@@ -512,7 +530,6 @@ async fn assemble(
         task_id: job.task_id,
         frames,
         chunk_size: chunk_size as i32,
-        base_url: String::new(),
         video: matches!(layout, Layout::Video),
     })
 }
@@ -535,4 +552,24 @@ async fn write_chunk(
             .map_err(|e| Failure::Retry(e.into()))?;
     blobs.put(&keys::chunk(task, "compressed", number), Bytes::from(compressed)).await.map_err(anyhow::Error::from)?;
     Ok(original_ranges.into_iter().zip(compressed_ranges).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_go_in_parts_that_keep_every_frame_in_order() {
+        let frames: Vec<FrameMeta> =
+            (0..12_001).map(|i| FrameMeta { name: format!("{i}.png"), ..Default::default() }).collect();
+        let result = DataResult { request_id: "r".into(), task_id: 7, frames, chunk_size: 3, video: false };
+        let parts = result_parts(result);
+        assert_eq!(parts.iter().map(|p| p.frames.len()).collect::<Vec<_>>(), [5_000, 5_000, 2_001]);
+        assert!(parts.iter().all(|p| p.request_id == "r" && p.task_id == 7 && p.chunk_size == 3));
+        let names: Vec<String> = parts.into_iter().flat_map(|p| p.frames).map(|f| f.name).collect();
+        assert_eq!(names.first().map(String::as_str), Some("0.png"));
+        assert_eq!(names.last().map(String::as_str), Some("12000.png"));
+        let empty = DataResult { request_id: "r".into(), ..Default::default() };
+        assert_eq!(result_parts(empty).len(), 1);
+    }
 }

@@ -8,13 +8,21 @@ use cvat_proto::auth::*;
 use cvat_proto::common::{Empty, ListQuery, OrgContext};
 use cvat_proto::queue::{job::Work, Job, OrganizationDeleted, UserChanged};
 use cvat_queue::{Broker, TASK_QUEUE};
+use cvat_runtime::credentials::RequireToken;
 use cvat_runtime::grpc::{handle, Reply};
+use cvat_runtime::Secret;
 use prost::Message;
 use std::sync::Arc;
+use tonic::service::interceptor::InterceptedService;
 use tonic::Request;
 
-pub fn server(identity: Arc<Identity>, broker: Arc<Broker>) -> AuthServer<AuthService> {
-    AuthServer::new(AuthService { identity, broker })
+/// The auth service, answering only callers with the service credential.
+pub fn server(
+    identity: Arc<Identity>,
+    broker: Arc<Broker>,
+    service_token: &Secret,
+) -> InterceptedService<AuthServer<AuthService>, RequireToken> {
+    AuthServer::with_interceptor(AuthService { identity, broker }, RequireToken::new(service_token))
 }
 
 pub struct AuthService {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::from_env(9101)?;
     let _telemetry = telemetry::init("auth", settings.otlp_endpoint.as_deref())?;
-    let db = cvat_db::pool(settings.database_url.expose(), cvat_identity::SCHEMA, 16)?;
+    let db = cvat_db::pool(settings.database_url.expose(), cvat_identity::SCHEMA, settings.db_pool_size)?;
     cvat_db::migrate(&db, cvat_identity::SCHEMA, cvat_identity::MIGRATIONS).await?;
     let redis = redis::Client::open(settings.redis_url.expose())?;
     let redis = redis::aio::ConnectionManager::new(redis).await?;
@@ -43,7 +43,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(health::serve(settings.health_listen, ready));
     tracing::info!(addr = %settings.auth_listen, "auth service listening");
     tonic::transport::Server::builder()
-        .add_service(grpc::server(identity, broker))
+        .add_service(grpc::server(identity, broker, &settings.service_token))
         .serve_with_shutdown(settings.auth_listen, cvat_runtime::shutdown_signal())
         .await?;
     Ok(())

@@ -2,13 +2,12 @@
 
 use cvat_proto::auth::auth_client::AuthClient;
 use cvat_proto::task::task_client::TaskClient;
-use cvat_runtime::propagation::TraceInterceptor;
+use cvat_runtime::credentials::{Authorized, Outgoing};
 use cvat_runtime::Settings;
 use std::time::Duration;
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-pub type Traced = InterceptedService<Channel, TraceInterceptor>;
+pub type Traced = Authorized;
 pub type TaskApi = TaskClient<Traced>;
 
 pub struct AppState {
@@ -32,9 +31,10 @@ fn channel(url: &str) -> anyhow::Result<Channel> {
 
 impl AppState {
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
+        let credential = Outgoing::new(&settings.service_token)?;
         Ok(Self {
-            auth: AuthClient::with_interceptor(channel(&settings.auth_url)?, TraceInterceptor),
-            task: TaskClient::with_interceptor(channel(&settings.task_url)?, TraceInterceptor),
+            auth: AuthClient::with_interceptor(channel(&settings.auth_url)?, credential.clone()),
+            task: TaskClient::with_interceptor(channel(&settings.task_url)?, credential),
             blobs: cvat_blob::from_settings(settings).await?,
             max_json_bytes: settings.max_json_bytes,
             max_upload_file_bytes: settings.max_upload_file_bytes,

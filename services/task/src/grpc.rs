@@ -8,13 +8,14 @@ use cvat_error::ApiResult;
 use cvat_listing::ListParams;
 use cvat_proto::common::{Empty, ListQuery};
 use cvat_proto::queue::{job::Work, Job};
+use cvat_proto::task::task_internal_server::TaskInternal;
 use cvat_proto::task::task_server::Task;
 use cvat_proto::task::*;
 use cvat_queue::Broker;
 use cvat_runtime::grpc::{handle, Reply};
 use prost::Message;
 use std::sync::Arc;
-use tonic::Request;
+use tonic::{Request, Streaming};
 
 pub struct TaskService {
     pub engine: Arc<Engine>,
@@ -47,14 +48,6 @@ impl Task for TaskService {
 
     async fn get_trace_probe(&self, request: Request<TraceProbeRef>) -> Reply<TraceProbe> {
         handle(request, "GetTraceProbe", |r| async move { self.probes.get(&r.id).await }).await
-    }
-
-    async fn report_trace_probe(&self, request: Request<TraceProbeReport>) -> Reply<TraceProbe> {
-        handle(request, "ReportTraceProbe", |r| async move {
-            self.probes.record(&r.id, &r.service, &r.trace_id).await?;
-            self.probes.get(&r.id).await
-        })
-        .await
     }
 
     async fn list_projects(&self, request: Request<ListRequest>) -> Reply<cvat_proto::task::DocumentPage> {
@@ -191,13 +184,6 @@ impl Task for TaskService {
         .await
     }
 
-    async fn create_segments(&self, request: Request<CreateSegmentsRequest>) -> Reply<Document> {
-        handle(request, "CreateSegments", |r| async move {
-            self.engine.create_segments(r.task_id, r.size, &r.mode, &r.frames_per_job, &r.base_url).await.map(document)
-        })
-        .await
-    }
-
     async fn begin_upload(&self, request: Request<ObjectRef>) -> Reply<BlobKeys> {
         handle(request, "BeginUpload", |r| async move {
             let keys = self.engine.begin_upload(&Caller::from_wire(r.caller)?, r.id).await?;
@@ -295,30 +281,6 @@ impl Task for TaskService {
         .await
     }
 
-    async fn report_data_progress(&self, request: Request<DataProgress>) -> Reply<Empty> {
-        handle(request, "ReportDataProgress", |r| async move {
-            self.engine.report_progress(&r.request_id, r.progress).await.map(|_| Empty {})
-        })
-        .await
-    }
-
-    async fn complete_data(&self, request: Request<DataResult>) -> Reply<Empty> {
-        handle(request, "CompleteData", |r| async move {
-            self.engine
-                .complete_data(&r.request_id, r.task_id, &r.frames, r.chunk_size, &r.base_url, r.video)
-                .await
-                .map(|_| Empty {})
-        })
-        .await
-    }
-
-    async fn fail_data(&self, request: Request<DataFailure>) -> Reply<Empty> {
-        handle(request, "FailData", |r| async move {
-            self.engine.fail_request(&r.request_id, &r.message).await.map(|_| Empty {})
-        })
-        .await
-    }
-
     async fn list_cloud_storages(&self, request: Request<ListRequest>) -> Reply<cvat_proto::task::DocumentPage> {
         handle(request, "ListCloudStorages", |r| async move {
             let (caller, params) = list_args(r)?;
@@ -384,6 +346,49 @@ impl Task for TaskService {
         })
         .await
     }
+}
+
+/// The API only workers may call (see `proto/task.proto`, `TaskInternal`).
+pub struct InternalService {
+    pub engine: Arc<Engine>,
+    pub probes: Probes,
+    pub broker: Arc<Broker>,
+}
+
+#[tonic::async_trait]
+impl TaskInternal for InternalService {
+    async fn report_trace_probe(&self, request: Request<TraceProbeReport>) -> Reply<TraceProbe> {
+        handle(request, "ReportTraceProbe", |r| async move {
+            self.probes.record(&r.id, &r.service, &r.trace_id).await?;
+            self.probes.get(&r.id).await
+        })
+        .await
+    }
+
+    async fn report_data_progress(&self, request: Request<DataProgress>) -> Reply<Empty> {
+        handle(request, "ReportDataProgress", |r| async move {
+            self.engine.report_progress(&r.request_id, r.progress).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn complete_data(&self, request: Request<Streaming<DataResult>>) -> Reply<Empty> {
+        handle(request, "CompleteData", |mut parts| async move {
+            let result = collect_result(&mut parts).await?;
+            self.engine
+                .complete_data(&result.request_id, result.task_id, &result.frames, result.chunk_size, result.video)
+                .await
+                .map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn fail_data(&self, request: Request<DataFailure>) -> Reply<Empty> {
+        handle(request, "FailData", |r| async move {
+            self.engine.fail_request(&r.request_id, &r.message).await.map(|_| Empty {})
+        })
+        .await
+    }
 
     async fn sweep_uploads(&self, request: Request<SweepUploadsRequest>) -> Reply<SweptUploads> {
         handle(request, "SweepUploads", |r| async move {
@@ -413,4 +418,18 @@ impl Task for TaskService {
         })
         .await
     }
+}
+
+/// The parts of a data result as one: the frames of every part, in order, under the
+/// first part's request; a part naming another request is refused.
+async fn collect_result(parts: &mut Streaming<DataResult>) -> ApiResult<DataResult> {
+    let broken = |status: tonic::Status| ApiError::from_status(&status);
+    let mut result = parts.message().await.map_err(broken)?.ok_or_else(|| ApiError::invalid("No data result sent"))?;
+    while let Some(part) = parts.message().await.map_err(broken)? {
+        if part.request_id != result.request_id || part.task_id != result.task_id {
+            return Err(ApiError::invalid("Every part of a data result names the same request and task"));
+        }
+        result.frames.extend(part.frames);
+    }
+    Ok(result)
 }

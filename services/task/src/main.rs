@@ -8,8 +8,10 @@ mod grpc;
 mod probes;
 
 use cvat_engine::{Directory, Engine, MIGRATIONS, SCHEMA};
+use cvat_proto::task::task_internal_server::TaskInternalServer;
 use cvat_proto::task::task_server::TaskServer;
 use cvat_queue::Broker;
+use cvat_runtime::credentials::{Outgoing, RequireToken};
 use cvat_runtime::{health, telemetry, Settings};
 use std::sync::Arc;
 
@@ -17,7 +19,7 @@ use std::sync::Arc;
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::from_env(9102)?;
     let _telemetry = telemetry::init("task", settings.otlp_endpoint.as_deref())?;
-    let db = cvat_db::pool(settings.database_url.expose(), SCHEMA, 16)?;
+    let db = cvat_db::pool(settings.database_url.expose(), SCHEMA, settings.db_pool_size)?;
     cvat_db::migrate(&db, SCHEMA, MIGRATIONS).await?;
     let broker = Arc::new(Broker::new(settings.amqp_url.expose(), &settings.queue_prefix));
     let (probe_db, probe_broker) = (db.clone(), broker.clone());
@@ -37,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
         .connect_timeout(std::time::Duration::from_secs(3))
         .timeout(std::time::Duration::from_secs(30))
         .connect_lazy();
-    let directory = Directory::new(auth);
+    let directory = Directory::new(auth, Outgoing::new(&settings.service_token)?);
     let network = cvat_fetch::FetchPolicy::from_settings(&settings).map_err(anyhow::Error::msg)?;
     let engine = Arc::new(Engine::new(db.clone(), directory, network));
     let users = cvat_worker::Worker {
@@ -51,9 +53,14 @@ async fn main() -> anyhow::Result<()> {
     let upload_ttl = std::time::Duration::from_secs(settings.upload_ttl_seconds.max(1));
     tokio::spawn(blobs::sweep_periodically(engine.clone(), broker.clone(), upload_ttl));
     let probes = probes::Probes::new(db.clone(), broker.clone());
+    let public = grpc::TaskService { engine: engine.clone(), probes: probes.clone(), broker: broker.clone() };
+    let internal = grpc::InternalService { engine, probes, broker };
     tracing::info!(addr = %settings.task_listen, "task service listening");
+    // One port, two services, two credentials: the gateway's token opens only `Task`,
+    // the workers' only `TaskInternal`.
     tonic::transport::Server::builder()
-        .add_service(TaskServer::new(grpc::TaskService { engine, probes, broker }))
+        .add_service(TaskServer::with_interceptor(public, RequireToken::new(&settings.service_token)))
+        .add_service(TaskInternalServer::with_interceptor(internal, RequireToken::new(&settings.worker_token)))
         .serve_with_shutdown(settings.task_listen, cvat_runtime::shutdown_signal())
         .await?;
     Ok(())

@@ -1,7 +1,8 @@
 //! Trace probes: the gateway starts one, the task service records its own hop and
 //! publishes a job to every worker pool; each worker reports the trace id it ran under.
 
-use cvat_db::{api_error as db_error, PgPool};
+use cvat_db::DbResultExt;
+use cvat_db::PgPool;
 use cvat_error::{ApiError, ApiResult};
 use cvat_proto::queue::{job::Work, Job, TraceProbeJob};
 use cvat_proto::task::{TraceHop, TraceProbe};
@@ -10,6 +11,7 @@ use cvat_runtime::telemetry::current_trace_id;
 use prost::Message;
 use std::sync::Arc;
 
+#[derive(Clone)]
 pub struct Probes {
     db: PgPool,
     broker: Arc<Broker>,
@@ -23,8 +25,8 @@ impl Probes {
     pub async fn start(&self, gateway_trace_id: String) -> ApiResult<TraceProbe> {
         let id = uuid::Uuid::new_v4().to_string();
         {
-            let client = self.db.get().await.map_err(db_error)?;
-            client.execute("INSERT INTO trace_probes (id) VALUES ($1)", &[&id]).await.map_err(db_error)?;
+            let client = self.db.get().await.db()?;
+            client.execute("INSERT INTO trace_probes (id) VALUES ($1)", &[&id]).await.db()?;
         }
         self.record(&id, "gateway", &gateway_trace_id).await?;
         self.record(&id, "task", &current_trace_id()).await?;
@@ -41,7 +43,7 @@ impl Probes {
 
     /// Idempotent: a redelivered report changes nothing.
     pub async fn record(&self, id: &str, service: &str, trace_id: &str) -> ApiResult<()> {
-        let client = self.db.get().await.map_err(db_error)?;
+        let client = self.db.get().await.db()?;
         let inserted = client
             .execute(
                 "INSERT INTO trace_probe_hops (probe_id, service, trace_id) SELECT id, $2, $3 FROM trace_probes \
@@ -49,7 +51,7 @@ impl Probes {
                 &[&id, &service, &trace_id],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         if inserted == 0 && !self.exists(id).await? {
             return Err(ApiError::not_found());
         }
@@ -57,8 +59,8 @@ impl Probes {
     }
 
     async fn exists(&self, id: &str) -> ApiResult<bool> {
-        let client = self.db.get().await.map_err(db_error)?;
-        let row = client.query_opt("SELECT 1 FROM trace_probes WHERE id = $1", &[&id]).await.map_err(db_error)?;
+        let client = self.db.get().await.db()?;
+        let row = client.query_opt("SELECT 1 FROM trace_probes WHERE id = $1", &[&id]).await.db()?;
         Ok(row.is_some())
     }
 
@@ -66,14 +68,14 @@ impl Probes {
         if !self.exists(id).await? {
             return Err(ApiError::not_found());
         }
-        let client = self.db.get().await.map_err(db_error)?;
+        let client = self.db.get().await.db()?;
         let rows = client
             .query(
                 "SELECT service, trace_id FROM trace_probe_hops WHERE probe_id = $1 ORDER BY seen_at, service",
                 &[&id],
             )
             .await
-            .map_err(db_error)?;
+            .db()?;
         let hops = rows.iter().map(|r| TraceHop { service: r.get(0), trace_id: r.get(1) }).collect();
         Ok(TraceProbe { id: id.to_string(), hops })
     }

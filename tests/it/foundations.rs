@@ -1,0 +1,149 @@
+//! The foundations every feature stands on: the trust boundary between services, and a
+//! state change that commits whole or not at all.
+
+use crate::common::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by tests/run.sh"))
+}
+
+async fn channel(url_var: &str) -> tonic::transport::Channel {
+    tonic::transport::Endpoint::from_shared(env(url_var)).unwrap().connect().await.unwrap()
+}
+
+fn credential(token: &str) -> cvat_runtime::credentials::Outgoing {
+    cvat_runtime::credentials::Outgoing::new(&cvat_runtime::Secret::new(token)).unwrap()
+}
+
+fn caller() -> cvat_proto::task::Caller {
+    let principal = cvat_proto::auth::Principal { user_id: 1, is_superuser: true, ..Default::default() };
+    cvat_proto::task::Caller { principal: Some(principal), ..Default::default() }
+}
+
+#[tokio::test]
+async fn service_calls_need_the_right_credential() {
+    use cvat_proto::auth::auth_client::AuthClient;
+    use cvat_proto::task::task_client::TaskClient;
+    use cvat_proto::task::task_internal_client::TaskInternalClient;
+    use cvat_proto::task::{CloudAccessQuery, ObjectRef};
+    let refused = |status: tonic::Status| assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+    let (service, worker) = (env("CVAT_SERVICE_TOKEN"), env("CVAT_WORKER_TOKEN"));
+
+    // Someone who reached the port claims to be an admin: refused without the token.
+    let claim = || ObjectRef { caller: Some(caller()), id: 1 };
+    refused(TaskClient::new(channel("CVAT_TASK_URL").await).get_task(claim()).await.unwrap_err());
+    let mut with_worker_token = TaskClient::with_interceptor(channel("CVAT_TASK_URL").await, credential(&worker));
+    refused(with_worker_token.get_task(claim()).await.unwrap_err());
+    let mut gateway = TaskClient::with_interceptor(channel("CVAT_TASK_URL").await, credential(&service));
+    assert_eq!(
+        gateway.get_task(ObjectRef { caller: Some(caller()), id: i64::MAX }).await.unwrap_err().code(),
+        tonic::Code::NotFound
+    );
+
+    // Bucket keys: workers only, not the gateway's credential, not anonymous callers.
+    let query = || CloudAccessQuery { cloud_storage_id: i64::MAX };
+    refused(TaskInternalClient::new(channel("CVAT_TASK_URL").await).get_cloud_access(query()).await.unwrap_err());
+    let mut as_gateway = TaskInternalClient::with_interceptor(channel("CVAT_TASK_URL").await, credential(&service));
+    refused(as_gateway.get_cloud_access(query()).await.unwrap_err());
+    let mut as_worker = internal_task_api().await;
+    assert_eq!(as_worker.get_cloud_access(query()).await.unwrap_err().code(), tonic::Code::NotFound);
+
+    let credentials = || cvat_proto::auth::Credentials::default();
+    refused(AuthClient::new(channel("CVAT_AUTH_URL").await).authenticate(credentials()).await.unwrap_err());
+    let mut auth_as_worker = AuthClient::with_interceptor(channel("CVAT_AUTH_URL").await, credential(&worker));
+    refused(auth_as_worker.authenticate(credentials()).await.unwrap_err());
+    let mut auth = AuthClient::with_interceptor(channel("CVAT_AUTH_URL").await, credential(&service));
+    assert_ne!(
+        auth.authenticate(credentials()).await.map(|_| ()).map_err(|s| s.code()),
+        Err(tonic::Code::Unauthenticated)
+    );
+}
+
+/// A connection to the stack's database, for injecting failures.
+async fn database() -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(&env("CVAT_DATABASE_URL"), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+#[tokio::test]
+async fn a_failure_between_frames_and_jobs_leaves_the_request_for_its_retry() {
+    let (user, _) = Caller::new().await;
+    let task = expect(
+        user.post("/api/tasks", None, json!({"name": "fails once", "labels": [{"name": "a"}], "segment_size": 2}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    // The first insert of this task's segments fails; a sequence counts the attempts
+    // (nextval is not rolled back with the failed transaction).
+    let db = database().await;
+    let name = format!("fail_segments_{task}");
+    db.batch_execute(&format!(
+        "CREATE SEQUENCE engine.{name};
+         CREATE FUNCTION engine.{name}() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF NEW.task_id = {task} AND nextval('engine.{name}') = 1 THEN
+             RAISE EXCEPTION 'injected failure';
+           END IF;
+           RETURN NEW;
+         END $$;
+         CREATE TRIGGER {name} BEFORE INSERT ON engine.segments FOR EACH ROW EXECUTE FUNCTION engine.{name}();"
+    ))
+    .await
+    .unwrap();
+    let processed = process_images(&user, task, 5).await;
+    db.batch_execute(&format!("DROP TRIGGER {name} ON engine.segments; DROP FUNCTION engine.{name}();")).await.unwrap();
+    let attempts: i64 = db.query_one(&format!("SELECT last_value FROM engine.{name}"), &[]).await.unwrap().get(0);
+    db.batch_execute(&format!("DROP SEQUENCE engine.{name}")).await.unwrap();
+    assert!(attempts >= 2, "the segments were written once only: no failure was injected");
+    assert_eq!((processed["size"].as_i64(), processed["jobs"]["count"].as_i64()), (Some(5), Some(3)), "{processed}");
+    let jobs = results(&user, &format!("/api/jobs?task_id={task}"), None).await;
+    assert_eq!(jobs.len(), 3);
+    let meta = expect(user.get(&format!("/api/tasks/{task}/data/meta"), None).await, StatusCode::OK).await;
+    assert_eq!(meta["frames"].as_array().map(Vec::len), Some(5));
+}
+
+/// The stack runs with 4 database connections per service (tests/run.sh): 64 writes at
+/// once wait their turn; none takes a second connection while holding one, so none
+/// deadlocks or gives up with a 503.
+#[tokio::test]
+async fn many_writes_at_once_share_a_small_pool() {
+    let (user, _) = Caller::new().await;
+    let user = std::sync::Arc::new(user);
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let body = json!({"name": format!("busy {i}"), "labels": [{"name": "a"}]});
+        tasks
+            .push(expect(user.post("/api/tasks", None, body).await, StatusCode::CREATED).await["id"].as_i64().unwrap());
+    }
+    let mut writes = tokio::task::JoinSet::new();
+    for round in 0..3 {
+        for &task in &tasks {
+            let user = user.clone();
+            writes.spawn(async move {
+                let body = json!({"name": format!("renamed {round}"), "subset": "train"});
+                user.patch(&format!("/api/tasks/{task}"), body).await.status()
+            });
+        }
+    }
+    for &task in &tasks {
+        let user = user.clone();
+        writes.spawn(async move {
+            crate::task_data::send(&user, task, vec![("a.png", crate::task_data::png(3, 3))]).await.status()
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = writes.join_next().await {
+        statuses.push(status.unwrap());
+    }
+    assert_eq!(statuses.len(), 64);
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::ACCEPTED), "{statuses:?}");
+    for &task in &tasks {
+        assert_eq!(crate::task_data::request_of(&user, task).await["status"], "finished");
+    }
+}
