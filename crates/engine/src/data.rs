@@ -870,6 +870,8 @@ impl Engine {
                 .await
                 .db()?;
         }
+        // Read again: the deleted frames just changed.
+        let scope = self.data_scope(&client, query, false).await?;
         self.render_data_meta(&client, &scope).await
     }
 

@@ -403,8 +403,16 @@ async fn job_chunk(state: &AppState, location: &DataLocation) -> HttpResult<Vec<
             .map_err(|_| ApiError::not_found())?;
         members.push(member);
     }
-    cvat_codecs::chunk_archive(members.iter().map(|(bytes, ext)| (bytes.as_slice(), ext.as_str())))
-        .map_err(|e| HttpError(ApiError::detail(ErrorKind::Internal, e.to_string())))
+    // Zipping is CPU work: off the request threads.
+    let built = web::block(move || {
+        cvat_codecs::chunk_archive(members.iter().map(|(bytes, ext)| (bytes.as_slice(), ext.as_str())))
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
+    built.map_err(|err| {
+        tracing::error!(error = %err, "job chunk not assembled");
+        HttpError(ApiError::internal())
+    })
 }
 
 async fn data(

@@ -17,12 +17,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 static JSON: LazyLock<String> = LazyLock::new(|| ApiDoc::openapi().to_json().expect("the schema serializes"));
 static YAML: LazyLock<String> = LazyLock::new(|| ApiDoc::openapi().to_yaml().expect("the schema serializes"));
 
-/// JSON when asked for (`scheme=json` or an `Accept` naming json), YAML otherwise, like CVAT.
+/// JSON when asked for (`scheme=json`, drf-spectacular's `format=json`, or an `Accept`
+/// naming json), YAML otherwise, like CVAT.
 #[utoipa::path(get, path = "/api/schema/", operation_id = "schema_retrieve", tag = "schema",
     responses((status = 200)))]
 pub async fn schema(req: HttpRequest, params: web::Query<HashMap<String, String>>) -> HttpResponse {
     let accept = req.headers().get("accept").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let json = match params.get("scheme").map(String::as_str) {
+    let asked = params.get("scheme").or_else(|| params.get("format"));
+    let json = match asked.map(String::as_str) {
         Some("json") => true,
         Some("yaml") => false,
         _ => accept.contains("json"),
