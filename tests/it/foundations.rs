@@ -50,15 +50,12 @@ async fn service_calls_need_the_right_credential() {
     let mut as_worker = internal_task_api().await;
     assert_eq!(as_worker.get_cloud_access(query()).await.unwrap_err().code(), tonic::Code::NotFound);
 
-    let credentials = || cvat_proto::auth::Credentials::default();
-    refused(AuthClient::new(channel("CVAT_AUTH_URL").await).authenticate(credentials()).await.unwrap_err());
+    let users = || cvat_proto::auth::UserIds { ids: vec![1] };
+    refused(AuthClient::new(channel("CVAT_AUTH_URL").await).lookup_users(users()).await.unwrap_err());
     let mut auth_as_worker = AuthClient::with_interceptor(channel("CVAT_AUTH_URL").await, credential(&worker));
-    refused(auth_as_worker.authenticate(credentials()).await.unwrap_err());
+    refused(auth_as_worker.lookup_users(users()).await.unwrap_err());
     let mut auth = AuthClient::with_interceptor(channel("CVAT_AUTH_URL").await, credential(&service));
-    assert_ne!(
-        auth.authenticate(credentials()).await.map(|_| ()).map_err(|s| s.code()),
-        Err(tonic::Code::Unauthenticated)
-    );
+    assert_eq!(auth.lookup_users(users()).await.unwrap().into_inner().users.len(), 1);
 }
 
 /// A connection to the stack's database, for injecting failures.

@@ -23,9 +23,12 @@ pub enum BlobError {
     InvalidKey(String),
     #[error("blob storage unavailable: {0}")]
     Unavailable(String),
-    /// The data being stored was refused by whoever produced it (e.g. too large).
+    /// The data being stored was refused by whoever produced it (e.g. broken).
     #[error("{0}")]
     Refused(String),
+    /// The data being stored went past the producer's size limit.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("blob i/o failed: {0}")]
     Io(#[from] std::io::Error),
 }

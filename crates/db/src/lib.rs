@@ -69,12 +69,8 @@ async fn apply_missing(client: &mut Client, schema: &str, migrations: &[Migratio
                  applied_at timestamptz NOT NULL DEFAULT now())"
         ))
         .await?;
-    let applied: Vec<i64> = client
-        .query(&format!("SELECT version FROM {schema}.schema_migrations"), &[])
-        .await?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let rows = client.query(&format!("SELECT version FROM {schema}.schema_migrations"), &[]).await?;
+    let applied: Vec<i64> = rows.iter().map(|row| row.try_get(0)).collect::<Result<_, _>>()?;
     let mut pending: Vec<&Migration> = migrations.iter().filter(|m| !applied.contains(&m.version)).collect();
     pending.sort_by_key(|m| m.version);
     let mut done = Vec::new();
@@ -138,6 +134,16 @@ impl<T, E: Into<DbError>> DbResultExt<T> for Result<T, E> {
         let at = std::panic::Location::caller();
         self.map_err(|e| classify(e.into(), at))
     }
+}
+
+/// Column `index` of every row, in order, checked like [`column`].
+#[track_caller]
+pub fn column_values<'a, I, T>(rows: &'a [Row], index: I) -> Result<Vec<T>, ApiError>
+where
+    I: tokio_postgres::row::RowIndex + std::fmt::Display + Copy,
+    T: tokio_postgres::types::FromSql<'a>,
+{
+    rows.iter().map(|row| column(row, index)).collect()
 }
 
 /// Column `index` of `row` as `T`: a wrong column name or type is an internal error

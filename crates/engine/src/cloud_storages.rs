@@ -11,6 +11,7 @@ use crate::access::{allow, list_scope, Visibility};
 use crate::render::{self, timestamp, user_columns};
 use crate::{parse_body, Caller, DocumentPage, Engine};
 use cvat_blob::{BucketStatus, S3Access, S3Keys, S3Store};
+use cvat_db::column;
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, ErrorKind, Fields};
@@ -70,23 +71,23 @@ fn columns() -> String {
     )
 }
 
-fn render_row(base: &str, r: &Row) -> String {
-    let id: i64 = r.get("id");
-    json!({
+fn render_row(base: &str, r: &Row) -> ApiResult<String> {
+    let id: i64 = column(r, "id")?;
+    Ok(json!({
         "id": id,
-        "provider_type": r.get::<_, String>("provider_type"),
-        "resource": r.get::<_, String>("resource"),
-        "display_name": r.get::<_, String>("display_name"),
-        "credentials_type": r.get::<_, String>("credentials_type"),
-        "owner": render::user(base, r, "owner"),
-        "manifests": r.get::<_, Vec<String>>("manifests"),
-        "created_date": timestamp(r.get("created_date")),
-        "updated_date": timestamp(r.get("updated_date")),
-        "specific_attributes": r.get::<_, String>("specific_attributes"),
-        "description": r.get::<_, String>("description"),
-        "organization": r.get::<_, Option<i64>>("organization_id"),
+        "provider_type": column::<_, String>(r, "provider_type")?,
+        "resource": column::<_, String>(r, "resource")?,
+        "display_name": column::<_, String>(r, "display_name")?,
+        "credentials_type": column::<_, String>(r, "credentials_type")?,
+        "owner": render::user(base, r, "owner")?,
+        "manifests": column::<_, Vec<String>>(r, "manifests")?,
+        "created_date": timestamp(column(r, "created_date")?),
+        "updated_date": timestamp(column(r, "updated_date")?),
+        "specific_attributes": column::<_, String>(r, "specific_attributes")?,
+        "description": column::<_, String>(r, "description")?,
+        "organization": column::<_, Option<i64>>(r, "organization_id")?,
     })
-    .to_string()
+    .to_string())
 }
 
 /// A storage's settings, as stored (keys included).
@@ -103,24 +104,24 @@ struct StorageSettings {
 }
 
 impl StorageSettings {
-    fn from_row(r: &Row) -> Self {
-        let credentials: Value = r.get("credentials");
+    fn from_row(r: &Row) -> ApiResult<Self> {
+        let credentials: Value = column(r, "credentials")?;
         let text = |k: &str| credentials[k].as_str().unwrap_or_default().to_string();
-        let keys = (r.get::<_, String>("credentials_type") == "KEY_SECRET_KEY_PAIR").then(|| S3Keys {
+        let keys = (column::<_, String>(r, "credentials_type")? == "KEY_SECRET_KEY_PAIR").then(|| S3Keys {
             access_key: text("key"),
             secret_key: text("secret_key"),
             session_token: Some(text("session_token")).filter(|t| !t.is_empty()),
         });
-        Self {
-            provider_type: r.get("provider_type"),
-            resource: r.get("resource"),
-            display_name: r.get("display_name"),
-            credentials_type: r.get("credentials_type"),
+        Ok(Self {
+            provider_type: column(r, "provider_type")?,
+            resource: column(r, "resource")?,
+            display_name: column(r, "display_name")?,
+            credentials_type: column(r, "credentials_type")?,
             keys,
-            specific_attributes: r.get("specific_attributes"),
-            description: r.get("description"),
-            manifests: r.get("manifests"),
-        }
+            specific_attributes: column(r, "specific_attributes")?,
+            description: column(r, "description")?,
+            manifests: column(r, "manifests")?,
+        })
     }
 
     /// Applies the fields of a create or PATCH body, then checks the whole.
@@ -292,8 +293,8 @@ impl Engine {
         scope: CloudStorageScope,
     ) -> ApiResult<(Row, Actor)> {
         let row = self.cloud_storage_row(client, id).await?;
-        let org: Option<i64> = row.get("organization_id");
-        let facts = CloudStorageFacts { in_org: org.is_some(), owner: row.get("owner_id") };
+        let org: Option<i64> = column(&row, "organization_id")?;
+        let facts = CloudStorageFacts { in_org: org.is_some(), owner: column(&row, "owner_id")? };
         let actor = self.actor(caller, org).await?;
         allow(cvat_permissions::cloud_storage(&actor, scope, &facts))?;
         Ok((row, actor))
@@ -344,13 +345,16 @@ impl Engine {
         let client = self.client().await?;
         let (count, rows) =
             cvat_listing::fetch_page(&client, &CLOUD_STORAGE_LIST, params, scope, &columns(), FROM).await?;
-        Ok(DocumentPage { count, results: rows.iter().map(|r| render_row(&caller.base_url, r)).collect() })
+        Ok(DocumentPage {
+            count,
+            results: rows.iter().map(|r| render_row(&caller.base_url, r)).collect::<ApiResult<_>>()?,
+        })
     }
 
     pub async fn get_cloud_storage(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
         let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::View).await?;
-        Ok(render_row(&caller.base_url, &row))
+        render_row(&caller.base_url, &row)
     }
 
     pub async fn create_cloud_storage(&self, caller: &Caller, body: &str) -> ApiResult<String> {
@@ -386,15 +390,15 @@ impl Engine {
             (1..=params.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
         );
         let row = client.query_one(&sql, &params).await.db()?;
-        let row = self.cloud_storage_row(&client, row.get(0)).await?;
-        Ok(render_row(&caller.base_url, &row))
+        let row = self.cloud_storage_row(&client, column(&row, 0)?).await?;
+        render_row(&caller.base_url, &row)
     }
 
     pub async fn update_cloud_storage(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         let client = self.client().await?;
         let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::Update).await?;
-        let mut settings = StorageSettings::from_row(&row);
+        let mut settings = StorageSettings::from_row(&row)?;
         settings.apply(&body)?;
         self.check_available(&settings).await?;
         let credentials = settings.credentials_json();
@@ -406,7 +410,7 @@ impl Engine {
         );
         client.execute(&sql, &params).await.db()?;
         let row = self.cloud_storage_row(&client, id).await?;
-        Ok(render_row(&caller.base_url, &row))
+        render_row(&caller.base_url, &row)
     }
 
     pub async fn delete_cloud_storage(&self, caller: &Caller, id: i64) -> ApiResult<()> {
@@ -422,7 +426,7 @@ impl Engine {
     async fn viewable_storage(&self, caller: &Caller, id: i64) -> ApiResult<StorageSettings> {
         let client = self.client().await?;
         let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::View).await?;
-        Ok(StorageSettings::from_row(&row))
+        StorageSettings::from_row(&row)
     }
 
     pub async fn cloud_storage_status(&self, caller: &Caller, id: i64) -> ApiResult<String> {
@@ -502,7 +506,7 @@ impl Engine {
     pub async fn cloud_access(&self, id: i64) -> ApiResult<Bucket> {
         let client = self.client().await?;
         let row = self.cloud_storage_row(&client, id).await?;
-        self.bucket(&StorageSettings::from_row(&row)).await
+        self.bucket(&StorageSettings::from_row(&row)?).await
     }
 
     /// Checks that the caller may read a storage's content (for task data from it).

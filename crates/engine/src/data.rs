@@ -6,8 +6,8 @@ use crate::render::timestamp;
 use crate::requests::NewRequest;
 use crate::{parse_body, Caller, Engine};
 use cvat_blob::keys;
-use cvat_db::column;
 use cvat_db::DbResultExt;
+use cvat_db::{column, column_values};
 use cvat_error::{ApiError, ApiResult, ErrorKind, Fields};
 use cvat_permissions::{JobScope, TaskScope};
 use cvat_proto::queue::{FileParts, ProcessTaskData};
@@ -200,7 +200,7 @@ async fn tus_upload(client: &impl cvat_db::GenericClient, task: i64, id: &str) -
         .await
         .db()?
         .ok_or_else(ApiError::not_found)?;
-    Ok(TusUpload { id: id.to_string(), name: row.get(0), length: row.get(1), offset: row.get(2) })
+    Ok(TusUpload { id: id.to_string(), name: column(&row, 0)?, length: column(&row, 1)?, offset: column(&row, 2)? })
 }
 
 /// The request id of a task's data processing.
@@ -242,7 +242,7 @@ impl Engine {
         let client = self.client().await?;
         self.check_can_upload(&client, caller, task).await?;
         let rows = client.query("DELETE FROM uploads WHERE task_id = $1 RETURNING name", &[&task]).await.db()?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        column_values(&rows, 0)
     }
 
     pub async fn record_uploads(&self, caller: &Caller, task: i64, files: &[UploadedFile]) -> ApiResult<()> {
@@ -376,14 +376,18 @@ impl Engine {
             .await
             .db()?;
         tx.commit().await.db()?;
-        let mut keys: Vec<String> = uploads
-            .iter()
-            .flat_map(|r| match r.get::<_, Vec<String>>(2) {
-                parts if parts.is_empty() => vec![keys::upload(r.get(0), r.get::<_, &str>(1))],
-                parts => parts,
-            })
-            .collect();
-        keys.extend(pieces.iter().filter(|r| r.get::<_, bool>(0)).flat_map(|r| r.get::<_, Vec<String>>(1)));
+        let mut keys = Vec::new();
+        for r in &uploads {
+            match column::<_, Vec<String>>(r, 2)? {
+                parts if parts.is_empty() => keys.push(keys::upload(column(r, 0)?, column::<_, &str>(r, 1)?)),
+                parts => keys.extend(parts),
+            }
+        }
+        for r in &pieces {
+            if column::<_, bool>(r, 0)? {
+                keys.extend(column::<_, Vec<String>>(r, 1)?);
+            }
+        }
         keys.sort();
         keys.dedup();
         Ok(keys)
@@ -401,12 +405,14 @@ impl Engine {
             .query("SELECT name, parts FROM uploads WHERE task_id = $1 ORDER BY received_date, name", &[&task])
             .await
             .db()?;
-        let mut uploaded: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-        let parts: HashMap<String, FileParts> = rows
-            .iter()
-            .filter(|r| !r.get::<_, Vec<String>>(1).is_empty())
-            .map(|r| (r.get(0), FileParts { keys: r.get(1) }))
-            .collect();
+        let mut uploaded: Vec<String> = column_values(&rows, 0)?;
+        let mut parts: HashMap<String, FileParts> = HashMap::new();
+        for r in &rows {
+            let keys: Vec<String> = column(r, 1)?;
+            if !keys.is_empty() {
+                parts.insert(column(r, 0)?, FileParts { keys });
+            }
+        }
         let request_id = data_request_id(task);
         let from_cloud = params.cloud_storage_id.is_some();
         if let Some(id) = params.cloud_storage_id {
@@ -633,7 +639,7 @@ impl Engine {
                     )
                     .await
                     .db()?;
-                (task, Some(row.get::<_, i32>(0) as i64), Some(row.get::<_, i32>(1) as i64))
+                (task, Some(column::<_, i32>(&row, 0)? as i64), Some(column::<_, i32>(&row, 1)? as i64))
             }
             other => return Err(ApiError::bad_request(format!("Unknown data target {other}"))),
         };
@@ -649,18 +655,18 @@ impl Engine {
         let Some(row) = row else {
             return Err(ApiError::detail(ErrorKind::NotFound, "The task has no data."));
         };
-        let size = row.get::<_, i32>(7) as i64;
+        let size = column::<_, i32>(&row, 7)? as i64;
         Ok(DataScope {
             task,
             first: start.unwrap_or(0),
             last: stop.unwrap_or(size - 1),
-            chunk_size: row.get::<_, i32>(0) as i64,
-            image_quality: row.get(1),
-            start_frame: row.get(2),
-            step: row.get(3),
-            storage: row.get(4),
-            deleted: row.get(5),
-            updated: row.get(6),
+            chunk_size: column::<_, i32>(&row, 0)? as i64,
+            image_quality: column(&row, 1)?,
+            start_frame: column(&row, 2)?,
+            step: column(&row, 3)?,
+            storage: column(&row, 4)?,
+            deleted: column(&row, 5)?,
+            updated: column(&row, 6)?,
             job: query.target == "job",
         })
     }
@@ -756,14 +762,14 @@ impl Engine {
                 if number < scope.first || number > scope.last {
                     return Err(out_of_range());
                 }
-                let related: i32 = client
+                let row = client
                     .query_one(
                         "SELECT related_files FROM frames WHERE task_id = $1 AND number = $2",
                         &[&scope.task, &(number as i32)],
                     )
                     .await
-                    .db()?
-                    .get(0);
+                    .db()?;
+                let related: i32 = column(&row, 0)?;
                 if related == 0 {
                     return Err(ApiError::detail(ErrorKind::NotFound, "The frame has no context images."));
                 }
@@ -795,10 +801,10 @@ impl Engine {
             )
             .await
             .db()?;
-        let Some(task) = row.get::<_, Option<i64>>(0) else {
+        let Some(task) = column::<_, Option<i64>>(&row, 0)? else {
             return Err(ApiError::detail(ErrorKind::NotFound, "The project has no task with data."));
         };
-        let updated: chrono::DateTime<chrono::Utc> = row.get(1);
+        let updated: chrono::DateTime<chrono::Utc> = column(&row, 1)?;
         Ok(DataLocation {
             key: keys::preview(task),
             member: -1,
@@ -826,9 +832,9 @@ impl Engine {
             .db()?
             .ok_or_else(ApiError::not_found)?;
         Ok(if quality == "original" {
-            (row.get(0), row.get(1), row.get(4))
+            (column(&row, 0)?, column(&row, 1)?, column(&row, 4)?)
         } else {
-            (row.get(2), row.get(3), "jpeg".to_string())
+            (column(&row, 2)?, column(&row, 3)?, "jpeg".to_string())
         })
     }
 
@@ -893,14 +899,14 @@ impl Engine {
             .db()?;
         // Every frame is listed, a video's too (named after the video): the chunks are
         // imagesets, and clients of imageset chunks (cvat_sdk.datasets) index meta by frame.
-        let frames: Vec<Value> = rows
+        let frames = rows
             .iter()
             .map(|r| {
-                let related = r.get::<_, i32>(3);
-                json!({"name": r.get::<_, String>(0), "width": r.get::<_, i32>(1), "height": r.get::<_, i32>(2),
-                       "related_files": related, "has_related_context": related > 0})
+                let related = column::<_, i32>(r, 3)?;
+                Ok(json!({"name": column::<_, String>(r, 0)?, "width": column::<_, i32>(r, 1)?,
+                          "height": column::<_, i32>(r, 2)?, "related_files": related, "has_related_context": related > 0}))
             })
-            .collect();
+            .collect::<ApiResult<Vec<Value>>>()?;
         let step = scope.step.max(1);
         let absolute = |relative: i64| scope.start_frame as i64 + relative * step as i64;
         let deleted: Vec<i32> =

@@ -7,6 +7,7 @@ use crate::render::{self, timestamp, user_columns};
 use crate::{parse_body, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
+use cvat_db::{column, column_values};
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
 use cvat_permissions::{Actor, JobFacts, JobScope};
@@ -78,46 +79,46 @@ fn columns() -> String {
     )
 }
 
-fn render_row(base: &str, r: &Row) -> String {
-    let id: i64 = r.get("id");
-    let (start, stop): (i32, i32) = (r.get("start_frame"), r.get("stop_frame"));
-    let mode: String = r.get("mode");
+fn render_row(base: &str, r: &Row) -> ApiResult<String> {
+    let id: i64 = column(r, "id")?;
+    let (start, stop): (i32, i32) = (column(r, "start_frame")?, column(r, "stop_frame")?);
+    let mode: String = column(r, "mode")?;
     let chunk_kind = if mode == "interpolation" { "video" } else { "imageset" };
-    json!({
+    Ok(json!({
         "url": format!("{base}/api/jobs/{id}"),
         "id": id,
-        "task_id": r.get::<_, i64>("task_id"),
-        "task_name": r.get::<_, String>("task_name"),
-        "project_id": r.get::<_, Option<i64>>("project_id"),
-        "project_name": r.get::<_, Option<String>>("project_name"),
-        "assignee": render::user(base, r, "assignee"),
+        "task_id": column::<_, i64>(r, "task_id")?,
+        "task_name": column::<_, String>(r, "task_name")?,
+        "project_id": column::<_, Option<i64>>(r, "project_id")?,
+        "project_name": column::<_, Option<String>>(r, "project_name")?,
+        "assignee": render::user(base, r, "assignee")?,
         "guide_id": Value::Null,
-        "dimension": r.get::<_, String>("dimension"),
+        "dimension": column::<_, String>(r, "dimension")?,
         "mode": mode,
         "media_type": "image",
-        "bug_tracker": r.get::<_, String>("bug_tracker"),
-        "status": r.get::<_, String>("status"),
-        "stage": r.get::<_, String>("stage"),
-        "state": r.get::<_, String>("state"),
+        "bug_tracker": column::<_, String>(r, "bug_tracker")?,
+        "status": column::<_, String>(r, "status")?,
+        "stage": column::<_, String>(r, "stage")?,
+        "state": column::<_, String>(r, "state")?,
         "frame_count": stop - start + 1,
         "start_frame": start,
         "stop_frame": stop,
-        "data_chunk_size": r.get::<_, Option<i32>>("data_chunk_size"),
+        "data_chunk_size": column::<_, Option<i32>>(r, "data_chunk_size")?,
         "data_compressed_chunk_type": chunk_kind,
         "data_original_chunk_type": chunk_kind,
-        "created_date": timestamp(r.get("created_date")),
-        "updated_date": timestamp(r.get("updated_date")),
-        "type": r.get::<_, String>("type"),
-        "organization": r.get::<_, Option<i64>>("organization_id"),
-        "target_storage": render::storage(r, "target_storage"),
-        "source_storage": render::storage(r, "source_storage"),
-        "assignee_updated_date": render::optional_timestamp(r.get("assignee_updated_date")),
-        "parent_job_id": r.get::<_, Option<i64>>("parent_job_id"),
+        "created_date": timestamp(column(r, "created_date")?),
+        "updated_date": timestamp(column(r, "updated_date")?),
+        "type": column::<_, String>(r, "type")?,
+        "organization": column::<_, Option<i64>>(r, "organization_id")?,
+        "target_storage": render::storage(r, "target_storage")?,
+        "source_storage": render::storage(r, "source_storage")?,
+        "assignee_updated_date": render::optional_timestamp(column(r, "assignee_updated_date")?),
+        "parent_job_id": column::<_, Option<i64>>(r, "parent_job_id")?,
         "replicas_count": 0,
         "issues": {"url": format!("{base}/api/issues?job_id={id}"), "count": 0},
         "labels": {"url": format!("{base}/api/labels?job_id={id}")},
     })
-    .to_string()
+    .to_string())
 }
 
 impl Engine {
@@ -135,9 +136,9 @@ impl Engine {
             .await
             .db()?
             .ok_or_else(ApiError::not_found)?;
-        let task_id: i64 = row.get(0);
+        let task_id: i64 = column(&row, 0)?;
         let task = self.task_access(client, task_id).await?;
-        let facts = JobFacts { task: task.facts, assignee: row.get(1) };
+        let facts = JobFacts { task: task.facts, assignee: column(&row, 1)? };
         let actor = self.actor(caller, task.org).await?;
         allow(cvat_permissions::job(&actor, scope, &facts))?;
         Ok((facts, task_id, actor))
@@ -160,7 +161,7 @@ impl Engine {
             .await
             .db()?
             .ok_or_else(ApiError::not_found)?;
-        Ok(render_row(&caller.base_url, &row))
+        render_row(&caller.base_url, &row)
     }
 
     pub async fn list_jobs(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
@@ -168,7 +169,10 @@ impl Engine {
         let scope = list_scope(caller, &actor, &VISIBILITY)?;
         let client = self.client().await?;
         let (count, rows) = cvat_listing::fetch_page(&client, &JOB_LIST, params, scope, &columns(), FROM).await?;
-        Ok(DocumentPage { count, results: rows.iter().map(|r| render_row(&caller.base_url, r)).collect() })
+        Ok(DocumentPage {
+            count,
+            results: rows.iter().map(|r| render_row(&caller.base_url, r)).collect::<ApiResult<_>>()?,
+        })
     }
 
     pub async fn get_job(&self, caller: &Caller, id: i64) -> ApiResult<String> {
@@ -202,7 +206,7 @@ impl Engine {
             self.named_user(&tx, caller, "assignee", user, facts.task.in_org).await?;
         }
         let row = tx.query_one("SELECT stage, state FROM jobs WHERE id = $1 FOR UPDATE", &[&id]).await.db()?;
-        let (old_stage, old_state): (String, String) = (row.get(0), row.get(1));
+        let (old_stage, old_state): (String, String) = (column(&row, 0)?, column(&row, 1)?);
         let new_stage = stage.clone().unwrap_or(old_stage.clone());
         let new_state = match (&stage, state) {
             (_, Some(state)) => state,
@@ -219,13 +223,10 @@ impl Engine {
         )
         .await
         .db()?;
-        let statuses: Vec<String> = tx
-            .query("SELECT status FROM jobs WHERE task_id = $1 AND type = 'annotation'", &[&task_id])
-            .await
-            .db()?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let statuses: Vec<String> = column_values(
+            &tx.query("SELECT status FROM jobs WHERE task_id = $1 AND type = 'annotation'", &[&task_id]).await.db()?,
+            0,
+        )?;
         let task_status = cvat_segments::task_status(statuses.iter().map(String::as_str));
         tx.execute("UPDATE tasks SET status = $2, updated_date = now() WHERE id = $1", &[&task_id, &task_status])
             .await

@@ -6,6 +6,7 @@ use crate::access::{list_scope, Visibility};
 use crate::{db_error, parse_body, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
+use cvat_db::{column, column_values};
 use cvat_error::{ApiError, ApiResult, ErrorKind};
 use cvat_labels::{AttributeSpec, LabelSpec};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam};
@@ -68,7 +69,7 @@ async fn sibling_colors(
         )
         .await
         .db()?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    Ok(column_values(&rows, 0)?.into_iter().collect())
 }
 
 async fn insert_attribute(client: &impl GenericClient, label_id: i64, a: &AttributeSpec) -> ApiResult<()> {
@@ -106,7 +107,7 @@ fn insert_label<'a>(
             )
             .await
             .map_err(write_error)?;
-        let id: i64 = row.get(0);
+        let id: i64 = column(&row, 0)?;
         for attribute in spec.attributes.iter().filter(|a| !a.deleted) {
             insert_attribute(client, id, attribute).await?;
         }
@@ -138,7 +139,7 @@ async fn update_label(client: &impl GenericClient, owner: LabelOwner, spec: &Lab
         client.execute("DELETE FROM labels WHERE id = $1", &[&id]).await.db()?;
         return Ok(());
     }
-    let old_kind: String = row.get(0);
+    let old_kind: String = column(&row, 0)?;
     // A label does not turn into or out of a skeleton: its sublabels would dangle.
     let kind = match spec.kind.as_deref() {
         Some(new) if old_kind != "skeleton" && new != "skeleton" => new.to_string(),
@@ -221,20 +222,20 @@ pub(crate) async fn names(client: &impl GenericClient, owner: LabelOwner) -> Api
         )
         .await
         .db()?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    rows.iter().map(|r| Ok((column(r, 0)?, column(r, 1)?))).collect()
 }
 
 const LABEL_COLUMNS: &str = "l.id, l.name, l.color, l.type, l.svg, l.project_id, l.task_id, l.parent_id";
 
 /// Renders labels (with their attributes and sublabels) in the order of `rows`.
 async fn render(client: &impl GenericClient, rows: &[Row]) -> ApiResult<Vec<String>> {
-    let ids: Vec<i64> = rows.iter().map(|r| r.get("id")).collect();
+    let ids: Vec<i64> = column_values(rows, "id")?;
     let sublabels = client
         .query(&format!("SELECT {LABEL_COLUMNS} FROM labels l WHERE l.parent_id = ANY($1) ORDER BY l.id"), &[&ids])
         .await
         .db()?;
     let mut all_ids = ids.clone();
-    all_ids.extend(sublabels.iter().map(|r| r.get::<_, i64>("id")));
+    all_ids.extend(column_values::<_, i64>(&sublabels, "id")?);
     let attribute_rows = client
         .query(
             "SELECT id, label_id, name, mutable, input_type, default_value, \"values\" FROM attributes \
@@ -245,48 +246,47 @@ async fn render(client: &impl GenericClient, rows: &[Row]) -> ApiResult<Vec<Stri
         .db()?;
     let mut attributes: HashMap<i64, Vec<Value>> = HashMap::new();
     for a in &attribute_rows {
-        attributes.entry(a.get("label_id")).or_default().push(json!({
-            "id": a.get::<_, i64>("id"),
-            "name": a.get::<_, String>("name"),
-            "mutable": a.get::<_, bool>("mutable"),
-            "input_type": a.get::<_, String>("input_type"),
-            "default_value": a.get::<_, String>("default_value"),
-            "values": a.get::<_, Vec<String>>("values"),
+        attributes.entry(column(a, "label_id")?).or_default().push(json!({
+            "id": column::<_, i64>(a, "id")?,
+            "name": column::<_, String>(a, "name")?,
+            "mutable": column::<_, bool>(a, "mutable")?,
+            "input_type": column::<_, String>(a, "input_type")?,
+            "default_value": column::<_, String>(a, "default_value")?,
+            "values": column::<_, Vec<String>>(a, "values")?,
         }));
     }
     let mut children: HashMap<i64, Vec<Value>> = HashMap::new();
     for s in &sublabels {
-        let id: i64 = s.get("id");
-        children.entry(s.get("parent_id")).or_default().push(json!({
+        let id: i64 = column(s, "id")?;
+        children.entry(column(s, "parent_id")?).or_default().push(json!({
             "id": id,
-            "name": s.get::<_, String>("name"),
-            "color": s.get::<_, String>("color"),
+            "name": column::<_, String>(s, "name")?,
+            "color": column::<_, String>(s, "color")?,
             "attributes": attributes.remove(&id).unwrap_or_default(),
-            "type": s.get::<_, String>("type"),
+            "type": column::<_, String>(s, "type")?,
             "has_parent": true,
         }));
     }
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|r| {
-            let id: i64 = r.get("id");
-            let parent: Option<i64> = r.get("parent_id");
-            json!({
+            let id: i64 = column(r, "id")?;
+            let parent: Option<i64> = column(r, "parent_id")?;
+            Ok(json!({
                 "id": id,
-                "name": r.get::<_, String>("name"),
-                "color": r.get::<_, String>("color"),
+                "name": column::<_, String>(r, "name")?,
+                "color": column::<_, String>(r, "color")?,
                 "attributes": attributes.remove(&id).unwrap_or_default(),
-                "type": r.get::<_, String>("type"),
-                "svg": r.get::<_, String>("svg"),
+                "type": column::<_, String>(r, "type")?,
+                "svg": column::<_, String>(r, "svg")?,
                 "sublabels": children.remove(&id).unwrap_or_default(),
-                "project_id": r.get::<_, Option<i64>>("project_id"),
-                "task_id": r.get::<_, Option<i64>>("task_id"),
+                "project_id": column::<_, Option<i64>>(r, "project_id")?,
+                "task_id": column::<_, Option<i64>>(r, "task_id")?,
                 "parent_id": parent,
                 "has_parent": parent.is_some(),
             })
-            .to_string()
+            .to_string())
         })
-        .collect())
+        .collect()
 }
 
 const FIELDS: &[Field] = &[
@@ -390,7 +390,7 @@ impl Engine {
             .await
             .db()?
             .ok_or_else(ApiError::not_found)?;
-        Ok(match row.get::<_, Option<i64>>(0) {
+        Ok(match column::<_, Option<i64>>(&row, 0)? {
             Some(project) => LabelOwner::Project(project),
             None => LabelOwner::Task(task_id),
         })
@@ -403,7 +403,7 @@ impl Engine {
             .await
             .db()?
             .ok_or_else(ApiError::not_found)?;
-        match (row.get::<_, Option<i64>>("project_id"), row.get::<_, Option<i64>>("task_id")) {
+        match (column::<_, Option<i64>>(&row, "project_id")?, column::<_, Option<i64>>(&row, "task_id")?) {
             (Some(project), _) => {
                 let scope = if update { ProjectScope::Update } else { ProjectScope::View };
                 self.check_project(client, caller, project, scope).await?;
@@ -439,10 +439,10 @@ impl Engine {
         let specs = cvat_labels::parse_labels(&Value::Array(vec![Value::Object(body)]))?;
         let mut client = self.client().await?;
         let row = self.label_for(&client, caller, id, true).await?;
-        if row.get::<_, Option<i64>>("parent_id").is_some() {
+        if column::<_, Option<i64>>(&row, "parent_id")?.is_some() {
             return Err(ApiError::invalid("Sublabels cannot be changed this way; change the skeleton"));
         }
-        let owner = owner_of(&row);
+        let owner = owner_of(&row)?;
         let tx = client.transaction().await.db()?;
         apply(&tx, owner, &specs).await?;
         touch(&tx, owner).await?;
@@ -453,21 +453,21 @@ impl Engine {
     pub async fn delete_label(&self, caller: &Caller, id: i64) -> ApiResult<()> {
         let mut client = self.client().await?;
         let row = self.label_for(&client, caller, id, true).await?;
-        if row.get::<_, Option<i64>>("parent_id").is_some() {
+        if column::<_, Option<i64>>(&row, "parent_id")?.is_some() {
             return Err(ApiError::invalid("Sublabels cannot be deleted this way; change the skeleton"));
         }
         let tx = client.transaction().await.db()?;
         tx.execute("DELETE FROM labels WHERE id = $1", &[&id]).await.db()?;
-        touch(&tx, owner_of(&row)).await?;
+        touch(&tx, owner_of(&row)?).await?;
         tx.commit().await.db()
     }
 }
 
-fn owner_of(row: &Row) -> LabelOwner {
-    match row.get::<_, Option<i64>>("project_id") {
+fn owner_of(row: &Row) -> ApiResult<LabelOwner> {
+    Ok(match column::<_, Option<i64>>(row, "project_id")? {
         Some(project) => LabelOwner::Project(project),
-        None => LabelOwner::Task(row.get::<_, Option<i64>>("task_id").unwrap_or_default()),
-    }
+        None => LabelOwner::Task(column::<_, Option<i64>>(row, "task_id")?.unwrap_or_default()),
+    })
 }
 
 /// Label changes update the owner's `updated_date`.

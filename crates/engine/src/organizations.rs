@@ -2,6 +2,7 @@
 //! report, and in the periodic resync for reports that were lost.
 
 use crate::Engine;
+use cvat_db::column_values;
 use cvat_db::DbResultExt;
 use cvat_error::ApiResult;
 
@@ -23,7 +24,7 @@ impl Engine {
         tx.execute("DELETE FROM cloud_storages WHERE organization_id = ANY($1)", &[&gone]).await.db()?;
         tx.commit().await.db()?;
         tracing::info!(organizations = ?gone, "objects of deleted organizations removed");
-        Ok(tasks.iter().map(|r| r.get(0)).collect())
+        column_values(&tasks, 0)
     }
 
     /// Checks every organization this schema refers to.
@@ -38,7 +39,7 @@ impl Engine {
                 )
                 .await
                 .db()?;
-            rows.iter().map(|r| r.get(0)).collect()
+            column_values(&rows, 0)?
         };
         if ids.is_empty() {
             return Ok(Vec::new());

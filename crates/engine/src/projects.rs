@@ -6,6 +6,7 @@ use crate::render::{self, timestamp, user_columns};
 use crate::{parse_body, query_cached, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
+use cvat_db::{column, column_values};
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
 use cvat_permissions::{Actor, CreateScope, ProjectFacts, ProjectScope};
@@ -64,45 +65,46 @@ async fn task_summaries(client: &impl GenericClient, ids: &[i64]) -> ApiResult<H
         &[&ids],
     )
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get(0), TaskSummary { count: r.get(1), subsets: r.get(2), dimension: r.get(3) }))
-        .collect())
+    rows.iter()
+        .map(|r| {
+            let summary = TaskSummary { count: column(r, 1)?, subsets: column(r, 2)?, dimension: column(r, 3)? };
+            Ok((column(r, 0)?, summary))
+        })
+        .collect()
 }
 
 async fn render_rows(client: &impl GenericClient, base: &str, rows: &[Row]) -> ApiResult<Vec<String>> {
-    let ids: Vec<i64> = rows.iter().map(|r| r.get("id")).collect();
+    let ids: Vec<i64> = column_values(rows, "id")?;
     let mut summaries = task_summaries(client, &ids).await?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|r| {
-            let id: i64 = r.get("id");
+            let id: i64 = column(r, "id")?;
             let tasks = summaries.remove(&id).unwrap_or(TaskSummary { count: 0, subsets: vec![], dimension: None });
-            let org: Option<i64> = r.get("organization_id");
-            json!({
+            let org: Option<i64> = column(r, "organization_id")?;
+            Ok(json!({
                 "url": format!("{base}/api/projects/{id}"),
                 "id": id,
-                "name": r.get::<_, String>("name"),
+                "name": column::<_, String>(r, "name")?,
                 "labels": {"url": format!("{base}/api/labels?project_id={id}")},
                 "tasks": {"count": tasks.count, "url": format!("{base}/api/tasks?project_id={id}")},
-                "owner": render::user(base, r, "owner"),
-                "assignee": render::user(base, r, "assignee"),
+                "owner": render::user(base, r, "owner")?,
+                "assignee": render::user(base, r, "assignee")?,
                 "guide_id": null,
-                "bug_tracker": r.get::<_, String>("bug_tracker"),
+                "bug_tracker": column::<_, String>(r, "bug_tracker")?,
                 "task_subsets": tasks.subsets,
-                "created_date": timestamp(r.get("created_date")),
-                "updated_date": timestamp(r.get("updated_date")),
-                "status": r.get::<_, String>("status"),
+                "created_date": timestamp(column(r, "created_date")?),
+                "updated_date": timestamp(column(r, "updated_date")?),
+                "status": column::<_, String>(r, "status")?,
                 "dimension": tasks.dimension,
                 "organization": org,
                 "organization_id": org,
-                "target_storage": render::storage(r, "target_storage"),
-                "source_storage": render::storage(r, "source_storage"),
-                "assignee_updated_date": render::optional_timestamp(r.get("assignee_updated_date")),
+                "target_storage": render::storage(r, "target_storage")?,
+                "source_storage": render::storage(r, "source_storage")?,
+                "assignee_updated_date": render::optional_timestamp(column(r, "assignee_updated_date")?),
             })
-            .to_string()
+            .to_string())
         })
-        .collect())
+        .collect()
 }
 
 /// Reads `source_storage`/`target_storage` of a write body: `{location, cloud_storage_id}`.
@@ -139,7 +141,7 @@ pub(crate) async fn storage_field(
 pub(crate) async fn store_storage(client: &impl GenericClient, value: Option<Value>) -> ApiResult<Option<Value>> {
     let Some(mut value) = value else { return Ok(None) };
     let row = client.query_one("SELECT nextval('storage_ids')", &[]).await.db()?;
-    value["id"] = json!(row.get::<_, i64>(0));
+    value["id"] = json!(column::<_, i64>(&row, 0)?);
     Ok(Some(value))
 }
 
@@ -155,8 +157,8 @@ impl Engine {
             .await
             .db()?
             .ok_or_else(ApiError::not_found)?;
-        let org: Option<i64> = row.get(2);
-        Ok((ProjectFacts { in_org: org.is_some(), owner: row.get(0), assignee: row.get(1) }, org))
+        let org: Option<i64> = column(&row, 2)?;
+        Ok((ProjectFacts { in_org: org.is_some(), owner: column(&row, 0)?, assignee: column(&row, 1)? }, org))
     }
 
     /// 404 when the project does not exist, 403 when `scope` is denied.
@@ -243,7 +245,7 @@ impl Engine {
             )
             .await
             .db()?;
-        let id: i64 = row.get(0);
+        let id: i64 = column(&row, 0)?;
         labels::apply(&tx, LabelOwner::Project(id), &labels).await?;
         let document = self.project_document(&tx, caller, id).await?;
         tx.commit().await.db()?;
@@ -334,7 +336,7 @@ impl Engine {
         // Jobs and every label go with them (foreign keys cascade).
         tx.execute("DELETE FROM projects WHERE id = $1", &[&id]).await.db()?;
         tx.commit().await.db()?;
-        Ok(tasks.iter().map(|r| r.get(0)).collect())
+        column_values(&tasks, 0)
     }
 
     /// Moving an object into an organization needs an active membership there (or

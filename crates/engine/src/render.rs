@@ -1,6 +1,8 @@
 //! Pieces shared by the read models.
 
 use chrono::{DateTime, Utc};
+use cvat_db::column;
+use cvat_error::ApiResult;
 use serde_json::{json, Value};
 use tokio_postgres::Row;
 
@@ -14,18 +16,20 @@ pub(crate) fn optional_timestamp(value: Option<DateTime<Utc>>) -> Value {
 
 /// CVAT's `BasicUser` from the columns `{prefix}_id`, `{prefix}_username`,
 /// `{prefix}_first_name`, `{prefix}_last_name`; null when there is no user.
-pub(crate) fn user(base_url: &str, row: &Row, prefix: &str) -> Value {
-    let Some(id) = row.get::<_, Option<i64>>(format!("{prefix}_id").as_str()) else {
-        return Value::Null;
+pub(crate) fn user(base_url: &str, row: &Row, prefix: &str) -> ApiResult<Value> {
+    let Some(id) = column::<_, Option<i64>>(row, format!("{prefix}_id").as_str())? else {
+        return Ok(Value::Null);
     };
-    let text = |field: &str| row.get::<_, Option<String>>(format!("{prefix}_{field}").as_str()).unwrap_or_default();
-    json!({
+    let text = |field: &str| {
+        column::<_, Option<String>>(row, format!("{prefix}_{field}").as_str()).map(Option::unwrap_or_default)
+    };
+    Ok(json!({
         "url": format!("{base_url}/api/users/{id}"),
         "id": id,
-        "username": text("username"),
-        "first_name": text("first_name"),
-        "last_name": text("last_name"),
-    })
+        "username": text("username")?,
+        "first_name": text("first_name")?,
+        "last_name": text("last_name")?,
+    }))
 }
 
 /// SQL selecting the columns [`user`] reads, from the users table aliased `alias`.
@@ -37,6 +41,6 @@ pub(crate) fn user_columns(alias: &str, prefix: &str) -> String {
 }
 
 /// A stored storage value, or null.
-pub(crate) fn storage(row: &Row, column: &str) -> Value {
-    row.get::<_, Option<Value>>(column).unwrap_or(Value::Null)
+pub(crate) fn storage(row: &Row, name: &str) -> ApiResult<Value> {
+    Ok(column::<_, Option<Value>>(row, name)?.unwrap_or(Value::Null))
 }

@@ -4,6 +4,7 @@
 
 use crate::render::{optional_timestamp, timestamp};
 use crate::{Caller, DocumentPage, Engine};
+use cvat_db::column;
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, ErrorKind};
@@ -47,27 +48,27 @@ pub const REQUEST_LIST: ListSpec = ListSpec {
     default_sort: "-created_date",
 };
 
-fn render(row: &Row) -> String {
-    let status: String = row.get("status");
-    let progress: Option<f32> = row.get("progress");
-    json!({
-        "id": row.get::<_, String>("id"),
+fn render(row: &Row) -> ApiResult<String> {
+    let status: String = column(row, "status")?;
+    let progress: Option<f32> = column(row, "progress")?;
+    Ok(json!({
+        "id": column::<_, String>(row, "id")?,
         "status": status,
-        "message": row.get::<_, String>("message"),
+        "message": column::<_, String>(row, "message")?,
         "progress": progress.map(|p| (p as f64).clamp(0.0, 1.0)),
-        "created_date": timestamp(row.get("created_date")),
-        "started_date": optional_timestamp(row.get("started_date")),
-        "finished_date": optional_timestamp(row.get("finished_date")),
+        "created_date": timestamp(column(row, "created_date")?),
+        "started_date": optional_timestamp(column(row, "started_date")?),
+        "finished_date": optional_timestamp(column(row, "finished_date")?),
         "expiry_date": Value::Null,
-        "owner": {"id": row.get::<_, i64>("owner_id"), "username": row.get::<_, Option<String>>("owner_username")
+        "owner": {"id": column::<_, i64>(row, "owner_id")?, "username": column::<_, Option<String>>(row, "owner_username")?
             .unwrap_or_default()},
         "operation": {
-            "type": row.get::<_, String>("type"),
-            "target": row.get::<_, String>("target"),
-            "project_id": row.get::<_, Option<i64>>("project_id"),
-            "task_id": row.get::<_, Option<i64>>("task_id"),
-            "job_id": row.get::<_, Option<i64>>("job_id"),
-            "org_id": row.get::<_, Option<i64>>("organization_id"),
+            "type": column::<_, String>(row, "type")?,
+            "target": column::<_, String>(row, "target")?,
+            "project_id": column::<_, Option<i64>>(row, "project_id")?,
+            "task_id": column::<_, Option<i64>>(row, "task_id")?,
+            "job_id": column::<_, Option<i64>>(row, "job_id")?,
+            "org_id": column::<_, Option<i64>>(row, "organization_id")?,
             "format": Value::Null,
             "function_id": Value::Null,
             "lightweight": Value::Null,
@@ -75,7 +76,7 @@ fn render(row: &Row) -> String {
         "result_url": Value::Null,
         "result_id": Value::Null,
     })
-    .to_string()
+    .to_string())
 }
 
 impl Engine {
@@ -146,10 +147,10 @@ impl Engine {
             .await
             .db()?
             .ok_or_else(|| ApiError::detail(ErrorKind::NotFound, "There is no request with specified id"))?;
-        if row.get::<_, i64>("owner_id") != caller.id() {
+        if column::<_, i64>(&row, "owner_id")? != caller.id() {
             return Err(ApiError::detail(ErrorKind::Forbidden, "You don't have permission to perform this action"));
         }
-        Ok(render(&row))
+        render(&row)
     }
 
     /// Cancels a request that no worker has started yet; it then disappears, as in CVAT.
@@ -171,6 +172,6 @@ impl Engine {
         scope.push("r.owner_id = {}", SqlParam::Int(caller.id()));
         let client = self.client().await?;
         let (count, rows) = cvat_listing::fetch_page(&client, &REQUEST_LIST, params, scope, COLUMNS, FROM).await?;
-        Ok(DocumentPage { count, results: rows.iter().map(render).collect() })
+        Ok(DocumentPage { count, results: rows.iter().map(render).collect::<ApiResult<_>>()? })
     }
 }

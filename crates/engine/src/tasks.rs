@@ -7,7 +7,7 @@ use crate::projects::{storage_field, store_storage, unknown_field};
 use crate::render::{self, timestamp, user_columns};
 use crate::{parse_body, query_cached, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
-use cvat_db::{column, GenericClient};
+use cvat_db::{column, column_values, GenericClient};
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
 use cvat_permissions::{Actor, CreateScope, ProjectFacts, ProjectScope, TaskFacts, TaskScope};
@@ -96,58 +96,59 @@ async fn job_counts(client: &impl GenericClient, ids: &[i64]) -> ApiResult<HashM
         &[&ids],
     )
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get(0), JobCounts { count: r.get(1), completed: r.get(2), validation: r.get(3) }))
-        .collect())
+    rows.iter()
+        .map(|r| {
+            let counts = JobCounts { count: column(r, 1)?, completed: column(r, 2)?, validation: column(r, 3)? };
+            Ok((column(r, 0)?, counts))
+        })
+        .collect()
 }
 
 async fn render_rows(client: &impl GenericClient, base: &str, rows: &[Row]) -> ApiResult<Vec<String>> {
-    let ids: Vec<i64> = rows.iter().map(|r| r.get("id")).collect();
+    let ids: Vec<i64> = column_values(rows, "id")?;
     let mut counts = job_counts(client, &ids).await?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|r| {
-            let id: i64 = r.get("id");
+            let id: i64 = column(r, "id")?;
             let jobs = counts.remove(&id).unwrap_or(JobCounts { count: 0, completed: 0, validation: 0 });
-            let org: Option<i64> = r.get("organization_id");
-            let size: i32 = r.get("size");
-            let mode: String = r.get("mode");
+            let org: Option<i64> = column(r, "organization_id")?;
+            let size: i32 = column(r, "size")?;
+            let mode: String = column(r, "mode")?;
             // Data fields describe attached media; until then they are null (or 0, "").
-            let data: Option<i64> = r.get("data_id");
-            json!({
+            let data: Option<i64> = column(r, "data_id")?;
+            Ok(json!({
                 "url": format!("{base}/api/tasks/{id}"),
                 "id": id,
-                "name": r.get::<_, String>("name"),
-                "project_id": r.get::<_, Option<i64>>("project_id"),
-                "project_name": r.get::<_, Option<String>>("project_name"),
-                "owner": render::user(base, r, "owner"),
-                "assignee": render::user(base, r, "assignee"),
-                "bug_tracker": r.get::<_, String>("bug_tracker"),
-                "created_date": timestamp(r.get("created_date")),
-                "updated_date": timestamp(r.get("updated_date")),
-                "overlap": r.get::<_, Option<i32>>("overlap"),
-                "segment_size": r.get::<_, i32>("segment_size"),
-                "initial_replicas": r.get::<_, i32>("consensus_replicas"),
-                "status": r.get::<_, String>("status"),
-                "data_chunk_size": r.get::<_, Option<i32>>("data_chunk_size"),
-                "data_original_chunk_type": r.get::<_, Option<String>>("original_chunk_type"),
-                "data_compressed_chunk_type": r.get::<_, Option<String>>("compressed_chunk_type"),
-                "data_cloud_storage_id": r.get::<_, Option<i64>>("data_cloud_storage_id"),
+                "name": column::<_, String>(r, "name")?,
+                "project_id": column::<_, Option<i64>>(r, "project_id")?,
+                "project_name": column::<_, Option<String>>(r, "project_name")?,
+                "owner": render::user(base, r, "owner")?,
+                "assignee": render::user(base, r, "assignee")?,
+                "bug_tracker": column::<_, String>(r, "bug_tracker")?,
+                "created_date": timestamp(column(r, "created_date")?),
+                "updated_date": timestamp(column(r, "updated_date")?),
+                "overlap": column::<_, Option<i32>>(r, "overlap")?,
+                "segment_size": column::<_, i32>(r, "segment_size")?,
+                "initial_replicas": column::<_, i32>(r, "consensus_replicas")?,
+                "status": column::<_, String>(r, "status")?,
+                "data_chunk_size": column::<_, Option<i32>>(r, "data_chunk_size")?,
+                "data_original_chunk_type": column::<_, Option<String>>(r, "original_chunk_type")?,
+                "data_compressed_chunk_type": column::<_, Option<String>>(r, "compressed_chunk_type")?,
+                "data_cloud_storage_id": column::<_, Option<i64>>(r, "data_cloud_storage_id")?,
                 "guide_id": Value::Null,
                 "size": size,
-                "image_quality": r.get::<_, Option<i32>>("data_image_quality").unwrap_or(0),
+                "image_quality": column::<_, Option<i32>>(r, "data_image_quality")?.unwrap_or(0),
                 "data": data,
-                "dimension": r.get::<_, String>("dimension"),
+                "dimension": column::<_, String>(r, "dimension")?,
                 "mode": mode,
                 "media_type": if data.is_some() { "image" } else { "" },
-                "subset": r.get::<_, String>("subset"),
+                "subset": column::<_, String>(r, "subset")?,
                 "organization": org,
                 "organization_id": org,
-                "target_storage": render::storage(r, "target_storage"),
-                "source_storage": render::storage(r, "source_storage"),
-                "assignee_updated_date": render::optional_timestamp(r.get("assignee_updated_date")),
-                "validation_mode": r.get::<_, Option<String>>("validation_mode"),
+                "target_storage": render::storage(r, "target_storage")?,
+                "source_storage": render::storage(r, "source_storage")?,
+                "assignee_updated_date": render::optional_timestamp(column(r, "assignee_updated_date")?),
+                "validation_mode": column::<_, Option<String>>(r, "validation_mode")?,
                 "labels": {"url": format!("{base}/api/labels?task_id={id}")},
                 "jobs": {
                     "count": jobs.count,
@@ -156,9 +157,9 @@ async fn render_rows(client: &impl GenericClient, base: &str, rows: &[Row]) -> A
                     "url": format!("{base}/api/jobs?task_id={id}"),
                 },
             })
-            .to_string()
+            .to_string())
         })
-        .collect())
+        .collect()
 }
 
 /// A task's permission facts, organization and project.
@@ -179,13 +180,18 @@ impl Engine {
             .await
             .db()?
             .ok_or_else(ApiError::not_found)?;
-        let org: Option<i64> = row.get(2);
-        let project: Option<i64> = row.get(3);
+        let org: Option<i64> = column(&row, 2)?;
+        let project: Option<i64> = column(&row, 3)?;
         let facts = TaskFacts {
             in_org: org.is_some(),
-            owner: row.get(0),
-            assignee: row.get(1),
-            project: project.map(|_| ProjectFacts { in_org: org.is_some(), owner: row.get(4), assignee: row.get(5) }),
+            owner: column(&row, 0)?,
+            assignee: column(&row, 1)?,
+            project: match project {
+                Some(_) => {
+                    Some(ProjectFacts { in_org: org.is_some(), owner: column(&row, 4)?, assignee: column(&row, 5)? })
+                }
+                None => None,
+            },
         };
         Ok(TaskAccess { facts, org, project })
     }
@@ -266,15 +272,16 @@ impl Engine {
                     .await
                     .db()?
                     .ok_or_else(|| ApiError::invalid("Project matching query does not exist."))?;
-                let project_org: Option<i64> = row.get(2);
-                let facts = ProjectFacts { in_org: project_org.is_some(), owner: row.get(0), assignee: row.get(1) };
+                let project_org: Option<i64> = column(&row, 2)?;
+                let facts =
+                    ProjectFacts { in_org: project_org.is_some(), owner: column(&row, 0)?, assignee: column(&row, 1)? };
                 let project_actor = self.actor(caller, project_org).await?;
                 allow(cvat_permissions::project(&project_actor, ProjectScope::View, &facts))?;
                 allow(cvat_permissions::create_task_in_project(&project_actor, &facts))?;
                 if project_org != org {
                     return Err(ApiError::invalid("The task and its project should be in the same organization."));
                 }
-                inherited = (row.get::<_, Option<Value>>(3), row.get::<_, Option<Value>>(4));
+                inherited = (column::<_, Option<Value>>(&row, 3)?, column::<_, Option<Value>>(&row, 4)?);
             }
             None => allow(cvat_permissions::create_or_list(&actor, CreateScope::Create, org.is_some()))?,
         }
@@ -309,7 +316,7 @@ impl Engine {
             )
             .await
             .db()?;
-        let id: i64 = row.get(0);
+        let id: i64 = column(&row, 0)?;
         if project_id.is_none() {
             labels::apply(&tx, LabelOwner::Task(id), &labels).await?;
         }

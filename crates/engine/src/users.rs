@@ -4,6 +4,7 @@
 //! catches a change whose report was lost.
 
 use crate::{Caller, Engine};
+use cvat_db::column_values;
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult};
@@ -46,7 +47,7 @@ impl Engine {
         let ids: Vec<i64> = {
             let client = self.client().await?;
             let rows = client.query("SELECT id FROM users ORDER BY id", &[]).await.db()?;
-            rows.iter().map(|r| r.get(0)).collect()
+            column_values(&rows, 0)?
         };
         self.refresh_users(&ids).await
     }

@@ -5,6 +5,7 @@ use crate::secrets::{digest, random_token};
 use crate::users::timestamp;
 use crate::Identity;
 use chrono::{DateTime, Utc};
+use cvat_db::column;
 use cvat_db::DbResultExt;
 use cvat_error::{ApiError, ApiResult, FieldErrors};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
@@ -36,19 +37,19 @@ pub const TOKEN_LIST: ListSpec = ListSpec {
 /// Access-token values start with this so they are recognisable in leaked-secret scans.
 const TOKEN_PREFIX: &str = "cvat_";
 
-fn token_from_row(row: &Row) -> AccessToken {
-    AccessToken {
-        id: row.get("id"),
-        name: row.get("name"),
-        created_date: timestamp(Some(row.get("created_date"))),
-        updated_date: timestamp(Some(row.get("updated_date"))),
-        expiry_date: timestamp(row.get("expiry_date")),
-        last_used_date: timestamp(row.get("last_used_date")),
-        read_only: row.get("read_only"),
-        owner_id: row.get("user_id"),
-        owner_username: row.get("username"),
+fn token_from_row(row: &Row) -> ApiResult<AccessToken> {
+    Ok(AccessToken {
+        id: column(row, "id")?,
+        name: column(row, "name")?,
+        created_date: timestamp(Some(column(row, "created_date")?)),
+        updated_date: timestamp(Some(column(row, "updated_date")?)),
+        expiry_date: timestamp(column(row, "expiry_date")?),
+        last_used_date: timestamp(column(row, "last_used_date")?),
+        read_only: column(row, "read_only")?,
+        owner_id: column(row, "user_id")?,
+        owner_username: column(row, "username")?,
         value: String::new(),
-    }
+    })
 }
 
 fn validate_name(name: &str, errors: &mut FieldErrors) {
@@ -111,7 +112,7 @@ impl Identity {
             )
             .await
             .db()?;
-        Ok(AccessToken { value, ..token_from_row(&row) })
+        Ok(AccessToken { value, ..token_from_row(&row)? })
     }
 
     pub async fn list_access_tokens(&self, principal: &Principal, params: &ListParams) -> ApiResult<AccessTokenPage> {
@@ -119,7 +120,7 @@ impl Identity {
         scope.push("t.user_id = {}", SqlParam::Int(principal.user_id));
         let (count, rows) =
             self.page(&TOKEN_LIST, params, scope, COLUMNS, "access_tokens t JOIN users u ON u.id = t.user_id").await?;
-        Ok(AccessTokenPage { count, results: rows.iter().map(token_from_row).collect() })
+        Ok(AccessTokenPage { count, results: rows.iter().map(token_from_row).collect::<ApiResult<_>>()? })
     }
 
     /// One of the caller's tokens; `id = None` means the token of this request.
@@ -144,7 +145,7 @@ impl Identity {
             )
             .await
             .db()?;
-        row.as_ref().map(token_from_row).ok_or_else(ApiError::not_found)
+        row.as_ref().map(token_from_row).transpose()?.ok_or_else(ApiError::not_found)
     }
 
     pub async fn update_access_token(&self, request: &UpdateAccessTokenRequest) -> ApiResult<AccessToken> {
@@ -178,8 +179,8 @@ impl Identity {
             .await
             .db()?;
         let row = row.ok_or_else(ApiError::not_found)?;
-        self.cache.forget("bearer", row.get("token_hash")).await;
-        Ok(token_from_row(&row))
+        self.cache.forget("bearer", column(&row, "token_hash")?).await;
+        token_from_row(&row)
     }
 
     pub async fn delete_access_token(&self, principal: &Principal, id: i64) -> ApiResult<()> {
@@ -193,7 +194,7 @@ impl Identity {
             .await
             .db()?
             .ok_or_else(ApiError::not_found)?;
-        self.cache.forget("bearer", deleted.get("token_hash")).await;
+        self.cache.forget("bearer", column(&deleted, "token_hash")?).await;
         Ok(())
     }
 }

@@ -3,9 +3,10 @@
 
 use crate::cache::TTL_SECONDS;
 use crate::secrets::{constant_time_eq, digest, random_hex, random_token};
-use crate::users::{is_unique_violation, user_from_row, valid_email, valid_username, USER_COLUMNS};
+use crate::users::{is_email_taken, is_unique_violation, user_from_row, valid_email, valid_username, USER_COLUMNS};
 use crate::{db_error, password, Identity};
 use base64::Engine;
+use cvat_db::column;
 use cvat_db::DbResultExt;
 use cvat_error::{ApiError, ApiResult, ErrorKind, FieldErrors};
 use cvat_proto::auth::{
@@ -17,8 +18,8 @@ use tokio_postgres::Row;
 const BAD_LOGIN: &str = "Unable to log in with provided credentials.";
 const RESET_TTL_HOURS: i64 = 24;
 
-fn principal(row: &Row, method: &str) -> Principal {
-    principal_of(user_from_row(row), method)
+fn principal(row: &Row, method: &str) -> ApiResult<Principal> {
+    Ok(principal_of(user_from_row(row)?, method))
 }
 
 fn principal_of(user: User, method: &str) -> Principal {
@@ -74,9 +75,12 @@ impl Identity {
                 &[&account],
             )
             .await?;
-        let stored: Option<String> = row.as_ref().map(|r| r.get("password_hash"));
+        let stored: Option<String> = row.as_ref().map(|r| column(r, "password_hash")).transpose()?;
         let matches = password::verify(password.to_string(), stored).await;
-        Ok(row.filter(|r| matches && r.get::<_, bool>("is_active")).as_ref().map(user_from_row))
+        match row {
+            Some(row) if matches && column::<_, bool>(&row, "is_active")? => user_from_row(&row).map(Some),
+            _ => Ok(None),
+        }
     }
 
     async fn open_session(&self, user_id: i64) -> ApiResult<LoginResponse> {
@@ -137,7 +141,7 @@ impl Identity {
                 &[&hash],
             )
             .await?;
-        let found = row.map(|r| principal(&r, "token")).ok_or_else(invalid_token)?;
+        let found = row.map(|r| principal(&r, "token")).transpose()?.ok_or_else(invalid_token)?;
         self.cache.put("token", &hash, &found, TTL_SECONDS).await;
         Ok(found)
     }
@@ -160,19 +164,19 @@ impl Identity {
             )
             .await?;
         let row = row.ok_or_else(invalid_token)?;
-        let token_id: i64 = row.get("token_id");
+        let token_id: i64 = column(&row, "token_id")?;
         // Recording every use would put a write on every request; a minute's precision is enough.
-        if row.get::<_, bool>("stale") {
+        if column::<_, bool>(&row, "stale")? {
             self.client()
                 .await?
                 .execute("UPDATE access_tokens SET last_used_date = now() WHERE id = $1", &[&token_id])
                 .await
                 .db()?;
         }
-        let mut found = principal(&row, "bearer");
-        found.read_only = row.get("read_only");
+        let mut found = principal(&row, "bearer")?;
+        found.read_only = column(&row, "read_only")?;
         found.access_token_id = Some(token_id);
-        let seconds_left: Option<i64> = row.get("seconds_left");
+        let seconds_left: Option<i64> = column(&row, "seconds_left")?;
         let ttl = seconds_left.map_or(TTL_SECONDS, |s| s.max(0) as u64);
         self.cache.put("bearer", &hash, &found, ttl).await;
         Ok(found)
@@ -190,7 +194,7 @@ impl Identity {
             .await?;
         let row = row.ok_or_else(|| ApiError::unauthenticated("Invalid session."))?;
         if session.unsafe_method {
-            let expected: String = row.get("csrf_token");
+            let expected: String = column(&row, "csrf_token")?;
             if session.csrf_header.is_empty() {
                 return Err(ApiError::detail(ErrorKind::Forbidden, "CSRF Failed: CSRF token missing."));
             }
@@ -199,7 +203,7 @@ impl Identity {
                 return Err(ApiError::detail(ErrorKind::Forbidden, "CSRF Failed: CSRF token incorrect."));
             }
         }
-        let mut found = principal(&row, "session");
+        let mut found = principal(&row, "session")?;
         found.session_id = Some(session.session_id.clone());
         Ok(found)
     }
@@ -246,9 +250,9 @@ impl Identity {
             )
             .await;
         match row {
-            Ok(row) => Ok(user_from_row(&row)),
+            Ok(row) => user_from_row(&row),
             Err(err) if is_unique_violation(&err) => {
-                let (field, message) = if err.to_string().contains("email") {
+                let (field, message) = if is_email_taken(&err) {
                     ("email", "A user is already registered with this e-mail address.")
                 } else {
                     ("username", "A user with that username already exists.")
@@ -312,7 +316,7 @@ impl Identity {
             .await
             .db()?;
         let Some(row) = row else { return Ok(()) };
-        let user_id: i64 = row.get("id");
+        let user_id: i64 = column(&row, "id")?;
         let token = random_token(40);
         client
             .execute(
@@ -327,7 +331,7 @@ impl Identity {
              (or POST uid and token to /api/auth/password/reset/confirm). The link expires in {RESET_TTL_HOURS} hours.",
             b64(&user_id.to_string())
         );
-        if let Err(err) = self.outbox.send(row.get("email"), "Password reset", &body).await {
+        if let Err(err) = self.outbox.send(column(&row, "email")?, "Password reset", &body).await {
             tracing::error!(error = %err, "password reset mail could not be written");
             return Err(ApiError::internal());
         }
@@ -351,7 +355,7 @@ impl Identity {
             )
             .await
             .db()?;
-        let username: String = row.ok_or_else(|| ApiError::field("token", "Invalid value"))?.get(0);
+        let username: String = column(&row.ok_or_else(|| ApiError::field("token", "Invalid value"))?, 0)?;
         password::validate_new(
             &request.new_password1,
             &request.new_password2,

@@ -12,6 +12,7 @@ use crate::orgs::at_least_user;
 use crate::secrets::random_token;
 use crate::users::{is_admin, timestamp};
 use crate::Identity;
+use cvat_db::column;
 use cvat_db::DbResultExt;
 use cvat_error::{ApiError, ApiResult};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
@@ -47,22 +48,22 @@ pub const INVITATION_LIST: ListSpec = ListSpec {
     default_sort: "-created_date",
 };
 
-fn invitation_from_row(row: &Row) -> Invitation {
-    Invitation {
-        key: row.get("key"),
-        created_date: timestamp(Some(row.get("created_date"))),
-        expired: row.get("expired"),
-        accepted: row.get("accepted"),
-        role: row.get("role"),
-        owner_id: row.get("owner_id"),
-        owner_username: row.get("owner_username"),
-        user_id: row.get("user_id"),
-        username: row.get("username"),
-        first_name: row.get("first_name"),
-        last_name: row.get("last_name"),
-        organization_id: row.get("organization_id"),
-        organization_slug: row.get("organization_slug"),
-    }
+fn invitation_from_row(row: &Row) -> ApiResult<Invitation> {
+    Ok(Invitation {
+        key: column(row, "key")?,
+        created_date: timestamp(Some(column(row, "created_date")?)),
+        expired: column(row, "expired")?,
+        accepted: column(row, "accepted")?,
+        role: column(row, "role")?,
+        owner_id: column(row, "owner_id")?,
+        owner_username: column(row, "owner_username")?,
+        user_id: column(row, "user_id")?,
+        username: column(row, "username")?,
+        first_name: column(row, "first_name")?,
+        last_name: column(row, "last_name")?,
+        organization_id: column(row, "organization_id")?,
+        organization_slug: column(row, "organization_slug")?,
+    })
 }
 
 /// May someone with `caller_role` invite with `role`?
@@ -105,7 +106,7 @@ impl Identity {
             .await
             .db()?
             .ok_or_else(|| ApiError::field("email", "There is no user with this e-mail address or username."))?;
-        let (user_id, address): (i64, String) = (invitee.get(0), invitee.get(1));
+        let (user_id, address): (i64, String) = (column(&invitee, 0)?, column(&invitee, 1)?);
         let key = random_token(64);
         let tx = client.transaction().await.db()?;
         let membership = tx
@@ -117,7 +118,7 @@ impl Identity {
             .await
             .db()?
             .ok_or_else(|| ApiError::invalid("The user is a member of the organization already."))?;
-        let membership_id: i64 = membership.get(0);
+        let membership_id: i64 = column(&membership, 0)?;
         tx.execute(
             "INSERT INTO invitations (key, membership_id, owner_id, sent_date) VALUES ($1, $2, $3, now())",
             &[&key, &membership_id, &principal.user_id],
@@ -148,7 +149,7 @@ impl Identity {
         let client = self.client().await?;
         let row =
             client.query_opt(&format!("SELECT {} FROM {FROM} WHERE i.key = $1", columns()), &[&key]).await.db()?;
-        row.as_ref().map(invitation_from_row).ok_or_else(ApiError::not_found)
+        row.as_ref().map(invitation_from_row).transpose()?.ok_or_else(ApiError::not_found)
     }
 
     /// The invitation if the caller may see it: its sender, its invitee, or staff of its
@@ -205,7 +206,7 @@ impl Identity {
             None => {}
         }
         let (count, rows) = self.page(&INVITATION_LIST, params, scope, &columns(), FROM).await?;
-        Ok(InvitationPage { count, results: rows.iter().map(invitation_from_row).collect() })
+        Ok(InvitationPage { count, results: rows.iter().map(invitation_from_row).collect::<ApiResult<_>>()? })
     }
 
     /// The invitee joins; answers the organization's slug.

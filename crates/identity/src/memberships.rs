@@ -6,6 +6,7 @@
 use crate::orgs::at_least_user;
 use crate::users::{is_admin, timestamp};
 use crate::Identity;
+use cvat_db::column;
 use cvat_db::DbResultExt;
 use cvat_error::{ApiError, ApiResult};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
@@ -33,19 +34,19 @@ pub const MEMBERSHIP_LIST: ListSpec = ListSpec {
     default_sort: "-id",
 };
 
-fn membership_from_row(row: &Row) -> Membership {
-    Membership {
-        id: row.get("id"),
-        user_id: row.get("user_id"),
-        username: row.get("username"),
-        first_name: row.get("first_name"),
-        last_name: row.get("last_name"),
-        organization_id: row.get("organization_id"),
-        is_active: row.get("is_active"),
-        joined_date: timestamp(row.get("joined_date")),
-        role: row.get("role"),
-        invitation: row.get("invitation"),
-    }
+fn membership_from_row(row: &Row) -> ApiResult<Membership> {
+    Ok(Membership {
+        id: column(row, "id")?,
+        user_id: column(row, "user_id")?,
+        username: column(row, "username")?,
+        first_name: column(row, "first_name")?,
+        last_name: column(row, "last_name")?,
+        organization_id: column(row, "organization_id")?,
+        is_active: column(row, "is_active")?,
+        joined_date: timestamp(column(row, "joined_date")?),
+        role: column(row, "role")?,
+        invitation: column(row, "invitation")?,
+    })
 }
 
 pub(crate) fn is_staff_role(role: &str) -> bool {
@@ -61,7 +62,7 @@ impl Identity {
                 &[&user_id, &organization_id],
             )
             .await?;
-        Ok(row.map(|r| r.get("role")))
+        row.map(|r| column(&r, "role")).transpose()
     }
 
     /// `org`: `Some(id)` for an organization context, `None` for none or the personal workspace.
@@ -90,13 +91,13 @@ impl Identity {
             None => {}
         }
         let (count, rows) = self.page(&MEMBERSHIP_LIST, params, scope, COLUMNS, FROM).await?;
-        Ok(MembershipPage { count, results: rows.iter().map(membership_from_row).collect() })
+        Ok(MembershipPage { count, results: rows.iter().map(membership_from_row).collect::<ApiResult<_>>()? })
     }
 
     async fn membership(&self, id: i64) -> ApiResult<Membership> {
         let client = self.client().await?;
         let row = client.query_opt(&format!("SELECT {COLUMNS} FROM {FROM} WHERE m.id = $1"), &[&id]).await.db()?;
-        row.as_ref().map(membership_from_row).ok_or_else(ApiError::not_found)
+        row.as_ref().map(membership_from_row).transpose()?.ok_or_else(ApiError::not_found)
     }
 
     /// The membership and the caller's active role in its organization ("" for none).

@@ -5,6 +5,7 @@
 use crate::users::{is_admin, is_unique_violation, timestamp};
 use crate::{db_error, Identity};
 use cvat_db::DbResultExt;
+use cvat_db::{column, column_values};
 use cvat_error::{ApiError, ApiResult, ErrorKind, FieldErrors};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
 use cvat_proto::auth::{Organization, OrganizationPage, Principal, ResolvedOrganization};
@@ -34,20 +35,20 @@ pub const ORGANIZATION_LIST: ListSpec = ListSpec {
     default_sort: "-id",
 };
 
-fn organization_from_row(row: &Row) -> Organization {
-    Organization {
-        id: row.get("id"),
-        slug: row.get("slug"),
-        name: row.get("name"),
-        description: row.get("description"),
-        created_date: timestamp(Some(row.get("created_date"))),
-        updated_date: timestamp(Some(row.get("updated_date"))),
-        contact_json: row.get::<_, Option<String>>("contact").unwrap_or_default(),
-        owner_id: row.get::<_, Option<i64>>("owner_id").unwrap_or(0),
-        owner_username: row.get("owner_username"),
-        owner_first_name: row.get("owner_first_name"),
-        owner_last_name: row.get("owner_last_name"),
-    }
+fn organization_from_row(row: &Row) -> ApiResult<Organization> {
+    Ok(Organization {
+        id: column(row, "id")?,
+        slug: column(row, "slug")?,
+        name: column(row, "name")?,
+        description: column(row, "description")?,
+        created_date: timestamp(Some(column(row, "created_date")?)),
+        updated_date: timestamp(Some(column(row, "updated_date")?)),
+        contact_json: column::<_, Option<String>>(row, "contact")?.unwrap_or_default(),
+        owner_id: column::<_, Option<i64>>(row, "owner_id")?.unwrap_or(0),
+        owner_username: column(row, "owner_username")?,
+        owner_first_name: column(row, "owner_first_name")?,
+        owner_last_name: column(row, "owner_last_name")?,
+    })
 }
 
 /// Privilege `user` or above (CVAT's minimum to create organizations).
@@ -137,14 +138,14 @@ impl Identity {
             };
             ApiError::detail(ErrorKind::NotFound, format!("{value} organization does not exist."))
         })?;
-        Ok(ResolvedOrganization { id: row.get("id"), personal: false, slug: row.get("slug") })
+        Ok(ResolvedOrganization { id: column(&row, "id")?, personal: false, slug: column(&row, "slug")? })
     }
 
     /// The organizations among `ids` that exist.
     pub async fn existing_organizations(&self, ids: &[i64]) -> ApiResult<Vec<i64>> {
         let client = self.client().await?;
         let rows = client.query("SELECT id FROM organizations WHERE id = ANY($1)", &[&ids]).await.db()?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        column_values(&rows, 0)
     }
 
     /// Creates an organization owned by the caller, with the owner's active membership.
@@ -165,7 +166,7 @@ impl Identity {
             )
             .await;
         let id: i64 = match inserted {
-            Ok(row) => row.get(0),
+            Ok(row) => column(&row, 0)?,
             Err(err) if is_unique_violation(&err) => return Err(slug_taken()),
             Err(err) => return Err(db_error(err)),
         };
@@ -183,7 +184,7 @@ impl Identity {
     async fn organization(&self, id: i64) -> ApiResult<Option<Organization>> {
         let client = self.client().await?;
         let row = client.query_opt(&format!("SELECT {COLUMNS} FROM {FROM} WHERE o.id = $1"), &[&id]).await.db()?;
-        Ok(row.as_ref().map(organization_from_row))
+        row.as_ref().map(organization_from_row).transpose()
     }
 
     /// Organizations where the caller is the owner or an active member (admins: all).
@@ -196,7 +197,7 @@ impl Identity {
             );
         }
         let (count, rows) = self.page(&ORGANIZATION_LIST, params, scope, COLUMNS, FROM).await?;
-        Ok(OrganizationPage { count, results: rows.iter().map(organization_from_row).collect() })
+        Ok(OrganizationPage { count, results: rows.iter().map(organization_from_row).collect::<ApiResult<_>>()? })
     }
 
     /// The caller's role in an organization: `Some("")` for a membership row that is not
@@ -211,7 +212,7 @@ impl Identity {
             )
             .await
             .db()?;
-        Ok(row.map(|r| r.get(0)))
+        row.map(|r| column(&r, 0)).transpose()
     }
 
     /// An organization the caller may see (owner, or any membership row); 404 otherwise.

@@ -2,6 +2,7 @@
 
 use crate::{db_error, Identity};
 use chrono::{DateTime, Utc};
+use cvat_db::column;
 use cvat_db::DbResultExt;
 use cvat_error::{ApiError, ApiResult, FieldErrors};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
@@ -33,20 +34,20 @@ pub(crate) fn timestamp(value: Option<DateTime<Utc>>) -> String {
     value.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)).unwrap_or_default()
 }
 
-pub(crate) fn user_from_row(row: &Row) -> User {
-    User {
-        id: row.get("id"),
-        username: row.get("username"),
-        first_name: row.get("first_name"),
-        last_name: row.get("last_name"),
-        email: row.get("email"),
-        groups: row.get("groups"),
-        is_staff: row.get("is_staff"),
-        is_superuser: row.get("is_superuser"),
-        is_active: row.get("is_active"),
-        last_login: timestamp(row.get("last_login")),
-        date_joined: timestamp(row.get("date_joined")),
-    }
+pub(crate) fn user_from_row(row: &Row) -> ApiResult<User> {
+    Ok(User {
+        id: column(row, "id")?,
+        username: column(row, "username")?,
+        first_name: column(row, "first_name")?,
+        last_name: column(row, "last_name")?,
+        email: column(row, "email")?,
+        groups: column(row, "groups")?,
+        is_staff: column(row, "is_staff")?,
+        is_superuser: column(row, "is_superuser")?,
+        is_active: column(row, "is_active")?,
+        last_login: timestamp(column(row, "last_login")?),
+        date_joined: timestamp(column(row, "date_joined")?),
+    })
 }
 
 pub fn is_admin(principal: &Principal) -> bool {
@@ -67,7 +68,7 @@ impl Identity {
         let client = self.client().await?;
         let row =
             client.query_opt(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"), &[&id]).await.db()?;
-        Ok(row.as_ref().map(user_from_row))
+        row.as_ref().map(user_from_row).transpose()
     }
 
     /// The users among `ids` that exist (for other services' read models; no permission
@@ -76,7 +77,7 @@ impl Identity {
         let client = self.client().await?;
         let rows =
             client.query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ANY($1)"), &[&ids]).await.db()?;
-        Ok(rows.iter().map(user_from_row).collect())
+        rows.iter().map(user_from_row).collect()
     }
 
     /// Lists users. Admins see everyone; in an organization, members see its members;
@@ -97,7 +98,11 @@ impl Identity {
             None => {}
         }
         let (count, rows) = self.page(&USER_LIST, params, scope, USER_COLUMNS, "users u").await?;
-        Ok(UserPage { count, results: rows.iter().map(user_from_row).collect(), full: is_admin(principal) })
+        Ok(UserPage {
+            count,
+            results: rows.iter().map(user_from_row).collect::<ApiResult<_>>()?,
+            full: is_admin(principal),
+        })
     }
 
     /// Reads one user: yourself, anyone for an admin, or anyone inside an organization
@@ -146,7 +151,7 @@ impl Identity {
             .await;
         match result {
             Err(err) if is_unique_violation(&err) => {
-                let field = if err.to_string().contains("email") { "email" } else { "username" };
+                let field = if is_email_taken(&err) { "email" } else { "username" };
                 Err(ApiError::field(field, format!("A user with that {field} already exists.")))
             }
             Err(err) => Err(db_error(err)),
@@ -190,6 +195,12 @@ impl Identity {
 
 pub(crate) fn is_unique_violation(err: &tokio_postgres::Error) -> bool {
     err.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+}
+
+/// True when the unique index on e-mail addresses (`users_email_key`) refused a write;
+/// decided by the violated constraint's name, never by the message text.
+pub(crate) fn is_email_taken(err: &tokio_postgres::Error) -> bool {
+    err.as_db_error().and_then(|e| e.constraint()) == Some("users_email_key")
 }
 
 fn check_patch_keys(patch: &Map<String, Value>, admin: bool) -> ApiResult<()> {

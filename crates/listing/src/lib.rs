@@ -171,7 +171,7 @@ pub async fn fetch_page(
     )
     .await
     .map_err(cvat_db::api_error)?;
-    let count: i64 = count.get(0);
+    let count: i64 = cvat_db::column(&count, 0)?;
     if rows.is_empty() && list.offset > 0 {
         return Err(ApiError::detail(ErrorKind::NotFound, "Invalid page."));
     }

@@ -1,6 +1,7 @@
 //! Trace probes: the gateway starts one, the task service records its own hop and
 //! publishes a job to every worker pool; each worker reports the trace id it ran under.
 
+use cvat_db::column;
 use cvat_db::DbResultExt;
 use cvat_db::PgPool;
 use cvat_error::{ApiError, ApiResult};
@@ -76,7 +77,10 @@ impl Probes {
             )
             .await
             .db()?;
-        let hops = rows.iter().map(|r| TraceHop { service: r.get(0), trace_id: r.get(1) }).collect();
+        let hops = rows
+            .iter()
+            .map(|r| Ok(TraceHop { service: column(r, 0)?, trace_id: column(r, 1)? }))
+            .collect::<ApiResult<_>>()?;
         Ok(TraceProbe { id: id.to_string(), hops })
     }
 }

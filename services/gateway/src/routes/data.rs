@@ -295,7 +295,7 @@ async fn store_part(state: &AppState, key: &str, field: &mut actix_multipart::Fi
         while let Some(chunk) = field.next().await {
             let piece = match chunk {
                 Ok(chunk) if received + chunk.len() > limit => {
-                    Err(BlobError::Refused(format!("{name} is larger than {limit} bytes.")))
+                    Err(BlobError::TooLarge(format!("{name} is larger than {limit} bytes.")))
                 }
                 Ok(chunk) => {
                     received += chunk.len();
@@ -312,9 +312,7 @@ async fn store_part(state: &AppState, key: &str, field: &mut actix_multipart::Fi
     let (_, stored) = futures_util::future::join(pump, state.blobs.put_stream(key, pieces.boxed())).await;
     match stored {
         Ok(size) => Ok(size as i64),
-        Err(BlobError::Refused(reason)) if reason.contains("larger than") => {
-            Err(ApiError::detail(ErrorKind::PayloadTooLarge, reason).into())
-        }
+        Err(BlobError::TooLarge(reason)) => Err(ApiError::detail(ErrorKind::PayloadTooLarge, reason).into()),
         Err(BlobError::Refused(reason)) => Err(ApiError::bad_request(reason).into()),
         Err(other) => Err(blob_error(other)),
     }
