@@ -144,3 +144,49 @@ async fn many_writes_at_once_share_a_small_pool() {
         assert_eq!(crate::task_data::request_of(&user, task).await["status"], "finished");
     }
 }
+
+/// A task of 200,000 frames (tiny images in the share, made here): the worker's report
+/// goes in parts, the task service records every frame and makes the jobs.
+#[tokio::test]
+async fn a_task_of_200000_frames() {
+    const FRAMES: usize = 200_000;
+    let (user, _) = Caller::new().await;
+    let directory = unique("frames");
+    let dir = std::path::Path::new(&env("CVAT_SHARE_DIR")).join(&directory);
+    let image = crate::task_data::png(1, 1);
+    tokio::task::spawn_blocking(move || {
+        for group in 0..FRAMES / 1000 {
+            let sub = dir.join(format!("{group:03}"));
+            std::fs::create_dir_all(&sub).unwrap();
+            for i in 0..1000 {
+                std::fs::write(sub.join(format!("{i:03}.png")), &image).unwrap();
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let body = json!({"name": "long", "labels": [{"name": "a"}], "segment_size": 50_000});
+    let task = expect(user.post("/api/tasks", None, body).await, StatusCode::CREATED).await["id"].as_i64().unwrap();
+    let data = json!({"image_quality": 70, "chunk_size": 2000, "server_files": [format!("{directory}/")]});
+    expect(user.post(&format!("/api/tasks/{task}/data/"), None, data).await, StatusCode::ACCEPTED).await;
+    let id = format!("action%3Dcreate%26target%3Dtask%26target_id%3D{task}");
+    // Bounded: a busy 2-core machine processes these in a few minutes.
+    let mut request = serde_json::Value::Null;
+    for _ in 0..1200 {
+        request = expect(user.get(&format!("/api/requests/{id}"), None).await, StatusCode::OK).await;
+        if request["status"] == "finished" || request["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(request["status"], "finished", "{request}");
+    let read = expect(user.get(&format!("/api/tasks/{task}"), None).await, StatusCode::OK).await;
+    assert_eq!((read["size"].as_i64(), read["jobs"]["count"].as_i64()), (Some(FRAMES as i64), Some(4)), "{read}");
+    let last = format!("/api/tasks/{task}/data?type=frame&number={}&quality=original", FRAMES - 1);
+    assert_eq!(user.get(&last, None).await.status(), StatusCode::OK);
+    let jobs = results(&user, &format!("/api/jobs?task_id={task}&sort=id"), None).await;
+    let meta = expect(user.get(&format!("/api/jobs/{}/data/meta", jobs[3]["id"]), None).await, StatusCode::OK).await;
+    assert_eq!(meta["frames"][49_999]["name"], format!("{directory}/199/999.png"));
+    expect(user.delete(&format!("/api/tasks/{task}")).await, StatusCode::NO_CONTENT).await;
+    std::fs::remove_dir_all(std::path::Path::new(&env("CVAT_SHARE_DIR")).join(&directory)).unwrap();
+}

@@ -339,8 +339,12 @@ async fn build(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> 
     let origin = match (job.cloud_storage_id, job.share_paths.is_empty()) {
         (0, true) => Origin::Uploads,
         (0, false) => {
-            let files =
-                sources.share.files(&job.share_paths, &job.share_exclude).map_err(|e| Failure::Data(e.to_string()))?;
+            // A directory walk is blocking I/O: off the async threads.
+            let (share, paths, exclude) = (sources.share.clone(), job.share_paths.clone(), job.share_exclude.clone());
+            let files = tokio::task::spawn_blocking(move || share.files(&paths, &exclude))
+                .await
+                .map_err(|e| Failure::Retry(e.into()))?
+                .map_err(|e| Failure::Data(e.to_string()))?;
             Origin::Share(files.into_iter().filter(|f| matches_pattern(job, f)).collect())
         }
         _ => Origin::Cloud(open_cloud(job, sources, task).await?),
