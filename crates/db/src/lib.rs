@@ -111,7 +111,12 @@ fn classify(err: DbError, at: &'static std::panic::Location<'static>) -> ApiErro
             return ApiError::detail(ErrorKind::Conflict, "An object with these values already exists.");
         }
     }
-    tracing::error!(error = %err, %at, "database error");
+    // The server's message says what failed (its detail may quote data: not logged).
+    let message = match &err {
+        DbError::Query(e) => e.as_db_error().map(|d| d.message().to_string()),
+        _ => None,
+    };
+    tracing::error!(error = %err, message = message.unwrap_or_default(), %at, "database error");
     ApiError::internal()
 }
 

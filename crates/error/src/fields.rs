@@ -71,11 +71,14 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A whole number within `range`.
+    /// A whole number within `range`; like DRF, an integral float (`1.0`) counts.
     pub fn optional_int(&mut self, name: &str, range: std::ops::RangeInclusive<i64>) -> Option<i64> {
+        let whole = |n: &serde_json::Number| {
+            n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+        };
         match self.body.get(name)? {
-            Value::Number(n) if n.as_i64().is_some() => {
-                let v = n.as_i64().unwrap_or_default();
+            Value::Number(n) if whole(n).is_some() => {
+                let v = whole(n).unwrap_or_default();
                 if v < *range.start() {
                     self.errors.add(name, format!("Ensure this value is greater than or equal to {}.", range.start()));
                     None
@@ -138,5 +141,16 @@ mod tests {
         for key in ["name", "flag", "missing", "blank", "big", "c"] {
             assert!(err.body.get(key).is_some(), "{key}");
         }
+    }
+
+    #[test]
+    fn integral_floats_are_integers() {
+        let body = json!({"whole": 3.0, "part": 2.5, "huge": 1e300});
+        let mut fields = Fields::new(body.as_object().unwrap());
+        assert_eq!(fields.optional_int("whole", 0..=10), Some(3));
+        assert_eq!(fields.optional_int("part", 0..=10), None);
+        assert_eq!(fields.optional_int("huge", 0..=i64::MAX), None);
+        let err = fields.finish().unwrap_err();
+        assert_eq!(err.body["part"], json!(["A valid integer is required."]));
     }
 }

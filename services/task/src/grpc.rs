@@ -35,6 +35,19 @@ fn document(json: String) -> Document {
     Document { json }
 }
 
+/// Bytes per part of a streamed document: far below gRPC's 4 MiB message limit.
+const DOCUMENT_PART_BYTES: usize = 1 << 20;
+
+pub type DocumentParts =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<DocumentPart, tonic::Status>> + Send>>;
+
+/// A rendered document as the parts of a streamed answer.
+fn document_parts(json: String) -> DocumentParts {
+    let parts: Vec<Result<DocumentPart, tonic::Status>> =
+        json.as_bytes().chunks(DOCUMENT_PART_BYTES).map(|piece| Ok(DocumentPart { json: piece.to_vec() })).collect();
+    Box::pin(futures_util::stream::iter(parts))
+}
+
 /// The caller and list parameters of a list request.
 fn list_args(r: ListRequest) -> ApiResult<(Caller, ListParams)> {
     Ok((Caller::from_wire(r.caller)?, list_params(r.query)))
@@ -247,14 +260,18 @@ impl Task for TaskService {
         handle(request, "LocateData", |q| async move { self.engine.locate_data(&q).await }).await
     }
 
-    async fn get_data_meta(&self, request: Request<DataQuery>) -> Reply<Document> {
-        handle(request, "GetDataMeta", |q| async move { self.engine.data_meta(&q).await.map(document) }).await
+    type GetDataMetaStream = DocumentParts;
+
+    async fn get_data_meta(&self, request: Request<DataQuery>) -> Reply<DocumentParts> {
+        handle(request, "GetDataMeta", |q| async move { self.engine.data_meta(&q).await.map(document_parts) }).await
     }
 
-    async fn update_data_meta(&self, request: Request<DataMetaUpdate>) -> Reply<Document> {
+    type UpdateDataMetaStream = DocumentParts;
+
+    async fn update_data_meta(&self, request: Request<DataMetaUpdate>) -> Reply<DocumentParts> {
         handle(request, "UpdateDataMeta", |r| async move {
             let query = r.query.unwrap_or_default();
-            self.engine.update_data_meta(&query, &r.body_json).await.map(document)
+            self.engine.update_data_meta(&query, &r.body_json).await.map(document_parts)
         })
         .await
     }

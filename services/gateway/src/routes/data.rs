@@ -434,8 +434,8 @@ async fn meta(
     id: i64,
 ) -> HttpResult<HttpResponse> {
     let query = data_query(&req, auth, target, id, &HashMap::new())?;
-    let document = state.task().get_data_meta(query).await?.into_inner();
-    Ok(documents::document(StatusCode::OK, document))
+    let parts = state.task().get_data_meta(query).await?.into_inner();
+    Ok(documents::streamed(StatusCode::OK, parts))
 }
 
 async fn update_meta(
@@ -448,8 +448,8 @@ async fn update_meta(
 ) -> HttpResult<HttpResponse> {
     let query = data_query(&req, auth, target, id, &HashMap::new())?;
     let update = cvat_proto::task::DataMetaUpdate { query: Some(query), body_json: Value::Object(body.0).to_string() };
-    let document = state.task().update_data_meta(update).await?.into_inner();
-    Ok(documents::document(StatusCode::OK, document))
+    let parts = state.task().update_data_meta(update).await?.into_inner();
+    Ok(documents::streamed(StatusCode::OK, parts))
 }
 
 async fn preview(

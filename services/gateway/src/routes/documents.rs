@@ -39,6 +39,19 @@ pub fn document(status: StatusCode, document: Document) -> HttpResponse {
     HttpResponse::build(status).content_type("application/json").body(document.json)
 }
 
+/// A document the task service sends in parts, passed on as they arrive.
+pub fn streamed(status: StatusCode, parts: tonic::Streaming<cvat_proto::task::DocumentPart>) -> HttpResponse {
+    use futures_util::StreamExt;
+    let body = parts.map(|part| match part {
+        Ok(part) => Ok(bytes::Bytes::from(part.json)),
+        Err(status) => {
+            tracing::warn!(error = %status, "document stream broken");
+            Err(actix_web::error::ErrorServiceUnavailable("the document stream broke"))
+        }
+    });
+    HttpResponse::build(status).content_type("application/json").streaming(body)
+}
+
 /// The `{count, next, previous, results}` page around already-rendered documents.
 pub fn page(req: &HttpRequest, query: &ListQuery, page: DocumentPage) -> HttpResponse {
     let links = Page::<()>::new(req, query, page.count, Vec::new());
