@@ -43,9 +43,9 @@ pub type DocumentParts =
 
 /// A rendered document as the parts of a streamed answer.
 fn document_parts(json: String) -> DocumentParts {
-    let parts: Vec<Result<DocumentPart, tonic::Status>> =
-        json.as_bytes().chunks(DOCUMENT_PART_BYTES).map(|piece| Ok(DocumentPart { json: piece.to_vec() })).collect();
-    Box::pin(futures_util::stream::iter(parts))
+    let parts: Vec<DocumentPart> =
+        json.as_bytes().chunks(DOCUMENT_PART_BYTES).map(|piece| DocumentPart { json: piece.to_vec() }).collect();
+    Box::pin(futures_util::stream::iter(parts.into_iter().map(Ok)))
 }
 
 /// The caller and list parameters of a list request.
