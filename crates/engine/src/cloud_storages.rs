@@ -8,7 +8,7 @@
 //! this schema and never rendered or logged.
 
 use crate::access::{allow, list_scope, Visibility};
-use crate::render::{self, timestamp, user_columns};
+use crate::render::{self, user_columns};
 use crate::{parse_body, Caller, DocumentPage, Engine};
 use cvat_blob::{BucketStatus, S3Access, S3Keys, S3Store};
 use cvat_db::column;
@@ -16,6 +16,7 @@ use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, ErrorKind, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
+use cvat_models::CloudStorageRead;
 use cvat_permissions::{Actor, CloudStorageFacts, CloudStorageScope, Role};
 use serde_json::{json, Map, Value};
 use std::time::Duration;
@@ -72,22 +73,20 @@ fn columns() -> String {
 }
 
 fn render_row(base: &str, r: &Row) -> ApiResult<String> {
-    let id: i64 = column(r, "id")?;
-    Ok(json!({
-        "id": id,
-        "provider_type": column::<_, String>(r, "provider_type")?,
-        "resource": column::<_, String>(r, "resource")?,
-        "display_name": column::<_, String>(r, "display_name")?,
-        "credentials_type": column::<_, String>(r, "credentials_type")?,
-        "owner": render::user(base, r, "owner")?,
-        "manifests": column::<_, Vec<String>>(r, "manifests")?,
-        "created_date": timestamp(column(r, "created_date")?),
-        "updated_date": timestamp(column(r, "updated_date")?),
-        "specific_attributes": column::<_, String>(r, "specific_attributes")?,
-        "description": column::<_, String>(r, "description")?,
-        "organization": column::<_, Option<i64>>(r, "organization_id")?,
-    })
-    .to_string())
+    Ok(cvat_models::render(&CloudStorageRead {
+        id: column(r, "id")?,
+        provider_type: column(r, "provider_type")?,
+        resource: column(r, "resource")?,
+        display_name: column(r, "display_name")?,
+        credentials_type: column(r, "credentials_type")?,
+        owner: render::user(base, r, "owner")?,
+        manifests: column(r, "manifests")?,
+        created_date: column(r, "created_date")?,
+        updated_date: column(r, "updated_date")?,
+        specific_attributes: column(r, "specific_attributes")?,
+        description: column(r, "description")?,
+        organization: column(r, "organization_id")?,
+    }))
 }
 
 /// A storage's settings, as stored (keys included).

@@ -2,13 +2,13 @@
 //! frames the media workers report, and where each piece of data (chunk, frame, preview)
 //! is kept (keys from `cvat_blob::keys`).
 
-use crate::render::timestamp;
 use crate::requests::NewRequest;
 use crate::{parse_body, Caller, Engine};
 use cvat_blob::keys;
 use cvat_db::DbResultExt;
 use cvat_db::{column, column_values};
 use cvat_error::{ApiError, ApiResult, ErrorKind, Fields};
+use cvat_models::{DataMetaRead, FrameMeta as FrameMetaRead};
 use cvat_permissions::{JobScope, TaskScope};
 use cvat_proto::queue::{FileParts, ProcessTaskData};
 use cvat_proto::task::{DataLocation, DataQuery, FrameMeta, TusUpload, UploadedFile};
@@ -903,30 +903,34 @@ impl Engine {
             .iter()
             .map(|r| {
                 let related = column::<_, i32>(r, 3)?;
-                Ok(json!({"name": column::<_, String>(r, 0)?, "width": column::<_, i32>(r, 1)?,
-                          "height": column::<_, i32>(r, 2)?, "related_files": related, "has_related_context": related > 0}))
+                Ok(FrameMetaRead {
+                    name: column(r, 0)?,
+                    width: column(r, 1)?,
+                    height: column(r, 2)?,
+                    related_files: related,
+                    has_related_context: related > 0,
+                })
             })
-            .collect::<ApiResult<Vec<Value>>>()?;
+            .collect::<ApiResult<Vec<_>>>()?;
         let step = scope.step.max(1);
         let absolute = |relative: i64| scope.start_frame as i64 + relative * step as i64;
         let deleted: Vec<i32> =
             scope.deleted.iter().copied().filter(|f| (*f as i64) >= scope.first && (*f as i64) <= scope.last).collect();
-        Ok(json!({
-            "chunks_updated_date": timestamp(scope.updated),
-            "chunk_size": scope.chunk_size,
-            "size": scope.last - scope.first + 1,
-            "image_quality": scope.image_quality,
-            "start_frame": absolute(scope.first),
-            "stop_frame": absolute(scope.last),
-            "frame_filter": if step > 1 { format!("step={step}") } else { String::new() },
-            "frames": frames,
-            "deleted_frames": deleted,
-            "included_frames": Value::Null,
-            "chapters": Value::Null,
-            "storage": scope.storage,
-            "cloud_storage_id": Value::Null,
-        })
-        .to_string())
+        Ok(cvat_models::render(&DataMetaRead {
+            chunks_updated_date: scope.updated,
+            chunk_size: Some(scope.chunk_size),
+            size: scope.last - scope.first + 1,
+            image_quality: scope.image_quality,
+            start_frame: absolute(scope.first),
+            stop_frame: absolute(scope.last),
+            frame_filter: if step > 1 { format!("step={step}") } else { String::new() },
+            frames: Some(frames),
+            deleted_frames: deleted,
+            included_frames: None,
+            chapters: None,
+            storage: Some(scope.storage.clone()),
+            cloud_storage_id: None,
+        }))
     }
 }
 

@@ -3,15 +3,15 @@
 
 use crate::access::{allow, list_scope, Visibility};
 use crate::projects::unknown_field;
-use crate::render::{self, timestamp, user_columns};
+use crate::render::{self, user_columns};
 use crate::{parse_body, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_db::{column, column_values};
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
+use cvat_models::{IssuesSummary, JobRead, LabelsSummary};
 use cvat_permissions::{Actor, JobFacts, JobScope};
-use serde_json::{json, Value};
 use tokio_postgres::Row;
 
 const STAGES: &[&str] = &["annotation", "validation", "acceptance"];
@@ -84,41 +84,40 @@ fn render_row(base: &str, r: &Row) -> ApiResult<String> {
     let (start, stop): (i32, i32) = (column(r, "start_frame")?, column(r, "stop_frame")?);
     let mode: String = column(r, "mode")?;
     let chunk_kind = if mode == "interpolation" { "video" } else { "imageset" };
-    Ok(json!({
-        "url": format!("{base}/api/jobs/{id}"),
-        "id": id,
-        "task_id": column::<_, i64>(r, "task_id")?,
-        "task_name": column::<_, String>(r, "task_name")?,
-        "project_id": column::<_, Option<i64>>(r, "project_id")?,
-        "project_name": column::<_, Option<String>>(r, "project_name")?,
-        "assignee": render::user(base, r, "assignee")?,
-        "guide_id": Value::Null,
-        "dimension": column::<_, String>(r, "dimension")?,
-        "mode": mode,
-        "media_type": "image",
-        "bug_tracker": column::<_, String>(r, "bug_tracker")?,
-        "status": column::<_, String>(r, "status")?,
-        "stage": column::<_, String>(r, "stage")?,
-        "state": column::<_, String>(r, "state")?,
-        "frame_count": stop - start + 1,
-        "start_frame": start,
-        "stop_frame": stop,
-        "data_chunk_size": column::<_, Option<i32>>(r, "data_chunk_size")?,
-        "data_compressed_chunk_type": chunk_kind,
-        "data_original_chunk_type": chunk_kind,
-        "created_date": timestamp(column(r, "created_date")?),
-        "updated_date": timestamp(column(r, "updated_date")?),
-        "type": column::<_, String>(r, "type")?,
-        "organization": column::<_, Option<i64>>(r, "organization_id")?,
-        "target_storage": render::storage(r, "target_storage")?,
-        "source_storage": render::storage(r, "source_storage")?,
-        "assignee_updated_date": render::optional_timestamp(column(r, "assignee_updated_date")?),
-        "parent_job_id": column::<_, Option<i64>>(r, "parent_job_id")?,
-        "replicas_count": 0,
-        "issues": {"url": format!("{base}/api/issues?job_id={id}"), "count": 0},
-        "labels": {"url": format!("{base}/api/labels?job_id={id}")},
-    })
-    .to_string())
+    Ok(cvat_models::render(&JobRead {
+        url: format!("{base}/api/jobs/{id}"),
+        id,
+        task_id: column(r, "task_id")?,
+        task_name: column(r, "task_name")?,
+        project_id: column(r, "project_id")?,
+        project_name: column(r, "project_name")?,
+        assignee: render::user(base, r, "assignee")?,
+        guide_id: None,
+        dimension: column(r, "dimension")?,
+        mode,
+        media_type: "image".into(),
+        bug_tracker: column(r, "bug_tracker")?,
+        status: column(r, "status")?,
+        stage: column(r, "stage")?,
+        state: column(r, "state")?,
+        frame_count: stop - start + 1,
+        start_frame: start,
+        stop_frame: stop,
+        data_chunk_size: column(r, "data_chunk_size")?,
+        data_compressed_chunk_type: Some(chunk_kind.into()),
+        data_original_chunk_type: Some(chunk_kind.into()),
+        created_date: column(r, "created_date")?,
+        updated_date: column(r, "updated_date")?,
+        kind: column(r, "type")?,
+        organization: column(r, "organization_id")?,
+        target_storage: render::storage(r, "target_storage")?,
+        source_storage: render::storage(r, "source_storage")?,
+        assignee_updated_date: column(r, "assignee_updated_date")?,
+        parent_job_id: column(r, "parent_job_id")?,
+        replicas_count: 0,
+        issues: IssuesSummary { url: format!("{base}/api/issues?job_id={id}"), count: 0 },
+        labels: LabelsSummary { url: format!("{base}/api/labels?job_id={id}") },
+    }))
 }
 
 impl Engine {

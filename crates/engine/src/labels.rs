@@ -10,6 +10,7 @@ use cvat_db::{column, column_values};
 use cvat_error::{ApiError, ApiResult, ErrorKind};
 use cvat_labels::{AttributeSpec, LabelSpec};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam};
+use cvat_models::{Attribute, Label, Sublabel};
 use cvat_permissions::{ProjectScope, TaskScope};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -244,47 +245,46 @@ async fn render(client: &impl GenericClient, rows: &[Row]) -> ApiResult<Vec<Stri
         )
         .await
         .db()?;
-    let mut attributes: HashMap<i64, Vec<Value>> = HashMap::new();
+    let mut attributes: HashMap<i64, Vec<Attribute>> = HashMap::new();
     for a in &attribute_rows {
-        attributes.entry(column(a, "label_id")?).or_default().push(json!({
-            "id": column::<_, i64>(a, "id")?,
-            "name": column::<_, String>(a, "name")?,
-            "mutable": column::<_, bool>(a, "mutable")?,
-            "input_type": column::<_, String>(a, "input_type")?,
-            "default_value": column::<_, String>(a, "default_value")?,
-            "values": column::<_, Vec<String>>(a, "values")?,
-        }));
+        attributes.entry(column(a, "label_id")?).or_default().push(Attribute {
+            id: column(a, "id")?,
+            name: column(a, "name")?,
+            mutable: column(a, "mutable")?,
+            input_type: column(a, "input_type")?,
+            default_value: column(a, "default_value")?,
+            values: column(a, "values")?,
+        });
     }
-    let mut children: HashMap<i64, Vec<Value>> = HashMap::new();
+    let mut children: HashMap<i64, Vec<Sublabel>> = HashMap::new();
     for s in &sublabels {
         let id: i64 = column(s, "id")?;
-        children.entry(column(s, "parent_id")?).or_default().push(json!({
-            "id": id,
-            "name": column::<_, String>(s, "name")?,
-            "color": column::<_, String>(s, "color")?,
-            "attributes": attributes.remove(&id).unwrap_or_default(),
-            "type": column::<_, String>(s, "type")?,
-            "has_parent": true,
-        }));
+        children.entry(column(s, "parent_id")?).or_default().push(Sublabel {
+            id,
+            name: column(s, "name")?,
+            color: column(s, "color")?,
+            attributes: attributes.remove(&id).unwrap_or_default(),
+            kind: column(s, "type")?,
+            has_parent: true,
+        });
     }
     rows.iter()
         .map(|r| {
             let id: i64 = column(r, "id")?;
             let parent: Option<i64> = column(r, "parent_id")?;
-            Ok(json!({
-                "id": id,
-                "name": column::<_, String>(r, "name")?,
-                "color": column::<_, String>(r, "color")?,
-                "attributes": attributes.remove(&id).unwrap_or_default(),
-                "type": column::<_, String>(r, "type")?,
-                "svg": column::<_, String>(r, "svg")?,
-                "sublabels": children.remove(&id).unwrap_or_default(),
-                "project_id": column::<_, Option<i64>>(r, "project_id")?,
-                "task_id": column::<_, Option<i64>>(r, "task_id")?,
-                "parent_id": parent,
-                "has_parent": parent.is_some(),
-            })
-            .to_string())
+            Ok(cvat_models::render(&Label {
+                id,
+                name: column(r, "name")?,
+                color: column(r, "color")?,
+                attributes: attributes.remove(&id).unwrap_or_default(),
+                kind: column(r, "type")?,
+                svg: column(r, "svg")?,
+                sublabels: children.remove(&id).unwrap_or_default(),
+                project_id: column(r, "project_id")?,
+                task_id: column(r, "task_id")?,
+                parent_id: parent,
+                has_parent: parent.is_some(),
+            }))
         })
         .collect()
 }

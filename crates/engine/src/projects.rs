@@ -2,13 +2,14 @@
 
 use crate::access::{allow, list_scope, Visibility};
 use crate::labels::{self, LabelOwner};
-use crate::render::{self, timestamp, user_columns};
+use crate::render::{self, user_columns};
 use crate::{parse_body, query_cached, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_db::{column, column_values};
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
+use cvat_models::{LabelsSummary, ProjectRead, TasksSummary};
 use cvat_permissions::{Actor, CreateScope, ProjectFacts, ProjectScope};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -81,28 +82,27 @@ async fn render_rows(client: &impl GenericClient, base: &str, rows: &[Row]) -> A
             let id: i64 = column(r, "id")?;
             let tasks = summaries.remove(&id).unwrap_or(TaskSummary { count: 0, subsets: vec![], dimension: None });
             let org: Option<i64> = column(r, "organization_id")?;
-            Ok(json!({
-                "url": format!("{base}/api/projects/{id}"),
-                "id": id,
-                "name": column::<_, String>(r, "name")?,
-                "labels": {"url": format!("{base}/api/labels?project_id={id}")},
-                "tasks": {"count": tasks.count, "url": format!("{base}/api/tasks?project_id={id}")},
-                "owner": render::user(base, r, "owner")?,
-                "assignee": render::user(base, r, "assignee")?,
-                "guide_id": null,
-                "bug_tracker": column::<_, String>(r, "bug_tracker")?,
-                "task_subsets": tasks.subsets,
-                "created_date": timestamp(column(r, "created_date")?),
-                "updated_date": timestamp(column(r, "updated_date")?),
-                "status": column::<_, String>(r, "status")?,
-                "dimension": tasks.dimension,
-                "organization": org,
-                "organization_id": org,
-                "target_storage": render::storage(r, "target_storage")?,
-                "source_storage": render::storage(r, "source_storage")?,
-                "assignee_updated_date": render::optional_timestamp(column(r, "assignee_updated_date")?),
-            })
-            .to_string())
+            Ok(cvat_models::render(&ProjectRead {
+                url: format!("{base}/api/projects/{id}"),
+                id,
+                name: column(r, "name")?,
+                labels: LabelsSummary { url: format!("{base}/api/labels?project_id={id}") },
+                tasks: TasksSummary { count: tasks.count, url: format!("{base}/api/tasks?project_id={id}") },
+                owner: render::user(base, r, "owner")?,
+                assignee: render::user(base, r, "assignee")?,
+                guide_id: None,
+                bug_tracker: column(r, "bug_tracker")?,
+                task_subsets: tasks.subsets,
+                created_date: column(r, "created_date")?,
+                updated_date: column(r, "updated_date")?,
+                status: column(r, "status")?,
+                dimension: tasks.dimension,
+                organization: org,
+                organization_id: org,
+                target_storage: render::storage(r, "target_storage")?,
+                source_storage: render::storage(r, "source_storage")?,
+                assignee_updated_date: column(r, "assignee_updated_date")?,
+            }))
         })
         .collect()
 }

@@ -2,13 +2,13 @@
 //! started (progress 0..1) → finished | failed (message). Workers report through the task
 //! service; only the user who started a request sees it.
 
-use crate::render::{optional_timestamp, timestamp};
 use crate::{Caller, DocumentPage, Engine};
 use cvat_db::column;
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, ErrorKind};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
+use cvat_models::{Request, RequestDataOperation, RequestOwner};
 use serde_json::{json, Value};
 use tokio_postgres::Row;
 
@@ -49,34 +49,32 @@ pub const REQUEST_LIST: ListSpec = ListSpec {
 };
 
 fn render(row: &Row) -> ApiResult<String> {
-    let status: String = column(row, "status")?;
     let progress: Option<f32> = column(row, "progress")?;
-    Ok(json!({
-        "id": column::<_, String>(row, "id")?,
-        "status": status,
-        "message": column::<_, String>(row, "message")?,
-        "progress": progress.map(|p| (p as f64).clamp(0.0, 1.0)),
-        "created_date": timestamp(column(row, "created_date")?),
-        "started_date": optional_timestamp(column(row, "started_date")?),
-        "finished_date": optional_timestamp(column(row, "finished_date")?),
-        "expiry_date": Value::Null,
-        "owner": {"id": column::<_, i64>(row, "owner_id")?, "username": column::<_, Option<String>>(row, "owner_username")?
-            .unwrap_or_default()},
-        "operation": {
-            "type": column::<_, String>(row, "type")?,
-            "target": column::<_, String>(row, "target")?,
-            "project_id": column::<_, Option<i64>>(row, "project_id")?,
-            "task_id": column::<_, Option<i64>>(row, "task_id")?,
-            "job_id": column::<_, Option<i64>>(row, "job_id")?,
-            "org_id": column::<_, Option<i64>>(row, "organization_id")?,
-            "format": Value::Null,
-            "function_id": Value::Null,
-            "lightweight": Value::Null,
+    let username: Option<String> = column(row, "owner_username")?;
+    Ok(cvat_models::render(&Request {
+        id: column(row, "id")?,
+        status: column(row, "status")?,
+        message: column(row, "message")?,
+        progress: progress.map(|p| (p as f64).clamp(0.0, 1.0)),
+        created_date: column(row, "created_date")?,
+        started_date: column(row, "started_date")?,
+        finished_date: column(row, "finished_date")?,
+        expiry_date: None,
+        owner: RequestOwner { id: column(row, "owner_id")?, username: username.unwrap_or_default() },
+        operation: RequestDataOperation {
+            kind: column(row, "type")?,
+            target: column(row, "target")?,
+            project_id: column(row, "project_id")?,
+            task_id: column(row, "task_id")?,
+            job_id: column(row, "job_id")?,
+            org_id: column(row, "organization_id")?,
+            format: None,
+            function_id: None,
+            lightweight: None,
         },
-        "result_url": Value::Null,
-        "result_id": Value::Null,
-    })
-    .to_string())
+        result_url: None,
+        result_id: None,
+    }))
 }
 
 impl Engine {

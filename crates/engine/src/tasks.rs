@@ -4,14 +4,15 @@
 use crate::access::{allow, list_scope, Visibility};
 use crate::labels::{self, LabelOwner};
 use crate::projects::{storage_field, store_storage, unknown_field};
-use crate::render::{self, timestamp, user_columns};
+use crate::render::{self, user_columns};
 use crate::{parse_body, query_cached, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::{column, column_values, GenericClient};
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
+use cvat_models::{JobsSummary, LabelsSummary, TaskRead};
 use cvat_permissions::{Actor, CreateScope, ProjectFacts, ProjectScope, TaskFacts, TaskScope};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use tokio_postgres::Row;
 
@@ -116,48 +117,47 @@ async fn render_rows(client: &impl GenericClient, base: &str, rows: &[Row]) -> A
             let mode: String = column(r, "mode")?;
             // Data fields describe attached media; until then they are null (or 0, "").
             let data: Option<i64> = column(r, "data_id")?;
-            Ok(json!({
-                "url": format!("{base}/api/tasks/{id}"),
-                "id": id,
-                "name": column::<_, String>(r, "name")?,
-                "project_id": column::<_, Option<i64>>(r, "project_id")?,
-                "project_name": column::<_, Option<String>>(r, "project_name")?,
-                "owner": render::user(base, r, "owner")?,
-                "assignee": render::user(base, r, "assignee")?,
-                "bug_tracker": column::<_, String>(r, "bug_tracker")?,
-                "created_date": timestamp(column(r, "created_date")?),
-                "updated_date": timestamp(column(r, "updated_date")?),
-                "overlap": column::<_, Option<i32>>(r, "overlap")?,
-                "segment_size": column::<_, i32>(r, "segment_size")?,
-                "initial_replicas": column::<_, i32>(r, "consensus_replicas")?,
-                "status": column::<_, String>(r, "status")?,
-                "data_chunk_size": column::<_, Option<i32>>(r, "data_chunk_size")?,
-                "data_original_chunk_type": column::<_, Option<String>>(r, "original_chunk_type")?,
-                "data_compressed_chunk_type": column::<_, Option<String>>(r, "compressed_chunk_type")?,
-                "data_cloud_storage_id": column::<_, Option<i64>>(r, "data_cloud_storage_id")?,
-                "guide_id": Value::Null,
-                "size": size,
-                "image_quality": column::<_, Option<i32>>(r, "data_image_quality")?.unwrap_or(0),
-                "data": data,
-                "dimension": column::<_, String>(r, "dimension")?,
-                "mode": mode,
-                "media_type": if data.is_some() { "image" } else { "" },
-                "subset": column::<_, String>(r, "subset")?,
-                "organization": org,
-                "organization_id": org,
-                "target_storage": render::storage(r, "target_storage")?,
-                "source_storage": render::storage(r, "source_storage")?,
-                "assignee_updated_date": render::optional_timestamp(column(r, "assignee_updated_date")?),
-                "validation_mode": column::<_, Option<String>>(r, "validation_mode")?,
-                "labels": {"url": format!("{base}/api/labels?task_id={id}")},
-                "jobs": {
-                    "count": jobs.count,
-                    "completed": jobs.completed,
-                    "validation": jobs.validation,
-                    "url": format!("{base}/api/jobs?task_id={id}"),
+            Ok(cvat_models::render(&TaskRead {
+                url: format!("{base}/api/tasks/{id}"),
+                id,
+                name: column(r, "name")?,
+                project_id: column(r, "project_id")?,
+                project_name: column(r, "project_name")?,
+                owner: render::user(base, r, "owner")?,
+                assignee: render::user(base, r, "assignee")?,
+                bug_tracker: column(r, "bug_tracker")?,
+                created_date: column(r, "created_date")?,
+                updated_date: column(r, "updated_date")?,
+                overlap: column(r, "overlap")?,
+                segment_size: column(r, "segment_size")?,
+                initial_replicas: column(r, "consensus_replicas")?,
+                status: column(r, "status")?,
+                data_chunk_size: column(r, "data_chunk_size")?,
+                data_original_chunk_type: column(r, "original_chunk_type")?,
+                data_compressed_chunk_type: column(r, "compressed_chunk_type")?,
+                data_cloud_storage_id: column(r, "data_cloud_storage_id")?,
+                guide_id: None,
+                size,
+                image_quality: column::<_, Option<i32>>(r, "data_image_quality")?.unwrap_or(0),
+                data,
+                dimension: column(r, "dimension")?,
+                mode,
+                media_type: if data.is_some() { "image" } else { "" }.to_string(),
+                subset: column(r, "subset")?,
+                organization: org,
+                organization_id: org,
+                target_storage: render::storage(r, "target_storage")?,
+                source_storage: render::storage(r, "source_storage")?,
+                assignee_updated_date: column(r, "assignee_updated_date")?,
+                validation_mode: column(r, "validation_mode")?,
+                labels: LabelsSummary { url: format!("{base}/api/labels?task_id={id}") },
+                jobs: JobsSummary {
+                    count: jobs.count,
+                    completed: Some(jobs.completed),
+                    validation: Some(jobs.validation),
+                    url: format!("{base}/api/jobs?task_id={id}"),
                 },
-            })
-            .to_string())
+            }))
         })
         .collect()
 }

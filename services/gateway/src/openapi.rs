@@ -110,7 +110,6 @@ use utoipa::OpenApi;
         auth::RestAuthDetail,
         auth::RegisterSerializerEx,
         auth::AccessTokenRead,
-        auth::BasicUser,
         crate::requests::LoginSerializerExRequest,
         crate::requests::RegisterSerializerExRequest,
         crate::requests::PasswordChangeRequest,
@@ -156,6 +155,71 @@ mod tests {
         for id in reference.lines().filter(|l| !l.is_empty()) {
             assert!(ours.iter().any(|o| o == id), "missing operation {id}");
         }
+    }
+
+    /// Whether a property schema admits null (utoipa writes `type: [t, "null"]` for
+    /// plain values and `oneOf: [{type: null}, {$ref}]` for referenced ones).
+    fn nullable(property: &serde_json::Value) -> bool {
+        let null = |t: &serde_json::Value| t == "null" || t.as_array().is_some_and(|a| a.iter().any(|x| x == "null"));
+        null(&property["type"])
+            || property["oneOf"].as_array().is_some_and(|alts| alts.iter().any(|alt| null(&alt["type"])))
+    }
+
+    /// The read models of the resources that exist have the reference's attributes, no
+    /// more and no fewer, each nullable exactly when the client's model says so.
+    #[test]
+    fn read_models_match_the_reference() {
+        let reference: serde_json::Value =
+            serde_json::from_str(include_str!("../../../tests/compat/api-models.json")).unwrap();
+        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let ours = &document["components"]["schemas"];
+        let models = [
+            "ProjectRead",
+            "TaskRead",
+            "JobRead",
+            "Label",
+            "Sublabel",
+            "Attribute",
+            "Request",
+            "RequestDataOperation",
+            "RequestOwner",
+            "DataMetaRead",
+            "FrameMeta",
+            "CloudStorageRead",
+            "BasicUser",
+            "JobsSummary",
+            "LabelsSummary",
+            "TasksSummary",
+            "IssuesSummary",
+            "Storage",
+            "PaginatedTaskReadList",
+        ];
+        let mut differences = Vec::new();
+        for name in models {
+            let expected = reference["models"][name]["attributes"].as_object().unwrap();
+            let Some(properties) = ours[name]["properties"].as_object() else {
+                differences.push(format!("{name}: not in our schema"));
+                continue;
+            };
+            for (attribute, spec) in expected {
+                match properties.get(attribute) {
+                    None => differences.push(format!("{name}.{attribute}: missing")),
+                    Some(property) if nullable(property) != spec["nullable"].as_bool().unwrap() => {
+                        differences.push(format!("{name}.{attribute}: nullable should be {}", spec["nullable"]))
+                    }
+                    Some(_) => {}
+                }
+            }
+            differences.extend(
+                properties
+                    .keys()
+                    .filter(|p| !expected.contains_key(*p))
+                    .map(|p| format!("{name}.{p}: not in the reference")),
+            );
+        }
+        assert!(differences.is_empty(), "{differences:#?}");
+        let retrieve = &document["paths"]["/api/tasks/{id}"]["get"]["responses"]["200"]["content"]["application/json"];
+        assert_eq!(retrieve["schema"]["$ref"], "#/components/schemas/TaskRead");
     }
 
     #[test]

@@ -179,15 +179,6 @@ pub async fn rules() -> HttpResponse {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct BasicUser {
-    url: String,
-    id: i64,
-    username: String,
-    first_name: String,
-    last_name: String,
-}
-
-#[derive(Serialize, ToSchema)]
 pub struct AccessTokenRead {
     id: i64,
     name: String,
@@ -196,7 +187,7 @@ pub struct AccessTokenRead {
     expiry_date: Option<String>,
     last_used_date: Option<String>,
     read_only: bool,
-    owner: BasicUser,
+    owner: cvat_models::BasicUser,
     #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<String>,
 }
@@ -214,7 +205,7 @@ fn token_read(req: &HttpRequest, token: AccessToken) -> AccessTokenRead {
         expiry_date: non_empty(token.expiry_date),
         last_used_date: non_empty(token.last_used_date),
         read_only: token.read_only,
-        owner: BasicUser {
+        owner: cvat_models::BasicUser {
             url: format!("{}/api/users/{}", listing::base_url(req), token.owner_id),
             id: token.owner_id,
             username: token.owner_username,

@@ -467,8 +467,9 @@ async fn preview(
 
 /// A handler of `$path` for one target (task, job or project) over a shared body.
 macro_rules! target_handler {
-    ($method:ident $name:ident, $path:literal, $op:literal, $tag:literal, $what:literal, $target:literal, $body:ident $(, $extra:ident: $ty:ty)?) => {
-        #[utoipa::path($method, path = $path, operation_id = $op, tag = $tag, responses((status = 200, description = $what)))]
+    ($method:ident $name:ident $(-> $answer:ty)?, $path:literal, $op:literal, $tag:literal, $what:literal, $target:literal, $body:ident $(, $extra:ident: $ty:ty)?) => {
+        #[utoipa::path($method, path = $path, operation_id = $op, tag = $tag,
+            responses((status = 200, description = $what $(, body = $answer)?)))]
         pub async fn $name(
             req: HttpRequest,
             auth: Auth,
@@ -483,7 +484,7 @@ macro_rules! target_handler {
 
 target_handler!(get task_data, "/api/tasks/{id}/data", "tasks_retrieve_data", "tasks", "A chunk (zip), a frame (image) or a preview", "task", data, params: Query);
 target_handler!(get job_data, "/api/jobs/{id}/data", "jobs_retrieve_data", "jobs", "A chunk (zip), a frame (image) or a preview", "job", data, params: Query);
-target_handler!(get task_meta,
+target_handler!(get task_meta -> cvat_models::DataMetaRead,
     "/api/tasks/{id}/data/meta",
     "tasks_retrieve_data_meta",
     "tasks",
@@ -491,7 +492,7 @@ target_handler!(get task_meta,
     "task",
     meta
 );
-target_handler!(get job_meta, "/api/jobs/{id}/data/meta", "jobs_retrieve_data_meta", "jobs", "DataMetaRead", "job", meta);
+target_handler!(get job_meta -> cvat_models::DataMetaRead, "/api/jobs/{id}/data/meta", "jobs_retrieve_data_meta", "jobs", "DataMetaRead", "job", meta);
 target_handler!(get task_preview, "/api/tasks/{id}/preview", "tasks_retrieve_preview", "tasks", "JPEG", "task", preview);
 target_handler!(get job_preview, "/api/jobs/{id}/preview", "jobs_retrieve_preview", "jobs", "JPEG", "job", preview);
 target_handler!(get project_preview,
@@ -502,5 +503,5 @@ target_handler!(get project_preview,
     "project",
     preview
 );
-target_handler!(patch update_task_meta, "/api/tasks/{id}/data/meta", "tasks_partial_update_data_meta", "tasks", "DataMetaRead", "task", update_meta, body: crate::body::JsonBody);
-target_handler!(patch update_job_meta, "/api/jobs/{id}/data/meta", "jobs_partial_update_data_meta", "jobs", "DataMetaRead", "job", update_meta, body: crate::body::JsonBody);
+target_handler!(patch update_task_meta -> cvat_models::DataMetaRead, "/api/tasks/{id}/data/meta", "tasks_partial_update_data_meta", "tasks", "DataMetaRead", "task", update_meta, body: crate::body::JsonBody);
+target_handler!(patch update_job_meta -> cvat_models::DataMetaRead, "/api/jobs/{id}/data/meta", "jobs_partial_update_data_meta", "jobs", "DataMetaRead", "job", update_meta, body: crate::body::JsonBody);

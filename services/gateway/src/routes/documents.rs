@@ -73,28 +73,31 @@ pub fn page(req: &HttpRequest, query: &ListQuery, page: DocumentPage) -> HttpRes
 /// idents name the task-service calls.
 macro_rules! document_handlers {
     (tag: $tag:literal, collection: $collection:literal, item: $item:literal, patch: $patch:ty,
+     read: $read:ty, page: $page:ty,
      list: $list:ident, get: $get:ident, update: $update:ident, delete: $delete:ident) => {
-        crate::routes::documents::document_handlers!(@common $tag, $collection, $item, $patch, $list, $get, $update, $delete);
+        crate::routes::documents::document_handlers!(@common $tag, $collection, $item, $patch, $read, $page, $list, $get, $update, $delete);
 
         pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
             configure_documents(cfg, None);
         }
     };
     (tag: $tag:literal, collection: $collection:literal, item: $item:literal, patch: $patch:ty,
+     read: $read:ty, page: $page:ty,
      list: $list:ident, get: $get:ident, update: $update:ident, delete: $delete:ident,
      create: $create:ident($create_body:ty)) => {
-        crate::routes::documents::document_handlers!(@common $tag, $collection, $item, $patch, $list, $get, $update, $delete);
-        crate::routes::documents::document_handlers!(@create $tag, $collection, $create, $create_body);
+        crate::routes::documents::document_handlers!(@common $tag, $collection, $item, $patch, $read, $page, $list, $get, $update, $delete);
+        crate::routes::documents::document_handlers!(@create $tag, $collection, $read, $create, $create_body);
 
         pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
             configure_documents(cfg, Some(actix_web::web::post().to(create)));
         }
     };
     (tag: $tag:literal, collection: $collection:literal, item: $item:literal, patch: $patch:ty,
+     read: $read:ty, page: $page:ty,
      list: $list:ident, get: $get:ident, update: $update:ident, delete: $delete:ident,
      create: $create:ident($create_body:ty), children: $children:literal => $child_list:ident by $child_key:literal) => {
-        crate::routes::documents::document_handlers!(@common $tag, $collection, $item, $patch, $list, $get, $update, $delete);
-        crate::routes::documents::document_handlers!(@create $tag, $collection, $create, $create_body);
+        crate::routes::documents::document_handlers!(@common $tag, $collection, $item, $patch, $read, $page, $list, $get, $update, $delete);
+        crate::routes::documents::document_handlers!(@create $tag, $collection, $read, $create, $create_body);
 
         pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
             configure_documents(cfg, Some(actix_web::web::post().to(create)));
@@ -116,9 +119,9 @@ macro_rules! document_handlers {
             .await
         }
     };
-    (@create $tag:literal, $collection:literal, $create:ident, $create_body:ty) => {
+    (@create $tag:literal, $collection:literal, $read:ty, $create:ident, $create_body:ty) => {
         #[utoipa::path(post, path = $collection, request_body = $create_body, operation_id = concat!($tag, "_create"),
-            tag = $tag, responses((status = 201, description = "The new document")))]
+            tag = $tag, responses((status = 201, description = "The new document", body = $read)))]
         pub async fn create(
             req: actix_web::HttpRequest,
             auth: crate::identity::Auth,
@@ -129,10 +132,10 @@ macro_rules! document_handlers {
             Ok(crate::routes::documents::document(actix_web::http::StatusCode::CREATED, created.into_inner()))
         }
     };
-    (@common $tag:literal, $collection:literal, $item:literal, $patch:ty, $list:ident, $get:ident, $update:ident,
-     $delete:ident) => {
+    (@common $tag:literal, $collection:literal, $item:literal, $patch:ty, $read:ty, $page:ty, $list:ident,
+     $get:ident, $update:ident, $delete:ident) => {
         #[utoipa::path(get, path = $collection, operation_id = concat!($tag, "_list"), tag = $tag,
-                                    responses((status = 200, description = "A page of documents")))]
+                                    responses((status = 200, description = "A page of documents", body = $page)))]
         pub async fn list(
             req: actix_web::HttpRequest,
             auth: crate::identity::Auth,
@@ -149,7 +152,7 @@ macro_rules! document_handlers {
         }
 
         #[utoipa::path(get, path = $item, operation_id = concat!($tag, "_retrieve"), tag = $tag,
-                                    responses((status = 200, description = "The document")))]
+                                    responses((status = 200, description = "The document", body = $read)))]
         pub async fn retrieve(
             req: actix_web::HttpRequest,
             auth: crate::identity::Auth,
@@ -161,7 +164,7 @@ macro_rules! document_handlers {
         }
 
         #[utoipa::path(patch, path = $item, request_body = $patch, operation_id = concat!($tag, "_partial_update"),
-                                    tag = $tag, responses((status = 200, description = "The updated document")))]
+                                    tag = $tag, responses((status = 200, description = "The updated document", body = $read)))]
         pub async fn partial_update(
             req: actix_web::HttpRequest,
             auth: crate::identity::Auth,

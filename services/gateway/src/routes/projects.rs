@@ -4,6 +4,7 @@ use super::documents::document_handlers;
 
 document_handlers! {
     tag: "projects", collection: "/api/projects", item: "/api/projects/{id}", patch: crate::requests::PatchedProjectWriteRequest,
+    read: cvat_models::ProjectRead, page: cvat_models::PaginatedProjectReadList,
     list: list_projects, get: get_project, update: update_project, delete: delete_project,
     create: create_project(crate::requests::ProjectWriteRequest), children: "/api/projects/{id}/tasks" => list_tasks by "project_id"
 }

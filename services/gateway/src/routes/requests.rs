@@ -18,13 +18,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[utoipa::path(get, path = "/api/requests", operation_id = "requests_list", tag = "requests",
-    responses((status = 200, description = "PaginatedRequestList")))]
+    responses((status = 200, description = "A page of the caller's requests", body = cvat_models::PaginatedRequestList)))]
 pub async fn list(req: HttpRequest, auth: Auth, params: Query) -> HttpResult<HttpResponse> {
     documents::list_of(&req, auth, &params, &[], |mut task, r| async move { task.list_requests(r).await }).await
 }
 
 #[utoipa::path(get, path = "/api/requests/{id}", operation_id = "requests_retrieve", tag = "requests",
-    responses((status = 200, description = "Request")))]
+    responses((status = 200, description = "The request", body = cvat_models::Request)))]
 pub async fn retrieve(
     req: HttpRequest,
     auth: Auth,
