@@ -3,27 +3,51 @@
 #   1. dependencies (PostgreSQL, Redis, RabbitMQ, S3) via deploy/local/deps.sh
 #   2. unit tests of every crate
 #   3. an isolated stack of the five services: its own database, queue prefix, bucket,
-#      ports and its own Redis (which the outage test stops and restarts)
+#      ports (a free block of 100 found at start, so two runs can overlap) and its own
+#      Redis (which the outage test stops and restarts)
 #   4. Rust end-to-end tests (tests/it) and the cvat-sdk/cvat-cli compatibility suite
+#   5. a bounded schemathesis run over /api/schema/ (tests/schema/run.sh)
+# `tests/run.sh --stack` only starts the stack (after a build) and keeps it until Ctrl-C,
+# printing its address: for running single tests or the schema check by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+STACK_ONLY=$([ "${1:-}" = "--stack" ] && echo 1 || echo "")
 bash deploy/local/deps.sh
 
-echo "== formatting and lints"
-cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
+if [ -z "$STACK_ONLY" ]; then
+  echo "== formatting and lints"
+  cargo fmt --all -- --check
+  cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== unit tests"
-cargo test --workspace --exclude cvat-e2e
+  echo "== unit tests"
+  cargo test --workspace --exclude cvat-e2e
+fi
 
 echo "== building the services"
 cargo build --workspace --bins
 
-if (exec 3<>/dev/tcp/127.0.0.1/18080) 2>/dev/null; then
-  echo "port 18080 is in use: another test stack is running (tests/run.sh uses fixed ports)" >&2
+# A block of 100 ports nobody listens on, below the ephemeral range: BASE+80 gateway,
+# +51 auth, +52 task, +79 Redis, +15 the user's S3 server (127.0.0.2), +17 the test's
+# OTLP collector, +0..+4 health ports, +20..+29 workers the tests start.
+free_block() {
+  local base port
+  for _ in $(seq 1 50); do
+    base=$(( (RANDOM % 120 + 200) * 100 ))
+    for port in $(seq "$base" $((base + 99))); do
+      if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null || (exec 3<>/dev/tcp/127.0.0.2/$port) 2>/dev/null; then
+        continue 2
+      fi
+    done
+    echo "$base"
+    return
+  done
+  echo "no free block of ports found" >&2
   exit 1
-fi
+}
+BASE=$(free_block)
+export CVAT_TEST_PORT_BASE=$BASE
+echo "== test stack on ports $BASE..$((BASE + 99))"
 
 RUN_ID=t$$
 export CVAT_DATA_DIR=$ROOT/.data/test-$RUN_ID
@@ -31,9 +55,10 @@ mkdir -p "$CVAT_DATA_DIR"
 export CVAT_DATABASE_URL="postgres://cvat:cvat@127.0.0.1:5432/cvat_test_$RUN_ID"
 export CVAT_QUEUE_PREFIX="test-$RUN_ID"
 export CVAT_S3_BUCKET="test-$RUN_ID"
-export CVAT_GATEWAY_LISTEN=127.0.0.1:18080 CVAT_AUTH_LISTEN=127.0.0.1:15051 CVAT_TASK_LISTEN=127.0.0.1:15052
-export CVAT_AUTH_URL=http://127.0.0.1:15051 CVAT_TASK_URL=http://127.0.0.1:15052
-export CVAT_TEST_REDIS_PORT=16379
+export CVAT_GATEWAY_LISTEN=127.0.0.1:$((BASE + 80))
+export CVAT_AUTH_LISTEN=127.0.0.1:$((BASE + 51)) CVAT_TASK_LISTEN=127.0.0.1:$((BASE + 52))
+export CVAT_AUTH_URL=http://$CVAT_AUTH_LISTEN CVAT_TASK_URL=http://$CVAT_TASK_LISTEN
+export CVAT_TEST_REDIS_PORT=$((BASE + 79))
 export CVAT_REDIS_URL=redis://127.0.0.1:$CVAT_TEST_REDIS_PORT/0
 export CVAT_ADMIN_USER=admin CVAT_ADMIN_PASSWORD=test-admin-pass-1
 # Development mode, but with credentials of this run's own, so the tests prove the
@@ -50,24 +75,25 @@ export CVAT_SHARE_DIR=$CVAT_DATA_DIR/share
 export CVAT_MAX_UPLOAD_FILE_BYTES=$((16 * 1024 * 1024))
 # tests/it/remote_data.rs serves remote_files from 127.0.0.2, the one internal network allowed.
 export CVAT_REMOTE_ALLOWED_NETWORKS=127.0.0.2/32 CVAT_REMOTE_MAX_BYTES=$((2 * 1024 * 1024)) CVAT_REMOTE_TIMEOUT_SECONDS=3
-export CVAT_TEST_URL=http://127.0.0.1:18080
+export CVAT_TEST_URL=http://$CVAT_GATEWAY_LISTEN
 # tests/it/outage.rs starts and kills extra media workers from here.
 export CVAT_TEST_BIN_DIR=$ROOT/target/debug
 # tests/it/otlp.rs runs a collector here while the suite runs.
-export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:14317
+export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$((BASE + 17))
 
 PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d postgres -q -c "CREATE DATABASE cvat_test_$RUN_ID"
 # A user's own S3 server for cloud storages, on 127.0.0.2 (the allowed internal network;
 # the server's own store on 127.0.0.1 stays refused). s3s-fs keeps a bucket as a directory
 # and an object as a file, so tests put objects by writing files.
-export CVAT_TEST_USER_S3=http://127.0.0.2:18015 CVAT_TEST_USER_S3_DIR=$CVAT_DATA_DIR/user-s3
+USER_S3_PORT=$((BASE + 15))
+export CVAT_TEST_USER_S3=http://127.0.0.2:$USER_S3_PORT CVAT_TEST_USER_S3_DIR=$CVAT_DATA_DIR/user-s3
 export CVAT_TEST_USER_S3_KEY=user-key CVAT_TEST_USER_S3_SECRET=user-secret-key-1
 mkdir -p "$CVAT_TEST_USER_S3_DIR"
 S3FS_BIN=$(command -v s3s-fs || echo "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs")
-nohup "$S3FS_BIN" --host 127.0.0.2 --port 18015 --access-key $CVAT_TEST_USER_S3_KEY --secret-key $CVAT_TEST_USER_S3_SECRET \
+nohup "$S3FS_BIN" --host 127.0.0.2 --port $USER_S3_PORT --access-key $CVAT_TEST_USER_S3_KEY --secret-key $CVAT_TEST_USER_S3_SECRET \
   "$CVAT_TEST_USER_S3_DIR" >"$CVAT_DATA_DIR/user-s3.log" 2>&1 &
 USER_S3_PID=$!
-for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.2/18015) 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.2/$USER_S3_PORT) 2>/dev/null && break; sleep 0.1; done
 redis-server --bind 127.0.0.1 --port $CVAT_TEST_REDIS_PORT --save "" --appendonly no --daemonize yes \
   --dir "$CVAT_DATA_DIR" --logfile "$CVAT_DATA_DIR/redis.log"
 
@@ -81,7 +107,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-CVAT_HEALTH_PORT_BASE=19100 bash deploy/local/services.sh target/debug
+export CVAT_HEALTH_PORT_BASE=$BASE
+bash deploy/local/services.sh target/debug
+
+if [ -n "$STACK_ONLY" ]; then
+  echo "== the test stack answers on $CVAT_TEST_URL (admin / $CVAT_ADMIN_PASSWORD); its environment:"
+  env | grep -E '^(CVAT_|OTEL_)' | sort >"$CVAT_DATA_DIR/env"
+  echo "   $CVAT_DATA_DIR/env   Ctrl-C stops it"
+  trap 'kill $SLEEPER 2>/dev/null; exit 0' INT TERM
+  sleep infinity &
+  SLEEPER=$!
+  wait $SLEEPER
+fi
 
 echo "== end-to-end tests"
 # The outage tests stop dependencies of the whole stack, so they run alone, afterwards.
@@ -90,3 +127,6 @@ cargo test -p cvat-e2e -- --test-threads=1 outage::
 
 echo "== client compatibility suite (cvat-sdk / cvat-cli 2.80.0)"
 bash tests/compat/run.sh
+
+echo "== schema conformance (schemathesis)"
+bash tests/schema/run.sh

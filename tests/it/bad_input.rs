@@ -117,3 +117,41 @@ async fn organization_context_is_checked_on_every_endpoint() {
     let both = http().get(url("/api/server/about?org_id=1")).header("X-Organization", "x").send().await.unwrap();
     expect(both, StatusCode::BAD_REQUEST).await;
 }
+
+#[tokio::test]
+async fn methods_media_types_and_api_versions() {
+    let key = token(&admin_key().await);
+    // 405 names what is allowed; OPTIONS answers it, as DRF does.
+    let wrong = http().put(url("/api/tasks")).header("Authorization", &key).send().await.unwrap();
+    assert_eq!(wrong.headers()["allow"], "GET, POST, OPTIONS");
+    expect(wrong, StatusCode::METHOD_NOT_ALLOWED).await;
+    let options = http().request(reqwest::Method::OPTIONS, url("/api/tasks/1")).header("Authorization", &key);
+    let options = options.send().await.unwrap();
+    assert_eq!(options.headers()["allow"], "GET, PATCH, DELETE, OPTIONS");
+    assert!(expect(options, StatusCode::OK).await["renders"].as_array().is_some());
+
+    // JSON bodies only: text/plain is 415, the vendor type is JSON too.
+    let plain = http().post(url("/api/projects")).header("Authorization", &key).header("Content-Type", "text/plain");
+    let plain = plain.body(r#"{"name": "p"}"#).send().await.unwrap();
+    let body = expect(plain, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    assert_eq!(body["detail"], "Unsupported media type \"text/plain\" in request.");
+    let vendor = http()
+        .post(url("/api/projects"))
+        .header("Authorization", &key)
+        .header("Content-Type", "application/vnd.cvat+json")
+        .body(r#"{"name": "vendor typed"}"#);
+    expect(vendor.send().await.unwrap(), StatusCode::CREATED).await;
+
+    // The API version travels in Accept; answers carry the type asked for.
+    let about = |accept: &'static str| http().get(url("/api/server/about")).header("Accept", accept).send();
+    let answer = about("application/vnd.cvat+json; version=2.0").await.unwrap();
+    assert_eq!(answer.headers()["content-type"], "application/vnd.cvat+json; version=2.0");
+    expect(answer, StatusCode::OK).await;
+    let answer = about("application/vnd.cvat+json").await.unwrap();
+    assert_eq!(answer.headers()["content-type"], "application/vnd.cvat+json");
+    let answer = about("application/json").await.unwrap();
+    assert_eq!(answer.headers()["content-type"], "application/json");
+    let body = expect(about("application/vnd.cvat+json; version=9.9").await.unwrap(), StatusCode::NOT_ACCEPTABLE).await;
+    assert_eq!(body["detail"], "Invalid version in \"Accept\" header.");
+    expect(about("application/xml").await.unwrap(), StatusCode::NOT_ACCEPTABLE).await;
+}

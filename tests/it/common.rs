@@ -11,6 +11,12 @@ pub fn url(path: &str) -> String {
     format!("{}{path}", base())
 }
 
+/// A port of the test stack's block (tests/run.sh): `BASE + offset`.
+pub fn stack_port(offset: u16) -> u16 {
+    let base: u16 = std::env::var("CVAT_TEST_PORT_BASE").expect("set by tests/run.sh").parse().unwrap();
+    base + offset
+}
+
 pub fn admin_password() -> String {
     std::env::var("CVAT_ADMIN_PASSWORD").expect("CVAT_ADMIN_PASSWORD is set by tests/run.sh")
 }

@@ -57,15 +57,15 @@ async fn health_readiness_and_metrics_on_every_service() {
     http().get(url("/api/server/about")).send().await.unwrap();
     let metrics = http().get(url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("cvat_http_request_duration_seconds"));
-    // tests/run.sh puts the health ports of auth, task, media and export at 19101..19104.
-    for port in 19101..=19104 {
+    // tests/run.sh puts the health ports of auth, task, media and export at BASE+1..+4.
+    for port in stack_port(1)..=stack_port(4) {
         let base = format!("http://127.0.0.1:{port}");
         expect(http().get(format!("{base}/healthz")).send().await.unwrap(), StatusCode::OK).await;
         let ready = expect(http().get(format!("{base}/readyz")).send().await.unwrap(), StatusCode::OK).await;
         assert_eq!(ready["status"], "ready", "port {port}");
         let metrics = http().get(format!("{base}/metrics")).send().await.unwrap();
         assert_eq!(metrics.status(), StatusCode::OK);
-        if port == 19101 {
+        if port == stack_port(1) {
             // Logging in above went through the auth service.
             assert!(metrics.text().await.unwrap().contains("cvat_grpc_request_duration_seconds"));
         }

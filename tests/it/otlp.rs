@@ -1,5 +1,5 @@
 //! Spans reach an OTLP collector when `OTEL_EXPORTER_OTLP_ENDPOINT` is set: tests/run.sh
-//! points the stack at 127.0.0.1:14317, where this test runs a small collector.
+//! points the stack at a port of its block, where this test runs a small collector.
 
 use crate::common::*;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
@@ -43,12 +43,18 @@ impl TraceService for Collector {
     }
 }
 
+/// Where the stack sends its spans (`OTEL_EXPORTER_OTLP_ENDPOINT`, set by tests/run.sh).
+fn collector_address() -> std::net::SocketAddr {
+    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").expect("set by tests/run.sh");
+    endpoint.trim_start_matches("http://").parse().expect("the endpoint is host:port")
+}
+
 #[tokio::test]
 async fn spans_are_exported_over_otlp() {
     let collector = Collector::default();
     let server = tonic::transport::Server::builder()
         .add_service(TraceServiceServer::new(collector.clone()))
-        .serve("127.0.0.1:14317".parse().unwrap());
+        .serve(collector_address());
     tokio::spawn(server);
 
     let key = admin_key().await;

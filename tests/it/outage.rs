@@ -162,7 +162,7 @@ async fn request_state(caller: &Caller, task: i64) -> serde_json::Value {
 async fn a_media_worker_killed_mid_job_loses_nothing_and_workers_share_work() {
     let (user, _) = Caller::new().await;
     // Only a worker of ours consumes: the stack's goes away.
-    let first = spawn_media_worker(19113);
+    let first = spawn_media_worker(stack_port(20));
     kill(stack_media_pid());
     let task = task_with_images(&user, 24).await;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -178,7 +178,7 @@ async fn a_media_worker_killed_mid_job_loses_nothing_and_workers_share_work() {
     kill(first);
 
     // The message was never acked: the broker hands it to the next worker, which finishes.
-    let (second, third) = (19114, 19115);
+    let (second, third) = (stack_port(21), stack_port(22));
     spawn_media_worker(second);
     spawn_media_worker(third);
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -21,8 +21,12 @@ pub enum ErrorKind {
     Forbidden,
     NotFound,
     MethodNotAllowed,
+    /// The `Accept` header asks for what the server cannot produce (gateway only).
+    NotAcceptable,
     Conflict,
     PayloadTooLarge,
+    /// A body of a media type the endpoint does not read (gateway only).
+    UnsupportedMediaType,
     TooManyRequests,
     Unavailable,
     Internal,
@@ -36,8 +40,10 @@ impl ErrorKind {
             ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::MethodNotAllowed => 405,
+            ErrorKind::NotAcceptable => 406,
             ErrorKind::Conflict => 409,
             ErrorKind::PayloadTooLarge => 413,
+            ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::TooManyRequests => 429,
             ErrorKind::Unavailable => 503,
             ErrorKind::Internal => 500,
@@ -51,6 +57,8 @@ impl ErrorKind {
             ErrorKind::Forbidden => Code::PermissionDenied,
             ErrorKind::NotFound => Code::NotFound,
             ErrorKind::MethodNotAllowed => Code::Unimplemented,
+            // Both are decided by the gateway and never cross gRPC.
+            ErrorKind::NotAcceptable | ErrorKind::UnsupportedMediaType => Code::InvalidArgument,
             ErrorKind::Conflict => Code::AlreadyExists,
             ErrorKind::PayloadTooLarge => Code::OutOfRange,
             ErrorKind::TooManyRequests => Code::ResourceExhausted,

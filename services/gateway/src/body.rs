@@ -50,10 +50,11 @@ fn parse(bytes: &[u8], content_type: &str) -> Result<Map<String, Value>, ApiErro
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
-    if !content_type.is_empty() && !content_type.contains("json") {
+    if !content_type.is_empty() && !is_json(content_type) {
+        let shown: String = content_type.chars().take(100).collect();
         return Err(ApiError::detail(
-            ErrorKind::BadRequest,
-            format!("Unsupported media type \"{content_type}\" in request."),
+            ErrorKind::UnsupportedMediaType,
+            format!("Unsupported media type \"{shown}\" in request."),
         ));
     }
     match serde_json::from_slice::<Value>(bytes) {
@@ -64,6 +65,12 @@ fn parse(bytes: &[u8], content_type: &str) -> Result<Map<String, Value>, ApiErro
         )),
         Err(err) => Err(ApiError::bad_request(format!("JSON parse error - {err}"))),
     }
+}
+
+/// `application/json` or a `+json` type such as `application/vnd.cvat+json`.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -90,6 +97,8 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("got list"));
-        assert_eq!(parse(b"a=b", "application/x-www-form-urlencoded").unwrap_err().status_code(), 400);
+        assert_eq!(parse(b"a=b", "application/x-www-form-urlencoded").unwrap_err().status_code(), 415);
+        assert_eq!(parse(b"{}", "text/plain").unwrap_err().status_code(), 415);
+        assert_eq!(parse(b"{\"a\":1}", "application/vnd.cvat+json; version=2.0").unwrap()["a"], 1);
     }
 }

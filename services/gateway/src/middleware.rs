@@ -8,6 +8,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
 use actix_web::HttpMessage;
+use actix_web::ResponseError;
+use cvat_error::{ApiError, ErrorKind};
 use cvat_proto::common::org_context::Selector;
 use cvat_proto::common::OrgContext;
 use prometheus::{register_histogram_vec, HistogramVec};
@@ -42,6 +44,38 @@ pub async fn observe(
     Ok(response)
 }
 
+/// Content negotiation ([`crate::negotiation`]): a refused `Accept` is answered 406
+/// before the handler runs; JSON answers take the type that was asked for.
+pub async fn negotiate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    use actix_web::http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+    let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let wanted = match crate::negotiation::Wanted::parse(accept) {
+        Ok(wanted) => wanted,
+        Err(err) => return Ok(req.error_response(HttpError(err)).map_into_right_body()),
+    };
+    let mut response = next.call(req).await?;
+    let is_json = response.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        match wanted.json.as_deref().map(HeaderValue::from_str) {
+            Some(Ok(content_type)) => {
+                response.headers_mut().insert(CONTENT_TYPE, content_type);
+            }
+            // JSON was not asked for (e.g. `Accept: image/jpeg` on a JSON endpoint).
+            _ => {
+                let refused =
+                    ApiError::detail(ErrorKind::NotAcceptable, "Could not satisfy the request Accept header.");
+                let (request, _) = response.into_parts();
+                let answer = HttpError(refused).error_response();
+                return Ok(ServiceResponse::new(request, answer).map_into_right_body());
+            }
+        }
+    }
+    Ok(response.map_into_left_body())
+}
+
 /// CVAT resolves the organization context on every request: an unknown organization is
 /// a 404 and contradictory selectors a 400 whatever the endpoint (the client sends
 /// `X-Organization` everywhere once `organization_slug` is set). Requests without a
@@ -50,7 +84,8 @@ pub async fn check_organization(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let header = req.headers().get("x-organization").and_then(|v| v.to_str().ok());
+    // A header of other than visible ASCII is no slug: it stands for one that is refused.
+    let header = req.headers().get("x-organization").map(|v| v.to_str().unwrap_or("\u{0}"));
     let query: HashMap<String, String> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     let context = match crate::org::context(header, &query) {
         Ok(context) => context,

@@ -5,6 +5,7 @@
 use crate::routes::{
     auth, cloud_storages, data, invitations, jobs, labels, organizations, projects, requests, server, tasks, users,
 };
+use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -138,6 +139,93 @@ use utoipa::OpenApi;
 )]
 pub struct ApiDoc;
 
+/// The schema served at `/api/schema/`: what the route declarations generate, plus what
+/// every operation shares and utoipa cannot know: the error answer (any status; a body
+/// in CVAT's error shapes), the organization context (`X-Organization`, `org`, `org_id`),
+/// the list parameters of `*_list` operations and the accepted credentials.
+pub fn document() -> Value {
+    // Serializing the generated document cannot fail (string keys only).
+    let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    complete(&mut document);
+    document
+}
+
+const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+fn parameter(name: &str, location: &str, kind: &str, description: &str) -> Value {
+    json!({"name": name, "in": location, "required": false, "description": description, "schema": {"type": kind}})
+}
+
+fn complete(document: &mut Value) {
+    let shared = [
+        parameter("X-Organization", "header", "string", "Organization unique slug"),
+        parameter("org", "query", "string", "Organization unique slug"),
+        parameter("org_id", "query", "integer", "Organization identifier"),
+    ];
+    let listing = [
+        parameter("page", "query", "integer", "A page number within the paginated result set."),
+        parameter("page_size", "query", "integer", "Number of results to return per page."),
+        parameter("filter", "query", "string", "JSON Logic filter."),
+        parameter("sort", "query", "string", "Which field to use when ordering the results."),
+        parameter("search", "query", "string", "A search term."),
+    ];
+    let error = json!({
+        "description": "An error: {\"detail\": message}, {field: [messages]} or [messages]",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+    });
+    if let Some(paths) = document["paths"].as_object_mut() {
+        for item in paths.values_mut() {
+            for method in METHODS {
+                let Some(operation) = item.get_mut(*method).and_then(Value::as_object_mut) else { continue };
+                let is_list =
+                    operation.get("operationId").and_then(Value::as_str).is_some_and(|id| id.ends_with("_list"));
+                let parameters = operation.entry("parameters").or_insert_with(|| json!([]));
+                if let Some(parameters) = parameters.as_array_mut() {
+                    let extra = shared.iter().chain(listing.iter().filter(|_| is_list));
+                    for added in extra {
+                        let taken = parameters.iter().any(|p| p["name"] == added["name"] && p["in"] == added["in"]);
+                        if !taken {
+                            parameters.push(added.clone());
+                        }
+                    }
+                }
+                if let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) {
+                    responses.entry("default").or_insert_with(|| error.clone());
+                }
+            }
+        }
+    }
+    let components = document["components"].as_object_mut();
+    if let Some(components) = components {
+        if let Some(schemas) = components.get_mut("schemas").and_then(Value::as_object_mut) {
+            schemas.insert(
+                "ErrorResponse".into(),
+                json!({"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "string"}}, {"type": "string"}]}),
+            );
+        }
+        components.insert(
+            "securitySchemes".into(),
+            json!({
+                "tokenAuth": {"type": "apiKey", "in": "header", "name": "Authorization",
+                              "description": "`Token <key>`: the key answered by /api/auth/login"},
+                "accessTokenAuth": {"type": "http", "scheme": "bearer",
+                                    "description": "An access token from /api/auth/access_tokens"},
+                "basicAuth": {"type": "http", "scheme": "basic"},
+                "sessionAuth": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
+                "csrfAuth": {"type": "apiKey", "in": "cookie", "name": "csrftoken"},
+                "csrfHeaderAuth": {"type": "apiKey", "in": "header", "name": "X-CSRFTOKEN"},
+            }),
+        );
+    }
+    document["security"] = json!([
+        {"sessionAuth": [], "csrfAuth": [], "csrfHeaderAuth": []},
+        {"tokenAuth": []},
+        {"accessTokenAuth": []},
+        {"basicAuth": []},
+        {},
+    ]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,7 +233,7 @@ mod tests {
     #[test]
     fn operation_ids_match_the_reference() {
         let reference = include_str!("../../../tests/compat/operation_ids.txt");
-        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let document = document();
         let mut ours = Vec::new();
         for (_, item) in document["paths"].as_object().unwrap() {
             for (_, operation) in item.as_object().unwrap() {
@@ -171,7 +259,7 @@ mod tests {
     fn read_models_match_the_reference() {
         let reference: serde_json::Value =
             serde_json::from_str(include_str!("../../../tests/compat/api-models.json")).unwrap();
-        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let document = document();
         let ours = &document["components"]["schemas"];
         let models = [
             "ProjectRead",
@@ -217,6 +305,22 @@ mod tests {
                     .map(|p| format!("{name}.{p}: not in the reference")),
             );
         }
+        // Every model the reference knows, request bodies included: the properties we
+        // declare are the reference's, nullable exactly when the client's model is.
+        for (name, schema) in ours.as_object().unwrap() {
+            let Some(expected) = reference["models"][name]["attributes"].as_object() else { continue };
+            for (attribute, property) in schema["properties"].as_object().into_iter().flatten() {
+                match expected.get(attribute) {
+                    None => differences.push(format!("{name}.{attribute}: not in the reference")),
+                    Some(spec) if nullable(property) != spec["nullable"].as_bool().unwrap() => {
+                        differences.push(format!("{name}.{attribute}: nullable should be {}", spec["nullable"]))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        differences.sort();
+        differences.dedup();
         assert!(differences.is_empty(), "{differences:#?}");
         let retrieve = &document["paths"]["/api/tasks/{id}"]["get"]["responses"]["200"]["content"]["application/json"];
         assert_eq!(retrieve["schema"]["$ref"], "#/components/schemas/TaskRead");
@@ -224,7 +328,7 @@ mod tests {
 
     #[test]
     fn request_bodies_are_described() {
-        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let document = document();
         let login = &document["paths"]["/api/auth/login"]["post"]["requestBody"]["content"]["application/json"];
         assert_eq!(login["schema"]["$ref"], "#/components/schemas/LoginSerializerExRequest");
         let required = &document["components"]["schemas"]["LoginSerializerExRequest"]["required"];

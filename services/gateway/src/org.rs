@@ -3,11 +3,21 @@
 //! it (404 for an organization that does not exist).
 
 use actix_web::{HttpMessage, HttpRequest};
-use cvat_error::ApiError;
+use cvat_error::{ApiError, ErrorKind};
 use cvat_proto::common::{org_context::Selector, OrgContext};
 use std::collections::HashMap;
 
+/// CVAT's organization slugs: at most 16 of `[-a-zA-Z0-9_]` (empty: the personal
+/// workspace). Anything else names no organization and is refused here, before any
+/// backend sees it, without repeating the given text.
+fn valid_slug(slug: &str) -> bool {
+    slug.len() <= 16 && slug.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 pub fn context(header: Option<&str>, query: &HashMap<String, String>) -> Result<OrgContext, ApiError> {
+    if header.into_iter().chain(query.get("org").map(String::as_str)).any(|slug| !valid_slug(slug)) {
+        return Err(ApiError::detail(ErrorKind::NotFound, "The organization does not exist."));
+    }
     let slug = query.get("org").map(String::as_str);
     let id = query.get("org_id").map(String::as_str);
     let selector = match (header, slug, id) {
@@ -53,5 +63,9 @@ mod tests {
         assert!(context(Some("a"), &query(&[("org_id", "1")])).is_err());
         assert!(context(None, &query(&[("org", "a"), ("org_id", "1")])).is_err());
         assert_eq!(context(None, &query(&[("org_id", "x")])).unwrap_err().status_code(), 400);
+        for bad in ["\\*%df", "a b", "seventeen-chars-x", "ünï"] {
+            assert_eq!(context(Some(bad), &query(&[])).unwrap_err().status_code(), 404, "{bad}");
+            assert_eq!(context(None, &query(&[("org", bad)])).unwrap_err().status_code(), 404, "{bad}");
+        }
     }
 }

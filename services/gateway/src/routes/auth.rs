@@ -5,7 +5,9 @@ use crate::body::JsonBody;
 use crate::error::HttpResult;
 use crate::identity::{Auth, MaybeAuth, CSRF_COOKIE, SESSION_COOKIE};
 use crate::listing::{self, Page};
+use crate::routes::on;
 use crate::state::AppState;
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cvat_error::Fields;
 use cvat_proto::auth::*;
@@ -15,18 +17,21 @@ use std::collections::HashMap;
 use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/auth/login", vec![web::post().to(login)]))
-        .service(resource("/api/auth/logout", vec![web::post().to(logout)]))
-        .service(resource("/api/auth/register", vec![web::post().to(register)]))
-        .service(resource("/api/auth/password/change", vec![web::post().to(change_password)]))
-        .service(resource("/api/auth/password/reset", vec![web::post().to(reset_password)]))
-        .service(resource("/api/auth/password/reset/confirm", vec![web::post().to(confirm_reset)]))
-        .service(resource("/api/auth/rules", vec![web::get().to(rules)]))
-        .service(resource("/api/auth/access_tokens", vec![web::get().to(list_tokens), web::post().to(create_token)]))
-        .service(resource("/api/auth/access_tokens/self", vec![web::get().to(token_self)]))
+    cfg.service(resource("/api/auth/login", vec![on(Method::POST, login)]))
+        .service(resource("/api/auth/logout", vec![on(Method::POST, logout)]))
+        .service(resource("/api/auth/register", vec![on(Method::POST, register)]))
+        .service(resource("/api/auth/password/change", vec![on(Method::POST, change_password)]))
+        .service(resource("/api/auth/password/reset", vec![on(Method::POST, reset_password)]))
+        .service(resource("/api/auth/password/reset/confirm", vec![on(Method::POST, confirm_reset)]))
+        .service(resource("/api/auth/rules", vec![on(Method::GET, rules)]))
+        .service(resource(
+            "/api/auth/access_tokens",
+            vec![on(Method::GET, list_tokens), on(Method::POST, create_token)],
+        ))
+        .service(resource("/api/auth/access_tokens/self", vec![on(Method::GET, token_self)]))
         .service(resource(
             "/api/auth/access_tokens/{id}",
-            vec![web::get().to(get_token), web::patch().to(update_token), web::delete().to(delete_token)],
+            vec![on(Method::GET, get_token), on(Method::PATCH, update_token), on(Method::DELETE, delete_token)],
         ));
 }
 
@@ -189,6 +194,7 @@ pub struct AccessTokenRead {
     read_only: bool,
     owner: cvat_models::BasicUser,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     value: Option<String>,
 }
 

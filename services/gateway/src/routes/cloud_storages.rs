@@ -5,7 +5,9 @@
 use super::documents::{self, document_handlers, Query};
 use crate::error::HttpResult;
 use crate::identity::Auth;
+use crate::routes::on;
 use crate::state::AppState;
+use actix_web::http::Method;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cvat_error::ApiError;
@@ -20,10 +22,10 @@ document_handlers! {
 }
 
 pub fn configure_bucket(cfg: &mut web::ServiceConfig) {
-    cfg.service(super::resource("/api/cloudstorages/{id}/status", vec![web::get().to(status)]))
-        .service(super::resource("/api/cloudstorages/{id}/actions", vec![web::get().to(actions)]))
-        .service(super::resource("/api/cloudstorages/{id}/content-v2", vec![web::get().to(content)]))
-        .service(super::resource("/api/cloudstorages/{id}/preview", vec![web::get().to(preview)]));
+    cfg.service(super::resource("/api/cloudstorages/{id}/status", vec![on(Method::GET, status)]))
+        .service(super::resource("/api/cloudstorages/{id}/actions", vec![on(Method::GET, actions)]))
+        .service(super::resource("/api/cloudstorages/{id}/content-v2", vec![on(Method::GET, content)]))
+        .service(super::resource("/api/cloudstorages/{id}/preview", vec![on(Method::GET, preview)]));
 }
 
 #[utoipa::path(get, path = "/api/cloudstorages/{id}/status", operation_id = "cloudstorages_retrieve_status",

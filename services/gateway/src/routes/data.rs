@@ -7,8 +7,10 @@ use super::documents::{self, Query};
 use super::resource;
 use crate::error::{HttpError, HttpResult};
 use crate::identity::Auth;
+use crate::routes::on;
 use crate::state::AppState;
 use actix_multipart::Multipart;
+use actix_web::http::Method;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::BytesMut;
@@ -20,20 +22,23 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/tasks/{id}/data", vec![web::post().to(upload), web::get().to(task_data)]))
+    cfg.service(resource("/api/tasks/{id}/data", vec![on(Method::POST, upload), on(Method::GET, task_data)]))
         .service(resource(
             "/api/tasks/{id}/data/meta",
-            vec![web::get().to(task_meta), web::patch().to(update_task_meta)],
+            vec![on(Method::GET, task_meta), on(Method::PATCH, update_task_meta)],
         ))
-        .service(resource("/api/tasks/{id}/preview", vec![web::get().to(task_preview)]))
+        .service(resource("/api/tasks/{id}/preview", vec![on(Method::GET, task_preview)]))
         .service(resource(
             "/api/tasks/{id}/data/{file_id}",
-            vec![web::head().to(tus_offset), web::patch().to(tus_append)],
+            vec![on(Method::HEAD, tus_offset), on(Method::PATCH, tus_append)],
         ))
-        .service(resource("/api/jobs/{id}/data", vec![web::get().to(job_data)]))
-        .service(resource("/api/jobs/{id}/data/meta", vec![web::get().to(job_meta), web::patch().to(update_job_meta)]))
-        .service(resource("/api/jobs/{id}/preview", vec![web::get().to(job_preview)]))
-        .service(resource("/api/projects/{id}/preview", vec![web::get().to(project_preview)]));
+        .service(resource("/api/jobs/{id}/data", vec![on(Method::GET, job_data)]))
+        .service(resource(
+            "/api/jobs/{id}/data/meta",
+            vec![on(Method::GET, job_meta), on(Method::PATCH, update_job_meta)],
+        ))
+        .service(resource("/api/jobs/{id}/preview", vec![on(Method::GET, job_preview)]))
+        .service(resource("/api/projects/{id}/preview", vec![on(Method::GET, project_preview)]));
 }
 
 fn header(req: &HttpRequest, name: &str) -> bool {

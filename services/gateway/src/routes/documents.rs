@@ -89,7 +89,7 @@ macro_rules! document_handlers {
         crate::routes::documents::document_handlers!(@create $tag, $collection, $read, $create, $create_body);
 
         pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-            configure_documents(cfg, Some(actix_web::web::post().to(create)));
+            configure_documents(cfg, Some(crate::routes::on(actix_web::http::Method::POST, create)));
         }
     };
     (tag: $tag:literal, collection: $collection:literal, item: $item:literal, patch: $patch:ty,
@@ -100,8 +100,8 @@ macro_rules! document_handlers {
         crate::routes::documents::document_handlers!(@create $tag, $collection, $read, $create, $create_body);
 
         pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-            configure_documents(cfg, Some(actix_web::web::post().to(create)));
-            cfg.service(crate::routes::resource($children, vec![actix_web::web::get().to(list_children)]));
+            configure_documents(cfg, Some(crate::routes::on(actix_web::http::Method::POST, create)));
+            cfg.service(crate::routes::resource($children, vec![crate::routes::on(actix_web::http::Method::GET, list_children)]));
         }
 
         /// The legacy list of children, after checking the parent is visible.
@@ -189,14 +189,17 @@ macro_rules! document_handlers {
         }
 
         /// Routes of the collection and of one item.
-        fn configure_documents(cfg: &mut actix_web::web::ServiceConfig, create: Option<actix_web::Route>) {
-            use actix_web::web;
-            let mut collection = vec![web::get().to(list)];
+        fn configure_documents(
+            cfg: &mut actix_web::web::ServiceConfig,
+            create: Option<(actix_web::http::Method, actix_web::Route)>,
+        ) {
+            use actix_web::http::Method;
+            use crate::routes::on;
+            let mut collection = vec![on(Method::GET, list)];
             collection.extend(create);
-            cfg.service(crate::routes::resource($collection, collection)).service(crate::routes::resource(
-                $item,
-                vec![web::get().to(retrieve), web::patch().to(partial_update), web::delete().to(destroy)],
-            ));
+            let item = vec![on(Method::GET, retrieve), on(Method::PATCH, partial_update), on(Method::DELETE, destroy)];
+            cfg.service(crate::routes::resource($collection, collection))
+                .service(crate::routes::resource($item, item));
         }
     };
 }

@@ -6,7 +6,9 @@ use crate::body::JsonBody;
 use crate::error::HttpResult;
 use crate::identity::Auth;
 use crate::listing::{self, Page};
+use crate::routes::on;
 use crate::state::AppState;
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cvat_error::Fields;
 use cvat_proto::auth::*;
@@ -14,11 +16,11 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/invitations", vec![web::get().to(list), web::post().to(create)]))
-        .service(resource("/api/invitations/{key}", vec![web::get().to(retrieve), web::delete().to(destroy)]))
-        .service(resource("/api/invitations/{key}/accept", vec![web::post().to(accept)]))
-        .service(resource("/api/invitations/{key}/decline", vec![web::post().to(decline)]))
-        .service(resource("/api/invitations/{key}/resend", vec![web::post().to(resend)]));
+    cfg.service(resource("/api/invitations", vec![on(Method::GET, list), on(Method::POST, create)]))
+        .service(resource("/api/invitations/{key}", vec![on(Method::GET, retrieve), on(Method::DELETE, destroy)]))
+        .service(resource("/api/invitations/{key}/accept", vec![on(Method::POST, accept)]))
+        .service(resource("/api/invitations/{key}/decline", vec![on(Method::POST, decline)]))
+        .service(resource("/api/invitations/{key}/resend", vec![on(Method::POST, resend)]));
 }
 
 type Query = web::Query<HashMap<String, String>>;

@@ -16,12 +16,49 @@ pub mod server;
 pub mod tasks;
 pub mod users;
 
-use crate::error::method_not_allowed;
-use actix_web::{web, Route};
+use actix_web::http::{header, Method};
+use actix_web::{web, HttpRequest, HttpResponse, Route};
 
-/// A resource answering the given routes and 405 for any other method.
-pub fn resource(path: &str, routes: Vec<Route>) -> actix_web::Resource {
-    routes.into_iter().fold(web::resource(path), |r, route| r.route(route)).default_service(web::to(method_not_allowed))
+/// A route of `method` to `handler`, remembering the method for `Allow`.
+pub fn on<F, Args>(method: Method, handler: F) -> (Method, Route)
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    (method.clone(), web::method(method).to(handler))
+}
+
+/// A resource answering the given routes, OPTIONS as DRF does (the allowed methods and
+/// what the endpoint renders and parses), and 405 with `Allow` for any other method.
+pub fn resource(path: &str, routes: Vec<(Method, Route)>) -> actix_web::Resource {
+    let mut methods: Vec<String> = routes.iter().map(|(m, _)| m.to_string()).collect();
+    methods.push("OPTIONS".into());
+    let allow = methods.join(", ");
+    let name = path.to_string();
+    let options_allow = allow.clone();
+    let resource = routes.into_iter().fold(web::resource(path), |r, (_, route)| r.route(route));
+    resource
+        .route(web::method(Method::OPTIONS).to(move || {
+            let body = serde_json::json!({
+                "name": name.clone(),
+                "description": "",
+                "renders": ["application/vnd.cvat+json", "application/json"],
+                "parses": ["application/json", "application/vnd.cvat+json", "multipart/form-data"],
+            });
+            let allow = options_allow.clone();
+            async move { HttpResponse::Ok().insert_header((header::ALLOW, allow)).json(body) }
+        }))
+        .default_service(web::to(move |req: HttpRequest| {
+            let allow = allow.clone();
+            async move {
+                let mut response = crate::error::method_not_allowed(req).await;
+                if let Ok(value) = header::HeaderValue::from_str(&allow) {
+                    response.headers_mut().insert(header::ALLOW, value);
+                }
+                response
+            }
+        }))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

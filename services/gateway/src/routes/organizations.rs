@@ -6,7 +6,9 @@ use crate::body::JsonBody;
 use crate::error::HttpResult;
 use crate::identity::Auth;
 use crate::listing::{self, Page};
+use crate::routes::on;
 use crate::state::AppState;
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cvat_error::Fields;
 use cvat_proto::auth::*;
@@ -14,18 +16,18 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/organizations", vec![web::get().to(list), web::post().to(create)]))
+    cfg.service(resource("/api/organizations", vec![on(Method::GET, list), on(Method::POST, create)]))
         .service(resource(
             "/api/organizations/{id}",
-            vec![web::get().to(retrieve), web::patch().to(partial_update), web::delete().to(destroy)],
+            vec![on(Method::GET, retrieve), on(Method::PATCH, partial_update), on(Method::DELETE, destroy)],
         ))
-        .service(resource("/api/memberships", vec![web::get().to(list_memberships)]))
+        .service(resource("/api/memberships", vec![on(Method::GET, list_memberships)]))
         .service(resource(
             "/api/memberships/{id}",
             vec![
-                web::get().to(retrieve_membership),
-                web::patch().to(update_membership),
-                web::delete().to(destroy_membership),
+                on(Method::GET, retrieve_membership),
+                on(Method::PATCH, update_membership),
+                on(Method::DELETE, destroy_membership),
             ],
         ));
 }

@@ -4,17 +4,19 @@ use super::documents::{self, Query};
 use super::resource;
 use crate::error::HttpResult;
 use crate::identity::Auth;
+use crate::routes::on;
 use crate::state::AppState;
+use actix_web::http::Method;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cvat_proto::task::RequestQuery;
 use serde_json::{json, Value};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/requests", vec![web::get().to(list)]))
-        .service(resource("/api/requests/{id}", vec![web::get().to(retrieve)]))
-        .service(resource("/api/requests/{id}/cancel", vec![web::post().to(cancel)]))
-        .service(resource("/api/tasks/{id}/status", vec![web::get().to(task_status)]));
+    cfg.service(resource("/api/requests", vec![on(Method::GET, list)]))
+        .service(resource("/api/requests/{id}", vec![on(Method::GET, retrieve)]))
+        .service(resource("/api/requests/{id}/cancel", vec![on(Method::POST, cancel)]))
+        .service(resource("/api/tasks/{id}/status", vec![on(Method::GET, task_status)]));
 }
 
 #[utoipa::path(get, path = "/api/requests", operation_id = "requests_list", tag = "requests",

@@ -1,21 +1,22 @@
 //! `/api/schema/` (OpenAPI 3 as JSON or YAML), `/api/swagger/` and `/api/docs/` with
 //! their assets served from this binary.
 
-use crate::openapi::ApiDoc;
+use crate::routes::on;
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::collections::HashMap;
 use std::sync::LazyLock;
-use utoipa::OpenApi;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(super::resource("/api/schema", vec![web::get().to(schema)]))
-        .service(super::resource("/api/swagger", vec![web::get().to(swagger)]))
-        .service(super::resource("/api/docs", vec![web::get().to(docs)]))
+    cfg.service(super::resource("/api/schema", vec![on(Method::GET, schema)]))
+        .service(super::resource("/api/swagger", vec![on(Method::GET, swagger)]))
+        .service(super::resource("/api/docs", vec![on(Method::GET, docs)]))
         .route("/static/docs/{file}", web::get().to(asset));
 }
 
-static JSON: LazyLock<String> = LazyLock::new(|| ApiDoc::openapi().to_json().expect("the schema serializes"));
-static YAML: LazyLock<String> = LazyLock::new(|| ApiDoc::openapi().to_yaml().expect("the schema serializes"));
+static JSON: LazyLock<String> = LazyLock::new(|| crate::openapi::document().to_string());
+static YAML: LazyLock<String> =
+    LazyLock::new(|| serde_yaml::to_string(&crate::openapi::document()).unwrap_or_default());
 
 /// JSON when asked for (`scheme=json`, drf-spectacular's `format=json`, or an `Accept`
 /// naming json), YAML otherwise, like CVAT.

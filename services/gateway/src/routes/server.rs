@@ -3,7 +3,9 @@
 use super::resource;
 use crate::error::HttpResult;
 use crate::identity::Auth;
+use crate::routes::on;
 use crate::state::AppState;
+use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
 use cvat_error::ApiError;
 use cvat_proto::task::{StartTraceProbeRequest, TraceProbe, TraceProbeRef};
@@ -14,12 +16,12 @@ use utoipa::ToSchema;
 pub const CVAT_VERSION: &str = "2.80.0";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/server/about", vec![web::get().to(about)]))
-        .service(resource("/api/server/annotation/formats", vec![web::get().to(formats)]))
-        .service(resource("/api/server/plugins", vec![web::get().to(plugins)]))
-        .service(resource("/api/server/share", vec![web::get().to(share)]))
-        .service(resource("/api/server/trace-probe", vec![web::post().to(start_probe)]))
-        .service(resource("/api/server/trace-probe/{id}", vec![web::get().to(get_probe)]));
+    cfg.service(resource("/api/server/about", vec![on(Method::GET, about)]))
+        .service(resource("/api/server/annotation/formats", vec![on(Method::GET, formats)]))
+        .service(resource("/api/server/plugins", vec![on(Method::GET, plugins)]))
+        .service(resource("/api/server/share", vec![on(Method::GET, share)]))
+        .service(resource("/api/server/trace-probe", vec![on(Method::POST, start_probe)]))
+        .service(resource("/api/server/trace-probe/{id}", vec![on(Method::GET, get_probe)]));
 }
 
 /// CVAT's `FileInfo`.

@@ -6,18 +6,20 @@ use crate::error::HttpResult;
 use crate::identity::Auth;
 use crate::listing::{self, Page};
 use crate::org;
+use crate::routes::on;
 use crate::state::AppState;
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use cvat_proto::auth::{ListUsersRequest, UpdateUserRequest, User, UserRef};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/users", vec![web::get().to(list)]))
-        .service(resource("/api/users/self", vec![web::get().to(retrieve_self)]))
+    cfg.service(resource("/api/users", vec![on(Method::GET, list)]))
+        .service(resource("/api/users/self", vec![on(Method::GET, retrieve_self)]))
         .service(resource(
             "/api/users/{id}",
-            vec![web::get().to(retrieve), web::patch().to(partial_update), web::delete().to(destroy)],
+            vec![on(Method::GET, retrieve), on(Method::PATCH, partial_update), on(Method::DELETE, destroy)],
         ));
 }
 
