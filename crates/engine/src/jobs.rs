@@ -200,10 +200,9 @@ impl Engine {
         let state = fields.choice("state", STATES);
         fields.finish()?;
 
+        let named = self.maybe_named_user(caller, "assignee", assignee.flatten(), facts.task.in_org).await?;
         let tx = client.transaction().await.db()?;
-        if let Some(Some(user)) = assignee {
-            self.named_user(&tx, caller, "assignee", user, facts.task.in_org).await?;
-        }
+        crate::users::remember_all(&tx, &[named.as_ref()]).await?;
         let row = tx.query_one("SELECT stage, state FROM jobs WHERE id = $1 FOR UPDATE", &[&id]).await.db()?;
         let (old_stage, old_state): (String, String) = (column(&row, 0)?, column(&row, 1)?);
         let new_stage = stage.clone().unwrap_or(old_stage.clone());

@@ -3,6 +3,7 @@
 use crate::access::{allow, list_scope, Visibility};
 use crate::labels::{self, LabelOwner};
 use crate::render::{self, user_columns};
+use crate::users::remember_all;
 use crate::{parse_body, query_cached, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
@@ -147,6 +148,21 @@ pub(crate) async fn store_storage(client: &impl GenericClient, value: Option<Val
 
 impl Engine {
     /// The facts of a project and its organization; 404 when it does not exist.
+    /// The project's organization and the caller's role there: asked before a write's
+    /// transaction opens (the write re-reads the project and checks it did not move).
+    pub(crate) async fn project_actor(
+        &self,
+        client: &impl GenericClient,
+        caller: &Caller,
+        project: i64,
+    ) -> ApiResult<(Option<i64>, Actor)> {
+        let (_, org) = self
+            .project_facts(client, project)
+            .await
+            .map_err(|_| ApiError::invalid("Project matching query does not exist."))?;
+        Ok((org, self.actor(caller, org).await?))
+    }
+
     pub(crate) async fn project_facts(
         &self,
         client: &impl GenericClient,
@@ -225,15 +241,14 @@ impl Engine {
         if labels.iter().any(|l| l.id.is_some()) {
             return Err(ApiError::invalid("New labels cannot have an id"));
         }
+        let owner = owner_id.unwrap_or(caller.id());
+        let named_owner = self.named_user(caller, "owner_id", owner, org.is_some()).await?;
+        let named_assignee = self.maybe_named_user(caller, "assignee_id", assignee_id, org.is_some()).await?;
         let mut client = self.client().await?;
         let source = storage_field(self, &client, caller, &body, "source_storage").await?;
         let target = storage_field(self, &client, caller, &body, "target_storage").await?;
         let tx = client.transaction().await.db()?;
-        let owner = owner_id.unwrap_or(caller.id());
-        self.named_user(&tx, caller, "owner_id", owner, org.is_some()).await?;
-        if let Some(assignee) = assignee_id {
-            self.named_user(&tx, caller, "assignee_id", assignee, org.is_some()).await?;
-        }
+        remember_all(&tx, &[Some(&named_owner), named_assignee.as_ref()]).await?;
         let source = store_storage(&tx, source).await?;
         let target = store_storage(&tx, target).await?;
         let row = tx
@@ -277,16 +292,16 @@ impl Engine {
         let labels = body.get("labels").map(cvat_labels::parse_labels).transpose()?;
         let source = storage_field(self, &client, caller, &body, "source_storage").await?;
         let target = storage_field(self, &client, caller, &body, "target_storage").await?;
-
-        let tx = client.transaction().await.db()?;
-        if let Some(Some(owner)) = owner_id {
-            self.named_user(&tx, caller, "owner_id", owner, org.is_some()).await?;
-        }
-        if let Some(Some(assignee)) = assignee_id {
-            self.named_user(&tx, caller, "assignee_id", assignee, org.is_some()).await?;
-        }
+        // What the auth service knows is asked before the transaction opens.
+        let named_owner = self.maybe_named_user(caller, "owner_id", owner_id.flatten(), org.is_some()).await?;
+        let named_assignee = self.maybe_named_user(caller, "assignee_id", assignee_id.flatten(), org.is_some()).await?;
         if let Some(target_org) = organization_id {
             self.check_can_move_to(caller, target_org).await?;
+        }
+
+        let tx = client.transaction().await.db()?;
+        remember_all(&tx, &[named_owner.as_ref(), named_assignee.as_ref()]).await?;
+        if let Some(target_org) = organization_id {
             tx.execute("UPDATE tasks SET organization_id = $2 WHERE project_id = $1", &[&id, &target_org])
                 .await
                 .db()?;

@@ -5,6 +5,7 @@ use crate::access::{allow, list_scope, Visibility};
 use crate::labels::{self, LabelOwner};
 use crate::projects::{storage_field, store_storage, unknown_field};
 use crate::render::{self, user_columns};
+use crate::users::remember_all;
 use crate::{parse_body, query_cached, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::{column, column_values, GenericClient};
@@ -256,9 +257,18 @@ impl Engine {
         }
         let org = caller.context.org();
         let actor = self.context_actor(caller).await?;
+        let owner = owner_id.unwrap_or(caller.id());
+        let named_owner = self.named_user(caller, "owner_id", owner, org.is_some()).await?;
+        let named_assignee = self.maybe_named_user(caller, "assignee_id", assignee_id, org.is_some()).await?;
         let mut client = self.client().await?;
         let source = storage_field(self, &client, caller, &body, "source_storage").await?;
         let target = storage_field(self, &client, caller, &body, "target_storage").await?;
+        // The caller's role where the project is, asked before the transaction opens; the
+        // transaction then checks it against the project row it locks.
+        let project_actor = match project_id {
+            Some(project) => Some(self.project_actor(&client, caller, project).await?),
+            None => None,
+        };
         let tx = client.transaction().await.db()?;
         let mut inherited = (None, None);
         match project_id {
@@ -275,7 +285,10 @@ impl Engine {
                 let project_org: Option<i64> = column(&row, 2)?;
                 let facts =
                     ProjectFacts { in_org: project_org.is_some(), owner: column(&row, 0)?, assignee: column(&row, 1)? };
-                let project_actor = self.actor(caller, project_org).await?;
+                let project_actor = match project_actor {
+                    Some((asked_for, project_actor)) if asked_for == project_org => project_actor,
+                    _ => return Err(moved_meanwhile()),
+                };
                 allow(cvat_permissions::project(&project_actor, ProjectScope::View, &facts))?;
                 allow(cvat_permissions::create_task_in_project(&project_actor, &facts))?;
                 if project_org != org {
@@ -285,11 +298,7 @@ impl Engine {
             }
             None => allow(cvat_permissions::create_or_list(&actor, CreateScope::Create, org.is_some()))?,
         }
-        let owner = owner_id.unwrap_or(caller.id());
-        self.named_user(&tx, caller, "owner_id", owner, org.is_some()).await?;
-        if let Some(assignee) = assignee_id {
-            self.named_user(&tx, caller, "assignee_id", assignee, org.is_some()).await?;
-        }
+        remember_all(&tx, &[Some(&named_owner), named_assignee.as_ref()]).await?;
         // A task in a project takes the project's storages unless it names its own.
         let source = store_storage(&tx, source.or(inherited.0)).await?;
         let target = store_storage(&tx, target.or(inherited.1)).await?;
@@ -353,14 +362,10 @@ impl Engine {
         let source = storage_field(self, &client, caller, &body, "source_storage").await?;
         let target = storage_field(self, &client, caller, &body, "target_storage").await?;
 
-        let tx = client.transaction().await.db()?;
+        // What the auth service knows is asked before the transaction opens.
         let in_org = access.org.is_some();
-        if let Some(Some(owner)) = owner_id {
-            self.named_user(&tx, caller, "owner_id", owner, in_org).await?;
-        }
-        if let Some(Some(assignee)) = assignee_id {
-            self.named_user(&tx, caller, "assignee_id", assignee, in_org).await?;
-        }
+        let named_owner = self.maybe_named_user(caller, "owner_id", owner_id.flatten(), in_org).await?;
+        let named_assignee = self.maybe_named_user(caller, "assignee_id", assignee_id.flatten(), in_org).await?;
         let mut org = access.org;
         if let Some(target_org) = organization_id {
             if access.project.is_some() && target_org != access.org {
@@ -369,8 +374,15 @@ impl Engine {
             self.check_can_move_to(caller, target_org).await?;
             org = target_org;
         }
-        if let Some(project) = project_id.filter(|p| Some(*p) != access.project) {
-            self.move_to_project(&tx, caller, id, access.project, project, org).await?;
+        let moving = match project_id.filter(|p| Some(*p) != access.project) {
+            Some(project) => Some((project, self.project_actor(&client, caller, project).await?)),
+            None => None,
+        };
+
+        let tx = client.transaction().await.db()?;
+        remember_all(&tx, &[named_owner.as_ref(), named_assignee.as_ref()]).await?;
+        if let Some((project, asked)) = moving {
+            self.move_to_project(&tx, id, access.project, project, org, asked).await?;
         }
         let source = store_storage(&tx, source).await?;
         let target = store_storage(&tx, target).await?;
@@ -414,20 +426,25 @@ impl Engine {
     /// Moves a task into `project`: every label it uses must exist there by name (with
     /// the same sublabels); the task's own labels are then dropped in favour of the
     /// project's.
+    /// `asked` is the project's organization and the caller's role there, as asked
+    /// before the transaction; a project that moved since is a conflict.
     async fn move_to_project(
         &self,
         client: &impl GenericClient,
-        caller: &Caller,
         task: i64,
         from: Option<i64>,
         project: i64,
         org: Option<i64>,
+        asked: (Option<i64>, Actor),
     ) -> ApiResult<()> {
         let (facts, project_org) = self
             .project_facts(client, project)
             .await
             .map_err(|_| ApiError::invalid("Project matching query does not exist."))?;
-        let actor = self.actor(caller, project_org).await?;
+        let actor = match asked {
+            (asked_for, actor) if asked_for == project_org => actor,
+            _ => return Err(moved_meanwhile()),
+        };
         allow(cvat_permissions::project(&actor, ProjectScope::View, &facts))?;
         if project_org != org {
             return Err(ApiError::invalid("The task and its project should be in the same organization."));
@@ -521,4 +538,9 @@ impl Engine {
         .db()?;
         Ok(())
     }
+}
+
+/// A project whose organization changed between the permission question and the write.
+fn moved_meanwhile() -> ApiError {
+    ApiError::detail(cvat_error::ErrorKind::Conflict, "The project changed its organization meanwhile; try again.")
 }

@@ -16,7 +16,8 @@ const UPSERT: &str = "INSERT INTO users (id, username, first_name, last_name) VA
      WHERE (users.username, users.first_name, users.last_name) \
      IS DISTINCT FROM (EXCLUDED.username, EXCLUDED.first_name, EXCLUDED.last_name)";
 
-async fn remember(client: &impl GenericClient, user: &User) -> ApiResult<()> {
+/// Records a user in this schema's copy (inside the caller's transaction).
+pub(crate) async fn remember(client: &impl GenericClient, user: &User) -> ApiResult<()> {
     client.execute(UPSERT, &[&user.id, &user.username, &user.first_name, &user.last_name]).await.db()?;
     Ok(())
 }
@@ -57,27 +58,42 @@ impl Engine {
         remember(client, &caller.user).await
     }
 
-    /// Checks a user named in a body (`owner_id`, `assignee_id`) and records them.
-    /// Naming someone needs the right to see them: outside an organization a user sees
-    /// only themself (403 for anyone else), inside one any user may be named. An id
-    /// that does not exist is a 400 naming the field.
-    pub(crate) async fn named_user(
-        &self,
-        client: &impl GenericClient,
-        caller: &Caller,
-        field: &str,
-        id: i64,
-        in_org: bool,
-    ) -> ApiResult<()> {
+    /// Checks a user named in a body (`owner_id`, `assignee_id`) and answers their record,
+    /// which the write then [`remember`]s in its transaction; asked before that
+    /// transaction opens, as every question to the auth service is. Naming someone needs
+    /// the right to see them: outside an organization a user sees only themself (403 for
+    /// anyone else), inside one any user may be named. An id that does not exist is a
+    /// 400 naming the field.
+    pub(crate) async fn named_user(&self, caller: &Caller, field: &str, id: i64, in_org: bool) -> ApiResult<User> {
         if id == caller.id() {
-            return self.remember_caller(client, caller).await;
+            return Ok(caller.user.clone());
         }
         if !in_org && !caller.is_admin() {
             return Err(ApiError::forbidden());
         }
         let user = self.directory.users(vec![id]).await?.into_iter().next();
-        let user =
-            user.ok_or_else(|| ApiError::field(field, format!("Invalid pk \"{id}\" - object does not exist.")))?;
-        remember(client, &user).await
+        user.ok_or_else(|| ApiError::field(field, format!("Invalid pk \"{id}\" - object does not exist.")))
     }
+
+    /// [`Self::named_user`] for an id that may be absent.
+    pub(crate) async fn maybe_named_user(
+        &self,
+        caller: &Caller,
+        field: &str,
+        id: Option<i64>,
+        in_org: bool,
+    ) -> ApiResult<Option<User>> {
+        match id {
+            Some(id) => self.named_user(caller, field, id, in_org).await.map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Records the users a write names, inside its transaction.
+pub(crate) async fn remember_all(client: &impl GenericClient, users: &[Option<&User>]) -> ApiResult<()> {
+    for user in users.iter().flatten() {
+        remember(client, user).await?;
+    }
+    Ok(())
 }

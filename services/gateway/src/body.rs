@@ -3,6 +3,7 @@
 
 use crate::error::HttpError;
 use crate::state::AppState;
+use actix_web::web::BytesMut;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use cvat_error::{ApiError, ErrorKind};
 use futures_util::StreamExt;
@@ -14,8 +15,39 @@ use std::pin::Pin;
 /// `Content-Type: application/json` with no body on several calls.
 pub struct JsonBody(pub Map<String, Value>);
 
-fn too_large(limit: usize) -> HttpError {
-    HttpError(ApiError::detail(ErrorKind::PayloadTooLarge, format!("Request body is larger than {limit} bytes.")))
+fn too_large(limit: usize) -> ApiError {
+    ApiError::detail(ErrorKind::PayloadTooLarge, format!("Request body is larger than {limit} bytes."))
+}
+
+/// Reads a body (or a part of one) into memory, refusing with `refused` (a 413) as soon
+/// as it would pass `limit` bytes: the one bounded read every handler uses.
+pub async fn read_capped<S, E>(
+    mut pieces: S,
+    limit: usize,
+    refused: impl Fn() -> ApiError,
+) -> Result<BytesMut, ApiError>
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut bytes = BytesMut::new();
+    while let Some(piece) = pieces.next().await {
+        let piece = piece.map_err(|e| ApiError::bad_request(format!("Could not read the body: {e}")))?;
+        if bytes.len() + piece.len() > limit {
+            return Err(refused());
+        }
+        bytes.extend_from_slice(&piece);
+    }
+    Ok(bytes)
+}
+
+/// A JSON object body from a payload a handler reads itself (one that also takes
+/// multipart forms): the same limit and parsing as [`JsonBody`].
+pub async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Map<String, Value>, ApiError> {
+    let limit = req.app_data::<web::Data<AppState>>().map_or(1 << 20, |s| s.max_json_bytes);
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let bytes = read_capped(payload, limit, || too_large(limit)).await?;
+    parse(&bytes, content_type)
 }
 
 impl FromRequest for JsonBody {
@@ -30,17 +62,9 @@ impl FromRequest for JsonBody {
         let mut payload = payload.take();
         Box::pin(async move {
             if declared.is_some_and(|n| n > limit) {
-                return Err(too_large(limit));
+                return Err(HttpError(too_large(limit)));
             }
-            let mut bytes = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| HttpError(ApiError::bad_request(format!("Could not read the body: {e}"))))?;
-                if bytes.len() + chunk.len() > limit {
-                    return Err(too_large(limit));
-                }
-                bytes.extend_from_slice(&chunk);
-            }
+            let bytes = read_capped(&mut payload, limit, || too_large(limit)).await.map_err(HttpError)?;
             parse(&bytes, &content_type).map(JsonBody).map_err(HttpError)
         })
     }

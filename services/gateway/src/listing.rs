@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 /// `page`, `page_size`, `filter`, `sort`, `search` and the named equality filters.
 pub fn query(params: &HashMap<String, String>, equality: &[&str]) -> Result<ListQuery, ApiError> {
-    let (page, page_size) = cvat_listing::parse_paging(
+    let (page, page_size) = cvat_list_params::parse_paging(
         params.get("page").map(String::as_str),
         params.get("page_size").map(String::as_str),
     )?;

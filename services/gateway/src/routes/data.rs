@@ -13,7 +13,6 @@ use actix_multipart::Multipart;
 use actix_web::http::Method;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use bytes::BytesMut;
 use cvat_blob::{keys, BlobError};
 use cvat_error::{ApiError, ErrorKind};
 use cvat_proto::task::{DataLocation, DataQuery, ObjectRef, RecordUploadsRequest, UploadedFile, WriteRequest};
@@ -86,7 +85,7 @@ pub async fn upload(
     let is_multipart =
         req.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/"));
     let params = if header(&req, "Upload-Finish") || !is_multipart {
-        read_json(&state, payload).await?
+        crate::body::read_json(&req, payload).await?
     } else {
         // One plain request: the files and the parameters together.
         forget_uploads(&state, object()).await?;
@@ -186,14 +185,9 @@ pub async fn tus_append(
         let detail = format!("Upload-Offset {offset} does not match the upload's offset {}.", upload.offset);
         return Ok(tus_headers(&mut HttpResponse::Conflict(), upload.offset).json(json!({ "detail": detail })));
     }
-    let mut piece = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Could not read the body: {e}")))?;
-        if piece.len() + chunk.len() > MAX_TUS_PIECE || (offset + (piece.len() + chunk.len()) as i64) > upload.length {
-            return Err(ApiError::detail(ErrorKind::PayloadTooLarge, "The piece is too large.").into());
-        }
-        piece.extend_from_slice(&chunk);
-    }
+    let room = (upload.length - offset).clamp(0, MAX_TUS_PIECE as i64) as usize;
+    let refused = || ApiError::detail(ErrorKind::PayloadTooLarge, "The piece is too large.");
+    let piece = crate::body::read_capped(&mut payload, room, refused).await?;
     let key = keys::upload_part(task, &id, offset);
     let size = piece.len() as i64;
     state.blobs.put(&key, piece.freeze()).await.map_err(blob_error)?;
@@ -216,25 +210,6 @@ async fn forget_uploads(state: &AppState, object: ObjectRef) -> HttpResult<()> {
         state.blobs.delete(&key).await.map_err(blob_error)?;
     }
     Ok(())
-}
-
-async fn read_json(state: &AppState, mut payload: web::Payload) -> HttpResult<Map<String, Value>> {
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Could not read the body: {e}")))?;
-        if body.len() + chunk.len() > state.max_json_bytes {
-            return Err(ApiError::detail(ErrorKind::PayloadTooLarge, "Request body is too large.").into());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice(&body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::field("non_field_errors", "Invalid data. Expected a dictionary.").into()),
-        Err(e) => Err(ApiError::bad_request(format!("JSON parse error - {e}")).into()),
-    }
 }
 
 /// Stores every `client_files[N]` part and records them with the task service; answers
@@ -266,16 +241,8 @@ async fn receive_files(
             }
             Some(_) => while field.next().await.is_some() {},
             None => {
-                let mut bytes = BytesMut::new();
-                while let Some(chunk) = field.next().await {
-                    let chunk = chunk.map_err(|e| ApiError::bad_request(format!("Broken multipart body: {e}")))?;
-                    if bytes.len() + chunk.len() > state.max_json_bytes {
-                        return Err(
-                            ApiError::detail(ErrorKind::PayloadTooLarge, format!("{name} is too large.")).into()
-                        );
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
+                let refused = || ApiError::detail(ErrorKind::PayloadTooLarge, format!("{name} is too large."));
+                let bytes = crate::body::read_capped(&mut field, state.max_json_bytes, refused).await?;
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 params.insert(name, form_value(&text));
             }

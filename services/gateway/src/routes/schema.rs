@@ -14,9 +14,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/static/docs/{file}", web::get().to(asset));
 }
 
-static JSON: LazyLock<String> = LazyLock::new(|| crate::openapi::document().to_string());
-static YAML: LazyLock<String> =
-    LazyLock::new(|| serde_yaml::to_string(&crate::openapi::document()).unwrap_or_default());
+static JSON: LazyLock<String> = LazyLock::new(|| crate::openapi::document().to_json().unwrap_or_default());
+static YAML: LazyLock<String> = LazyLock::new(|| crate::openapi::document().to_yaml().unwrap_or_default());
 
 /// JSON when asked for (`scheme=json`, drf-spectacular's `format=json`, or an `Accept`
 /// naming json), YAML otherwise, like CVAT.
