@@ -149,3 +149,27 @@ def test_cli_projects_and_tasks(base_url, new_user):
     assert json.loads(run("task", "ls", "--json")) == []
     run("project", "delete", str(project_id))
     assert json.loads(run("project", "ls", "--json")) == []
+
+
+def test_field_errors_reach_the_client_in_cvat_shape(base_url, new_user):
+    """What the client would refuse by itself, the server judges too: every field error
+    comes back in CVAT's {"field": ["message"]} shape."""
+    with make_client(base_url, credentials=new_user) as client:
+        config = client.api_client.configuration
+        config.disabled_client_side_validations = "maxLength,minLength"
+        api = client.api_client.projects_api
+        unchecked = {"_configuration": config, "_check_type": False}
+        cases = [
+            (models.ProjectWriteRequest(name="x" * 300, **unchecked), "name"),  # too long
+            (models.ProjectWriteRequest(name="", **unchecked), "name"),  # blank
+            (models.ProjectWriteRequest(name=42, **unchecked), "name"),  # wrong type
+            (models.ProjectWriteRequest(name="ok", bug_tracker=["a"], **unchecked), "bug_tracker"),
+        ]
+        for request, field in cases:
+            with pytest.raises(exceptions.ApiException) as error:
+                api.create(request)
+            body = json.loads(error.value.body)
+            assert error.value.status == 400, body
+            assert isinstance(body.get(field), list) and body[field], body
+        page, _ = api.list()
+        assert page.count == 0, "nothing was created"

@@ -22,7 +22,7 @@ mod users;
 
 pub use access::{Caller, Context};
 pub use cloud_storages::Bucket;
-pub use directory::Directory;
+pub use directory::{AuthDirectory, Directory};
 
 use cvat_db::DbResultExt;
 use cvat_db::{Migration, PgPool};
@@ -54,13 +54,13 @@ pub struct DocumentPage {
 
 pub struct Engine {
     db: PgPool,
-    directory: Directory,
+    directory: std::sync::Arc<dyn Directory>,
     /// What user-chosen endpoints (cloud storages) may be reached.
     network: cvat_fetch::FetchPolicy,
 }
 
 impl Engine {
-    pub fn new(db: PgPool, directory: Directory, network: cvat_fetch::FetchPolicy) -> Self {
+    pub fn new(db: PgPool, directory: std::sync::Arc<dyn Directory>, network: cvat_fetch::FetchPolicy) -> Self {
         Self { db, directory, network }
     }
 

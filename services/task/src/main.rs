@@ -7,7 +7,7 @@ mod blobs;
 mod grpc;
 mod probes;
 
-use cvat_engine::{Directory, Engine, MIGRATIONS, SCHEMA};
+use cvat_engine::{AuthDirectory, Engine, MIGRATIONS, SCHEMA};
 use cvat_proto::task::task_internal_server::TaskInternalServer;
 use cvat_proto::task::task_server::TaskServer;
 use cvat_queue::Broker;
@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
         .connect_timeout(std::time::Duration::from_secs(3))
         .timeout(std::time::Duration::from_secs(30))
         .connect_lazy();
-    let directory = Directory::new(auth, Outgoing::new(&settings.service_token)?);
+    let directory = Arc::new(AuthDirectory::new(auth, Outgoing::new(&settings.service_token)?));
     let network = cvat_fetch::FetchPolicy::from_settings(&settings).map_err(anyhow::Error::msg)?;
     let engine = Arc::new(Engine::new(db.clone(), directory, network));
     let users = cvat_worker::Worker {

@@ -1,0 +1,180 @@
+//! The engine against a real PostgreSQL (the one `deploy/local/deps.sh` starts, or
+//! `CVAT_DATABASE_URL`), each test in a fresh schema of its own, with the auth service's
+//! facts served from memory ([`FakeDirectory`]). `make test` starts the database first.
+
+use cvat_engine::{Caller, Directory, Engine, MIGRATIONS};
+use cvat_error::{ApiResult, ErrorKind};
+use cvat_permissions::Role;
+use cvat_proto::auth::{Principal, User};
+use cvat_proto::task::{FrameMeta, UploadedFile};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Users and organization roles, as the auth service would answer them.
+#[derive(Default)]
+struct FakeDirectory {
+    users: Vec<User>,
+    roles: HashMap<(i64, i64), Role>,
+}
+
+#[async_trait::async_trait]
+impl Directory for FakeDirectory {
+    async fn role(&self, user_id: i64, organization_id: i64) -> ApiResult<Option<Role>> {
+        Ok(self.roles.get(&(user_id, organization_id)).copied())
+    }
+
+    async fn users(&self, ids: Vec<i64>) -> ApiResult<Vec<User>> {
+        Ok(self.users.iter().filter(|u| ids.contains(&u.id)).cloned().collect())
+    }
+
+    async fn existing_organizations(&self, ids: Vec<i64>) -> ApiResult<Vec<i64>> {
+        Ok(ids)
+    }
+}
+
+fn user(id: i64) -> User {
+    User { id, username: format!("user{id}"), ..Default::default() }
+}
+
+fn caller(id: i64) -> Caller {
+    let principal =
+        Principal { user_id: id, username: format!("user{id}"), groups: vec!["user".into()], ..Default::default() };
+    let wire = cvat_proto::task::Caller { principal: Some(principal), org: None, base_url: "http://testserver".into() };
+    Caller::from_wire(Some(wire)).unwrap()
+}
+
+/// An engine over a schema made for this test (dropped when the guard goes).
+struct Fixture {
+    engine: Engine,
+    admin: tokio_postgres::Client,
+    schema: String,
+}
+
+impl Fixture {
+    async fn new(pool_size: usize) -> Self {
+        let url = std::env::var("CVAT_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://cvat:cvat@127.0.0.1:5432/cvat".to_string());
+        let schema = format!("engine_test_{}", uuid::Uuid::new_v4().simple());
+        let pool = cvat_db::pool(&url, &schema, pool_size).unwrap();
+        cvat_db::migrate(&pool, &schema, MIGRATIONS)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {url} (start it with `make deps`): {e}"));
+        let directory = FakeDirectory { users: (1..=3).map(user).collect(), ..Default::default() };
+        let network = cvat_fetch::FetchPolicy {
+            allowed: Vec::new(),
+            max_bytes: 1 << 20,
+            timeout: std::time::Duration::from_secs(5),
+        };
+        let engine = Engine::new(pool, Arc::new(directory), network);
+        let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        Self { engine, admin, schema }
+    }
+
+    async fn drop_schema(self) {
+        self.admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.schema)).await.unwrap();
+    }
+
+    /// A task of `caller` with three uploaded images, and its queued data request.
+    async fn task_with_request(&self, caller: &Caller) -> (i64, String) {
+        let body = json!({"name": "t", "labels": [{"name": "car"}], "segment_size": 2}).to_string();
+        let task: Value = serde_json::from_str(&self.engine.create_task(caller, &body).await.unwrap()).unwrap();
+        let id = task["id"].as_i64().unwrap();
+        let files: Vec<UploadedFile> =
+            ["a.png", "b.png", "c.png"].iter().map(|n| UploadedFile { name: n.to_string(), size: 10 }).collect();
+        self.engine.record_uploads(caller, id, &files).await.unwrap();
+        let work = self.engine.start_data(caller, id, &json!({"image_quality": 70}).to_string()).await.unwrap();
+        (id, work.request_id)
+    }
+
+    async fn count(&self, sql: &str, task: i64) -> i64 {
+        self.admin.query_one(&sql.replace("{s}", &self.schema), &[&task]).await.unwrap().get(0)
+    }
+}
+
+fn frames(n: usize) -> Vec<FrameMeta> {
+    (0..n).map(|i| FrameMeta { name: format!("{i}.png"), width: 4, height: 4, ..Default::default() }).collect()
+}
+
+#[tokio::test]
+async fn completing_data_is_one_transaction_and_a_retry_finishes_it() {
+    let fixture = Fixture::new(4).await;
+    let owner = caller(1);
+    let (task, request) = fixture.task_with_request(&owner).await;
+
+    // Segments cannot be written: nothing of the result may stay behind.
+    let schema = &fixture.schema;
+    fixture
+        .admin
+        .batch_execute(&format!(
+            "CREATE FUNCTION {schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN RAISE EXCEPTION 'refused'; END $$; \
+             CREATE TRIGGER refuse BEFORE INSERT ON {schema}.segments FOR EACH ROW EXECUTE FUNCTION {schema}.refuse();"
+        ))
+        .await
+        .unwrap();
+    let failed = fixture.engine.complete_data(&request, task, &frames(3), 2, false).await.unwrap_err();
+    assert_eq!(failed.kind, ErrorKind::Internal);
+    assert_eq!(fixture.count("SELECT count(*) FROM {s}.frames WHERE task_id = $1", task).await, 0);
+    assert_eq!(fixture.count("SELECT count(*) FROM {s}.task_data WHERE task_id = $1", task).await, 0);
+    let status = fixture.count("SELECT count(*) FROM {s}.requests WHERE task_id = $1 AND status = 'queued'", task);
+    assert_eq!(status.await, 1, "the request stays open for the retry");
+
+    fixture.admin.batch_execute(&format!("DROP TRIGGER refuse ON {schema}.segments")).await.unwrap();
+    fixture.engine.complete_data(&request, task, &frames(3), 2, false).await.unwrap();
+    // A repeated report (a redelivered job) changes nothing.
+    fixture.engine.complete_data(&request, task, &frames(3), 2, false).await.unwrap();
+    assert_eq!(fixture.count("SELECT count(*) FROM {s}.frames WHERE task_id = $1", task).await, 3);
+    assert_eq!(fixture.count("SELECT count(*) FROM {s}.jobs WHERE task_id = $1", task).await, 2);
+    let read: Value = serde_json::from_str(&fixture.engine.get_task(&owner, task).await.unwrap()).unwrap();
+    assert_eq!((read["size"].as_i64(), read["jobs"]["count"].as_i64()), (Some(3), Some(2)));
+    fixture.drop_schema().await;
+}
+
+#[tokio::test]
+async fn others_neither_see_nor_change_a_personal_task() {
+    let fixture = Fixture::new(4).await;
+    let (owner, other) = (caller(1), caller(2));
+    let body = json!({"name": "mine", "labels": [{"name": "car"}]}).to_string();
+    let task: Value = serde_json::from_str(&fixture.engine.create_task(&owner, &body).await.unwrap()).unwrap();
+    let id = task["id"].as_i64().unwrap();
+    assert_eq!(task["owner"]["username"], "user1");
+    let denied = fixture.engine.get_task(&other, id).await.unwrap_err();
+    assert_eq!(denied.kind, ErrorKind::Forbidden);
+    let denied = fixture.engine.update_task(&other, id, &json!({"name": "theirs"}).to_string()).await.unwrap_err();
+    assert_eq!(denied.kind, ErrorKind::Forbidden);
+    // The owner names themself; outside an organization nobody else may be named (403),
+    // and the refused write changes nothing.
+    let (assign_self, assign_nobody) =
+        (json!({"name": "x", "assignee_id": 1}).to_string(), json!({"name": "y", "assignee_id": 99}).to_string());
+    assert!(fixture.engine.update_task(&owner, id, &assign_self).await.is_ok());
+    let refused = fixture.engine.update_task(&owner, id, &assign_nobody).await.unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Forbidden);
+    let read: Value = serde_json::from_str(&fixture.engine.get_task(&owner, id).await.unwrap()).unwrap();
+    assert_eq!((read["name"].as_str(), read["assignee"]["id"].as_i64()), (Some("x"), Some(1)));
+    fixture.drop_schema().await;
+}
+
+/// Many writes against a pool of two connections: none takes a second connection while
+/// holding one, so they all finish instead of waiting for each other.
+#[tokio::test]
+async fn concurrent_writes_share_a_tiny_pool() {
+    let fixture = Arc::new(Fixture::new(2).await);
+    let owner = caller(1);
+    let body = json!({"name": "busy", "labels": [{"name": "car"}]}).to_string();
+    let task: Value = serde_json::from_str(&fixture.engine.create_task(&owner, &body).await.unwrap()).unwrap();
+    let id = task["id"].as_i64().unwrap();
+    let mut writes = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let (fixture, owner) = (fixture.clone(), owner.clone());
+        writes.spawn(async move {
+            let patch = json!({"name": format!("busy {i}"), "subset": "train", "assignee_id": 1}).to_string();
+            fixture.engine.update_task(&owner, id, &patch).await.map(|_| ())
+        });
+    }
+    while let Some(result) = writes.join_next().await {
+        result.unwrap().unwrap();
+    }
+    Arc::into_inner(fixture).expect("every write is done").drop_schema().await;
+}
