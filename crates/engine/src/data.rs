@@ -917,7 +917,7 @@ impl Engine {
         let deleted: Vec<i32> =
             scope.deleted.iter().copied().filter(|f| (*f as i64) >= scope.first && (*f as i64) <= scope.last).collect();
         Ok(cvat_models::render(&DataMetaRead {
-            chunks_updated_date: scope.updated,
+            chunks_updated_date: cvat_models::Timestamp(scope.updated),
             chunk_size: Some(scope.chunk_size),
             size: scope.last - scope.first + 1,
             image_quality: scope.image_quality,

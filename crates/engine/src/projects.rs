@@ -94,15 +94,15 @@ async fn render_rows(client: &impl GenericClient, base: &str, rows: &[Row]) -> A
                 guide_id: None,
                 bug_tracker: column(r, "bug_tracker")?,
                 task_subsets: tasks.subsets,
-                created_date: column(r, "created_date")?,
-                updated_date: column(r, "updated_date")?,
+                created_date: render::moment(r, "created_date")?,
+                updated_date: render::moment(r, "updated_date")?,
                 status: column(r, "status")?,
                 dimension: tasks.dimension,
                 organization: org,
                 organization_id: org,
                 target_storage: render::storage(r, "target_storage")?,
                 source_storage: render::storage(r, "source_storage")?,
-                assignee_updated_date: column(r, "assignee_updated_date")?,
+                assignee_updated_date: render::maybe_moment(r, "assignee_updated_date")?,
             }))
         })
         .collect()

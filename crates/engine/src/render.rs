@@ -2,7 +2,7 @@
 
 use cvat_db::column;
 use cvat_error::{ApiError, ApiResult};
-use cvat_models::{BasicUser, Storage};
+use cvat_models::{BasicUser, Storage, Timestamp};
 use serde_json::Value;
 use tokio_postgres::Row;
 
@@ -39,4 +39,16 @@ pub(crate) fn storage(row: &Row, name: &str) -> ApiResult<Option<Storage>> {
         tracing::error!(error = %err, column = name, "unreadable storage");
         ApiError::internal()
     })
+}
+
+/// A timestamp column, as the read models carry it.
+#[track_caller]
+pub(crate) fn moment(row: &Row, name: &str) -> ApiResult<Timestamp> {
+    column(row, name).map(Timestamp)
+}
+
+/// A nullable timestamp column.
+#[track_caller]
+pub(crate) fn maybe_moment(row: &Row, name: &str) -> ApiResult<Option<Timestamp>> {
+    Ok(column::<_, Option<chrono::DateTime<chrono::Utc>>>(row, name)?.map(Timestamp))
 }

@@ -56,9 +56,9 @@ fn render(row: &Row) -> ApiResult<String> {
         status: column(row, "status")?,
         message: column(row, "message")?,
         progress: progress.map(|p| (p as f64).clamp(0.0, 1.0)),
-        created_date: column(row, "created_date")?,
-        started_date: column(row, "started_date")?,
-        finished_date: column(row, "finished_date")?,
+        created_date: crate::render::moment(row, "created_date")?,
+        started_date: crate::render::maybe_moment(row, "started_date")?,
+        finished_date: crate::render::maybe_moment(row, "finished_date")?,
         expiry_date: None,
         owner: RequestOwner { id: column(row, "owner_id")?, username: username.unwrap_or_default() },
         operation: RequestDataOperation {

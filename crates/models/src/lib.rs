@@ -10,18 +10,34 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-pub type Timestamp = DateTime<Utc>;
+/// A moment as CVAT writes it: RFC 3339, microseconds, `Z`; a string with the
+/// `date-time` format in the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp(pub DateTime<Utc>);
 
-fn micros<S: Serializer>(value: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&value.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-}
-
-fn optional_micros<S: Serializer>(value: &Option<Timestamp>, serializer: S) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(value) => micros(value, serializer),
-        None => serializer.serialize_none(),
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(value: DateTime<Utc>) -> Self {
+        Self(value)
     }
 }
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    }
+}
+
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .into()
+    }
+}
+
+impl ToSchema for Timestamp {}
 
 /// A JSON document of the wire: what the gateway passes through unchanged.
 pub fn render<T: Serialize>(document: &T) -> String {
@@ -85,11 +101,7 @@ pub struct ProjectRead {
     pub guide_id: Option<i64>,
     pub bug_tracker: String,
     pub task_subsets: Vec<String>,
-    #[serde(serialize_with = "micros")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_date: Timestamp,
-    #[serde(serialize_with = "micros")]
-    #[schema(value_type = String, format = DateTime)]
     pub updated_date: Timestamp,
     pub status: Option<String>,
     pub dimension: Option<String>,
@@ -97,8 +109,6 @@ pub struct ProjectRead {
     pub organization_id: Option<i64>,
     pub target_storage: Option<Storage>,
     pub source_storage: Option<Storage>,
-    #[serde(serialize_with = "optional_micros")]
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub assignee_updated_date: Option<Timestamp>,
 }
 
@@ -112,11 +122,7 @@ pub struct TaskRead {
     pub owner: Option<BasicUser>,
     pub assignee: Option<BasicUser>,
     pub bug_tracker: String,
-    #[serde(serialize_with = "micros")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_date: Timestamp,
-    #[serde(serialize_with = "micros")]
-    #[schema(value_type = String, format = DateTime)]
     pub updated_date: Timestamp,
     pub overlap: Option<i32>,
     pub segment_size: i32,
@@ -138,8 +144,6 @@ pub struct TaskRead {
     pub organization_id: Option<i64>,
     pub target_storage: Option<Storage>,
     pub source_storage: Option<Storage>,
-    #[serde(serialize_with = "optional_micros")]
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub assignee_updated_date: Option<Timestamp>,
     pub validation_mode: Option<String>,
     pub labels: LabelsSummary,
@@ -169,19 +173,13 @@ pub struct JobRead {
     pub data_chunk_size: Option<i32>,
     pub data_compressed_chunk_type: Option<String>,
     pub data_original_chunk_type: Option<String>,
-    #[serde(serialize_with = "micros")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_date: Timestamp,
-    #[serde(serialize_with = "micros")]
-    #[schema(value_type = String, format = DateTime)]
     pub updated_date: Timestamp,
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub organization: Option<i64>,
     pub target_storage: Option<Storage>,
     pub source_storage: Option<Storage>,
-    #[serde(serialize_with = "optional_micros")]
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub assignee_updated_date: Option<Timestamp>,
     pub parent_job_id: Option<i64>,
     pub replicas_count: i32,
@@ -256,17 +254,9 @@ pub struct Request {
     pub status: String,
     pub message: String,
     pub progress: Option<f64>,
-    #[serde(serialize_with = "micros")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_date: Timestamp,
-    #[serde(serialize_with = "optional_micros")]
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub started_date: Option<Timestamp>,
-    #[serde(serialize_with = "optional_micros")]
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub finished_date: Option<Timestamp>,
-    #[serde(serialize_with = "optional_micros")]
-    #[schema(value_type = Option<String>, format = DateTime)]
     pub expiry_date: Option<Timestamp>,
     pub owner: RequestOwner,
     pub operation: RequestDataOperation,
@@ -286,8 +276,6 @@ pub struct FrameMeta {
 /// `GET .../data/meta` of a task or a job.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DataMetaRead {
-    #[serde(serialize_with = "micros")]
-    #[schema(value_type = String, format = DateTime)]
     pub chunks_updated_date: Timestamp,
     pub chunk_size: Option<i64>,
     pub size: i64,
@@ -314,11 +302,7 @@ pub struct CloudStorageRead {
     pub credentials_type: String,
     pub owner: Option<BasicUser>,
     pub manifests: Vec<String>,
-    #[serde(serialize_with = "micros")]
-    #[schema(value_type = String, format = DateTime)]
     pub created_date: Timestamp,
-    #[serde(serialize_with = "micros")]
-    #[schema(value_type = String, format = DateTime)]
     pub updated_date: Timestamp,
     pub specific_attributes: String,
     pub description: String,
@@ -355,7 +339,7 @@ mod tests {
 
     #[test]
     fn timestamps_render_with_microseconds() {
-        let at = DateTime::parse_from_rfc3339("2026-12-05T10:00:00.5Z").unwrap().with_timezone(&Utc);
+        let at = Timestamp(DateTime::parse_from_rfc3339("2026-12-05T10:00:00.5Z").unwrap().with_timezone(&Utc));
         let user = RequestOwner { id: 1, username: String::new() };
         let operation = RequestDataOperation {
             kind: "create:task".into(),

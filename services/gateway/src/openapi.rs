@@ -333,6 +333,8 @@ mod tests {
     fn every_operation_has_errors_credentials_and_context() {
         let document = serde_json::to_value(document()).unwrap();
         assert!(document["components"]["securitySchemes"]["tokenAuth"].is_object());
+        let moment = &document["components"]["schemas"]["Timestamp"];
+        assert_eq!((moment["type"].as_str(), moment["format"].as_str()), (Some("string"), Some("date-time")));
         let list = &document["paths"]["/api/tasks"]["get"];
         assert!(list["responses"]["default"].is_object());
         let names: Vec<&str> =
