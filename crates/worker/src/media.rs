@@ -492,15 +492,14 @@ async fn assemble(
             pending.push(frame);
         }
         if !pending.is_empty() && (pending.len() == chunk_size || finished) {
-            let ranges = write_chunk(blobs, job.task_id, chunk_number, &pending).await?;
             let first = frames.len() - pending.len();
+            let ranges = write_chunk(blobs, job.task_id, chunk_number, std::mem::take(&mut pending)).await?;
             for (meta, (original, compressed)) in frames[first..].iter_mut().zip(ranges) {
                 meta.original_offset = original.offset as i64;
                 meta.original_length = original.length as i64;
                 meta.compressed_offset = compressed.offset as i64;
                 meta.compressed_length = compressed.length as i64;
             }
-            pending.clear();
             chunk_number += 1;
             // A video's length is known only at its end.
             let progress = total.map_or(0.5, |t| frames.len() as f64 / t.max(1) as f64);
@@ -538,24 +537,33 @@ async fn assemble(
     })
 }
 
-/// Writes a chunk in both qualities; answers each frame's byte ranges in them.
+/// Writes a chunk in both qualities; answers each frame's byte ranges in them. One
+/// archive at a time is in memory (built, stored, dropped), built off the async threads.
 async fn write_chunk(
     blobs: &Arc<dyn BlobStore>,
     task: i64,
     number: i64,
-    frames: &[Frame],
+    frames: Vec<Frame>,
 ) -> Result<Vec<(MemberRange, MemberRange)>, Failure> {
-    // One archive at a time in memory: built, stored, dropped.
-    let (original, original_ranges) = cvat_codecs::chunk_archive_with_ranges(
-        frames.iter().map(|f| (f.original.as_slice(), f.original_extension.as_str())),
-    )
-    .map_err(|e| Failure::Retry(e.into()))?;
-    blobs.put(&keys::chunk(task, "original", number), Bytes::from(original)).await.map_err(anyhow::Error::from)?;
-    let (compressed, compressed_ranges) =
-        cvat_codecs::chunk_archive_with_ranges(frames.iter().map(|f| (f.compressed.as_slice(), "jpeg")))
-            .map_err(|e| Failure::Retry(e.into()))?;
-    blobs.put(&keys::chunk(task, "compressed", number), Bytes::from(compressed)).await.map_err(anyhow::Error::from)?;
-    Ok(original_ranges.into_iter().zip(compressed_ranges).collect())
+    let frames = Arc::new(frames);
+    let mut ranges = Vec::with_capacity(2);
+    for quality in ["original", "compressed"] {
+        let members = frames.clone();
+        let built = tokio::task::spawn_blocking(move || {
+            cvat_codecs::chunk_archive_with_ranges(members.iter().map(|f| match quality {
+                "original" => (f.original.as_slice(), f.original_extension.as_str()),
+                _ => (f.compressed.as_slice(), "jpeg"),
+            }))
+        })
+        .await
+        .map_err(|e| Failure::Retry(e.into()))?;
+        let (archive, members) = built.map_err(|e| Failure::Retry(e.into()))?;
+        blobs.put(&keys::chunk(task, quality, number), Bytes::from(archive)).await.map_err(anyhow::Error::from)?;
+        ranges.push(members);
+    }
+    let compressed = ranges.pop().unwrap_or_default();
+    let original = ranges.pop().unwrap_or_default();
+    Ok(original.into_iter().zip(compressed).collect())
 }
 
 #[cfg(test)]
