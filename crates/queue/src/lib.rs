@@ -14,6 +14,10 @@
 //!
 //! The broker connection is made lazily and remade after a failure, so a RabbitMQ
 //! outage fails the calls made during it and nothing after it.
+//!
+//! [`Broker::in_memory`] keeps the same rules in memory for unit tests.
+
+mod memory;
 
 use futures_util::StreamExt;
 use lapin::options::{
@@ -23,6 +27,7 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use tokio::sync::Mutex;
 
 /// The worker pools (each a separate service scaled on its own).
@@ -44,16 +49,46 @@ pub enum QueueError {
     UnknownPool(String),
 }
 
-/// A connection to RabbitMQ for one name prefix (tests use a unique prefix each).
+/// A connection to RabbitMQ for one name prefix (tests use a unique prefix each), or
+/// the same rules in memory.
 pub struct Broker {
     url: String,
     prefix: String,
     channel: Mutex<Option<Channel>>,
+    memory: Option<Arc<memory::Memory>>,
+}
+
+/// A message that ended in a dead-letter queue (in-memory broker only).
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub message_id: String,
+    pub body: Vec<u8>,
+    pub attempt: u32,
 }
 
 impl Broker {
     pub fn new(url: &str, prefix: &str) -> Self {
-        Self { url: url.to_string(), prefix: prefix.to_string(), channel: Mutex::new(None) }
+        Self { url: url.to_string(), prefix: prefix.to_string(), channel: Mutex::new(None), memory: None }
+    }
+
+    /// A broker that keeps its queues in this process: for unit tests.
+    pub fn in_memory() -> Self {
+        Self {
+            url: String::new(),
+            prefix: "memory".into(),
+            channel: Mutex::new(None),
+            memory: Some(Arc::new(memory::Memory::default())),
+        }
+    }
+
+    /// The dead letters of a pool (in-memory broker; RabbitMQ keeps them in its queues).
+    pub fn dead_letters(&self, pool: &str) -> Vec<DeadLetter> {
+        let Some(memory) = &self.memory else { return Vec::new() };
+        memory
+            .dead(pool)
+            .into_iter()
+            .map(|m| DeadLetter { message_id: m.id, body: m.body, attempt: m.attempt })
+            .collect()
     }
 
     pub fn queue_name(&self, pool: &str) -> String {
@@ -133,6 +168,12 @@ impl Broker {
             return Err(QueueError::UnknownPool(pool.to_string()));
         }
         let headers = cvat_runtime::propagation::current_headers();
+        if let Some(memory) = &self.memory {
+            let message =
+                memory::Message { id: message_id.to_string(), body: body.to_vec(), attempt: 1, trace: headers };
+            memory.push(pool, message);
+            return Ok(());
+        }
         self.send("work", pool, message_id, body, headers, 1).await
     }
 
@@ -181,17 +222,20 @@ impl Broker {
 
     /// Starts consuming a pool's queue with manual acks and the given prefetch.
     pub async fn consume(&self, pool: &str, consumer_tag: &str, prefetch: u16) -> Result<Consumer, QueueError> {
+        if let Some(memory) = &self.memory {
+            return Ok(Consumer { source: Source::Memory(memory.clone()), pool: pool.to_string() });
+        }
         let (connection, channel) = self.open().await?;
         channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
         let inner = channel
             .basic_consume(&self.queue_name(pool), consumer_tag, BasicConsumeOptions::default(), FieldTable::default())
             .await?;
-        Ok(Consumer { inner, connection, pool: pool.to_string() })
+        Ok(Consumer { source: Source::Amqp(Box::new((inner, connection))), pool: pool.to_string() })
     }
 
     /// Checks that the broker answers (readiness).
     pub async fn ping(&self) -> bool {
-        self.channel().await.is_ok()
+        self.memory.is_some() || self.channel().await.is_ok()
     }
 
     /// Settles a delivery that failed: re-queued for a later attempt, or dead-lettered
@@ -200,6 +244,19 @@ impl Broker {
         let next = delivery.attempt + 1;
         let exchange = if next > MAX_ATTEMPTS { "dead" } else { "retry" };
         tracing::warn!(message_id = %delivery.message_id, attempt = delivery.attempt, exchange, reason, "job failed");
+        if let Some(memory) = &self.memory {
+            let copy = memory::Message {
+                id: delivery.message_id.clone(),
+                body: delivery.body.clone(),
+                attempt: if next > MAX_ATTEMPTS { delivery.attempt } else { next },
+                trace: delivery.trace.clone(),
+            };
+            match next > MAX_ATTEMPTS {
+                true => memory.bury(&delivery.pool, copy),
+                false => memory.push(&delivery.pool, copy),
+            }
+            return delivery.ack().await;
+        }
         self.send(exchange, &delivery.pool, &delivery.message_id, &delivery.body, delivery.trace.clone(), next).await?;
         delivery.ack().await
     }
@@ -211,22 +268,43 @@ fn long(value: &str) -> AMQPValue {
 
 /// Consumes one queue over its own connection.
 pub struct Consumer {
-    inner: lapin::Consumer,
-    connection: Connection,
+    source: Source,
     pool: String,
+}
+
+enum Source {
+    Amqp(Box<(lapin::Consumer, Connection)>),
+    Memory(Arc<memory::Memory>),
 }
 
 impl Consumer {
     /// Closes the connection; deliveries not acked yet go back to the queue for another
     /// consumer (what also happens when a worker process dies).
     pub async fn close(self) -> Result<(), QueueError> {
-        self.connection.close(200, "consumer closed").await?;
+        if let Source::Amqp(amqp) = self.source {
+            amqp.1.close(200, "consumer closed").await?;
+        }
         Ok(())
     }
 
     /// The next delivery; `None` when the connection closed (reconnect and consume again).
     pub async fn next(&mut self) -> Option<Result<Delivery, QueueError>> {
-        let delivery = match self.inner.next().await? {
+        let inner = match &mut self.source {
+            Source::Amqp(amqp) => &mut amqp.0,
+            Source::Memory(memory) => {
+                let receipt = memory.next(&self.pool).await;
+                let message = receipt.message.clone()?;
+                return Some(Ok(Delivery {
+                    body: message.body,
+                    message_id: message.id,
+                    attempt: message.attempt,
+                    trace: message.trace,
+                    pool: self.pool.clone(),
+                    settle: Settle::Memory(receipt),
+                }));
+            }
+        };
+        let delivery = match inner.next().await? {
             Ok(delivery) => delivery,
             Err(err) => return Some(Err(err.into())),
         };
@@ -250,7 +328,7 @@ impl Consumer {
             attempt,
             trace,
             pool: self.pool.clone(),
-            inner: delivery,
+            settle: Settle::Amqp(Box::new(delivery)),
         }))
     }
 }
@@ -263,12 +341,20 @@ pub struct Delivery {
     /// `traceparent` / `tracestate` of the publisher.
     pub trace: HashMap<String, String>,
     pool: String,
-    inner: lapin::message::Delivery,
+    settle: Settle,
+}
+
+enum Settle {
+    Amqp(Box<lapin::message::Delivery>),
+    Memory(memory::Receipt),
 }
 
 impl Delivery {
     pub async fn ack(self) -> Result<(), QueueError> {
-        self.inner.ack(BasicAckOptions::default()).await?;
+        match self.settle {
+            Settle::Amqp(delivery) => delivery.ack(BasicAckOptions::default()).await?,
+            Settle::Memory(receipt) => receipt.settle(),
+        }
         Ok(())
     }
 
@@ -277,5 +363,46 @@ impl Delivery {
         let span = tracing::info_span!("job", pool = %self.pool, message_id = %self.message_id, attempt = self.attempt);
         cvat_runtime::propagation::adopt_parent(&span, |key| self.trace.get(key).map(String::as_str));
         span
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn in_memory_the_queue_rules_hold() {
+        let broker = Broker::in_memory();
+        assert!(matches!(broker.publish("nowhere", "x", b"").await, Err(QueueError::UnknownPool(_))));
+        broker.publish("media", "a", b"first").await.unwrap();
+        broker.publish("media", "b", b"second").await.unwrap();
+        let mut consumer = broker.consume("media", "test", 1).await.unwrap();
+        // Dropped unacked (a worker that died): handed out again, first in line.
+        let lost = consumer.next().await.unwrap().unwrap();
+        assert_eq!(lost.message_id, "a");
+        drop(lost);
+        let mut delivery = consumer.next().await.unwrap().unwrap();
+        assert_eq!((delivery.message_id.as_str(), delivery.attempt, delivery.body.as_slice()), ("a", 1, &b"first"[..]));
+        // Failing: queued again with its attempt count (behind what waits), then dead.
+        for attempt in 1..=MAX_ATTEMPTS {
+            assert_eq!(delivery.attempt, attempt);
+            broker.retry_later(delivery, "failed").await.unwrap();
+            if attempt < MAX_ATTEMPTS {
+                let other = consumer.next().await.unwrap().unwrap();
+                if other.message_id == "b" {
+                    other.ack().await.unwrap();
+                    delivery = consumer.next().await.unwrap().unwrap();
+                } else {
+                    delivery = other;
+                }
+            } else {
+                break;
+            }
+        }
+        let dead = broker.dead_letters("media");
+        assert_eq!((dead.len(), dead[0].message_id.as_str(), dead[0].attempt), (1, "a", MAX_ATTEMPTS));
+        // Nothing is left: the next call waits.
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), consumer.next()).await;
+        assert!(waiting.is_err());
     }
 }

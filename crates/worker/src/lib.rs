@@ -205,3 +205,67 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Fails the first `failures` attempts of every job; counts attempts and give-ups.
+    struct Flaky {
+        failures: u32,
+        attempts: Arc<AtomicU32>,
+        given_up: Arc<AtomicU32>,
+    }
+
+    impl Handler for Flaky {
+        async fn handle(&self, _job: Job) -> anyhow::Result<()> {
+            let attempt = self.attempts.fetch_add(1, Ordering::SeqCst) + 1;
+            if attempt <= self.failures {
+                anyhow::bail!("attempt {attempt} fails");
+            }
+            Ok(())
+        }
+
+        async fn give_up(&self, _job: Job, reason: &str) {
+            assert!(reason.contains("fails"), "{reason}");
+            self.given_up.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Runs a worker over an in-memory broker until `done` holds (bounded in time).
+    async fn run_until(failures: u32, done: impl Fn(&Broker, u32) -> bool) -> (u32, u32, Arc<Broker>) {
+        let broker = Arc::new(Broker::in_memory());
+        let (attempts, given_up) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+        let handler = Flaky { failures, attempts: attempts.clone(), given_up: given_up.clone() };
+        let worker = Worker { pool: "media", broker: broker.clone(), prefetch: 1, handler };
+        let running = tokio::spawn(worker.run());
+        let job = Job { id: "job-1".into(), work: None };
+        broker.publish("media", &job.id, &job.encode_to_vec()).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done(&broker, attempts.load(Ordering::SeqCst)) {
+            assert!(Instant::now() < deadline, "the worker did not get there");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Give a delivery made in excess (a redelivery after the ack, a second give-up)
+        // the time to show in the counts.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        running.abort();
+        (attempts.load(Ordering::SeqCst), given_up.load(Ordering::SeqCst), broker)
+    }
+
+    #[tokio::test]
+    async fn a_job_that_keeps_failing_is_given_up_once_and_dead_lettered() {
+        let (attempts, given_up, broker) =
+            run_until(u32::MAX, |broker, _| !broker.dead_letters("media").is_empty()).await;
+        assert_eq!((attempts, given_up), (cvat_queue::MAX_ATTEMPTS, 1));
+        assert_eq!(broker.dead_letters("media")[0].message_id, "job-1");
+    }
+
+    #[tokio::test]
+    async fn a_job_that_succeeds_on_a_retry_is_done_once() {
+        let (attempts, given_up, broker) = run_until(2, |_, attempts| attempts >= 3).await;
+        assert_eq!((attempts, given_up), (3, 0));
+        assert!(broker.dead_letters("media").is_empty());
+    }
+}
