@@ -108,7 +108,8 @@ async fn a_failure_between_frames_and_jobs_leaves_the_request_for_its_retry() {
 /// The stack runs with 4 database connections per service (tests/run.sh): 64 writes at
 /// once wait their turn; none takes a second connection while holding one, so none
 /// deadlocks or gives up with a 503.
-#[tokio::test]
+// Several client threads, so 64 requests are really in flight together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_writes_at_once_share_a_small_pool() {
     let (user, _) = Caller::new().await;
     let user = std::sync::Arc::new(user);

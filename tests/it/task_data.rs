@@ -277,3 +277,45 @@ async fn an_oversized_file_is_refused_and_not_stored() {
     let finish = user.post(&format!("/api/tasks/{task}/data/"), None, json!({"image_quality": 70})).await;
     assert_eq!(expect(finish, StatusCode::BAD_REQUEST).await, json!(["No media data found"]));
 }
+
+/// Jobs that start inside a task chunk (an overlap) get chunks of their own, built by the
+/// media worker from the task's chunks: the right frames, in order, byte for byte.
+#[tokio::test]
+async fn job_chunks_that_span_task_chunks_hold_the_jobs_frames() {
+    let (user, _) = Caller::new().await;
+    let body = json!({"name": "overlap", "labels": [{"name": "a"}], "segment_size": 4, "overlap": 1});
+    let task = expect(user.post("/api/tasks", None, body).await, StatusCode::CREATED).await["id"].as_i64().unwrap();
+    let images: Vec<Vec<u8>> = (0..10).map(|i| png(5 + i, 3)).collect();
+    let mut form = Form::new().text("image_quality", "70").text("chunk_size", "4");
+    for (i, bytes) in images.iter().enumerate() {
+        form = form.part(format!("client_files[{i}]"), Part::bytes(bytes.clone()).file_name(format!("f{i:02}.png")));
+    }
+    let sent = http()
+        .post(url(&format!("/api/tasks/{task}/data/")))
+        .header("Authorization", &user.0)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    expect(sent, StatusCode::ACCEPTED).await;
+    assert_eq!(request_of(&user, task).await["status"], "finished");
+    let jobs = results(&user, &format!("/api/jobs?task_id={task}&sort=id"), None).await;
+    let ranges: Vec<(i64, i64)> =
+        jobs.iter().map(|j| (j["start_frame"].as_i64().unwrap(), j["stop_frame"].as_i64().unwrap())).collect();
+    assert_eq!(ranges, [(0, 3), (3, 6), (6, 9)]);
+    for (job, first_frames) in
+        [(&jobs[1], vec![3, 4, 5, 6]), (&jobs[2], vec![6, 7, 8, 9]), (&jobs[0], vec![0, 1, 2, 3])]
+    {
+        let path = format!("/api/jobs/{}/data?type=chunk&index=0&quality=original", job["id"]);
+        let response = user.get(&path, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let bytes = response.bytes().await.unwrap();
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(archive.len(), first_frames.len());
+        for (member, frame) in first_frames.iter().enumerate() {
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut archive.by_index(member).unwrap(), &mut content).unwrap();
+            assert_eq!(content, images[*frame], "job {} member {member}", job["id"]);
+        }
+    }
+}

@@ -15,17 +15,14 @@ pub fn upload_part(task: i64, upload: &str, offset: i64) -> String {
     format!("tasks/{task}/tus/{upload}/{offset:020}")
 }
 
-pub fn chunk_prefix(task: i64, quality: &str) -> String {
-    format!("tasks/{task}/chunks/{quality}")
-}
-
 pub fn chunk(task: i64, quality: &str, number: i64) -> String {
-    chunk_in(&chunk_prefix(task, quality), number)
+    format!("tasks/{task}/chunks/{quality}/{number}.zip")
 }
 
-/// A chunk under a prefix from [`chunk_prefix`].
-pub fn chunk_in(prefix: &str, number: i64) -> String {
-    format!("{prefix}/{number}.zip")
+/// A chunk of a job whose frames do not line up with the task's chunks, built by the
+/// media worker: chunk `index` of the job over the segment that starts at `segment_start`.
+pub fn job_chunk(task: i64, segment_start: i64, quality: &str, index: i64) -> String {
+    format!("tasks/{task}/jobs/{segment_start}/{quality}/{index}.zip")
 }
 
 /// A zip of a frame's context images (JPEG), `frame` numbered like the task's.

@@ -491,6 +491,8 @@ impl Engine {
             }
         };
         let access = self.task_access(&client, task).await?;
+        let split = client.query_one("SELECT segment_size, overlap FROM tasks WHERE id = $1", &[&task]).await.db()?;
+        let (segment_size, overlap): (i32, Option<i32>) = (column(&split, 0)?, column(&split, 1)?);
         let stored = StoredParams {
             image_quality: params.image_quality as i32,
             chunk_size: params.chunk_size,
@@ -545,6 +547,9 @@ impl Engine {
             remote_urls: params.remote_files.into_iter().collect(),
             cloud_storage_id: params.cloud_storage_id.unwrap_or(0),
             filename_pattern: params.filename_pattern.unwrap_or_default(),
+            segment_size,
+            overlap,
+            frames_per_job: params.job_file_mapping.iter().map(|files| files.len() as i64).collect(),
         })
     }
 
@@ -709,7 +714,6 @@ impl Engine {
                     version,
                     offset,
                     length,
-                    ..Default::default()
                 })
             }
             "chunk" => {
@@ -719,29 +723,23 @@ impl Engine {
                     }
                     let index =
                         query.index.or(query.number).ok_or_else(|| ApiError::invalid("The chunk index is required"))?;
-                    let first = scope.first + index * scope.chunk_size;
-                    if index < 0 || first > scope.last {
-                        return Err(out_of_range());
-                    }
-                    let frames: Vec<i64> = (first..=(first + scope.chunk_size - 1).min(scope.last)).collect();
-                    // A job chunk that is exactly a task chunk is served as it is.
-                    if first % scope.chunk_size == 0 && frames.len() as i64 == scope.chunk_size {
-                        return Ok(DataLocation {
-                            key: keys::chunk(scope.task, quality, first / scope.chunk_size),
-                            member: -1,
-                            content_type: "application/zip".into(),
-                            version,
-                            ..Default::default()
-                        });
-                    }
+                    let segment = scope.first as u64..=scope.last as u64;
+                    let (frames, whole_task_chunk) = u64::try_from(index)
+                        .ok()
+                        .and_then(|index| cvat_segments::job_chunk(&segment, scope.chunk_size as u64, index))
+                        .ok_or_else(out_of_range)?;
+                    // A job chunk that is exactly a task chunk is served as it is; any
+                    // other was built by the media worker when the data was processed.
+                    let key = if whole_task_chunk {
+                        keys::chunk(scope.task, quality, *frames.start() as i64 / scope.chunk_size)
+                    } else {
+                        keys::job_chunk(scope.task, scope.first, quality, index)
+                    };
                     return Ok(DataLocation {
-                        key: String::new(),
+                        key,
                         member: -1,
                         content_type: "application/zip".into(),
                         version,
-                        frames,
-                        chunk_size: scope.chunk_size,
-                        chunk_prefix: keys::chunk_prefix(scope.task, quality),
                         ..Default::default()
                     });
                 }

@@ -508,14 +508,19 @@ impl Engine {
         }
         let (segment_size, overlap): (i32, Option<i32>) = (column(&row, 0)?, column(&row, 1)?);
         let video = mode == "interpolation";
-        let (ranges, effective_size, effective_overlap) = if frames_per_job.is_empty() {
-            let ranges = cvat_segments::segments(size as u64, segment_size as u64, overlap.map(|o| o as u64), video);
+        let counts: Vec<u64> = frames_per_job.iter().map(|n| (*n).max(0) as u64).collect();
+        let ranges = cvat_segments::task_segments(
+            size as u64,
+            segment_size.max(0) as u64,
+            overlap.map(|o| o.max(0) as u64),
+            &counts,
+            video,
+        );
+        let (effective_size, effective_overlap) = if frames_per_job.is_empty() {
             let effective = if segment_size <= 0 || segment_size as i64 > size { size } else { segment_size as i64 };
-            let overlap = overlap.map(i64::from).unwrap_or(if video { 5 } else { 0 }).min(effective / 2);
-            (ranges, effective, overlap)
+            (effective, overlap.map(i64::from).unwrap_or(if video { 5 } else { 0 }).min(effective / 2))
         } else {
-            let counts: Vec<usize> = frames_per_job.iter().map(|n| (*n).max(0) as usize).collect();
-            (cvat_segments::mapped_segments(&counts), 0, 0)
+            (0, 0)
         };
         let starts: Vec<i32> = ranges.iter().map(|r| *r.start() as i32).collect();
         let stops: Vec<i32> = ranges.iter().map(|r| *r.end() as i32).collect();

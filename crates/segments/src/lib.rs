@@ -94,6 +94,38 @@ pub fn mapped_segments(files_per_job: &[usize]) -> Vec<RangeInclusive<u64>> {
         .collect()
 }
 
+/// The segments of a processed task: from `frames_per_job` (a `job_file_mapping`) when
+/// given, else from `segment_size` and `overlap`. The task service makes the jobs from
+/// these and the media workers the job chunks, so both compute them here.
+pub fn task_segments(
+    size: u64,
+    segment_size: u64,
+    overlap: Option<u64>,
+    frames_per_job: &[u64],
+    video: bool,
+) -> Vec<RangeInclusive<u64>> {
+    if frames_per_job.is_empty() {
+        segments(size, segment_size, overlap, video)
+    } else {
+        mapped_segments(&frames_per_job.iter().map(|n| *n as usize).collect::<Vec<_>>())
+    }
+}
+
+/// Chunk `index` of the job over `segment` (frames relative to the task): its frames,
+/// and whether they are exactly task chunk `first / chunk_size` (a job chunk that starts
+/// on a task chunk and is full is served as that task chunk; any other is built). `None`
+/// past the job's last chunk.
+pub fn job_chunk(segment: &RangeInclusive<u64>, chunk_size: u64, index: u64) -> Option<(RangeInclusive<u64>, bool)> {
+    let chunk_size = chunk_size.max(1);
+    let first = segment.start().checked_add(index.checked_mul(chunk_size)?)?;
+    if first > *segment.end() {
+        return None;
+    }
+    let last = (first + chunk_size - 1).min(*segment.end());
+    let whole_task_chunk = first % chunk_size == 0 && last - first + 1 == chunk_size;
+    Some((first..=last, whole_task_chunk))
+}
+
 /// A job's legacy `status` from its stage and state.
 pub fn job_status(stage: &str, state: &str) -> &'static str {
     match (stage, state) {
@@ -118,6 +150,20 @@ pub fn task_status<'a>(job_statuses: impl IntoIterator<Item = &'a str>) -> &'sta
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn job_chunks() {
+        // A job of frames 3..=9 over task chunks of 4: 3..=6 and 7..=9, both built.
+        assert_eq!(job_chunk(&(3..=9), 4, 0), Some((3..=6, false)));
+        assert_eq!(job_chunk(&(3..=9), 4, 1), Some((7..=9, false)));
+        assert_eq!(job_chunk(&(3..=9), 4, 2), None);
+        // Aligned and full: the task's own chunk.
+        assert_eq!(job_chunk(&(4..=11), 4, 1), Some((8..=11, true)));
+        assert_eq!(job_chunk(&(0..=9), 4, 2), Some((8..=9, false)));
+        assert_eq!(job_chunk(&(0..=9), 4, u64::MAX), None);
+        assert_eq!(task_segments(10, 4, Some(1), &[], false), segments(10, 4, Some(1), false));
+        assert_eq!(task_segments(10, 4, None, &[3, 7], false), vec![0..=2, 3..=9]);
+    }
 
     #[test]
     fn frame_filters() {

@@ -528,6 +528,8 @@ async fn assemble(
         })),
     };
     blobs.put(&keys::manifest(job.task_id), Bytes::from(manifest)).await.map_err(anyhow::Error::from)?;
+    let video = matches!(layout, Layout::Video);
+    build_job_chunks(blobs, job, frames.len() as u64, chunk_size as u64, video).await?;
     Ok(DataResult {
         request_id: job.request_id.clone(),
         task_id: job.task_id,
@@ -535,6 +537,65 @@ async fn assemble(
         chunk_size: chunk_size as i32,
         video: matches!(layout, Layout::Video),
     })
+}
+
+/// The chunks of jobs whose frames do not line up with the task's chunks (a job that
+/// starts inside a task chunk, an overlap), built once from the task chunks just written
+/// so that serving any job chunk is one read. Keyed by the job's first frame and index
+/// (`keys::job_chunk`), as the task service locates them.
+async fn build_job_chunks(
+    blobs: &Arc<dyn BlobStore>,
+    job: &ProcessTaskData,
+    size: u64,
+    chunk_size: u64,
+    video: bool,
+) -> Result<(), Failure> {
+    let frames_per_job: Vec<u64> = job.frames_per_job.iter().map(|n| (*n).max(0) as u64).collect();
+    let segment_size = job.segment_size.max(0) as u64;
+    let overlap = job.overlap.map(|o| o.max(0) as u64);
+    for segment in cvat_segments::task_segments(size, segment_size, overlap, &frames_per_job, video) {
+        let mut index = 0;
+        while let Some((frames, whole_task_chunk)) = cvat_segments::job_chunk(&segment, chunk_size, index) {
+            if !whole_task_chunk {
+                for quality in ["original", "compressed"] {
+                    let archive = assemble_job_chunk(blobs, job.task_id, quality, frames.clone(), chunk_size).await?;
+                    let key = keys::job_chunk(job.task_id, *segment.start() as i64, quality, index as i64);
+                    blobs.put(&key, Bytes::from(archive)).await.map_err(anyhow::Error::from)?;
+                }
+            }
+            index += 1;
+        }
+    }
+    Ok(())
+}
+
+/// One job chunk of `quality`: its frames taken from the task's chunks, in order.
+async fn assemble_job_chunk(
+    blobs: &Arc<dyn BlobStore>,
+    task: i64,
+    quality: &'static str,
+    frames: std::ops::RangeInclusive<u64>,
+    chunk_size: u64,
+) -> Result<Vec<u8>, Failure> {
+    let mut members = Vec::with_capacity(chunk_size as usize);
+    let mut source: Option<(u64, Bytes)> = None;
+    for frame in frames {
+        let number = frame / chunk_size;
+        let archive = match source.take() {
+            Some((held, archive)) if held == number => archive,
+            _ => blobs.get(&keys::chunk(task, quality, number as i64)).await.map_err(anyhow::Error::from)?,
+        };
+        let member = cvat_codecs::chunk_member(&archive, (frame % chunk_size) as usize)
+            .map_err(|e| Failure::Retry(anyhow::anyhow!("task chunk {number} ({quality}): {e}")))?;
+        members.push(member);
+        source = Some((number, archive));
+    }
+    tokio::task::spawn_blocking(move || {
+        cvat_codecs::chunk_archive(members.iter().map(|(bytes, extension)| (bytes.as_slice(), extension.as_str())))
+    })
+    .await
+    .map_err(|e| Failure::Retry(e.into()))?
+    .map_err(|e| Failure::Retry(e.into()))
 }
 
 /// Writes a chunk in both qualities; answers each frame's byte ranges in them. One

@@ -32,6 +32,9 @@ async fn main() -> anyhow::Result<()> {
             .wrap(actix_web::middleware::NormalizePath::trim())
             .wrap(actix_web::middleware::from_fn(middleware::observe))
     })
+    // A client on a busy network may take a while to send its request head: allow what
+    // nginx allows (60 s) rather than actix's 5 s, after which it would be cut off.
+    .client_request_timeout(std::time::Duration::from_secs(60))
     .bind(settings.gateway_listen)?
     .run()
     .await?;

@@ -333,9 +333,6 @@ async fn serve(req: &HttpRequest, state: &AppState, location: DataLocation) -> H
     }
     let mut response = HttpResponse::Ok();
     response.insert_header(("ETag", etag)).insert_header(("Cache-Control", "private, max-age=3600"));
-    if !location.frames.is_empty() {
-        return Ok(response.content_type("application/zip").body(job_chunk(state, &location).await?));
-    }
     if location.length > 0 {
         let bytes = state
             .blobs
@@ -354,35 +351,6 @@ async fn serve(req: &HttpRequest, state: &AppState, location: DataLocation) -> H
     Ok(response
         .content_type(location.content_type)
         .streaming(stream.map(|r| r.map_err(|e| actix_web::error::ErrorServiceUnavailable(e.to_string())))))
-}
-
-/// A job chunk whose frames do not line up with the task's chunks, assembled from them.
-async fn job_chunk(state: &AppState, location: &DataLocation) -> HttpResult<Vec<u8>> {
-    let mut archives: HashMap<i64, bytes::Bytes> = HashMap::new();
-    let mut members = Vec::with_capacity(location.frames.len());
-    for frame in &location.frames {
-        let number = frame / location.chunk_size;
-        let archive = match archives.entry(number) {
-            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                let key = keys::chunk_in(&location.chunk_prefix, number);
-                entry.insert(state.blobs.get(&key).await.map_err(blob_error)?)
-            }
-        };
-        let member = cvat_codecs::chunk_member(archive, (frame % location.chunk_size) as usize)
-            .map_err(|_| ApiError::not_found())?;
-        members.push(member);
-    }
-    // Zipping is CPU work: off the request threads.
-    let built = web::block(move || {
-        cvat_codecs::chunk_archive(members.iter().map(|(bytes, ext)| (bytes.as_slice(), ext.as_str())))
-    })
-    .await
-    .map_err(|_| ApiError::internal())?;
-    built.map_err(|err| {
-        tracing::error!(error = %err, "job chunk not assembled");
-        HttpError(ApiError::internal())
-    })
 }
 
 async fn data(
