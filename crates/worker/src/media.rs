@@ -471,11 +471,13 @@ async fn assemble(
                 if chunk_size == 0 {
                     chunk_size = cvat_codecs::default_chunk_size(frame.width, frame.height) as usize;
                 }
-                let preview = Bytes::from(cvat_codecs::preview(&frame.image));
+                // Scaling and encoding are CPU work: off the async threads (one copy, once).
+                let image = frame.image.clone();
+                let preview = tokio::task::spawn_blocking(move || cvat_codecs::preview(&image))
+                    .await
+                    .map_err(|e| Failure::Retry(e.into()))?;
+                let preview = Bytes::from(preview);
                 blobs.put(&keys::preview(job.task_id), preview).await.map_err(anyhow::Error::from)?;
-            }
-            if matches!(layout, Layout::Images(_)) {
-                checksums.push(cvat_codecs::manifest::checksum(&frame.original));
             }
             frames.push(FrameMeta {
                 name,
@@ -493,7 +495,8 @@ async fn assemble(
         }
         if !pending.is_empty() && (pending.len() == chunk_size || finished) {
             let first = frames.len() - pending.len();
-            let ranges = write_chunk(blobs, job.task_id, chunk_number, std::mem::take(&mut pending)).await?;
+            let (ranges, sums) = write_chunk(blobs, job.task_id, chunk_number, std::mem::take(&mut pending)).await?;
+            checksums.extend(sums);
             for (meta, (original, compressed)) in frames[first..].iter_mut().zip(ranges) {
                 meta.original_offset = original.offset as i64;
                 meta.original_length = original.length as i64;
@@ -598,15 +601,22 @@ async fn assemble_job_chunk(
     .map_err(|e| Failure::Retry(e.into()))
 }
 
-/// Writes a chunk in both qualities; answers each frame's byte ranges in them. One
-/// archive at a time is in memory (built, stored, dropped), built off the async threads.
+/// Writes a chunk in both qualities; answers each frame's byte ranges in them and the
+/// MD5 of each original (for the manifest). One archive at a time is in memory (built,
+/// stored, dropped); archives and checksums are made off the async threads.
 async fn write_chunk(
     blobs: &Arc<dyn BlobStore>,
     task: i64,
     number: i64,
     frames: Vec<Frame>,
-) -> Result<Vec<(MemberRange, MemberRange)>, Failure> {
+) -> Result<(Vec<(MemberRange, MemberRange)>, Vec<String>), Failure> {
     let frames = Arc::new(frames);
+    let originals = frames.clone();
+    let checksums = tokio::task::spawn_blocking(move || {
+        originals.iter().map(|f| cvat_codecs::manifest::checksum(&f.original)).collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| Failure::Retry(e.into()))?;
     let mut ranges = Vec::with_capacity(2);
     for quality in ["original", "compressed"] {
         let members = frames.clone();
@@ -624,7 +634,7 @@ async fn write_chunk(
     }
     let compressed = ranges.pop().unwrap_or_default();
     let original = ranges.pop().unwrap_or_default();
-    Ok(original.into_iter().zip(compressed).collect())
+    Ok((original.into_iter().zip(compressed).collect(), checksums))
 }
 
 #[cfg(test)]
