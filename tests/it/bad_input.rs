@@ -155,3 +155,16 @@ async fn methods_media_types_and_api_versions() {
     assert_eq!(body["detail"], "Invalid version in \"Accept\" header.");
     expect(about("application/xml").await.unwrap(), StatusCode::NOT_ACCEPTABLE).await;
 }
+
+/// Text PostgreSQL cannot store (NUL) is the client's mistake: 400, nothing written.
+#[tokio::test]
+async fn nul_characters_are_refused_not_a_server_error() {
+    let (user, _) = Caller::new().await;
+    let slug = unique("n");
+    let org = expect(user.post("/api/organizations", None, json!({"slug": slug})).await, StatusCode::CREATED).await;
+    let patch = json!({"contact": {"email": "a\u{0}b"}});
+    let path = format!("/api/organizations/{}", org["id"]);
+    expect(user.patch(&path, patch).await, StatusCode::BAD_REQUEST).await;
+    expect(user.post("/api/projects", None, json!({"name": "nul\u{0}name"})).await, StatusCode::BAD_REQUEST).await;
+    assert_eq!(expect(user.get("/api/projects", None).await, StatusCode::OK).await["count"], 0);
+}

@@ -106,9 +106,16 @@ fn classify(err: DbError, at: &'static std::panic::Location<'static>) -> ApiErro
         return ApiError::unavailable("The database");
     }
     if let DbError::Query(e) = &err {
-        if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+        use tokio_postgres::error::SqlState;
+        let code = e.code();
+        if code == Some(&SqlState::UNIQUE_VIOLATION) {
             tracing::info!(error = %err, %at, "unique violation");
             return ApiError::detail(ErrorKind::Conflict, "An object with these values already exists.");
+        }
+        // Text PostgreSQL cannot store (a NUL character, `\u0000` in JSON) is the client's.
+        if code == Some(&SqlState::CHARACTER_NOT_IN_REPERTOIRE) || code == Some(&SqlState::UNTRANSLATABLE_CHARACTER) {
+            tracing::info!(error = %err, %at, "unstorable text");
+            return ApiError::bad_request("The data contains a character that cannot be stored (such as \\u0000).");
         }
     }
     // The server's message says what failed (its detail may quote data: not logged).
