@@ -395,11 +395,15 @@ impl Engine {
 
     pub async fn update_cloud_storage(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
-        let client = self.client().await?;
-        let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::Update).await?;
-        let mut settings = StorageSettings::from_row(&row)?;
+        let mut settings = {
+            let client = self.client().await?;
+            let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::Update).await?;
+            StorageSettings::from_row(&row)?
+        };
         settings.apply(&body)?;
+        // Bucket I/O (seconds, at worst) with no database connection held.
         self.check_available(&settings).await?;
+        let client = self.client().await?;
         let credentials = settings.credentials_json();
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id];
         params.extend(settings.values(&credentials));
@@ -419,7 +423,6 @@ impl Engine {
         Ok(())
     }
 
-    /// `AVAILABLE`, `NOT_FOUND` or `FORBIDDEN`.
     /// A storage's settings after view, with the connection given back before any bucket
     /// I/O (which may take seconds) begins.
     async fn viewable_storage(&self, caller: &Caller, id: i64) -> ApiResult<StorageSettings> {
@@ -428,6 +431,7 @@ impl Engine {
         StorageSettings::from_row(&row)
     }
 
+    /// `AVAILABLE`, `NOT_FOUND` or `FORBIDDEN`.
     pub async fn cloud_storage_status(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let settings = self.viewable_storage(caller, id).await?;
         let status = self.bucket_status(&settings).await?;
