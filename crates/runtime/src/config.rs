@@ -78,10 +78,12 @@ pub struct Settings {
     pub remote_timeout_seconds: u64,
     /// Uploads of a task without data that saw no activity this long are deleted.
     pub upload_ttl_seconds: u64,
-    /// The credential of calls from the gateway (and the task service) to auth and task.
-    pub service_token: Secret,
-    /// The credential of workers' calls to the task service's internal API.
-    pub worker_token: Secret,
+    /// The credential of calls from the gateway (and the task service) to auth and task;
+    /// see [`Settings::service_token`].
+    service_token: Option<Secret>,
+    /// The credential of workers' calls to the task service's internal API; see
+    /// [`Settings::worker_token`].
+    worker_token: Option<Secret>,
     /// `CVAT_DEV_MODE=1` (set by `make run`, `make test`, `make bench`): secrets may be
     /// left unset and take built-in development values. Without it every secret must be
     /// configured and a service refuses to start otherwise.
@@ -89,6 +91,10 @@ pub struct Settings {
     /// Connections of a service's PostgreSQL pool.
     pub db_pool_size: usize,
 }
+
+/// The service tokens: each required only by the services that use it, so that a
+/// deployment can give workers the worker token alone.
+const TOKENS: [&str; 2] = ["CVAT_SERVICE_TOKEN", "CVAT_WORKER_TOKEN"];
 
 /// Secrets with a built-in value for development only.
 const DEV_SECRETS: &[(&str, &str)] = &[
@@ -120,7 +126,9 @@ impl Settings {
         let dev_mode = matches!(text("CVAT_DEV_MODE", "0").as_str(), "1" | "true" | "yes");
         check_secrets(env, dev_mode)?;
         let secret = |name: &str| {
-            let default = DEV_SECRETS.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| v);
+            // Built-in values exist for development only; in production an unset secret
+            // stays unset (checked above, or by the service that needs it).
+            let default = DEV_SECRETS.iter().find(|(n, _)| dev_mode && *n == name).map_or("", |(_, v)| v);
             Secret::new(text(name, default))
         };
         Ok(Self {
@@ -161,22 +169,44 @@ impl Settings {
             remote_max_bytes: parse(env, "CVAT_REMOTE_MAX_BYTES", "1073741824")?,
             remote_timeout_seconds: parse(env, "CVAT_REMOTE_TIMEOUT_SECONDS", "300")?,
             upload_ttl_seconds: parse(env, "CVAT_UPLOAD_TTL_SECONDS", "86400")?,
-            service_token: secret("CVAT_SERVICE_TOKEN"),
-            worker_token: secret("CVAT_WORKER_TOKEN"),
+            service_token: Some(secret("CVAT_SERVICE_TOKEN")).filter(|s| !s.expose().is_empty()),
+            worker_token: Some(secret("CVAT_WORKER_TOKEN")).filter(|s| !s.expose().is_empty()),
             dev_mode,
             db_pool_size: parse(env, "CVAT_DB_POOL_SIZE", "16")?,
         })
     }
 }
 
-/// Outside development every secret is set, and the two service tokens are long and
-/// different (a worker must not be able to act as the gateway).
+impl Settings {
+    /// The service credential, for the services that send or check it (gateway, auth,
+    /// task); a start-up error when it is not configured.
+    pub fn service_token(&self) -> Result<&Secret, ConfigError> {
+        self.service_token.as_ref().ok_or_else(|| unset(TOKENS[0]))
+    }
+
+    /// The worker credential, for the task service and the workers.
+    pub fn worker_token(&self) -> Result<&Secret, ConfigError> {
+        self.worker_token.as_ref().ok_or_else(|| unset(TOKENS[1]))
+    }
+}
+
+fn unset(name: &str) -> ConfigError {
+    ConfigError { name: name.into(), value: String::new(), reason: "required by this service".into() }
+}
+
+/// Outside development every secret but the tokens is set, and the tokens that are set
+/// are long and different from each other (a worker must not be able to act as the
+/// gateway).
 fn check_secrets(env: Lookup<'_>, dev_mode: bool) -> Result<(), ConfigError> {
     if dev_mode {
         return Ok(());
     }
     let value = |name: &str| env(name).filter(|v| !v.is_empty());
-    let missing: Vec<&str> = DEV_SECRETS.iter().map(|(name, _)| *name).filter(|name| value(name).is_none()).collect();
+    let missing: Vec<&str> = DEV_SECRETS
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| !TOKENS.contains(name) && value(name).is_none())
+        .collect();
     if !missing.is_empty() {
         return Err(ConfigError {
             name: missing.join(", "),
@@ -184,9 +214,9 @@ fn check_secrets(env: Lookup<'_>, dev_mode: bool) -> Result<(), ConfigError> {
             reason: "required outside development (CVAT_DEV_MODE=1 allows built-in values)".into(),
         });
     }
-    let (service, worker) =
-        (value("CVAT_SERVICE_TOKEN").unwrap_or_default(), value("CVAT_WORKER_TOKEN").unwrap_or_default());
-    if service.len() < MIN_TOKEN_LENGTH || worker.len() < MIN_TOKEN_LENGTH || service == worker {
+    let (service, worker) = (value(TOKENS[0]), value(TOKENS[1]));
+    let short = [&service, &worker].into_iter().flatten().any(|token| token.len() < MIN_TOKEN_LENGTH);
+    if short || (service.is_some() && service == worker) {
         return Err(ConfigError {
             name: "CVAT_SERVICE_TOKEN, CVAT_WORKER_TOKEN".into(),
             value: "***".into(),
@@ -252,7 +282,7 @@ mod tests {
     #[test]
     fn production_needs_every_secret() {
         let err = Settings::from_lookup(&|_| None, 1).unwrap_err().to_string();
-        for name in ["CVAT_DATABASE_URL", "CVAT_S3_SECRET_KEY", "CVAT_SERVICE_TOKEN", "CVAT_WORKER_TOKEN"] {
+        for name in ["CVAT_DATABASE_URL", "CVAT_S3_SECRET_KEY", "CVAT_ADMIN_PASSWORD"] {
             assert!(err.contains(name), "{err}");
         }
         let all = |token: &'static str| {
@@ -264,6 +294,14 @@ mod tests {
         };
         let settings = Settings::from_lookup(&all("another-token-long-enough-to-pass"), 1).unwrap();
         assert!(!settings.dev_mode);
+        assert_eq!(settings.worker_token().unwrap().expose(), "another-token-long-enough-to-pass");
+        // A worker's deployment carries the worker token alone: it starts, and asking it
+        // for the service token is an error naming the variable.
+        let worker_only =
+            |name: &str| if name == "CVAT_SERVICE_TOKEN" { None } else { all("w".repeat(30).leak())(name) };
+        let settings = Settings::from_lookup(&worker_only, 1).unwrap();
+        assert!(settings.worker_token().is_ok());
+        assert!(settings.service_token().unwrap_err().to_string().contains("CVAT_SERVICE_TOKEN"));
         assert!(Settings::from_lookup(&all("short"), 1).is_err(), "short worker token");
         let same = Settings::from_lookup(&all("CVAT_SERVICE_TOKEN-value-long-enough-to-pass"), 1);
         assert!(same.is_err(), "the two tokens must differ");

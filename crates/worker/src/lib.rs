@@ -196,7 +196,7 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     let fetcher =
         cvat_fetch::Fetcher::new(cvat_fetch::FetchPolicy::from_settings(&settings).map_err(anyhow::Error::msg)?)?;
     let handler =
-        PoolHandler { pool, task: task_client(&settings.task_url, &settings.worker_token)?, blobs, share, fetcher };
+        PoolHandler { pool, task: task_client(&settings.task_url, settings.worker_token()?)?, blobs, share, fetcher };
     // One job at a time: a long job must not hold back messages another replica could take.
     let worker = Worker { pool, broker, prefetch: 1, handler };
     tokio::select! {

@@ -43,7 +43,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(health::serve(settings.health_listen, ready));
     tracing::info!(addr = %settings.auth_listen, "auth service listening");
     tonic::transport::Server::builder()
-        .add_service(grpc::server(identity, broker, &settings.service_token))
+        .add_service(grpc::server(identity, broker, settings.service_token()?))
         .serve_with_shutdown(settings.auth_listen, cvat_runtime::shutdown_signal())
         .await?;
     Ok(())

@@ -31,7 +31,7 @@ fn channel(url: &str) -> anyhow::Result<Channel> {
 
 impl AppState {
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
-        let credential = Outgoing::new(&settings.service_token)?;
+        let credential = Outgoing::new(settings.service_token()?)?;
         Ok(Self {
             auth: AuthClient::with_interceptor(channel(&settings.auth_url)?, credential.clone()),
             task: TaskClient::with_interceptor(channel(&settings.task_url)?, credential),

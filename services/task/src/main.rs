@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
         .connect_timeout(std::time::Duration::from_secs(3))
         .timeout(std::time::Duration::from_secs(30))
         .connect_lazy();
-    let directory = Arc::new(AuthDirectory::new(auth, Outgoing::new(&settings.service_token)?));
+    let directory = Arc::new(AuthDirectory::new(auth, Outgoing::new(settings.service_token()?)?));
     let network = cvat_fetch::FetchPolicy::from_settings(&settings).map_err(anyhow::Error::msg)?;
     let engine = Arc::new(Engine::new(db.clone(), directory, network));
     let users = cvat_worker::Worker {
@@ -59,8 +59,8 @@ async fn main() -> anyhow::Result<()> {
     // One port, two services, two credentials: the gateway's token opens only `Task`,
     // the workers' only `TaskInternal`.
     tonic::transport::Server::builder()
-        .add_service(TaskServer::with_interceptor(public, RequireToken::new(&settings.service_token)))
-        .add_service(TaskInternalServer::with_interceptor(internal, RequireToken::new(&settings.worker_token)))
+        .add_service(TaskServer::with_interceptor(public, RequireToken::new(settings.service_token()?)))
+        .add_service(TaskInternalServer::with_interceptor(internal, RequireToken::new(settings.worker_token()?)))
         .serve_with_shutdown(settings.task_listen, cvat_runtime::shutdown_signal())
         .await?;
     Ok(())
