@@ -137,19 +137,10 @@ async fn task_with_images(caller: &Caller, images: u32) -> i64 {
     )
     .await;
     let id = task["id"].as_i64().unwrap();
-    let mut form = reqwest::multipart::Form::new().text("image_quality", "90").text("chunk_size", "4");
-    for i in 0..images {
-        let part = reqwest::multipart::Part::bytes(noisy_png(i + 1)).file_name(format!("f{i:03}.png"));
-        form = form.part(format!("client_files[{i}]"), part);
-    }
-    let response = http()
-        .post(url(&format!("/api/tasks/{id}/data/")))
-        .header("Authorization", &caller.0)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    expect(response, StatusCode::ACCEPTED).await;
+    let names: Vec<String> = (0..images).map(|i| format!("f{i:03}.png")).collect();
+    let files = names.iter().zip(0..images).map(|(name, i)| (name.as_str(), noisy_png(i + 1))).collect();
+    let sent = crate::task_data::send_with(caller, id, &[("image_quality", "90"), ("chunk_size", "4")], files).await;
+    expect(sent, StatusCode::ACCEPTED).await;
     id
 }
 

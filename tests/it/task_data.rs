@@ -23,9 +23,22 @@ pub(crate) async fn new_task(caller: &Caller) -> i64 {
     task["id"].as_i64().unwrap()
 }
 
-/// One plain multipart data request with the given files.
+/// One plain multipart data request with the given files, at image quality 70.
 pub(crate) async fn send(caller: &Caller, task: i64, files: Vec<(&str, Vec<u8>)>) -> reqwest::Response {
-    let mut form = Form::new().text("image_quality", "70");
+    send_with(caller, task, &[("image_quality", "70")], files).await
+}
+
+/// One plain multipart data request with the given parameters and files.
+pub(crate) async fn send_with(
+    caller: &Caller,
+    task: i64,
+    params: &[(&'static str, &'static str)],
+    files: Vec<(&str, Vec<u8>)>,
+) -> reqwest::Response {
+    let mut form = Form::new();
+    for (name, value) in params {
+        form = form.text(*name, *value);
+    }
     for (i, (name, bytes)) in files.into_iter().enumerate() {
         form = form.part(format!("client_files[{i}]"), Part::bytes(bytes).file_name(name.to_string()));
     }
@@ -286,17 +299,9 @@ async fn job_chunks_that_span_task_chunks_hold_the_jobs_frames() {
     let body = json!({"name": "overlap", "labels": [{"name": "a"}], "segment_size": 4, "overlap": 1});
     let task = expect(user.post("/api/tasks", None, body).await, StatusCode::CREATED).await["id"].as_i64().unwrap();
     let images: Vec<Vec<u8>> = (0..10).map(|i| png(5 + i, 3)).collect();
-    let mut form = Form::new().text("image_quality", "70").text("chunk_size", "4");
-    for (i, bytes) in images.iter().enumerate() {
-        form = form.part(format!("client_files[{i}]"), Part::bytes(bytes.clone()).file_name(format!("f{i:02}.png")));
-    }
-    let sent = http()
-        .post(url(&format!("/api/tasks/{task}/data/")))
-        .header("Authorization", &user.0)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let names: Vec<String> = (0..10).map(|i| format!("f{i:02}.png")).collect();
+    let files = names.iter().map(String::as_str).zip(images.iter().cloned()).collect();
+    let sent = send_with(&user, task, &[("image_quality", "70"), ("chunk_size", "4")], files).await;
     expect(sent, StatusCode::ACCEPTED).await;
     assert_eq!(request_of(&user, task).await["status"], "finished");
     let jobs = results(&user, &format!("/api/jobs?task_id={task}&sort=id"), None).await;

@@ -245,15 +245,17 @@ impl Broker {
         let exchange = if next > MAX_ATTEMPTS { "dead" } else { "retry" };
         tracing::warn!(message_id = %delivery.message_id, attempt = delivery.attempt, exchange, reason, "job failed");
         if let Some(memory) = &self.memory {
-            let copy = memory::Message {
+            let mut copy = memory::Message {
                 id: delivery.message_id.clone(),
                 body: delivery.body.clone(),
-                attempt: if next > MAX_ATTEMPTS { delivery.attempt } else { next },
+                attempt: delivery.attempt,
                 trace: delivery.trace.clone(),
             };
-            match next > MAX_ATTEMPTS {
-                true => memory.bury(&delivery.pool, copy),
-                false => memory.push(&delivery.pool, copy),
+            if next > MAX_ATTEMPTS {
+                memory.bury(&delivery.pool, copy);
+            } else {
+                copy.attempt = next;
+                memory.push(&delivery.pool, copy);
             }
             return delivery.ack().await;
         }
