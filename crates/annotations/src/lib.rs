@@ -1,0 +1,58 @@
+//! Annotations as CVAT's API carries them (reference §8 and the `LabeledData` family of
+//! models): one Rust type per model, parsed with errors that name the offending object,
+//! validated against the task's labels and the job's frames, completed with attribute
+//! defaults on read, interpolated, and cut into / joined from a task's jobs. No I/O.
+
+mod defaults;
+mod interpolate;
+mod model;
+mod problems;
+mod task;
+mod validate;
+
+pub use defaults::fill_defaults;
+pub use interpolate::shape_at;
+pub use model::{
+    AttributeVal, Interval, LabeledData, Object, Shape, ShapeType, Source, Tag, Track, TrackedShape,
+};
+pub use problems::{Key, Problems};
+pub use task::{merge, slice};
+pub use validate::{validate, value_fits, AttributeRule, FrameRange, LabelRule, Schema};
+
+use cvat_error::ApiError;
+
+/// Parses a request body as a document; a body of the wrong shape is a 400 naming the
+/// place (`{"shapes": [{}, {"frame": ["…"]}]}`).
+pub fn parse(body: &[u8]) -> Result<LabeledData, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let data = serde_path_to_error::deserialize(de).map_err(|err| {
+        let message = err.inner().to_string();
+        problems::parse_error(err.path(), strip_position(&message))
+    })?;
+    Ok(data)
+}
+
+/// serde's messages end with " at line L column C", which means nothing to a client
+/// that sent a generated body.
+fn strip_position(message: &str) -> &str {
+    message.rfind(" at line ").map_or(message, |at| &message[..at])
+}
+
+/// What a PATCH does (`?action=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    pub fn parse(action: &str) -> Result<Self, ApiError> {
+        match action {
+            "create" => Ok(Self::Create),
+            "update" => Ok(Self::Update),
+            "delete" => Ok(Self::Delete),
+            _ => Err(ApiError::invalid("Please specify a correct 'action' for the request")),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Validation problems in DRF's nested error shape, so a client sees which object and
+//! which field is wrong: `{"shapes": [{}, {}, {"points": ["…"]}]}`.
+
+use cvat_error::{ApiError, ErrorKind};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// A step into the document: a field of an object or an item of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Key {
+    Field(&'static str),
+    Index(usize),
+}
+
+/// Enough to find and fix the first objects; a body with a million bad objects does
+/// not get a million-entry answer.
+const MAX_PROBLEMS: usize = 100;
+
+#[derive(Debug, Default)]
+struct Node {
+    messages: Vec<String>,
+    children: BTreeMap<Key, Node>,
+}
+
+#[derive(Debug, Default)]
+pub struct Problems {
+    root: Node,
+    count: usize,
+}
+
+impl Problems {
+    /// Records `message` for `field` of the object at `path`.
+    pub fn add(&mut self, path: &[Key], field: &'static str, message: impl Into<String>) {
+        if self.count >= MAX_PROBLEMS {
+            return;
+        }
+        self.count += 1;
+        let mut node = &mut self.root;
+        for key in path.iter().chain([&Key::Field(field)]) {
+            node = node.children.entry(*key).or_default();
+        }
+        node.messages.push(message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn full(&self) -> bool {
+        self.count >= MAX_PROBLEMS
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::new(ErrorKind::BadRequest, render(&self.root)))
+    }
+}
+
+fn render(node: &Node) -> Value {
+    if node.children.is_empty() {
+        return Value::Array(node.messages.iter().cloned().map(Value::String).collect());
+    }
+    let items: Vec<(usize, &Node)> =
+        node.children.iter().filter_map(|(k, n)| if let Key::Index(i) = k { Some((*i, n)) } else { None }).collect();
+    if !items.is_empty() {
+        let len = items.last().map_or(0, |(i, _)| i + 1);
+        let mut list = vec![Value::Object(Map::new()); len];
+        for (index, child) in items {
+            list[index] = render(child);
+        }
+        return Value::Array(list);
+    }
+    let fields = node.children.iter().filter_map(|(k, n)| match k {
+        Key::Field(name) => Some((name.to_string(), render(n))),
+        Key::Index(_) => None,
+    });
+    Value::Object(fields.collect())
+}
+
+/// A body that does not parse as the document: the error names the place as the
+/// nested shape does (`{"shapes": [{}, {"frame": ["invalid type: …"]}]}`).
+pub fn parse_error(path: &serde_path_to_error::Path, message: &str) -> ApiError {
+    use serde_path_to_error::Segment;
+    let mut keys = Vec::new();
+    let mut last = "non_field_errors".to_string();
+    let segments: Vec<&Segment> = path.iter().collect();
+    for (position, segment) in segments.iter().enumerate() {
+        let final_step = position + 1 == segments.len();
+        match segment {
+            Segment::Seq { index } => keys.push(Key::Index(*index)),
+            Segment::Map { key } | Segment::Enum { variant: key } if final_step => last = key.clone(),
+            Segment::Map { key } | Segment::Enum { variant: key } => keys.push(Key::Field(field_name(key))),
+            Segment::Unknown => {}
+        }
+    }
+    ApiError::new(ErrorKind::BadRequest, nest(&keys, last, message))
+}
+
+/// The field names a document has; anything else cannot be a step of a parse path
+/// except the leaf.
+fn field_name(key: &str) -> &'static str {
+    const NAMES: &[&str] =
+        &["tags", "shapes", "tracks", "intervals", "elements", "attributes", "points", "version"];
+    NAMES.iter().find(|n| **n == key).copied().unwrap_or("non_field_errors")
+}
+
+/// `{field: [message]}` inside the lists and objects `keys` lead through.
+fn nest(keys: &[Key], field: String, message: &str) -> Value {
+    let mut value = Value::Object(Map::from_iter([(field, Value::Array(vec![Value::String(message.to_string())]))]));
+    for key in keys.iter().rev() {
+        value = match key {
+            Key::Index(i) => {
+                let mut list = vec![Value::Object(Map::new()); *i];
+                list.push(value);
+                Value::Array(list)
+            }
+            Key::Field(name) => Value::Object(Map::from_iter([(name.to_string(), value)])),
+        };
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn problems_nest_by_object() {
+        let mut problems = Problems::default();
+        problems.add(&[Key::Field("shapes"), Key::Index(2)], "points", "too few");
+        problems.add(&[Key::Field("tags"), Key::Index(0)], "label_id", "unknown");
+        let err = problems.finish().unwrap_err();
+        assert_eq!(err.body, json!({"shapes": [{}, {}, {"points": ["too few"]}], "tags": [{"label_id": ["unknown"]}]}));
+    }
+
+    #[test]
+    fn parse_errors_name_the_place() {
+        let body = r#"{"shapes": [{"type": "rectangle", "frame": 0, "label_id": 1}, {"type": "rectangle", "frame": "x", "label_id": 1}]}"#;
+        let de = &mut serde_json::Deserializer::from_str(body);
+        let err = serde_path_to_error::deserialize::<_, crate::LabeledData>(de).unwrap_err();
+        let api = parse_error(err.path(), "A valid integer is required.");
+        assert_eq!(api.body, json!({"shapes": [{}, {"frame": ["A valid integer is required."]}]}));
+    }
+}
