@@ -4,6 +4,7 @@
 //! defaults on read, interpolated, and cut into / joined from a task's jobs. No I/O.
 
 mod defaults;
+mod ids;
 mod interpolate;
 mod model;
 mod problems;
@@ -11,6 +12,7 @@ mod task;
 mod validate;
 
 pub use defaults::fill_defaults;
+pub use ids::{clear_ids, fill_ids, for_each_id, missing_ids, IdSpace};
 pub use interpolate::shape_at;
 pub use model::{
     AttributeVal, Interval, LabeledData, Object, Shape, ShapeType, Source, Tag, Track, TrackedShape,

@@ -226,3 +226,70 @@ fn bounds(points: &[f64]) -> Option<(f64, f64, f64, f64)> {
     let start = (first[0], first[1], first[0], first[1]);
     Some(pairs.fold(start, |r, p| (r.0.min(p[0]), r.1.min(p[1]), r.2.max(p[0]), r.3.max(p[1]))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn data(body: serde_json::Value) -> LabeledData {
+        serde_json::from_value(body).unwrap()
+    }
+
+    fn track() -> LabeledData {
+        data(json!({"tracks": [{"id": 7, "frame": 0, "label_id": 1, "shapes": [
+            {"type": "rectangle", "frame": 0, "points": [0, 0, 10, 10]},
+            {"type": "rectangle", "frame": 8, "points": [8, 8, 18, 18]}]}]}))
+    }
+
+    fn frames(track: &Track) -> Vec<u32> {
+        track.shapes.iter().map(|s| s.frame).collect()
+    }
+
+    #[test]
+    fn slices_cut_tracks_with_interpolated_keyframes() {
+        let whole = track();
+        let middle = slice(&whole, FrameRange { start: 3, stop: 7 });
+        assert_eq!(frames(&middle.tracks[0]), [3, 7]);
+        assert_eq!(middle.tracks[0].shapes[0].points, [3.0, 3.0, 13.0, 13.0]);
+        assert_eq!(middle.tracks[0].frame, 3);
+        let last = slice(&whole, FrameRange { start: 6, stop: 9 });
+        assert_eq!(frames(&last.tracks[0]), [6, 8]);
+    }
+
+    #[test]
+    fn shapes_on_shared_frames_go_to_both_and_join_once() {
+        let body = data(json!({"shapes": [
+            {"type": "rectangle", "frame": 3, "label_id": 1, "points": [0, 0, 10, 10]},
+            {"type": "rectangle", "frame": 0, "label_id": 1, "points": [0, 0, 10, 10]}]}));
+        let (a, b) = (FrameRange { start: 0, stop: 4 }, FrameRange { start: 3, stop: 7 });
+        let (first, second) = (slice(&body, a), slice(&body, b));
+        assert_eq!((first.shapes.len(), second.shapes.len()), (2, 1));
+        let joined = merge(vec![(a, first), (b, second)]);
+        assert_eq!(joined.shapes.len(), 2);
+    }
+
+    #[test]
+    fn a_cut_track_joins_back_into_one() {
+        let whole = track();
+        let ranges = [FrameRange { start: 0, stop: 4 }, FrameRange { start: 3, stop: 7 }, FrameRange { start: 6, stop: 9 }];
+        let joined = merge(ranges.iter().map(|r| (*r, slice(&whole, *r))).collect());
+        assert_eq!(joined.tracks.len(), 1);
+        let track = &joined.tracks[0];
+        assert_eq!(frames(track), [0, 3, 6, 8]);
+        assert!(track.shapes.iter().all(|s| !s.outside));
+    }
+
+    #[test]
+    fn without_overlap_an_unmatched_track_ends_where_the_next_job_starts() {
+        let a = FrameRange { start: 0, stop: 4 };
+        let b = FrameRange { start: 5, stop: 9 };
+        let first = data(json!({"tracks": [{"frame": 0, "label_id": 1, "shapes": [
+            {"type": "rectangle", "frame": 0, "points": [0, 0, 10, 10]}]}]}));
+        let second = data(json!({"tracks": [{"frame": 5, "label_id": 1, "shapes": [
+            {"type": "rectangle", "frame": 5, "points": [50, 50, 60, 60]}]}]}));
+        let joined = merge(vec![(a, first), (b, second)]);
+        assert_eq!(joined.tracks.len(), 2);
+        assert_eq!(joined.tracks[0].shapes.iter().map(|s| (s.frame, s.outside)).collect::<Vec<_>>(), [(0, false), (5, true)]);
+    }
+}

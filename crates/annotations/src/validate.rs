@@ -370,3 +370,104 @@ fn number_fits(values: &[String], value: &str) -> Result<(), String> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema() -> Schema {
+        let attribute = |id, mutable, input_type: &str, values: &[&str]| AttributeRule {
+            id,
+            mutable,
+            input_type: input_type.into(),
+            default_value: values.first().map_or(String::new(), |v| v.to_string()),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        };
+        Schema::new([
+            LabelRule {
+                id: 1,
+                kind: "any".into(),
+                parent: None,
+                attributes: vec![attribute(10, false, "select", &["a", "b"]), attribute(11, true, "number", &["0", "100", "1"])],
+                sublabels: vec![],
+            },
+            LabelRule { id: 2, kind: "skeleton".into(), parent: None, attributes: vec![], sublabels: vec![3, 4] },
+            LabelRule { id: 3, kind: "points".into(), parent: Some(2), attributes: vec![], sublabels: vec![] },
+            LabelRule { id: 4, kind: "points".into(), parent: Some(2), attributes: vec![], sublabels: vec![] },
+        ])
+    }
+
+    const FRAMES: FrameRange = FrameRange { start: 0, stop: 9 };
+
+    fn check(body: serde_json::Value) -> Result<LabeledData, serde_json::Value> {
+        let mut data: LabeledData = serde_json::from_value(body).unwrap();
+        validate(&mut data, &schema(), FRAMES).map(|_| data).map_err(|e| e.body)
+    }
+
+    #[test]
+    fn a_good_document_passes_and_is_normalised() {
+        let data = check(json!({
+            "shapes": [{"type": "skeleton", "frame": 2, "label_id": 2, "points": [1, 2],
+                        "elements": [{"type": "points", "frame": 0, "label_id": 4, "points": [1, 1]},
+                                     {"type": "points", "frame": 0, "label_id": 3, "points": [2, 2]}]}],
+            "tracks": [{"frame": 1, "label_id": 1, "attributes": [{"spec_id": 10, "value": "b"}],
+                        "shapes": [{"type": "rectangle", "frame": 5, "points": [0, 0, 1, 1]},
+                                   {"type": "rectangle", "frame": 3, "points": [0, 0, 1, 1],
+                                    "attributes": [{"spec_id": 11, "value": "7"}]}]}]
+        }))
+        .unwrap();
+        let skeleton = &data.shapes[0];
+        assert!(skeleton.points.is_empty());
+        assert!(skeleton.elements.iter().all(|e| e.frame == 2));
+        let track = &data.tracks[0];
+        // Sorted keyframes; an earlier track frame gets an outside copy of the first one.
+        assert_eq!(track.shapes.iter().map(|s| (s.frame, s.outside)).collect::<Vec<_>>(), [(1, true), (3, false), (5, false)]);
+        assert_eq!(track.frame, 1);
+    }
+
+    #[test]
+    fn every_rule_names_its_object() {
+        let cases = [
+            (json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 9, "points": [0, 0, 1, 1]}]}), "label_id"),
+            (json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 3, "points": [0, 0, 1, 1]}]}), "label_id"),
+            (json!({"shapes": [{"type": "polygon", "frame": 0, "label_id": 1, "points": [0, 0, 1, 1]}]}), "points"),
+            (json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 1, "points": [0, 0, 1]}]}), "points"),
+            (json!({"shapes": [{"type": "cuboid", "frame": 0, "label_id": 1, "points": [0, 0, 1, 1]}]}), "points"),
+            (json!({"shapes": [{"type": "rectangle", "frame": 10, "label_id": 1, "points": [0, 0, 1, 1]}]}), "frame"),
+            (json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 1, "rotation": 400, "points": [0, 0, 1, 1]}]}), "rotation"),
+            (json!({"shapes": [{"type": "mask", "frame": 0, "label_id": 1, "points": [1, 2, 0, 0, 1, 1]}]}), "points"),
+            (json!({"shapes": [{"type": "mask", "frame": 0, "label_id": 1, "points": [4.5, 0, 0, 1, 1]}]}), "points"),
+            (json!({"shapes": [{"type": "skeleton", "frame": 0, "label_id": 2,
+                                "elements": [{"type": "points", "frame": 0, "label_id": 3, "points": [1, 1]}]}]}), "elements"),
+            (json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 2, "points": [0, 0, 1, 1]}]}), "type"),
+            (json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 1, "points": [0, 0, 1, 1],
+                                "attributes": [{"spec_id": 11, "value": "500"}]}]}), "attributes"),
+            (json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 1, "points": [0, 0, 1, 1],
+                                "attributes": [{"spec_id": 10, "value": "z"}]}]}), "attributes"),
+            (json!({"tags": [{"frame": 0, "label_id": 1, "attributes": [{"spec_id": 99, "value": "a"}]}]}), "attributes"),
+            (json!({"tracks": [{"frame": 0, "label_id": 1, "attributes": [{"spec_id": 11, "value": "1"}],
+                                "shapes": [{"type": "rectangle", "frame": 0, "points": [0, 0, 1, 1]}]}]}), "attributes"),
+            (json!({"tracks": [{"frame": 0, "label_id": 1,
+                                "shapes": [{"type": "rectangle", "frame": 0, "points": [0, 0, 1, 1],
+                                            "attributes": [{"spec_id": 10, "value": "a"}]}]}]}), "shapes"),
+            (json!({"tracks": [{"frame": 0, "label_id": 1, "shapes": []}]}), "shapes"),
+            (json!({"tracks": [{"frame": 0, "label_id": 1,
+                                "shapes": [{"type": "rectangle", "frame": 0, "points": [0, 0, 1, 1]},
+                                           {"type": "rectangle", "frame": 0, "points": [0, 0, 1, 1]}]}]}), "shapes"),
+            (json!({"intervals": [{"label_id": 1, "start": 5, "stop": 2}]}), "stop"),
+        ];
+        for (body, field) in cases {
+            let list = body.as_object().unwrap().keys().next().unwrap().clone();
+            let err = check(body.clone()).expect_err(&body.to_string());
+            let object = &err[&list][0];
+            assert!(object.get(field).is_some(), "{body} -> {err}");
+        }
+    }
+
+    #[test]
+    fn a_good_mask_covers_its_box() {
+        assert!(mask_fits(&[0.0, 2.0, 1.0, 1.0, 10.0, 20.0, 11.0, 21.0]).is_ok());
+        assert!(mask_fits(&[2.0, 10.0, 20.0, 11.0, 21.0]).is_err());
+    }
+}

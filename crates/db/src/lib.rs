@@ -9,7 +9,7 @@ use cvat_error::{ApiError, ErrorKind};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
-pub use deadpool_postgres::{GenericClient, Object as Client, Pool as PgPool, PoolError};
+pub use deadpool_postgres::{GenericClient, Object as Client, Pool as PgPool, PoolError, Transaction};
 pub use tokio_postgres::{Error as PgError, Row};
 
 #[derive(Debug, thiserror::Error)]

@@ -24,14 +24,14 @@ pub(crate) enum LabelOwner {
 }
 
 impl LabelOwner {
-    fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             LabelOwner::Project(_) => "project_id",
             LabelOwner::Task(_) => "task_id",
         }
     }
 
-    fn id(self) -> i64 {
+    pub(crate) fn id(self) -> i64 {
         match self {
             LabelOwner::Project(id) | LabelOwner::Task(id) => id,
         }

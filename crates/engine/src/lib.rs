@@ -8,6 +8,7 @@
 //! table when they are set, so lists can filter, search and sort by username locally.
 
 mod access;
+mod annotations;
 mod cloud_storages;
 pub mod data;
 mod directory;
@@ -21,6 +22,8 @@ mod tasks;
 mod users;
 
 pub use access::{Caller, Context};
+pub use annotations::{AnnotationSave, AnnotationTarget};
+pub use cvat_annotations::Action as AnnotationAction;
 pub use cloud_storages::Bucket;
 pub use directory::{AuthDirectory, Directory};
 
@@ -44,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "data_cloud_storage",
         sql: include_str!("../migrations/0009_data_cloud_storage.sql"),
     },
+    Migration { version: 10, name: "annotations", sql: include_str!("../migrations/0010_annotations.sql") },
 ];
 
 /// A page of rendered documents and the total count.

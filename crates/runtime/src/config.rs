@@ -61,6 +61,8 @@ pub struct Settings {
     /// Health and metrics port of a non-HTTP service (auth, task, media, export).
     pub health_listen: SocketAddr,
     pub max_json_bytes: usize,
+    /// The largest annotation document a PUT or PATCH may send.
+    pub max_annotation_bytes: usize,
     /// The largest file accepted in a data upload.
     pub max_upload_file_bytes: usize,
     /// The largest file accepted over TUS (resumable uploads).
@@ -151,6 +153,7 @@ impl Settings {
             task_url: text("CVAT_TASK_URL", "http://127.0.0.1:50052"),
             health_listen: parse(env, "CVAT_HEALTH_LISTEN", &format!("127.0.0.1:{default_health_port}"))?,
             max_json_bytes: parse(env, "CVAT_MAX_JSON_BYTES", "1048576")?,
+            max_annotation_bytes: parse(env, "CVAT_MAX_ANNOTATION_BYTES", "268435456")?,
             max_upload_file_bytes: parse(env, "CVAT_MAX_UPLOAD_FILE_BYTES", "104857600")?,
             max_tus_bytes: parse(env, "CVAT_MAX_TUS_BYTES", "4294967296")?,
             admin_user: text("CVAT_ADMIN_USER", "admin"),

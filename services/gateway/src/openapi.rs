@@ -3,7 +3,7 @@
 //! as in CVAT's own schema.
 
 use crate::routes::{
-    auth, cloud_storages, data, invitations, jobs, labels, organizations, projects, requests, server, tasks, users,
+    annotations, auth, cloud_storages, data, invitations, jobs, labels, organizations, projects, requests, server, tasks, users,
 };
 use serde_json::{json, Value};
 use utoipa::OpenApi;
@@ -84,6 +84,14 @@ use utoipa::OpenApi;
         data::task_preview,
         data::job_preview,
         data::project_preview,
+        annotations::get_job,
+        annotations::put_job,
+        annotations::patch_job,
+        annotations::delete_job,
+        annotations::get_task,
+        annotations::put_task,
+        annotations::patch_task,
+        annotations::delete_task,
         cloud_storages::list,
         cloud_storages::create,
         cloud_storages::retrieve,

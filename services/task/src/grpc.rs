@@ -2,7 +2,7 @@
 //! packs answers.
 
 use crate::probes::Probes;
-use cvat_engine::{Caller, DocumentPage, Engine};
+use cvat_engine::{AnnotationAction, AnnotationSave, AnnotationTarget, Caller, DocumentPage, Engine};
 use cvat_error::ApiError;
 use cvat_error::ApiResult;
 use cvat_listing::ListParams;
@@ -41,11 +41,38 @@ const DOCUMENT_PART_BYTES: usize = 1 << 20;
 pub type DocumentParts =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<DocumentPart, tonic::Status>> + Send>>;
 
-/// A rendered document as the parts of a streamed answer.
+/// A rendered document as the parts of a streamed answer, each copied out only when
+/// it is sent.
 fn document_parts(json: String) -> DocumentParts {
-    let parts: Vec<DocumentPart> =
-        json.as_bytes().chunks(DOCUMENT_PART_BYTES).map(|piece| DocumentPart { json: piece.to_vec() }).collect();
-    Box::pin(futures_util::stream::iter(parts.into_iter().map(Ok)))
+    let count = json.len().div_ceil(DOCUMENT_PART_BYTES);
+    let parts = (0..count).map(move |i| {
+        let piece = &json.as_bytes()[i * DOCUMENT_PART_BYTES..json.len().min((i + 1) * DOCUMENT_PART_BYTES)];
+        Ok(DocumentPart { json: piece.to_vec() })
+    });
+    Box::pin(futures_util::stream::iter(parts))
+}
+
+fn annotation_target(query: AnnotationsQuery) -> ApiResult<(Caller, AnnotationTarget)> {
+    let target = match query.target.as_str() {
+        "job" => AnnotationTarget::Job(query.id),
+        "task" => AnnotationTarget::Task(query.id),
+        other => return Err(ApiError::bad_request(format!("Unknown annotation target {other}"))),
+    };
+    Ok((Caller::from_wire(query.caller)?, target))
+}
+
+/// A save's parts: the first names the call, all carry body bytes.
+async fn collect_annotations(parts: &mut Streaming<AnnotationsPart>) -> ApiResult<(AnnotationsQuery, String, Vec<u8>)> {
+    let broken = |e: tonic::Status| {
+        tracing::warn!(error = %e, "annotation upload broke off");
+        ApiError::bad_request("The request body broke off.")
+    };
+    let first = parts.message().await.map_err(broken)?.unwrap_or_default();
+    let mut body = first.json;
+    while let Some(part) = parts.message().await.map_err(broken)? {
+        body.extend_from_slice(&part.json);
+    }
+    Ok((first.query.unwrap_or_default(), first.action, body))
 }
 
 /// The caller and list parameters of a list request.
@@ -164,6 +191,39 @@ impl Task for TaskService {
     async fn delete_job(&self, request: Request<ObjectRef>) -> Reply<Empty> {
         handle(request, "DeleteJob", |r| async move {
             self.engine.delete_job(&Caller::from_wire(r.caller)?, r.id).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    type GetAnnotationsStream = DocumentParts;
+
+    async fn get_annotations(&self, request: Request<AnnotationsQuery>) -> Reply<DocumentParts> {
+        handle(request, "GetAnnotations", |q| async move {
+            let (caller, target) = annotation_target(q)?;
+            self.engine.annotations(&caller, target).await.map(document_parts)
+        })
+        .await
+    }
+
+    type SaveAnnotationsStream = DocumentParts;
+
+    async fn save_annotations(&self, request: Request<Streaming<AnnotationsPart>>) -> Reply<DocumentParts> {
+        handle(request, "SaveAnnotations", |mut parts| async move {
+            let (query, action, body) = collect_annotations(&mut parts).await?;
+            let (caller, target) = annotation_target(query)?;
+            let save = match action.as_str() {
+                "put" => AnnotationSave::Replace,
+                action => AnnotationSave::Patch(AnnotationAction::parse(action)?),
+            };
+            self.engine.save_annotations(&caller, target, save, &body).await.map(document_parts)
+        })
+        .await
+    }
+
+    async fn delete_annotations(&self, request: Request<AnnotationsQuery>) -> Reply<Empty> {
+        handle(request, "DeleteAnnotations", |q| async move {
+            let (caller, target) = annotation_target(q)?;
+            self.engine.delete_annotations(&caller, target).await.map(|_| Empty {})
         })
         .await
     }

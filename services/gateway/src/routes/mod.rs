@@ -1,5 +1,6 @@
 //! The REST surface, one module per API tag.
 
+pub mod annotations;
 pub mod auth;
 pub mod cloud_storages;
 pub mod data;
@@ -73,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     jobs::configure(cfg);
     labels::configure(cfg);
     data::configure(cfg);
+    annotations::configure(cfg);
     cloud_storages::configure_bucket(cfg);
     cloud_storages::configure(cfg);
     requests::configure(cfg);

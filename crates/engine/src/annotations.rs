@@ -1,0 +1,455 @@
+//! Annotations of jobs and tasks (`/api/{jobs,tasks}/{id}/annotations/`): read, replace,
+//! patch (create, update, delete by id) and remove, with CVAT's rules (reference §8) from
+//! `cvat-annotations`.
+//!
+//! Every save is one transaction that first locks the job rows it writes, so saves of one
+//! job are serialised: two concurrent savers never leave a mix, the last complete save
+//! wins. Objects go in with one binary COPY however many there are. A task-level save is
+//! cut per annotation job by frame range (an object on frames two jobs share goes to both
+//! with the same id); a task-level read joins the jobs back. Ground-truth jobs keep their
+//! own annotations and are not part of the task's.
+//!
+//! Beyond CVAT: a PATCH update names objects that exist in the job (CVAT would create
+//! unknown ids), and a body repeating an id is refused.
+
+use crate::{Caller, Engine};
+use cvat_annotations::{self as ann, Action, FrameRange, IdSpace, Key, LabeledData, Object, Problems, Schema};
+use cvat_db::{column, DbResultExt, GenericClient};
+use cvat_error::{ApiError, ApiResult};
+use cvat_permissions::{JobScope, TaskScope};
+use serde::Serialize;
+use std::collections::HashSet;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::Type;
+
+/// Whose annotations a call reads or writes.
+#[derive(Debug, Clone, Copy)]
+pub enum AnnotationTarget {
+    Job(i64),
+    Task(i64),
+}
+
+/// What a save does: PUT replaces everything, PATCH applies an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnnotationSave {
+    Replace,
+    Patch(Action),
+}
+
+/// The `kind` column: one per object list of the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Tag = 0,
+    Shape = 1,
+    Track = 2,
+    Interval = 3,
+}
+
+impl Kind {
+    fn field(self) -> &'static str {
+        match self {
+            Kind::Tag => "tags",
+            Kind::Shape => "shapes",
+            Kind::Track => "tracks",
+            Kind::Interval => "intervals",
+        }
+    }
+}
+
+fn sequence(space: IdSpace) -> &'static str {
+    match space {
+        IdSpace::Tag => "tag_ids",
+        IdSpace::Shape => "shape_ids",
+        IdSpace::Track => "track_ids",
+        IdSpace::TrackedShape => "tracked_shape_ids",
+        IdSpace::Interval => "interval_ids",
+    }
+}
+
+/// An annotation job and its frames.
+struct JobSpan {
+    id: i64,
+    range: FrameRange,
+}
+
+/// What a call works on, after its permission check.
+struct Scope {
+    task: i64,
+    jobs: Vec<JobSpan>,
+    /// The frames a body may use: the job's, or those of all the task's jobs.
+    frames: FrameRange,
+}
+
+impl Engine {
+    /// The target's task and annotation jobs after `view:annotations` (or
+    /// `update:annotations` when `update`).
+    async fn annotation_scope(
+        &self,
+        client: &impl GenericClient,
+        caller: &Caller,
+        target: AnnotationTarget,
+        update: bool,
+    ) -> ApiResult<Scope> {
+        let (task, job) = match target {
+            AnnotationTarget::Job(id) => {
+                let scope = if update { JobScope::Update } else { JobScope::View };
+                (self.check_job_scope(client, caller, id, scope).await?, Some(id))
+            }
+            AnnotationTarget::Task(id) => {
+                let scope = if update { TaskScope::Update } else { TaskScope::View };
+                self.check_task(client, caller, id, scope).await?;
+                (id, None)
+            }
+        };
+        let rows = client
+            .query(
+                "SELECT j.id, s.start_frame, s.stop_frame FROM jobs j JOIN segments s ON s.id = j.segment_id \
+                 WHERE j.task_id = $1 AND (($2::bigint IS NULL AND j.type = 'annotation') OR j.id = $2) \
+                 ORDER BY s.start_frame, j.id",
+                &[&task, &job],
+            )
+            .await
+            .db()?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let (start, stop): (i32, i32) = (column(row, 1)?, column(row, 2)?);
+            let range = FrameRange { start: start.max(0) as u32, stop: stop.max(0) as u32 };
+            jobs.push(JobSpan { id: column(row, 0)?, range });
+        }
+        let frames = FrameRange {
+            start: jobs.iter().map(|j| j.range.start).min().unwrap_or(0),
+            stop: jobs.iter().map(|j| j.range.stop).max().unwrap_or(0),
+        };
+        Ok(Scope { task, jobs, frames })
+    }
+
+    /// The labels (and their attributes) annotations of the task may use.
+    async fn label_schema(&self, client: &impl GenericClient, task: i64) -> ApiResult<Schema> {
+        let owner = self.task_label_owner_unchecked(client, task).await?;
+        let column_name = owner.column();
+        let labels = client
+            .query(&format!("SELECT id, type, parent_id FROM labels WHERE {column_name} = $1"), &[&owner.id()])
+            .await
+            .db()?;
+        let attributes = client
+            .query(
+                &format!(
+                    "SELECT a.id, a.label_id, a.mutable, a.input_type, a.default_value, a.values \
+                     FROM attributes a JOIN labels l ON l.id = a.label_id WHERE l.{column_name} = $1 ORDER BY a.id"
+                ),
+                &[&owner.id()],
+            )
+            .await
+            .db()?;
+        let mut rules = Vec::with_capacity(labels.len());
+        for row in &labels {
+            rules.push(ann::LabelRule {
+                id: column(row, 0)?,
+                kind: column(row, 1)?,
+                parent: column(row, 2)?,
+                attributes: Vec::new(),
+                sublabels: Vec::new(),
+            });
+        }
+        for row in &attributes {
+            let label: i64 = column(row, 1)?;
+            if let Some(rule) = rules.iter_mut().find(|r| r.id == label) {
+                rule.attributes.push(ann::AttributeRule {
+                    id: column(row, 0)?,
+                    mutable: column(row, 2)?,
+                    input_type: column(row, 3)?,
+                    default_value: column(row, 4)?,
+                    values: column(row, 5)?,
+                });
+            }
+        }
+        let children: Vec<(i64, i64)> = rules.iter().filter_map(|r| Some((r.parent?, r.id))).collect();
+        for (parent, child) in children {
+            if let Some(rule) = rules.iter_mut().find(|r| r.id == parent) {
+                rule.sublabels.push(child);
+            }
+        }
+        Ok(Schema::new(rules))
+    }
+
+    /// `LabeledData` of a job, or of a task's annotation jobs joined.
+    pub async fn annotations(&self, caller: &Caller, target: AnnotationTarget) -> ApiResult<String> {
+        let client = self.client().await?;
+        let scope = self.annotation_scope(&client, caller, target, false).await?;
+        let schema = self.label_schema(&client, scope.task).await?;
+        let mut parts = Vec::with_capacity(scope.jobs.len());
+        for job in &scope.jobs {
+            parts.push((job.range, stored(&client, job.id).await?));
+        }
+        drop(client);
+        let mut data = ann::merge(parts);
+        ann::fill_defaults(&mut data, &schema);
+        render(&data)
+    }
+
+    /// PUT or PATCH; answers the saved objects with their ids (a delete echoes its body).
+    pub async fn save_annotations(
+        &self,
+        caller: &Caller,
+        target: AnnotationTarget,
+        save: AnnotationSave,
+        body: &[u8],
+    ) -> ApiResult<String> {
+        let mut data = ann::parse(body)?;
+        let mut client = self.client().await?;
+        let scope = self.annotation_scope(&client, caller, target, true).await?;
+        if scope.jobs.is_empty() && !data.is_empty() {
+            return Err(ApiError::invalid("The task has no data: annotations need its frames."));
+        }
+        if save != AnnotationSave::Patch(Action::Delete) {
+            let schema = self.label_schema(&client, scope.task).await?;
+            ann::validate(&mut data, &schema, scope.frames)?;
+        }
+        let touched = match save {
+            AnnotationSave::Replace | AnnotationSave::Patch(Action::Create) => {
+                ann::clear_ids(&mut data);
+                Vec::new()
+            }
+            AnnotationSave::Patch(_) => named_ids(&data)?,
+        };
+        assign_ids(&client, &mut data).await?;
+
+        let job_ids: Vec<i64> = scope.jobs.iter().map(|j| j.id).collect();
+        let tx = client.transaction().await.db()?;
+        tx.query("SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&job_ids]).await.db()?;
+        match save {
+            AnnotationSave::Replace => {
+                tx.execute("DELETE FROM annotations WHERE job_id = ANY($1)", &[&job_ids]).await.db()?;
+            }
+            AnnotationSave::Patch(Action::Create) => {}
+            AnnotationSave::Patch(action) => {
+                if action == Action::Update {
+                    check_present(&tx, &job_ids, &touched).await?;
+                }
+                for (kind, ids) in &touched {
+                    tx.execute(
+                        "DELETE FROM annotations WHERE job_id = ANY($1) AND kind = $2 AND id = ANY($3)",
+                        &[&job_ids, &(*kind as i16), ids],
+                    )
+                    .await
+                    .db()?;
+                }
+            }
+        }
+        if save != AnnotationSave::Patch(Action::Delete) {
+            store(&tx, &scope, &data).await?;
+        }
+        record_change(&tx, caller, &job_ids, save, &data).await?;
+        tx.execute("UPDATE jobs SET updated_date = now() WHERE id = ANY($1)", &[&job_ids]).await.db()?;
+        tx.execute("UPDATE tasks SET updated_date = now() WHERE id = $1", &[&scope.task]).await.db()?;
+        tx.commit().await.db()?;
+        render(&data)
+    }
+
+    /// DELETE: removes every object of the job (or of the task's annotation jobs).
+    pub async fn delete_annotations(&self, caller: &Caller, target: AnnotationTarget) -> ApiResult<()> {
+        let mut client = self.client().await?;
+        let scope = self.annotation_scope(&client, caller, target, true).await?;
+        let job_ids: Vec<i64> = scope.jobs.iter().map(|j| j.id).collect();
+        let tx = client.transaction().await.db()?;
+        tx.query("SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&job_ids]).await.db()?;
+        tx.execute("DELETE FROM annotations WHERE job_id = ANY($1)", &[&job_ids]).await.db()?;
+        record_change(&tx, caller, &job_ids, AnnotationSave::Patch(Action::Delete), &LabeledData::default()).await?;
+        tx.execute("UPDATE jobs SET updated_date = now() WHERE id = ANY($1)", &[&job_ids]).await.db()?;
+        tx.execute("UPDATE tasks SET updated_date = now() WHERE id = $1", &[&scope.task]).await.db()?;
+        tx.commit().await.db()?;
+        Ok(())
+    }
+}
+
+fn render(data: &LabeledData) -> ApiResult<String> {
+    serde_json::to_string(data).map_err(|e| {
+        tracing::error!(error = %e, "annotations could not be rendered");
+        ApiError::internal()
+    })
+}
+
+/// The objects stored for one job, in id order per kind.
+async fn stored(client: &impl GenericClient, job: i64) -> ApiResult<LabeledData> {
+    let rows = client
+        .query("SELECT kind, document FROM annotations WHERE job_id = $1 ORDER BY kind, id", &[&job])
+        .await
+        .db()?;
+    let mut data = LabeledData::default();
+    for row in &rows {
+        let kind: i16 = column(row, 0)?;
+        let document: &str = column(row, 1)?;
+        let broken = |e: serde_json::Error| {
+            tracing::error!(job, kind, error = %e, "a stored annotation does not parse");
+            ApiError::internal()
+        };
+        match kind {
+            0 => data.tags.push(serde_json::from_str(document).map_err(broken)?),
+            1 => data.shapes.push(serde_json::from_str(document).map_err(broken)?),
+            2 => data.tracks.push(serde_json::from_str(document).map_err(broken)?),
+            _ => data.intervals.push(serde_json::from_str(document).map_err(broken)?),
+        }
+    }
+    Ok(data)
+}
+
+/// The top-level ids an update or delete names, per kind; each must be given, once.
+fn named_ids(data: &LabeledData) -> ApiResult<Vec<(Kind, Vec<i64>)>> {
+    let mut problems = Problems::default();
+    let lists: [(Kind, Vec<Option<i64>>); 4] = [
+        (Kind::Tag, data.tags.iter().map(Object::id).collect()),
+        (Kind::Shape, data.shapes.iter().map(Object::id).collect()),
+        (Kind::Track, data.tracks.iter().map(Object::id).collect()),
+        (Kind::Interval, data.intervals.iter().map(Object::id).collect()),
+    ];
+    let mut named = Vec::new();
+    for (kind, ids) in lists {
+        let mut seen = HashSet::new();
+        for (index, id) in ids.iter().enumerate() {
+            let path = [Key::Field(kind.field()), Key::Index(index)];
+            match id {
+                None => problems.add(&path, "id", "This field is required."),
+                Some(id) if !seen.insert(*id) => problems.add(&path, "id", format!("The id {id} is given twice.")),
+                Some(_) => {}
+            }
+        }
+        if !seen.is_empty() {
+            named.push((kind, seen.into_iter().collect()));
+        }
+    }
+    problems.finish()?;
+    Ok(named)
+}
+
+/// An update names objects the job (or task) has.
+async fn check_present(client: &impl GenericClient, jobs: &[i64], named: &[(Kind, Vec<i64>)]) -> ApiResult<()> {
+    let mut problems = Problems::default();
+    for (kind, ids) in named {
+        let rows = client
+            .query(
+                "SELECT DISTINCT id FROM annotations WHERE job_id = ANY($1) AND kind = $2 AND id = ANY($3)",
+                &[&jobs, &(*kind as i16), ids],
+            )
+            .await
+            .db()?;
+        let found: HashSet<i64> = rows.iter().map(|r| column(r, 0)).collect::<ApiResult<_>>()?;
+        for id in ids.iter().filter(|id| !found.contains(id)) {
+            problems.add(&[Key::Field(kind.field())], "id", format!("There is no object with id {id} here."));
+        }
+    }
+    problems.finish()
+}
+
+/// Gives every object without an id a new one from its space's sequence.
+async fn assign_ids(client: &impl GenericClient, data: &mut LabeledData) -> ApiResult<()> {
+    let missing = ann::missing_ids(data);
+    if missing.iter().all(|n| *n == 0) {
+        return Ok(());
+    }
+    let mut fresh: [std::vec::IntoIter<i64>; 5] = Default::default();
+    for space in IdSpace::ALL {
+        let count = missing[space.index()] as i64;
+        if count > 0 {
+            let sql = format!("SELECT nextval('{}') FROM generate_series(1, $1::bigint)", sequence(space));
+            let rows = client.query(&sql, &[&count]).await.db()?;
+            fresh[space.index()] = rows.iter().map(|r| column(r, 0)).collect::<ApiResult<Vec<i64>>>()?.into_iter();
+        }
+    }
+    ann::fill_ids(data, &mut fresh);
+    Ok(())
+}
+
+/// Writes `data` into the scope's jobs: whole for a job, cut by frame range for a task.
+async fn store(client: &cvat_db::Transaction<'_>, scope: &Scope, data: &LabeledData) -> ApiResult<()> {
+    let mut parts = Vec::new();
+    if scope.jobs.len() > 1 {
+        for job in &scope.jobs {
+            let mut part = ann::slice(data, job.range);
+            // Keyframes made at the cut have no id yet; ids come before the COPY starts,
+            // which holds the connection until it ends.
+            assign_ids(client, &mut part).await?;
+            parts.push((job.id, part));
+        }
+    }
+    let sink = client
+        .copy_in("COPY annotations (job_id, kind, id, label_id, frame, document) FROM STDIN BINARY")
+        .await
+        .db()?;
+    let types = [Type::INT8, Type::INT2, Type::INT8, Type::INT8, Type::INT4, Type::TEXT];
+    let writer = BinaryCopyInWriter::new(sink, &types);
+    futures_util::pin_mut!(writer);
+    match scope.jobs.as_slice() {
+        [job] => write_rows(writer.as_mut(), job.id, data).await?,
+        _ => {
+            for (job, part) in &parts {
+                write_rows(writer.as_mut(), *job, part).await?;
+            }
+        }
+    }
+    writer.finish().await.db()?;
+    Ok(())
+}
+
+async fn write_rows(
+    mut writer: std::pin::Pin<&mut BinaryCopyInWriter>,
+    job: i64,
+    data: &LabeledData,
+) -> ApiResult<()> {
+    async fn rows<T: Object + Serialize>(
+        writer: &mut std::pin::Pin<&mut BinaryCopyInWriter>,
+        job: i64,
+        kind: Kind,
+        objects: &[T],
+    ) -> ApiResult<()> {
+        for object in objects {
+            let document = render_object(object)?;
+            let id = object.id().unwrap_or_default();
+            let frame = object.frame() as i32;
+            writer
+                .as_mut()
+                .write(&[&job, &(kind as i16), &id, &object.label_id(), &frame, &document])
+                .await
+                .db()?;
+        }
+        Ok(())
+    }
+    rows(&mut writer, job, Kind::Tag, &data.tags).await?;
+    rows(&mut writer, job, Kind::Shape, &data.shapes).await?;
+    rows(&mut writer, job, Kind::Track, &data.tracks).await?;
+    rows(&mut writer, job, Kind::Interval, &data.intervals).await?;
+    Ok(())
+}
+
+fn render_object(object: &impl Serialize) -> ApiResult<String> {
+    serde_json::to_string(object).map_err(|e| {
+        tracing::error!(error = %e, "an annotation could not be rendered");
+        ApiError::internal()
+    })
+}
+
+/// One entry of the change log per job touched.
+async fn record_change(
+    client: &impl GenericClient,
+    caller: &Caller,
+    jobs: &[i64],
+    save: AnnotationSave,
+    data: &LabeledData,
+) -> ApiResult<()> {
+    let scope = match save {
+        AnnotationSave::Replace | AnnotationSave::Patch(Action::Update) => "update",
+        AnnotationSave::Patch(Action::Create) => "create",
+        AnnotationSave::Patch(Action::Delete) => "delete",
+    };
+    let counts = serde_json::json!({
+        "tags": data.tags.len(), "shapes": data.shapes.len(),
+        "tracks": data.tracks.len(), "intervals": data.intervals.len(),
+    });
+    client
+        .execute(
+            "INSERT INTO annotation_changes (job_id, owner_id, scope, counts) SELECT j, $2, $3, $4 FROM unnest($1::bigint[]) j",
+            &[&jobs, &caller.id(), &scope, &counts],
+        )
+        .await
+        .db()?;
+    Ok(())
+}

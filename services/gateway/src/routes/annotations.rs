@@ -1,0 +1,174 @@
+//! Annotations of jobs and tasks: `GET`, `PUT`, `PATCH ?action=` and `DELETE` on
+//! `/api/{jobs,tasks}/{id}/annotations/`. Bodies pass through in parts both ways, so
+//! the gateway never holds a whole document: a PUT streams its payload to the task
+//! service as it arrives (refused with 413 past `CVAT_MAX_ANNOTATION_BYTES`, and then
+//! nothing is saved), and the answer streams back.
+//!
+//! Importing and exporting annotation files (`format`, multipart `annotation_file`)
+//! belong to the export service and are refused here with a 400 saying so.
+
+use super::documents::{self, Query};
+use super::{on, resource};
+use crate::error::{HttpError, HttpResult};
+use crate::identity::Auth;
+use crate::state::AppState;
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use cvat_error::{ApiError, ErrorKind};
+use cvat_proto::task::{AnnotationsPart, AnnotationsQuery};
+use futures_util::future::{select, Either};
+use futures_util::StreamExt;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource(
+        "/api/jobs/{id}/annotations",
+        vec![
+            on(Method::GET, get_job),
+            on(Method::PUT, put_job),
+            on(Method::PATCH, patch_job),
+            on(Method::DELETE, delete_job),
+        ],
+    ))
+    .service(resource(
+        "/api/tasks/{id}/annotations",
+        vec![
+            on(Method::GET, get_task),
+            on(Method::PUT, put_task),
+            on(Method::PATCH, patch_task),
+            on(Method::DELETE, delete_task),
+        ],
+    ));
+}
+
+/// Bytes per part sent to the task service.
+const PART_BYTES: usize = 256 << 10;
+
+fn query(req: &HttpRequest, auth: Auth, target: &str, id: i64) -> AnnotationsQuery {
+    AnnotationsQuery { caller: Some(documents::caller(req, auth)), target: target.to_string(), id }
+}
+
+/// Files in and out come with the export service; asking for one here must not be
+/// mistaken for a JSON document.
+fn refuse_files(req: &HttpRequest, params: &Query) -> HttpResult<()> {
+    let multipart = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/"));
+    if params.contains_key("format") || multipart {
+        return Err(ApiError::invalid("Annotation files (format=…) are not served yet: send or ask for the JSON document.").into());
+    }
+    Ok(())
+}
+
+async fn get(req: HttpRequest, auth: Auth, state: web::Data<AppState>, target: &str, id: i64, params: Query) -> HttpResult<HttpResponse> {
+    refuse_files(&req, &params)?;
+    let parts = state.task().get_annotations(query(&req, auth, target, id)).await?.into_inner();
+    Ok(documents::streamed(StatusCode::OK, parts))
+}
+
+async fn delete(req: HttpRequest, auth: Auth, state: web::Data<AppState>, target: &str, id: i64) -> HttpResult<HttpResponse> {
+    state.task().delete_annotations(query(&req, auth, target, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// PUT (`action` "put") or PATCH: the payload goes on in parts while it arrives.
+async fn save(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    target: &str,
+    id: i64,
+    action: String,
+    payload: web::Payload,
+) -> HttpResult<HttpResponse> {
+    let limit = state.max_annotation_bytes;
+    let too_large = || ApiError::detail(ErrorKind::PayloadTooLarge, format!("Request body is larger than {limit} bytes."));
+    let declared = req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large().into());
+    }
+    let (sender, receiver) = tokio::sync::mpsc::channel::<AnnotationsPart>(4);
+    let first = AnnotationsPart { query: Some(query(&req, auth, target, id)), action, json: Vec::new() };
+    let parts = futures_util::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|p| (p, r)) });
+    let pump = async move {
+        let mut pending = first;
+        let mut total = 0usize;
+        let mut payload = payload;
+        while let Some(piece) = payload.next().await {
+            let piece = piece.map_err(|e| ApiError::bad_request(format!("Could not read the body: {e}")))?;
+            total += piece.len();
+            if total > limit {
+                return Err(too_large());
+            }
+            pending.json.extend_from_slice(&piece);
+            if pending.json.len() >= PART_BYTES {
+                let full = std::mem::take(&mut pending);
+                // A closed channel: the task service already answered (an error).
+                if sender.send(full).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        let _ = sender.send(pending).await;
+        Ok(())
+    };
+    let call = async move { state.task().save_annotations(parts).await };
+    futures_util::pin_mut!(pump, call);
+    let answer = match select(pump, call).await {
+        Either::Left((Ok(()), call)) => call.await?,
+        // Dropping the call cancels it: the task service saves nothing of a body it did
+        // not receive whole.
+        Either::Left((Err(err), _)) => return Err(HttpError(err)),
+        Either::Right((answer, _)) => answer?,
+    };
+    Ok(documents::streamed(StatusCode::OK, answer.into_inner()))
+}
+
+fn patch_action(params: &Query) -> HttpResult<String> {
+    match params.get("action").map(String::as_str) {
+        Some(action @ ("create" | "update" | "delete")) => Ok(action.to_string()),
+        _ => Err(ApiError::invalid("Please specify a correct 'action' for the request").into()),
+    }
+}
+
+/// The handlers of one target (job or task) with their OpenAPI operations.
+macro_rules! annotation_handlers {
+    ($target:literal, $tag:literal, $path:literal, $get:ident, $put:ident, $patch:ident, $delete:ident,
+     $get_op:literal, $put_op:literal, $patch_op:literal, $delete_op:literal) => {
+        #[utoipa::path(get, path = $path, operation_id = $get_op, tag = $tag,
+            responses((status = 200, description = "The annotations", body = cvat_annotations::LabeledData)))]
+        pub async fn $get(req: HttpRequest, auth: Auth, state: web::Data<AppState>, id: web::Path<i64>, params: Query) -> HttpResult<HttpResponse> {
+            get(req, auth, state, $target, *id, params).await
+        }
+
+        #[utoipa::path(put, path = $path, operation_id = $put_op, tag = $tag,
+            request_body = cvat_annotations::LabeledData,
+            responses((status = 200, description = "The saved annotations with their ids", body = cvat_annotations::LabeledData)))]
+        pub async fn $put(req: HttpRequest, auth: Auth, state: web::Data<AppState>, id: web::Path<i64>, params: Query, payload: web::Payload) -> HttpResult<HttpResponse> {
+            refuse_files(&req, &params)?;
+            save(req, auth, state, $target, *id, "put".into(), payload).await
+        }
+
+        #[utoipa::path(patch, path = $path, operation_id = $patch_op, tag = $tag,
+            params(("action" = String, Query, description = "create, update or delete")),
+            request_body = cvat_annotations::LabeledData,
+            responses((status = 200, description = "The created or updated annotations with their ids; a delete echoes its body", body = cvat_annotations::LabeledData)))]
+        pub async fn $patch(req: HttpRequest, auth: Auth, state: web::Data<AppState>, id: web::Path<i64>, params: Query, payload: web::Payload) -> HttpResult<HttpResponse> {
+            refuse_files(&req, &params)?;
+            let action = patch_action(&params)?;
+            save(req, auth, state, $target, *id, action, payload).await
+        }
+
+        #[utoipa::path(delete, path = $path, operation_id = $delete_op, tag = $tag,
+            responses((status = 204, description = "Every annotation removed")))]
+        pub async fn $delete(req: HttpRequest, auth: Auth, state: web::Data<AppState>, id: web::Path<i64>) -> HttpResult<HttpResponse> {
+            delete(req, auth, state, $target, *id).await
+        }
+    };
+}
+
+annotation_handlers!("job", "jobs", "/api/jobs/{id}/annotations", get_job, put_job, patch_job, delete_job,
+    "jobs_retrieve_annotations", "jobs_update_annotations", "jobs_partial_update_annotations", "jobs_destroy_annotations");
+annotation_handlers!("task", "tasks", "/api/tasks/{id}/annotations", get_task, put_task, patch_task, delete_task,
+    "tasks_retrieve_annotations", "tasks_update_annotations", "tasks_partial_update_annotations", "tasks_destroy_annotations");
