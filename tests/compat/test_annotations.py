@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -289,25 +290,39 @@ def test_wrong_shapes_and_sizes(base_url, new_user, tmp_path):
         assert unknown.status_code == 400
 
 
-def test_only_those_allowed_read_and_write(base_url, new_user, admin_credentials, tmp_path):
-    with make_client(base_url, credentials=new_user) as client:
-        task = make_task(client, tmp_path)
+def test_only_those_allowed_read_and_write(base_url, new_user, tmp_path):
+    slug = "a" + uuid.uuid4().hex[:10]
+    worker = ("w" + uuid.uuid4().hex[:8], "Worker-pass-5")
+    with make_client(base_url) as anonymous:
+        anonymous.api_client.auth_api.create_register(
+            models.RegisterSerializerExRequest(
+                username=worker[0], password1=worker[1], password2=worker[1], email=f"{worker[0]}@example.com"
+            )
+        )
+    with make_client(base_url, credentials=new_user) as owner:
+        owner.organizations.create(models.OrganizationWriteRequest(slug=slug))
+        invitation, _ = owner.api_client.invitations_api.create(
+            models.InvitationWriteRequest(role="worker", email=f"{worker[0]}@example.com"), org=slug
+        )
+        owner.organization_slug = slug
+        task = make_task(owner, tmp_path)
         (job,) = task.get_jobs()
-    stranger = ("s" + new_user[0][1:], new_user[1])
-    requests.post(
-        f"{base_url}/api/auth/register",
-        json={"username": stranger[0], "password1": stranger[1], "password2": stranger[1]},
-        timeout=10,
-    )
+    with make_client(base_url, credentials=worker) as client:
+        client.api_client.invitations_api.accept(invitation.key)
+        worker_id = client.users.retrieve_current_user().id
     url = f"{base_url}/api/jobs/{job.id}/annotations/"
-    assert requests.get(url, auth=stranger, timeout=10).status_code == 403
-    assert requests.put(url, json={}, auth=stranger, timeout=10).status_code == 403
-    assert requests.delete(url, auth=stranger, timeout=10).status_code == 403
-    # Assigned to the job, the stranger may annotate it.
-    stranger_id = requests.get(f"{base_url}/api/users/self", auth=stranger, timeout=10).json()["id"]
-    with make_client(base_url, credentials=new_user) as client:
-        client.jobs.retrieve(job.id).update(models.PatchedJobWriteRequest(assignee=stranger_id))
-    assert requests.put(url, json={}, auth=stranger, timeout=10).status_code == 200
+    headers = {"X-Organization": slug}
+    # A worker of the organization who is not assigned to the job sees nothing of it.
+    assert requests.get(url, auth=worker, headers=headers, timeout=10).status_code == 403
+    assert requests.put(url, json={}, auth=worker, headers=headers, timeout=10).status_code == 403
+    assert requests.delete(url, auth=worker, headers=headers, timeout=10).status_code == 403
+    with make_client(base_url, credentials=new_user) as owner:
+        owner.organization_slug = slug
+        owner.jobs.retrieve(job.id).update(models.PatchedJobWriteRequest(assignee=worker_id))
+    # Assigned, the worker annotates the job but not the rest of the task.
+    assert requests.put(url, json={}, auth=worker, headers=headers, timeout=10).status_code == 200
+    task_url = f"{base_url}/api/tasks/{task.id}/annotations/"
+    assert requests.put(task_url, json={}, auth=worker, headers=headers, timeout=10).status_code == 403
 
 
 def test_concurrent_savers_never_mix(base_url, new_user, tmp_path):

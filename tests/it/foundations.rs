@@ -59,7 +59,7 @@ async fn service_calls_need_the_right_credential() {
 }
 
 /// A connection to the stack's database, for injecting failures.
-async fn database() -> tokio_postgres::Client {
+pub(crate) async fn database() -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(&env("CVAT_DATABASE_URL"), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     client

@@ -1,6 +1,7 @@
 //! End-to-end tests over the five running services and their real dependencies.
 //! `tests/run.sh` (via `make test`) starts an isolated stack and sets `CVAT_TEST_URL`.
 
+mod annotations;
 mod auth;
 mod bad_input;
 mod cloud_storages;

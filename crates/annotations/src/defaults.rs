@@ -50,7 +50,12 @@ fn fill_track(track: &mut Track, schema: &Schema) {
 
 /// Keeps the values of `label`'s attributes (those of the given mutability) and adds
 /// the missing ones from `inherited`, else their defaults, in the label's order.
-fn complete(values: &mut Vec<AttributeVal>, label: &LabelRule, mutable: Option<bool>, inherited: Option<&[AttributeVal]>) {
+fn complete(
+    values: &mut Vec<AttributeVal>,
+    label: &LabelRule,
+    mutable: Option<bool>,
+    inherited: Option<&[AttributeVal]>,
+) {
     let wanted = label.attributes.iter().filter(|a| mutable.is_none_or(|m| a.mutable == m));
     let filled = wanted
         .map(|rule| {

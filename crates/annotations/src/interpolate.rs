@@ -34,7 +34,9 @@ fn between(a: &TrackedShape, b: &TrackedShape, frame: u32) -> TrackedShape {
         ShapeType::Rectangle | ShapeType::Ellipse | ShapeType::Cuboid | ShapeType::Skeleton => {
             (lerp_points(&a.points, &b.points, t), lerp_angle(a.rotation, b.rotation, t))
         }
-        ShapeType::Points if a.points.len() == 2 && b.points.len() == 2 => (lerp_points(&a.points, &b.points, t), a.rotation),
+        ShapeType::Points if a.points.len() == 2 && b.points.len() == 2 => {
+            (lerp_points(&a.points, &b.points, t), a.rotation)
+        }
         ShapeType::Polygon | ShapeType::Polyline => (lerp_curve(a, b, t), a.rotation),
         ShapeType::Points | ShapeType::Mask => (a.points.clone(), a.rotation),
     };
@@ -170,7 +172,10 @@ mod tests {
 
     #[test]
     fn points_and_masks() {
-        let one = track(vec![key(0, ShapeType::Points, &[0.0, 0.0], 0.0, false), key(2, ShapeType::Points, &[2.0, 4.0], 0.0, false)]);
+        let one = track(vec![
+            key(0, ShapeType::Points, &[0.0, 0.0], 0.0, false),
+            key(2, ShapeType::Points, &[2.0, 4.0], 0.0, false),
+        ]);
         assert_eq!(shape_at(&one, 1).unwrap().points, vec![1.0, 2.0]);
         let many = track(vec![
             key(0, ShapeType::Points, &[0.0, 0.0, 1.0, 1.0], 0.0, false),
@@ -188,11 +193,15 @@ mod tests {
     fn polygons_by_vertex_or_by_arc_length() {
         let square = [0.0, 0.0, 4.0, 0.0, 4.0, 4.0, 0.0, 4.0];
         let moved = [2.0, 0.0, 6.0, 0.0, 6.0, 4.0, 2.0, 4.0];
-        let t = track(vec![key(0, ShapeType::Polygon, &square, 0.0, false), key(2, ShapeType::Polygon, &moved, 0.0, false)]);
+        let t = track(vec![
+            key(0, ShapeType::Polygon, &square, 0.0, false),
+            key(2, ShapeType::Polygon, &moved, 0.0, false),
+        ]);
         assert_eq!(shape_at(&t, 1).unwrap().points, vec![1.0, 0.0, 5.0, 0.0, 5.0, 4.0, 1.0, 4.0]);
         let line = [0.0, 0.0, 8.0, 0.0];
         let bent = [0.0, 0.0, 4.0, 0.0, 4.0, 4.0];
-        let p = track(vec![key(0, ShapeType::Polyline, &line, 0.0, false), key(2, ShapeType::Polyline, &bent, 0.0, false)]);
+        let p =
+            track(vec![key(0, ShapeType::Polyline, &line, 0.0, false), key(2, ShapeType::Polyline, &bent, 0.0, false)]);
         // Three samples on each: line 0, 4, 8 along x; bent at its corners (equal halves).
         assert_eq!(shape_at(&p, 1).unwrap().points, vec![0.0, 0.0, 4.0, 0.0, 6.0, 2.0]);
     }

@@ -14,9 +14,7 @@ mod validate;
 pub use defaults::fill_defaults;
 pub use ids::{clear_ids, fill_ids, for_each_id, missing_ids, IdSpace};
 pub use interpolate::shape_at;
-pub use model::{
-    AttributeVal, Interval, LabeledData, Object, Shape, ShapeType, Source, Tag, Track, TrackedShape,
-};
+pub use model::{AttributeVal, Interval, LabeledData, Object, Shape, ShapeType, Source, Tag, Track, TrackedShape};
 pub use problems::{Key, Problems};
 pub use task::{merge, slice};
 pub use validate::{validate, value_fits, AttributeRule, FrameRange, LabelRule, Schema};
@@ -28,6 +26,9 @@ use cvat_error::ApiError;
 pub fn parse(body: &[u8]) -> Result<LabeledData, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     let data = serde_path_to_error::deserialize(de).map_err(|err| {
+        if err.inner().is_eof() {
+            return ApiError::invalid("The body ends before the document does.");
+        }
         let message = err.inner().to_string();
         problems::parse_error(err.path(), strip_position(&message))
     })?;

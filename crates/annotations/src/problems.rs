@@ -14,7 +14,11 @@ pub enum Key {
 
 /// Enough to find and fix the first objects; a body with a million bad objects does
 /// not get a million-entry answer.
-const MAX_PROBLEMS: usize = 100;
+const MAX_PROBLEMS: usize = 20;
+
+/// Past this index an error names its place in words (`shapes[25000]`) instead of
+/// DRF's list with an empty object for every good item before it.
+const MAX_PADDED_INDEX: usize = 50;
 
 #[derive(Debug, Default)]
 struct Node {
@@ -54,7 +58,38 @@ impl Problems {
         if self.is_empty() {
             return Ok(());
         }
-        Err(ApiError::new(ErrorKind::BadRequest, render(&self.root)))
+        let body = if deepest_index(&self.root) > MAX_PADDED_INDEX {
+            let mut lines = Vec::new();
+            flatten(&self.root, String::new(), &mut lines);
+            Value::Array(lines.into_iter().map(Value::String).collect())
+        } else {
+            render(&self.root)
+        };
+        Err(ApiError::new(ErrorKind::BadRequest, body))
+    }
+}
+
+fn deepest_index(node: &Node) -> usize {
+    node.children
+        .iter()
+        .map(|(key, child)| match key {
+            Key::Index(i) => (*i).max(deepest_index(child)),
+            Key::Field(_) => deepest_index(child),
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// `shapes[25000].points: message`, one line per message.
+fn flatten(node: &Node, place: String, lines: &mut Vec<String>) {
+    lines.extend(node.messages.iter().map(|m| format!("{place}: {m}")));
+    for (key, child) in &node.children {
+        let step = match key {
+            Key::Index(i) => format!("{place}[{i}]"),
+            Key::Field(name) if place.is_empty() => name.to_string(),
+            Key::Field(name) => format!("{place}.{name}"),
+        };
+        flatten(child, step, lines);
     }
 }
 
@@ -83,6 +118,10 @@ fn render(node: &Node) -> Value {
 /// nested shape does (`{"shapes": [{}, {"frame": ["invalid type: …"]}]}`).
 pub fn parse_error(path: &serde_path_to_error::Path, message: &str) -> ApiError {
     use serde_path_to_error::Segment;
+    let deep = path.iter().any(|s| matches!(s, Segment::Seq { index } if *index > MAX_PADDED_INDEX));
+    if deep {
+        return ApiError::invalid(format!("{path}: {message}"));
+    }
     let mut keys = Vec::new();
     let mut last = "non_field_errors".to_string();
     let segments: Vec<&Segment> = path.iter().collect();
@@ -101,8 +140,7 @@ pub fn parse_error(path: &serde_path_to_error::Path, message: &str) -> ApiError 
 /// The field names a document has; anything else cannot be a step of a parse path
 /// except the leaf.
 fn field_name(key: &str) -> &'static str {
-    const NAMES: &[&str] =
-        &["tags", "shapes", "tracks", "intervals", "elements", "attributes", "points", "version"];
+    const NAMES: &[&str] = &["tags", "shapes", "tracks", "intervals", "elements", "attributes", "points", "version"];
     NAMES.iter().find(|n| **n == key).copied().unwrap_or("non_field_errors")
 }
 
@@ -134,6 +172,18 @@ mod tests {
         problems.add(&[Key::Field("tags"), Key::Index(0)], "label_id", "unknown");
         let err = problems.finish().unwrap_err();
         assert_eq!(err.body, json!({"shapes": [{}, {}, {"points": ["too few"]}], "tags": [{"label_id": ["unknown"]}]}));
+    }
+
+    #[test]
+    fn far_objects_are_named_in_words() {
+        let mut problems = Problems::default();
+        problems.add(
+            &[Key::Field("shapes"), Key::Index(25_000), Key::Field("elements"), Key::Index(1)],
+            "points",
+            "too few",
+        );
+        let err = problems.finish().unwrap_err();
+        assert_eq!(err.body, json!(["shapes[25000].elements[1].points: too few"]));
     }
 
     #[test]

@@ -116,7 +116,11 @@ fn join(joined: &mut LabeledData, data: LabeledData, before: FrameRange, range: 
     }
     join_tracks(&mut joined.tracks, data.tracks, has_shared.then_some(shared), range.start);
     for interval in data.intervals {
-        if !joined.intervals.iter().any(|i| i.label_id == interval.label_id && i.start == interval.start && i.stop == interval.stop) {
+        if !joined
+            .intervals
+            .iter()
+            .any(|i| i.label_id == interval.label_id && i.start == interval.start && i.stop == interval.stop)
+        {
             joined.intervals.push(interval);
         }
     }
@@ -171,7 +175,8 @@ fn join_tracks(joined: &mut Vec<Track>, tracks: Vec<Track>, shared: Option<Frame
 
 fn continues(earlier: &Track, later: &Track, first: &TrackedShape) -> bool {
     earlier.label_id == later.label_id
-        && shape_at(earlier, first.frame).is_some_and(|s| !s.outside && s.kind == first.kind && iou(&s.points, &first.points) >= 0.75)
+        && shape_at(earlier, first.frame)
+            .is_some_and(|s| !s.outside && s.kind == first.kind && iou(&s.points, &first.points) >= 0.75)
 }
 
 /// The later track's keyframes replace the earlier one's from its first frame on.
@@ -272,7 +277,8 @@ mod tests {
     #[test]
     fn a_cut_track_joins_back_into_one() {
         let whole = track();
-        let ranges = [FrameRange { start: 0, stop: 4 }, FrameRange { start: 3, stop: 7 }, FrameRange { start: 6, stop: 9 }];
+        let ranges =
+            [FrameRange { start: 0, stop: 4 }, FrameRange { start: 3, stop: 7 }, FrameRange { start: 6, stop: 9 }];
         let joined = merge(ranges.iter().map(|r| (*r, slice(&whole, *r))).collect());
         assert_eq!(joined.tracks.len(), 1);
         let track = &joined.tracks[0];
@@ -290,6 +296,9 @@ mod tests {
             {"type": "rectangle", "frame": 5, "points": [50, 50, 60, 60]}]}]}));
         let joined = merge(vec![(a, first), (b, second)]);
         assert_eq!(joined.tracks.len(), 2);
-        assert_eq!(joined.tracks[0].shapes.iter().map(|s| (s.frame, s.outside)).collect::<Vec<_>>(), [(0, false), (5, true)]);
+        assert_eq!(
+            joined.tracks[0].shapes.iter().map(|s| (s.frame, s.outside)).collect::<Vec<_>>(),
+            [(0, false), (5, true)]
+        );
     }
 }

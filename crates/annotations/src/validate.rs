@@ -138,7 +138,10 @@ impl<'a> Check<'a> {
         let mut seen = HashSet::new();
         for value in values {
             let Some(rule) = label.attributes.iter().find(|a| a.id == value.spec_id) else {
-                self.problem("attributes", format!("spec_id `{}` is not an attribute of label {}", value.spec_id, label.id));
+                self.problem(
+                    "attributes",
+                    format!("spec_id `{}` is not an attribute of label {}", value.spec_id, label.id),
+                );
                 continue;
             };
             if !seen.insert(value.spec_id) {
@@ -266,7 +269,10 @@ impl<'a> Check<'a> {
         if is_element && kind == ShapeType::Skeleton {
             self.problem("type", "A skeleton element cannot be a skeleton.");
         } else if skeleton_label != (kind == ShapeType::Skeleton) {
-            self.problem("type", format!("The type {} does not fit the {} label {}.", kind.as_str(), label.kind, label.id));
+            self.problem(
+                "type",
+                format!("The type {} does not fit the {} label {}.", kind.as_str(), label.kind, label.id),
+            );
         } else if !skeleton_label && elements > 0 {
             self.problem("elements", "Only skeletons have elements.");
         }
@@ -279,7 +285,10 @@ impl<'a> Check<'a> {
         let mut expected = label.sublabels.clone();
         expected.sort_unstable();
         if given != expected {
-            self.problem("elements", format!("A skeleton of label {} needs one element per sublabel {expected:?}.", label.id));
+            self.problem(
+                "elements",
+                format!("A skeleton of label {} needs one element per sublabel {expected:?}.", label.id),
+            );
         }
     }
 
@@ -311,9 +320,11 @@ fn clamp_to(element: &mut Track, frame: u32) {
 
 fn points_fit(kind: ShapeType, points: &[f64]) -> Result<(), String> {
     let n = points.len();
-    let pairs = n % 2 == 0;
+    let pairs = n.is_multiple_of(2);
     match kind {
-        ShapeType::Rectangle | ShapeType::Ellipse if n != 4 => Err(format!("A {} has 4 numbers, not {n}.", kind.as_str())),
+        ShapeType::Rectangle | ShapeType::Ellipse if n != 4 => {
+            Err(format!("A {} has 4 numbers, not {n}.", kind.as_str()))
+        }
         ShapeType::Cuboid if n != 16 => Err(format!("A cuboid has 16 numbers, not {n}.")),
         ShapeType::Polygon if n < 6 || !pairs => Err("A polygon needs at least 3 points (x, y pairs).".into()),
         ShapeType::Polyline if n < 4 || !pairs => Err("A polyline needs at least 2 points (x, y pairs).".into()),
@@ -366,7 +377,9 @@ fn number_fits(values: &[String], value: &str) -> Result<(), String> {
     let number: f64 = value.trim().parse().map_err(|_| format!("`{value}` is not a number"))?;
     let bound = |i: usize| values.get(i).and_then(|v| v.parse::<f64>().ok());
     match (bound(0), bound(1)) {
-        (Some(min), Some(max)) if !(min..=max).contains(&number) => Err(format!("{number} is not within [{min}, {max}]")),
+        (Some(min), Some(max)) if !(min..=max).contains(&number) => {
+            Err(format!("{number} is not within [{min}, {max}]"))
+        }
         _ => Ok(()),
     }
 }
@@ -389,7 +402,10 @@ mod tests {
                 id: 1,
                 kind: "any".into(),
                 parent: None,
-                attributes: vec![attribute(10, false, "select", &["a", "b"]), attribute(11, true, "number", &["0", "100", "1"])],
+                attributes: vec![
+                    attribute(10, false, "select", &["a", "b"]),
+                    attribute(11, true, "number", &["0", "100", "1"]),
+                ],
                 sublabels: vec![],
             },
             LabelRule { id: 2, kind: "skeleton".into(), parent: None, attributes: vec![], sublabels: vec![3, 4] },
@@ -422,7 +438,10 @@ mod tests {
         assert!(skeleton.elements.iter().all(|e| e.frame == 2));
         let track = &data.tracks[0];
         // Sorted keyframes; an earlier track frame gets an outside copy of the first one.
-        assert_eq!(track.shapes.iter().map(|s| (s.frame, s.outside)).collect::<Vec<_>>(), [(1, true), (3, false), (5, false)]);
+        assert_eq!(
+            track.shapes.iter().map(|s| (s.frame, s.outside)).collect::<Vec<_>>(),
+            [(1, true), (3, false), (5, false)]
+        );
         assert_eq!(track.frame, 1);
     }
 
@@ -435,26 +454,50 @@ mod tests {
             (json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 1, "points": [0, 0, 1]}]}), "points"),
             (json!({"shapes": [{"type": "cuboid", "frame": 0, "label_id": 1, "points": [0, 0, 1, 1]}]}), "points"),
             (json!({"shapes": [{"type": "rectangle", "frame": 10, "label_id": 1, "points": [0, 0, 1, 1]}]}), "frame"),
-            (json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 1, "rotation": 400, "points": [0, 0, 1, 1]}]}), "rotation"),
+            (
+                json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 1, "rotation": 400, "points": [0, 0, 1, 1]}]}),
+                "rotation",
+            ),
             (json!({"shapes": [{"type": "mask", "frame": 0, "label_id": 1, "points": [1, 2, 0, 0, 1, 1]}]}), "points"),
             (json!({"shapes": [{"type": "mask", "frame": 0, "label_id": 1, "points": [4.5, 0, 0, 1, 1]}]}), "points"),
-            (json!({"shapes": [{"type": "skeleton", "frame": 0, "label_id": 2,
-                                "elements": [{"type": "points", "frame": 0, "label_id": 3, "points": [1, 1]}]}]}), "elements"),
+            (
+                json!({"shapes": [{"type": "skeleton", "frame": 0, "label_id": 2,
+                                "elements": [{"type": "points", "frame": 0, "label_id": 3, "points": [1, 1]}]}]}),
+                "elements",
+            ),
             (json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 2, "points": [0, 0, 1, 1]}]}), "type"),
-            (json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 1, "points": [0, 0, 1, 1],
-                                "attributes": [{"spec_id": 11, "value": "500"}]}]}), "attributes"),
-            (json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 1, "points": [0, 0, 1, 1],
-                                "attributes": [{"spec_id": 10, "value": "z"}]}]}), "attributes"),
-            (json!({"tags": [{"frame": 0, "label_id": 1, "attributes": [{"spec_id": 99, "value": "a"}]}]}), "attributes"),
-            (json!({"tracks": [{"frame": 0, "label_id": 1, "attributes": [{"spec_id": 11, "value": "1"}],
-                                "shapes": [{"type": "rectangle", "frame": 0, "points": [0, 0, 1, 1]}]}]}), "attributes"),
-            (json!({"tracks": [{"frame": 0, "label_id": 1,
+            (
+                json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 1, "points": [0, 0, 1, 1],
+                                "attributes": [{"spec_id": 11, "value": "500"}]}]}),
+                "attributes",
+            ),
+            (
+                json!({"shapes": [{"type": "rectangle", "frame": 0, "label_id": 1, "points": [0, 0, 1, 1],
+                                "attributes": [{"spec_id": 10, "value": "z"}]}]}),
+                "attributes",
+            ),
+            (
+                json!({"tags": [{"frame": 0, "label_id": 1, "attributes": [{"spec_id": 99, "value": "a"}]}]}),
+                "attributes",
+            ),
+            (
+                json!({"tracks": [{"frame": 0, "label_id": 1, "attributes": [{"spec_id": 11, "value": "1"}],
+                                "shapes": [{"type": "rectangle", "frame": 0, "points": [0, 0, 1, 1]}]}]}),
+                "attributes",
+            ),
+            (
+                json!({"tracks": [{"frame": 0, "label_id": 1,
                                 "shapes": [{"type": "rectangle", "frame": 0, "points": [0, 0, 1, 1],
-                                            "attributes": [{"spec_id": 10, "value": "a"}]}]}]}), "shapes"),
+                                            "attributes": [{"spec_id": 10, "value": "a"}]}]}]}),
+                "shapes",
+            ),
             (json!({"tracks": [{"frame": 0, "label_id": 1, "shapes": []}]}), "shapes"),
-            (json!({"tracks": [{"frame": 0, "label_id": 1,
+            (
+                json!({"tracks": [{"frame": 0, "label_id": 1,
                                 "shapes": [{"type": "rectangle", "frame": 0, "points": [0, 0, 1, 1]},
-                                           {"type": "rectangle", "frame": 0, "points": [0, 0, 1, 1]}]}]}), "shapes"),
+                                           {"type": "rectangle", "frame": 0, "points": [0, 0, 1, 1]}]}]}),
+                "shapes",
+            ),
             (json!({"intervals": [{"label_id": 1, "start": 5, "stop": 2}]}), "stop"),
         ];
         for (body, field) in cases {

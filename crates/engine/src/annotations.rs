@@ -12,10 +12,12 @@
 //! Beyond CVAT: a PATCH update names objects that exist in the job (CVAT would create
 //! unknown ids), and a body repeating an id is refused.
 
-use crate::{Caller, Engine};
+use crate::{Caller, DocumentPage, Engine};
 use cvat_annotations::{self as ann, Action, FrameRange, IdSpace, Key, LabeledData, Object, Problems, Schema};
 use cvat_db::{column, DbResultExt, GenericClient};
 use cvat_error::{ApiError, ApiResult};
+use cvat_listing::{Field, FieldType, ListParams, ListSpec};
+use cvat_models::JobCommit;
 use cvat_permissions::{JobScope, TaskScope};
 use serde::Serialize;
 use std::collections::HashSet;
@@ -390,11 +392,7 @@ async fn store(client: &cvat_db::Transaction<'_>, scope: &Scope, data: &LabeledD
     Ok(())
 }
 
-async fn write_rows(
-    mut writer: std::pin::Pin<&mut BinaryCopyInWriter>,
-    job: i64,
-    data: &LabeledData,
-) -> ApiResult<()> {
+async fn write_rows(mut writer: std::pin::Pin<&mut BinaryCopyInWriter>, job: i64, data: &LabeledData) -> ApiResult<()> {
     async fn rows<T: Object + Serialize>(
         writer: &mut std::pin::Pin<&mut BinaryCopyInWriter>,
         job: i64,
@@ -405,11 +403,7 @@ async fn write_rows(
             let document = render_object(object)?;
             let id = object.id().unwrap_or_default();
             let frame = object.frame() as i32;
-            writer
-                .as_mut()
-                .write(&[&job, &(kind as i16), &id, &object.label_id(), &frame, &document])
-                .await
-                .db()?;
+            writer.as_mut().write(&[&job, &(kind as i16), &id, &object.label_id(), &frame, &document]).await.db()?;
         }
         Ok(())
     }
@@ -452,4 +446,47 @@ async fn record_change(
         .await
         .db()?;
     Ok(())
+}
+
+const COMMIT_FIELDS: &[Field] = &[
+    Field { name: "id", sql: "id", ty: FieldType::Int },
+    Field { name: "job_id", sql: "job_id", ty: FieldType::Int },
+    Field { name: "scope", sql: "scope", ty: FieldType::Text },
+    Field { name: "timestamp", sql: "timestamp", ty: FieldType::Timestamp },
+];
+
+pub const COMMIT_LIST: ListSpec = ListSpec {
+    fields: COMMIT_FIELDS,
+    search: &[],
+    filter: &["id", "scope", "timestamp"],
+    equals: &["job_id", "scope"],
+    sort: &["id", "timestamp"],
+    default_sort: "-id",
+};
+
+impl Engine {
+    /// The change log of one job (`job_id` among the list's filters), newest first.
+    pub async fn list_job_commits(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
+        let job = params
+            .equals
+            .get("job_id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .ok_or_else(|| ApiError::bad_request("A job_id is required."))?;
+        let client = self.client().await?;
+        self.check_job_scope(&client, caller, job, JobScope::View).await?;
+        let columns = "id, owner_id, counts, timestamp, scope";
+        let (count, rows) =
+            cvat_listing::fetch_page(&client, &COMMIT_LIST, params, Default::default(), columns, "annotation_changes")
+                .await?;
+        let render_row = |r: &tokio_postgres::Row| -> ApiResult<String> {
+            Ok(cvat_models::render(&JobCommit {
+                id: column(r, 0)?,
+                owner: column(r, 1)?,
+                data: column(r, 2)?,
+                timestamp: crate::render::moment(r, "timestamp")?,
+                scope: column(r, 4)?,
+            }))
+        };
+        Ok(DocumentPage { count, results: rows.iter().map(render_row).collect::<ApiResult<_>>()? })
+    }
 }

@@ -74,7 +74,8 @@ fn columns() -> String {
         "j.id, j.task_id, t.name AS task_name, t.project_id, p.name AS project_name, t.dimension, t.mode, \
          t.bug_tracker, j.status, j.stage, j.state, j.type, j.parent_job_id, s.start_frame, s.stop_frame, \
          j.created_date, j.updated_date, j.assignee_updated_date, t.organization_id, t.source_storage, \
-         t.target_storage, d.chunk_size AS data_chunk_size, {}",
+         t.target_storage, d.chunk_size AS data_chunk_size, \
+         (SELECT count(*) FROM issues i WHERE i.job_id = j.id) AS issue_count, {}",
         user_columns("a", "assignee")
     )
 }
@@ -115,7 +116,7 @@ fn render_row(base: &str, r: &Row) -> ApiResult<String> {
         assignee_updated_date: render::maybe_moment(r, "assignee_updated_date")?,
         parent_job_id: column(r, "parent_job_id")?,
         replicas_count: 0,
-        issues: IssuesSummary { url: format!("{base}/api/issues?job_id={id}"), count: 0 },
+        issues: IssuesSummary { url: format!("{base}/api/issues?job_id={id}"), count: column(r, "issue_count")? },
         labels: LabelsSummary { url: format!("{base}/api/labels?job_id={id}") },
     }))
 }
@@ -130,6 +131,19 @@ impl Engine {
         id: i64,
         scope: JobScope,
     ) -> ApiResult<(JobFacts, i64, Actor)> {
+        let (facts, task_id, org) = self.job_access(client, id).await?;
+        let actor = self.actor(caller, org).await?;
+        allow(cvat_permissions::job(&actor, scope, &facts))?;
+        Ok((facts, task_id, actor))
+    }
+
+    /// The facts permissions need about a job, its task and the task's organization;
+    /// 404 when there is no such job.
+    pub(crate) async fn job_access(
+        &self,
+        client: &impl GenericClient,
+        id: i64,
+    ) -> ApiResult<(JobFacts, i64, Option<i64>)> {
         let row = client
             .query_opt("SELECT task_id, assignee_id FROM jobs WHERE id = $1", &[&id])
             .await
@@ -137,10 +151,7 @@ impl Engine {
             .ok_or_else(ApiError::not_found)?;
         let task_id: i64 = column(&row, 0)?;
         let task = self.task_access(client, task_id).await?;
-        let facts = JobFacts { task: task.facts, assignee: column(&row, 1)? };
-        let actor = self.actor(caller, task.org).await?;
-        allow(cvat_permissions::job(&actor, scope, &facts))?;
-        Ok((facts, task_id, actor))
+        Ok((JobFacts { task: task.facts, assignee: column(&row, 1)? }, task_id, task.org))
     }
 
     /// Checks `scope` on the job; answers its task.
@@ -238,7 +249,7 @@ impl Engine {
     pub async fn delete_job(&self, caller: &Caller, id: i64) -> ApiResult<()> {
         let client = self.client().await?;
         self.check_job(&client, caller, id, JobScope::CreateOrDelete).await?;
-        let kind: String = client.query_one("SELECT type FROM jobs WHERE id = $1", &[&id]).await.db()?.get(0);
+        let kind: String = column(&client.query_one("SELECT type FROM jobs WHERE id = $1", &[&id]).await.db()?, 0)?;
         if kind != "ground_truth" {
             return Err(ApiError::invalid("Only ground truth jobs can be removed"));
         }

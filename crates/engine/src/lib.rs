@@ -12,6 +12,7 @@ mod annotations;
 mod cloud_storages;
 pub mod data;
 mod directory;
+mod issues;
 mod jobs;
 mod labels;
 mod organizations;
@@ -23,8 +24,8 @@ mod users;
 
 pub use access::{Caller, Context};
 pub use annotations::{AnnotationSave, AnnotationTarget};
-pub use cvat_annotations::Action as AnnotationAction;
 pub use cloud_storages::Bucket;
+pub use cvat_annotations::Action as AnnotationAction;
 pub use directory::{AuthDirectory, Directory};
 
 use cvat_db::DbResultExt;
@@ -48,6 +49,7 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0009_data_cloud_storage.sql"),
     },
     Migration { version: 10, name: "annotations", sql: include_str!("../migrations/0010_annotations.sql") },
+    Migration { version: 11, name: "issues", sql: include_str!("../migrations/0011_issues.sql") },
 ];
 
 /// A page of rendered documents and the total count.

@@ -104,6 +104,19 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A list of numbers.
+    pub fn optional_numbers(&mut self, name: &str) -> Option<Vec<f64>> {
+        let Value::Array(items) = self.body.get(name)? else {
+            self.errors.add(name, "Expected a list of items.");
+            return None;
+        };
+        let numbers: Option<Vec<f64>> = items.iter().map(Value::as_f64).collect();
+        if numbers.is_none() {
+            self.errors.add(name, "A valid number is required.");
+        }
+        numbers
+    }
+
     /// One of `choices`.
     pub fn choice(&mut self, name: &str, choices: &[&str]) -> Option<String> {
         let value = self.optional_str(name)?;

@@ -100,6 +100,9 @@ impl std::error::Error for ApiError {}
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The longest error body carried whole across gRPC.
+const MAX_STATUS_BODY: usize = 8 << 10;
+
 impl ApiError {
     pub fn new(kind: ErrorKind, body: Value) -> Self {
         Self { kind, body }
@@ -153,8 +156,16 @@ impl ApiError {
         self.kind.http_status()
     }
 
+    /// The error as a gRPC status. Its message travels in an HTTP/2 header, which has a
+    /// size limit: a longer body is cut to its start (and said to be cut).
     pub fn to_status(&self) -> Status {
-        Status::new(self.kind.grpc_code(), self.body.to_string())
+        let body = self.body.to_string();
+        if body.len() <= MAX_STATUS_BODY {
+            return Status::new(self.kind.grpc_code(), body);
+        }
+        let cut = (0..=1000).rev().find(|i| body.is_char_boundary(*i)).unwrap_or(0);
+        let shortened = json!({ "detail": format!("{}… (the rest of this error is left out)", &body[..cut]) });
+        Status::new(self.kind.grpc_code(), shortened.to_string())
     }
 
     /// Rebuilds the error a service raised. A status that did not come from an
@@ -253,6 +264,14 @@ mod tests {
         let down = Status::unavailable("tcp connect error");
         assert_eq!(ApiError::from_status(&down).status_code(), 503);
         assert!(!ApiError::from_status(&down).body.to_string().contains("tcp"));
+    }
+
+    #[test]
+    fn long_bodies_are_cut_to_fit_a_header() {
+        let err = ApiError::invalid("x".repeat(100_000));
+        let back = ApiError::from_status(&err.to_status());
+        assert_eq!(back.status_code(), 400);
+        assert!(back.body["detail"].as_str().unwrap().len() < 2000);
     }
 
     #[test]

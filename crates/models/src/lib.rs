@@ -309,6 +309,50 @@ pub struct CloudStorageRead {
     pub organization: Option<i64>,
 }
 
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CommentsSummary {
+    pub count: i64,
+    pub url: String,
+}
+
+/// A problem raised on a frame of a job.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IssueRead {
+    pub id: i64,
+    pub frame: i32,
+    pub position: Vec<f64>,
+    pub job: i64,
+    pub owner: Option<BasicUser>,
+    pub assignee: Option<BasicUser>,
+    pub created_date: Option<Timestamp>,
+    pub updated_date: Option<Timestamp>,
+    pub resolved: bool,
+    pub comments: CommentsSummary,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CommentRead {
+    pub id: i64,
+    pub issue: i64,
+    pub owner: Option<BasicUser>,
+    pub message: String,
+    pub created_date: Timestamp,
+    pub updated_date: Timestamp,
+}
+
+/// An entry of a job's change log (`GET /api/jobs/{id}/commits`): who changed its
+/// annotations, when, how (`create`, `update`, `delete`), and how many objects of each
+/// kind the change carried.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobCommit {
+    pub id: i64,
+    pub owner: Option<i64>,
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub timestamp: Timestamp,
+    pub scope: String,
+}
+
 /// The pages of lists (`{count, next, previous, results}`), named as CVAT's schema
 /// names them. The gateway writes pages around documents it passes through; these
 /// types describe them.
@@ -331,6 +375,9 @@ paginated! {
     PaginatedLabelList of Label,
     PaginatedRequestList of Request,
     PaginatedCloudStorageReadList of CloudStorageRead,
+    PaginatedIssueReadList of IssueRead,
+    PaginatedCommentReadList of CommentRead,
+    PaginatedJobCommitList of JobCommit,
 }
 
 #[cfg(test)]

@@ -278,6 +278,84 @@ pub fn job(actor: &Actor, scope: JobScope, facts: &JobFacts) -> bool {
     }
 }
 
+/// An issue on a job: who raised it and who is to resolve it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IssueFacts {
+    pub job: JobFacts,
+    pub owner: Option<i64>,
+    pub assignee: Option<i64>,
+}
+
+impl IssueFacts {
+    /// Job staff, the issue's owner and its assignee.
+    fn staff(&self, actor: &Actor) -> bool {
+        self.job.task.staff(actor) || actor.is(self.job.assignee) || actor.is(self.owner) || actor.is(self.assignee)
+    }
+
+    /// Task staff and the issue's owner.
+    fn admin(&self, actor: &Actor) -> bool {
+        self.job.task.staff(actor) || actor.is(self.owner)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueScope {
+    View,
+    Update,
+    Delete,
+    /// Adding a comment (`create@issue`).
+    Comment,
+}
+
+/// Raising an issue on a job (`create@job`).
+pub fn create_issue(actor: &Actor, job: &JobFacts) -> bool {
+    let job_staff = job.task.staff(actor) || actor.is(job.assignee);
+    let worker = actor.at_least(Privilege::Worker);
+    actor.privilege == Privilege::Admin
+        || if job.task.in_org {
+            actor.org_manager() || (actor.member() && worker && job_staff)
+        } else {
+            worker && job_staff
+        }
+}
+
+pub fn issue(actor: &Actor, scope: IssueScope, facts: &IssueFacts) -> bool {
+    let allowed_here = match scope {
+        IssueScope::View => facts.staff(actor),
+        IssueScope::Update | IssueScope::Comment => facts.staff(actor) && actor.at_least(Privilege::Worker),
+        IssueScope::Delete => facts.admin(actor) && actor.at_least(Privilege::Worker),
+    };
+    actor.privilege == Privilege::Admin
+        || if facts.job.task.in_org { actor.org_manager() || (actor.member() && allowed_here) } else { allowed_here }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentScope {
+    View,
+    /// update, delete
+    Change,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CommentFacts {
+    pub issue: IssueFacts,
+    pub owner: Option<i64>,
+}
+
+pub fn comment(actor: &Actor, scope: CommentScope, facts: &CommentFacts) -> bool {
+    let staff = facts.issue.staff(actor) || actor.is(facts.owner);
+    let allowed_here = match scope {
+        CommentScope::View => staff,
+        CommentScope::Change => staff && actor.at_least(Privilege::Worker),
+    };
+    actor.privilege == Privilege::Admin
+        || if facts.issue.job.task.in_org {
+            actor.org_manager() || (actor.member() && allowed_here)
+        } else {
+            allowed_here
+        }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloudStorageScope {
     /// view, list:content (status, actions, preview, content)

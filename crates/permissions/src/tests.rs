@@ -171,3 +171,38 @@ fn cloud_storage_rules() {
     assert!(!create_cloud_storage(&actor(User, Some(Supervisor)), true));
     assert!(create_cloud_storage(&actor(User, Some(Maintainer)), true));
 }
+
+#[test]
+fn issue_and_comment_rules() {
+    let job =
+        |in_org, assignee| JobFacts { task: TaskFacts { in_org, owner: Some(OTHER), ..Default::default() }, assignee };
+    let raised_by = |owner, in_org| IssueFacts { job: job(in_org, None), owner, assignee: None };
+    use IssueScope::{Comment, Delete, Update, View};
+    let table = [
+        (User, None, View, raised_by(Some(ME), false), true),
+        (User, None, Delete, raised_by(Some(ME), false), true),
+        (User, None, View, raised_by(None, false), false),
+        (User, None, Comment, IssueFacts { assignee: Some(ME), ..raised_by(None, false) }, true),
+        (User, None, Delete, IssueFacts { assignee: Some(ME), ..raised_by(None, false) }, false),
+        (Privilege::None, None, Update, raised_by(Some(ME), false), false),
+        (User, Some(Role::Worker), View, raised_by(None, true), false),
+        (User, Some(Role::Worker), Update, IssueFacts { job: job(true, Some(ME)), ..raised_by(None, true) }, true),
+        (User, Some(Maintainer), Delete, raised_by(None, true), true),
+        (User, None, View, raised_by(Some(ME), true), false), // no longer a member
+    ];
+    for (privilege, role, scope, facts, allowed) in table {
+        assert_eq!(
+            issue(&actor(privilege, role), scope, &facts),
+            allowed,
+            "{privilege:?} {role:?} {scope:?} {facts:?}"
+        );
+    }
+    assert!(create_issue(&actor(Worker, None), &job(false, Some(ME))));
+    assert!(!create_issue(&actor(Worker, None), &job(false, None)));
+    assert!(create_issue(&actor(User, Some(Maintainer)), &job(true, None)));
+    assert!(!create_issue(&actor(User, Some(Supervisor)), &job(true, None)));
+
+    let mine = CommentFacts { issue: raised_by(None, false), owner: Some(ME) };
+    assert!(comment(&actor(Worker, None), CommentScope::Change, &mine));
+    assert!(!comment(&actor(Worker, None), CommentScope::View, &CommentFacts { owner: None, ..mine }));
+}

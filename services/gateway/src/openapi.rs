@@ -3,7 +3,8 @@
 //! as in CVAT's own schema.
 
 use crate::routes::{
-    annotations, auth, cloud_storages, data, invitations, jobs, labels, organizations, projects, requests, server, tasks, users,
+    annotations, auth, cloud_storages, comments, data, invitations, issues, jobs, labels, organizations, projects,
+    requests, server, tasks, users,
 };
 use serde_json::{json, Value};
 use utoipa::OpenApi;
@@ -70,6 +71,18 @@ use utoipa::OpenApi;
         jobs::retrieve,
         jobs::partial_update,
         jobs::destroy,
+        jobs::issues,
+        jobs::commits,
+        issues::list,
+        issues::create,
+        issues::retrieve,
+        issues::partial_update,
+        issues::destroy,
+        comments::list,
+        comments::create,
+        comments::retrieve,
+        comments::partial_update,
+        comments::destroy,
         labels::list,
         labels::retrieve,
         labels::partial_update,
@@ -143,6 +156,10 @@ use utoipa::OpenApi;
         crate::requests::StorageRequest,
         crate::requests::CloudStorageWriteRequest,
         crate::requests::PatchedCloudStorageWriteRequest,
+        crate::requests::IssueWriteRequest,
+        crate::requests::PatchedIssueWriteRequest,
+        crate::requests::CommentWriteRequest,
+        crate::requests::PatchedCommentWriteRequest,
     ))
 )]
 pub struct ApiDoc;

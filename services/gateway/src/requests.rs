@@ -337,3 +337,40 @@ pub struct PatchedCloudStorageWriteRequest {
     #[schema(nullable = false)]
     manifests: Option<Vec<String>>,
 }
+
+#[derive(ToSchema)]
+pub struct IssueWriteRequest {
+    #[schema(minimum = 0, maximum = 2147483647)]
+    frame: i32,
+    /// x, y pairs: at least one point.
+    position: Vec<f64>,
+    job: i64,
+    /// The first comment.
+    #[schema(min_length = 1)]
+    message: String,
+    assignee: Option<i64>,
+    #[schema(nullable = false)]
+    resolved: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct PatchedIssueWriteRequest {
+    #[schema(nullable = false)]
+    position: Option<Vec<f64>>,
+    assignee: Option<i64>,
+    #[schema(nullable = false)]
+    resolved: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct CommentWriteRequest {
+    issue: i64,
+    #[schema(min_length = 1, nullable = false)]
+    message: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct PatchedCommentWriteRequest {
+    #[schema(min_length = 1, nullable = false)]
+    message: Option<String>,
+}

@@ -47,9 +47,9 @@ fn document_parts(json: String) -> DocumentParts {
     let count = json.len().div_ceil(DOCUMENT_PART_BYTES);
     let parts = (0..count).map(move |i| {
         let piece = &json.as_bytes()[i * DOCUMENT_PART_BYTES..json.len().min((i + 1) * DOCUMENT_PART_BYTES)];
-        Ok(DocumentPart { json: piece.to_vec() })
+        DocumentPart { json: piece.to_vec() }
     });
-    Box::pin(futures_util::stream::iter(parts))
+    Box::pin(futures_util::stream::iter(parts.map(Ok)))
 }
 
 fn annotation_target(query: AnnotationsQuery) -> ApiResult<(Caller, AnnotationTarget)> {
@@ -80,6 +80,51 @@ fn list_args(r: ListRequest) -> ApiResult<(Caller, ListParams)> {
     Ok((Caller::from_wire(r.caller)?, list_params(r.query)))
 }
 
+/// The plain document calls (list, get, create, update, delete) as `#[async_trait]`
+/// would expand them: a macro can write these inside the trait's impl, where an
+/// `async fn` it produced would no longer be rewritten.
+macro_rules! rpc {
+    (@method $name:ident, $method:literal, $req:ty => $reply:ty, |$this:ident, $r:ident| $body:expr) => {
+        fn $name<'life0, 'async_trait>(
+            &'life0 self,
+            request: Request<$req>,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Reply<$reply>> + Send + 'async_trait>>
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            let $this = self;
+            Box::pin(async move { handle(request, $method, |$r: $req| async move { $body }).await })
+        }
+    };
+    (list $name:ident => $call:ident, $method:literal) => {
+        rpc!(@method $name, $method, ListRequest => cvat_proto::task::DocumentPage, |this, r| {
+            let (caller, params) = list_args(r)?;
+            this.engine.$call(&caller, &params).await.map(page)
+        });
+    };
+    (get $name:ident => $call:ident, $method:literal) => {
+        rpc!(@method $name, $method, ObjectRef => Document, |this, r| {
+            this.engine.$call(&Caller::from_wire(r.caller)?, r.id).await.map(document)
+        });
+    };
+    (create $name:ident => $call:ident, $method:literal) => {
+        rpc!(@method $name, $method, WriteRequest => Document, |this, r| {
+            this.engine.$call(&Caller::from_wire(r.caller)?, &r.body_json).await.map(document)
+        });
+    };
+    (update $name:ident => $call:ident, $method:literal) => {
+        rpc!(@method $name, $method, WriteRequest => Document, |this, r| {
+            this.engine.$call(&Caller::from_wire(r.caller)?, r.id, &r.body_json).await.map(document)
+        });
+    };
+    (delete $name:ident => $call:ident, $method:literal) => {
+        rpc!(@method $name, $method, ObjectRef => Empty, |this, r| {
+            this.engine.$call(&Caller::from_wire(r.caller)?, r.id).await.map(|_| Empty {})
+        });
+    };
+}
+
 #[tonic::async_trait]
 impl Task for TaskService {
     async fn start_trace_probe(&self, request: Request<StartTraceProbeRequest>) -> Reply<TraceProbe> {
@@ -90,34 +135,13 @@ impl Task for TaskService {
         handle(request, "GetTraceProbe", |r| async move { self.probes.get(&r.id).await }).await
     }
 
-    async fn list_projects(&self, request: Request<ListRequest>) -> Reply<cvat_proto::task::DocumentPage> {
-        handle(request, "ListProjects", |r| async move {
-            let (caller, params) = list_args(r)?;
-            self.engine.list_projects(&caller, &params).await.map(page)
-        })
-        .await
-    }
+    rpc!(list list_projects => list_projects, "ListProjects");
 
-    async fn get_project(&self, request: Request<ObjectRef>) -> Reply<Document> {
-        handle(request, "GetProject", |r| async move {
-            self.engine.get_project(&Caller::from_wire(r.caller)?, r.id).await.map(document)
-        })
-        .await
-    }
+    rpc!(get get_project => get_project, "GetProject");
 
-    async fn create_project(&self, request: Request<WriteRequest>) -> Reply<Document> {
-        handle(request, "CreateProject", |r| async move {
-            self.engine.create_project(&Caller::from_wire(r.caller)?, &r.body_json).await.map(document)
-        })
-        .await
-    }
+    rpc!(create create_project => create_project, "CreateProject");
 
-    async fn update_project(&self, request: Request<WriteRequest>) -> Reply<Document> {
-        handle(request, "UpdateProject", |r| async move {
-            self.engine.update_project(&Caller::from_wire(r.caller)?, r.id, &r.body_json).await.map(document)
-        })
-        .await
-    }
+    rpc!(update update_project => update_project, "UpdateProject");
 
     async fn delete_project(&self, request: Request<ObjectRef>) -> Reply<Empty> {
         handle(request, "DeleteProject", |r| async move {
@@ -128,34 +152,13 @@ impl Task for TaskService {
         .await
     }
 
-    async fn list_tasks(&self, request: Request<ListRequest>) -> Reply<cvat_proto::task::DocumentPage> {
-        handle(request, "ListTasks", |r| async move {
-            let (caller, params) = list_args(r)?;
-            self.engine.list_tasks(&caller, &params).await.map(page)
-        })
-        .await
-    }
+    rpc!(list list_tasks => list_tasks, "ListTasks");
 
-    async fn get_task(&self, request: Request<ObjectRef>) -> Reply<Document> {
-        handle(request, "GetTask", |r| async move {
-            self.engine.get_task(&Caller::from_wire(r.caller)?, r.id).await.map(document)
-        })
-        .await
-    }
+    rpc!(get get_task => get_task, "GetTask");
 
-    async fn create_task(&self, request: Request<WriteRequest>) -> Reply<Document> {
-        handle(request, "CreateTask", |r| async move {
-            self.engine.create_task(&Caller::from_wire(r.caller)?, &r.body_json).await.map(document)
-        })
-        .await
-    }
+    rpc!(create create_task => create_task, "CreateTask");
 
-    async fn update_task(&self, request: Request<WriteRequest>) -> Reply<Document> {
-        handle(request, "UpdateTask", |r| async move {
-            self.engine.update_task(&Caller::from_wire(r.caller)?, r.id, &r.body_json).await.map(document)
-        })
-        .await
-    }
+    rpc!(update update_task => update_task, "UpdateTask");
 
     async fn delete_task(&self, request: Request<ObjectRef>) -> Reply<Empty> {
         handle(request, "DeleteTask", |r| async move {
@@ -166,34 +169,13 @@ impl Task for TaskService {
         .await
     }
 
-    async fn list_jobs(&self, request: Request<ListRequest>) -> Reply<cvat_proto::task::DocumentPage> {
-        handle(request, "ListJobs", |r| async move {
-            let (caller, params) = list_args(r)?;
-            self.engine.list_jobs(&caller, &params).await.map(page)
-        })
-        .await
-    }
+    rpc!(list list_jobs => list_jobs, "ListJobs");
 
-    async fn get_job(&self, request: Request<ObjectRef>) -> Reply<Document> {
-        handle(request, "GetJob", |r| async move {
-            self.engine.get_job(&Caller::from_wire(r.caller)?, r.id).await.map(document)
-        })
-        .await
-    }
+    rpc!(get get_job => get_job, "GetJob");
 
-    async fn update_job(&self, request: Request<WriteRequest>) -> Reply<Document> {
-        handle(request, "UpdateJob", |r| async move {
-            self.engine.update_job(&Caller::from_wire(r.caller)?, r.id, &r.body_json).await.map(document)
-        })
-        .await
-    }
+    rpc!(update update_job => update_job, "UpdateJob");
 
-    async fn delete_job(&self, request: Request<ObjectRef>) -> Reply<Empty> {
-        handle(request, "DeleteJob", |r| async move {
-            self.engine.delete_job(&Caller::from_wire(r.caller)?, r.id).await.map(|_| Empty {})
-        })
-        .await
-    }
+    rpc!(delete delete_job => delete_job, "DeleteJob");
 
     type GetAnnotationsStream = DocumentParts;
 
@@ -228,34 +210,24 @@ impl Task for TaskService {
         .await
     }
 
-    async fn list_labels(&self, request: Request<ListRequest>) -> Reply<cvat_proto::task::DocumentPage> {
-        handle(request, "ListLabels", |r| async move {
-            let (caller, params) = list_args(r)?;
-            self.engine.list_labels(&caller, &params).await.map(page)
-        })
-        .await
-    }
+    rpc!(list list_job_commits => list_job_commits, "ListJobCommits");
+    rpc!(list list_issues => list_issues, "ListIssues");
+    rpc!(get get_issue => get_issue, "GetIssue");
+    rpc!(create create_issue => create_issue, "CreateIssue");
+    rpc!(update update_issue => update_issue, "UpdateIssue");
+    rpc!(delete delete_issue => delete_issue, "DeleteIssue");
+    rpc!(list list_comments => list_comments, "ListComments");
+    rpc!(get get_comment => get_comment, "GetComment");
+    rpc!(create create_comment => create_comment, "CreateComment");
+    rpc!(update update_comment => update_comment, "UpdateComment");
+    rpc!(delete delete_comment => delete_comment, "DeleteComment");
+    rpc!(list list_labels => list_labels, "ListLabels");
 
-    async fn get_label(&self, request: Request<ObjectRef>) -> Reply<Document> {
-        handle(request, "GetLabel", |r| async move {
-            self.engine.get_label(&Caller::from_wire(r.caller)?, r.id).await.map(document)
-        })
-        .await
-    }
+    rpc!(get get_label => get_label, "GetLabel");
 
-    async fn update_label(&self, request: Request<WriteRequest>) -> Reply<Document> {
-        handle(request, "UpdateLabel", |r| async move {
-            self.engine.update_label(&Caller::from_wire(r.caller)?, r.id, &r.body_json).await.map(document)
-        })
-        .await
-    }
+    rpc!(update update_label => update_label, "UpdateLabel");
 
-    async fn delete_label(&self, request: Request<ObjectRef>) -> Reply<Empty> {
-        handle(request, "DeleteLabel", |r| async move {
-            self.engine.delete_label(&Caller::from_wire(r.caller)?, r.id).await.map(|_| Empty {})
-        })
-        .await
-    }
+    rpc!(delete delete_label => delete_label, "DeleteLabel");
 
     async fn begin_upload(&self, request: Request<ObjectRef>) -> Reply<BlobKeys> {
         handle(request, "BeginUpload", |r| async move {
@@ -265,12 +237,7 @@ impl Task for TaskService {
         .await
     }
 
-    async fn check_upload(&self, request: Request<ObjectRef>) -> Reply<Empty> {
-        handle(request, "CheckUpload", |r| async move {
-            self.engine.check_upload(&Caller::from_wire(r.caller)?, r.id).await.map(|_| Empty {})
-        })
-        .await
-    }
+    rpc!(delete check_upload => check_upload, "CheckUpload");
 
     async fn record_uploads(&self, request: Request<RecordUploadsRequest>) -> Reply<Empty> {
         handle(request, "RecordUploads", |r| async move {
@@ -350,63 +317,21 @@ impl Task for TaskService {
         .await
     }
 
-    async fn list_requests(&self, request: Request<ListRequest>) -> Reply<cvat_proto::task::DocumentPage> {
-        handle(request, "ListRequests", |r| async move {
-            let (caller, params) = list_args(r)?;
-            self.engine.list_requests(&caller, &params).await.map(page)
-        })
-        .await
-    }
+    rpc!(list list_requests => list_requests, "ListRequests");
 
-    async fn list_cloud_storages(&self, request: Request<ListRequest>) -> Reply<cvat_proto::task::DocumentPage> {
-        handle(request, "ListCloudStorages", |r| async move {
-            let (caller, params) = list_args(r)?;
-            self.engine.list_cloud_storages(&caller, &params).await.map(page)
-        })
-        .await
-    }
+    rpc!(list list_cloud_storages => list_cloud_storages, "ListCloudStorages");
 
-    async fn get_cloud_storage(&self, request: Request<ObjectRef>) -> Reply<Document> {
-        handle(request, "GetCloudStorage", |r| async move {
-            self.engine.get_cloud_storage(&Caller::from_wire(r.caller)?, r.id).await.map(document)
-        })
-        .await
-    }
+    rpc!(get get_cloud_storage => get_cloud_storage, "GetCloudStorage");
 
-    async fn create_cloud_storage(&self, request: Request<WriteRequest>) -> Reply<Document> {
-        handle(request, "CreateCloudStorage", |r| async move {
-            self.engine.create_cloud_storage(&Caller::from_wire(r.caller)?, &r.body_json).await.map(document)
-        })
-        .await
-    }
+    rpc!(create create_cloud_storage => create_cloud_storage, "CreateCloudStorage");
 
-    async fn update_cloud_storage(&self, request: Request<WriteRequest>) -> Reply<Document> {
-        handle(request, "UpdateCloudStorage", |r| async move {
-            self.engine.update_cloud_storage(&Caller::from_wire(r.caller)?, r.id, &r.body_json).await.map(document)
-        })
-        .await
-    }
+    rpc!(update update_cloud_storage => update_cloud_storage, "UpdateCloudStorage");
 
-    async fn delete_cloud_storage(&self, request: Request<ObjectRef>) -> Reply<Empty> {
-        handle(request, "DeleteCloudStorage", |r| async move {
-            self.engine.delete_cloud_storage(&Caller::from_wire(r.caller)?, r.id).await.map(|_| Empty {})
-        })
-        .await
-    }
+    rpc!(delete delete_cloud_storage => delete_cloud_storage, "DeleteCloudStorage");
 
-    async fn get_cloud_storage_status(&self, request: Request<ObjectRef>) -> Reply<Document> {
-        handle(request, "GetCloudStorageStatus", |r| async move {
-            self.engine.cloud_storage_status(&Caller::from_wire(r.caller)?, r.id).await.map(document)
-        })
-        .await
-    }
+    rpc!(get get_cloud_storage_status => cloud_storage_status, "GetCloudStorageStatus");
 
-    async fn get_cloud_storage_actions(&self, request: Request<ObjectRef>) -> Reply<Document> {
-        handle(request, "GetCloudStorageActions", |r| async move {
-            self.engine.cloud_storage_actions(&Caller::from_wire(r.caller)?, r.id).await.map(document)
-        })
-        .await
-    }
+    rpc!(get get_cloud_storage_actions => cloud_storage_actions, "GetCloudStorageActions");
 
     async fn list_cloud_storage_content(&self, request: Request<CloudContentQuery>) -> Reply<Document> {
         handle(request, "ListCloudStorageContent", |r| async move {

@@ -50,24 +50,37 @@ fn query(req: &HttpRequest, auth: Auth, target: &str, id: i64) -> AnnotationsQue
 /// Files in and out come with the export service; asking for one here must not be
 /// mistaken for a JSON document.
 fn refuse_files(req: &HttpRequest, params: &Query) -> HttpResult<()> {
-    let multipart = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/"));
+    let multipart =
+        req.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/"));
     if params.contains_key("format") || multipart {
-        return Err(ApiError::invalid("Annotation files (format=…) are not served yet: send or ask for the JSON document.").into());
+        return Err(ApiError::invalid(
+            "Annotation files (format=…) are not served yet: send or ask for the JSON document.",
+        )
+        .into());
     }
     Ok(())
 }
 
-async fn get(req: HttpRequest, auth: Auth, state: web::Data<AppState>, target: &str, id: i64, params: Query) -> HttpResult<HttpResponse> {
+async fn get(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    target: &str,
+    id: i64,
+    params: Query,
+) -> HttpResult<HttpResponse> {
     refuse_files(&req, &params)?;
     let parts = state.task().get_annotations(query(&req, auth, target, id)).await?.into_inner();
     Ok(documents::streamed(StatusCode::OK, parts))
 }
 
-async fn delete(req: HttpRequest, auth: Auth, state: web::Data<AppState>, target: &str, id: i64) -> HttpResult<HttpResponse> {
+async fn delete(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    target: &str,
+    id: i64,
+) -> HttpResult<HttpResponse> {
     state.task().delete_annotations(query(&req, auth, target, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -83,8 +96,10 @@ async fn save(
     payload: web::Payload,
 ) -> HttpResult<HttpResponse> {
     let limit = state.max_annotation_bytes;
-    let too_large = || ApiError::detail(ErrorKind::PayloadTooLarge, format!("Request body is larger than {limit} bytes."));
-    let declared = req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let too_large =
+        || ApiError::detail(ErrorKind::PayloadTooLarge, format!("Request body is larger than {limit} bytes."));
+    let declared =
+        req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large().into());
     }
@@ -168,7 +183,29 @@ macro_rules! annotation_handlers {
     };
 }
 
-annotation_handlers!("job", "jobs", "/api/jobs/{id}/annotations", get_job, put_job, patch_job, delete_job,
-    "jobs_retrieve_annotations", "jobs_update_annotations", "jobs_partial_update_annotations", "jobs_destroy_annotations");
-annotation_handlers!("task", "tasks", "/api/tasks/{id}/annotations", get_task, put_task, patch_task, delete_task,
-    "tasks_retrieve_annotations", "tasks_update_annotations", "tasks_partial_update_annotations", "tasks_destroy_annotations");
+annotation_handlers!(
+    "job",
+    "jobs",
+    "/api/jobs/{id}/annotations",
+    get_job,
+    put_job,
+    patch_job,
+    delete_job,
+    "jobs_retrieve_annotations",
+    "jobs_update_annotations",
+    "jobs_partial_update_annotations",
+    "jobs_destroy_annotations"
+);
+annotation_handlers!(
+    "task",
+    "tasks",
+    "/api/tasks/{id}/annotations",
+    get_task,
+    put_task,
+    patch_task,
+    delete_task,
+    "tasks_retrieve_annotations",
+    "tasks_update_annotations",
+    "tasks_partial_update_annotations",
+    "tasks_destroy_annotations"
+);

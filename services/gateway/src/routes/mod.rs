@@ -3,10 +3,12 @@
 pub mod annotations;
 pub mod auth;
 pub mod cloud_storages;
+pub mod comments;
 pub mod data;
 mod documents;
 pub mod health;
 pub mod invitations;
+pub mod issues;
 pub mod jobs;
 pub mod labels;
 pub mod organizations;
@@ -72,6 +74,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     projects::configure(cfg);
     tasks::configure(cfg);
     jobs::configure(cfg);
+    jobs::configure_legacy(cfg);
+    issues::configure(cfg);
+    comments::configure(cfg);
     labels::configure(cfg);
     data::configure(cfg);
     annotations::configure(cfg);
