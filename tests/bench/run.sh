@@ -7,9 +7,11 @@
 #      Every page carries CVAT's exact `count`, so a filter matching many rows counts them all.
 #   4. task data: 1080p JPEGs through a media worker, beside libjpeg-turbo's own
 #      decode+encode of the same files on the same machine; then chunk/frame serving.
-#   5. memory: the media worker's peak RSS over a 1,000- and a 10,000-image task and a
+#   5. annotations: PUT and GET of one job's annotations (100k boxes, 100k polygons, 10k
+#      tracks, 1M points) beside PostgreSQL's COPY of the same rows; PATCH of 100 into 100k
+#   6. memory: the media worker's peak RSS over a 1,000- and a 10,000-image task and a
 #      1 GiB video, all from the share (sampled from /proc every 0.2 s).
-# BENCH_SECTIONS picks sections (default "api lists media memory").
+# BENCH_SECTIONS picks sections (default "api lists media annotations memory").
 # Release build, an isolated stack (own database and ports), wrk as the load generator.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,7 +30,7 @@ export CVAT_GATEWAY_LISTEN=127.0.0.1:28080 CVAT_AUTH_LISTEN=127.0.0.1:25051 CVAT
 export CVAT_AUTH_URL=http://127.0.0.1:25051 CVAT_TASK_URL=http://127.0.0.1:25052
 export CVAT_ADMIN_USER=admin CVAT_ADMIN_PASSWORD=bench-admin-pass-1
 export CVAT_SHARE_DIR=$CVAT_DATA_DIR/share
-SECTIONS=" ${BENCH_SECTIONS:-api lists media memory} "
+SECTIONS=" ${BENCH_SECTIONS:-api lists media annotations memory} "
 want() { [[ "$SECTIONS" == *" $1 "* ]]; }
 export RUST_LOG=warn
 URL=http://127.0.0.1:28080
@@ -175,6 +177,14 @@ run "warm compressed chunk" "$chunk" "Authorization: Token $owner_key"
 CONNECTIONS=$CONNECTIONS_SAVED
 run "compressed frame (from its chunk)" "/api/tasks/$task/data?type=frame&number=5&quality=compressed" "Authorization: Token $owner_key"
 run "task data meta" "/api/tasks/$task/data/meta" "Authorization: Token $owner_key"
+fi
+
+if want annotations; then
+echo "== annotations of one job through the whole stack, beside PostgreSQL's COPY of the same rows"
+PYTHON=python3
+python3 -c 'import requests' 2>/dev/null || { bash tests/compat/run.sh --version >/dev/null; PYTHON=tests/compat/.venv/bin/python; }
+PGPASSWORD=cvat "$PYTHON" tests/bench/annotations.py "$URL" "$owner_key" \
+  "postgres://cvat@127.0.0.1:5432/cvat_bench_$RUN_ID" "$CVAT_DATA_DIR/services.pids" "$CVAT_SHARE_DIR"
 fi
 
 if want memory; then

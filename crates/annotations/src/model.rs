@@ -74,6 +74,7 @@ impl ShapeType {
 
 /// `LabeledImage`: a tag on one frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = LabeledImage)]
 pub struct Tag {
     #[serde(default)]
     pub id: Option<i64>,
@@ -89,6 +90,7 @@ pub struct Tag {
 
 /// `LabeledShape` (and `SubLabeledShape` as an element of a skeleton).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = LabeledShape)]
 pub struct Shape {
     #[serde(rename = "type")]
     pub kind: ShapeType,
@@ -113,6 +115,7 @@ pub struct Shape {
     #[serde(default)]
     pub attributes: Vec<AttributeVal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 0.0, maximum = 1.0)]
     pub score: Option<f64>,
     #[serde(default)]
     #[schema(no_recursion)]
@@ -143,6 +146,7 @@ pub struct TrackedShape {
 
 /// `LabeledTrack` (and `SubLabeledTrack` as an element of a skeleton track).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = LabeledTrack)]
 pub struct Track {
     #[serde(default)]
     pub id: Option<i64>,
@@ -162,6 +166,7 @@ pub struct Track {
 
 /// `LabeledInterval`: a label over a frame range (`stop` null: to the end).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = LabeledInterval)]
 pub struct Interval {
     #[serde(default)]
     pub id: Option<i64>,
@@ -175,6 +180,7 @@ pub struct Interval {
     #[serde(default)]
     pub attributes: Vec<AttributeVal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 0.0, maximum = 1.0)]
     pub score: Option<f64>,
 }
 

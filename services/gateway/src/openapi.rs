@@ -309,6 +309,18 @@ mod tests {
             "IssuesSummary",
             "Storage",
             "PaginatedTaskReadList",
+            "LabeledData",
+            "LabeledImage",
+            "LabeledShape",
+            "LabeledTrack",
+            "TrackedShape",
+            "LabeledInterval",
+            "AttributeVal",
+            "IssueRead",
+            "CommentRead",
+            "CommentsSummary",
+            "PaginatedIssueReadList",
+            "PaginatedCommentReadList",
         ];
         let mut differences = Vec::new();
         for name in models {
