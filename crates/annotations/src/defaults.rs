@@ -3,48 +3,58 @@
 //! track's keyframe takes the value of the previous keyframe. Values of attributes the
 //! label no longer has are left out.
 
-use crate::model::{AttributeVal, LabeledData, Shape, Track};
+use crate::model::{AttributeVal, Interval, LabeledData, Shape, Tag, Track};
 use crate::validate::{LabelRule, Schema};
 
 pub fn fill_defaults(data: &mut LabeledData, schema: &Schema) {
-    for tag in &mut data.tags {
-        if let Some(label) = schema.label(tag.label_id) {
-            complete(&mut tag.attributes, label, None, None);
+    data.tags.iter_mut().for_each(|t| t.fill_defaults(schema));
+    data.shapes.iter_mut().for_each(|s| s.fill_defaults(schema));
+    data.tracks.iter_mut().for_each(|t| t.fill_defaults(schema));
+    data.intervals.iter_mut().for_each(|i| i.fill_defaults(schema));
+}
+
+/// An object that completes its own attribute values (one at a time, for reads that
+/// stream object by object).
+pub trait FillDefaults {
+    fn fill_defaults(&mut self, schema: &Schema);
+}
+
+impl FillDefaults for Tag {
+    fn fill_defaults(&mut self, schema: &Schema) {
+        if let Some(label) = schema.label(self.label_id) {
+            complete(&mut self.attributes, label, None, None);
         }
-    }
-    for interval in &mut data.intervals {
-        if let Some(label) = schema.label(interval.label_id) {
-            complete(&mut interval.attributes, label, None, None);
-        }
-    }
-    for shape in &mut data.shapes {
-        fill_shape(shape, schema);
-    }
-    for track in &mut data.tracks {
-        fill_track(track, schema);
     }
 }
 
-fn fill_shape(shape: &mut Shape, schema: &Schema) {
-    if let Some(label) = schema.label(shape.label_id) {
-        complete(&mut shape.attributes, label, None, None);
-    }
-    for element in &mut shape.elements {
-        fill_shape(element, schema);
+impl FillDefaults for Interval {
+    fn fill_defaults(&mut self, schema: &Schema) {
+        if let Some(label) = schema.label(self.label_id) {
+            complete(&mut self.attributes, label, None, None);
+        }
     }
 }
 
-fn fill_track(track: &mut Track, schema: &Schema) {
-    if let Some(label) = schema.label(track.label_id) {
-        complete(&mut track.attributes, label, Some(false), None);
-        let mut previous: Option<Vec<AttributeVal>> = None;
-        for shape in &mut track.shapes {
-            complete(&mut shape.attributes, label, Some(true), previous.as_deref());
-            previous = Some(shape.attributes.clone());
+impl FillDefaults for Shape {
+    fn fill_defaults(&mut self, schema: &Schema) {
+        if let Some(label) = schema.label(self.label_id) {
+            complete(&mut self.attributes, label, None, None);
         }
+        self.elements.iter_mut().for_each(|e| e.fill_defaults(schema));
     }
-    for element in &mut track.elements {
-        fill_track(element, schema);
+}
+
+impl FillDefaults for Track {
+    fn fill_defaults(&mut self, schema: &Schema) {
+        if let Some(label) = schema.label(self.label_id) {
+            complete(&mut self.attributes, label, Some(false), None);
+            let mut previous: Option<Vec<AttributeVal>> = None;
+            for shape in &mut self.shapes {
+                complete(&mut shape.attributes, label, Some(true), previous.as_deref());
+                previous = Some(shape.attributes.clone());
+            }
+        }
+        self.elements.iter_mut().for_each(|e| e.fill_defaults(schema));
     }
 }
 

@@ -11,7 +11,7 @@ mod problems;
 mod task;
 mod validate;
 
-pub use defaults::fill_defaults;
+pub use defaults::{fill_defaults, FillDefaults};
 pub use ids::{clear_ids, fill_ids, for_each_id, missing_ids, IdSpace};
 pub use interpolate::shape_at;
 pub use model::{AttributeVal, Interval, LabeledData, Object, Shape, ShapeType, Source, Tag, Track, TrackedShape};

@@ -174,11 +174,25 @@ impl Engine {
         Ok(Schema::new(rules))
     }
 
-    /// `LabeledData` of a job, or of a task's annotation jobs joined.
-    pub async fn annotations(&self, caller: &Caller, target: AnnotationTarget) -> ApiResult<String> {
+    /// `LabeledData` of a job, or of a task's annotation jobs joined, in parts. One
+    /// job's objects stream from PostgreSQL into the answer row by row, so a read holds
+    /// a part of the document, never all of it; several jobs are joined first.
+    pub async fn annotations(&self, caller: &Caller, target: AnnotationTarget) -> ApiResult<DocumentStream> {
         let client = self.client().await?;
         let scope = self.annotation_scope(&client, caller, target, false).await?;
         let schema = self.label_schema(&client, scope.task).await?;
+        if let [job] = scope.jobs.as_slice() {
+            let job = job.id;
+            let (sender, receiver) = tokio::sync::mpsc::channel(2);
+            tokio::spawn(async move {
+                if let Err(err) = stream_job(&client, job, &schema, &sender).await {
+                    let _ = sender.send(Err(err)).await;
+                }
+            });
+            return Ok(Box::pin(futures_util::stream::unfold(receiver, |mut r| async move {
+                r.recv().await.map(|part| (part, r))
+            })));
+        }
         let mut parts = Vec::with_capacity(scope.jobs.len());
         for job in &scope.jobs {
             parts.push((job.range, stored(&client, job.id).await?));
@@ -186,7 +200,11 @@ impl Engine {
         drop(client);
         let mut data = ann::merge(parts);
         ann::fill_defaults(&mut data, &schema);
-        render(&data)
+        let document = render(&data)?.into_bytes();
+        let count = document.len().div_ceil(PART_BYTES);
+        let pieces =
+            (0..count).map(move |i| document[i * PART_BYTES..document.len().min((i + 1) * PART_BYTES)].to_vec());
+        Ok(Box::pin(futures_util::stream::iter(pieces.map(Ok))))
     }
 
     /// PUT or PATCH; answers the saved objects with their ids (a delete echoes its body).
@@ -261,6 +279,104 @@ impl Engine {
         tx.execute("UPDATE tasks SET updated_date = now() WHERE id = $1", &[&scope.task]).await.db()?;
         tx.commit().await.db()?;
         Ok(())
+    }
+}
+
+/// A document in parts, as it is produced.
+pub type DocumentStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = ApiResult<Vec<u8>>> + Send>>;
+
+/// Bytes per part of a streamed document.
+const PART_BYTES: usize = 1 << 20;
+
+/// Writes one job's objects as `LabeledData`, row by row, in parts of about
+/// [`PART_BYTES`].
+async fn stream_job(
+    client: &impl GenericClient,
+    job: i64,
+    schema: &Schema,
+    sender: &tokio::sync::mpsc::Sender<ApiResult<Vec<u8>>>,
+) -> ApiResult<()> {
+    use futures_util::StreamExt;
+    let rows = client
+        .query_raw("SELECT kind, document FROM annotations WHERE job_id = $1 ORDER BY kind, id", [job])
+        .await
+        .db()?;
+    futures_util::pin_mut!(rows);
+    let mut writer = DocumentWriter::default();
+    while let Some(row) = rows.next().await {
+        let row = row.db()?;
+        let kind: i16 = column(&row, 0)?;
+        let document: &str = column(&row, 1)?;
+        match kind {
+            0 => writer.object(Kind::Tag, &read_object::<ann::Tag>(document, schema)?)?,
+            1 => writer.object(Kind::Shape, &read_object::<ann::Shape>(document, schema)?)?,
+            2 => writer.object(Kind::Track, &read_object::<ann::Track>(document, schema)?)?,
+            _ => writer.object(Kind::Interval, &read_object::<ann::Interval>(document, schema)?)?,
+        }
+        if writer.buffer.len() >= PART_BYTES && sender.send(Ok(std::mem::take(&mut writer.buffer))).await.is_err() {
+            return Ok(()); // the reader went away
+        }
+    }
+    writer.finish();
+    let _ = sender.send(Ok(writer.buffer)).await;
+    Ok(())
+}
+
+fn read_object<T: serde::de::DeserializeOwned + ann::FillDefaults>(document: &str, schema: &Schema) -> ApiResult<T> {
+    let mut object: T = serde_json::from_str(document).map_err(|e| {
+        tracing::error!(error = %e, "a stored annotation does not parse");
+        ApiError::internal()
+    })?;
+    object.fill_defaults(schema);
+    Ok(object)
+}
+
+/// `{"version":0,"tags":[…],"shapes":[…],"tracks":[…],"intervals":[…]}` written
+/// object by object, kinds in that order.
+struct DocumentWriter {
+    buffer: Vec<u8>,
+    /// How many of the lists have been opened.
+    opened: usize,
+    empty: bool,
+}
+
+impl Default for DocumentWriter {
+    fn default() -> Self {
+        Self { buffer: br#"{"version":0"#.to_vec(), opened: 0, empty: true }
+    }
+}
+
+impl DocumentWriter {
+    const LISTS: [Kind; 4] = [Kind::Tag, Kind::Shape, Kind::Track, Kind::Interval];
+
+    /// Opens lists up to and including `kind`'s, closing the one before.
+    fn reach(&mut self, kind: Kind) {
+        while self.opened <= kind as usize {
+            if self.opened > 0 {
+                self.buffer.push(b']');
+            }
+            let name = Self::LISTS[self.opened].field();
+            self.buffer.extend_from_slice(format!(r#","{name}":["#).as_bytes());
+            self.opened += 1;
+            self.empty = true;
+        }
+    }
+
+    fn object(&mut self, kind: Kind, object: &impl Serialize) -> ApiResult<()> {
+        self.reach(kind);
+        if !self.empty {
+            self.buffer.push(b',');
+        }
+        self.empty = false;
+        serde_json::to_writer(&mut self.buffer, object).map_err(|e| {
+            tracing::error!(error = %e, "an annotation could not be rendered");
+            ApiError::internal()
+        })
+    }
+
+    fn finish(&mut self) {
+        self.reach(Kind::Interval);
+        self.buffer.extend_from_slice(b"]}");
     }
 }
 

@@ -23,7 +23,7 @@ mod tasks;
 mod users;
 
 pub use access::{Caller, Context};
-pub use annotations::{AnnotationSave, AnnotationTarget};
+pub use annotations::{AnnotationSave, AnnotationTarget, DocumentStream};
 pub use cloud_storages::Bucket;
 pub use cvat_annotations::Action as AnnotationAction;
 pub use directory::{AuthDirectory, Directory};

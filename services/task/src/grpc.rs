@@ -182,7 +182,10 @@ impl Task for TaskService {
     async fn get_annotations(&self, request: Request<AnnotationsQuery>) -> Reply<DocumentParts> {
         handle(request, "GetAnnotations", |q| async move {
             let (caller, target) = annotation_target(q)?;
-            self.engine.annotations(&caller, target).await.map(document_parts)
+            let parts = self.engine.annotations(&caller, target).await?;
+            use futures_util::StreamExt;
+            let parts = parts.map(|part| part.map(|json| DocumentPart { json }).map_err(tonic::Status::from));
+            Ok(Box::pin(parts) as DocumentParts)
         })
         .await
     }

@@ -20,7 +20,7 @@ pub fn configure_legacy(cfg: &mut actix_web::web::ServiceConfig) {
 macro_rules! job_children {
     ($name:ident => $list:ident, $path:literal, $op:literal, $page:ty) => {
         #[utoipa::path(get, path = $path, operation_id = $op, tag = "jobs",
-                            responses((status = 200, description = "A page of documents", body = $page)))]
+                                    responses((status = 200, description = "A page of documents", body = $page)))]
         pub async fn $name(
             req: actix_web::HttpRequest,
             auth: crate::identity::Auth,
