@@ -75,6 +75,12 @@ async fn collect_annotations(parts: &mut Streaming<AnnotationsPart>) -> ApiResul
     Ok((first.query.unwrap_or_default(), first.action, body))
 }
 
+/// A part of a streamed document as tonic sends it (its item type is fixed by tonic).
+#[allow(clippy::result_large_err)]
+fn wire_part(part: ApiResult<Vec<u8>>) -> Result<DocumentPart, tonic::Status> {
+    part.map(|json| DocumentPart { json }).map_err(tonic::Status::from)
+}
+
 /// The caller and list parameters of a list request.
 fn list_args(r: ListRequest) -> ApiResult<(Caller, ListParams)> {
     Ok((Caller::from_wire(r.caller)?, list_params(r.query)))
@@ -184,8 +190,7 @@ impl Task for TaskService {
             let (caller, target) = annotation_target(q)?;
             let parts = self.engine.annotations(&caller, target).await?;
             use futures_util::StreamExt;
-            let parts = parts.map(|part| part.map(|json| DocumentPart { json }).map_err(tonic::Status::from));
-            Ok(Box::pin(parts) as DocumentParts)
+            Ok(Box::pin(parts.map(wire_part)) as DocumentParts)
         })
         .await
     }
