@@ -132,16 +132,17 @@ def copy_yardstick(job):
 def case(label, job, document):
     body = json.dumps(document).encode()
     path = f"/api/jobs/{job}/annotations/"
-    with PeakRss() as rss:
+    with PeakRss() as put_rss:
         start = time.perf_counter()
         api("PUT", path, data=body)
         put = time.perf_counter() - start
+    with PeakRss() as get_rss:
         start = time.perf_counter()
         answer = api("GET", path).content
         get = time.perf_counter() - start
     copy = copy_yardstick(job)
-    print(f"{label:<38} {len(body) / 1e6:7.1f} MB  PUT {put:6.2f} s  GET {get:6.2f} s"
-          f"  (PostgreSQL COPY of the rows {copy:5.2f} s)  peak RSS: {rss}")
+    print(f"{label:<36} {len(body) / 1e6:6.1f} MB  PUT {put:5.2f} s  GET {get:5.2f} s"
+          f"  (PostgreSQL COPY of the rows {copy:5.2f} s)  peak RSS during PUT: {put_rss}; during GET: {get_rss}")
     assert len(answer) > 0
 
 

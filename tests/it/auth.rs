@@ -92,11 +92,26 @@ async fn token_and_basic_credentials() {
 async fn access_tokens_lifecycle() {
     let (username, _, key) = new_user().await;
     let auth = token(&key);
+    // CVAT's default: a token reads only, unless asked otherwise.
+    let default = expect(
+        http()
+            .post(url("/api/auth/access_tokens"))
+            .header("Authorization", &auth)
+            .json(&json!({"name": "default"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(default["read_only"], true);
+    let gone = http().delete(url(&format!("/api/auth/access_tokens/{}", default["id"]))).header("Authorization", &auth);
+    assert_eq!(gone.send().await.unwrap().status(), StatusCode::NO_CONTENT);
     let created = expect(
         http()
             .post(url("/api/auth/access_tokens"))
             .header("Authorization", &auth)
-            .json(&json!({"name": "ci"}))
+            .json(&json!({"name": "ci", "read_only": false}))
             .send()
             .await
             .unwrap(),
@@ -115,9 +130,47 @@ async fn access_tokens_lifecycle() {
     assert_eq!((me["id"].as_i64(), me["name"].as_str()), (Some(id), Some("ci")));
     assert!(me.get("value").is_none(), "the value is shown only once");
     // Bearer writes need no CSRF.
+    let project = http()
+        .post(url("/api/projects"))
+        .header("Authorization", &bearer)
+        .json(&json!({"name": "by token"}))
+        .send()
+        .await
+        .unwrap();
+    expect(project, StatusCode::CREATED).await;
+    // A token cannot manage the account: no new tokens, no longer life, no account edits.
+    let user_id = expect(
+        http().get(url("/api/users/self")).header("Authorization", &bearer).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let managing = [
+        (reqwest::Method::POST, "/api/auth/access_tokens".to_string(), json!({"name": "more"})),
+        (reqwest::Method::PATCH, format!("/api/auth/access_tokens/{id}"), json!({"expiry_date": null})),
+        (reqwest::Method::DELETE, format!("/api/auth/access_tokens/{id}"), json!({})),
+        (reqwest::Method::PATCH, format!("/api/users/{user_id}"), json!({"first_name": "taken"})),
+        (reqwest::Method::DELETE, format!("/api/users/{user_id}"), json!({})),
+        (
+            reqwest::Method::POST,
+            "/api/auth/password/change".to_string(),
+            json!({"old_password": "x", "new_password1": "Other-pass-77", "new_password2": "Other-pass-77"}),
+        ),
+    ];
+    for (method, path, body) in managing {
+        let response = http()
+            .request(method.clone(), url(&path))
+            .header("Authorization", &bearer)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
+    }
     let renamed = http()
         .patch(url(&format!("/api/auth/access_tokens/{id}")))
-        .header("Authorization", &bearer)
+        .header("Authorization", &auth)
         .json(&json!({"name": "renamed"}))
         .send()
         .await
@@ -285,4 +338,49 @@ async fn login_by_email_in_either_field() {
         let response = http().post(url("/api/auth/login")).json(&body).send().await.unwrap();
         assert_eq!(expect(response, StatusCode::OK).await["key"].as_str().unwrap().len(), 40);
     }
+}
+
+#[tokio::test]
+async fn logout_ends_the_key_login_gave() {
+    let (username, password, _) = new_user().await;
+    let key = login_key(&username, &password).await;
+    let me = http().get(url("/api/users/self")).header("Authorization", token(&key)).send().await.unwrap();
+    expect(me, StatusCode::OK).await;
+    let logout = http().post(url("/api/auth/logout")).header("Authorization", token(&key)).send().await.unwrap();
+    expect(logout, StatusCode::OK).await;
+    let after = http().get(url("/api/users/self")).header("Authorization", token(&key)).send().await.unwrap();
+    expect(after, StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test]
+async fn a_reset_link_dies_with_the_password_and_survives_a_refused_one() {
+    let (username, _, _) = new_user().await;
+    let email = format!("{username}@example.com");
+    for _ in 0..2 {
+        let reset = http().post(url("/api/auth/password/reset")).json(&json!({"email": email})).send().await.unwrap();
+        expect(reset, StatusCode::OK).await;
+    }
+    let outbox = std::env::var("CVAT_MAIL_DIR").expect("set by tests/run.sh");
+    let links: Vec<(String, String)> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&email))
+        .map(|e| {
+            let mail = std::fs::read_to_string(e.path()).unwrap();
+            let link = mail.split("uid=").nth(1).unwrap().to_string();
+            let uid = link.split('&').next().unwrap().to_string();
+            (uid, link.split("token=").nth(1).unwrap().split_whitespace().next().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(links.len(), 2);
+    let confirm = |(uid, token): &(String, String), password: &str| {
+        http().post(url("/api/auth/password/reset/confirm")).json(&json!({
+            "uid": uid, "token": token, "new_password1": password, "new_password2": password}))
+    };
+    let weak = expect(confirm(&links[0], "short").send().await.unwrap(), StatusCode::BAD_REQUEST).await;
+    assert!(weak.get("new_password2").is_some() || weak.get("new_password1").is_some(), "{weak}");
+    expect(confirm(&links[0], "Fourth-pass-31").send().await.unwrap(), StatusCode::OK).await;
+    let other = expect(confirm(&links[1], "Fifth-pass-42").send().await.unwrap(), StatusCode::BAD_REQUEST).await;
+    assert!(other.get("token").is_some(), "{other}");
+    login_key(&username, "Fourth-pass-31").await;
 }

@@ -168,3 +168,29 @@ async fn nul_characters_are_refused_not_a_server_error() {
     expect(user.post("/api/projects", None, json!({"name": "nul\u{0}name"})).await, StatusCode::BAD_REQUEST).await;
     assert_eq!(expect(user.get("/api/projects", None).await, StatusCode::OK).await["count"], 0);
 }
+
+#[tokio::test]
+async fn a_page_past_any_offset_is_a_404_on_every_list() {
+    let (caller, _) = Caller::new().await;
+    for list in ["/api/tasks", "/api/projects", "/api/jobs", "/api/users", "/api/issues", "/api/memberships"] {
+        let response = caller.get(&format!("{list}?page=9223372036854775807"), None).await;
+        let body = expect(response, StatusCode::NOT_FOUND).await;
+        assert_eq!(body, json!({"detail": "Invalid page."}), "{list}");
+    }
+}
+
+#[tokio::test]
+async fn null_characters_are_refused_at_the_edge() {
+    let message = json!(["Null characters are not allowed."]);
+    let login = http().post(url("/api/auth/login")).json(&json!({"username": "a\u{0}b", "password": "x"}));
+    assert_eq!(expect(login.send().await.unwrap(), StatusCode::BAD_REQUEST).await["username"], message);
+    let reset = http().post(url("/api/auth/password/reset")).json(&json!({"email": "a\u{0}@example.com"}));
+    assert_eq!(expect(reset.send().await.unwrap(), StatusCode::BAD_REQUEST).await["email"], message);
+    let (caller, _) = Caller::new().await;
+    let nested = caller.post("/api/projects", None, json!({"name": "p", "labels": [{"name": "a\u{0}"}]})).await;
+    assert_eq!(expect(nested, StatusCode::BAD_REQUEST).await["labels"], message);
+    let search = caller.get("/api/tasks?search=a%00b", None).await;
+    assert_eq!(expect(search, StatusCode::BAD_REQUEST).await["search"], message);
+    let path = caller.get("/api/tasks/1%00", None).await;
+    assert_eq!(path.status(), StatusCode::BAD_REQUEST);
+}

@@ -52,7 +52,7 @@ pub fn missing_ids(data: &mut LabeledData) -> [usize; 5] {
 
 /// Gives every missing id the next of `fresh` for its space (as many as
 /// [`missing_ids`] counted).
-pub fn fill_ids(data: &mut LabeledData, fresh: &mut [std::vec::IntoIter<i64>; 5]) {
+pub fn fill_ids(data: &mut LabeledData, fresh: &mut [impl Iterator<Item = i64>; 5]) {
     for_each_id(data, &mut |space, id| {
         if id.is_none() {
             *id = fresh[space.index()].next();

@@ -18,6 +18,25 @@ CREATE TABLE annotations (
     document text NOT NULL,
     PRIMARY KEY (job_id, kind, id)
 );
+-- Large documents (a track of many keyframes) are kept out of line but not compressed:
+-- compressing costs more time on every save and read than it saves in I/O here.
+ALTER TABLE annotations ALTER COLUMN document SET STORAGE EXTERNAL;
+
+-- Reserves `count` consecutive ids of a sequence and answers the first: one statement
+-- for any number of new objects, where nextval() per object would answer a million rows.
+-- The advisory lock serialises reservations of one sequence (nextval alone could
+-- interleave with the setval).
+CREATE FUNCTION reserve_ids(sequence regclass, count bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    first bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(sequence::oid::bigint);
+    first := nextval(sequence);
+    IF count > 1 THEN
+        PERFORM setval(sequence, first + count - 1);
+    END IF;
+    RETURN first;
+END $$;
 
 -- No foreign keys: each would check every row of a 100k-object save. Objects of
 -- deleted jobs (and so of deleted tasks and projects) and of deleted labels go with

@@ -200,11 +200,7 @@ impl Engine {
         drop(client);
         let mut data = ann::merge(parts);
         ann::fill_defaults(&mut data, &schema);
-        let document = render(&data)?.into_bytes();
-        let count = document.len().div_ceil(PART_BYTES);
-        let pieces =
-            (0..count).map(move |i| document[i * PART_BYTES..document.len().min((i + 1) * PART_BYTES)].to_vec());
-        Ok(Box::pin(futures_util::stream::iter(pieces.map(Ok))))
+        Ok(in_parts(data))
     }
 
     /// PUT or PATCH; answers the saved objects with their ids (a delete echoes its body).
@@ -213,9 +209,10 @@ impl Engine {
         caller: &Caller,
         target: AnnotationTarget,
         save: AnnotationSave,
-        body: &[u8],
-    ) -> ApiResult<String> {
-        let mut data = ann::parse(body)?;
+        body: Vec<u8>,
+    ) -> ApiResult<DocumentStream> {
+        let mut data = ann::parse(&body)?;
+        drop(body);
         let mut client = self.client().await?;
         let scope = self.annotation_scope(&client, caller, target, true).await?;
         if scope.jobs.is_empty() && !data.is_empty() {
@@ -263,7 +260,7 @@ impl Engine {
         tx.execute("UPDATE jobs SET updated_date = now() WHERE id = ANY($1)", &[&job_ids]).await.db()?;
         tx.execute("UPDATE tasks SET updated_date = now() WHERE id = $1", &[&scope.task]).await.db()?;
         tx.commit().await.db()?;
-        render(&data)
+        Ok(in_parts(data))
     }
 
     /// DELETE: removes every object of the job (or of the task's annotation jobs).
@@ -331,6 +328,52 @@ fn read_object<T: serde::de::DeserializeOwned + ann::FillDefaults>(document: &st
     Ok(object)
 }
 
+/// A whole document as a stream of parts, each rendered only when it is wanted.
+fn in_parts(data: LabeledData) -> DocumentStream {
+    let parts = Parts { data, kind: 0, index: 0, writer: DocumentWriter::default(), done: false };
+    Box::pin(futures_util::stream::iter(parts))
+}
+
+/// Renders a document part by part.
+struct Parts {
+    data: LabeledData,
+    /// The list being written (by [`Kind`]) and the next object in it.
+    kind: usize,
+    index: usize,
+    writer: DocumentWriter,
+    done: bool,
+}
+
+impl Iterator for Parts {
+    type Item = ApiResult<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        while self.writer.buffer.len() < PART_BYTES {
+            let (data, writer, index) = (&self.data, &mut self.writer, self.index);
+            let written = match self.kind {
+                0 => data.tags.get(index).map(|o| writer.object(Kind::Tag, o)),
+                1 => data.shapes.get(index).map(|o| writer.object(Kind::Shape, o)),
+                2 => data.tracks.get(index).map(|o| writer.object(Kind::Track, o)),
+                3 => data.intervals.get(index).map(|o| writer.object(Kind::Interval, o)),
+                _ => {
+                    writer.finish();
+                    self.done = true;
+                    break;
+                }
+            };
+            match written {
+                Some(Err(err)) => return Some(Err(err)),
+                Some(Ok(())) => self.index += 1,
+                None => (self.kind, self.index) = (self.kind + 1, 0),
+            }
+        }
+        Some(Ok(std::mem::take(&mut self.writer.buffer)))
+    }
+}
+
 /// `{"version":0,"tags":[…],"shapes":[…],"tracks":[…],"intervals":[…]}` written
 /// object by object, kinds in that order.
 struct DocumentWriter {
@@ -378,13 +421,6 @@ impl DocumentWriter {
         self.reach(Kind::Interval);
         self.buffer.extend_from_slice(b"]}");
     }
-}
-
-fn render(data: &LabeledData) -> ApiResult<String> {
-    serde_json::to_string(data).map_err(|e| {
-        tracing::error!(error = %e, "annotations could not be rendered");
-        ApiError::internal()
-    })
 }
 
 /// The objects stored for one job, in id order per kind.
@@ -458,19 +494,23 @@ async fn check_present(client: &impl GenericClient, jobs: &[i64], named: &[(Kind
     problems.finish()
 }
 
-/// Gives every object without an id a new one from its space's sequence.
+/// Gives every object without an id a new one from its space's sequence (a block of
+/// consecutive ids per space, reserved in one statement).
 async fn assign_ids(client: &impl GenericClient, data: &mut LabeledData) -> ApiResult<()> {
     let missing = ann::missing_ids(data);
     if missing.iter().all(|n| *n == 0) {
         return Ok(());
     }
-    let mut fresh: [std::vec::IntoIter<i64>; 5] = Default::default();
+    let mut fresh: [std::ops::Range<i64>; 5] = Default::default();
     for space in IdSpace::ALL {
         let count = missing[space.index()] as i64;
         if count > 0 {
-            let sql = format!("SELECT nextval('{}') FROM generate_series(1, $1::bigint)", sequence(space));
-            let rows = client.query(&sql, &[&count]).await.db()?;
-            fresh[space.index()] = rows.iter().map(|r| column(r, 0)).collect::<ApiResult<Vec<i64>>>()?.into_iter();
+            let row = client
+                .query_one("SELECT reserve_ids($1::text::regclass, $2)", &[&sequence(space), &count])
+                .await
+                .db()?;
+            let first: i64 = column(&row, 0)?;
+            fresh[space.index()] = first..first + count;
         }
     }
     ann::fill_ids(data, &mut fresh);

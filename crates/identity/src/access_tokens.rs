@@ -77,10 +77,16 @@ fn parse_expiry(raw: &str, errors: &mut FieldErrors) -> Option<DateTime<Utc>> {
     }
 }
 
-/// Tokens that can only read may not manage tokens.
-fn require_writable(principal: &Principal) -> ApiResult<()> {
-    if principal.read_only {
-        Err(ApiError::forbidden())
+/// Managing the account (its tokens, its record, its password) takes the account's own
+/// credentials: an access token may only list and view tokens and users, as CVAT's
+/// access-token rules allow. A leaked token cannot mint others, outlive its expiry or
+/// take the account over.
+pub(crate) fn require_account_credentials(principal: &Principal) -> ApiResult<()> {
+    if principal.access_token_id.is_some() {
+        Err(ApiError::detail(
+            cvat_error::ErrorKind::Forbidden,
+            "Access tokens cannot manage the account or its tokens: sign in with the account's password.",
+        ))
     } else {
         Ok(())
     }
@@ -94,7 +100,7 @@ impl Identity {
         expiry: &str,
         read_only: bool,
     ) -> ApiResult<AccessToken> {
-        require_writable(principal)?;
+        require_account_credentials(principal)?;
         let mut errors = FieldErrors::default();
         validate_name(name, &mut errors);
         let expiry = parse_expiry(expiry, &mut errors);
@@ -150,7 +156,7 @@ impl Identity {
 
     pub async fn update_access_token(&self, request: &UpdateAccessTokenRequest) -> ApiResult<AccessToken> {
         let principal = request.principal.as_ref().ok_or_else(ApiError::forbidden)?;
-        require_writable(principal)?;
+        require_account_credentials(principal)?;
         let mut errors = FieldErrors::default();
         if let Some(name) = &request.name {
             validate_name(name, &mut errors);
@@ -184,7 +190,7 @@ impl Identity {
     }
 
     pub async fn delete_access_token(&self, principal: &Principal, id: i64) -> ApiResult<()> {
-        require_writable(principal)?;
+        require_account_credentials(principal)?;
         let client = self.client().await?;
         let deleted = client
             .query_opt(

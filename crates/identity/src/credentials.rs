@@ -209,10 +209,16 @@ impl Identity {
     }
 
     /// Ends the session the request came with (other sessions stay).
+    /// Ends the request's session and, as dj-rest-auth deletes the user's token on
+    /// logout, every API key of the user; access tokens stay (they are revoked one by one).
     pub async fn logout(&self, principal: &Principal) -> ApiResult<()> {
+        let client = self.client().await?;
         if let Some(session_id) = &principal.session_id {
-            let client = self.client().await?;
             client.execute("DELETE FROM sessions WHERE key_hash = $1", &[&digest(session_id)]).await.db()?;
+        }
+        if principal.access_token_id.is_none() {
+            client.execute("DELETE FROM api_keys WHERE user_id = $1", &[&principal.user_id]).await.db()?;
+            self.cache.forget_user(principal.user_id).await;
         }
         Ok(())
     }
@@ -266,6 +272,7 @@ impl Identity {
     /// Changes the caller's password and ends their other sessions and API keys.
     pub async fn change_password(&self, request: &ChangePasswordRequest) -> ApiResult<()> {
         let principal = request.principal.as_ref().ok_or_else(ApiError::forbidden)?;
+        crate::access_tokens::require_account_credentials(principal)?;
         if self.verify_password(&principal.username, &request.old_password).await?.is_none() {
             return Err(ApiError::field(
                 "old_password",
@@ -279,14 +286,36 @@ impl Identity {
             "new_password2",
             &principal.username,
         )?;
-        self.set_password(principal.user_id, &request.new_password1, principal.session_id.as_deref()).await
+        self.set_password(principal.user_id, &request.new_password1, principal.session_id.as_deref(), None).await
     }
 
-    async fn set_password(&self, user_id: i64, new_password: &str, keep_session: Option<&str>) -> ApiResult<()> {
+    /// Sets a password and ends the user's other sessions, API keys and reset links (a
+    /// reset link dies with the password it was sent for, as Django's do). With
+    /// `reset_token`, the change happens only if that link is still good.
+    async fn set_password(
+        &self,
+        user_id: i64,
+        new_password: &str,
+        keep_session: Option<&str>,
+        reset_token: Option<&str>,
+    ) -> ApiResult<()> {
         let hash = password::hash(new_password.to_string()).await?;
         let keep = keep_session.map(digest).unwrap_or_default();
         let mut client = self.client().await?;
         let tx = client.transaction().await.db()?;
+        if let Some(token) = reset_token {
+            let claimed = tx
+                .execute(
+                    "DELETE FROM password_resets WHERE token_hash = $1 AND user_id = $2 AND expires_at > now()",
+                    &[&digest(token), &user_id],
+                )
+                .await
+                .db()?;
+            if claimed == 0 {
+                return Err(ApiError::field("token", "Invalid value"));
+            }
+        }
+        tx.execute("DELETE FROM password_resets WHERE user_id = $1", &[&user_id]).await.db()?;
         tx.execute("UPDATE users SET password_hash = $2 WHERE id = $1", &[&user_id, &hash]).await.db()?;
         tx.execute("DELETE FROM sessions WHERE user_id = $1 AND key_hash <> $2", &[&user_id, &keep]).await.db()?;
         tx.execute("DELETE FROM api_keys WHERE user_id = $1", &[&user_id]).await.db()?;
@@ -345,16 +374,17 @@ impl Identity {
             .and_then(|raw| String::from_utf8(raw).ok())
             .and_then(|text| text.parse::<i64>().ok())
             .ok_or_else(|| ApiError::field("uid", "Invalid value"))?;
+        // Looked at, not used up: a refused new password leaves the link working.
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "UPDATE password_resets r SET used_at = now() FROM users u \
-                 WHERE r.token_hash = $1 AND r.user_id = $2 AND u.id = r.user_id \
-                   AND r.used_at IS NULL AND r.expires_at > now() RETURNING u.username",
+                "SELECT u.username FROM password_resets r JOIN users u ON u.id = r.user_id \
+                 WHERE r.token_hash = $1 AND r.user_id = $2 AND r.expires_at > now()",
                 &[&digest(&request.token), &user_id],
             )
             .await
             .db()?;
+        drop(client);
         let username: String = column(&row.ok_or_else(|| ApiError::field("token", "Invalid value"))?, 0)?;
         password::validate_new(
             &request.new_password1,
@@ -363,7 +393,7 @@ impl Identity {
             "new_password2",
             &username,
         )?;
-        self.set_password(user_id, &request.new_password1, None).await
+        self.set_password(user_id, &request.new_password1, None, Some(&request.token)).await
     }
 
     /// Creates the administrator if no user has that name yet (an existing one, whose

@@ -124,6 +124,7 @@ impl Identity {
 
     /// Applies a `PatchedUserRequest`: yourself (basic fields only) or any user for an admin.
     pub async fn update_user(&self, principal: &Principal, id: i64, patch: &Map<String, Value>) -> ApiResult<User> {
+        crate::access_tokens::require_account_credentials(principal)?;
         let admin = is_admin(principal);
         if principal.user_id != id && !admin {
             return Err(ApiError::forbidden());
@@ -168,6 +169,7 @@ impl Identity {
 
     /// Deletes a user (yourself, or anyone for an admin); their credentials go with them.
     pub async fn delete_user(&self, principal: &Principal, id: i64) -> ApiResult<()> {
+        crate::access_tokens::require_account_credentials(principal)?;
         if principal.user_id != id && !is_admin(principal) {
             return Err(ApiError::forbidden());
         }

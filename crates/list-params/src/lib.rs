@@ -38,7 +38,8 @@ pub fn parse_paging(page: Option<&str>, page_size: Option<&str>) -> ApiResult<(i
     let page = match page {
         None | Some("") => 1,
         Some(raw) => match raw.parse::<i64>() {
-            Ok(n) if n >= 1 => n,
+            // A page past what any offset can reach does not exist (and must not overflow).
+            Ok(n) if n >= 1 && n <= i64::MAX / MAX_PAGE_SIZE => n,
             _ => return Err(ApiError::detail(ErrorKind::NotFound, "Invalid page.")),
         },
     };
@@ -55,4 +56,18 @@ pub fn parse_paging(page: Option<&str>, page_size: Option<&str>) -> ApiResult<(i
         },
     };
     Ok((page, page_size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_past_any_offset_do_not_exist() {
+        assert_eq!(parse_paging(Some("3"), Some("20")).unwrap(), (3, 20));
+        for page in ["0", "-1", "x", "9223372036854775807", "9223372036854776"] {
+            let err = parse_paging(Some(page), None).unwrap_err();
+            assert_eq!(err.status_code(), 404, "{page}");
+        }
+    }
 }

@@ -82,7 +82,7 @@ pub fn compile(spec: &ListSpec, params: &ListParams, mut conditions: SqlWhere) -
         conditions,
         order_by: order_by(spec, &params.sort)?,
         limit: page_size,
-        offset: (page - 1) * page_size,
+        offset: (page - 1).saturating_mul(page_size),
     })
 }
 

@@ -82,12 +82,36 @@ fn parse(bytes: &[u8], content_type: &str) -> Result<Map<String, Value>, ApiErro
         ));
     }
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Object(map)) => refuse_null_characters(map),
         Ok(other) => Err(ApiError::field(
             "non_field_errors",
             format!("Invalid data. Expected a dictionary, but got {}.", json_type(&other)),
         )),
         Err(err) => Err(ApiError::bad_request(format!("JSON parse error - {err}"))),
+    }
+}
+
+/// DRF's message for a string holding `\u0000`.
+pub const NULL_CHARACTERS: &str = "Null characters are not allowed.";
+
+/// A client's name for a field, as an error may repeat it: short, printable.
+pub fn shown_name(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
+/// Refuses a body with a null character in any string, naming the top-level field.
+fn refuse_null_characters(map: Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+    fn holds_null(value: &Value) -> bool {
+        match value {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(holds_null),
+            Value::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || holds_null(v)),
+            _ => false,
+        }
+    }
+    match map.iter().find(|(k, v)| k.contains('\0') || holds_null(v)) {
+        Some((name, _)) => Err(ApiError::field(&shown_name(name), NULL_CHARACTERS)),
+        None => Ok(map),
     }
 }
 
@@ -124,5 +148,7 @@ mod tests {
         assert_eq!(parse(b"a=b", "application/x-www-form-urlencoded").unwrap_err().status_code(), 415);
         assert_eq!(parse(b"{}", "text/plain").unwrap_err().status_code(), 415);
         assert_eq!(parse(b"{\"a\":1}", "application/vnd.cvat+json; version=2.0").unwrap()["a"], 1);
+        let null = parse(br#"{"ok": "x", "name": ["a\u0000b"]}"#, "application/json").unwrap_err();
+        assert_eq!(null.body, serde_json::json!({"name": ["Null characters are not allowed."]}));
     }
 }

@@ -28,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
         App::new()
             .configure(|cfg| app(cfg, state.clone()))
             .wrap(actix_web::middleware::from_fn(middleware::check_organization))
+            .wrap(actix_web::middleware::from_fn(middleware::refuse_null_characters))
             .wrap(actix_web::middleware::from_fn(middleware::negotiate))
             .wrap(actix_web::middleware::NormalizePath::trim())
             .wrap(actix_web::middleware::from_fn(middleware::observe))

@@ -76,6 +76,27 @@ pub async fn negotiate(
     Ok(response.map_into_left_body())
 }
 
+/// Null characters cannot be stored or compared: a path or query parameter holding one
+/// is refused at the edge in DRF's words, before anything reaches a service.
+pub async fn refuse_null_characters(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let bad_parameter: Option<String> =
+        pairs.into_iter().find(|(k, v)| k.contains('\0') || v.contains('\0')).map(|(k, _)| k);
+    let bad_path = percent_encoding::percent_decode_str(req.path()).any(|b| b == 0);
+    let refused = match (bad_parameter, bad_path) {
+        (Some(name), _) => Some(ApiError::field(&crate::body::shown_name(&name), crate::body::NULL_CHARACTERS)),
+        (None, true) => Some(ApiError::bad_request(crate::body::NULL_CHARACTERS)),
+        (None, false) => None,
+    };
+    if let Some(err) = refused {
+        return Ok(req.error_response(HttpError(err)).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
 /// CVAT resolves the organization context on every request: an unknown organization is
 /// a 404 and contradictory selectors a 400 whatever the endpoint (the client sends
 /// `X-Organization` everywhere once `organization_slug` is set). Requests without a

@@ -205,7 +205,9 @@ impl Task for TaskService {
                 "put" => AnnotationSave::Replace,
                 action => AnnotationSave::Patch(AnnotationAction::parse(action)?),
             };
-            self.engine.save_annotations(&caller, target, save, &body).await.map(document_parts)
+            let parts = self.engine.save_annotations(&caller, target, save, body).await?;
+            use futures_util::StreamExt;
+            Ok(Box::pin(parts.map(wire_part)) as DocumentParts)
         })
         .await
     }

@@ -240,7 +240,8 @@ pub async fn create_token(
         principal: Some(auth.0),
         name: fields.required_str("name"),
         expiry_date: expiry(&mut fields).unwrap_or_default(),
-        read_only: fields.optional_bool("read_only").unwrap_or(false),
+        // CVAT makes tokens read-only unless asked otherwise.
+        read_only: fields.optional_bool("read_only").unwrap_or(true),
     };
     fields.finish()?;
     let token = state.auth().create_access_token(request).await?.into_inner();
