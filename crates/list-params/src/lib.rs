@@ -39,7 +39,7 @@ pub fn parse_paging(page: Option<&str>, page_size: Option<&str>) -> ApiResult<(i
         None | Some("") => 1,
         Some(raw) => match raw.parse::<i64>() {
             // A page past what any offset can reach does not exist (and must not overflow).
-            Ok(n) if n >= 1 && n <= i64::MAX / MAX_PAGE_SIZE => n,
+            Ok(n) if (1..=i64::MAX / MAX_PAGE_SIZE).contains(&n) => n,
             _ => return Err(ApiError::detail(ErrorKind::NotFound, "Invalid page.")),
         },
     };
