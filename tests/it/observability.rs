@@ -55,7 +55,10 @@ async fn health_readiness_and_metrics_on_every_service() {
     admin_key().await;
     assert_eq!(expect(http().get(url("/readyz")).send().await.unwrap(), StatusCode::OK).await["status"], "ready");
     http().get(url("/api/server/about")).send().await.unwrap();
-    let metrics = http().get(url("/metrics")).send().await.unwrap().text().await.unwrap();
+    // Metrics are not for API clients; the gateway's are on its health port (BASE+0).
+    expect(http().get(url("/metrics")).send().await.unwrap(), StatusCode::NOT_FOUND).await;
+    let gateway = format!("http://127.0.0.1:{}/metrics", stack_port(0));
+    let metrics = http().get(gateway).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("cvat_http_request_duration_seconds"));
     // tests/run.sh puts the health ports of auth, task, media and export at BASE+1..+4.
     for port in stack_port(1)..=stack_port(4) {
@@ -69,6 +72,18 @@ async fn health_readiness_and_metrics_on_every_service() {
             // Logging in above went through the auth service.
             assert!(metrics.text().await.unwrap().contains("cvat_grpc_request_duration_seconds"));
         }
+    }
+}
+
+#[tokio::test]
+async fn answers_carry_the_security_headers() {
+    for path in ["/api/swagger/", "/api/docs/", "/api/server/about", "/api/nothing-here"] {
+        let response = http().get(url(path)).send().await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+        assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
     }
 }
 

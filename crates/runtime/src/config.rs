@@ -63,6 +63,8 @@ pub struct Settings {
     pub max_json_bytes: usize,
     /// The largest annotation document a PUT or PATCH may send.
     pub max_annotation_bytes: usize,
+    /// A request body that sends nothing for this long is refused (the connection freed).
+    pub body_idle_timeout_seconds: u64,
     /// The largest file accepted in a data upload.
     pub max_upload_file_bytes: usize,
     /// The largest file accepted over TUS (resumable uploads).
@@ -154,6 +156,7 @@ impl Settings {
             health_listen: parse(env, "CVAT_HEALTH_LISTEN", &format!("127.0.0.1:{default_health_port}"))?,
             max_json_bytes: parse(env, "CVAT_MAX_JSON_BYTES", "1048576")?,
             max_annotation_bytes: parse(env, "CVAT_MAX_ANNOTATION_BYTES", "268435456")?,
+            body_idle_timeout_seconds: parse(env, "CVAT_BODY_IDLE_TIMEOUT_SECONDS", "30")?,
             max_upload_file_bytes: parse(env, "CVAT_MAX_UPLOAD_FILE_BYTES", "104857600")?,
             max_tus_bytes: parse(env, "CVAT_MAX_TUS_BYTES", "4294967296")?,
             admin_user: text("CVAT_ADMIN_USER", "admin"),

@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 /// A JSON object body. An empty body counts as `{}`: the client sends
 /// `Content-Type: application/json` with no body on several calls.
@@ -19,11 +20,34 @@ fn too_large(limit: usize) -> ApiError {
     ApiError::detail(ErrorKind::PayloadTooLarge, format!("Request body is larger than {limit} bytes."))
 }
 
+/// The next piece of a body; refused when none arrives for `idle` (a client that stops
+/// sending mid-body would otherwise hold its connection and buffers for good).
+pub async fn next_piece<S, E>(pieces: &mut S, idle: Duration) -> Result<Option<bytes::Bytes>, ApiError>
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    match tokio::time::timeout(idle, pieces.next()).await {
+        Err(_) => Err(ApiError::bad_request(format!(
+            "The request body stopped arriving: nothing for {} seconds.",
+            idle.as_secs()
+        ))),
+        Ok(None) => Ok(None),
+        Ok(Some(piece)) => piece.map(Some).map_err(|e| ApiError::bad_request(format!("Could not read the body: {e}"))),
+    }
+}
+
+/// How long bodies of this server's requests may pause.
+pub fn idle_of(req: &HttpRequest) -> Duration {
+    req.app_data::<web::Data<AppState>>().map_or(Duration::from_secs(30), |s| s.body_idle)
+}
+
 /// Reads a body (or a part of one) into memory, refusing with `refused` (a 413) as soon
 /// as it would pass `limit` bytes: the one bounded read every handler uses.
 pub async fn read_capped<S, E>(
     mut pieces: S,
     limit: usize,
+    idle: Duration,
     refused: impl Fn() -> ApiError,
 ) -> Result<BytesMut, ApiError>
 where
@@ -31,8 +55,7 @@ where
     E: std::fmt::Display,
 {
     let mut bytes = BytesMut::new();
-    while let Some(piece) = pieces.next().await {
-        let piece = piece.map_err(|e| ApiError::bad_request(format!("Could not read the body: {e}")))?;
+    while let Some(piece) = next_piece(&mut pieces, idle).await? {
         if bytes.len() + piece.len() > limit {
             return Err(refused());
         }
@@ -46,7 +69,7 @@ where
 pub async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Map<String, Value>, ApiError> {
     let limit = req.app_data::<web::Data<AppState>>().map_or(1 << 20, |s| s.max_json_bytes);
     let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let bytes = read_capped(payload, limit, || too_large(limit)).await?;
+    let bytes = read_capped(payload, limit, idle_of(req), || too_large(limit)).await?;
     parse(&bytes, content_type)
 }
 
@@ -60,11 +83,12 @@ impl FromRequest for JsonBody {
             req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
         let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let mut payload = payload.take();
+        let idle = idle_of(req);
         Box::pin(async move {
             if declared.is_some_and(|n| n > limit) {
                 return Err(HttpError(too_large(limit)));
             }
-            let bytes = read_capped(&mut payload, limit, || too_large(limit)).await.map_err(HttpError)?;
+            let bytes = read_capped(&mut payload, limit, idle, || too_large(limit)).await.map_err(HttpError)?;
             parse(&bytes, &content_type).map(JsonBody).map_err(HttpError)
         })
     }

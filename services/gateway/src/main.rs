@@ -20,9 +20,11 @@ use cvat_runtime::{telemetry, Settings};
 // A multi-threaded tokio runtime: the OTLP batch exporter runs beside the HTTP workers.
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = Settings::from_env(8080)?;
+    let settings = Settings::from_env(9100)?;
     let _telemetry = telemetry::init("gateway", settings.otlp_endpoint.as_deref())?;
     let state = web::Data::new(state::AppState::connect(&settings).await?);
+    // Metrics go to the health port, as for the other services, not to API clients.
+    tokio::spawn(cvat_runtime::health::serve(settings.health_listen, cvat_runtime::health::readiness(vec![])));
     tracing::info!(addr = %settings.gateway_listen, "gateway listening");
     HttpServer::new(move || {
         App::new()
@@ -32,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
             .wrap(actix_web::middleware::from_fn(middleware::negotiate))
             .wrap(actix_web::middleware::NormalizePath::trim())
             .wrap(actix_web::middleware::from_fn(middleware::observe))
+            .wrap(middleware::security_headers())
     })
     // A client on a busy network may take a while to send its request head: allow what
     // nginx allows (60 s) rather than actix's 5 s, after which it would be cut off.

@@ -28,6 +28,18 @@ static REQUESTS: LazyLock<HistogramVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+/// The headers Django's security and clickjacking middleware put on every CVAT answer:
+/// no sniffing of content types, no framing (the docs pages included), no referrer to
+/// other sites.
+pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Content-Security-Policy", "frame-ancestors 'none'"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+}
+
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,

@@ -16,6 +16,8 @@ pub struct AppState {
     pub blobs: std::sync::Arc<dyn cvat_blob::BlobStore>,
     pub max_json_bytes: usize,
     pub max_annotation_bytes: usize,
+    /// How long a request body may send nothing before it is refused.
+    pub body_idle: Duration,
     pub max_upload_file_bytes: usize,
     pub max_tus_bytes: u64,
     pub share: cvat_blob::share::Share,
@@ -39,6 +41,7 @@ impl AppState {
             blobs: cvat_blob::from_settings(settings).await?,
             max_json_bytes: settings.max_json_bytes,
             max_annotation_bytes: settings.max_annotation_bytes,
+            body_idle: Duration::from_secs(settings.body_idle_timeout_seconds.max(1)),
             max_upload_file_bytes: settings.max_upload_file_bytes,
             max_tus_bytes: settings.max_tus_bytes,
             share: cvat_blob::share::Share::new(&settings.share_dir),

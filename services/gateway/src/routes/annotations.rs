@@ -17,7 +17,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use cvat_error::{ApiError, ErrorKind};
 use cvat_proto::task::{AnnotationsPart, AnnotationsQuery};
 use futures_util::future::{select, Either};
-use futures_util::StreamExt;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource(
@@ -106,12 +105,12 @@ async fn save(
     let (sender, receiver) = tokio::sync::mpsc::channel::<AnnotationsPart>(4);
     let first = AnnotationsPart { query: Some(query(&req, auth, target, id)), action, json: Vec::new() };
     let parts = futures_util::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|p| (p, r)) });
+    let idle = state.body_idle;
     let pump = async move {
         let mut pending = first;
         let mut total = 0usize;
         let mut payload = payload;
-        while let Some(piece) = payload.next().await {
-            let piece = piece.map_err(|e| ApiError::bad_request(format!("Could not read the body: {e}")))?;
+        while let Some(piece) = crate::body::next_piece(&mut payload, idle).await? {
             total += piece.len();
             if total > limit {
                 return Err(too_large());

@@ -187,7 +187,7 @@ pub async fn tus_append(
     }
     let room = (upload.length - offset).clamp(0, MAX_TUS_PIECE as i64) as usize;
     let refused = || ApiError::detail(ErrorKind::PayloadTooLarge, "The piece is too large.");
-    let piece = crate::body::read_capped(&mut payload, room, refused).await?;
+    let piece = crate::body::read_capped(&mut payload, room, state.body_idle, refused).await?;
     let key = keys::upload_part(task, &id, offset);
     let size = piece.len() as i64;
     state.blobs.put(&key, piece.freeze()).await.map_err(blob_error)?;
@@ -242,7 +242,8 @@ async fn receive_files(
             Some(_) => while field.next().await.is_some() {},
             None => {
                 let refused = || ApiError::detail(ErrorKind::PayloadTooLarge, format!("{name} is too large."));
-                let bytes = crate::body::read_capped(&mut field, state.max_json_bytes, refused).await?;
+                let bytes =
+                    crate::body::read_capped(&mut field, state.max_json_bytes, state.body_idle, refused).await?;
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 params.insert(name, form_value(&text));
             }
@@ -262,18 +263,22 @@ async fn store_part(state: &AppState, key: &str, field: &mut actix_multipart::Fi
     // The multipart stream lives on this thread; the store reads it through a channel.
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, BlobError>>(4);
     let pieces = futures_util::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|item| (item, r)) });
+    let idle = state.body_idle;
     let pump = async move {
         let mut received = 0usize;
-        while let Some(chunk) = field.next().await {
-            let piece = match chunk {
-                Ok(chunk) if received + chunk.len() > limit => {
+        loop {
+            let piece = match crate::body::next_piece(field, idle).await {
+                Ok(None) => break,
+                Ok(Some(chunk)) if received + chunk.len() > limit => {
                     Err(BlobError::TooLarge(format!("{name} is larger than {limit} bytes.")))
                 }
-                Ok(chunk) => {
+                Ok(Some(chunk)) => {
                     received += chunk.len();
                     Ok(chunk)
                 }
-                Err(e) => Err(BlobError::Refused(format!("Broken multipart body: {e}"))),
+                Err(err) => {
+                    Err(BlobError::Refused(err.body["detail"].as_str().unwrap_or("Broken multipart body.").to_string()))
+                }
             };
             let failed = piece.is_err();
             if sender.send(piece).await.is_err() || failed {

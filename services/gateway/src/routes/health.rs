@@ -1,4 +1,5 @@
-//! `/healthz`, `/readyz` (the auth and task services answer) and `/metrics`.
+//! `/healthz` and `/readyz` (the auth and task services answer). Metrics are served on
+//! the gateway's health port (`CVAT_HEALTH_LISTEN`), not to API clients.
 
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
@@ -6,9 +7,7 @@ use cvat_proto::common::OrgContext;
 use cvat_proto::task::TraceProbeRef;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+    cfg.route("/healthz", web::get().to(healthz)).route("/readyz", web::get().to(readyz));
 }
 
 async fn healthz() -> HttpResponse {
@@ -36,8 +35,4 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status.as_u16()).expect("valid status"))
         .content_type(content_type)
         .body(body)
-}
-
-async fn metrics() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(cvat_runtime::health::metrics_text())
 }
