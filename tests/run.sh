@@ -74,6 +74,7 @@ export CVAT_SHARE_DIR=$CVAT_DATA_DIR/share
 # Small enough for tests/it/task_data.rs to exceed; the SDK sends bigger files over TUS.
 export CVAT_MAX_UPLOAD_FILE_BYTES=$((16 * 1024 * 1024))
 export CVAT_MAX_ANNOTATION_BYTES=$((4 * 1024 * 1024))
+export CVAT_BODY_IDLE_TIMEOUT_SECONDS=2
 # tests/it/remote_data.rs serves remote_files from 127.0.0.2, the one internal network allowed.
 export CVAT_REMOTE_ALLOWED_NETWORKS=127.0.0.2/32 CVAT_REMOTE_MAX_BYTES=$((2 * 1024 * 1024)) CVAT_REMOTE_TIMEOUT_SECONDS=3
 export CVAT_TEST_URL=http://$CVAT_GATEWAY_LISTEN

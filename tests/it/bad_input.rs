@@ -194,3 +194,21 @@ async fn null_characters_are_refused_at_the_edge() {
     let path = caller.get("/api/tasks/1%00", None).await;
     assert_eq!(path.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // tests/run.sh sets CVAT_BODY_IDLE_TIMEOUT_SECONDS=2.
+    let address = base().trim_start_matches("http://").to_string();
+    let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/auth/login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"username\": \""
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(60), socket.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server kept the stalled request open");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("stopped arriving"), "{text}");
+}
