@@ -384,3 +384,25 @@ async fn a_reset_link_dies_with_the_password_and_survives_a_refused_one() {
     assert!(other.get("token").is_some(), "{other}");
     login_key(&username, "Fourth-pass-31").await;
 }
+
+#[tokio::test]
+async fn strangers_cannot_lock_the_owner_out() {
+    let (username, password, _) = new_user().await;
+    let email = format!("{username}@example.com");
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder().local_address(std::net::IpAddr::from(ip)).build().expect("client builds")
+    };
+    let (stranger, owner) = (from([127, 0, 0, 2]), from([127, 0, 0, 3]));
+    let login = |client: &reqwest::Client, name: &str, pw: &str| {
+        client.post(url("/api/auth/login")).json(&json!({"username": name, "password": pw}))
+    };
+    // tests/run.sh sets CVAT_LOGIN_MAX_FAILURES=5.
+    for _ in 0..5 {
+        expect(login(&stranger, &username, "bad-guess").send().await.unwrap(), StatusCode::BAD_REQUEST).await;
+    }
+    expect(login(&stranger, &username, "bad-guess").send().await.unwrap(), StatusCode::TOO_MANY_REQUESTS).await;
+    // The e-mail names the same account: no fresh guesses.
+    expect(login(&stranger, &email, "bad-guess").send().await.unwrap(), StatusCode::TOO_MANY_REQUESTS).await;
+    // The owner, from their own address, still gets in.
+    expect(login(&owner, &username, &password).send().await.unwrap(), StatusCode::OK).await;
+}

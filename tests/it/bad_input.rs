@@ -110,12 +110,21 @@ async fn empty_json_body_is_accepted() {
 
 #[tokio::test]
 async fn organization_context_is_checked_on_every_endpoint() {
-    let about = |header: &str| http().get(url("/api/server/about")).header("X-Organization", header.to_string()).send();
+    let key = token(&admin_key().await);
+    let about = |header: &str| {
+        let request = http().get(url("/api/server/about")).header("X-Organization", header.to_string());
+        request.header("Authorization", &key).send()
+    };
     let body = expect(about("ghost-org").await.unwrap(), StatusCode::NOT_FOUND).await;
     assert_eq!(body["detail"], "ghost-org organization does not exist.");
     expect(about("").await.unwrap(), StatusCode::OK).await;
     let both = http().get(url("/api/server/about?org_id=1")).header("X-Organization", "x").send().await.unwrap();
     expect(both, StatusCode::BAD_REQUEST).await;
+    // Without credentials nothing is looked up: a public endpoint answers, the rest 401.
+    let anonymous = http().get(url("/api/server/about")).header("X-Organization", "ghost-org").send().await.unwrap();
+    expect(anonymous, StatusCode::OK).await;
+    let anonymous = http().get(url("/api/tasks")).header("X-Organization", "ghost-org").send().await.unwrap();
+    expect(anonymous, StatusCode::UNAUTHORIZED).await;
 }
 
 #[tokio::test]
@@ -211,4 +220,15 @@ async fn a_body_that_stops_arriving_is_refused() {
     let text = String::from_utf8_lossy(&answer);
     assert!(text.starts_with("HTTP/1.1 400"), "{text}");
     assert!(text.contains("stopped arriving"), "{text}");
+}
+
+#[tokio::test]
+async fn thousands_of_search_terms_are_refused_at_once() {
+    let (caller, _) = Caller::new().await;
+    let terms = (0..1000).map(|i| format!("t{i}")).collect::<Vec<_>>().join(",");
+    for list in ["/api/memberships", "/api/tasks", "/api/users", "/api/issues"] {
+        let response = caller.get(&format!("{list}?search={terms}"), None).await;
+        let body = expect(response, StatusCode::BAD_REQUEST).await;
+        assert!(body.get("search").is_some(), "{list}: {body}");
+    }
 }

@@ -140,8 +140,11 @@ pub async fn organization(owner: &Caller, members: &[(&Caller, &str, &str)]) -> 
             StatusCode::CREATED,
         )
         .await;
-        let key = invitation["key"].as_str().unwrap();
-        expect(member.post(&format!("/api/invitations/{key}/accept"), None, json!({})).await, StatusCode::OK).await;
+        // Existing users join at once (CVAT's default); accept only where it is asked for.
+        if invitation["accepted"] == false {
+            let key = invitation["key"].as_str().unwrap();
+            expect(member.post(&format!("/api/invitations/{key}/accept"), None, json!({})).await, StatusCode::OK).await;
+        }
     }
     (slug, org["id"].as_i64().unwrap())
 }

@@ -324,3 +324,21 @@ async fn job_chunks_that_span_task_chunks_hold_the_jobs_frames() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_image_declaring_too_many_pixels_fails_its_request_by_name() {
+    let (caller, _) = Caller::new().await;
+    let task = new_task(&caller).await;
+    // A real 16×16 JPEG whose frame header claims 60000×60000 (3.6 Gpx, 10.8 GB of RGB).
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    let image = image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([x as u8 * 9, y as u8 * 9, 7]));
+    image::DynamicImage::ImageRgb8(image).write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
+    let mut bytes = jpeg.into_inner();
+    let sof = bytes.windows(2).position(|w| w == [0xFF, 0xC0]).expect("a baseline JPEG");
+    bytes[sof + 5..sof + 9].copy_from_slice(&[0xEA, 0x60, 0xEA, 0x60]);
+    expect(send(&caller, task, vec![("bomb.jpg", bytes)]).await, StatusCode::ACCEPTED).await;
+    let request = request_of(&caller, task).await;
+    assert_eq!(request["status"], "failed", "{request}");
+    let message = request["message"].as_str().unwrap();
+    assert!(message.contains("bomb.jpg") && message.contains("pixels"), "{message}");
+}

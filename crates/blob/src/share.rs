@@ -73,11 +73,16 @@ impl Share {
         let excluded: Vec<PathBuf> = exclude.iter().filter_map(|e| self.resolve(e).ok()).collect();
         let mut out = Vec::new();
         let mut stack: Vec<PathBuf> = paths.iter().map(|p| self.resolve(p)).collect::<Result<_, _>>()?;
+        // Directories already walked: a symlink to an ancestor must not loop forever.
+        let mut walked = std::collections::HashSet::new();
         while let Some(path) = stack.pop() {
             if excluded.iter().any(|e| path.starts_with(e)) {
                 continue;
             }
             if path.is_dir() {
+                if !walked.insert(path.clone()) {
+                    continue;
+                }
                 for entry in std::fs::read_dir(&path)? {
                     let real = entry?.path().canonicalize()?;
                     // A symlink pointing out of the share is skipped.
@@ -102,6 +107,17 @@ impl Share {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_symlink_loop_is_walked_once() {
+        let root = std::env::temp_dir().join(format!("cvat-share-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/1.png"), b"1").unwrap();
+        std::os::unix::fs::symlink(root.join("a"), root.join("a/b/up")).unwrap();
+        let share = Share::new(&root);
+        assert_eq!(share.files(&["a/".to_string()], &[]).unwrap(), vec!["a/b/1.png".to_string()]);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn paths_stay_inside() {

@@ -12,6 +12,29 @@ pub mod related;
 
 use image::{DynamicImage, ImageFormat};
 use std::io::{Cursor, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Pillow's `Image.MAX_IMAGE_PIXELS`, which CVAT keeps: larger images are refused.
+pub const DEFAULT_MAX_PIXELS: u64 = 178_956_970;
+
+static MAX_PIXELS: AtomicU64 = AtomicU64::new(DEFAULT_MAX_PIXELS);
+
+/// Sets the largest image (and video frame), in pixels, that is decoded: a header that
+/// declares more is refused before anything is allocated for it. Called once at start-up
+/// (`CVAT_MAX_IMAGE_PIXELS`).
+pub fn limit_pixels(max: u64) {
+    MAX_PIXELS.store(max.max(1), Ordering::Relaxed);
+}
+
+/// Refuses a size over the limit, saying why.
+fn check_pixels(width: u64, height: u64) -> Result<(), String> {
+    let max = MAX_PIXELS.load(Ordering::Relaxed);
+    let pixels = width.saturating_mul(height);
+    if pixels > max {
+        return Err(format!("{width}×{height} is {pixels} pixels, more than the {max} allowed"));
+    }
+    Ok(())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
@@ -75,6 +98,8 @@ impl Frame {
 pub fn process_image(name: &str, bytes: Vec<u8>, quality: u8) -> Result<Frame, MediaError> {
     let bad = |reason: String| MediaError::NotAnImage { name: name.to_string(), reason };
     let format = image::guess_format(&bytes).map_err(|e| bad(e.to_string()))?;
+    let (width, height) = dimensions(&bytes, format).map_err(bad)?;
+    check_pixels(width.into(), height.into()).map_err(bad)?;
     let decoded = if format == ImageFormat::Jpeg {
         decode_jpeg(&bytes).map_err(|e| bad(e.to_string()))?
     } else {
@@ -148,9 +173,21 @@ pub fn read_ppm(reader: &mut impl Read) -> std::io::Result<Option<image::RgbImag
     }
     let width: u32 = tokens[1].parse().map_err(|_| invalid())?;
     let height: u32 = tokens[2].parse().map_err(|_| invalid())?;
+    check_pixels(width.into(), height.into())
+        .map_err(|reason| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("a video frame of {reason}")))?;
     let mut pixels = vec![0u8; width as usize * height as usize * 3];
     reader.read_exact(&mut pixels)?;
     image::RgbImage::from_raw(width, height, pixels).map(Some).ok_or_else(invalid)
+}
+
+/// The size an image's header declares, read without decoding it.
+fn dimensions(bytes: &[u8], format: ImageFormat) -> Result<(u32, u32), String> {
+    if format == ImageFormat::Jpeg {
+        let header =
+            turbojpeg::Decompressor::new().and_then(|mut d| d.read_header(bytes)).map_err(|e| e.to_string())?;
+        return Ok((header.width as u32, header.height as u32));
+    }
+    image::ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(|e| e.to_string())
 }
 
 fn decode_jpeg(bytes: &[u8]) -> Result<DynamicImage, turbojpeg::Error> {
@@ -295,6 +332,15 @@ mod tests {
         out
     }
 
+    /// `jpeg` with its frame header (SOF0) saying `width`×`height`.
+    pub(crate) fn claim_size(jpeg: &[u8], width: u16, height: u16) -> Vec<u8> {
+        let mut bytes = jpeg.to_vec();
+        let sof = bytes.windows(2).position(|w| w == [0xFF, 0xC0]).expect("a baseline JPEG");
+        bytes[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
+        bytes[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
+        bytes
+    }
+
     #[test]
     fn images_become_frames() {
         let source = png(40, 30);
@@ -325,6 +371,10 @@ mod tests {
         let mut truncated = png_frame.compressed.clone();
         truncated.truncate(truncated.len() / 2);
         assert!(process_image("cut.jpg", truncated, 50).is_err(), "a truncated JPEG is refused");
+        // A small JPEG whose header claims 60000×60000: refused before 10 GB are asked for.
+        let huge = claim_size(&frame.compressed, 60_000, 60_000);
+        let err = process_image("bomb.jpg", huge, 50).err().expect("a decompression bomb is refused").to_string();
+        assert!(err.contains("bomb.jpg") && err.contains("more than the"), "{err}");
     }
 
     #[test]

@@ -34,10 +34,12 @@ pub struct Migration {
 
 /// Builds a pool; connections are made lazily, so a database that is down at start-up
 /// only fails the requests that need it, and the service recovers when it returns.
-/// Every connection's `search_path` is the service's own schema.
-pub fn pool(url: &str, schema: &str, max_size: usize) -> Result<Pool, DbError> {
+/// Every connection's `search_path` is the service's own schema, and no statement runs
+/// longer than `statement_timeout_ms` (0: no limit), so one client's costly query cannot
+/// hold a connection others need.
+pub fn pool(url: &str, schema: &str, max_size: usize, statement_timeout_ms: u64) -> Result<Pool, DbError> {
     let mut config: tokio_postgres::Config = url.parse().map_err(DbError::Config)?;
-    config.options(format!("-csearch_path={schema}"));
+    config.options(format!("-csearch_path={schema} -cstatement_timeout={statement_timeout_ms}"));
     let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
         .max_size(max_size)
@@ -76,7 +78,9 @@ async fn apply_missing(client: &mut Client, schema: &str, migrations: &[Migratio
     let mut done = Vec::new();
     for migration in pending {
         let tx = client.transaction().await?;
-        tx.batch_execute(&format!("SET LOCAL search_path TO {schema}, public;\n{}", migration.sql)).await?;
+        // A migration may take as long as it needs.
+        let prelude = format!("SET LOCAL search_path TO {schema}, public;\nSET LOCAL statement_timeout = 0;");
+        tx.batch_execute(&format!("{prelude}\n{}", migration.sql)).await?;
         tx.execute(
             &format!("INSERT INTO {schema}.schema_migrations (version, name) VALUES ($1, $2)"),
             &[&migration.version, &migration.name],
@@ -112,6 +116,10 @@ fn classify(err: DbError, at: &'static std::panic::Location<'static>) -> ApiErro
             tracing::info!(error = %err, %at, "unique violation");
             return ApiError::detail(ErrorKind::Conflict, "An object with these values already exists.");
         }
+        if code == Some(&SqlState::QUERY_CANCELED) {
+            tracing::warn!(error = %err, %at, "statement timed out");
+            return ApiError::unavailable("The query took too long; the database");
+        }
         // Text PostgreSQL cannot store (a NUL character, `\u0000` in JSON) is the client's.
         if code == Some(&SqlState::CHARACTER_NOT_IN_REPERTOIRE) || code == Some(&SqlState::UNTRANSLATABLE_CHARACTER) {
             tracing::info!(error = %err, %at, "unstorable text");
@@ -119,11 +127,17 @@ fn classify(err: DbError, at: &'static std::panic::Location<'static>) -> ApiErro
         }
     }
     // The server's message says what failed (its detail may quote data: not logged).
-    let message = match &err {
-        DbError::Query(e) => e.as_db_error().map(|d| d.message().to_string()),
-        _ => None,
+    let (message, sqlstate) = match &err {
+        DbError::Query(e) => (e.as_db_error().map(|d| d.message().to_string()), e.code().map(|c| c.code().to_string())),
+        _ => (None, None),
     };
-    tracing::error!(error = %err, message = message.unwrap_or_default(), %at, "database error");
+    tracing::error!(
+        error = %err,
+        message = message.unwrap_or_default(),
+        sqlstate = sqlstate.unwrap_or_default(),
+        %at,
+        "database error"
+    );
     ApiError::internal()
 }
 

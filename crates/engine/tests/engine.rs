@@ -56,7 +56,7 @@ impl Fixture {
         let url = std::env::var("CVAT_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://cvat:cvat@127.0.0.1:5432/cvat".to_string());
         let schema = format!("engine_test_{}", uuid::Uuid::new_v4().simple());
-        let pool = cvat_db::pool(&url, &schema, pool_size).unwrap();
+        let pool = cvat_db::pool(&url, &schema, pool_size, 30_000).unwrap();
         cvat_db::migrate(&pool, &schema, MIGRATIONS)
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL at {url} (start it with `make deps`): {e}"));

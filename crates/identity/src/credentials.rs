@@ -53,14 +53,31 @@ impl Identity {
                 serde_json::json!({"non_field_errors": ["Must include \"username\" and \"password\"."]}),
             ));
         }
-        self.throttle.check(account, &request.client_address).await?;
+        let counted = self.throttled_account(account).await?;
+        self.throttle.check(&counted, &request.client_address).await?;
         let user = self.verify_password(account, &request.password).await?;
         let Some(user) = user else {
-            self.throttle.record_failure(account, &request.client_address).await?;
+            self.throttle.record_failure(&counted, &request.client_address).await?;
             return Err(ApiError::new(ErrorKind::BadRequest, serde_json::json!({"non_field_errors": [BAD_LOGIN]})));
         };
-        self.throttle.record_success(account, &request.client_address).await?;
+        self.throttle.record_success(&counted, &request.client_address).await?;
         self.open_session(user.id).await
+    }
+
+    /// What failed logins are counted against: the user a username or e-mail names (so
+    /// both count together), or the lowercased text when it names nobody.
+    async fn throttled_account(&self, account: &str) -> ApiResult<String> {
+        let row = self
+            .cached_row(
+                "SELECT id FROM users WHERE username = $1 OR (email <> '' AND lower(email) = lower($1)) \
+                 ORDER BY (username = $1) DESC LIMIT 1",
+                &[&account],
+            )
+            .await?;
+        match row {
+            Some(row) => Ok(format!("user:{}", column::<_, i64>(&row, 0)?)),
+            None => Ok(format!("name:{}", account.to_lowercase())),
+        }
     }
 
     /// The active user whose username (or e-mail) and password match.

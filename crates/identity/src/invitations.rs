@@ -111,9 +111,10 @@ impl Identity {
         let tx = client.transaction().await.db()?;
         let membership = tx
             .query_opt(
-                "INSERT INTO memberships (user_id, organization_id, role, is_active) VALUES ($1, $2, $3, false) \
+                "INSERT INTO memberships (user_id, organization_id, role, is_active, joined_date) \
+                 VALUES ($1, $2, $3, $4, CASE WHEN $4 THEN now() END) \
                  ON CONFLICT (user_id, organization_id) DO NOTHING RETURNING id",
-                &[&user_id, &org_id, &role],
+                &[&user_id, &org_id, &role, &!self.config.invitation_confirm],
             )
             .await
             .db()?
@@ -213,7 +214,7 @@ impl Identity {
     pub async fn accept_invitation(&self, principal: &Principal, key: &str) -> ApiResult<String> {
         let invitation = self.invitee_only(principal, key).await?;
         if invitation.accepted {
-            return Err(ApiError::invalid("This invitation has already been accepted."));
+            return Err(ApiError::invalid("Your invitation is already accepted."));
         }
         if invitation.expired {
             return Err(ApiError::invalid("This invitation has expired."));

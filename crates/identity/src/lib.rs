@@ -43,6 +43,9 @@ pub const MIGRATIONS: &[Migration] = &[
 #[derive(Debug, Clone)]
 pub struct IdentityConfig {
     pub session_ttl_seconds: i64,
+    /// Invitees accept invitations themselves (CVAT's `ORG_INVITATION_CONFIRM`); off,
+    /// an invited user is a member at once, as in CVAT by default.
+    pub invitation_confirm: bool,
 }
 
 /// Everything the auth service does, over PostgreSQL and Redis.

@@ -72,10 +72,13 @@ pub struct CompiledList {
 /// Compiles `params` against `spec`, appending to `conditions` (the caller's scope).
 pub fn compile(spec: &ListSpec, params: &ListParams, mut conditions: SqlWhere) -> ApiResult<CompiledList> {
     equality_filters(spec, &params.equals, &mut conditions)?;
+    if params.filter.len() > MAX_FILTER_BYTES {
+        return Err(ApiError::field("filter", format!("A filter is at most {MAX_FILTER_BYTES} bytes.")));
+    }
     if !params.filter.trim().is_empty() {
         filter::apply(spec, &params.filter, &mut conditions)?;
     }
-    search(spec, &params.search, &mut conditions);
+    search(spec, &params.search, &mut conditions)?;
     let page = params.page.max(1);
     let page_size = if params.page_size <= 0 { DEFAULT_PAGE_SIZE } else { params.page_size.min(MAX_PAGE_SIZE) };
     Ok(CompiledList {
@@ -154,18 +157,32 @@ fn expected_message(ty: FieldType) -> &'static str {
     }
 }
 
+/// The longest JSON-Logic `filter` accepted (CVAT's UI writes filters of a few hundred).
+pub const MAX_FILTER_BYTES: usize = 4096;
+
+/// At most this many search terms: each one is a condition on every search field, so
+/// thousands of them would cost seconds per request (a repeated term counts once).
+pub const MAX_SEARCH_TERMS: usize = 16;
+
 /// Every whitespace- or comma-separated term must match one of the search fields.
-fn search(spec: &ListSpec, query: &str, out: &mut SqlWhere) {
+fn search(spec: &ListSpec, query: &str, out: &mut SqlWhere) -> ApiResult<()> {
     let fields: Vec<&Field> = spec.search.iter().filter_map(|n| spec.field(n)).collect();
     if fields.is_empty() {
-        return;
+        return Ok(());
     }
-    for term in query.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty()) {
+    let mut terms: Vec<&str> = query.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty()).collect();
+    terms.sort_unstable();
+    terms.dedup();
+    if terms.len() > MAX_SEARCH_TERMS {
+        return Err(ApiError::field("search", format!("Search for at most {MAX_SEARCH_TERMS} different terms.")));
+    }
+    for term in terms {
         let pattern = format!("%{}%", escape_like(term));
         let alternatives: Vec<String> = fields.iter().map(|f| format!("({})::text ILIKE {{}}", f.sql)).collect();
         let values = fields.iter().map(|_| SqlParam::Text(pattern.clone())).collect();
         out.push_many(&format!("({})", alternatives.join(" OR ")), values);
     }
+    Ok(())
 }
 
 fn escape_like(term: &str) -> String {

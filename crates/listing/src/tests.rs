@@ -114,3 +114,19 @@ fn default_order_and_offset() {
     assert_eq!(compiled.order_by, "u.id DESC");
     assert_eq!((compiled.limit, compiled.offset), (20, 40));
 }
+
+#[test]
+fn many_search_terms_and_long_filters_are_refused_at_once() {
+    let terms = (0..3000).map(|i| format!("t{i}")).collect::<Vec<_>>().join(",");
+    let params = ListParams { search: terms, ..ListParams::default() };
+    let err = compile(&SPEC, &params, SqlWhere::default()).unwrap_err();
+    assert!(err.body.get("search").is_some());
+    // Repeats count once.
+    let params = ListParams { search: vec!["a"; 3000].join(","), ..ListParams::default() };
+    assert!(compile(&SPEC, &params, SqlWhere::default()).is_ok());
+    let params = ListParams {
+        filter: format!("{{\"==\":[{{\"var\":\"username\"}},\"{}\"]}}", "x".repeat(5000)),
+        ..ListParams::default()
+    };
+    assert!(compile(&SPEC, &params, SqlWhere::default()).unwrap_err().body.get("filter").is_some());
+}

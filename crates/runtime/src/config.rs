@@ -65,6 +65,12 @@ pub struct Settings {
     pub max_annotation_bytes: usize,
     /// A request body that sends nothing for this long is refused (the connection freed).
     pub body_idle_timeout_seconds: u64,
+    /// The largest image or video frame decoded, in pixels (Pillow's limit by default).
+    pub max_image_pixels: u64,
+    /// No SQL statement of a request runs longer (milliseconds; 0: no limit).
+    pub db_statement_timeout_ms: u64,
+    /// Invited users accept invitations themselves instead of joining at once.
+    pub org_invitation_confirm: bool,
     /// The largest file accepted in a data upload.
     pub max_upload_file_bytes: usize,
     /// The largest file accepted over TUS (resumable uploads).
@@ -157,6 +163,9 @@ impl Settings {
             max_json_bytes: parse(env, "CVAT_MAX_JSON_BYTES", "1048576")?,
             max_annotation_bytes: parse(env, "CVAT_MAX_ANNOTATION_BYTES", "268435456")?,
             body_idle_timeout_seconds: parse(env, "CVAT_BODY_IDLE_TIMEOUT_SECONDS", "30")?,
+            max_image_pixels: parse(env, "CVAT_MAX_IMAGE_PIXELS", "178956970")?,
+            db_statement_timeout_ms: parse(env, "CVAT_DB_STATEMENT_TIMEOUT_MS", "20000")?,
+            org_invitation_confirm: parse(env, "CVAT_ORG_INVITATION_CONFIRM", "false")?,
             max_upload_file_bytes: parse(env, "CVAT_MAX_UPLOAD_FILE_BYTES", "104857600")?,
             max_tus_bytes: parse(env, "CVAT_MAX_TUS_BYTES", "4294967296")?,
             admin_user: text("CVAT_ADMIN_USER", "admin"),

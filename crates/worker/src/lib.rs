@@ -177,6 +177,7 @@ impl Handler for PoolHandler {
 pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Result<()> {
     let settings = Settings::from_env(default_health_port)?;
     let _telemetry = telemetry::init(pool, settings.otlp_endpoint.as_deref())?;
+    cvat_codecs::limit_pixels(settings.max_image_pixels);
     let broker = Arc::new(Broker::new(settings.amqp_url.expose(), &settings.queue_prefix));
     let blobs = cvat_blob::from_settings(&settings).await?;
     let probe_broker = broker.clone();

@@ -11,7 +11,12 @@ use std::sync::Arc;
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::from_env(9101)?;
     let _telemetry = telemetry::init("auth", settings.otlp_endpoint.as_deref())?;
-    let db = cvat_db::pool(settings.database_url.expose(), cvat_identity::SCHEMA, settings.db_pool_size)?;
+    let db = cvat_db::pool(
+        settings.database_url.expose(),
+        cvat_identity::SCHEMA,
+        settings.db_pool_size,
+        settings.db_statement_timeout_ms,
+    )?;
     cvat_db::migrate(&db, cvat_identity::SCHEMA, cvat_identity::MIGRATIONS).await?;
     let redis = redis::Client::open(settings.redis_url.expose())?;
     let redis = redis::aio::ConnectionManager::new(redis).await?;
@@ -19,7 +24,10 @@ async fn main() -> anyhow::Result<()> {
     let throttle =
         LoginThrottle::new(redis, &settings.queue_prefix, settings.login_max_failures, settings.login_window_seconds);
     let outbox = Outbox::new(std::env::var("CVAT_MAIL_DIR").unwrap_or_else(|_| ".data/mail".into()));
-    let config = IdentityConfig { session_ttl_seconds: settings.session_ttl_seconds };
+    let config = IdentityConfig {
+        session_ttl_seconds: settings.session_ttl_seconds,
+        invitation_confirm: settings.org_invitation_confirm,
+    };
     let identity = Arc::new(Identity::new(db.clone(), throttle, cache, outbox, config));
     if identity
         .ensure_admin(&settings.admin_user, &settings.admin_email, settings.admin_password.expose())

@@ -124,8 +124,13 @@ pub async fn check_organization(
         Ok(context) => context,
         Err(err) => return Ok(req.error_response(HttpError(err)).map_into_right_body()),
     };
-    let needs_lookup = matches!(&context.selector, Some(Selector::Slug(slug)) if !slug.is_empty())
-        || matches!(context.selector, Some(Selector::Id(_)));
+    // Nobody is asking without credentials: the handler refuses or ignores the context,
+    // so an anonymous client never makes the auth service look an organization up.
+    let has_credentials =
+        req.headers().contains_key("authorization") || req.cookie(crate::identity::SESSION_COOKIE).is_some();
+    let needs_lookup = has_credentials
+        && (matches!(&context.selector, Some(Selector::Slug(slug)) if !slug.is_empty())
+            || matches!(context.selector, Some(Selector::Id(_))));
     let resolved = if needs_lookup {
         let state = req.app_data::<web::Data<AppState>>().expect("state is configured").clone();
         match state.auth().resolve_organization(context).await {

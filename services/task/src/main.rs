@@ -19,7 +19,8 @@ use std::sync::Arc;
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::from_env(9102)?;
     let _telemetry = telemetry::init("task", settings.otlp_endpoint.as_deref())?;
-    let db = cvat_db::pool(settings.database_url.expose(), SCHEMA, settings.db_pool_size)?;
+    let db =
+        cvat_db::pool(settings.database_url.expose(), SCHEMA, settings.db_pool_size, settings.db_statement_timeout_ms)?;
     cvat_db::migrate(&db, SCHEMA, MIGRATIONS).await?;
     let broker = Arc::new(Broker::new(settings.amqp_url.expose(), &settings.queue_prefix));
     let (probe_db, probe_broker) = (db.clone(), broker.clone());
