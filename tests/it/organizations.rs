@@ -78,9 +78,8 @@ async fn organization_lifecycle_with_invitations_and_roles() {
         StatusCode::CREATED,
     )
     .await;
-    let declined =
-        carol.post(&format!("/api/invitations/{}/decline", joined["key"].as_str().unwrap()), None, json!({}));
-    expect(declined.await, StatusCode::BAD_REQUEST).await;
+    let decline = format!("/api/invitations/{}/decline", joined["key"].as_str().unwrap());
+    expect(carol.post(&decline, None, json!({})).await, StatusCode::BAD_REQUEST).await;
 
     // Memberships in the organization's context.
     let members = expect(owner.get("/api/memberships", Some(&slug)).await, StatusCode::OK).await;
