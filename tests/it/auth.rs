@@ -46,6 +46,16 @@ async fn session_login_requires_csrf_for_writes_and_ends_on_logout() {
         .await
         .unwrap();
     expect(foreign, StatusCode::FORBIDDEN).await;
+    // The scheme counts too.
+    let other_scheme = client
+        .patch(url(&format!("/api/users/{id}")))
+        .header("X-CSRFToken", &csrf)
+        .header("Origin", base().replace("http://", "https://"))
+        .json(&json!({"first_name": "X"}))
+        .send()
+        .await
+        .unwrap();
+    expect(other_scheme, StatusCode::FORBIDDEN).await;
     let ok = client
         .patch(url(&format!("/api/users/{id}")))
         .header("X-CSRFToken", &csrf)

@@ -232,3 +232,23 @@ async fn thousands_of_search_terms_are_refused_at_once() {
         assert!(body.get("search").is_some(), "{list}: {body}");
     }
 }
+
+#[tokio::test]
+async fn hosts_are_checked_and_forwarded_headers_need_a_trusted_proxy() {
+    let key = token(&admin_key().await);
+    let foreign = http().get(url("/api/server/about")).header("Host", "evil.example").send().await.unwrap();
+    let body = expect(foreign, StatusCode::BAD_REQUEST).await;
+    assert!(body["detail"].as_str().unwrap().contains("Invalid HTTP_HOST header"), "{body}");
+    // A client's X-Forwarded-Host does not make the links point elsewhere.
+    let page = http()
+        .get(url("/api/users?page_size=1"))
+        .header("Authorization", &key)
+        .header("X-Forwarded-Host", "evil.example")
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .await
+        .unwrap();
+    let page = expect(page, StatusCode::OK).await;
+    assert!(page["next"].as_str().unwrap().starts_with(&base()), "{page}");
+    assert!(page["results"][0]["url"].as_str().unwrap().starts_with(&base()), "{page}");
+}

@@ -71,6 +71,10 @@ pub struct Settings {
     pub db_statement_timeout_ms: u64,
     /// Invited users accept invitations themselves instead of joining at once.
     pub org_invitation_confirm: bool,
+    /// Hosts the API answers for (Django's `ALLOWED_HOSTS`): names, `.domain`, or `*`.
+    pub allowed_hosts: Vec<String>,
+    /// Networks (CIDRs) of reverse proxies whose `X-Forwarded-Host`/`-Proto` are believed.
+    pub trusted_proxies: Vec<String>,
     /// The largest file accepted in a data upload.
     pub max_upload_file_bytes: usize,
     /// The largest file accepted over TUS (resumable uploads).
@@ -166,6 +170,8 @@ impl Settings {
             max_image_pixels: parse(env, "CVAT_MAX_IMAGE_PIXELS", "178956970")?,
             db_statement_timeout_ms: parse(env, "CVAT_DB_STATEMENT_TIMEOUT_MS", "20000")?,
             org_invitation_confirm: parse(env, "CVAT_ORG_INVITATION_CONFIRM", "false")?,
+            allowed_hosts: list(&text("CVAT_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")),
+            trusted_proxies: list(&text("CVAT_TRUSTED_PROXIES", "")),
             max_upload_file_bytes: parse(env, "CVAT_MAX_UPLOAD_FILE_BYTES", "104857600")?,
             max_tus_bytes: parse(env, "CVAT_MAX_TUS_BYTES", "4294967296")?,
             admin_user: text("CVAT_ADMIN_USER", "admin"),
@@ -175,12 +181,7 @@ impl Settings {
             login_max_failures: parse(env, "CVAT_LOGIN_MAX_FAILURES", "10")?,
             login_window_seconds: parse(env, "CVAT_LOGIN_WINDOW_SECONDS", "300")?,
             otlp_endpoint: env("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|v| !v.is_empty()),
-            remote_allowed_networks: text("CVAT_REMOTE_ALLOWED_NETWORKS", "")
-                .split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_string)
-                .collect(),
+            remote_allowed_networks: list(&text("CVAT_REMOTE_ALLOWED_NETWORKS", "")),
             remote_max_bytes: parse(env, "CVAT_REMOTE_MAX_BYTES", "1073741824")?,
             remote_timeout_seconds: parse(env, "CVAT_REMOTE_TIMEOUT_SECONDS", "300")?,
             upload_ttl_seconds: parse(env, "CVAT_UPLOAD_TTL_SECONDS", "86400")?,
@@ -239,6 +240,11 @@ fn check_secrets(env: Lookup<'_>, dev_mode: bool) -> Result<(), ConfigError> {
         });
     }
     Ok(())
+}
+
+/// A comma-separated setting, blanks dropped.
+fn list(value: &str) -> Vec<String> {
+    value.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_string).collect()
 }
 
 fn parse<T: std::str::FromStr>(env: Lookup<'_>, name: &str, default: &str) -> Result<T, ConfigError>

@@ -77,10 +77,10 @@ fn check_origin(req: &HttpRequest) -> Result<(), ApiError> {
     let Some(origin) = req.headers().get("origin").and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
-    let host = req.connection_info().host().to_string();
-    let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
-    let same = origin_host.eq_ignore_ascii_case(&host)
-        || default_port(origin).is_some_and(|with_port| with_port.eq_ignore_ascii_case(&host));
+    // Scheme and host both count: `https://h` is not the origin of `http://h`.
+    let own = crate::listing::base_url(req);
+    let same = origin.eq_ignore_ascii_case(&own)
+        || default_port(origin).is_some_and(|with_port| with_port.eq_ignore_ascii_case(&own));
     if same {
         Ok(())
     } else {
@@ -88,11 +88,11 @@ fn check_origin(req: &HttpRequest) -> Result<(), ApiError> {
     }
 }
 
-/// `http://host` also matches a Host header of `host:80` (and https of `host:443`).
+/// `http://host` also matches a request for `host:80` (and `https://host` one for `host:443`).
 fn default_port(origin: &str) -> Option<String> {
-    let (scheme, host) = origin.split_once("://")?;
+    let (scheme, _) = origin.split_once("://")?;
     let port = if scheme == "https" { 443 } else { 80 };
-    Some(format!("{host}:{port}"))
+    Some(format!("{origin}:{port}"))
 }
 
 async fn authenticate(req: HttpRequest) -> Result<Option<Principal>, HttpError> {

@@ -52,19 +52,21 @@ impl<T> Page<T> {
 
 /// The request's own absolute URL with `page` replaced.
 fn page_url(req: &HttpRequest, page: i64) -> String {
-    let info = req.connection_info();
     let mut pairs: Vec<(String, String)> =
         serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string()).unwrap_or_default();
     pairs.retain(|(k, _)| k != "page");
     pairs.push(("page".into(), page.to_string()));
     let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-    format!("{}://{}{}?{query}", info.scheme(), info.host(), req.path())
+    format!("{}{}?{query}", base_url(req), req.path())
 }
 
 /// The request's base URL (`http://host:port`), for links in bodies.
+/// Built from the origin the host check approved ([`crate::host`]); a request that did
+/// not pass it (the gateway's own tests) falls back to its `Host`.
 pub fn base_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+    use actix_web::HttpMessage;
+    let approved = req.extensions().get::<crate::host::Origin>().map(crate::host::Origin::url);
+    approved.unwrap_or_else(|| format!("http://{}", req.connection_info().host()))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 mod body;
 mod error;
+mod host;
 mod identity;
 mod listing;
 mod middleware;
@@ -31,6 +32,7 @@ async fn main() -> anyhow::Result<()> {
             .configure(|cfg| app(cfg, state.clone()))
             .wrap(actix_web::middleware::from_fn(middleware::check_organization))
             .wrap(actix_web::middleware::from_fn(middleware::refuse_null_characters))
+            .wrap(actix_web::middleware::from_fn(middleware::check_host))
             .wrap(actix_web::middleware::from_fn(middleware::negotiate))
             .wrap(actix_web::middleware::NormalizePath::trim())
             .wrap(actix_web::middleware::from_fn(middleware::observe))

@@ -88,6 +88,26 @@ pub async fn negotiate(
     Ok(response.map_into_left_body())
 }
 
+/// The request's host must be allowed ([`crate::host`]); its origin is kept for the
+/// links and checks that need it. Health probes (which name a pod's address) pass.
+pub async fn check_host(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if !matches!(req.path(), "/healthz" | "/readyz") {
+        let state = req.app_data::<web::Data<AppState>>().expect("state is configured").clone();
+        let headers = req.headers();
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        match state.hosts.origin(req.peer_addr().map(|a| a.ip()), header) {
+            Ok(origin) => {
+                req.extensions_mut().insert(origin);
+            }
+            Err(err) => return Ok(req.error_response(HttpError(err)).map_into_right_body()),
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
 /// Null characters cannot be stored or compared: a path or query parameter holding one
 /// is refused at the edge in DRF's words, before anything reaches a service.
 pub async fn refuse_null_characters(

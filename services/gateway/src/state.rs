@@ -21,6 +21,7 @@ pub struct AppState {
     pub max_upload_file_bytes: usize,
     pub max_tus_bytes: u64,
     pub share: cvat_blob::share::Share,
+    pub hosts: crate::host::HostPolicy,
 }
 
 fn channel(url: &str) -> anyhow::Result<Channel> {
@@ -45,6 +46,8 @@ impl AppState {
             max_upload_file_bytes: settings.max_upload_file_bytes,
             max_tus_bytes: settings.max_tus_bytes,
             share: cvat_blob::share::Share::new(&settings.share_dir),
+            hosts: crate::host::HostPolicy::new(&settings.allowed_hosts, &settings.trusted_proxies)
+                .map_err(anyhow::Error::msg)?,
         })
     }
 
