@@ -14,28 +14,15 @@ import requests
 from cvat_sdk import make_client
 from cvat_sdk.api_client import exceptions, models
 from cvat_sdk.core.proxies.annotations import AnnotationUpdateAction
+from test_projects_tasks import label_specs
 from test_task_data import make_images
 
 MASK = [0, 2, 1, 1, 10, 20, 11, 21]  # runs over a 2×2 box at (10, 20)
 
 
 def labels():
-    return [
-        models.PatchedLabelRequest(
-            name="car",
-            attributes=[
-                models.AttributeRequest(name="model", mutable=False, input_type="select", values=["a", "b"]),
-                models.AttributeRequest(name="speed", mutable=True, input_type="number", values=["0", "200", "5"]),
-            ],
-        ),
-        models.PatchedLabelRequest(
-            name="person",
-            type="skeleton",
-            svg='<circle data-label-name="head"/>',
-            sublabels=[models.SublabelRequest(name="head"), models.SublabelRequest(name="hand")],
-        ),
-        models.PatchedLabelRequest(name="sky"),
-    ]
+    """The car (two attributes) and skeleton labels of the projects suite, and a tag label."""
+    return label_specs() + [models.PatchedLabelRequest(name="sky")]
 
 
 def make_task(client, tmp_path, frames=6, **spec):
