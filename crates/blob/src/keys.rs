@@ -10,9 +10,11 @@ pub fn upload(task: i64, name: &str) -> String {
     format!("tasks/{task}/uploads/{name}")
 }
 
-/// A piece of a resumable upload, by its offset in the file.
-pub fn upload_part(task: i64, upload: &str, offset: i64) -> String {
-    format!("tasks/{task}/tus/{upload}/{offset:020}")
+/// A piece of a resumable upload, by its offset in the file and the request that sent
+/// it (`nonce`): two requests racing for one offset write two objects, and only the one
+/// the task service accepts is ever read, so the loser cannot overwrite the winner.
+pub fn upload_part(task: i64, upload: &str, offset: i64, nonce: &str) -> String {
+    format!("tasks/{task}/tus/{upload}/{offset:020}-{nonce}")
 }
 
 pub fn chunk(task: i64, quality: &str, number: i64) -> String {

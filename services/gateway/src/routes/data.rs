@@ -188,7 +188,7 @@ pub async fn tus_append(
     let room = (upload.length - offset).clamp(0, MAX_TUS_PIECE as i64) as usize;
     let refused = || ApiError::detail(ErrorKind::PayloadTooLarge, "The piece is too large.");
     let piece = crate::body::read_capped(&mut payload, room, state.body_idle, refused).await?;
-    let key = keys::upload_part(task, &id, offset);
+    let key = keys::upload_part(task, &id, offset, &uuid::Uuid::new_v4().simple().to_string());
     let size = piece.len() as i64;
     state.blobs.put(&key, piece.freeze()).await.map_err(blob_error)?;
     let append = cvat_proto::task::TusAppend {
