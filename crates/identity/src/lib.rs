@@ -51,6 +51,7 @@ pub struct IdentityConfig {
 /// Everything the auth service does, over PostgreSQL and Redis.
 pub struct Identity {
     db: PgPool,
+    credentials: PgPool,
     throttle: LoginThrottle,
     cache: CredentialCache,
     outbox: Outbox,
@@ -58,14 +59,18 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// `credentials` is a pool of its own for the lookups every request makes
+    /// (credentials, roles): lists and writes, however slow, cannot take its connections,
+    /// so authentication keeps working while they run.
     pub fn new(
         db: PgPool,
+        credentials: PgPool,
         throttle: LoginThrottle,
         cache: CredentialCache,
         outbox: Outbox,
         config: IdentityConfig,
     ) -> Self {
-        Self { db, throttle, cache, outbox, config }
+        Self { db, credentials, throttle, cache, outbox, config }
     }
 
     async fn client(&self) -> Result<cvat_db::Client, ApiError> {
@@ -92,7 +97,7 @@ impl Identity {
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Option<tokio_postgres::Row>, ApiError> {
-        let client = self.client().await?;
+        let client = self.credentials.get().await.map_err(|e| db_error(DbError::Pool(e)))?;
         let statement = client.prepare_cached(sql).await.db()?;
         client.query_opt(&statement, params).await.db()
     }

@@ -11,12 +11,12 @@ use std::sync::Arc;
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::from_env(9101)?;
     let _telemetry = telemetry::init("auth", settings.otlp_endpoint.as_deref())?;
-    let db = cvat_db::pool(
-        settings.database_url.expose(),
-        cvat_identity::SCHEMA,
-        settings.db_pool_size,
-        settings.db_statement_timeout_ms,
-    )?;
+    let pool = |size| {
+        cvat_db::pool(settings.database_url.expose(), cvat_identity::SCHEMA, size, settings.db_statement_timeout_ms)
+    };
+    let db = pool(settings.db_pool_size)?;
+    // Credential and role lookups get connections nothing else can hold.
+    let credentials = pool(settings.db_pool_size.div_ceil(2).max(2))?;
     cvat_db::migrate(&db, cvat_identity::SCHEMA, cvat_identity::MIGRATIONS).await?;
     let redis = redis::Client::open(settings.redis_url.expose())?;
     let redis = redis::aio::ConnectionManager::new(redis).await?;
@@ -28,7 +28,7 @@ async fn main() -> anyhow::Result<()> {
         session_ttl_seconds: settings.session_ttl_seconds,
         invitation_confirm: settings.org_invitation_confirm,
     };
-    let identity = Arc::new(Identity::new(db.clone(), throttle, cache, outbox, config));
+    let identity = Arc::new(Identity::new(db.clone(), credentials, throttle, cache, outbox, config));
     if identity
         .ensure_admin(&settings.admin_user, &settings.admin_email, settings.admin_password.expose())
         .await
