@@ -342,3 +342,25 @@ async fn an_image_declaring_too_many_pixels_fails_its_request_by_name() {
     let message = request["message"].as_str().unwrap();
     assert!(message.contains("bomb.jpg") && message.contains("pixels"), "{message}");
 }
+
+#[tokio::test]
+async fn racing_one_request_uploads_never_mix_files() {
+    let (caller, _) = Caller::new().await;
+    let task = new_task(&caller).await;
+    let sends = (0..5).map(|i| {
+        let caller = &caller;
+        async move {
+            let name = format!("racer{i}.png");
+            let response = send(caller, task, vec![(name.as_str(), png(8 + i, 8))]).await;
+            (name, response.status())
+        }
+    });
+    let outcomes = futures_util::future::join_all(sends).await;
+    let winners: Vec<&String> = outcomes.iter().filter(|(_, s)| *s == StatusCode::ACCEPTED).map(|(n, _)| n).collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|(_, s)| s.is_success() || s.is_client_error()), "{outcomes:?}");
+    assert_eq!(request_of(&caller, task).await["status"], "finished");
+    let meta = expect(caller.get(&format!("/api/tasks/{task}/data/meta"), None).await, StatusCode::OK).await;
+    let frames: Vec<&str> = meta["frames"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(frames, [winners[0].as_str()], "only the accepted request's file is used");
+}

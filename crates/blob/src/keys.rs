@@ -10,6 +10,11 @@ pub fn upload(task: i64, name: &str) -> String {
     format!("tasks/{task}/uploads/{name}")
 }
 
+/// A file of a one-request upload, kept apart from every other request's.
+pub fn batch_upload(task: i64, batch: &str, name: &str) -> String {
+    format!("tasks/{task}/uploads/{batch}/{name}")
+}
+
 /// A piece of a resumable upload, by its offset in the file and the request that sent
 /// it (`nonce`): two requests racing for one offset write two objects, and only the one
 /// the task service accepts is ever read, so the loser cannot overwrite the winner.

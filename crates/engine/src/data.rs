@@ -237,15 +237,33 @@ impl Engine {
         self.check_can_upload(&client, caller, task).await
     }
 
-    /// Upload-Start: forgets what was uploaded before and answers those names.
+    /// Upload-Start: forgets what was uploaded before and answers the blob keys of those
+    /// files, for the caller to delete.
     pub async fn begin_upload(&self, caller: &Caller, task: i64) -> ApiResult<Vec<String>> {
         let client = self.client().await?;
         self.check_can_upload(&client, caller, task).await?;
-        let rows = client.query("DELETE FROM uploads WHERE task_id = $1 RETURNING name", &[&task]).await.db()?;
-        column_values(&rows, 0)
+        let rows = client.query("DELETE FROM uploads WHERE task_id = $1 RETURNING name, parts", &[&task]).await.db()?;
+        let mut blobs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let parts: Vec<String> = column(row, 1)?;
+            if parts.is_empty() {
+                blobs.push(keys::upload(task, &column::<_, String>(row, 0)?));
+            } else {
+                blobs.extend(parts);
+            }
+        }
+        Ok(blobs)
     }
 
-    pub async fn record_uploads(&self, caller: &Caller, task: i64, files: &[UploadedFile]) -> ApiResult<()> {
+    /// Records received files; a one-request upload names its `batch` and where each of
+    /// its files is.
+    pub async fn record_uploads(
+        &self,
+        caller: &Caller,
+        task: i64,
+        files: &[UploadedFile],
+        batch: &str,
+    ) -> ApiResult<()> {
         if let Some(bad) = files.iter().find(|f| !keys::valid_file_name(&f.name)) {
             return Err(ApiError::field("client_files", format!("Invalid file name: {:?}", bad.name)));
         }
@@ -253,11 +271,15 @@ impl Engine {
         self.check_can_upload(&client, caller, task).await?;
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
         let sizes: Vec<i64> = files.iter().map(|f| f.size).collect();
+        let locations: Vec<&str> = files.iter().map(|f| f.key.as_str()).collect();
         client
             .execute(
-                "INSERT INTO uploads (task_id, name, size) SELECT $1, n, s FROM unnest($2::text[], $3::int8[]) AS x(n, s) \
-                 ON CONFLICT (task_id, name) DO UPDATE SET size = EXCLUDED.size, received_date = now()",
-                &[&task, &names, &sizes],
+                "INSERT INTO uploads (task_id, batch, name, size, parts) \
+                 SELECT $1, $4, n, s, CASE WHEN k = '' THEN '{}'::text[] ELSE ARRAY[k] END \
+                 FROM unnest($2::text[], $3::int8[], $5::text[]) AS x(n, s, k) \
+                 ON CONFLICT (task_id, batch, name) DO UPDATE SET size = EXCLUDED.size, parts = EXCLUDED.parts, \
+                 received_date = now()",
+                &[&task, &names, &sizes, &batch, &locations],
             )
             .await
             .db()?;
@@ -334,7 +356,7 @@ impl Engine {
             .execute(
                 "INSERT INTO uploads (task_id, name, size, parts) SELECT task_id, name, length, parts FROM tus_uploads \
                  WHERE id = $1 AND task_id = $2 \
-                 ON CONFLICT (task_id, name) DO UPDATE SET size = EXCLUDED.size, parts = EXCLUDED.parts, \
+                 ON CONFLICT (task_id, batch, name) DO UPDATE SET size = EXCLUDED.size, parts = EXCLUDED.parts, \
                  received_date = now()",
                 &[&id, &task],
             )
@@ -396,13 +418,18 @@ impl Engine {
     /// Upload-Finish: validates the parameters, orders the uploaded files, selects the
     /// task's frames and records a queued request. Answers the work for a media worker
     /// (the caller publishes it).
-    pub async fn start_data(&self, caller: &Caller, task: i64, body: &str) -> ApiResult<ProcessTaskData> {
+    /// `batch`: a one-request upload starts from its own files alone (empty: the files of
+    /// the Upload-Multiple protocol).
+    pub async fn start_data(&self, caller: &Caller, task: i64, body: &str, batch: &str) -> ApiResult<ProcessTaskData> {
         let body = parse_body(body)?;
         let params = data_params(&body)?;
         let mut client = self.client().await?;
         self.check_can_upload(&client, caller, task).await?;
         let rows = client
-            .query("SELECT name, parts FROM uploads WHERE task_id = $1 ORDER BY received_date, name", &[&task])
+            .query(
+                "SELECT name, parts FROM uploads WHERE task_id = $1 AND batch = $2 ORDER BY received_date, name",
+                &[&task, &batch],
+            )
             .await
             .db()?;
         let mut uploaded: Vec<String> = column_values(&rows, 0)?;

@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 10, name: "annotations", sql: include_str!("../migrations/0010_annotations.sql") },
     Migration { version: 11, name: "issues", sql: include_str!("../migrations/0011_issues.sql") },
+    Migration { version: 12, name: "upload_batches", sql: include_str!("../migrations/0012_upload_batches.sql") },
 ];
 
 /// A page of rendered documents and the total count.

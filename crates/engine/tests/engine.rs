@@ -81,10 +81,12 @@ impl Fixture {
         let body = json!({"name": "t", "labels": [{"name": "car"}], "segment_size": 2}).to_string();
         let task: Value = serde_json::from_str(&self.engine.create_task(caller, &body).await.unwrap()).unwrap();
         let id = task["id"].as_i64().unwrap();
-        let files: Vec<UploadedFile> =
-            ["a.png", "b.png", "c.png"].iter().map(|n| UploadedFile { name: n.to_string(), size: 10 }).collect();
-        self.engine.record_uploads(caller, id, &files).await.unwrap();
-        let work = self.engine.start_data(caller, id, &json!({"image_quality": 70}).to_string()).await.unwrap();
+        let files: Vec<UploadedFile> = ["a.png", "b.png", "c.png"]
+            .iter()
+            .map(|n| UploadedFile { name: n.to_string(), size: 10, key: String::new() })
+            .collect();
+        self.engine.record_uploads(caller, id, &files, "").await.unwrap();
+        let work = self.engine.start_data(caller, id, &json!({"image_quality": 70}).to_string(), "").await.unwrap();
         (id, work.request_id)
     }
 

@@ -251,7 +251,10 @@ impl Task for TaskService {
 
     async fn record_uploads(&self, request: Request<RecordUploadsRequest>) -> Reply<Empty> {
         handle(request, "RecordUploads", |r| async move {
-            self.engine.record_uploads(&Caller::from_wire(r.caller)?, r.task_id, &r.files).await.map(|_| Empty {})
+            self.engine
+                .record_uploads(&Caller::from_wire(r.caller)?, r.task_id, &r.files, &r.batch)
+                .await
+                .map(|_| Empty {})
         })
         .await
     }
@@ -280,7 +283,8 @@ impl Task for TaskService {
 
     async fn start_data(&self, request: Request<WriteRequest>) -> Reply<RequestRef> {
         handle(request, "StartData", |r| async move {
-            let work = self.engine.start_data(&Caller::from_wire(r.caller)?, r.id, &r.body_json).await?;
+            let work =
+                self.engine.start_data(&Caller::from_wire(r.caller)?, r.id, &r.body_json, &r.upload_batch).await?;
             let rq_id = work.request_id.clone();
             let job = Job { id: rq_id.clone(), work: Some(Work::ProcessTaskData(work)) };
             if let Err(err) = self.broker.publish("media", &job.id, &job.encode_to_vec()).await {

@@ -79,22 +79,26 @@ pub async fn upload(
     }
     if header(&req, "Upload-Multiple") {
         state.task().check_upload(object()).await?;
-        receive_files(&req, &auth, &state, task, payload).await?;
+        receive_files(&req, &auth, &state, task, payload, "").await?;
         return Ok(HttpResponse::Ok().finish());
     }
     let is_multipart =
         req.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/"));
-    let params = if header(&req, "Upload-Finish") || !is_multipart {
-        crate::body::read_json(&req, payload).await?
+    // One plain request (files and parameters together) is a batch of its own: a
+    // concurrent request's files can neither join nor replace it.
+    let one_request = !header(&req, "Upload-Finish") && is_multipart;
+    let batch = if one_request { uuid::Uuid::new_v4().simple().to_string() } else { String::new() };
+    let params = if one_request {
+        state.task().check_upload(object()).await?;
+        receive_files(&req, &auth, &state, task, payload, &batch).await?
     } else {
-        // One plain request: the files and the parameters together.
-        forget_uploads(&state, object()).await?;
-        receive_files(&req, &auth, &state, task, payload).await?
+        crate::body::read_json(&req, payload).await?
     };
     let request = WriteRequest {
         caller: Some(documents::caller(&req, auth)),
         id: task,
         body_json: Value::Object(params).to_string(),
+        upload_batch: batch,
     };
     let started = state.task().start_data(request).await?.into_inner();
     Ok(HttpResponse::Accepted().json(json!({"rq_id": started.rq_id})))
@@ -213,13 +217,15 @@ async fn forget_uploads(state: &AppState, object: ObjectRef) -> HttpResult<()> {
 }
 
 /// Stores every `client_files[N]` part and records them with the task service; answers
-/// the other form fields as data parameters.
+/// the other form fields as data parameters. With a `batch` (one plain request), the
+/// files go under keys of their own and are recorded as that batch's.
 async fn receive_files(
     req: &HttpRequest,
     auth: &Auth,
     state: &AppState,
     task: i64,
     payload: web::Payload,
+    batch: &str,
 ) -> HttpResult<Map<String, Value>> {
     let mut form = Multipart::new(req.headers(), payload);
     let mut files = Vec::new();
@@ -236,8 +242,11 @@ async fn receive_files(
                 if !keys::valid_file_name(&base) {
                     return Err(ApiError::field("client_files", format!("Invalid file name: {filename:?}")).into());
                 }
-                let size = store_part(state, &keys::upload(task, &base), &mut field, &base).await?;
-                files.push(UploadedFile { name: base, size });
+                let key =
+                    if batch.is_empty() { keys::upload(task, &base) } else { keys::batch_upload(task, batch, &base) };
+                let size = store_part(state, &key, &mut field, &base).await?;
+                let key = if batch.is_empty() { String::new() } else { key };
+                files.push(UploadedFile { name: base, size, key });
             }
             Some(_) => while field.next().await.is_some() {},
             None => {
@@ -250,7 +259,8 @@ async fn receive_files(
         }
     }
     if !files.is_empty() {
-        let record = RecordUploadsRequest { caller: Some(documents::caller(req, auth.clone())), task_id: task, files };
+        let caller = Some(documents::caller(req, auth.clone()));
+        let record = RecordUploadsRequest { caller, task_id: task, files, batch: batch.to_string() };
         state.task().record_uploads(record).await?;
     }
     Ok(params)

@@ -23,7 +23,12 @@ pub fn object(req: &HttpRequest, auth: Auth, id: i64) -> ObjectRef {
 }
 
 pub fn write(req: &HttpRequest, auth: Auth, id: i64, body: serde_json::Map<String, Value>) -> WriteRequest {
-    WriteRequest { caller: Some(caller(req, auth)), id, body_json: Value::Object(body).to_string() }
+    WriteRequest {
+        caller: Some(caller(req, auth)),
+        id,
+        body_json: Value::Object(body).to_string(),
+        ..Default::default()
+    }
 }
 
 /// A list request; `extra` adds equality filters a path implies (`/api/tasks/{id}/jobs`).
