@@ -416,3 +416,13 @@ async fn strangers_cannot_lock_the_owner_out() {
     // The owner, from their own address, still gets in.
     expect(login(&owner, &username, &password).send().await.unwrap(), StatusCode::OK).await;
 }
+
+#[tokio::test]
+async fn a_taken_email_is_named_as_such() {
+    let (first, _, _) = new_user().await;
+    let email = format!("{first}@example.com");
+    let body = json!({"username": unique("user"), "email": email, "password1": "Sturdy-pass-42", "password2": "Sturdy-pass-42"});
+    let taken = http().post(url("/api/auth/register")).json(&body).send().await.unwrap();
+    let answer = expect(taken, StatusCode::BAD_REQUEST).await;
+    assert!(answer.get("email").is_some() && answer.get("username").is_none(), "{answer}");
+}

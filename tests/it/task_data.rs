@@ -364,3 +364,51 @@ async fn racing_one_request_uploads_never_mix_files() {
     let frames: Vec<&str> = meta["frames"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(frames, [winners[0].as_str()], "only the accepted request's file is used");
 }
+
+#[tokio::test]
+async fn racing_tus_pieces_keep_the_accepted_bytes() {
+    use base64::Engine as _;
+    let (user, _) = Caller::new().await;
+    let task = new_task(&user).await;
+    // Two different images of exactly the same length (BMP: no compression).
+    let bmp = |shade: u8| {
+        let image = image::RgbImage::from_fn(16, 12, |x, y| image::Rgb([shade, x as u8 * 9, y as u8 * 9]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(image).write_to(&mut out, image::ImageFormat::Bmp).unwrap();
+        out.into_inner()
+    };
+    let (first, second) = (bmp(10), bmp(200));
+    assert_eq!(first.len(), second.len());
+    let name = base64::engine::general_purpose::STANDARD.encode("race.bmp");
+    let created = http()
+        .post(url(&format!("/api/tasks/{task}/data/")))
+        .header("Authorization", &user.0)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", first.len().to_string())
+        .header("Upload-Metadata", format!("filename {name}"))
+        .send()
+        .await
+        .unwrap();
+    let location = created.headers()["location"].to_str().unwrap().to_string();
+    let patch = |body: Vec<u8>| {
+        http()
+            .patch(&location)
+            .header("Authorization", &user.0)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", "0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(body)
+            .send()
+    };
+    let (a, b) = futures_util::future::join(patch(first.clone()), patch(second.clone())).await;
+    let (a, b) = (a.unwrap().status(), b.unwrap().status());
+    let accepted = match (a, b) {
+        (StatusCode::NO_CONTENT, StatusCode::CONFLICT) => &first,
+        (StatusCode::CONFLICT, StatusCode::NO_CONTENT) => &second,
+        other => panic!("one piece is accepted, the other refused: {other:?}"),
+    };
+    expect(finish_upload(&user, task).await, StatusCode::ACCEPTED).await;
+    assert_eq!(request_of(&user, task).await["status"], "finished");
+    let frame = user.get(&format!("/api/tasks/{task}/data?type=frame&number=0&quality=original"), None).await;
+    assert_eq!(frame.bytes().await.unwrap().as_ref(), accepted.as_slice(), "the accepted piece's bytes");
+}
