@@ -183,3 +183,27 @@ pub fn stack_store() -> cvat_blob::S3Store {
     let bucket = std::env::var("CVAT_S3_BUCKET").unwrap_or_else(|_| "cvat".into());
     cvat_blob::S3Store::new(&endpoint, "us-east-1", &bucket, "cvat", "cvat-secret-key")
 }
+
+/// Starts another process of the test stack's services: its settings, plus `env`, with
+/// its log in the stack's log directory. Its pid joins the stack's so the stack's stop
+/// script ends it if the test does not.
+pub fn spawn_service(binary: &str, log_name: &str, env: &[(&str, String)]) -> u32 {
+    let bin = std::env::var("CVAT_TEST_BIN_DIR").expect("set by tests/run.sh");
+    let data = std::env::var("CVAT_DATA_DIR").expect("set by tests/run.sh");
+    let log = std::fs::File::create(format!("{data}/logs/{log_name}.log")).unwrap();
+    let mut command = std::process::Command::new(format!("{bin}/{binary}"));
+    command.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    let mut child = command.stdout(log.try_clone().unwrap()).stderr(log).spawn().unwrap();
+    let pids = format!("{data}/services.pids");
+    let all = std::fs::read_to_string(&pids).unwrap_or_default();
+    let pid = child.id();
+    std::fs::write(&pids, format!("{} {pid}\n", all.trim())).unwrap();
+    // Reaped when it ends (killed by a test or by the stack's stop script).
+    std::thread::spawn(move || child.wait());
+    pid
+}
+
+/// Ends a process a test started.
+pub fn kill(pid: u32) {
+    assert!(std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+}

@@ -75,29 +75,13 @@ async fn database_outage_gives_503_then_recovers() {
     }
 }
 
-/// Starts another media worker of the test stack (same settings, its own health port);
-/// its pid joins the stack's so the stack's stop script ends it.
+/// Starts another media worker of the test stack (same settings, its own health port).
 fn spawn_media_worker(health_port: u16) -> u32 {
-    let bin = std::env::var("CVAT_TEST_BIN_DIR").expect("set by tests/run.sh");
-    let data = std::env::var("CVAT_DATA_DIR").expect("set by tests/run.sh");
-    let log = std::fs::File::create(format!("{data}/logs/media-{health_port}.log")).unwrap();
-    let mut child = Command::new(format!("{bin}/cvat-media"))
-        .env("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{health_port}"))
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let pids = format!("{data}/services.pids");
-    let all = std::fs::read_to_string(&pids).unwrap_or_default();
-    let pid = child.id();
-    std::fs::write(&pids, format!("{} {pid}\n", all.trim())).unwrap();
-    // Reaped when it ends (killed by a test or by the stack's stop script).
-    std::thread::spawn(move || child.wait());
-    pid
-}
-
-fn kill(pid: u32) {
-    assert!(Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+    spawn_service(
+        "cvat-media",
+        &format!("media-{health_port}"),
+        &[("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{health_port}"))],
+    )
 }
 
 /// The pid of the stack's own media worker (services.sh starts auth, task, media, …).
