@@ -234,3 +234,49 @@ async fn abandoned_uploads_are_swept_and_processed_data_stays() {
     let frame = user.get(&format!("/api/tasks/{processed}/data?type=frame&number=0&quality=original"), None).await;
     assert_eq!(frame.bytes().await.unwrap().as_ref(), png(6, 6).as_slice());
 }
+
+/// Lists that wait (here on a lock the test holds) fill the auth service's pool of 4;
+/// authentication has connections of its own and still answers.
+#[tokio::test]
+async fn slow_lists_cannot_starve_authentication() {
+    let (owner, _) = Caller::new().await;
+    // A new user's key is in no cache yet: authenticating it will need the database.
+    let (_, _, key) = new_user().await;
+    let mut database = crate::foundations::database().await;
+    let lock = database.transaction().await.unwrap();
+    lock.batch_execute("LOCK TABLE auth.organizations IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let stuck: Vec<_> = (0..8)
+        .map(|_| {
+            let owner = Caller(owner.0.clone());
+            tokio::spawn(async move { owner.get("/api/organizations", None).await.status() })
+        })
+        .collect();
+    // Wait until the pool is taken: four list queries waiting on the lock.
+    let monitor = crate::foundations::database().await;
+    let mut waiting = 0;
+    for _ in 0..600 {
+        let row = monitor
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND wait_event_type = 'Lock' AND query ILIKE '%organizations%'",
+                &[],
+            )
+            .await
+            .unwrap();
+        waiting = row.get::<_, i64>(0);
+        if waiting >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(waiting >= 4, "the lists did not fill the pool ({waiting} waiting)");
+    let started = Instant::now();
+    let me = http().get(url("/api/users/self")).header("Authorization", token(&key)).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK, "authentication waited for the lists' pool");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    lock.rollback().await.unwrap();
+    for list in stuck {
+        let status = list.await.unwrap();
+        assert!(status == StatusCode::OK || status == StatusCode::SERVICE_UNAVAILABLE, "{status}");
+    }
+}
