@@ -117,7 +117,7 @@ fn classify(err: DbError, at: &'static std::panic::Location<'static>) -> ApiErro
             return ApiError::detail(ErrorKind::Conflict, "An object with these values already exists.");
         }
         if code == Some(&SqlState::QUERY_CANCELED) {
-            tracing::warn!(error = %err, %at, "statement timed out");
+            tracing::warn!(error = %err, sqlstate = SqlState::QUERY_CANCELED.code(), %at, "statement timed out");
             return ApiError::unavailable("The query took too long; the database");
         }
         // Text PostgreSQL cannot store (a NUL character, `\u0000` in JSON) is the client's.
