@@ -12,13 +12,14 @@
 //! Beyond CVAT: a PATCH update names objects that exist in the job (CVAT would create
 //! unknown ids), and a body repeating an id is refused.
 
+use crate::access::allow;
 use crate::{Caller, DocumentPage, Engine};
 use cvat_annotations::{self as ann, Action, FrameRange, IdSpace, Key, LabeledData, Object, Problems, Schema};
 use cvat_db::{column, DbResultExt, GenericClient};
-use cvat_error::{ApiError, ApiResult};
+use cvat_error::{ApiError, ApiResult, ErrorKind};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
 use cvat_models::JobCommit;
-use cvat_permissions::{JobScope, TaskScope};
+use cvat_permissions::{Actor, JobScope, TaskScope};
 use serde::Serialize;
 use std::collections::HashSet;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -80,6 +81,9 @@ struct Scope {
     jobs: Vec<JobSpan>,
     /// The frames a body may use: the job's, or those of all the task's jobs.
     frames: FrameRange,
+    /// The caller as an actor in the task's organization, as found before any write.
+    actor: Actor,
+    org: Option<i64>,
 }
 
 impl Engine {
@@ -92,16 +96,10 @@ impl Engine {
         target: AnnotationTarget,
         update: bool,
     ) -> ApiResult<Scope> {
-        let (task, job) = match target {
-            AnnotationTarget::Job(id) => {
-                let scope = if update { JobScope::Update } else { JobScope::View };
-                (self.check_job_scope(client, caller, id, scope).await?, Some(id))
-            }
-            AnnotationTarget::Task(id) => {
-                let scope = if update { TaskScope::Update } else { TaskScope::View };
-                self.check_task(client, caller, id, scope).await?;
-                (id, None)
-            }
+        let (task, org, actor) = self.annotation_access(client, caller, target, update, None).await?;
+        let job = match target {
+            AnnotationTarget::Job(id) => Some(id),
+            AnnotationTarget::Task(_) => None,
         };
         let rows = client
             .query(
@@ -122,7 +120,64 @@ impl Engine {
             start: jobs.iter().map(|j| j.range.start).min().unwrap_or(0),
             stop: jobs.iter().map(|j| j.range.stop).max().unwrap_or(0),
         };
-        Ok(Scope { task, jobs, frames })
+        Ok(Scope { task, jobs, frames, actor, org })
+    }
+
+    /// Checks view/update:annotations on the target against the rows `client` sees;
+    /// answers its task, the task's organization and the caller as an actor there. In a
+    /// write's transaction `known` is what was found before it (no gRPC call happens in a
+    /// transaction): the rule is checked again against the locked rows, and a task that
+    /// changed its organization meanwhile is a conflict.
+    async fn annotation_access(
+        &self,
+        client: &impl GenericClient,
+        caller: &Caller,
+        target: AnnotationTarget,
+        update: bool,
+        known: Option<(Actor, Option<i64>)>,
+    ) -> ApiResult<(i64, Option<i64>, Actor)> {
+        let actor_in = |org: Option<i64>| async move {
+            match known {
+                Some((actor, before)) if before == org => Ok(actor),
+                Some(_) => Err(ApiError::detail(
+                    ErrorKind::Conflict,
+                    "The task changed its organization meanwhile; try again.",
+                )),
+                None => self.actor(caller, org).await,
+            }
+        };
+        match target {
+            AnnotationTarget::Job(id) => {
+                let (facts, task, org) = self.job_access(client, id).await?;
+                let actor = actor_in(org).await?;
+                let scope = if update { JobScope::Update } else { JobScope::View };
+                allow(cvat_permissions::job(&actor, scope, &facts))?;
+                Ok((task, org, actor))
+            }
+            AnnotationTarget::Task(id) => {
+                let access = self.task_access(client, id).await?;
+                let actor = actor_in(access.org).await?;
+                let scope = if update { TaskScope::Update } else { TaskScope::View };
+                allow(cvat_permissions::task(&actor, scope, &access.facts))?;
+                Ok((id, access.org, actor))
+            }
+        }
+    }
+
+    /// Locks the rows a save changes (the jobs in id order, then their task, the order
+    /// every writer of jobs uses) and checks the caller's right again against them.
+    async fn lock_for_save(
+        &self,
+        tx: &cvat_db::Transaction<'_>,
+        caller: &Caller,
+        target: AnnotationTarget,
+        scope: &Scope,
+    ) -> ApiResult<Vec<i64>> {
+        let job_ids: Vec<i64> = scope.jobs.iter().map(|j| j.id).collect();
+        tx.query("SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&job_ids]).await.db()?;
+        tx.execute("UPDATE tasks SET updated_date = now() WHERE id = $1", &[&scope.task]).await.db()?;
+        self.annotation_access(tx, caller, target, true, Some((scope.actor, scope.org))).await?;
+        Ok(job_ids)
     }
 
     /// The labels (and their attributes) annotations of the task may use.
@@ -231,9 +286,8 @@ impl Engine {
         };
         assign_ids(&client, &mut data).await?;
 
-        let job_ids: Vec<i64> = scope.jobs.iter().map(|j| j.id).collect();
         let tx = client.transaction().await.db()?;
-        tx.query("SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&job_ids]).await.db()?;
+        let job_ids = self.lock_for_save(&tx, caller, target, &scope).await?;
         match save {
             AnnotationSave::Replace => {
                 tx.execute("DELETE FROM annotations WHERE job_id = ANY($1)", &[&job_ids]).await.db()?;
@@ -258,7 +312,6 @@ impl Engine {
         }
         record_change(&tx, caller, &job_ids, save, &data).await?;
         tx.execute("UPDATE jobs SET updated_date = now() WHERE id = ANY($1)", &[&job_ids]).await.db()?;
-        tx.execute("UPDATE tasks SET updated_date = now() WHERE id = $1", &[&scope.task]).await.db()?;
         tx.commit().await.db()?;
         Ok(in_parts(data))
     }
@@ -267,13 +320,11 @@ impl Engine {
     pub async fn delete_annotations(&self, caller: &Caller, target: AnnotationTarget) -> ApiResult<()> {
         let mut client = self.client().await?;
         let scope = self.annotation_scope(&client, caller, target, true).await?;
-        let job_ids: Vec<i64> = scope.jobs.iter().map(|j| j.id).collect();
         let tx = client.transaction().await.db()?;
-        tx.query("SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&job_ids]).await.db()?;
+        let job_ids = self.lock_for_save(&tx, caller, target, &scope).await?;
         tx.execute("DELETE FROM annotations WHERE job_id = ANY($1)", &[&job_ids]).await.db()?;
         record_change(&tx, caller, &job_ids, AnnotationSave::Patch(Action::Delete), &LabeledData::default()).await?;
         tx.execute("UPDATE jobs SET updated_date = now() WHERE id = ANY($1)", &[&job_ids]).await.db()?;
-        tx.execute("UPDATE tasks SET updated_date = now() WHERE id = $1", &[&scope.task]).await.db()?;
         tx.commit().await.db()?;
         Ok(())
     }
