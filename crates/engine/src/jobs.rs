@@ -196,15 +196,22 @@ impl Engine {
     pub async fn update_job(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         let mut client = self.client().await?;
-        let (facts, task_id, actor) = self.check_job(&client, caller, id, JobScope::View).await?;
-        for key in body.keys() {
-            let scope = match key.as_str() {
-                "assignee" | "stage" => JobScope::Manage,
-                "state" => JobScope::Update,
-                _ => return Err(unknown_field()),
-            };
-            allow(cvat_permissions::job(&actor, scope, &facts))?;
-        }
+        let (facts, task_id, org) = self.job_access(&client, id).await?;
+        let actor = self.actor(caller, org).await?;
+        allow(cvat_permissions::job(&actor, JobScope::View, &facts))?;
+        // Every key needs its own right; checked now and again on the locked row.
+        let may_change = |facts: &JobFacts| -> ApiResult<()> {
+            for key in body.keys() {
+                let scope = match key.as_str() {
+                    "assignee" | "stage" => JobScope::Manage,
+                    "state" => JobScope::Update,
+                    _ => return Err(unknown_field()),
+                };
+                allow(cvat_permissions::job(&actor, scope, facts))?;
+            }
+            Ok(())
+        };
+        may_change(&facts)?;
         let mut fields = Fields::new(&body);
         let assignee = fields.nullable_int("assignee", 1..=i64::MAX);
         let stage = fields.choice("stage", STAGES);
@@ -215,6 +222,9 @@ impl Engine {
         let tx = client.transaction().await.db()?;
         crate::users::remember_all(&tx, &[named.as_ref()]).await?;
         let row = tx.query_one("SELECT stage, state FROM jobs WHERE id = $1 FOR UPDATE", &[&id]).await.db()?;
+        let (locked, _, locked_org) = self.job_access(&tx, id).await?;
+        crate::tasks::same_organization(org, locked_org)?;
+        may_change(&locked)?;
         let (old_stage, old_state): (String, String) = (column(&row, 0)?, column(&row, 1)?);
         let new_stage = stage.clone().unwrap_or(old_stage.clone());
         let new_state = match (&stage, state) {

@@ -272,16 +272,21 @@ impl Engine {
         let body = parse_body(body)?;
         let mut client = self.client().await?;
         let (facts, org, actor) = self.check_project(&client, caller, id, ProjectScope::View).await?;
-        for key in body.keys() {
-            let scope = match key.as_str() {
-                "name" | "labels" | "bug_tracker" => ProjectScope::Update,
-                "owner_id" => ProjectScope::UpdateOwner,
-                "assignee_id" => ProjectScope::UpdateAssignee,
-                "organization_id" | "source_storage" | "target_storage" => ProjectScope::Manage,
-                _ => return Err(unknown_field()),
-            };
-            allow(cvat_permissions::project(&actor, scope, &facts))?;
-        }
+        // Every key needs its own right; checked now and again on the locked row.
+        let may_change = |facts: &ProjectFacts| -> ApiResult<()> {
+            for key in body.keys() {
+                let scope = match key.as_str() {
+                    "name" | "labels" | "bug_tracker" => ProjectScope::Update,
+                    "owner_id" => ProjectScope::UpdateOwner,
+                    "assignee_id" => ProjectScope::UpdateAssignee,
+                    "organization_id" | "source_storage" | "target_storage" => ProjectScope::Manage,
+                    _ => return Err(unknown_field()),
+                };
+                allow(cvat_permissions::project(&actor, scope, facts))?;
+            }
+            Ok(())
+        };
+        may_change(&facts)?;
         let mut fields = Fields::new(&body);
         let name = fields.bounded_str("name", 256, true);
         let owner_id = fields.nullable_int("owner_id", 1..=i64::MAX);
@@ -300,6 +305,10 @@ impl Engine {
         }
 
         let tx = client.transaction().await.db()?;
+        tx.query("SELECT 1 FROM projects WHERE id = $1 FOR UPDATE", &[&id]).await.db()?;
+        let (locked, locked_org) = self.project_facts(&tx, id).await?;
+        crate::tasks::same_organization(org, locked_org)?;
+        may_change(&locked)?;
         remember_all(&tx, &[named_owner.as_ref(), named_assignee.as_ref()]).await?;
         if let Some(target_org) = organization_id {
             tx.execute("UPDATE tasks SET organization_id = $2 WHERE project_id = $1", &[&id, &target_org])

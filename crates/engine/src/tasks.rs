@@ -340,15 +340,20 @@ impl Engine {
         let body = parse_body(body)?;
         let mut client = self.client().await?;
         let (access, actor) = self.check_task(&client, caller, id, TaskScope::View).await?;
-        for key in body.keys() {
-            let scope = match key.as_str() {
-                "name" | "labels" | "bug_tracker" | "subset" => TaskScope::Update,
-                "owner_id" | "assignee_id" | "project_id" | "organization_id" => TaskScope::Manage,
-                "source_storage" | "target_storage" => TaskScope::UpdateAssociatedStorage,
-                _ => return Err(unknown_field()),
-            };
-            allow(cvat_permissions::task(&actor, scope, &access.facts))?;
-        }
+        // Every key needs its own right; checked now and again on the locked row.
+        let may_change = |facts: &TaskFacts| -> ApiResult<()> {
+            for key in body.keys() {
+                let scope = match key.as_str() {
+                    "name" | "labels" | "bug_tracker" | "subset" => TaskScope::Update,
+                    "owner_id" | "assignee_id" | "project_id" | "organization_id" => TaskScope::Manage,
+                    "source_storage" | "target_storage" => TaskScope::UpdateAssociatedStorage,
+                    _ => return Err(unknown_field()),
+                };
+                allow(cvat_permissions::task(&actor, scope, facts))?;
+            }
+            Ok(())
+        };
+        may_change(&access.facts)?;
         let mut fields = Fields::new(&body);
         let name = fields.bounded_str("name", 256, true);
         let owner_id = fields.nullable_int("owner_id", 1..=i64::MAX);
@@ -380,6 +385,10 @@ impl Engine {
         };
 
         let tx = client.transaction().await.db()?;
+        tx.query("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", &[&id]).await.db()?;
+        let locked = self.task_access(&tx, id).await?;
+        same_organization(access.org, locked.org)?;
+        may_change(&locked.facts)?;
         remember_all(&tx, &[named_owner.as_ref(), named_assignee.as_ref()]).await?;
         if let Some((project, asked)) = moving {
             self.move_to_project(&tx, id, access.project, project, org, asked).await?;
@@ -546,6 +555,19 @@ impl Engine {
 }
 
 /// A project whose organization changed between the permission question and the write.
+/// The caller's role was found for the organization an object was in; a write re-checks
+/// its rights on the locked row, which must still be in that organization (else 409).
+pub(crate) fn same_organization(checked: Option<i64>, locked: Option<i64>) -> ApiResult<()> {
+    if checked == locked {
+        Ok(())
+    } else {
+        Err(ApiError::detail(
+            cvat_error::ErrorKind::Conflict,
+            "The object changed its organization meanwhile; try again.",
+        ))
+    }
+}
+
 fn moved_meanwhile() -> ApiError {
     ApiError::detail(cvat_error::ErrorKind::Conflict, "The project changed its organization meanwhile; try again.")
 }
