@@ -280,9 +280,16 @@ impl Engine {
         check_position(&mut fields, &position);
         fields.finish()?;
         let mut client = self.client().await?;
-        let facts = self.check_issue(&client, caller, id, IssueScope::Update).await?;
+        let (facts, org) = self.issue_access(&client, id).await?;
+        let actor = self.actor(caller, org).await?;
+        allow(cvat_permissions::issue(&actor, IssueScope::Update, &facts))?;
         let named = self.maybe_named_user(caller, "assignee", assignee.flatten(), facts.job.task.in_org).await?;
         let tx = client.transaction().await.db()?;
+        // Checked again on the locked row: its assignee may have changed meanwhile.
+        tx.query("SELECT 1 FROM issues WHERE id = $1 FOR UPDATE", &[&id]).await.db()?;
+        let (locked, locked_org) = self.issue_access(&tx, id).await?;
+        crate::tasks::same_organization(org, locked_org)?;
+        allow(cvat_permissions::issue(&actor, IssueScope::Update, &locked))?;
         crate::users::remember_all(&tx, &[named.as_ref()]).await?;
         tx.execute(
             "UPDATE issues SET position = COALESCE($2, position), resolved = COALESCE($3, resolved), \
