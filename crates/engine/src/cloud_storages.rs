@@ -57,8 +57,10 @@ const CREDENTIALS: &[&str] =
     &["KEY_SECRET_KEY_PAIR", "ACCOUNT_NAME_TOKEN_PAIR", "KEY_FILE_PATH", "ANONYMOUS_ACCESS", "CONNECTION_STRING"];
 /// The keys of `specific_attributes` an S3 storage understands.
 const ATTRIBUTES: &[&str] = &["region", "endpoint_url", "prefix"];
-/// How long a user's bucket may take to answer one request.
-const BUCKET_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a user's bucket may take to answer one request. A request that asks a
+/// bucket also waits for pool connections and the auth service; all of it must end well
+/// within the gateway's 30 s deadline, so a slow bucket is a clear 400, never a 503.
+const BUCKET_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most objects a content page lists.
 const MAX_PAGE_SIZE: i64 = 1000;
 /// The largest object read for a preview.
