@@ -207,3 +207,33 @@ pub fn spawn_service(binary: &str, log_name: &str, env: &[(&str, String)]) -> u3
 pub fn kill(pid: u32) {
     assert!(std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
 }
+
+/// Another auth service (its settings plus `auth_env`) and a gateway in front of it, on
+/// `BASE+offset..+3` of the stack's block, sharing its database, Redis and task service;
+/// waits until the gateway is ready. Answers the gateway's URL and both pids.
+pub async fn spawn_auth_and_gateway(offset: u16, name: &str, auth_env: &[(&str, String)]) -> (String, [u32; 2]) {
+    let (auth_port, gateway_port) = (stack_port(offset), stack_port(offset + 1));
+    let mut env = vec![
+        ("CVAT_AUTH_LISTEN", format!("127.0.0.1:{auth_port}")),
+        ("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{}", stack_port(offset + 2))),
+    ];
+    env.extend(auth_env.iter().map(|(k, v)| (*k, v.clone())));
+    let auth = spawn_service("cvat-auth", &format!("auth-{name}"), &env);
+    let gateway = spawn_service(
+        "cvat-gateway",
+        &format!("gateway-{name}"),
+        &[
+            ("CVAT_GATEWAY_LISTEN", format!("127.0.0.1:{gateway_port}")),
+            ("CVAT_AUTH_URL", format!("http://127.0.0.1:{auth_port}")),
+            ("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{}", stack_port(offset + 3))),
+        ],
+    );
+    let base = format!("http://127.0.0.1:{gateway_port}");
+    for _ in 0..600 {
+        if http().get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == StatusCode::OK) {
+            return (base, [auth, gateway]);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the second gateway did not become ready");
+}

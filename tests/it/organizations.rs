@@ -157,37 +157,8 @@ async fn invitations_need_a_known_user_and_an_organization_context() {
 async fn invitations_wait_for_acceptance_when_configured() {
     // A second auth service and gateway of this stack (same database and Redis) with
     // CVAT_ORG_INVITATION_CONFIRM=true; tests/run.sh leaves BASE+30..+33 free for them.
-    let (auth_port, gateway_port) = (stack_port(30), stack_port(31));
-    let auth = spawn_service(
-        "cvat-auth",
-        "auth-confirm",
-        &[
-            ("CVAT_AUTH_LISTEN", format!("127.0.0.1:{auth_port}")),
-            ("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{}", stack_port(32))),
-            ("CVAT_ORG_INVITATION_CONFIRM", "true".into()),
-        ],
-    );
-    let gateway = spawn_service(
-        "cvat-gateway",
-        "gateway-confirm",
-        &[
-            ("CVAT_GATEWAY_LISTEN", format!("127.0.0.1:{gateway_port}")),
-            ("CVAT_AUTH_URL", format!("http://127.0.0.1:{auth_port}")),
-            ("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{}", stack_port(33))),
-        ],
-    );
-    let confirming = format!("http://127.0.0.1:{gateway_port}");
-    let mut ready = false;
-    for _ in 0..600 {
-        if let Ok(answer) = http().get(format!("{confirming}/readyz")).send().await {
-            if answer.status() == StatusCode::OK {
-                ready = true;
-                break;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(ready, "the second gateway did not become ready");
+    let (confirming, pids) =
+        spawn_auth_and_gateway(30, "confirm", &[("CVAT_ORG_INVITATION_CONFIRM", "true".into())]).await;
     let call = |who: &Caller, method: reqwest::Method, path: &str, org: Option<&str>| {
         let mut request = http().request(method, format!("{confirming}{path}")).header("Authorization", &who.0);
         if let Some(org) = org {
@@ -209,6 +180,5 @@ async fn invitations_wait_for_acceptance_when_configured() {
     let accept = call(&invitee, reqwest::Method::POST, &format!("/api/invitations/{key}/accept"), None);
     assert_eq!(expect(accept.send().await.unwrap(), StatusCode::OK).await, json!({"organization_slug": slug}));
     expect(invitee.get("/api/memberships", Some(&slug)).await, StatusCode::OK).await;
-    kill(gateway);
-    kill(auth);
+    pids.into_iter().for_each(kill);
 }

@@ -286,35 +286,7 @@ async fn slow_lists_cannot_starve_authentication() {
 /// kept waiting on a lock.
 #[tokio::test]
 async fn a_statement_over_the_time_out_is_a_503_with_its_sqlstate_logged() {
-    let (auth_port, gateway_port) = (stack_port(34), stack_port(35));
-    let auth = spawn_service(
-        "cvat-auth",
-        "auth-timeout",
-        &[
-            ("CVAT_AUTH_LISTEN", format!("127.0.0.1:{auth_port}")),
-            ("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{}", stack_port(36))),
-            ("CVAT_DB_STATEMENT_TIMEOUT_MS", "300".into()),
-        ],
-    );
-    let gateway = spawn_service(
-        "cvat-gateway",
-        "gateway-timeout",
-        &[
-            ("CVAT_GATEWAY_LISTEN", format!("127.0.0.1:{gateway_port}")),
-            ("CVAT_AUTH_URL", format!("http://127.0.0.1:{auth_port}")),
-            ("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{}", stack_port(37))),
-        ],
-    );
-    let base = format!("http://127.0.0.1:{gateway_port}");
-    let mut ready = false;
-    for _ in 0..600 {
-        if http().get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == StatusCode::OK) {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "the second gateway did not become ready");
+    let (base, pids) = spawn_auth_and_gateway(34, "timeout", &[("CVAT_DB_STATEMENT_TIMEOUT_MS", "300".into())]).await;
     let (owner, _) = Caller::new().await;
     let mut database = crate::foundations::database().await;
     let lock = database.transaction().await.unwrap();
@@ -325,6 +297,5 @@ async fn a_statement_over_the_time_out_is_a_503_with_its_sqlstate_logged() {
     let data = std::env::var("CVAT_DATA_DIR").expect("set by tests/run.sh");
     let log = std::fs::read_to_string(format!("{data}/logs/auth-timeout.log")).unwrap();
     assert!(log.contains("57014"), "the SQLSTATE of the cancelled statement is logged");
-    kill(gateway);
-    kill(auth);
+    pids.into_iter().for_each(kill);
 }

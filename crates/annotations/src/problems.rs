@@ -118,46 +118,52 @@ fn render(node: &Node) -> Value {
 /// nested shape does (`{"shapes": [{}, {"frame": ["invalid type: …"]}]}`).
 pub fn parse_error(path: &serde_path_to_error::Path, message: &str) -> ApiError {
     use serde_path_to_error::Segment;
-    let deep = path.iter().any(|s| matches!(s, Segment::Seq { index } if *index > MAX_PADDED_INDEX));
-    if deep {
-        return ApiError::invalid(format!("{path}: {message}"));
-    }
-    let mut keys = Vec::new();
-    let mut last = "non_field_errors".to_string();
     let segments: Vec<&Segment> = path.iter().collect();
-    for (position, segment) in segments.iter().enumerate() {
-        let final_step = position + 1 == segments.len();
-        match segment {
-            Segment::Seq { index } => keys.push(Key::Index(*index)),
-            Segment::Map { key } | Segment::Enum { variant: key } if final_step => last = key.clone(),
-            Segment::Map { key } | Segment::Enum { variant: key } => keys.push(Key::Field(field_name(key))),
-            Segment::Unknown => {}
-        }
-    }
-    ApiError::new(ErrorKind::BadRequest, nest(&keys, last, message))
+    let (leaf, steps) = match segments.split_last() {
+        Some((Segment::Map { key } | Segment::Enum { variant: key }, steps)) => (field_name(key), steps),
+        _ => ("non_field_errors", segments.as_slice()),
+    };
+    let keys: Vec<Key> = steps
+        .iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(Key::Index(*index)),
+            Segment::Map { key } | Segment::Enum { variant: key } => Some(Key::Field(field_name(key))),
+            Segment::Unknown => None,
+        })
+        .collect();
+    let mut problems = Problems::default();
+    problems.add(&keys, leaf, message);
+    problems.finish().err().unwrap_or_else(|| ApiError::invalid(message.to_string()))
 }
 
-/// The field names a document has; anything else cannot be a step of a parse path
-/// except the leaf.
+/// The field names a document has (a parse path can name no other).
 fn field_name(key: &str) -> &'static str {
-    const NAMES: &[&str] = &["tags", "shapes", "tracks", "intervals", "elements", "attributes", "points", "version"];
+    const NAMES: &[&str] = &[
+        "version",
+        "tags",
+        "shapes",
+        "tracks",
+        "intervals",
+        "elements",
+        "attributes",
+        "id",
+        "type",
+        "frame",
+        "label_id",
+        "group",
+        "source",
+        "occluded",
+        "outside",
+        "z_order",
+        "rotation",
+        "points",
+        "score",
+        "start",
+        "stop",
+        "spec_id",
+        "value",
+    ];
     NAMES.iter().find(|n| **n == key).copied().unwrap_or("non_field_errors")
-}
-
-/// `{field: [message]}` inside the lists and objects `keys` lead through.
-fn nest(keys: &[Key], field: String, message: &str) -> Value {
-    let mut value = Value::Object(Map::from_iter([(field, Value::Array(vec![Value::String(message.to_string())]))]));
-    for key in keys.iter().rev() {
-        value = match key {
-            Key::Index(i) => {
-                let mut list = vec![Value::Object(Map::new()); *i];
-                list.push(value);
-                Value::Array(list)
-            }
-            Key::Field(name) => Value::Object(Map::from_iter([(name.to_string(), value)])),
-        };
-    }
-    value
 }
 
 #[cfg(test)]

@@ -216,13 +216,7 @@ impl<'a> Check<'a> {
         let Some(label) = self.label(track.label_id, parent) else { return };
         self.attributes(&track.attributes, label, Some(false));
         self.skeleton_kind(kind, label, track.elements.len(), parent.is_some());
-        self.path.push(Key::Field("shapes"));
-        for (index, shape) in track.shapes.iter_mut().enumerate() {
-            self.path.push(Key::Index(index));
-            self.tracked_shape(shape, kind, label);
-            self.path.pop();
-        }
-        self.path.pop();
+        self.list("shapes", &mut track.shapes, |c, s| c.tracked_shape(s, kind, label));
         if kind == ShapeType::Skeleton {
             let frame = track.frame;
             for element in &mut track.elements {

@@ -94,6 +94,19 @@ pub(crate) fn allow(allowed: bool) -> ApiResult<()> {
     }
 }
 
+/// The caller's role was found for the organization an object was in; a write re-checks
+/// its rights on the locked row, which must still be in that organization (else 409).
+pub(crate) fn same_organization(checked: Option<i64>, locked: Option<i64>) -> ApiResult<()> {
+    if checked == locked {
+        Ok(())
+    } else {
+        Err(ApiError::detail(
+            cvat_error::ErrorKind::Conflict,
+            "The object changed its organization meanwhile; try again.",
+        ))
+    }
+}
+
 /// Which relations make an object visible to a user in lists.
 pub(crate) struct Visibility {
     /// Column holding the object's organization.

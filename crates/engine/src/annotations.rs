@@ -12,11 +12,11 @@
 //! Beyond CVAT: a PATCH update names objects that exist in the job (CVAT would create
 //! unknown ids), and a body repeating an id is refused.
 
-use crate::access::allow;
+use crate::access::{allow, same_organization};
 use crate::{Caller, DocumentPage, Engine};
 use cvat_annotations::{self as ann, Action, FrameRange, IdSpace, Key, LabeledData, Object, Problems, Schema};
 use cvat_db::{column, DbResultExt, GenericClient};
-use cvat_error::{ApiError, ApiResult, ErrorKind};
+use cvat_error::{ApiError, ApiResult};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
 use cvat_models::JobCommit;
 use cvat_permissions::{Actor, JobScope, TaskScope};
@@ -138,11 +138,7 @@ impl Engine {
     ) -> ApiResult<(i64, Option<i64>, Actor)> {
         let actor_in = |org: Option<i64>| async move {
             match known {
-                Some((actor, before)) if before == org => Ok(actor),
-                Some(_) => Err(ApiError::detail(
-                    ErrorKind::Conflict,
-                    "The task changed its organization meanwhile; try again.",
-                )),
+                Some((actor, before)) => same_organization(before, org).map(|_| actor),
                 None => self.actor(caller, org).await,
             }
         };
@@ -165,7 +161,8 @@ impl Engine {
     }
 
     /// Locks the rows a save changes (the jobs in id order, then their task, the order
-    /// every writer of jobs uses) and checks the caller's right again against them.
+    /// every writer of jobs uses), marks them changed, and checks the caller's right
+    /// again against them.
     async fn lock_for_save(
         &self,
         tx: &cvat_db::Transaction<'_>,
@@ -175,6 +172,7 @@ impl Engine {
     ) -> ApiResult<Vec<i64>> {
         let job_ids: Vec<i64> = scope.jobs.iter().map(|j| j.id).collect();
         tx.query("SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&job_ids]).await.db()?;
+        tx.execute("UPDATE jobs SET updated_date = now() WHERE id = ANY($1)", &[&job_ids]).await.db()?;
         tx.execute("UPDATE tasks SET updated_date = now() WHERE id = $1", &[&scope.task]).await.db()?;
         self.annotation_access(tx, caller, target, true, Some((scope.actor, scope.org))).await?;
         Ok(job_ids)
@@ -311,7 +309,6 @@ impl Engine {
             store(&tx, &scope, &data).await?;
         }
         record_change(&tx, caller, &job_ids, save, &data).await?;
-        tx.execute("UPDATE jobs SET updated_date = now() WHERE id = ANY($1)", &[&job_ids]).await.db()?;
         tx.commit().await.db()?;
         Ok(in_parts(data))
     }
@@ -324,7 +321,6 @@ impl Engine {
         let job_ids = self.lock_for_save(&tx, caller, target, &scope).await?;
         tx.execute("DELETE FROM annotations WHERE job_id = ANY($1)", &[&job_ids]).await.db()?;
         record_change(&tx, caller, &job_ids, AnnotationSave::Patch(Action::Delete), &LabeledData::default()).await?;
-        tx.execute("UPDATE jobs SET updated_date = now() WHERE id = ANY($1)", &[&job_ids]).await.db()?;
         tx.commit().await.db()?;
         Ok(())
     }
@@ -356,10 +352,10 @@ async fn stream_job(
         let kind: i16 = column(&row, 0)?;
         let document: &str = column(&row, 1)?;
         match kind {
-            0 => writer.object(Kind::Tag, &read_object::<ann::Tag>(document, schema)?)?,
-            1 => writer.object(Kind::Shape, &read_object::<ann::Shape>(document, schema)?)?,
-            2 => writer.object(Kind::Track, &read_object::<ann::Track>(document, schema)?)?,
-            _ => writer.object(Kind::Interval, &read_object::<ann::Interval>(document, schema)?)?,
+            0 => writer.object(Kind::Tag, &read_object::<ann::Tag>(document, Some(schema))?),
+            1 => writer.object(Kind::Shape, &read_object::<ann::Shape>(document, Some(schema))?),
+            2 => writer.object(Kind::Track, &read_object::<ann::Track>(document, Some(schema))?),
+            _ => writer.object(Kind::Interval, &read_object::<ann::Interval>(document, Some(schema))?),
         }
         if writer.buffer.len() >= PART_BYTES && sender.send(Ok(std::mem::take(&mut writer.buffer))).await.is_err() {
             return Ok(()); // the reader went away
@@ -370,12 +366,18 @@ async fn stream_job(
     Ok(())
 }
 
-fn read_object<T: serde::de::DeserializeOwned + ann::FillDefaults>(document: &str, schema: &Schema) -> ApiResult<T> {
+/// A stored object; with `schema`, completed with attribute defaults.
+fn read_object<T: serde::de::DeserializeOwned + ann::FillDefaults>(
+    document: &str,
+    schema: Option<&Schema>,
+) -> ApiResult<T> {
     let mut object: T = serde_json::from_str(document).map_err(|e| {
         tracing::error!(error = %e, "a stored annotation does not parse");
         ApiError::internal()
     })?;
-    object.fill_defaults(schema);
+    if let Some(schema) = schema {
+        object.fill_defaults(schema);
+    }
     Ok(object)
 }
 
@@ -416,8 +418,7 @@ impl Iterator for Parts {
                 }
             };
             match written {
-                Some(Err(err)) => return Some(Err(err)),
-                Some(Ok(())) => self.index += 1,
+                Some(()) => self.index += 1,
                 None => (self.kind, self.index) = (self.kind + 1, 0),
             }
         }
@@ -456,16 +457,13 @@ impl DocumentWriter {
         }
     }
 
-    fn object(&mut self, kind: Kind, object: &impl Serialize) -> ApiResult<()> {
+    fn object(&mut self, kind: Kind, object: &impl Serialize) {
         self.reach(kind);
         if !self.empty {
             self.buffer.push(b',');
         }
         self.empty = false;
-        serde_json::to_writer(&mut self.buffer, object).map_err(|e| {
-            tracing::error!(error = %e, "an annotation could not be rendered");
-            ApiError::internal()
-        })
+        cvat_models::render_into(&mut self.buffer, object);
     }
 
     fn finish(&mut self) {
@@ -484,15 +482,12 @@ async fn stored(client: &impl GenericClient, job: i64) -> ApiResult<LabeledData>
     for row in &rows {
         let kind: i16 = column(row, 0)?;
         let document: &str = column(row, 1)?;
-        let broken = |e: serde_json::Error| {
-            tracing::error!(job, kind, error = %e, "a stored annotation does not parse");
-            ApiError::internal()
-        };
+        // Defaults are filled once the jobs are joined.
         match kind {
-            0 => data.tags.push(serde_json::from_str(document).map_err(broken)?),
-            1 => data.shapes.push(serde_json::from_str(document).map_err(broken)?),
-            2 => data.tracks.push(serde_json::from_str(document).map_err(broken)?),
-            _ => data.intervals.push(serde_json::from_str(document).map_err(broken)?),
+            0 => data.tags.push(read_object(document, None)?),
+            1 => data.shapes.push(read_object(document, None)?),
+            2 => data.tracks.push(read_object(document, None)?),
+            _ => data.intervals.push(read_object(document, None)?),
         }
     }
     Ok(data)
@@ -607,7 +602,7 @@ async fn write_rows(mut writer: std::pin::Pin<&mut BinaryCopyInWriter>, job: i64
         objects: &[T],
     ) -> ApiResult<()> {
         for object in objects {
-            let document = render_object(object)?;
+            let document = cvat_models::render(object);
             let id = object.id().unwrap_or_default();
             let frame = object.frame() as i32;
             writer.as_mut().write(&[&job, &(kind as i16), &id, &object.label_id(), &frame, &document]).await.db()?;
@@ -619,13 +614,6 @@ async fn write_rows(mut writer: std::pin::Pin<&mut BinaryCopyInWriter>, job: i64
     rows(&mut writer, job, Kind::Track, &data.tracks).await?;
     rows(&mut writer, job, Kind::Interval, &data.intervals).await?;
     Ok(())
-}
-
-fn render_object(object: &impl Serialize) -> ApiResult<String> {
-    serde_json::to_string(object).map_err(|e| {
-        tracing::error!(error = %e, "an annotation could not be rendered");
-        ApiError::internal()
-    })
 }
 
 /// One entry of the change log per job touched.

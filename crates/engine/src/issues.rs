@@ -15,7 +15,7 @@ use cvat_db::{column, DbResultExt, GenericClient};
 use cvat_error::{ApiError, ApiResult, Fields};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
 use cvat_models::{CommentRead, CommentsSummary, IssueRead};
-use cvat_permissions::{CommentFacts, CommentScope, IssueFacts, IssueScope, Role};
+use cvat_permissions::{Actor, CommentFacts, CommentScope, IssueFacts, IssueScope, Role};
 use tokio_postgres::Row;
 
 const ISSUE_FIELDS: &[Field] = &[
@@ -142,17 +142,19 @@ impl Engine {
         Ok((IssueFacts { job, owner: column(&row, 1)?, assignee: column(&row, 2)? }, org))
     }
 
+    /// 404 when there is no such issue, 403 when `scope` is denied; answers its facts,
+    /// its organization and the caller as an actor there.
     async fn check_issue(
         &self,
         client: &impl GenericClient,
         caller: &Caller,
         id: i64,
         scope: IssueScope,
-    ) -> ApiResult<IssueFacts> {
+    ) -> ApiResult<(IssueFacts, Option<i64>, Actor)> {
         let (facts, org) = self.issue_access(client, id).await?;
         let actor = self.actor(caller, org).await?;
         allow(cvat_permissions::issue(&actor, scope, &facts))?;
-        Ok(facts)
+        Ok((facts, org, actor))
     }
 
     async fn check_comment(
@@ -280,15 +282,13 @@ impl Engine {
         check_position(&mut fields, &position);
         fields.finish()?;
         let mut client = self.client().await?;
-        let (facts, org) = self.issue_access(&client, id).await?;
-        let actor = self.actor(caller, org).await?;
-        allow(cvat_permissions::issue(&actor, IssueScope::Update, &facts))?;
+        let (facts, org, actor) = self.check_issue(&client, caller, id, IssueScope::Update).await?;
         let named = self.maybe_named_user(caller, "assignee", assignee.flatten(), facts.job.task.in_org).await?;
         let tx = client.transaction().await.db()?;
         // Checked again on the locked row: its assignee may have changed meanwhile.
         tx.query("SELECT 1 FROM issues WHERE id = $1 FOR UPDATE", &[&id]).await.db()?;
         let (locked, locked_org) = self.issue_access(&tx, id).await?;
-        crate::tasks::same_organization(org, locked_org)?;
+        crate::access::same_organization(org, locked_org)?;
         allow(cvat_permissions::issue(&actor, IssueScope::Update, &locked))?;
         crate::users::remember_all(&tx, &[named.as_ref()]).await?;
         tx.execute(

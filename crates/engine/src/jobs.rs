@@ -123,18 +123,18 @@ fn render_row(base: &str, r: &Row) -> ApiResult<String> {
 
 impl Engine {
     /// 404 when the job does not exist, 403 when `scope` is denied; answers the
-    /// job's facts, its task and the caller as an actor on it.
+    /// job's facts, its task, the task's organization and the caller as an actor on it.
     async fn check_job(
         &self,
         client: &impl GenericClient,
         caller: &Caller,
         id: i64,
         scope: JobScope,
-    ) -> ApiResult<(JobFacts, i64, Actor)> {
+    ) -> ApiResult<(JobFacts, i64, Option<i64>, Actor)> {
         let (facts, task_id, org) = self.job_access(client, id).await?;
         let actor = self.actor(caller, org).await?;
         allow(cvat_permissions::job(&actor, scope, &facts))?;
-        Ok((facts, task_id, actor))
+        Ok((facts, task_id, org, actor))
     }
 
     /// The facts permissions need about a job, its task and the task's organization;
@@ -196,9 +196,7 @@ impl Engine {
     pub async fn update_job(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         let mut client = self.client().await?;
-        let (facts, task_id, org) = self.job_access(&client, id).await?;
-        let actor = self.actor(caller, org).await?;
-        allow(cvat_permissions::job(&actor, JobScope::View, &facts))?;
+        let (facts, task_id, org, actor) = self.check_job(&client, caller, id, JobScope::View).await?;
         // Every key needs its own right; checked now and again on the locked row.
         let may_change = |facts: &JobFacts| -> ApiResult<()> {
             for key in body.keys() {
@@ -223,7 +221,7 @@ impl Engine {
         crate::users::remember_all(&tx, &[named.as_ref()]).await?;
         let row = tx.query_one("SELECT stage, state FROM jobs WHERE id = $1 FOR UPDATE", &[&id]).await.db()?;
         let (locked, _, locked_org) = self.job_access(&tx, id).await?;
-        crate::tasks::same_organization(org, locked_org)?;
+        crate::access::same_organization(org, locked_org)?;
         may_change(&locked)?;
         let (old_stage, old_state): (String, String) = (column(&row, 0)?, column(&row, 1)?);
         let new_stage = stage.clone().unwrap_or(old_stage.clone());

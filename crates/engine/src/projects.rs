@@ -307,7 +307,7 @@ impl Engine {
         let tx = client.transaction().await.db()?;
         tx.query("SELECT 1 FROM projects WHERE id = $1 FOR UPDATE", &[&id]).await.db()?;
         let (locked, locked_org) = self.project_facts(&tx, id).await?;
-        crate::tasks::same_organization(org, locked_org)?;
+        crate::access::same_organization(org, locked_org)?;
         may_change(&locked)?;
         remember_all(&tx, &[named_owner.as_ref(), named_assignee.as_ref()]).await?;
         if let Some(target_org) = organization_id {

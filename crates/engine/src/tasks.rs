@@ -387,7 +387,7 @@ impl Engine {
         let tx = client.transaction().await.db()?;
         tx.query("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", &[&id]).await.db()?;
         let locked = self.task_access(&tx, id).await?;
-        same_organization(access.org, locked.org)?;
+        crate::access::same_organization(access.org, locked.org)?;
         may_change(&locked.facts)?;
         remember_all(&tx, &[named_owner.as_ref(), named_assignee.as_ref()]).await?;
         if let Some((project, asked)) = moving {
@@ -555,19 +555,6 @@ impl Engine {
 }
 
 /// A project whose organization changed between the permission question and the write.
-/// The caller's role was found for the organization an object was in; a write re-checks
-/// its rights on the locked row, which must still be in that organization (else 409).
-pub(crate) fn same_organization(checked: Option<i64>, locked: Option<i64>) -> ApiResult<()> {
-    if checked == locked {
-        Ok(())
-    } else {
-        Err(ApiError::detail(
-            cvat_error::ErrorKind::Conflict,
-            "The object changed its organization meanwhile; try again.",
-        ))
-    }
-}
-
 fn moved_meanwhile() -> ApiError {
     ApiError::detail(cvat_error::ErrorKind::Conflict, "The project changed its organization meanwhile; try again.")
 }

@@ -43,6 +43,17 @@ fn b64(text: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
 
+/// The user of `row` when it is active and `password` is theirs (the hash is checked
+/// even without a row, so an unknown name takes as long as a wrong password).
+async fn check_password(row: Option<tokio_postgres::Row>, password: &str) -> ApiResult<Option<User>> {
+    let stored: Option<String> = row.as_ref().map(|r| column(r, "password_hash")).transpose()?;
+    let matches = password::verify(password.to_string(), stored).await;
+    match row {
+        Some(row) if matches && column::<_, bool>(&row, "is_active")? => user_from_row(&row).map(Some),
+        _ => Ok(None),
+    }
+}
+
 impl Identity {
     /// Checks a username (or e-mail) and password; answers 400 like CVAT when they are wrong.
     pub async fn login(&self, request: &LoginRequest) -> ApiResult<LoginResponse> {
@@ -53,10 +64,15 @@ impl Identity {
                 serde_json::json!({"non_field_errors": ["Must include \"username\" and \"password\"."]}),
             ));
         }
-        let counted = self.throttled_account(account).await?;
+        let found = self.find_account(account).await?;
+        // Failed logins count against the user a username or e-mail names (so both count
+        // together), or the lowercased text when it names nobody.
+        let counted = match &found {
+            Some(row) => format!("user:{}", column::<_, i64>(row, "id")?),
+            None => format!("name:{}", account.to_lowercase()),
+        };
         self.throttle.check(&counted, &request.client_address).await?;
-        let user = self.verify_password(account, &request.password).await?;
-        let Some(user) = user else {
+        let Some(user) = check_password(found, &request.password).await? else {
             self.throttle.record_failure(&counted, &request.client_address).await?;
             return Err(ApiError::new(ErrorKind::BadRequest, serde_json::json!({"non_field_errors": [BAD_LOGIN]})));
         };
@@ -64,40 +80,22 @@ impl Identity {
         self.open_session(user.id).await
     }
 
-    /// What failed logins are counted against: the user a username or e-mail names (so
-    /// both count together), or the lowercased text when it names nobody.
-    async fn throttled_account(&self, account: &str) -> ApiResult<String> {
-        let row = self
-            .cached_row(
-                "SELECT id FROM users WHERE username = $1 OR (email <> '' AND lower(email) = lower($1)) \
-                 ORDER BY (username = $1) DESC LIMIT 1",
-                &[&account],
-            )
-            .await?;
-        match row {
-            Some(row) => Ok(format!("user:{}", column::<_, i64>(&row, 0)?)),
-            None => Ok(format!("name:{}", account.to_lowercase())),
-        }
+    /// The user a username (or e-mail) names, with the password hash.
+    async fn find_account(&self, account: &str) -> ApiResult<Option<tokio_postgres::Row>> {
+        self.cached_row(
+            &format!(
+                "SELECT {USER_COLUMNS}, u.password_hash FROM users u \
+                 WHERE u.username = $1 OR (u.email <> '' AND lower(u.email) = lower($1)) \
+                 ORDER BY (u.username = $1) DESC LIMIT 1"
+            ),
+            &[&account],
+        )
+        .await
     }
 
     /// The active user whose username (or e-mail) and password match.
     async fn verify_password(&self, account: &str, password: &str) -> ApiResult<Option<User>> {
-        let row = self
-            .cached_row(
-                &format!(
-                    "SELECT {USER_COLUMNS}, u.password_hash FROM users u \
-                     WHERE u.username = $1 OR (u.email <> '' AND lower(u.email) = lower($1)) \
-                     ORDER BY (u.username = $1) DESC LIMIT 1"
-                ),
-                &[&account],
-            )
-            .await?;
-        let stored: Option<String> = row.as_ref().map(|r| column(r, "password_hash")).transpose()?;
-        let matches = password::verify(password.to_string(), stored).await;
-        match row {
-            Some(row) if matches && column::<_, bool>(&row, "is_active")? => user_from_row(&row).map(Some),
-            _ => Ok(None),
-        }
+        check_password(self.find_account(account).await?, password).await
     }
 
     async fn open_session(&self, user_id: i64) -> ApiResult<LoginResponse> {

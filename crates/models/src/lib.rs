@@ -45,6 +45,12 @@ pub fn render<T: Serialize>(document: &T) -> String {
     serde_json::to_string(document).unwrap_or_default()
 }
 
+/// [`render`] appended to `buffer` (documents written in parts).
+pub fn render_into<T: Serialize>(buffer: &mut Vec<u8>, document: &T) {
+    // As in `render`: nothing here can fail, and writing to a Vec is no I/O.
+    let _ = serde_json::to_writer(buffer, document);
+}
+
 /// A user as other documents name them (owner, assignee).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BasicUser {
