@@ -107,6 +107,39 @@ pub(crate) fn same_organization(checked: Option<i64>, locked: Option<i64>) -> Ap
     }
 }
 
+/// A write's second check, in its transaction on the row it locked (see [`lock_row`]):
+/// the object is still in the organization the actor was found for, and the rule still
+/// allows the write on the facts read under the lock.
+pub(crate) fn recheck(checked_org: Option<i64>, locked_org: Option<i64>, allowed: bool) -> ApiResult<()> {
+    same_organization(checked_org, locked_org)?;
+    allow(allowed)
+}
+
+/// How a write holds a row it depends on until it commits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lock {
+    /// The row itself changes.
+    Update,
+    /// The row must stay as it is (something joins it).
+    Share,
+}
+
+/// Locks row `id` of `table` for the rest of the transaction; 404 when it is gone.
+pub(crate) async fn lock_row(
+    tx: &impl cvat_db::GenericClient,
+    table: &'static str,
+    id: i64,
+    lock: Lock,
+) -> ApiResult<()> {
+    use cvat_db::DbResultExt;
+    let mode = match lock {
+        Lock::Update => "UPDATE",
+        Lock::Share => "SHARE",
+    };
+    let sql = format!("SELECT 1 FROM {table} WHERE id = $1 FOR {mode}");
+    tx.query_opt(&sql, &[&id]).await.db()?.map(|_| ()).ok_or_else(ApiError::not_found)
+}
+
 /// Which relations make an object visible to a user in lists.
 pub(crate) struct Visibility {
     /// Column holding the object's organization.

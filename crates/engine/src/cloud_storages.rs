@@ -7,7 +7,7 @@
 //! internal address (the server's own object store, say) is refused. Keys are stored in
 //! this schema and never rendered or logged.
 
-use crate::access::{allow, list_scope, Visibility};
+use crate::access::{allow, list_scope, lock_row, recheck, Lock, Visibility};
 use crate::render::{self, user_columns};
 use crate::{parse_body, Caller, DocumentPage, Engine};
 use cvat_blob::{BucketStatus, S3Access, S3Keys, S3Store};
@@ -294,11 +294,18 @@ impl Engine {
         scope: CloudStorageScope,
     ) -> ApiResult<(Row, Actor)> {
         let row = self.cloud_storage_row(client, id).await?;
-        let org: Option<i64> = column(&row, "organization_id")?;
-        let facts = CloudStorageFacts { in_org: org.is_some(), owner: column(&row, "owner_id")? };
+        let (facts, org) = storage_facts(&row)?;
         let actor = self.actor(caller, org).await?;
         allow(cvat_permissions::cloud_storage(&actor, scope, &facts))?;
         Ok((row, actor))
+    }
+
+    /// In a storage write's transaction: locks the storage and checks `Update` again.
+    async fn recheck_storage(&self, tx: &impl GenericClient, id: i64, checked: &Row, actor: &Actor) -> ApiResult<()> {
+        lock_row(tx, "cloud_storages", id, Lock::Update).await?;
+        let (_, org) = storage_facts(checked)?;
+        let (locked, locked_org) = storage_facts(&self.cloud_storage_row(tx, id).await?)?;
+        recheck(org, locked_org, cvat_permissions::cloud_storage(actor, CloudStorageScope::Update, &locked))
     }
 
     /// The bucket of a storage, after the endpoint passed the network policy.
@@ -397,15 +404,17 @@ impl Engine {
 
     pub async fn update_cloud_storage(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
-        let mut settings = {
+        let (checked, actor) = {
             let client = self.client().await?;
-            let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::Update).await?;
-            StorageSettings::from_row(&row)?
+            self.check_cloud_storage(&client, caller, id, CloudStorageScope::Update).await?
         };
+        let mut settings = StorageSettings::from_row(&checked)?;
         settings.apply(&body)?;
         // Bucket I/O (seconds, at worst) with no database connection held.
         self.check_available(&settings).await?;
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.db()?;
+        self.recheck_storage(&tx, id, &checked, &actor).await?;
         let credentials = settings.credentials_json();
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id];
         params.extend(settings.values(&credentials));
@@ -413,16 +422,19 @@ impl Engine {
             "UPDATE cloud_storages SET ({SETTINGS}, updated_date) = ($2, $3, $4, $5, $6, $7, $8, $9, now()) \
              WHERE id = $1"
         );
-        client.execute(&sql, &params).await.db()?;
-        let row = self.cloud_storage_row(&client, id).await?;
+        tx.execute(&sql, &params).await.db()?;
+        let row = self.cloud_storage_row(&tx, id).await?;
+        tx.commit().await.db()?;
         render_row(&caller.base_url, &row)
     }
 
     pub async fn delete_cloud_storage(&self, caller: &Caller, id: i64) -> ApiResult<()> {
-        let client = self.client().await?;
-        self.check_cloud_storage(&client, caller, id, CloudStorageScope::Update).await?;
-        client.execute("DELETE FROM cloud_storages WHERE id = $1", &[&id]).await.db()?;
-        Ok(())
+        let mut client = self.client().await?;
+        let (checked, actor) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::Update).await?;
+        let tx = client.transaction().await.db()?;
+        self.recheck_storage(&tx, id, &checked, &actor).await?;
+        tx.execute("DELETE FROM cloud_storages WHERE id = $1", &[&id]).await.db()?;
+        tx.commit().await.db()
     }
 
     /// A storage's settings after view, with the connection given back before any bucket
@@ -547,4 +559,10 @@ async fn read_capped(store: &S3Store, key: &str, limit: u64) -> ApiResult<Vec<u8
 
 fn bucket_error(err: cvat_blob::BlobError) -> ApiError {
     ApiError::invalid(format!("The cloud storage cannot be used: {err}"))
+}
+
+/// A storage's permission facts and organization, from its row.
+fn storage_facts(row: &Row) -> ApiResult<(CloudStorageFacts, Option<i64>)> {
+    let org: Option<i64> = column(row, "organization_id")?;
+    Ok((CloudStorageFacts { in_org: org.is_some(), owner: column(row, "owner_id")? }, org))
 }

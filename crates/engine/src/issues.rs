@@ -7,7 +7,7 @@
 //! Beyond CVAT: `position` is a list of at least two points (x, y pairs) and `frame` a
 //! frame of the job, so an issue always points at something a client can show.
 
-use crate::access::{allow, list_scope, Visibility};
+use crate::access::{allow, list_scope, lock_row, recheck, Lock, Visibility};
 use crate::projects::unknown_field;
 use crate::render::{self, user_columns};
 use crate::{parse_body, Caller, DocumentPage, Engine};
@@ -157,21 +157,43 @@ impl Engine {
         Ok((facts, org, actor))
     }
 
-    async fn check_comment(
-        &self,
-        client: &impl GenericClient,
-        caller: &Caller,
-        id: i64,
-        scope: CommentScope,
-    ) -> ApiResult<()> {
+    /// A comment's facts and organization; 404 when there is none.
+    async fn comment_access(&self, client: &impl GenericClient, id: i64) -> ApiResult<(CommentFacts, Option<i64>)> {
         let row = client
             .query_opt("SELECT issue_id, owner_id FROM comments WHERE id = $1", &[&id])
             .await
             .db()?
             .ok_or_else(ApiError::not_found)?;
         let (issue, org) = self.issue_access(client, column(&row, 0)?).await?;
+        Ok((CommentFacts { issue, owner: column(&row, 1)? }, org))
+    }
+
+    /// 404 when there is no such comment, 403 when `scope` is denied; answers its
+    /// organization and the caller as an actor there.
+    async fn check_comment(
+        &self,
+        client: &impl GenericClient,
+        caller: &Caller,
+        id: i64,
+        scope: CommentScope,
+    ) -> ApiResult<(Option<i64>, Actor)> {
+        let (facts, org) = self.comment_access(client, id).await?;
         let actor = self.actor(caller, org).await?;
-        allow(cvat_permissions::comment(&actor, scope, &CommentFacts { issue, owner: column(&row, 1)? }))
+        allow(cvat_permissions::comment(&actor, scope, &facts))?;
+        Ok((org, actor))
+    }
+
+    /// In a comment write's transaction: locks the comment and checks `Change` again.
+    async fn recheck_comment(
+        &self,
+        tx: &impl GenericClient,
+        id: i64,
+        org: Option<i64>,
+        actor: &Actor,
+    ) -> ApiResult<()> {
+        lock_row(tx, "comments", id, Lock::Update).await?;
+        let (locked, locked_org) = self.comment_access(tx, id).await?;
+        recheck(org, locked_org, cvat_permissions::comment(actor, CommentScope::Change, &locked))
     }
 
     async fn issue_document(&self, client: &impl GenericClient, caller: &Caller, id: i64) -> ApiResult<String> {
@@ -247,6 +269,10 @@ impl Engine {
         }
         let named = self.maybe_named_user(caller, "assignee", assignee, facts.task.in_org).await?;
         let tx = client.transaction().await.db()?;
+        // Checked again with the job locked for share: the issue joins the job as it is now.
+        lock_row(&tx, "jobs", job, Lock::Share).await?;
+        let (locked, _, locked_org) = self.job_access(&tx, job).await?;
+        recheck(org, locked_org, cvat_permissions::create_issue(&actor, &locked))?;
         crate::users::remember_all(&tx, &[Some(&caller.user), named.as_ref()]).await?;
         let row = tx
             .query_one(
@@ -286,10 +312,9 @@ impl Engine {
         let named = self.maybe_named_user(caller, "assignee", assignee.flatten(), facts.job.task.in_org).await?;
         let tx = client.transaction().await.db()?;
         // Checked again on the locked row: its assignee may have changed meanwhile.
-        tx.query("SELECT 1 FROM issues WHERE id = $1 FOR UPDATE", &[&id]).await.db()?;
+        lock_row(&tx, "issues", id, Lock::Update).await?;
         let (locked, locked_org) = self.issue_access(&tx, id).await?;
-        crate::access::same_organization(org, locked_org)?;
-        allow(cvat_permissions::issue(&actor, IssueScope::Update, &locked))?;
+        recheck(org, locked_org, cvat_permissions::issue(&actor, IssueScope::Update, &locked))?;
         crate::users::remember_all(&tx, &[named.as_ref()]).await?;
         tx.execute(
             "UPDATE issues SET position = COALESCE($2, position), resolved = COALESCE($3, resolved), \
@@ -304,10 +329,14 @@ impl Engine {
     }
 
     pub async fn delete_issue(&self, caller: &Caller, id: i64) -> ApiResult<()> {
-        let client = self.client().await?;
-        self.check_issue(&client, caller, id, IssueScope::Delete).await?;
-        client.execute("DELETE FROM issues WHERE id = $1", &[&id]).await.db()?;
-        Ok(())
+        let mut client = self.client().await?;
+        let (_, org, actor) = self.check_issue(&client, caller, id, IssueScope::Delete).await?;
+        let tx = client.transaction().await.db()?;
+        lock_row(&tx, "issues", id, Lock::Update).await?;
+        let (locked, locked_org) = self.issue_access(&tx, id).await?;
+        recheck(org, locked_org, cvat_permissions::issue(&actor, IssueScope::Delete, &locked))?;
+        tx.execute("DELETE FROM issues WHERE id = $1", &[&id]).await.db()?;
+        tx.commit().await.db()
     }
 
     pub async fn list_comments(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
@@ -337,22 +366,28 @@ impl Engine {
         }
         fields.finish()?;
         let Some(issue) = issue else { return Err(ApiError::internal()) };
-        let client = self.client().await?;
-        match self.check_issue(&client, caller, issue, IssueScope::Comment).await {
-            Err(err) if err.status_code() == 404 => {
-                return Err(ApiError::field("issue", format!("Invalid pk \"{issue}\" - object does not exist.")))
-            }
+        let mut client = self.client().await?;
+        let missing = || ApiError::field("issue", format!("Invalid pk \"{issue}\" - object does not exist."));
+        let (_, org, actor) = match self.check_issue(&client, caller, issue, IssueScope::Comment).await {
+            Err(err) if err.status_code() == 404 => return Err(missing()),
             other => other?,
         };
-        crate::users::remember_all(&client, &[Some(&caller.user)]).await?;
-        let row = client
+        let tx = client.transaction().await.db()?;
+        // The issue is locked for share: it stays while the comment joins it.
+        lock_row(&tx, "issues", issue, Lock::Share).await?;
+        let (locked, locked_org) = self.issue_access(&tx, issue).await?;
+        recheck(org, locked_org, cvat_permissions::issue(&actor, IssueScope::Comment, &locked))?;
+        crate::users::remember_all(&tx, &[Some(&caller.user)]).await?;
+        let row = tx
             .query_one(
                 "INSERT INTO comments (issue_id, owner_id, message) VALUES ($1, $2, $3) RETURNING id",
                 &[&issue, &caller.id(), &message],
             )
             .await
             .db()?;
-        self.comment_document(&client, caller, column(&row, 0)?).await
+        let document = self.comment_document(&tx, caller, column(&row, 0)?).await?;
+        tx.commit().await.db()?;
+        Ok(document)
     }
 
     /// PATCH `message`.
@@ -364,22 +399,27 @@ impl Engine {
         let mut fields = Fields::new(&body);
         let message = fields.bounded_str("message", usize::MAX, true);
         fields.finish()?;
-        let client = self.client().await?;
-        self.check_comment(&client, caller, id, CommentScope::Change).await?;
-        client
-            .execute(
-                "UPDATE comments SET message = COALESCE($2, message), updated_date = now() WHERE id = $1",
-                &[&id, &message],
-            )
-            .await
-            .db()?;
-        self.comment_document(&client, caller, id).await
+        let mut client = self.client().await?;
+        let (org, actor) = self.check_comment(&client, caller, id, CommentScope::Change).await?;
+        let tx = client.transaction().await.db()?;
+        self.recheck_comment(&tx, id, org, &actor).await?;
+        tx.execute(
+            "UPDATE comments SET message = COALESCE($2, message), updated_date = now() WHERE id = $1",
+            &[&id, &message],
+        )
+        .await
+        .db()?;
+        let document = self.comment_document(&tx, caller, id).await?;
+        tx.commit().await.db()?;
+        Ok(document)
     }
 
     pub async fn delete_comment(&self, caller: &Caller, id: i64) -> ApiResult<()> {
-        let client = self.client().await?;
-        self.check_comment(&client, caller, id, CommentScope::Change).await?;
-        client.execute("DELETE FROM comments WHERE id = $1", &[&id]).await.db()?;
-        Ok(())
+        let mut client = self.client().await?;
+        let (org, actor) = self.check_comment(&client, caller, id, CommentScope::Change).await?;
+        let tx = client.transaction().await.db()?;
+        self.recheck_comment(&tx, id, org, &actor).await?;
+        tx.execute("DELETE FROM comments WHERE id = $1", &[&id]).await.db()?;
+        tx.commit().await.db()
     }
 }

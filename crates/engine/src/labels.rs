@@ -2,7 +2,7 @@
 //! create or PATCH as CVAT does (create without `id`, update with `id`, delete with
 //! `deleted: true`, leave unlisted labels alone), rendering `Label`, and `/api/labels`.
 
-use crate::access::{list_scope, Visibility};
+use crate::access::{list_scope, lock_row, recheck, Lock, Visibility};
 use crate::{db_error, parse_body, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
@@ -11,7 +11,7 @@ use cvat_error::{ApiError, ApiResult, ErrorKind};
 use cvat_labels::{AttributeSpec, LabelSpec};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam};
 use cvat_models::{Attribute, Label, Sublabel};
-use cvat_permissions::{ProjectScope, TaskScope};
+use cvat_permissions::{Actor, ProjectScope, TaskScope};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use tokio_postgres::Row;
@@ -396,25 +396,56 @@ impl Engine {
         })
     }
 
-    /// A label with the permission check of its parent for `update` (else view).
-    async fn label_for(&self, client: &impl GenericClient, caller: &Caller, id: i64, update: bool) -> ApiResult<Row> {
+    /// A label with the permission check of its parent for `update` (else view); answers
+    /// the parent's organization and the caller as an actor there.
+    async fn label_for(
+        &self,
+        client: &impl GenericClient,
+        caller: &Caller,
+        id: i64,
+        update: bool,
+    ) -> ApiResult<(Row, Option<i64>, Actor)> {
         let row = client
             .query_opt(&format!("SELECT {LABEL_COLUMNS} FROM labels l WHERE l.id = $1"), &[&id])
             .await
             .db()?
             .ok_or_else(ApiError::not_found)?;
-        match (column::<_, Option<i64>>(&row, "project_id")?, column::<_, Option<i64>>(&row, "task_id")?) {
-            (Some(project), _) => {
+        let (org, actor) = match owner_of(&row)? {
+            LabelOwner::Project(project) => {
                 let scope = if update { ProjectScope::Update } else { ProjectScope::View };
-                self.check_project(client, caller, project, scope).await?;
+                let (_, org, actor) = self.check_project(client, caller, project, scope).await?;
+                (org, actor)
             }
-            (None, Some(task)) => {
+            LabelOwner::Task(task) => {
                 let scope = if update { TaskScope::Update } else { TaskScope::View };
-                self.check_task(client, caller, task, scope).await?;
+                let (access, actor) = self.check_task(client, caller, task, scope).await?;
+                (access.org, actor)
             }
-            (None, None) => return Err(ApiError::not_found()),
+        };
+        Ok((row, org, actor))
+    }
+
+    /// In a label write's transaction: locks the label's parent (the write touches it
+    /// anyway) and checks the caller's right to update it again.
+    async fn recheck_owner(
+        &self,
+        tx: &impl GenericClient,
+        owner: LabelOwner,
+        org: Option<i64>,
+        actor: &Actor,
+    ) -> ApiResult<()> {
+        match owner {
+            LabelOwner::Project(project) => {
+                lock_row(tx, "projects", project, Lock::Update).await?;
+                let (facts, locked_org) = self.project_facts(tx, project).await?;
+                recheck(org, locked_org, cvat_permissions::project(actor, ProjectScope::Update, &facts))
+            }
+            LabelOwner::Task(task) => {
+                lock_row(tx, "tasks", task, Lock::Update).await?;
+                let access = self.task_access(tx, task).await?;
+                recheck(org, access.org, cvat_permissions::task(actor, TaskScope::Update, &access.facts))
+            }
         }
-        Ok(row)
     }
 
     pub async fn get_label(&self, caller: &Caller, id: i64) -> ApiResult<String> {
@@ -423,7 +454,7 @@ impl Engine {
     }
 
     async fn label_document(&self, client: &impl GenericClient, caller: &Caller, id: i64) -> ApiResult<String> {
-        let row = self.label_for(client, caller, id, false).await?;
+        let (row, ..) = self.label_for(client, caller, id, false).await?;
         Ok(render(client, &[row]).await?.remove(0))
     }
 
@@ -438,12 +469,13 @@ impl Engine {
         body.insert("id".into(), json!(id));
         let specs = cvat_labels::parse_labels(&Value::Array(vec![Value::Object(body)]))?;
         let mut client = self.client().await?;
-        let row = self.label_for(&client, caller, id, true).await?;
+        let (row, org, actor) = self.label_for(&client, caller, id, true).await?;
         if column::<_, Option<i64>>(&row, "parent_id")?.is_some() {
             return Err(ApiError::invalid("Sublabels cannot be changed this way; change the skeleton"));
         }
         let owner = owner_of(&row)?;
         let tx = client.transaction().await.db()?;
+        self.recheck_owner(&tx, owner, org, &actor).await?;
         apply(&tx, owner, &specs).await?;
         touch(&tx, owner).await?;
         tx.commit().await.db()?;
@@ -452,22 +484,25 @@ impl Engine {
 
     pub async fn delete_label(&self, caller: &Caller, id: i64) -> ApiResult<()> {
         let mut client = self.client().await?;
-        let row = self.label_for(&client, caller, id, true).await?;
+        let (row, org, actor) = self.label_for(&client, caller, id, true).await?;
         if column::<_, Option<i64>>(&row, "parent_id")?.is_some() {
             return Err(ApiError::invalid("Sublabels cannot be deleted this way; change the skeleton"));
         }
+        let owner = owner_of(&row)?;
         let tx = client.transaction().await.db()?;
+        self.recheck_owner(&tx, owner, org, &actor).await?;
         tx.execute("DELETE FROM labels WHERE id = $1", &[&id]).await.db()?;
-        touch(&tx, owner_of(&row)?).await?;
+        touch(&tx, owner).await?;
         tx.commit().await.db()
     }
 }
 
 fn owner_of(row: &Row) -> ApiResult<LabelOwner> {
-    Ok(match column::<_, Option<i64>>(row, "project_id")? {
-        Some(project) => LabelOwner::Project(project),
-        None => LabelOwner::Task(column::<_, Option<i64>>(row, "task_id")?.unwrap_or_default()),
-    })
+    match (column::<_, Option<i64>>(row, "project_id")?, column::<_, Option<i64>>(row, "task_id")?) {
+        (Some(project), _) => Ok(LabelOwner::Project(project)),
+        (None, Some(task)) => Ok(LabelOwner::Task(task)),
+        (None, None) => Err(ApiError::not_found()),
+    }
 }
 
 /// Label changes update the owner's `updated_date`.

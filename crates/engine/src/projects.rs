@@ -305,7 +305,7 @@ impl Engine {
         }
 
         let tx = client.transaction().await.db()?;
-        tx.query("SELECT 1 FROM projects WHERE id = $1 FOR UPDATE", &[&id]).await.db()?;
+        crate::access::lock_row(&tx, "projects", id, crate::access::Lock::Update).await?;
         let (locked, locked_org) = self.project_facts(&tx, id).await?;
         crate::access::same_organization(org, locked_org)?;
         may_change(&locked)?;

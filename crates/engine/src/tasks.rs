@@ -385,7 +385,7 @@ impl Engine {
         };
 
         let tx = client.transaction().await.db()?;
-        tx.query("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", &[&id]).await.db()?;
+        crate::access::lock_row(&tx, "tasks", id, crate::access::Lock::Update).await?;
         let locked = self.task_access(&tx, id).await?;
         crate::access::same_organization(access.org, locked.org)?;
         may_change(&locked.facts)?;

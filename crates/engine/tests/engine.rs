@@ -16,11 +16,18 @@ use std::sync::Arc;
 struct FakeDirectory {
     users: Vec<User>,
     roles: HashMap<(i64, i64), Role>,
+    /// SQL run (once) while a role is looked up: what another request changes between a
+    /// write's first check and its transaction.
+    meanwhile: std::sync::Mutex<Option<(Arc<tokio_postgres::Client>, String)>>,
 }
 
 #[async_trait::async_trait]
 impl Directory for FakeDirectory {
     async fn role(&self, user_id: i64, organization_id: i64) -> ApiResult<Option<Role>> {
+        let meanwhile = self.meanwhile.lock().unwrap().take();
+        if let Some((client, sql)) = meanwhile {
+            client.batch_execute(&sql).await.unwrap();
+        }
         Ok(self.roles.get(&(user_id, organization_id)).copied())
     }
 
@@ -31,6 +38,10 @@ impl Directory for FakeDirectory {
     async fn existing_organizations(&self, ids: Vec<i64>) -> ApiResult<Vec<i64>> {
         Ok(ids)
     }
+}
+
+fn database_url() -> String {
+    std::env::var("CVAT_DATABASE_URL").unwrap_or_else(|_| "postgres://cvat:cvat@127.0.0.1:5432/cvat".to_string())
 }
 
 fn user(id: i64) -> User {
@@ -47,29 +58,39 @@ fn caller(id: i64) -> Caller {
 /// An engine over a schema made for this test (dropped when the guard goes).
 struct Fixture {
     engine: Engine,
+    directory: Arc<FakeDirectory>,
     admin: tokio_postgres::Client,
     schema: String,
 }
 
 impl Fixture {
     async fn new(pool_size: usize) -> Self {
-        let url = std::env::var("CVAT_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://cvat:cvat@127.0.0.1:5432/cvat".to_string());
+        Self::with_directory(pool_size, FakeDirectory { users: (1..=3).map(user).collect(), ..Default::default() })
+            .await
+    }
+
+    async fn with_directory(pool_size: usize, directory: FakeDirectory) -> Self {
+        let url = database_url();
         let schema = format!("engine_test_{}", uuid::Uuid::new_v4().simple());
         let pool = cvat_db::pool(&url, &schema, pool_size, 30_000).unwrap();
         cvat_db::migrate(&pool, &schema, MIGRATIONS)
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL at {url} (start it with `make deps`): {e}"));
-        let directory = FakeDirectory { users: (1..=3).map(user).collect(), ..Default::default() };
         let network = cvat_fetch::FetchPolicy {
             allowed: Vec::new(),
             max_bytes: 1 << 20,
             timeout: std::time::Duration::from_secs(5),
         };
-        let engine = Engine::new(pool, Arc::new(directory), network);
+        let directory = Arc::new(directory);
+        let engine = Engine::new(pool, directory.clone(), network);
         let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(connection);
-        Self { engine, admin, schema }
+        Self { engine, directory, admin, schema }
+    }
+
+    /// Runs `sql` through `client` during the next role lookup.
+    fn set_meanwhile(&self, client: &Arc<tokio_postgres::Client>, sql: String) {
+        *self.directory.meanwhile.lock().unwrap() = Some((client.clone(), sql));
     }
 
     async fn drop_schema(self) {
@@ -179,4 +200,60 @@ async fn concurrent_writes_share_a_tiny_pool() {
         result.unwrap().unwrap();
     }
     Arc::into_inner(fixture).expect("every write is done").drop_schema().await;
+}
+
+/// A write checks the caller's right again on the row it locks: what changed between its
+/// first check and its transaction (here, during the role lookup) counts.
+#[tokio::test]
+async fn writes_check_again_on_the_rows_they_lock() {
+    let (client, connection) = tokio_postgres::connect(&database_url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let client = Arc::new(client);
+    let directory = FakeDirectory {
+        users: (1..=3).map(user).collect(),
+        roles: HashMap::from([((2, 7), Role::Worker)]),
+        ..Default::default()
+    };
+    let fixture = Fixture::with_directory(4, directory).await;
+    let schema = fixture.schema.clone();
+    let (worker, other) = (caller(2), caller(3));
+    let body = json!({"name": "theirs", "labels": [{"name": "car"}, {"name": "bus"}]}).to_string();
+    fixture.engine.create_task(&other, &body).await.unwrap();
+    let task: Value = serde_json::from_str(&fixture.engine.create_task(&worker, &body).await.unwrap()).unwrap();
+    let task = task["id"].as_i64().unwrap();
+    fixture.admin.batch_execute(&format!("UPDATE {schema}.tasks SET organization_id = 7")).await.unwrap();
+    let label = |name: &'static str| {
+        let sql = format!("SELECT id FROM {schema}.labels WHERE task_id = $1 AND name = $2");
+        let admin = &fixture.admin;
+        async move { admin.query_one(&sql, &[&task, &name]).await.unwrap().get::<_, i64>(0) }
+    };
+
+    // The worker owns the task: a label change is allowed, unless the task is handed to
+    // someone else meanwhile.
+    let (car, bus) = (label("car").await, label("bus").await);
+    fixture.engine.delete_label(&worker, car).await.unwrap();
+    fixture.set_meanwhile(&client, format!("UPDATE {schema}.tasks SET owner_id = 3 WHERE id = {task}"));
+    let refused = fixture.engine.delete_label(&worker, bus).await.unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Forbidden);
+    assert_eq!(fixture.count("SELECT count(*) FROM {s}.labels WHERE task_id = $1", task).await, 1);
+
+    // A storage the worker owns, moved to another organization meanwhile: 409, kept.
+    let storage: i64 = fixture
+        .admin
+        .query_one(
+            &format!(
+                "INSERT INTO {schema}.cloud_storages (provider_type, resource, display_name, credentials_type, \
+                 owner_id, organization_id) VALUES ('AWS_S3_BUCKET', 'b', 'b', 'ANONYMOUS_ACCESS', 2, 7) RETURNING id"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    fixture.set_meanwhile(&client, format!("UPDATE {schema}.cloud_storages SET organization_id = 8"));
+    let refused = fixture.engine.delete_cloud_storage(&worker, storage).await.unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Conflict);
+    let kept = fixture.count("SELECT count(*) FROM {s}.cloud_storages WHERE id = $1", storage).await;
+    assert_eq!(kept, 1);
+    fixture.drop_schema().await;
 }
