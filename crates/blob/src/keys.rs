@@ -1,6 +1,14 @@
 //! The stable keys of task data in the blob store, shared by whoever writes and reads
 //! them (gateway, task service, media workers).
 
+/// The archive of an export request of a task (or one of its jobs): one per request,
+/// replaced when the request runs again, gone with the task.
+pub fn export(task: i64, request_id: &str) -> String {
+    let name: String =
+        request_id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_@".contains(c) { c } else { '_' }).collect();
+    format!("tasks/{task}/exports/{name}.zip")
+}
+
 /// Everything of a task.
 pub fn task_dir(task: i64) -> String {
     format!("tasks/{task}")

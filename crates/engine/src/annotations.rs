@@ -97,25 +97,7 @@ impl Engine {
         update: bool,
     ) -> ApiResult<Scope> {
         let (task, org, actor) = self.annotation_access(client, caller, target, update, None).await?;
-        let job = match target {
-            AnnotationTarget::Job(id) => Some(id),
-            AnnotationTarget::Task(_) => None,
-        };
-        let rows = client
-            .query(
-                "SELECT j.id, s.start_frame, s.stop_frame FROM jobs j JOIN segments s ON s.id = j.segment_id \
-                 WHERE j.task_id = $1 AND (($2::bigint IS NULL AND j.type = 'annotation') OR j.id = $2) \
-                 ORDER BY s.start_frame, j.id",
-                &[&task, &job],
-            )
-            .await
-            .db()?;
-        let mut jobs = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let (start, stop): (i32, i32) = (column(row, 1)?, column(row, 2)?);
-            let range = FrameRange { start: start.max(0) as u32, stop: stop.max(0) as u32 };
-            jobs.push(JobSpan { id: column(row, 0)?, range });
-        }
+        let jobs = annotation_jobs(client, task, target).await?;
         let frames = FrameRange {
             start: jobs.iter().map(|j| j.range.start).min().unwrap_or(0),
             stop: jobs.iter().map(|j| j.range.stop).max().unwrap_or(0),
@@ -256,6 +238,24 @@ impl Engine {
         Ok(in_parts(data))
     }
 
+    /// The whole document of a target, defaults filled, without a permission check: for
+    /// exports, whose request was checked when it was made.
+    pub(crate) async fn document_of(
+        &self,
+        client: &impl GenericClient,
+        task: i64,
+        target: AnnotationTarget,
+    ) -> ApiResult<LabeledData> {
+        let schema = self.label_schema(client, task).await?;
+        let mut parts = Vec::new();
+        for job in annotation_jobs(client, task, target).await? {
+            parts.push((job.range, stored(client, job.id).await?));
+        }
+        let mut data = ann::merge(parts);
+        ann::fill_defaults(&mut data, &schema);
+        Ok(data)
+    }
+
     /// PUT or PATCH; answers the saved objects with their ids (a delete echoes its body).
     pub async fn save_annotations(
         &self,
@@ -326,6 +326,31 @@ impl Engine {
     }
 }
 
+/// The annotation jobs of a target in frame order: the job itself, or the task's
+/// annotation jobs (ground-truth jobs keep their own annotations).
+async fn annotation_jobs(client: &impl GenericClient, task: i64, target: AnnotationTarget) -> ApiResult<Vec<JobSpan>> {
+    let job = match target {
+        AnnotationTarget::Job(id) => Some(id),
+        AnnotationTarget::Task(_) => None,
+    };
+    let rows = client
+        .query(
+            "SELECT j.id, s.start_frame, s.stop_frame FROM jobs j JOIN segments s ON s.id = j.segment_id \
+             WHERE j.task_id = $1 AND (($2::bigint IS NULL AND j.type = 'annotation') OR j.id = $2) \
+             ORDER BY s.start_frame, j.id",
+            &[&task, &job],
+        )
+        .await
+        .db()?;
+    let mut jobs = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let (start, stop): (i32, i32) = (column(row, 1)?, column(row, 2)?);
+        let range = FrameRange { start: start.max(0) as u32, stop: stop.max(0) as u32 };
+        jobs.push(JobSpan { id: column(row, 0)?, range });
+    }
+    Ok(jobs)
+}
+
 /// A document in parts, as it is produced.
 pub type DocumentStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = ApiResult<Vec<u8>>> + Send>>;
 
@@ -382,7 +407,7 @@ fn read_object<T: serde::de::DeserializeOwned + ann::FillDefaults>(
 }
 
 /// A whole document as a stream of parts, each rendered only when it is wanted.
-fn in_parts(data: LabeledData) -> DocumentStream {
+pub(crate) fn in_parts(data: LabeledData) -> DocumentStream {
     let parts = Parts { data, kind: 0, index: 0, writer: DocumentWriter::default(), done: false };
     Box::pin(futures_util::stream::iter(parts))
 }

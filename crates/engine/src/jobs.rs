@@ -124,7 +124,7 @@ fn render_row(base: &str, r: &Row) -> ApiResult<String> {
 impl Engine {
     /// 404 when the job does not exist, 403 when `scope` is denied; answers the
     /// job's facts, its task, the task's organization and the caller as an actor on it.
-    async fn check_job(
+    pub(crate) async fn check_job(
         &self,
         client: &impl GenericClient,
         caller: &Caller,

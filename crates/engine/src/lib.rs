@@ -12,6 +12,7 @@ mod annotations;
 mod cloud_storages;
 pub mod data;
 mod directory;
+mod exports;
 mod issues;
 mod jobs;
 mod labels;
@@ -27,6 +28,7 @@ pub use annotations::{AnnotationSave, AnnotationTarget, DocumentStream};
 pub use cloud_storages::Bucket;
 pub use cvat_annotations::Action as AnnotationAction;
 pub use directory::{AuthDirectory, Directory};
+pub use exports::{ExportStart, ExportTarget};
 
 use cvat_db::DbResultExt;
 use cvat_db::{Migration, PgPool};
@@ -51,6 +53,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 10, name: "annotations", sql: include_str!("../migrations/0010_annotations.sql") },
     Migration { version: 11, name: "issues", sql: include_str!("../migrations/0011_issues.sql") },
     Migration { version: 12, name: "upload_batches", sql: include_str!("../migrations/0012_upload_batches.sql") },
+    Migration { version: 13, name: "exports", sql: include_str!("../migrations/0013_exports.sql") },
 ];
 
 /// A page of rendered documents and the total count.

@@ -8,7 +8,7 @@ use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_error::{ApiError, ApiResult, ErrorKind};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
-use cvat_models::{Request, RequestDataOperation, RequestOwner};
+use cvat_models::{Request, RequestDataOperation, RequestOwner, Timestamp};
 use serde_json::{json, Value};
 use tokio_postgres::Row;
 
@@ -25,7 +25,8 @@ pub(crate) struct NewRequest<'a> {
 }
 
 const COLUMNS: &str = "r.id, r.type, r.target, r.project_id, r.task_id, r.job_id, r.organization_id, r.status, \
-     r.message, r.progress, r.created_date, r.started_date, r.finished_date, r.owner_id, u.username AS owner_username";
+     r.message, r.progress, r.created_date, r.started_date, r.finished_date, r.owner_id, u.username AS owner_username, \
+     r.format, r.result_key";
 const FROM: &str = "requests r LEFT JOIN users u ON u.id = r.owner_id";
 
 const FIELDS: &[Field] = &[
@@ -36,43 +37,63 @@ const FIELDS: &[Field] = &[
     Field { name: "action", sql: "split_part(r.type, ':', 1)", ty: FieldType::Text },
     Field { name: "target", sql: "r.target", ty: FieldType::Text },
     Field { name: "subresource", sql: "split_part(r.type, ':', 2)", ty: FieldType::Text },
+    Field { name: "format", sql: "r.format", ty: FieldType::Text },
     Field { name: "created_date", sql: "r.created_date", ty: FieldType::Timestamp },
 ];
 
 pub const REQUEST_LIST: ListSpec = ListSpec {
     fields: FIELDS,
     search: &[],
-    filter: &["status", "project_id", "task_id", "job_id", "action", "target", "subresource"],
-    equals: &["status", "project_id", "task_id", "job_id", "action", "target", "subresource"],
+    filter: &["status", "project_id", "task_id", "job_id", "action", "target", "subresource", "format"],
+    equals: &["status", "project_id", "task_id", "job_id", "action", "target", "subresource", "format"],
     sort: &["created_date", "status", "action"],
     default_sort: "-created_date",
 };
 
-fn render(row: &Row) -> ApiResult<String> {
+/// `base_url` makes the absolute `result_url` of a finished export.
+fn render(row: &Row, base_url: &str) -> ApiResult<String> {
     let progress: Option<f32> = column(row, "progress")?;
     let username: Option<String> = column(row, "owner_username")?;
+    let kind: String = column(row, "type")?;
+    let target: String = column(row, "target")?;
+    let id: String = column(row, "id")?;
+    let finished_date = crate::render::maybe_moment(row, "finished_date")?;
+    let exported = kind.starts_with("export:") && column::<_, Option<String>>(row, "result_key")?.is_some();
+    let result_url = if exported {
+        let object: Option<i64> = column(row, if target == "job" { "job_id" } else { "task_id" })?;
+        let encoded = percent_encoding::utf8_percent_encode(&id, percent_encoding::NON_ALPHANUMERIC);
+        Some(format!("{base_url}/api/{target}s/{}/dataset/download?rq_id={encoded}", object.unwrap_or_default()))
+    } else {
+        None
+    };
+    let expiry_date = match finished_date {
+        Some(finished) if kind.starts_with("export:") => {
+            Some(Timestamp(finished.0 + chrono::Duration::hours(crate::exports::RESULT_TTL_HOURS)))
+        }
+        _ => None,
+    };
     Ok(cvat_models::render(&Request {
-        id: column(row, "id")?,
+        id,
         status: column(row, "status")?,
         message: column(row, "message")?,
         progress: progress.map(|p| (p as f64).clamp(0.0, 1.0)),
         created_date: crate::render::moment(row, "created_date")?,
         started_date: crate::render::maybe_moment(row, "started_date")?,
-        finished_date: crate::render::maybe_moment(row, "finished_date")?,
-        expiry_date: None,
+        finished_date,
+        expiry_date,
         owner: RequestOwner { id: column(row, "owner_id")?, username: username.unwrap_or_default() },
         operation: RequestDataOperation {
-            kind: column(row, "type")?,
-            target: column(row, "target")?,
+            kind,
+            target,
             project_id: column(row, "project_id")?,
             task_id: column(row, "task_id")?,
             job_id: column(row, "job_id")?,
             org_id: column(row, "organization_id")?,
-            format: None,
+            format: column(row, "format")?,
             function_id: None,
             lightweight: None,
         },
-        result_url: None,
+        result_url,
         result_id: None,
     }))
 }
@@ -148,7 +169,7 @@ impl Engine {
         if column::<_, i64>(&row, "owner_id")? != caller.id() {
             return Err(ApiError::detail(ErrorKind::Forbidden, "You don't have permission to perform this action"));
         }
-        render(&row)
+        render(&row, &caller.base_url)
     }
 
     /// Cancels a request that no worker has started yet; it then disappears, as in CVAT.
@@ -170,6 +191,6 @@ impl Engine {
         scope.push("r.owner_id = {}", SqlParam::Int(caller.id()));
         let client = self.client().await?;
         let (count, rows) = cvat_listing::fetch_page(&client, &REQUEST_LIST, params, scope, COLUMNS, FROM).await?;
-        Ok(DocumentPage { count, results: rows.iter().map(render).collect::<ApiResult<_>>()? })
+        Ok(DocumentPage { count, results: rows.iter().map(|r| render(r, &caller.base_url)).collect::<ApiResult<_>>()? })
     }
 }

@@ -4,6 +4,7 @@
 //! lost broker connection is re-established with backoff. The media and export workers
 //! run it with [`PoolHandler`]; the task service with its own handler.
 
+mod export;
 mod media;
 mod video;
 
@@ -153,21 +154,28 @@ impl Handler for PoolHandler {
                 }
                 Ok(())
             }
+            Some(Work::ExportDataset(work)) if self.pool == "export" => {
+                export::export_dataset(work, self.blobs.clone(), self.task.clone()).await
+            }
             Some(other) => anyhow::bail!("job {} is not work for the {} pool: {other:?}", job.id, self.pool),
             None => anyhow::bail!("job {} carries no work", job.id),
         }
     }
 
-    /// Data processing that kept failing ends its request, so the task takes data again.
+    /// Data processing or an export that kept failing ends its request (so the task
+    /// takes data again, or the export can be asked for again).
     async fn give_up(&self, job: Job, reason: &str) {
-        if let Some(Work::ProcessTaskData(data)) = job.work {
-            let failure = cvat_proto::task::DataFailure {
-                request_id: data.request_id,
-                message: format!("Processing failed after {} attempts: {reason}", cvat_queue::MAX_ATTEMPTS),
-            };
-            if let Err(err) = self.task.clone().fail_data(failure).await {
-                tracing::warn!(error = %err, "could not fail the request of a dead job");
-            }
+        let request_id = match job.work {
+            Some(Work::ProcessTaskData(data)) => data.request_id,
+            Some(Work::ExportDataset(export)) => export.request_id,
+            _ => return,
+        };
+        let failure = cvat_proto::task::DataFailure {
+            request_id,
+            message: format!("Processing failed after {} attempts: {reason}", cvat_queue::MAX_ATTEMPTS),
+        };
+        if let Err(err) = self.task.clone().fail_data(failure).await {
+            tracing::warn!(error = %err, "could not fail the request of a dead job");
         }
     }
 }

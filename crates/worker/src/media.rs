@@ -93,7 +93,7 @@ pub(crate) struct LocalFile {
 }
 
 impl LocalFile {
-    fn temporary(path: std::path::PathBuf) -> Self {
+    pub(crate) fn temporary(path: std::path::PathBuf) -> Self {
         Self { path, temporary: true }
     }
 }

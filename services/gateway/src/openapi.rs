@@ -3,8 +3,8 @@
 //! as in CVAT's own schema.
 
 use crate::routes::{
-    annotations, auth, cloud_storages, comments, data, invitations, issues, jobs, labels, organizations, projects,
-    requests, server, tasks, users,
+    annotations, auth, cloud_storages, comments, data, exports, invitations, issues, jobs, labels, organizations,
+    projects, requests, server, tasks, users,
 };
 use serde_json::{json, Value};
 use utoipa::OpenApi;
@@ -114,6 +114,8 @@ use utoipa::OpenApi;
         cloud_storages::actions,
         cloud_storages::content,
         cloud_storages::preview,
+        exports::start,
+        exports::download,
         requests::list,
         requests::retrieve,
         requests::cancel,
@@ -121,6 +123,7 @@ use utoipa::OpenApi;
         crate::routes::schema::schema,
     ),
     components(schemas(
+        exports::RqId,
         server::About,
         server::DatasetFormats,
         server::DatasetFormat,

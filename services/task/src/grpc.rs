@@ -2,11 +2,12 @@
 //! packs answers.
 
 use crate::probes::Probes;
-use cvat_engine::{AnnotationAction, AnnotationSave, AnnotationTarget, Caller, DocumentPage, Engine};
+use cvat_engine::{AnnotationAction, AnnotationSave, AnnotationTarget, Caller, DocumentPage, Engine, ExportTarget};
 use cvat_error::ApiError;
 use cvat_error::ApiResult;
 use cvat_listing::ListParams;
 use cvat_proto::common::{Empty, ListQuery};
+use cvat_proto::queue::ExportDataset;
 use cvat_proto::queue::{job::Work, Job};
 use cvat_proto::task::task_internal_server::TaskInternal;
 use cvat_proto::task::task_server::Task;
@@ -362,6 +363,48 @@ impl Task for TaskService {
         })
         .await
     }
+
+    async fn start_export(&self, request: Request<ExportStart>) -> Reply<ExportStarted> {
+        handle(request, "StartExport", |r| async move {
+            let start = cvat_engine::ExportStart {
+                target: export_target(&r.target, r.id)?,
+                format: r.format,
+                save_images: r.save_images,
+                location: r.location,
+            };
+            let (rq_id, queued) = self.engine.start_export(&Caller::from_wire(r.caller)?, &start).await?;
+            if queued {
+                let job = Job {
+                    id: format!("{rq_id}#{}", uuid::Uuid::new_v4()),
+                    work: Some(Work::ExportDataset(ExportDataset { request_id: rq_id.clone() })),
+                };
+                if let Err(err) = self.broker.publish("export", &job.id, &job.encode_to_vec()).await {
+                    tracing::warn!(error = %err, "publishing an export failed");
+                    self.engine.fail_request(&rq_id, "The message broker is unavailable; export again.").await?;
+                    return Err(ApiError::unavailable("The message broker"));
+                }
+            }
+            Ok(ExportStarted { rq_id, queued })
+        })
+        .await
+    }
+
+    async fn locate_export(&self, request: Request<ExportQuery>) -> Reply<ExportLocation> {
+        handle(request, "LocateExport", |r| async move {
+            let target = export_target(&r.target, r.id)?;
+            let result = self.engine.export_result(&Caller::from_wire(r.caller)?, target, &r.rq_id).await?;
+            Ok(ExportLocation { key: result.key, file_name: result.file_name })
+        })
+        .await
+    }
+}
+
+fn export_target(target: &str, id: i64) -> ApiResult<ExportTarget> {
+    match target {
+        "task" => Ok(ExportTarget::Task(id)),
+        "job" => Ok(ExportTarget::Job(id)),
+        other => Err(ApiError::bad_request(format!("Cannot export a {other}"))),
+    }
 }
 
 /// The API only workers may call (see `proto/task.proto`, `TaskInternal`).
@@ -377,6 +420,24 @@ impl TaskInternal for InternalService {
         handle(request, "ReportTraceProbe", |r| async move {
             self.probes.record(&r.id, &r.service, &r.trace_id).await?;
             self.probes.get(&r.id).await
+        })
+        .await
+    }
+
+    type GetExportSourceStream = DocumentParts;
+
+    async fn get_export_source(&self, request: Request<RequestRef>) -> Reply<DocumentParts> {
+        handle(request, "GetExportSource", |r| async move {
+            let parts = self.engine.export_source(&r.rq_id).await?;
+            use futures_util::StreamExt;
+            Ok(Box::pin(parts.map(wire_part)) as DocumentParts)
+        })
+        .await
+    }
+
+    async fn complete_export(&self, request: Request<ExportDone>) -> Reply<Empty> {
+        handle(request, "CompleteExport", |r| async move {
+            self.engine.complete_export(&r.request_id, &r.key).await.map(|_| Empty {})
         })
         .await
     }

@@ -49,7 +49,7 @@ fn base_name(name: &str) -> &str {
     name.rsplit(['/', '\\']).next().unwrap_or(name)
 }
 
-fn blob_error(err: BlobError) -> HttpError {
+pub(super) fn blob_error(err: BlobError) -> HttpError {
     match err {
         BlobError::NotFound(_) => HttpError(ApiError::not_found()),
         other => {

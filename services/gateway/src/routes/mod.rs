@@ -6,6 +6,7 @@ pub mod cloud_storages;
 pub mod comments;
 pub mod data;
 mod documents;
+pub mod exports;
 pub mod health;
 pub mod invitations;
 pub mod issues;
@@ -82,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     annotations::configure(cfg);
     cloud_storages::configure_bucket(cfg);
     cloud_storages::configure(cfg);
+    exports::configure(cfg);
     requests::configure(cfg);
     schema::configure(cfg);
 }

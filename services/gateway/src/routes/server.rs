@@ -98,27 +98,22 @@ pub struct DatasetFormats {
     exporters: Vec<DatasetFormat>,
 }
 
-/// The formats this project will support. Each is listed with `enabled: false` until the
-/// export/import issue that implements it makes its row real.
-const FORMATS: &[(&str, &str, &str)] = &[
-    ("CVAT for images", "ZIP", "1.1"),
-    ("CVAT for video", "ZIP", "1.1"),
-    ("COCO", "ZIP", "1.0"),
-    ("Datumaro", "ZIP", "1.0"),
-    ("YOLO", "ZIP", "1.1"),
-    ("PASCAL VOC", "ZIP", "1.1"),
-];
-
 #[utoipa::path(get, path = "/api/server/annotation/formats", operation_id = "server_retrieve_annotation_formats",
     tag = "server", responses((status = 200, body = DatasetFormats)))]
+/// Exactly the formats that work here: exporters as `cvat-formats` writes them; no
+/// importers yet.
 pub async fn formats(_: Auth) -> HttpResponse {
-    let rows = || {
-        FORMATS
-            .iter()
-            .map(|(name, ext, version)| DatasetFormat { name, ext, version, enabled: false, dimension: "2d" })
-            .collect()
-    };
-    HttpResponse::Ok().json(DatasetFormats { importers: rows(), exporters: rows() })
+    let exporters = cvat_formats::Format::EXPORTERS
+        .iter()
+        .map(|format| DatasetFormat {
+            name: format.name(),
+            ext: "ZIP",
+            version: format.version(),
+            enabled: true,
+            dimension: "2d",
+        })
+        .collect();
+    HttpResponse::Ok().json(DatasetFormats { importers: Vec::new(), exporters })
 }
 
 #[derive(Serialize, ToSchema)]

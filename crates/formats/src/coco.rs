@@ -1,0 +1,304 @@
+//! COCO 1.0 (formats.md §6): `annotations/instances_<subset>.json` with rectangles,
+//! polygons and masks as instances; tracks become per-frame instances carrying
+//! `track_id` and `keyframe`. Polylines, points, skeletons, cuboids and tags have no
+//! place in COCO instances and are left out.
+//!
+//! Not yet as CVAT: ellipses are left out (CVAT rasterises them into masks), and a
+//! polygon's `area` is its exact (shoelace) area, where CVAT uses pycocotools' raster
+//! area, which differs by a fraction of the outline.
+
+use crate::frames::{per_frame, FrameShape};
+use crate::source::ExportSource;
+use crate::Names;
+use cvat_annotations::{LabeledData, ShapeType};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+#[derive(Serialize)]
+struct Image<'a> {
+    id: usize,
+    width: u32,
+    height: u32,
+    file_name: &'a str,
+    license: u8,
+    flickr_url: &'static str,
+    coco_url: &'static str,
+    date_captured: u8,
+}
+
+#[derive(Serialize)]
+struct Category<'a> {
+    id: usize,
+    name: &'a str,
+    supercategory: &'a str,
+}
+
+#[derive(Serialize)]
+struct Instance {
+    id: usize,
+    image_id: usize,
+    category_id: usize,
+    segmentation: Value,
+    area: f64,
+    bbox: [f64; 4],
+    iscrowd: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<f64>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    attributes: Map<String, Value>,
+}
+
+/// The JSON file's path in the archive.
+pub fn file_name(source: &ExportSource) -> String {
+    format!("annotations/instances_{}.json", source.task.subset_name())
+}
+
+pub fn write(source: &ExportSource, data: &LabeledData, mut out: impl Write) -> io::Result<()> {
+    let names = Names::new(&source.labels);
+    out.write_all(br#"{"licenses":[{"name":"","id":0,"url":""}],"info":{"contributor":"","date_created":"","description":"","url":"","version":"","year":""},"categories":"#)?;
+    let categories: Vec<Category> = source
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Category { id: i + 1, name: &l.name, supercategory: l.parent.as_deref().unwrap_or("") })
+        .collect();
+    serde_json::to_writer(&mut out, &categories)?;
+    out.write_all(b",\"images\":[")?;
+    for (i, frame) in source.frames.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        let image = Image {
+            id: i + 1,
+            width: frame.width,
+            height: frame.height,
+            file_name: &frame.name,
+            license: 0,
+            flickr_url: "",
+            coco_url: "",
+            date_captured: 0,
+        };
+        serde_json::to_writer(&mut out, &image)?;
+    }
+    out.write_all(b"],\"annotations\":[")?;
+    let mut next_id = 1;
+    for (i, (frame, annotations)) in source.frames.iter().zip(per_frame(source, data)).enumerate() {
+        for members in instances(annotations.shapes) {
+            let Some(instance) = instance(&names, &members, frame.width, frame.height, i + 1, next_id) else {
+                continue;
+            };
+            if next_id > 1 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut out, &instance)?;
+            next_id += 1;
+        }
+    }
+    out.write_all(b"]}")?;
+    Ok(())
+}
+
+/// The shapes COCO carries, as instances: ungrouped shapes alone, a group's together.
+fn instances(shapes: Vec<FrameShape>) -> Vec<Vec<FrameShape>> {
+    let mut alone = Vec::new();
+    let mut groups: BTreeMap<i64, Vec<FrameShape>> = BTreeMap::new();
+    for shape in shapes {
+        if !matches!(shape.kind, ShapeType::Rectangle | ShapeType::Polygon | ShapeType::Mask) {
+            continue;
+        }
+        if shape.group == 0 {
+            alone.push(vec![shape]);
+        } else {
+            groups.entry(shape.group).or_default().push(shape);
+        }
+    }
+    alone.extend(groups.into_values());
+    alone
+}
+
+/// `[x, y, w, h]` of a shape.
+fn bounds(shape: &FrameShape) -> [f64; 4] {
+    let p = &shape.points;
+    match shape.kind {
+        ShapeType::Mask if p.len() >= 4 => {
+            let n = p.len() - 4;
+            [p[n], p[n + 1], p[n + 2] - p[n] + 1.0, p[n + 3] - p[n + 1] + 1.0]
+        }
+        _ => {
+            let xs = p.iter().step_by(2);
+            let ys = p.iter().skip(1).step_by(2);
+            let (x0, x1) = xs.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+            let (y0, y1) = ys.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+            if x0 > x1 || y0 > y1 {
+                [0.0; 4]
+            } else {
+                [x0, y0, x1 - x0, y1 - y0]
+            }
+        }
+    }
+}
+
+fn union(boxes: impl Iterator<Item = [f64; 4]>) -> [f64; 4] {
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for [x, y, w, h] in boxes {
+        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x + w), y1.max(y + h));
+    }
+    if x0 > x1 {
+        [0.0; 4]
+    } else {
+        [x0, y0, x1 - x0, y1 - y0]
+    }
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+fn shoelace(points: &[f64]) -> f64 {
+    let n = points.len() / 2;
+    let mut twice = 0.0;
+    for i in 0..n {
+        let j = (i + 1) % n;
+        twice += points[2 * i] * points[2 * j + 1] - points[2 * j] * points[2 * i + 1];
+    }
+    twice.abs() / 2.0
+}
+
+fn instance(
+    names: &Names,
+    members: &[FrameShape],
+    width: u32,
+    height: u32,
+    image_id: usize,
+    id: usize,
+) -> Option<Instance> {
+    let leader = members.iter().max_by(|a, b| {
+        let (ba, bb) = (bounds(a), bounds(b));
+        (ba[2] * ba[3]).total_cmp(&(bb[2] * bb[3]))
+    })?;
+    let boxes: Vec<&FrameShape> = members.iter().filter(|s| s.kind == ShapeType::Rectangle).collect();
+    let polygons: Vec<&FrameShape> = members.iter().filter(|s| s.kind == ShapeType::Polygon).collect();
+    let masks: Vec<&FrameShape> = members.iter().filter(|s| s.kind == ShapeType::Mask).collect();
+    let (segmentation, area, bbox, iscrowd) = if !masks.is_empty() {
+        let (counts, area) = coco_rle(&masks, width, height);
+        let bbox = union(masks.iter().map(|m| bounds(m)));
+        (serde_json::json!({"counts": counts, "size": [height, width]}), area as f64, bbox, 1)
+    } else if !polygons.is_empty() {
+        let parts: Vec<Value> = polygons.iter().map(|p| serde_json::json!(p.points)).collect();
+        let area = polygons.iter().map(|p| shoelace(&p.points)).sum();
+        let bbox = if boxes.is_empty() {
+            union(polygons.iter().map(|p| bounds(p)))
+        } else {
+            union(boxes.iter().map(|b| bounds(b)))
+        };
+        (Value::Array(parts), area, bbox, 0)
+    } else {
+        let bbox = union(members.iter().map(bounds));
+        (Value::Array(Vec::new()), bbox[2] * bbox[3], bbox, 0)
+    };
+    let mut attributes = names.typed_values(leader.label_id, &leader.attributes);
+    let score = attributes.remove("score").and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()));
+    attributes.remove("is_crowd");
+    attributes.insert("occluded".into(), Value::Bool(leader.occluded));
+    if leader.kind == ShapeType::Rectangle {
+        attributes.insert("rotation".into(), serde_json::json!(leader.rotation));
+    }
+    if let Some((track, keyframe)) = leader.track {
+        attributes.insert("track_id".into(), serde_json::json!(track));
+        attributes.insert("keyframe".into(), Value::Bool(keyframe));
+    }
+    Some(Instance {
+        id,
+        image_id,
+        category_id: names.index(leader.label_id)? + 1,
+        segmentation,
+        area,
+        bbox: bbox.map(round2),
+        iscrowd,
+        score,
+        attributes,
+    })
+}
+
+/// The masks painted into one image, as COCO's uncompressed RLE (column-major counts
+/// starting with a run of zeros), and the number of pixels set.
+fn coco_rle(masks: &[&FrameShape], width: u32, height: u32) -> (Vec<u64>, u64) {
+    let (w, h) = (width as usize, height as usize);
+    let mut pixels = vec![false; w * h];
+    for mask in masks {
+        let p = &mask.points;
+        if p.len() < 4 {
+            continue;
+        }
+        let n = p.len() - 4;
+        let (left, top, right) = (p[n] as usize, p[n + 1] as usize, p[n + 2] as usize);
+        let box_width = right.saturating_sub(left) + 1;
+        let mut at = 0usize;
+        for (i, run) in p[..n].iter().enumerate() {
+            let run = *run as usize;
+            if i % 2 == 1 {
+                for k in at..at + run {
+                    let (x, y) = (left + k % box_width, top + k / box_width);
+                    if x < w && y < h {
+                        pixels[y * w + x] = true;
+                    }
+                }
+            }
+            at += run;
+        }
+    }
+    let mut counts = Vec::new();
+    let (mut current, mut run, mut area) = (false, 0u64, 0u64);
+    for x in 0..w {
+        for y in 0..h {
+            let set = pixels[y * w + x];
+            area += u64::from(set);
+            if set != current {
+                counts.push(run);
+                (current, run) = (set, 0);
+            }
+            run += 1;
+        }
+    }
+    counts.push(run);
+    (counts, area)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mask(points: Vec<f64>) -> FrameShape {
+        FrameShape {
+            kind: ShapeType::Mask,
+            label_id: 1,
+            points,
+            rotation: 0.0,
+            occluded: false,
+            outside: false,
+            z_order: 0,
+            group: 0,
+            source: Default::default(),
+            attributes: Vec::new(),
+            elements: Vec::new(),
+            track: None,
+        }
+    }
+
+    #[test]
+    fn cvat_mask_becomes_the_documented_coco_rle() {
+        // formats.md §2.2/§2.3: box (2,1)-(4,2), rows 011/110, in a 640×480 image.
+        let shape = mask(vec![1.0, 4.0, 1.0, 2.0, 1.0, 4.0, 2.0]);
+        let (counts, area) = coco_rle(&[&shape], 640, 480);
+        assert_eq!(counts, vec![962, 1, 478, 2, 478, 1, 305278]);
+        assert_eq!(area, 4);
+        assert_eq!(bounds(&shape), [2.0, 1.0, 3.0, 2.0]);
+    }
+
+    #[test]
+    fn the_documented_triangle_has_its_area() {
+        assert_eq!(shoelace(&[0.0, 400.0, 320.0, 300.0, 640.0, 400.0]), 32000.0);
+    }
+}

@@ -1,0 +1,257 @@
+//! CVAT for images 1.1 (formats.md §3): `annotations.xml` with the task's (or job's)
+//! meta and one `<image>` per exported frame; tracks appear as plain shapes on every
+//! frame where they are visible.
+
+use crate::frames::{per_frame, FrameShape};
+use crate::source::{ExportSource, LabelInfo, Person, TaskInfo};
+use crate::xml::Xml;
+use crate::{source_name, Names};
+use cvat_annotations::{AttributeVal, LabeledData, ShapeType};
+use std::io::{self, Write};
+
+pub fn write(source: &ExportSource, data: &LabeledData, out: impl Write) -> io::Result<()> {
+    let names = Names::new(&source.labels);
+    let mut xml = Xml::new(out)?;
+    xml.open("annotations", &[])?;
+    xml.leaf("version", "1.1")?;
+    xml.open("meta", &[])?;
+    match &source.job {
+        None => write_task(&mut xml, &source.task, &source.labels, true)?,
+        Some(job) => {
+            xml.open("job", &[])?;
+            let task = &source.task;
+            xml.leaf("id", &job.id.to_string())?;
+            xml.leaf("size", &(job.stop - job.start + 1).to_string())?;
+            xml.leaf("mode", &task.mode)?;
+            xml.leaf("overlap", &task.overlap.to_string())?;
+            xml.leaf("bugtracker", &task.bug_tracker)?;
+            xml.leaf("created", &task.created)?;
+            xml.leaf("updated", &job.updated)?;
+            xml.leaf("subset", task.subset_name())?;
+            xml.leaf("start_frame", &task.absolute(job.start).to_string())?;
+            xml.leaf("stop_frame", &task.absolute(job.stop).to_string())?;
+            xml.leaf("frame_filter", &task.frame_filter)?;
+            xml.open("segments", &[])?;
+            for segment in task.segments.iter().filter(|s| s.url.ends_with(&format!("/api/jobs/{}", job.id))) {
+                write_segment(&mut xml, segment.id, segment.start, segment.stop, &segment.url)?;
+            }
+            xml.close("segments")?;
+            write_person(&mut xml, "owner", &task.owner)?;
+            write_person(&mut xml, "assignee", &job.assignee)?;
+            write_labels(&mut xml, &source.labels)?;
+            xml.close("job")?;
+        }
+    }
+    xml.leaf("dumped", &source.dumped)?;
+    xml.close("meta")?;
+    for (frame, annotations) in source.frames.iter().zip(per_frame(source, data)) {
+        let id = source.task.absolute(frame.frame).to_string();
+        let (width, height) = (frame.width.to_string(), frame.height.to_string());
+        xml.open("image", &[("id", &id), ("name", &frame.name), ("width", &width), ("height", &height)])?;
+        let mut shapes = annotations.shapes;
+        shapes.sort_by_key(|s| s.z_order);
+        for shape in &shapes {
+            write_shape(&mut xml, &names, shape)?;
+        }
+        for tag in annotations.tags {
+            let mut attributes = vec![("label", names.label(tag.label_id)), ("source", source_name(tag.source))];
+            let group = tag.group.unwrap_or(0).to_string();
+            if group != "0" {
+                attributes.push(("group_id", &group));
+            }
+            xml.open("tag", &attributes)?;
+            write_values(&mut xml, &names, &tag.attributes)?;
+            xml.close("tag")?;
+        }
+        xml.close("image")?;
+    }
+    xml.close("annotations")?;
+    xml.finish()?;
+    Ok(())
+}
+
+fn write_task(xml: &mut Xml<impl Write>, task: &TaskInfo, labels: &[LabelInfo], with_labels: bool) -> io::Result<()> {
+    xml.open("task", &[])?;
+    xml.leaf("id", &task.id.to_string())?;
+    xml.leaf("name", &task.name)?;
+    xml.leaf("size", &task.size.to_string())?;
+    xml.leaf("mode", &task.mode)?;
+    xml.leaf("overlap", &task.overlap.to_string())?;
+    xml.leaf("bugtracker", &task.bug_tracker)?;
+    xml.leaf("created", &task.created)?;
+    xml.leaf("updated", &task.updated)?;
+    xml.leaf("subset", task.subset_name())?;
+    xml.leaf("start_frame", &task.start_frame.to_string())?;
+    xml.leaf("stop_frame", &task.stop_frame.to_string())?;
+    xml.leaf("frame_filter", &task.frame_filter)?;
+    xml.open("segments", &[])?;
+    for segment in &task.segments {
+        write_segment(xml, segment.id, segment.start, segment.stop, &segment.url)?;
+    }
+    xml.close("segments")?;
+    write_person(xml, "owner", &task.owner)?;
+    write_person(xml, "assignee", &task.assignee)?;
+    if with_labels {
+        write_labels(xml, labels)?;
+    }
+    xml.close("task")
+}
+
+fn write_segment(xml: &mut Xml<impl Write>, id: i64, start: u32, stop: u32, url: &str) -> io::Result<()> {
+    xml.open("segment", &[])?;
+    xml.leaf("id", &id.to_string())?;
+    xml.leaf("start", &start.to_string())?;
+    xml.leaf("stop", &stop.to_string())?;
+    xml.leaf("url", url)?;
+    xml.close("segment")
+}
+
+fn write_person(xml: &mut Xml<impl Write>, role: &str, person: &Option<Person>) -> io::Result<()> {
+    match person {
+        None => xml.leaf(role, ""),
+        Some(person) => {
+            xml.open(role, &[])?;
+            xml.leaf("username", &person.username)?;
+            xml.leaf("email", &person.email)?;
+            xml.close(role)
+        }
+    }
+}
+
+fn write_labels(xml: &mut Xml<impl Write>, labels: &[LabelInfo]) -> io::Result<()> {
+    xml.open("labels", &[])?;
+    for label in labels {
+        xml.open("label", &[])?;
+        xml.leaf("name", &label.name)?;
+        xml.leaf("color", &label.color)?;
+        xml.leaf("type", &label.kind)?;
+        xml.open("attributes", &[])?;
+        for attribute in &label.attributes {
+            xml.open("attribute", &[])?;
+            xml.leaf("name", &attribute.name)?;
+            xml.leaf("mutable", if attribute.mutable { "True" } else { "False" })?;
+            xml.leaf("input_type", &attribute.input_type)?;
+            xml.leaf("default_value", &attribute.default_value)?;
+            xml.leaf("values", &attribute.values.join("\n"))?;
+            xml.close("attribute")?;
+        }
+        xml.close("attributes")?;
+        if let Some(parent) = &label.parent {
+            xml.leaf("parent", parent)?;
+        }
+        if label.kind == "skeleton" {
+            xml.leaf("svg", &label.svg)?;
+        }
+        xml.close("label")?;
+    }
+    xml.close("labels")
+}
+
+fn write_values(xml: &mut Xml<impl Write>, names: &Names, values: &[AttributeVal]) -> io::Result<()> {
+    for value in values {
+        if let Some(name) = names.attribute(value.spec_id) {
+            xml.leaf_with("attribute", &[("name", name)], &value.value)?;
+        }
+    }
+    Ok(())
+}
+
+fn fixed(value: f64) -> String {
+    format!("{value:.2}")
+}
+
+/// `x0,y0;x1,y1;…`
+fn point_list(points: &[f64]) -> String {
+    points.chunks(2).map(|p| p.iter().map(|v| fixed(*v)).collect::<Vec<_>>().join(",")).collect::<Vec<_>>().join(";")
+}
+
+fn write_shape(xml: &mut Xml<impl Write>, names: &Names, shape: &FrameShape) -> io::Result<()> {
+    let label = names.label(shape.label_id);
+    let source = source_name(shape.source);
+    let occluded = if shape.occluded { "1" } else { "0" };
+    let z_order = shape.z_order.to_string();
+    let group = shape.group.to_string();
+    let rotation = fixed(shape.rotation);
+    let p = &shape.points;
+    let at = |i: usize| p.get(i).copied().unwrap_or(0.0);
+    let mut attributes: Vec<(&str, String)> = Vec::new();
+    let element = match shape.kind {
+        ShapeType::Rectangle => {
+            for (i, key) in ["xtl", "ytl", "xbr", "ybr"].into_iter().enumerate() {
+                attributes.push((key, fixed(at(i))));
+            }
+            "box"
+        }
+        ShapeType::Polygon | ShapeType::Polyline | ShapeType::Points => {
+            attributes.push(("points", point_list(p)));
+            shape.kind.as_str()
+        }
+        ShapeType::Ellipse => {
+            let (cx, cy) = (at(0), at(1));
+            attributes.extend([
+                ("cx", fixed(cx)),
+                ("cy", fixed(cy)),
+                ("rx", fixed(at(2) - cx)),
+                ("ry", fixed(cy - at(3))),
+            ]);
+            "ellipse"
+        }
+        ShapeType::Cuboid => {
+            let keys = [
+                "xtl1", "ytl1", "xbl1", "ybl1", "xtr1", "ytr1", "xbr1", "ybr1", "xtl2", "ytl2", "xbl2", "ybl2", "xtr2",
+                "ytr2", "xbr2", "ybr2",
+            ];
+            for (i, key) in keys.into_iter().enumerate() {
+                attributes.push((key, fixed(at(i))));
+            }
+            "cuboid"
+        }
+        ShapeType::Mask => {
+            let n = p.len().saturating_sub(4);
+            let runs: Vec<String> = p[..n].iter().map(|v| format!("{}", *v as i64)).collect();
+            let (left, top, right, bottom) = (at(n) as i64, at(n + 1) as i64, at(n + 2) as i64, at(n + 3) as i64);
+            attributes.extend([
+                ("rle", runs.join(", ")),
+                ("left", left.to_string()),
+                ("top", top.to_string()),
+                ("width", (right - left + 1).to_string()),
+                ("height", (bottom - top + 1).to_string()),
+            ]);
+            "mask"
+        }
+        ShapeType::Skeleton => "skeleton",
+    };
+    let mut all: Vec<(&str, &str)> = vec![("label", label), ("source", source)];
+    if shape.kind != ShapeType::Skeleton {
+        all.push(("occluded", occluded));
+    }
+    all.extend(attributes.iter().map(|(k, v)| (*k, v.as_str())));
+    if matches!(shape.kind, ShapeType::Rectangle | ShapeType::Ellipse) && shape.rotation != 0.0 {
+        all.push(("rotation", &rotation));
+    }
+    all.push(("z_order", &z_order));
+    if shape.group != 0 {
+        all.push(("group_id", &group));
+    }
+    xml.open(element, &all)?;
+    for element in &shape.elements {
+        let points = point_list(&element.points);
+        let (outside, occluded) = (if element.outside { "1" } else { "0" }, if element.occluded { "1" } else { "0" });
+        let group = element.group.to_string();
+        let mut attributes = vec![
+            ("label", names.label(element.label_id)),
+            ("source", source_name(element.source)),
+            ("outside", outside),
+            ("occluded", occluded),
+            ("points", points.as_str()),
+        ];
+        if element.group != 0 {
+            attributes.push(("group_id", &group));
+        }
+        xml.open("points", &attributes)?;
+        write_values(xml, names, &element.attributes)?;
+        xml.close("points")?;
+    }
+    write_values(xml, names, &shape.attributes)?;
+    xml.close(element)
+}

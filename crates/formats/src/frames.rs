@@ -1,0 +1,123 @@
+//! A document seen frame by frame, as every per-frame format writes it: the shapes on
+//! each exported frame (tracks interpolated to every frame on which they are visible,
+//! §2.6) and its tags.
+
+use crate::source::ExportSource;
+use cvat_annotations::{shape_at, AttributeVal, LabeledData, Shape, ShapeType, Source, Tag, Track};
+use std::collections::HashMap;
+
+/// A shape on one frame, from a shape or from a track.
+#[derive(Debug, Clone)]
+pub struct FrameShape {
+    pub kind: ShapeType,
+    pub label_id: i64,
+    pub points: Vec<f64>,
+    pub rotation: f64,
+    pub occluded: bool,
+    pub outside: bool,
+    pub z_order: i32,
+    pub group: i64,
+    pub source: Source,
+    /// The shape's values, then (for tracks) the track's.
+    pub attributes: Vec<AttributeVal>,
+    /// A skeleton's points, one per sublabel.
+    pub elements: Vec<FrameShape>,
+    /// For a track: its 0-based index in the document and whether this is a keyframe.
+    pub track: Option<(usize, bool)>,
+}
+
+/// What one exported frame shows.
+#[derive(Debug, Default)]
+pub struct FrameAnnotations<'a> {
+    pub shapes: Vec<FrameShape>,
+    pub tags: Vec<&'a Tag>,
+}
+
+/// One entry per frame of `source.frames`, in the same order.
+pub fn per_frame<'a>(source: &ExportSource, data: &'a LabeledData) -> Vec<FrameAnnotations<'a>> {
+    let index: HashMap<u32, usize> = source.frames.iter().enumerate().map(|(i, f)| (f.frame, i)).collect();
+    let mut frames: Vec<FrameAnnotations> = source.frames.iter().map(|_| FrameAnnotations::default()).collect();
+    for shape in &data.shapes {
+        if let Some(&at) = index.get(&shape.frame) {
+            frames[at].shapes.push(from_shape(shape));
+        }
+    }
+    for (number, track) in data.tracks.iter().enumerate() {
+        for (at, frame) in source.frames.iter().enumerate() {
+            if let Some(shape) = track_on(track, frame.frame, number) {
+                frames[at].shapes.push(shape);
+            }
+        }
+    }
+    for tag in &data.tags {
+        if let Some(&at) = index.get(&tag.frame) {
+            frames[at].tags.push(tag);
+        }
+    }
+    frames
+}
+
+fn from_shape(shape: &Shape) -> FrameShape {
+    FrameShape {
+        kind: shape.kind,
+        label_id: shape.label_id,
+        points: shape.points.clone(),
+        rotation: shape.rotation,
+        occluded: shape.occluded,
+        outside: shape.outside,
+        z_order: shape.z_order,
+        group: shape.group.unwrap_or(0),
+        source: shape.source,
+        attributes: shape.attributes.clone(),
+        elements: shape.elements.iter().map(from_shape).collect(),
+        track: None,
+    }
+}
+
+/// The track's visible shape on `frame`, if any.
+fn track_on(track: &Track, frame: u32, number: usize) -> Option<FrameShape> {
+    let shape = shape_at(track, frame)?;
+    if shape.outside {
+        return None;
+    }
+    let keyframe = track.shapes.iter().any(|s| s.frame == frame);
+    let mut attributes = shape.attributes.clone();
+    attributes.extend(track.attributes.iter().cloned());
+    let elements = track
+        .elements
+        .iter()
+        .filter_map(|element| {
+            let at = shape_at(element, frame)?;
+            let mut attributes = at.attributes.clone();
+            attributes.extend(element.attributes.iter().cloned());
+            Some(FrameShape {
+                kind: at.kind,
+                label_id: element.label_id,
+                points: at.points,
+                rotation: at.rotation,
+                occluded: at.occluded,
+                outside: at.outside,
+                z_order: at.z_order,
+                group: element.group.unwrap_or(0),
+                source: element.source,
+                attributes,
+                elements: Vec::new(),
+                track: Some((number, element.shapes.iter().any(|s| s.frame == frame))),
+            })
+        })
+        .collect();
+    Some(FrameShape {
+        kind: shape.kind,
+        label_id: track.label_id,
+        points: shape.points,
+        rotation: shape.rotation,
+        occluded: shape.occluded,
+        outside: false,
+        z_order: shape.z_order,
+        group: track.group.unwrap_or(0),
+        source: track.source,
+        attributes,
+        elements,
+        track: Some((number, keyframe)),
+    })
+}

@@ -1,0 +1,146 @@
+//! Dataset formats, written natively as CVAT writes them (`formats.md` in the reference):
+//! an export is an [`ExportSource`] (task, labels, frames) and a task's annotation
+//! document, written into a zip archive laid out as CVAT's (entries stored, no
+//! directory entries). The export worker does the I/O; this crate only writes.
+
+mod coco;
+mod cvat_images;
+mod frames;
+mod source;
+mod xml;
+
+pub use frames::{per_frame, FrameAnnotations, FrameShape};
+pub use source::{AttributeInfo, ExportSource, FrameInfo, JobInfo, LabelInfo, Person, SegmentInfo, TaskInfo};
+
+use cvat_annotations::{AttributeVal, LabeledData, Source};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::io::{Seek, Write};
+use zip::write::SimpleFileOptions;
+
+/// The formats this server writes, by the names CVAT lists and clients send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    CvatImages,
+    Coco,
+}
+
+impl Format {
+    pub const EXPORTERS: [Format; 2] = [Format::Coco, Format::CvatImages];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::CvatImages => "CVAT for images 1.1",
+            Format::Coco => "COCO 1.0",
+        }
+    }
+
+    /// The version at the end of the name (`/api/server/annotation/formats` lists it).
+    pub fn version(self) -> &'static str {
+        self.name().rsplit_once(' ').map_or("", |(_, version)| version)
+    }
+
+    pub fn exporter(name: &str) -> Option<Format> {
+        Self::EXPORTERS.into_iter().find(|f| f.name() == name)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FormatError {
+    #[error("Unknown export format \"{0}\"")]
+    UnknownFormat(String),
+    #[error("writing the archive: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("writing the archive: {0}")]
+    Zip(#[from] zip::result::ZipError),
+}
+
+/// Writes the annotation files of `source.format` into `zip` (images are the caller's:
+/// see [`image_path`]).
+pub fn write_annotations<W: Write + Seek>(
+    source: &ExportSource,
+    data: &LabeledData,
+    zip: &mut zip::ZipWriter<W>,
+) -> Result<(), FormatError> {
+    let format = Format::exporter(&source.format).ok_or_else(|| FormatError::UnknownFormat(source.format.clone()))?;
+    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored).large_file(true);
+    match format {
+        Format::CvatImages => {
+            zip.start_file("annotations.xml", stored)?;
+            let mut out = std::io::BufWriter::new(&mut *zip);
+            cvat_images::write(source, data, &mut out)?;
+            out.flush()?;
+        }
+        Format::Coco => {
+            zip.start_file(coco::file_name(source), stored)?;
+            let mut out = std::io::BufWriter::new(&mut *zip);
+            coco::write(source, data, &mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// Where a frame's image goes in the archive of `format` when images are saved.
+pub fn image_path(source: &ExportSource, frame: &FrameInfo) -> String {
+    match Format::exporter(&source.format) {
+        Some(Format::Coco) => format!("images/{}/{}", source.task.subset_name(), frame.name),
+        _ => format!("images/{}", frame.name),
+    }
+}
+
+/// How CVAT names an object's source in files.
+pub(crate) fn source_name(source: Source) -> &'static str {
+    match source {
+        Source::Manual => "manual",
+        Source::SemiAuto => "semi-auto",
+        Source::Auto => "auto",
+        Source::File => "file",
+        Source::Consensus => "consensus",
+    }
+}
+
+/// Label and attribute names by id, and label indices (their order in the source).
+pub(crate) struct Names<'a> {
+    labels: HashMap<i64, (usize, &'a LabelInfo)>,
+    attributes: HashMap<i64, &'a AttributeInfo>,
+}
+
+impl<'a> Names<'a> {
+    pub fn new(labels: &'a [LabelInfo]) -> Self {
+        Self {
+            labels: labels.iter().enumerate().map(|(i, l)| (l.id, (i, l))).collect(),
+            attributes: labels.iter().flat_map(|l| &l.attributes).map(|a| (a.id, a)).collect(),
+        }
+    }
+
+    /// The label's name (empty for a label the source does not have).
+    pub fn label(&self, id: i64) -> &'a str {
+        self.labels.get(&id).map_or("", |(_, l)| l.name.as_str())
+    }
+
+    pub fn index(&self, id: i64) -> Option<usize> {
+        self.labels.get(&id).map(|(i, _)| *i)
+    }
+
+    pub fn attribute(&self, id: i64) -> Option<&'a str> {
+        self.attributes.get(&id).map(|a| a.name.as_str())
+    }
+
+    /// Every attribute of the label with the object's value or its default, typed as
+    /// datumaro types them (number → float, checkbox → bool, others → string).
+    pub fn typed_values(&self, label: i64, values: &[AttributeVal]) -> Map<String, Value> {
+        let mut out = Map::new();
+        let Some((_, label)) = self.labels.get(&label) else { return out };
+        for spec in &label.attributes {
+            let value = values.iter().find(|v| v.spec_id == spec.id).map_or(spec.default_value.as_str(), |v| &v.value);
+            let typed = match spec.input_type.as_str() {
+                "number" => value.parse::<f64>().map_or_else(|_| Value::String(value.into()), |n| serde_json::json!(n)),
+                "checkbox" => Value::Bool(value.eq_ignore_ascii_case("true")),
+                _ => Value::String(value.into()),
+            };
+            out.insert(spec.name.clone(), typed);
+        }
+        out
+    }
+}

@@ -1,0 +1,117 @@
+//! What an export knows besides the annotations: the task (or job) as CVAT's formats
+//! describe it, its labels in primary-key order (sublabels included), and the frames
+//! the export covers. The task service renders it; the export worker reads it.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExportSource {
+    /// The display name of the format, e.g. `CVAT for images 1.1`.
+    pub format: String,
+    pub save_images: bool,
+    pub task: TaskInfo,
+    /// Set for a job export: the document describes this job of the task.
+    pub job: Option<JobInfo>,
+    /// Primary-key order, sublabels included: the order of label indices everywhere.
+    pub labels: Vec<LabelInfo>,
+    /// The frames exported, in frame order.
+    pub frames: Vec<FrameInfo>,
+    /// When the export was made, as CVAT writes it (`2025-01-02 12:00:00.123456+00:00`).
+    pub dumped: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskInfo {
+    pub id: i64,
+    pub name: String,
+    pub size: i64,
+    /// `annotation` (images) or `interpolation` (video).
+    pub mode: String,
+    pub overlap: i64,
+    pub bug_tracker: String,
+    pub created: String,
+    pub updated: String,
+    pub subset: String,
+    pub start_frame: i64,
+    pub stop_frame: i64,
+    pub frame_step: i64,
+    pub frame_filter: String,
+    pub segments: Vec<SegmentInfo>,
+    pub owner: Option<Person>,
+    pub assignee: Option<Person>,
+}
+
+impl TaskInfo {
+    /// The subset items are written in: the task's, or `default`.
+    pub fn subset_name(&self) -> &str {
+        if self.subset.is_empty() {
+            "default"
+        } else {
+            &self.subset
+        }
+    }
+
+    /// The absolute frame number of a task-relative frame.
+    pub fn absolute(&self, frame: u32) -> i64 {
+        self.start_frame + i64::from(frame) * self.frame_step.max(1)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub id: i64,
+    pub updated: String,
+    /// Task-relative frames of the job.
+    pub start: u32,
+    pub stop: u32,
+    pub assignee: Option<Person>,
+}
+
+/// One annotation job of the task.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SegmentInfo {
+    pub id: i64,
+    pub start: u32,
+    pub stop: u32,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Person {
+    pub username: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LabelInfo {
+    pub id: i64,
+    pub name: String,
+    pub color: String,
+    /// `any`, `rectangle`, …, `skeleton`, `tag`.
+    pub kind: String,
+    /// The skeleton's name, for a sublabel.
+    pub parent: Option<String>,
+    /// A skeleton's SVG with sublabels named (`data-label-name`), else empty.
+    pub svg: String,
+    pub attributes: Vec<AttributeInfo>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttributeInfo {
+    pub id: i64,
+    pub name: String,
+    pub mutable: bool,
+    pub input_type: String,
+    pub default_value: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FrameInfo {
+    /// Task-relative frame number (what annotations carry).
+    pub frame: u32,
+    /// The frame's path as uploaded (`a/b/img1.jpg`), or `frame_000000` for video.
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+}
