@@ -204,3 +204,19 @@ def test_exports_are_refused_clearly(base_url, new_user, tmp_path):
         download = f"{base_url}/api/tasks/{task.id}/dataset/download"
         assert requests.get(download, params={"rq_id": rq_id}, auth=other, timeout=10).status_code == 403
         assert requests.get(download, params={"rq_id": "nope"}, auth=new_user, timeout=10).status_code == 404
+
+
+def test_images_are_saved_as_uploaded(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        task, _ = annotated_task(client, tmp_path)
+        # The client's default: with images.
+        coco = task.export_dataset("COCO 1.0", tmp_path / "coco-images.zip")
+        cvat = task.export_dataset("CVAT for images 1.1", tmp_path / "cvat-images.zip")
+    uploaded = {f"frame_{i:02d}.png": (tmp_path / f"frame_{i:02d}.png").read_bytes() for i in range(6)}
+    with zipfile.ZipFile(coco) as archive:
+        assert sorted(archive.namelist()) == ["annotations/instances_default.json"] + [
+            f"images/default/{name}" for name in sorted(uploaded)]
+        assert {n: archive.read(f"images/default/{n}") for n in uploaded} == uploaded
+    with zipfile.ZipFile(cvat) as archive:
+        assert {n: archive.read(f"images/{n}") for n in uploaded} == uploaded
+        assert archive.getinfo("images/frame_00.png").compress_type == zipfile.ZIP_STORED

@@ -16,7 +16,9 @@ use crate::labels::LabelOwner;
 use crate::Engine;
 use cvat_db::{column, DbResultExt, GenericClient};
 use cvat_error::{ApiError, ApiResult, ErrorKind};
-use cvat_formats::{AttributeInfo, ExportSource, Format, FrameInfo, JobInfo, LabelInfo, Person, SegmentInfo, TaskInfo};
+use cvat_formats::{
+    AttributeInfo, ExportSource, Format, FrameInfo, ImageRef, JobInfo, LabelInfo, Person, SegmentInfo, TaskInfo,
+};
 use cvat_permissions::{JobScope, TaskScope};
 use serde_json::json;
 
@@ -98,11 +100,6 @@ impl Engine {
         if !has_data {
             return Err(ApiError::bad_request("The task has no data to export"));
         }
-        if start.save_images {
-            return Err(ApiError::bad_request(
-                "Exports with images are not supported yet; export with save_images=false",
-            ));
-        }
         let subresource = if start.save_images { "dataset" } else { "annotations" };
         let id = format!(
             "action=export&target={}&target_id={}&subresource={subresource}&format={}&user_id={}",
@@ -164,9 +161,9 @@ impl Engine {
         let format: Option<String> = column(&row, 2)?;
         let params: serde_json::Value = column(&row, 3)?;
         let base_url = params["base_url"].as_str().unwrap_or_default();
-        let mut source = self.export_meta(&client, task, job, base_url).await?;
+        let save_images = params["save_images"].as_bool().unwrap_or(false);
+        let mut source = self.export_meta(&client, task, job, base_url, save_images).await?;
         source.format = format.unwrap_or_default();
-        source.save_images = params["save_images"].as_bool().unwrap_or(false);
         let target = match job {
             Some(job) => AnnotationTarget::Job(job),
             None => AnnotationTarget::Task(task),
@@ -188,11 +185,13 @@ impl Engine {
         task: i64,
         job: Option<i64>,
         base_url: &str,
+        save_images: bool,
     ) -> ApiResult<ExportSource> {
         let row = client
             .query_one(
                 "SELECT t.name, t.size, t.mode, coalesce(t.overlap, 0), t.bug_tracker, t.created_date, t.updated_date, \
-                 t.subset, d.start_frame, d.stop_frame, d.frame_step, o.username, a.username, d.deleted_frames \
+                 t.subset, d.start_frame, d.stop_frame, d.frame_step, o.username, a.username, d.deleted_frames, \
+                 d.chunk_size \
                  FROM tasks t JOIN task_data d ON d.task_id = t.id \
                  LEFT JOIN users o ON o.id = t.owner_id LEFT JOIN users a ON a.id = t.assignee_id WHERE t.id = $1",
                 &[&task],
@@ -238,6 +237,7 @@ impl Engine {
             assignee: person(column(&row, 12)?),
         };
         let deleted: Vec<i32> = column(&row, 13)?;
+        let chunk_size = i64::from(column::<_, i32>(&row, 14)?.max(1));
         let job = match job {
             None => None,
             Some(id) => {
@@ -265,7 +265,8 @@ impl Engine {
         };
         let frames = client
             .query(
-                "SELECT number, name, width, height FROM frames WHERE task_id = $1 AND number BETWEEN $2 AND $3 \
+                "SELECT number, name, width, height, original_offset, original_length, original_extension \
+                 FROM frames WHERE task_id = $1 AND number BETWEEN $2 AND $3 \
                  AND NOT number = ANY($4) ORDER BY number",
                 &[&task, &first, &last, &deleted],
             )
@@ -273,11 +274,22 @@ impl Engine {
             .db()?
             .iter()
             .map(|r| {
+                let frame = column::<_, i32>(r, 0)?.max(0);
+                let image = match save_images {
+                    false => None,
+                    true => Some(ImageRef {
+                        key: cvat_blob::keys::chunk(task, "original", i64::from(frame) / chunk_size),
+                        offset: column::<_, i64>(r, 4)?.max(0) as u64,
+                        length: column::<_, i64>(r, 5)?.max(0) as u64,
+                        extension: column(r, 6)?,
+                    }),
+                };
                 Ok(FrameInfo {
-                    frame: column::<_, i32>(r, 0)?.max(0) as u32,
+                    frame: frame as u32,
                     name: column(r, 1)?,
                     width: column::<_, i32>(r, 2)?.max(0) as u32,
                     height: column::<_, i32>(r, 3)?.max(0) as u32,
+                    image,
                 })
             })
             .collect::<ApiResult<Vec<_>>>()?;

@@ -10,7 +10,7 @@ mod source;
 mod xml;
 
 pub use frames::{per_frame, FrameAnnotations, FrameShape};
-pub use source::{AttributeInfo, ExportSource, FrameInfo, JobInfo, LabelInfo, Person, SegmentInfo, TaskInfo};
+pub use source::{AttributeInfo, ExportSource, FrameInfo, ImageRef, JobInfo, LabelInfo, Person, SegmentInfo, TaskInfo};
 
 use cvat_annotations::{AttributeVal, LabeledData, Source};
 use serde_json::{Map, Value};
@@ -63,16 +63,15 @@ pub fn write_annotations<W: Write + Seek>(
     zip: &mut zip::ZipWriter<W>,
 ) -> Result<(), FormatError> {
     let format = Format::exporter(&source.format).ok_or_else(|| FormatError::UnknownFormat(source.format.clone()))?;
-    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored).large_file(true);
     match format {
         Format::CvatImages => {
-            zip.start_file("annotations.xml", stored)?;
+            zip.start_file("annotations.xml", stored())?;
             let mut out = std::io::BufWriter::new(&mut *zip);
             cvat_images::write(source, data, &mut out)?;
             out.flush()?;
         }
         Format::Coco => {
-            zip.start_file(coco::file_name(source), stored)?;
+            zip.start_file(coco::file_name(source), stored())?;
             let mut out = std::io::BufWriter::new(&mut *zip);
             coco::write(source, data, &mut out)?;
             out.flush()?;
@@ -81,12 +80,33 @@ pub fn write_annotations<W: Write + Seek>(
     Ok(())
 }
 
-/// Where a frame's image goes in the archive of `format` when images are saved.
+/// Where a frame's image goes in the archive of the source's format: under `images/`
+/// (COCO: `images/<subset>/`) by its path, with its type's extension when the name has
+/// none (video frames). Path segments that could leave the archive's root are dropped.
 pub fn image_path(source: &ExportSource, frame: &FrameInfo) -> String {
-    match Format::exporter(&source.format) {
-        Some(Format::Coco) => format!("images/{}/{}", source.task.subset_name(), frame.name),
-        _ => format!("images/{}", frame.name),
+    let name: Vec<&str> = frame.name.split(['/', '\\']).filter(|s| !s.is_empty() && *s != "." && *s != "..").collect();
+    let mut name = name.join("/");
+    if let Some(image) = &frame.image {
+        if !name.rsplit('/').next().unwrap_or_default().contains('.') {
+            name = format!("{name}.{}", image.extension.to_ascii_uppercase());
+        }
     }
+    match Format::exporter(&source.format) {
+        Some(Format::Coco) => format!("images/{}/{name}", source.task.subset_name()),
+        _ => format!("images/{name}"),
+    }
+}
+
+/// Adds one image to the archive, stored as it is.
+pub fn write_image<W: Write + Seek>(zip: &mut zip::ZipWriter<W>, path: &str, bytes: &[u8]) -> Result<(), FormatError> {
+    zip.start_file(path, stored())?;
+    zip.write_all(bytes)?;
+    Ok(())
+}
+
+/// Entries are stored, as in CVAT's archives (images are compressed already).
+fn stored() -> SimpleFileOptions {
+    SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored).large_file(true)
 }
 
 /// How CVAT names an object's source in files.

@@ -114,4 +114,17 @@ pub struct FrameInfo {
     pub name: String,
     pub width: u32,
     pub height: u32,
+    /// Where the original image is, when the export saves images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRef>,
+}
+
+/// An original image inside a stored chunk archive: `length` bytes from `offset` of
+/// the object `key`; `extension` is the file type (`jpeg`, `png`, …).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImageRef {
+    pub key: String,
+    pub offset: u64,
+    pub length: u64,
+    pub extension: String,
 }
