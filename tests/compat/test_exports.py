@@ -1,6 +1,7 @@
-"""Dataset exports through the pinned cvat-sdk / cvat-cli 2.80.0: CVAT for images 1.1 and
-COCO 1.0 of tasks and jobs, written by the export workers and downloaded with the
-client's own flow; results reused while the task is unchanged; refusals."""
+"""Dataset exports and annotation imports through the pinned cvat-sdk / cvat-cli 2.80.0:
+CVAT for images 1.1 and COCO 1.0 of tasks and jobs, written by the export workers and
+downloaded with the client's own flow; results reused while the task is unchanged;
+imports of CVAT 1.1 and COCO 1.0 files into fresh tasks (round trips); refusals."""
 
 import json
 import os
@@ -40,7 +41,7 @@ def test_the_formats_list_names_exactly_the_working_exporters(base_url, new_user
     assert [f["name"] for f in formats["exporters"]] == EXPORTERS
     assert all(f["enabled"] and f["ext"] == "ZIP" and f["dimension"] == "2d" for f in formats["exporters"])
     assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.1"]
-    assert formats["importers"] == []
+    assert [(f["name"], f["ext"]) for f in formats["importers"]] == [("COCO 1.0", "JSON, ZIP"), ("CVAT 1.1", "XML, ZIP")]
 
 
 def test_cvat_for_images_holds_every_shape_on_its_frames(base_url, new_user, tmp_path):
@@ -220,3 +221,144 @@ def test_images_are_saved_as_uploaded(base_url, new_user, tmp_path):
     with zipfile.ZipFile(cvat) as archive:
         assert {n: archive.read(f"images/{n}") for n in uploaded} == uploaded
         assert archive.getinfo("images/frame_00.png").compress_type == zipfile.ZIP_STORED
+
+
+def per_frame(data, names):
+    """Comparable (frame, type, label, points, flags, attributes by name) of every shape."""
+    out = []
+    for shape in data.shapes:
+        attributes = {names[a.spec_id]: a.value for a in shape.attributes}
+        elements = [(names[e.label_id], e.points, e.outside) for e in shape.elements]
+        out.append((shape.frame, shape.type.value, names[shape.label_id], shape.points, shape.rotation, shape.occluded,
+                    shape.z_order, attributes, elements))
+    return sorted(out, key=repr)
+
+
+def label_names(task):
+    names = {}
+    for label in task.get_labels():
+        names[label.id] = label.name
+        names.update({a.id: a.name for a in label.attributes})
+        for sub in label.sublabels or []:
+            names[sub.id] = sub.name
+    return names
+
+
+def interpolated(task, frames=6):
+    """The task's shapes on every frame, as CVAT for images writes them (tracks expanded)."""
+    out = task.export_dataset("CVAT for images 1.1", Path(f"/tmp/{uuid.uuid4().hex}.zip"), include_images=False)
+    root = ET.fromstring(zipfile.ZipFile(out).read("annotations.xml"))
+    os.remove(out)
+    return [(i.get("id"), ET.tostring(i)) for i in root.findall("image")]
+
+
+@pytest.mark.parametrize("exporter, importer", [("CVAT for images 1.1", "CVAT 1.1"), ("COCO 1.0", "COCO 1.0")])
+def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, exporter, importer):
+    with make_client(base_url, credentials=new_user) as client:
+        source, ids = annotated_task(client, tmp_path)
+        exported = source.export_dataset(exporter, tmp_path / "export.zip", include_images=False)
+        fresh = make_task(client, tmp_path)
+        fresh.set_annotations(models.LabeledDataRequest(tags=[{"frame": 5, "label_id": by_name(fresh)["sky"]}]))
+        fresh.import_annotations(importer, exported, status_check_period=0.2)
+        imported = fresh.get_annotations()
+        names, fresh_names = label_names(source), label_names(fresh)
+        if importer == "CVAT 1.1":
+            # Everything comes back; tracks as shapes on each frame they are visible on.
+            assert interpolated(fresh) == [
+                (frame, xml.replace(f"task_id={source.id}".encode(), b"")) for frame, xml in interpolated(source)]
+            assert len(imported.shapes) == 8 + 3 + 5 and imported.tracks == [] and len(imported.tags) == 1
+            back = per_frame(imported, fresh_names)
+            assert [s for s in per_frame(source.get_annotations(), names) if s not in back] == []
+        else:
+            # COCO carries boxes, polygons and masks, and the box track as a track again.
+            # Neither z_order nor the rotation of anything but boxes has a place in COCO.
+            kept = [s[:4] + (s[4] if s[1] == "rectangle" else 0.0, s[5], 0) + s[7:]
+                    for s in per_frame(source.get_annotations(), names) if s[1] in ("rectangle", "polygon", "mask")]
+            assert per_frame(imported, fresh_names) == sorted(kept, key=repr)
+            (track,) = imported.tracks
+            assert [(s.frame, s.outside) for s in track.shapes] == [(0, False), (2, False), (3, True)]
+            assert track.shapes[1].points == [4.0, 4.0, 14.0, 14.0]
+            assert imported.tags == []  # replaced: the tag set before is gone
+        request = [r for r in client.api_client.requests_api.list()[0].results
+                   if r.operation.type == "import:annotations" and r.operation.task_id == fresh.id]
+        assert request and request[0].status.value == "finished" and request[0].operation.format == importer
+
+
+def test_a_job_imports_its_frames(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        source, _ = annotated_task(client, tmp_path)
+        exported = source.export_dataset("CVAT for images 1.1", tmp_path / "export.zip", include_images=False)
+        fresh = make_task(client, tmp_path, segment_size=3)
+        first, second = sorted(fresh.get_jobs(), key=lambda j: j.start_frame)
+        # The file covers all six frames: the job takes only objects on its own.
+        with pytest.raises(Exception, match="outside|frame"):
+            first.import_annotations("CVAT 1.1", exported, status_check_period=0.2)
+        assert first.get_annotations().shapes == []
+
+
+def test_the_cli_imports_a_file(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        source, _ = annotated_task(client, tmp_path)
+        exported = source.export_dataset("COCO 1.0", tmp_path / "export.zip", include_images=False)
+        fresh = make_task(client, tmp_path)
+    cli = Path(sys.executable).with_name("cvat-cli")
+    result = subprocess.run(
+        [str(cli), "--server-host", base_url, "--auth", f"{new_user[0]}:{new_user[1]}", "task", "import-dataset",
+         str(fresh.id), str(exported), "--format", "COCO 1.0"],
+        capture_output=True, text=True, timeout=180, env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    with make_client(base_url, credentials=new_user) as client:
+        imported = client.tasks.retrieve(fresh.id).get_annotations()
+    assert len(imported.shapes) == 3 and len(imported.tracks) == 1
+
+
+def bad_file(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("labels.xml", b'<?xml version="1.0"?><annotations><image id="0" name="frame_00.png">'
+                   b'<box label="truck" xtl="1" ytl="1" xbr="2" ybr="2"/></image></annotations>',
+     "Label 'truck' is not registered for this task"),
+    ("frames.xml", b'<annotations><image id="99" name="elsewhere.png"></image></annotations>',
+     "Could not match item id: 'elsewhere' with any task frame"),
+    ("broken.xml", b'<annotations><image id="0" name="frame_00.png"><box label="car"', "Malformed XML"),
+    ("empty.zip", b"PK\x05\x06" + b"\x00" * 18, "archive"),
+    ("points.xml", b'<annotations><image id="0" name="frame_00.png">'
+                   b'<polygon label="car" points="1,2;x,y"/></image></annotations>', "are not x,y pairs"),
+])
+def test_bad_files_fail_the_import_and_change_nothing(base_url, new_user, tmp_path, name, content, reason):
+    with make_client(base_url, credentials=new_user) as client:
+        task, ids = annotated_task(client, tmp_path)
+        before = task.get_annotations().to_dict()
+        with pytest.raises(Exception, match=reason):
+            task.import_annotations("CVAT 1.1", bad_file(tmp_path, name, content), status_check_period=0.2)
+        assert task.get_annotations().to_dict() == before
+
+
+def test_a_plain_multipart_import_and_refusals(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        source, _ = annotated_task(client, tmp_path)
+        exported = source.export_dataset("COCO 1.0", tmp_path / "export.zip", include_images=False)
+        fresh = make_task(client, tmp_path)
+        url = f"{base_url}/api/tasks/{fresh.id}/annotations/"
+        with open(exported, "rb") as f:
+            started = requests.post(url, params={"format": "COCO 1.0"}, files={"annotation_file": f},
+                                    auth=new_user, timeout=30)
+        assert started.status_code == 202, started.text
+        client.wait_for_completion(started.json()["rq_id"], status_check_period=0.2)
+        assert len(fresh.get_annotations().shapes) == 3
+
+        unknown = requests.post(url, params={"format": "Nope 1.0"}, files={"annotation_file": ("a.xml", b"<a/>")},
+                                auth=new_user, timeout=10)
+        assert unknown.status_code == 400 and "Unknown format" in unknown.text
+        other = register(base_url)
+        refused = requests.post(url, params={"format": "COCO 1.0"}, files={"annotation_file": ("a.json", b"{}")},
+                                auth=other, timeout=10)
+        assert refused.status_code == 403
+        nothing = requests.post(url, params={"format": "COCO 1.0", "filename": "never.zip"},
+                                headers={"Upload-Finish": "1"}, auth=new_user, timeout=10)
+        assert nothing.status_code == 400 and "never.zip" in nothing.text

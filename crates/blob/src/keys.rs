@@ -23,11 +23,17 @@ pub fn batch_upload(task: i64, batch: &str, name: &str) -> String {
     format!("tasks/{task}/uploads/{batch}/{name}")
 }
 
-/// A piece of a resumable upload, by its offset in the file and the request that sent
-/// it (`nonce`): two requests racing for one offset write two objects, and only the one
-/// the task service accepts is ever read, so the loser cannot overwrite the winner.
-pub fn upload_part(task: i64, upload: &str, offset: i64, nonce: &str) -> String {
-    format!("tasks/{task}/tus/{upload}/{offset:020}-{nonce}")
+/// A piece of a resumable upload under the collection it goes to (`tasks/5/data`,
+/// `jobs/7/annotations`), by its offset in the file and the request that sent it
+/// (`nonce`): two requests racing for one offset write two objects, and only the one the
+/// task service accepts is ever read, so the loser cannot overwrite the winner.
+pub fn upload_part(collection: &str, upload: &str, offset: i64, nonce: &str) -> String {
+    format!("{collection}/tus/{upload}/{offset:020}-{nonce}")
+}
+
+/// A plain (one-request) upload of an annotation file to import.
+pub fn import_file(name: &str) -> String {
+    format!("imports/{}/{name}", uuid::Uuid::new_v4().simple())
 }
 
 pub fn chunk(task: i64, quality: &str, number: i64) -> String {

@@ -32,6 +32,31 @@ pub enum AnnotationTarget {
     Task(i64),
 }
 
+impl AnnotationTarget {
+    /// The target a request names (`task` or `job`).
+    pub fn from_name(name: &str, id: i64) -> ApiResult<Self> {
+        match name {
+            "task" => Ok(AnnotationTarget::Task(id)),
+            "job" => Ok(AnnotationTarget::Job(id)),
+            other => Err(ApiError::bad_request(format!("Unknown target {other:?}: a task or a job"))),
+        }
+    }
+
+    /// `task` or `job`, as requests and URLs name them.
+    pub fn name(self) -> &'static str {
+        match self {
+            AnnotationTarget::Task(_) => "task",
+            AnnotationTarget::Job(_) => "job",
+        }
+    }
+
+    pub fn id(self) -> i64 {
+        match self {
+            AnnotationTarget::Task(id) | AnnotationTarget::Job(id) => id,
+        }
+    }
+}
+
 /// What a save does: PUT replaces everything, PATCH applies an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnnotationSave {

@@ -194,9 +194,19 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
     })
 }
 
-async fn tus_upload(client: &impl cvat_db::GenericClient, task: i64, id: &str) -> ApiResult<TusUpload> {
+/// What a resumable upload is for: a task's data, or an annotation file to import.
+#[derive(Debug, Clone, Copy)]
+pub enum UploadFor {
+    Data(i64),
+    Annotations(crate::AnnotationTarget),
+}
+
+async fn tus_upload(client: &impl cvat_db::GenericClient, task: i64, purpose: &str, id: &str) -> ApiResult<TusUpload> {
     let row = client
-        .query_opt("SELECT name, length, received FROM tus_uploads WHERE id = $1 AND task_id = $2", &[&id, &task])
+        .query_opt(
+            "SELECT name, length, received FROM tus_uploads WHERE id = $1 AND task_id = $2 AND purpose = $3",
+            &[&id, &task, &purpose],
+        )
         .await
         .db()?
         .ok_or_else(ApiError::not_found)?;
@@ -209,6 +219,23 @@ pub fn data_request_id(task: i64) -> String {
 }
 
 impl Engine {
+    /// Checks the caller may upload for `upload` (upload:data on a task without data, or
+    /// import:annotations); answers the task and the purpose its uploads are kept under.
+    async fn upload_scope(
+        &self,
+        client: &impl cvat_db::GenericClient,
+        caller: &Caller,
+        upload: UploadFor,
+    ) -> ApiResult<(i64, &'static str)> {
+        match upload {
+            UploadFor::Data(task) => {
+                self.check_can_upload(client, caller, task).await?;
+                Ok((task, "data"))
+            }
+            UploadFor::Annotations(target) => Ok((self.check_can_import(client, caller, target).await?, "annotations")),
+        }
+    }
+
     /// Checks upload:data on a task without data yet.
     async fn check_can_upload(
         &self,
@@ -287,7 +314,13 @@ impl Engine {
     }
 
     /// Starts a resumable upload of one file.
-    pub async fn create_tus_upload(&self, caller: &Caller, task: i64, name: &str, length: i64) -> ApiResult<TusUpload> {
+    pub async fn create_tus_upload(
+        &self,
+        caller: &Caller,
+        upload: UploadFor,
+        name: &str,
+        length: i64,
+    ) -> ApiResult<TusUpload> {
         if !keys::valid_file_name(name) {
             return Err(ApiError::field("filename", format!("Invalid file name: {name:?}")));
         }
@@ -295,25 +328,25 @@ impl Engine {
             return Err(ApiError::bad_request("Upload-Length must not be negative."));
         }
         let client = self.client().await?;
-        self.check_can_upload(&client, caller, task).await?;
+        let (task, purpose) = self.upload_scope(&client, caller, upload).await?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         client
             .execute(
-                "INSERT INTO tus_uploads (id, task_id, name, length) VALUES ($1, $2, $3, $4)",
-                &[&id, &task, &name, &length],
+                "INSERT INTO tus_uploads (id, task_id, name, length, purpose) VALUES ($1, $2, $3, $4, $5)",
+                &[&id, &task, &name, &length, &purpose],
             )
             .await
             .db()?;
-        if length == 0 {
+        if length == 0 && purpose == "data" {
             self.finish_tus(&client, task, &id).await?;
         }
         Ok(TusUpload { id, name: name.to_string(), length, offset: 0 })
     }
 
-    pub async fn get_tus_upload(&self, caller: &Caller, task: i64, id: &str) -> ApiResult<TusUpload> {
+    pub async fn get_tus_upload(&self, caller: &Caller, upload: UploadFor, id: &str) -> ApiResult<TusUpload> {
         let client = self.client().await?;
-        self.check_can_upload(&client, caller, task).await?;
-        tus_upload(&client, task, id).await
+        let (task, purpose) = self.upload_scope(&client, caller, upload).await?;
+        tus_upload(&client, task, purpose, id).await
     }
 
     /// Records a stored piece at `offset`. A piece at any other offset than the one
@@ -321,15 +354,15 @@ impl Engine {
     pub async fn append_tus_upload(
         &self,
         caller: &Caller,
-        task: i64,
+        upload: UploadFor,
         id: &str,
         offset: i64,
         part_key: &str,
         size: i64,
     ) -> ApiResult<TusUpload> {
         let client = self.client().await?;
-        self.check_can_upload(&client, caller, task).await?;
-        let upload = tus_upload(&client, task, id).await?;
+        let (task, purpose) = self.upload_scope(&client, caller, upload).await?;
+        let upload = tus_upload(&client, task, purpose, id).await?;
         if offset + size > upload.length {
             return Err(ApiError::detail(ErrorKind::PayloadTooLarge, "The piece goes past Upload-Length."));
         }
@@ -344,7 +377,7 @@ impl Engine {
         if updated == 0 {
             return Err(ApiError::detail(ErrorKind::Conflict, "Upload-Offset does not match the upload's offset."));
         }
-        if offset + size == upload.length {
+        if offset + size == upload.length && purpose == "data" {
             self.finish_tus(&client, task, id).await?;
         }
         Ok(TusUpload { offset: offset + size, ..upload })

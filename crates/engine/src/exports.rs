@@ -25,31 +25,10 @@ use serde_json::json;
 /// How long a finished export can be downloaded and is reused.
 pub const RESULT_TTL_HOURS: i64 = 24;
 
-#[derive(Debug, Clone, Copy)]
-pub enum ExportTarget {
-    Task(i64),
-    Job(i64),
-}
-
-impl ExportTarget {
-    fn name(self) -> &'static str {
-        match self {
-            ExportTarget::Task(_) => "task",
-            ExportTarget::Job(_) => "job",
-        }
-    }
-
-    fn id(self) -> i64 {
-        match self {
-            ExportTarget::Task(id) | ExportTarget::Job(id) => id,
-        }
-    }
-}
-
 /// An export as asked for (the query of the export POST).
 #[derive(Debug, Clone)]
 pub struct ExportStart {
-    pub target: ExportTarget,
+    pub target: AnnotationTarget,
     pub format: String,
     pub save_images: bool,
     /// `local`, `cloud_storage`, or empty (the target's default, local here).
@@ -68,7 +47,7 @@ fn python_time(moment: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// A download name the client accepts: `[A-Za-z0-9_. -]`, with an extension.
-fn file_name(target: ExportTarget, subresource: &str, format: Format) -> String {
+fn file_name(target: AnnotationTarget, subresource: &str, format: Format) -> String {
     let name = format!("{}_{}_{subresource}_{}.zip", target.name(), target.id(), format.name());
     name.chars().map(|c| if c.is_ascii_alphanumeric() || "_. -".contains(c) { c } else { '_' }).collect()
 }
@@ -87,11 +66,11 @@ impl Engine {
         }
         let client = self.client().await?;
         let (task, job, org) = match start.target {
-            ExportTarget::Task(id) => {
+            AnnotationTarget::Task(id) => {
                 let (access, _) = self.check_task(&client, caller, id, TaskScope::View).await?;
                 (id, None, access.org)
             }
-            ExportTarget::Job(id) => {
+            AnnotationTarget::Job(id) => {
                 let (_, task, org, _) = self.check_job(&client, caller, id, JobScope::View).await?;
                 (task, Some(id), org)
             }
@@ -179,7 +158,7 @@ impl Engine {
     }
 
     /// The task (or job), labels and frames an export describes.
-    async fn export_meta(
+    pub(crate) async fn export_meta(
         &self,
         client: &impl GenericClient,
         task: i64,
@@ -375,8 +354,8 @@ impl Engine {
             .ok_or_else(ApiError::not_found)?;
         let kind: String = column(&row, 0)?;
         let target = match (column::<_, String>(&row, 1)?.as_str(), column::<_, Option<i64>>(&row, 3)?) {
-            ("job", Some(job)) => ExportTarget::Job(job),
-            _ => ExportTarget::Task(column(&row, 2)?),
+            ("job", Some(job)) => AnnotationTarget::Job(job),
+            _ => AnnotationTarget::Task(column(&row, 2)?),
         };
         let format =
             column::<_, Option<String>>(&row, 4)?.and_then(|f| Format::exporter(&f)).ok_or_else(ApiError::internal)?;
@@ -397,7 +376,7 @@ impl Engine {
     pub async fn export_result(
         &self,
         caller: &Caller,
-        target: ExportTarget,
+        target: AnnotationTarget,
         request_id: &str,
     ) -> ApiResult<ExportResult> {
         let client = self.client().await?;

@@ -13,6 +13,7 @@ mod cloud_storages;
 pub mod data;
 mod directory;
 mod exports;
+mod imports;
 mod issues;
 mod jobs;
 mod labels;
@@ -27,8 +28,10 @@ pub use access::{Caller, Context};
 pub use annotations::{AnnotationSave, AnnotationTarget, DocumentStream};
 pub use cloud_storages::Bucket;
 pub use cvat_annotations::Action as AnnotationAction;
+pub use data::UploadFor;
 pub use directory::{AuthDirectory, Directory};
-pub use exports::{ExportStart, ExportTarget};
+pub use exports::ExportStart;
+pub use imports::ImportStart;
 
 use cvat_db::DbResultExt;
 use cvat_db::{Migration, PgPool};
@@ -54,6 +57,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 11, name: "issues", sql: include_str!("../migrations/0011_issues.sql") },
     Migration { version: 12, name: "upload_batches", sql: include_str!("../migrations/0012_upload_batches.sql") },
     Migration { version: 13, name: "exports", sql: include_str!("../migrations/0013_exports.sql") },
+    Migration { version: 14, name: "import_uploads", sql: include_str!("../migrations/0014_import_uploads.sql") },
 ];
 
 /// A page of rendered documents and the total count.

@@ -81,8 +81,10 @@ fn track_on(track: &Track, frame: u32, number: usize) -> Option<FrameShape> {
         return None;
     }
     let keyframe = track.shapes.iter().any(|s| s.frame == frame);
+    // The keyframe's values and the track's, in the label's attribute order.
     let mut attributes = shape.attributes.clone();
     attributes.extend(track.attributes.iter().cloned());
+    attributes.sort_by_key(|a| a.spec_id);
     let elements = track
         .elements
         .iter()
@@ -90,6 +92,7 @@ fn track_on(track: &Track, frame: u32, number: usize) -> Option<FrameShape> {
             let at = shape_at(element, frame)?;
             let mut attributes = at.attributes.clone();
             attributes.extend(element.attributes.iter().cloned());
+            attributes.sort_by_key(|a| a.spec_id);
             Some(FrameShape {
                 kind: at.kind,
                 label_id: element.label_id,

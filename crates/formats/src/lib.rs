@@ -4,12 +4,16 @@
 //! directory entries). The export worker does the I/O; this crate only writes.
 
 mod coco;
+mod coco_read;
 mod cvat_images;
+mod cvat_read;
 mod frames;
+mod import;
 mod source;
 mod xml;
 
 pub use frames::{per_frame, FrameAnnotations, FrameShape};
+pub use import::{read_annotations, ImportError, ImportFormat};
 pub use source::{AttributeInfo, ExportSource, FrameInfo, ImageRef, JobInfo, LabelInfo, Person, SegmentInfo, TaskInfo};
 
 use cvat_annotations::{AttributeVal, LabeledData, Source};

@@ -16,6 +16,16 @@ pub enum Privilege {
 }
 
 impl Privilege {
+    /// The system group that gives this privilege (empty for none).
+    pub fn group(self) -> &'static str {
+        match self {
+            Privilege::None => "",
+            Privilege::Worker => "worker",
+            Privilege::User => "user",
+            Privilege::Admin => "admin",
+        }
+    }
+
     /// The highest of a user's system groups.
     pub fn from_groups<'a>(groups: impl IntoIterator<Item = &'a str>) -> Self {
         groups

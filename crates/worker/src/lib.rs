@@ -5,6 +5,7 @@
 //! run it with [`PoolHandler`]; the task service with its own handler.
 
 mod export;
+mod import;
 mod media;
 mod video;
 
@@ -157,6 +158,9 @@ impl Handler for PoolHandler {
             Some(Work::ExportDataset(work)) if self.pool == "export" => {
                 export::export_dataset(work, self.blobs.clone(), self.task.clone()).await
             }
+            Some(Work::ImportAnnotations(work)) if self.pool == "export" => {
+                import::import_annotations(work, self.blobs.clone(), self.task.clone()).await
+            }
             Some(other) => anyhow::bail!("job {} is not work for the {} pool: {other:?}", job.id, self.pool),
             None => anyhow::bail!("job {} carries no work", job.id),
         }
@@ -168,6 +172,7 @@ impl Handler for PoolHandler {
         let request_id = match job.work {
             Some(Work::ProcessTaskData(data)) => data.request_id,
             Some(Work::ExportDataset(export)) => export.request_id,
+            Some(Work::ImportAnnotations(import)) => import.request_id,
             _ => return,
         };
         let failure = cvat_proto::task::DataFailure {

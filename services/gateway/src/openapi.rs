@@ -3,8 +3,8 @@
 //! as in CVAT's own schema.
 
 use crate::routes::{
-    annotations, auth, cloud_storages, comments, data, exports, invitations, issues, jobs, labels, organizations,
-    projects, requests, server, tasks, users,
+    annotations, auth, cloud_storages, comments, data, exports, imports, invitations, issues, jobs, labels,
+    organizations, projects, requests, server, tasks, users,
 };
 use serde_json::{json, Value};
 use utoipa::OpenApi;
@@ -116,6 +116,7 @@ use utoipa::OpenApi;
         cloud_storages::preview,
         exports::start,
         exports::download,
+        imports::import,
         requests::list,
         requests::retrieve,
         requests::cancel,

@@ -2,12 +2,22 @@
 //! packs answers.
 
 use crate::probes::Probes;
-use cvat_engine::{AnnotationAction, AnnotationSave, AnnotationTarget, Caller, DocumentPage, Engine, ExportTarget};
+use cvat_engine::UploadFor;
+use cvat_engine::{AnnotationAction, AnnotationSave, AnnotationTarget, Caller, DocumentPage, Engine};
 use cvat_error::ApiError;
 use cvat_error::ApiResult;
 use cvat_listing::ListParams;
 use cvat_proto::common::{Empty, ListQuery};
-use cvat_proto::queue::ExportDataset;
+use cvat_proto::queue::{ExportDataset, ImportAnnotations};
+
+/// What a TUS call's upload is for: a job's or a task's annotation file, or task data.
+fn upload_for(task: i64, job: i64, purpose: &str) -> UploadFor {
+    match (job, purpose) {
+        (0, "annotations") => UploadFor::Annotations(AnnotationTarget::Task(task)),
+        (0, _) => UploadFor::Data(task),
+        (job, _) => UploadFor::Annotations(AnnotationTarget::Job(job)),
+    }
+}
 use cvat_proto::queue::{job::Work, Job};
 use cvat_proto::task::task_internal_server::TaskInternal;
 use cvat_proto::task::task_server::Task;
@@ -54,11 +64,7 @@ fn document_parts(json: String) -> DocumentParts {
 }
 
 fn annotation_target(query: AnnotationsQuery) -> ApiResult<(Caller, AnnotationTarget)> {
-    let target = match query.target.as_str() {
-        "job" => AnnotationTarget::Job(query.id),
-        "task" => AnnotationTarget::Task(query.id),
-        other => return Err(ApiError::bad_request(format!("Unknown annotation target {other}"))),
-    };
+    let target = AnnotationTarget::from_name(&query.target, query.id)?;
     Ok((Caller::from_wire(query.caller)?, target))
 }
 
@@ -262,14 +268,16 @@ impl Task for TaskService {
 
     async fn create_tus_upload(&self, request: Request<TusCreate>) -> Reply<TusUpload> {
         handle(request, "CreateTusUpload", |r| async move {
-            self.engine.create_tus_upload(&Caller::from_wire(r.caller)?, r.task_id, &r.name, r.length).await
+            let upload = upload_for(r.task_id, r.job_id, &r.purpose);
+            self.engine.create_tus_upload(&Caller::from_wire(r.caller)?, upload, &r.name, r.length).await
         })
         .await
     }
 
     async fn get_tus_upload(&self, request: Request<TusRef>) -> Reply<TusUpload> {
         handle(request, "GetTusUpload", |r| async move {
-            self.engine.get_tus_upload(&Caller::from_wire(r.caller)?, r.task_id, &r.id).await
+            let upload = upload_for(r.task_id, r.job_id, &r.purpose);
+            self.engine.get_tus_upload(&Caller::from_wire(r.caller)?, upload, &r.id).await
         })
         .await
     }
@@ -277,7 +285,8 @@ impl Task for TaskService {
     async fn append_tus_upload(&self, request: Request<TusAppend>) -> Reply<TusUpload> {
         handle(request, "AppendTusUpload", |r| async move {
             let caller = Caller::from_wire(r.caller)?;
-            self.engine.append_tus_upload(&caller, r.task_id, &r.id, r.offset, &r.part_key, r.size).await
+            let upload = upload_for(r.task_id, r.job_id, &r.purpose);
+            self.engine.append_tus_upload(&caller, upload, &r.id, r.offset, &r.part_key, r.size).await
         })
         .await
     }
@@ -367,7 +376,7 @@ impl Task for TaskService {
     async fn start_export(&self, request: Request<ExportStart>) -> Reply<ExportStarted> {
         handle(request, "StartExport", |r| async move {
             let start = cvat_engine::ExportStart {
-                target: export_target(&r.target, r.id)?,
+                target: AnnotationTarget::from_name(&r.target, r.id)?,
                 format: r.format,
                 save_images: r.save_images,
                 location: r.location,
@@ -389,21 +398,39 @@ impl Task for TaskService {
         .await
     }
 
+    async fn start_import(&self, request: Request<ImportStart>) -> Reply<ExportStarted> {
+        handle(request, "StartImport", |r| async move {
+            let start = cvat_engine::ImportStart {
+                target: AnnotationTarget::from_name(&r.target, r.id)?,
+                format: r.format,
+                filename: r.filename,
+                file_key: r.file_key,
+                append: match r.import_mode.as_str() {
+                    "" | "replace" => false,
+                    "append" => true,
+                    other => return Err(ApiError::field("import_mode", format!("\"{other}\" is not a valid choice."))),
+                },
+            };
+            let rq_id = self.engine.start_import(&Caller::from_wire(r.caller)?, &start).await?;
+            let work = Work::ImportAnnotations(ImportAnnotations { request_id: rq_id.clone() });
+            let job = Job { id: format!("{rq_id}#{}", uuid::Uuid::new_v4()), work: Some(work) };
+            if let Err(err) = self.broker.publish("export", &job.id, &job.encode_to_vec()).await {
+                tracing::warn!(error = %err, "publishing an import failed");
+                self.engine.fail_request(&rq_id, "The message broker is unavailable; import again.").await?;
+                return Err(ApiError::unavailable("The message broker"));
+            }
+            Ok(ExportStarted { rq_id, queued: true })
+        })
+        .await
+    }
+
     async fn locate_export(&self, request: Request<ExportQuery>) -> Reply<ExportLocation> {
         handle(request, "LocateExport", |r| async move {
-            let target = export_target(&r.target, r.id)?;
+            let target = AnnotationTarget::from_name(&r.target, r.id)?;
             let result = self.engine.export_result(&Caller::from_wire(r.caller)?, target, &r.rq_id).await?;
             Ok(ExportLocation { key: result.key, file_name: result.file_name })
         })
         .await
-    }
-}
-
-fn export_target(target: &str, id: i64) -> ApiResult<ExportTarget> {
-    match target {
-        "task" => Ok(ExportTarget::Task(id)),
-        "job" => Ok(ExportTarget::Job(id)),
-        other => Err(ApiError::bad_request(format!("Cannot export a {other}"))),
     }
 }
 
@@ -431,6 +458,27 @@ impl TaskInternal for InternalService {
             let parts = self.engine.export_source(&r.rq_id).await?;
             use futures_util::StreamExt;
             Ok(Box::pin(parts.map(wire_part)) as DocumentParts)
+        })
+        .await
+    }
+
+    async fn get_import_source(&self, request: Request<RequestRef>) -> Reply<Document> {
+        handle(request, "GetImportSource", |r| async move { self.engine.import_source(&r.rq_id).await.map(document) })
+            .await
+    }
+
+    async fn complete_import(&self, request: Request<Streaming<ImportPart>>) -> Reply<Empty> {
+        handle(request, "CompleteImport", |mut parts| async move {
+            let broken = |e: tonic::Status| {
+                tracing::warn!(error = %e, "an imported document broke off");
+                ApiError::bad_request("The document broke off.")
+            };
+            let first = parts.message().await.map_err(broken)?.unwrap_or_default();
+            let mut body = first.json;
+            while let Some(part) = parts.message().await.map_err(broken)? {
+                body.extend_from_slice(&part.json);
+            }
+            self.engine.complete_import(&first.request_id, body).await.map(|_| Empty {})
         })
         .await
     }

@@ -4,8 +4,9 @@
 //! service as it arrives (refused with 413 past `CVAT_MAX_ANNOTATION_BYTES`, and then
 //! nothing is saved), and the answer streams back.
 //!
-//! Importing and exporting annotation files (`format`, multipart `annotation_file`)
-//! belong to the export service and are refused here with a 400 saying so.
+//! Annotation files are imported with `POST` (`routes/imports.rs`) and exported as
+//! datasets (`routes/exports.rs`); a GET or PUT naming a `format` (CVAT's legacy forms)
+//! or carrying a file is refused here with a 400 saying so.
 
 use super::documents::{self, Query};
 use super::{on, resource};
@@ -26,7 +27,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             on(Method::PUT, put_job),
             on(Method::PATCH, patch_job),
             on(Method::DELETE, delete_job),
+            on(Method::POST, super::imports::import),
         ],
+    ))
+    .service(resource(
+        "/api/jobs/{id}/annotations/{file_id}",
+        vec![on(Method::HEAD, super::data::tus_offset), on(Method::PATCH, super::data::tus_append)],
+    ))
+    .service(resource(
+        "/api/tasks/{id}/annotations/{file_id}",
+        vec![on(Method::HEAD, super::data::tus_offset), on(Method::PATCH, super::data::tus_append)],
     ))
     .service(resource(
         "/api/tasks/{id}/annotations",
@@ -35,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             on(Method::PUT, put_task),
             on(Method::PATCH, patch_task),
             on(Method::DELETE, delete_task),
+            on(Method::POST, super::imports::import),
         ],
     ));
 }
@@ -53,7 +64,8 @@ fn refuse_files(req: &HttpRequest, params: &Query) -> HttpResult<()> {
         req.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/"));
     if params.contains_key("format") || multipart {
         return Err(ApiError::invalid(
-            "Annotation files (format=…) are not served yet: send or ask for the JSON document.",
+            "Annotation files go through POST …/annotations/?format= (import) and …/dataset/export (export); \
+             here send or ask for the JSON document.",
         )
         .into());
     }

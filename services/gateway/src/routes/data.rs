@@ -71,7 +71,7 @@ pub async fn upload(
     let task = *id;
     let object = || ObjectRef { caller: Some(documents::caller(&req, auth.clone())), id: task };
     if header(&req, "Upload-Length") {
-        return tus_create(&req, &auth, &state, task).await;
+        return tus_create(&req, &auth, &state, TusTarget::of(&req, task)).await;
     }
     if header(&req, "Upload-Start") {
         forget_uploads(&state, object()).await?;
@@ -114,9 +114,41 @@ fn tus_headers(builder: &mut actix_web::HttpResponseBuilder, offset: i64) -> &mu
         .insert_header(("Cache-Control", "no-store"))
 }
 
+/// What a resumable upload goes to, from the URL it came on: a task's data
+/// (`/api/tasks/{id}/data/`) or an annotation file of a task or job
+/// (`/api/{tasks,jobs}/{id}/annotations/`).
+pub(super) struct TusTarget {
+    task_id: i64,
+    job_id: i64,
+    purpose: &'static str,
+    /// The collection URL path the upload lives under.
+    path: String,
+}
+
+impl TusTarget {
+    pub(super) fn of(req: &HttpRequest, id: i64) -> Self {
+        let path = req.path();
+        let (collection, purpose) =
+            if path.contains("/annotations") { ("annotations", "annotations") } else { ("data", "") };
+        let job = path.starts_with("/api/jobs/");
+        let kind = if job { "jobs" } else { "tasks" };
+        Self {
+            task_id: if job { 0 } else { id },
+            job_id: if job { id } else { 0 },
+            purpose,
+            path: format!("/api/{kind}/{id}/{collection}"),
+        }
+    }
+}
+
 /// TUS create: `Upload-Length` and `Upload-Metadata: filename <base64>`; answers 201
 /// with the absolute `Location` of the upload and the `Upload-Filename` it will have.
-async fn tus_create(req: &HttpRequest, auth: &Auth, state: &AppState, task: i64) -> HttpResult<HttpResponse> {
+pub(super) async fn tus_create(
+    req: &HttpRequest,
+    auth: &Auth,
+    state: &AppState,
+    target: TusTarget,
+) -> HttpResult<HttpResponse> {
     use base64::Engine as _;
     let text = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let length: i64 = text("Upload-Length")
@@ -143,10 +175,16 @@ async fn tus_create(req: &HttpRequest, auth: &Auth, state: &AppState, task: i64)
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| ApiError::bad_request("The filename in Upload-Metadata is not base64 of UTF-8."))?;
     let name = base_name(&decoded).to_string();
-    let request =
-        cvat_proto::task::TusCreate { caller: Some(documents::caller(req, auth.clone())), task_id: task, name, length };
+    let request = cvat_proto::task::TusCreate {
+        caller: Some(documents::caller(req, auth.clone())),
+        task_id: target.task_id,
+        name,
+        length,
+        job_id: target.job_id,
+        purpose: target.purpose.to_string(),
+    };
     let upload = state.task().create_tus_upload(request).await?.into_inner();
-    let location = format!("{}/api/tasks/{task}/data/{}", crate::listing::base_url(req), upload.id);
+    let location = format!("{}{}/{}", crate::listing::base_url(req), target.path, upload.id);
     let mut builder = HttpResponse::Created();
     builder.insert_header(("Location", location)).insert_header(("Upload-Filename", upload.name));
     Ok(tus_headers(&mut builder, 0).finish())
@@ -159,8 +197,15 @@ pub async fn tus_offset(
     state: web::Data<AppState>,
     path: web::Path<(i64, String)>,
 ) -> HttpResult<HttpResponse> {
-    let (task, id) = path.into_inner();
-    let query = cvat_proto::task::TusRef { caller: Some(documents::caller(&req, auth)), task_id: task, id };
+    let (object, id) = path.into_inner();
+    let target = TusTarget::of(&req, object);
+    let query = cvat_proto::task::TusRef {
+        caller: Some(documents::caller(&req, auth)),
+        task_id: target.task_id,
+        id,
+        job_id: target.job_id,
+        purpose: target.purpose.to_string(),
+    };
     let upload = state.task().get_tus_upload(query).await?.into_inner();
     let mut builder = HttpResponse::Ok();
     builder.insert_header(("Upload-Length", upload.length.to_string()));
@@ -175,15 +220,21 @@ pub async fn tus_append(
     path: web::Path<(i64, String)>,
     mut payload: web::Payload,
 ) -> HttpResult<HttpResponse> {
-    let (task, id) = path.into_inner();
+    let (object, id) = path.into_inner();
+    let target = TusTarget::of(&req, object);
     let offset: i64 = req
         .headers()
         .get("Upload-Offset")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
         .ok_or_else(|| ApiError::bad_request("Upload-Offset must be a whole number."))?;
-    let reference =
-        cvat_proto::task::TusRef { caller: Some(documents::caller(&req, auth.clone())), task_id: task, id: id.clone() };
+    let reference = cvat_proto::task::TusRef {
+        caller: Some(documents::caller(&req, auth.clone())),
+        task_id: target.task_id,
+        id: id.clone(),
+        job_id: target.job_id,
+        purpose: target.purpose.to_string(),
+    };
     let upload = state.task().get_tus_upload(reference).await?.into_inner();
     if upload.offset != offset {
         let detail = format!("Upload-Offset {offset} does not match the upload's offset {}.", upload.offset);
@@ -192,16 +243,19 @@ pub async fn tus_append(
     let room = (upload.length - offset).clamp(0, MAX_TUS_PIECE as i64) as usize;
     let refused = || ApiError::detail(ErrorKind::PayloadTooLarge, "The piece is too large.");
     let piece = crate::body::read_capped(&mut payload, room, state.body_idle, refused).await?;
-    let key = keys::upload_part(task, &id, offset, &uuid::Uuid::new_v4().simple().to_string());
+    let collection = target.path.trim_start_matches("/api/");
+    let key = keys::upload_part(collection, &id, offset, &uuid::Uuid::new_v4().simple().to_string());
     let size = piece.len() as i64;
     state.blobs.put(&key, piece.freeze()).await.map_err(blob_error)?;
     let append = cvat_proto::task::TusAppend {
         caller: Some(documents::caller(&req, auth)),
-        task_id: task,
+        task_id: target.task_id,
         id,
         offset,
         part_key: key,
         size,
+        job_id: target.job_id,
+        purpose: target.purpose.to_string(),
     };
     let upload = state.task().append_tus_upload(append).await?.into_inner();
     Ok(tus_headers(&mut HttpResponse::NoContent(), upload.offset).finish())
@@ -268,7 +322,12 @@ async fn receive_files(
 
 /// Streams one file part into the blob store (never whole in memory), refusing it past
 /// the upload limit; answers its size.
-async fn store_part(state: &AppState, key: &str, field: &mut actix_multipart::Field, name: &str) -> HttpResult<i64> {
+pub(super) async fn store_part(
+    state: &AppState,
+    key: &str,
+    field: &mut actix_multipart::Field,
+    name: &str,
+) -> HttpResult<i64> {
     let limit = state.max_upload_file_bytes;
     // The multipart stream lives on this thread; the store reads it through a channel.
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, BlobError>>(4);

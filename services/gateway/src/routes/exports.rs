@@ -27,7 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// CVAT's `RqId`.
 #[derive(Serialize, ToSchema)]
 pub struct RqId {
-    rq_id: String,
+    pub rq_id: String,
 }
 
 /// `task` or `job`, from the path the request came on.

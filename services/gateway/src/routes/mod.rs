@@ -8,6 +8,7 @@ pub mod data;
 mod documents;
 pub mod exports;
 pub mod health;
+pub mod imports;
 pub mod invitations;
 pub mod issues;
 pub mod jobs;

@@ -100,8 +100,7 @@ pub struct DatasetFormats {
 
 #[utoipa::path(get, path = "/api/server/annotation/formats", operation_id = "server_retrieve_annotation_formats",
     tag = "server", responses((status = 200, body = DatasetFormats)))]
-/// Exactly the formats that work here: exporters as `cvat-formats` writes them; no
-/// importers yet.
+/// Exactly the formats that work here: those `cvat-formats` writes and reads.
 pub async fn formats(_: Auth) -> HttpResponse {
     let exporters = cvat_formats::Format::EXPORTERS
         .iter()
@@ -113,7 +112,17 @@ pub async fn formats(_: Auth) -> HttpResponse {
             dimension: "2d",
         })
         .collect();
-    HttpResponse::Ok().json(DatasetFormats { importers: Vec::new(), exporters })
+    let importers = cvat_formats::ImportFormat::IMPORTERS
+        .iter()
+        .map(|format| DatasetFormat {
+            name: format.name(),
+            ext: format.extensions(),
+            version: format.version(),
+            enabled: true,
+            dimension: "2d",
+        })
+        .collect();
+    HttpResponse::Ok().json(DatasetFormats { importers, exporters })
 }
 
 #[derive(Serialize, ToSchema)]

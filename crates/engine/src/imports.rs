@@ -1,0 +1,192 @@
+//! Annotation imports (`POST /api/{tasks,jobs}/{id}/annotations/?format=`): a background
+//! request per target, run by a worker of the export pool that reads the uploaded file
+//! (`cvat-formats`) and hands back a document, which is saved exactly as a PUT of the
+//! user who asked would be: checked against the labels and frames, replacing every
+//! object of the target in one transaction, or not at all (the request then fails with
+//! the reason).
+
+use crate::access::Caller;
+use crate::annotations::{AnnotationSave, AnnotationTarget};
+use crate::Engine;
+use cvat_db::{column, DbResultExt, GenericClient};
+use cvat_error::{ApiError, ApiResult, ErrorKind};
+use cvat_formats::ImportFormat;
+use cvat_permissions::{JobScope, Privilege, TaskScope};
+use serde_json::{json, Value};
+
+/// An import as asked for: the target, the format, and the file — a finished resumable
+/// upload by name, or an object the gateway stored (`imports/…`).
+#[derive(Debug, Clone)]
+pub struct ImportStart {
+    pub target: AnnotationTarget,
+    pub format: String,
+    pub filename: String,
+    pub file_key: String,
+    /// The file's objects join the target's instead of replacing them.
+    pub append: bool,
+}
+
+/// A refusal's text for the request's message.
+fn reason(err: &ApiError) -> String {
+    match &err.body {
+        Value::String(text) => text.clone(),
+        Value::Object(map) if map.get("detail").is_some_and(Value::is_string) => {
+            map["detail"].as_str().unwrap_or_default().to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+impl Engine {
+    /// Checks import:annotations on the target (the task's update right) and that the
+    /// task has frames; answers the task.
+    pub(crate) async fn check_can_import(
+        &self,
+        client: &impl GenericClient,
+        caller: &Caller,
+        target: AnnotationTarget,
+    ) -> ApiResult<i64> {
+        let task = match target {
+            AnnotationTarget::Task(id) => {
+                self.check_task(client, caller, id, TaskScope::Update).await?;
+                id
+            }
+            AnnotationTarget::Job(id) => self.check_job(client, caller, id, JobScope::Update).await?.1,
+        };
+        let has_data = client.query_opt("SELECT 1 FROM task_data WHERE task_id = $1", &[&task]).await.db()?.is_some();
+        if !has_data {
+            return Err(ApiError::bad_request("The task has no data: annotations need its frames."));
+        }
+        Ok(task)
+    }
+
+    /// Records the import request, taking the uploaded file with it; answers its id.
+    pub async fn start_import(&self, caller: &Caller, start: &ImportStart) -> ApiResult<String> {
+        let format = ImportFormat::importer(&start.format)
+            .ok_or_else(|| ApiError::bad_request("Unknown format specified for the request"))?;
+        let mut client = self.client().await?;
+        let task = self.check_can_import(&client, caller, start.target).await?;
+        let tx = client.transaction().await.db()?;
+        let parts: Vec<String> = if !start.file_key.is_empty() {
+            if !start.file_key.starts_with("imports/") {
+                return Err(ApiError::bad_request("The file must be uploaded to this server first"));
+            }
+            vec![start.file_key.clone()]
+        } else {
+            let row = tx
+                .query_opt(
+                    "DELETE FROM tus_uploads WHERE id = (SELECT id FROM tus_uploads WHERE task_id = $1 \
+                     AND purpose = 'annotations' AND name = $2 AND received = length \
+                     ORDER BY created_date DESC LIMIT 1) RETURNING parts",
+                    &[&task, &start.filename],
+                )
+                .await
+                .db()?
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("No uploaded file named {:?}: upload it first", start.filename))
+                })?;
+            column(&row, 0)?
+        };
+        let id = format!(
+            "action=import&target={}&target_id={}&subresource=annotations",
+            start.target.name(),
+            start.target.id()
+        );
+        let params = json!({
+            "format": format.name(),
+            "parts": parts,
+            "file_name": start.filename,
+            "append": start.append,
+            "base_url": caller.base_url,
+            "user": {"id": caller.id(), "username": caller.user.username, "group": caller.privilege.group()},
+        });
+        let job = match start.target {
+            AnnotationTarget::Job(job) => Some(job),
+            AnnotationTarget::Task(_) => None,
+        };
+        let queued = tx
+            .execute(
+                "INSERT INTO requests (id, type, target, task_id, job_id, owner_id, organization_id, params, format) \
+                 SELECT $1, 'import:annotations', $2, $3, $4, $5, t.organization_id, $6, $7 FROM tasks t WHERE t.id = $3 \
+                 ON CONFLICT (id) DO UPDATE SET status = 'queued', message = '', progress = NULL, \
+                 owner_id = EXCLUDED.owner_id, params = EXCLUDED.params, format = EXCLUDED.format, \
+                 created_date = now(), started_date = NULL, finished_date = NULL \
+                 WHERE requests.status IN ('failed', 'finished')",
+                &[&id, &start.target.name(), &task, &job, &caller.id(), &params, &format.name()],
+            )
+            .await
+            .db()?;
+        if queued == 0 {
+            return Err(ApiError::detail(ErrorKind::Conflict, "An import into this target is already running"));
+        }
+        tx.commit().await.db()?;
+        Ok(id)
+    }
+
+    /// For the worker: the task (or job) the file goes into, the format and the file's
+    /// pieces, as `{"source", "format", "parts"}`; the request is marked started.
+    pub async fn import_source(&self, request_id: &str) -> ApiResult<String> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "UPDATE requests SET status = 'started', progress = 0, started_date = now() \
+                 WHERE id = $1 AND status IN ('queued', 'started') AND type = 'import:annotations' \
+                 RETURNING task_id, job_id, params",
+                &[&request_id],
+            )
+            .await
+            .db()?
+            .ok_or_else(|| ApiError::detail(ErrorKind::NotFound, "There is no open import with this id"))?;
+        let params: Value = column(&row, 2)?;
+        let base_url = params["base_url"].as_str().unwrap_or_default();
+        let source = self.export_meta(&client, column(&row, 0)?, column(&row, 1)?, base_url, false).await?;
+        Ok(json!({"source": source, "format": params["format"], "parts": params["parts"]}).to_string())
+    }
+
+    /// The worker read the file: the document replaces the target's annotations as the
+    /// user who asked. A document the task refuses (or a user who lost the right) fails
+    /// the request with the reason; only an outage is an error here (the worker retries).
+    pub async fn complete_import(&self, request_id: &str, body: Vec<u8>) -> ApiResult<()> {
+        let row = {
+            let client = self.client().await?;
+            client
+                .query_opt(
+                    "SELECT target, coalesce(job_id, task_id), params, status FROM requests \
+                     WHERE id = $1 AND type = 'import:annotations'",
+                    &[&request_id],
+                )
+                .await
+                .db()?
+                .ok_or_else(|| ApiError::detail(ErrorKind::NotFound, "There is no import with this id"))?
+        };
+        let status: String = column(&row, 3)?;
+        if !matches!(status.as_str(), "queued" | "started") {
+            return Ok(());
+        }
+        let target = AnnotationTarget::from_name(&column::<_, String>(&row, 0)?, column(&row, 1)?)?;
+        let params: Value = column(&row, 2)?;
+        let user = &params["user"];
+        let caller = Caller {
+            user: cvat_proto::auth::User {
+                id: user["id"].as_i64().unwrap_or_default(),
+                username: user["username"].as_str().unwrap_or_default().to_string(),
+                ..Default::default()
+            },
+            privilege: Privilege::from_groups([user["group"].as_str().unwrap_or_default()]),
+            context: crate::Context::Unset,
+            base_url: params["base_url"].as_str().unwrap_or_default().to_string(),
+        };
+        let save = match params["append"].as_bool() {
+            Some(true) => AnnotationSave::Patch(crate::AnnotationAction::Create),
+            _ => AnnotationSave::Replace,
+        };
+        match self.save_annotations(&caller, target, save, body).await {
+            Ok(_) => {
+                let client = self.client().await?;
+                self.finish_request(&client, request_id).await
+            }
+            Err(err) if err.status_code() < 500 => self.fail_request(request_id, &reason(&err)).await,
+            Err(err) => Err(err),
+        }
+    }
+}

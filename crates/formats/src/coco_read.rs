@@ -1,0 +1,285 @@
+//! The `COCO 1.0` importer (formats.md §6): instances as boxes (empty segmentation),
+//! polygons (one per part; a multi-part object's parts share a group) or masks (RLE,
+//! plain or compressed counts). Annotations carrying `track_id` and `keyframe`
+//! attributes become tracks again (§2.7-7).
+//!
+//! Beyond CVAT: the last visible shape before a track leaves the picture is kept as a
+//! keyframe, so the frames between keyframes come back exactly as exported.
+
+use crate::import::{ImportError, Names};
+use cvat_annotations::{LabeledData, Shape, ShapeType, Source, Track, TrackedShape};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+
+#[derive(Deserialize)]
+struct Coco {
+    images: Vec<Image>,
+    #[serde(default)]
+    annotations: Vec<Annotation>,
+    categories: Vec<Category>,
+}
+
+#[derive(Deserialize)]
+struct Image {
+    id: i64,
+    file_name: String,
+    #[serde(default)]
+    width: u32,
+    #[serde(default)]
+    height: u32,
+}
+
+#[derive(Deserialize)]
+struct Category {
+    id: i64,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Annotation {
+    id: i64,
+    image_id: i64,
+    category_id: i64,
+    #[serde(default)]
+    segmentation: Value,
+    #[serde(default)]
+    bbox: Vec<f64>,
+    #[serde(default)]
+    attributes: Map<String, Value>,
+}
+
+/// An attribute value as text: integral numbers without a fraction, booleans as
+/// `true`/`false`.
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            _ => n.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+pub(crate) fn read(input: impl BufRead, names: &Names) -> Result<LabeledData, ImportError> {
+    let coco: Coco =
+        serde_json::from_reader(input).map_err(|e| ImportError::invalid(format!("Malformed COCO JSON: {e}")))?;
+    let categories: HashMap<i64, &str> = coco.categories.iter().map(|c| (c.id, c.name.as_str())).collect();
+    let mut images = HashMap::new();
+    for image in &coco.images {
+        images.insert(image.id, (names.frame(&image.file_name, None)?, image));
+    }
+    let mut data = LabeledData::default();
+    let mut tracks: BTreeMap<i64, Vec<(bool, Shape)>> = BTreeMap::new();
+    for annotation in coco.annotations {
+        let context = |message: String| ImportError::invalid(format!("annotation {}: {message}", annotation.id));
+        let &(frame, image) =
+            images.get(&annotation.image_id).ok_or_else(|| context(format!("no image {}", annotation.image_id)))?;
+        let name = categories
+            .get(&annotation.category_id)
+            .ok_or_else(|| context(format!("no category {}", annotation.category_id)))?;
+        let label = names.label(name)?;
+        let mut attributes = annotation.attributes;
+        let occluded = attributes.remove("occluded").is_some_and(|v| v.as_bool() == Some(true));
+        let rotation = attributes.remove("rotation").and_then(|v| v.as_f64()).unwrap_or(0.0);
+        let track = attributes.remove("track_id").and_then(|v| v.as_i64());
+        let keyframe = attributes.remove("keyframe").map(|v| v.as_bool() == Some(true));
+        let values = Names::values(label, attributes.iter().map(|(k, v)| (k.clone(), text(v))));
+        let geometries =
+            geometry(&annotation.segmentation, &annotation.bbox, image.width, image.height).map_err(context)?;
+        let group = (geometries.len() > 1).then_some(annotation.id);
+        for (kind, points) in geometries {
+            let shape = Shape {
+                kind,
+                occluded,
+                outside: false,
+                z_order: 0,
+                rotation: if kind == ShapeType::Rectangle { rotation } else { 0.0 },
+                points,
+                id: None,
+                frame,
+                label_id: label.id,
+                group,
+                source: Source::Manual,
+                attributes: values.clone(),
+                score: None,
+                elements: Vec::new(),
+            };
+            match (track, keyframe) {
+                (Some(track), Some(keyframe)) => tracks.entry(track).or_default().push((keyframe, shape)),
+                _ => data.shapes.push(shape),
+            }
+        }
+    }
+    for shapes in tracks.into_values() {
+        data.tracks.push(rebuild_track(shapes, names));
+    }
+    Ok(data)
+}
+
+/// Per-frame shapes of one track back as keyframes: explicit keyframes, the last shape
+/// before a gap (followed by an outside keyframe), and an outside keyframe after the
+/// last shape unless it is on the last frame.
+fn rebuild_track(mut shapes: Vec<(bool, Shape)>, names: &Names) -> Track {
+    shapes.sort_by_key(|(_, s)| s.frame);
+    let (label_id, frame, group, values) = match shapes.first() {
+        Some((_, first)) => (first.label_id, first.frame, first.group, first.attributes.clone()),
+        None => (0, 0, None, Vec::new()),
+    };
+    let (immutable, _) = names.split(label_id, values);
+    let mut keyframes: Vec<TrackedShape> = Vec::new();
+    let tracked = |shape: &Shape, frame: u32, outside: bool| TrackedShape {
+        kind: shape.kind,
+        occluded: shape.occluded,
+        outside,
+        z_order: shape.z_order,
+        rotation: shape.rotation,
+        points: shape.points.clone(),
+        id: None,
+        frame,
+        attributes: names.split(label_id, shape.attributes.clone()).1,
+    };
+    for (i, (keyframe, shape)) in shapes.iter().enumerate() {
+        let next = shapes.get(i + 1).map(|(_, s)| s.frame);
+        let gap_after = next.map_or(shape.frame < names.last_frame, |n| n > shape.frame + 1);
+        if *keyframe || i == 0 || gap_after {
+            keyframes.push(tracked(shape, shape.frame, false));
+        }
+        if gap_after {
+            keyframes.push(tracked(shape, shape.frame + 1, true));
+        }
+    }
+    Track {
+        id: None,
+        frame,
+        label_id,
+        group,
+        source: Source::Manual,
+        attributes: immutable,
+        shapes: keyframes,
+        elements: Vec::new(),
+    }
+}
+
+/// What a COCO segmentation describes, as CVAT shapes.
+fn geometry(segmentation: &Value, bbox: &[f64], width: u32, height: u32) -> Result<Vec<(ShapeType, Vec<f64>)>, String> {
+    match segmentation {
+        Value::Array(parts) if parts.iter().any(|p| p.as_array().is_some_and(|a| !a.is_empty())) => parts
+            .iter()
+            .filter(|p| p.as_array().is_some_and(|a| !a.is_empty()))
+            .map(|part| {
+                let points: Option<Vec<f64>> = part.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect());
+                match points {
+                    Some(points) if points.len() >= 6 && points.len() % 2 == 0 => Ok((ShapeType::Polygon, points)),
+                    _ => Err("a polygon needs at least 3 points as x, y pairs".to_string()),
+                }
+            })
+            .collect(),
+        Value::Object(rle) => {
+            let size: Vec<u32> = rle
+                .get("size")
+                .and_then(Value::as_array)
+                .map(|s| s.iter().filter_map(|v| v.as_u64().map(|v| v as u32)).collect())
+                .unwrap_or_default();
+            let [h, w] = size[..] else { return Err("a mask needs \"size\": [height, width]".into()) };
+            if (width, height) != (0, 0) && (w, h) != (width, height) {
+                return Err(format!("the mask is {w}×{h} but its image is {width}×{height}"));
+            }
+            let counts = match rle.get("counts") {
+                Some(Value::Array(counts)) => counts.iter().map(|c| c.as_u64().unwrap_or(0)).collect(),
+                Some(Value::String(compressed)) => decompress(compressed)?,
+                _ => return Err("a mask needs \"counts\"".into()),
+            };
+            Ok(vec![(ShapeType::Mask, cvat_mask(&counts, w, h)?)])
+        }
+        _ => match bbox {
+            [x, y, w, h] => Ok(vec![(ShapeType::Rectangle, vec![*x, *y, x + w, y + h])]),
+            _ => Err("a box needs \"bbox\": [x, y, width, height]".into()),
+        },
+    }
+}
+
+/// pycocotools' compressed counts (formats.md §2.3) as plain counts.
+fn decompress(text: &str) -> Result<Vec<u64>, String> {
+    let bytes = text.as_bytes();
+    let mut counts: Vec<i64> = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let (mut value, mut shift) = (0i64, 0);
+        loop {
+            let c = i64::from(*bytes.get(at).ok_or("the compressed counts end early")?) - 48;
+            at += 1;
+            value |= (c & 0x1f) << shift;
+            shift += 5;
+            if c & 0x20 == 0 {
+                if c & 0x10 != 0 {
+                    value |= -1 << shift;
+                }
+                break;
+            }
+        }
+        if counts.len() > 2 {
+            value += counts[counts.len() - 2];
+        }
+        counts.push(value);
+    }
+    counts.into_iter().map(|c| u64::try_from(c).map_err(|_| "negative count in the mask".to_string())).collect()
+}
+
+/// Column-major counts over a `w`×`h` image as CVAT's mask points: row-major runs over
+/// the tight box of the set pixels (starting with a run of zeros), then the box.
+fn cvat_mask(counts: &[u64], w: u32, h: u32) -> Result<Vec<f64>, String> {
+    let (w, h) = (w as usize, h as usize);
+    if counts.iter().sum::<u64>() != (w * h) as u64 {
+        return Err("the mask's counts do not cover its image".into());
+    }
+    let mut pixels = vec![false; w * h];
+    let mut at = 0usize;
+    for (i, count) in counts.iter().enumerate() {
+        let count = *count as usize;
+        if i % 2 == 1 {
+            for k in at..at + count {
+                pixels[(k % h) * w + k / h] = true;
+            }
+        }
+        at += count;
+    }
+    let set: Vec<(usize, usize)> =
+        (0..h).flat_map(|y| (0..w).map(move |x| (x, y))).filter(|(x, y)| pixels[y * w + x]).collect();
+    let Some(left) = set.iter().map(|p| p.0).min() else { return Err("the mask is empty".into()) };
+    let right = set.iter().map(|p| p.0).max().unwrap_or(left);
+    let top = set.iter().map(|p| p.1).min().unwrap_or(0);
+    let bottom = set.iter().map(|p| p.1).max().unwrap_or(top);
+    let mut runs = Vec::new();
+    let (mut current, mut run) = (false, 0u64);
+    for y in top..=bottom {
+        for x in left..=right {
+            if pixels[y * w + x] != current {
+                runs.push(run as f64);
+                (current, run) = (!current, 0);
+            }
+            run += 1;
+        }
+    }
+    runs.push(run as f64);
+    runs.extend([left as f64, top as f64, right as f64, bottom as f64]);
+    Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_rle_becomes_the_documented_cvat_mask() {
+        let mask = cvat_mask(&[962, 1, 478, 2, 478, 1, 305278], 640, 480).unwrap();
+        assert_eq!(mask, vec![1.0, 4.0, 1.0, 2.0, 1.0, 4.0, 2.0]);
+    }
+
+    #[test]
+    fn compressed_counts_decode() {
+        assert_eq!(decompress("Rn01n>10OPeY9").unwrap(), vec![962, 1, 478, 2, 478, 1, 305278]);
+    }
+}

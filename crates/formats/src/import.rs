@@ -1,0 +1,213 @@
+//! Reading annotation files back into a task's document: what every importer shares —
+//! finding the annotation file in an upload (a zip archive or the bare file), matching
+//! items to the task's frames and names to its labels and attributes (formats.md §2.7).
+
+use crate::source::{ExportSource, LabelInfo};
+use cvat_annotations::{AttributeVal, LabeledData};
+use std::collections::HashMap;
+use std::io::{Read, Seek};
+use std::path::Path;
+
+/// An import that cannot be done; the message is for the user and names what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("reading the file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl ImportError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Invalid(message.into())
+    }
+}
+
+impl From<zip::result::ZipError> for ImportError {
+    fn from(err: zip::result::ZipError) -> Self {
+        Self::invalid(format!("The archive is broken: {err}"))
+    }
+}
+
+/// The formats this server reads, by the names CVAT lists and clients send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportFormat {
+    Cvat,
+    Coco,
+}
+
+impl ImportFormat {
+    pub const IMPORTERS: [ImportFormat; 2] = [ImportFormat::Coco, ImportFormat::Cvat];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportFormat::Cvat => "CVAT 1.1",
+            ImportFormat::Coco => "COCO 1.0",
+        }
+    }
+
+    /// What the upload may be, as `/api/server/annotation/formats` lists it.
+    pub fn extensions(self) -> &'static str {
+        match self {
+            ImportFormat::Cvat => "XML, ZIP",
+            ImportFormat::Coco => "JSON, ZIP",
+        }
+    }
+
+    pub fn version(self) -> &'static str {
+        self.name().rsplit_once(' ').map_or("", |(_, version)| version)
+    }
+
+    pub fn importer(name: &str) -> Option<ImportFormat> {
+        Self::IMPORTERS.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// The largest annotation file read out of an archive (a zip bomb stops here).
+const MAX_MEMBER_BYTES: u64 = 4 << 30;
+
+/// Reads the file at `path` (as uploaded) in `format` into a document for `source`'s
+/// task or job. Nothing is written anywhere: the caller saves the whole document or
+/// nothing.
+pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource) -> Result<LabeledData, ImportError> {
+    let mut file = std::fs::File::open(path)?;
+    let mut magic = [0u8; 4];
+    let is_zip = file.read(&mut magic)? == 4 && magic[..2] == *b"PK" && matches!(magic[2..], [3, 4] | [5, 6] | [7, 8]);
+    file.rewind()?;
+    let names = Names::new(source);
+    if !is_zip {
+        let reader = std::io::BufReader::new(file);
+        return match format {
+            ImportFormat::Cvat => crate::cvat_read::read(reader, &names),
+            ImportFormat::Coco => crate::coco_read::read(reader, &names),
+        };
+    }
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))?;
+    let wanted = |name: &str| match format {
+        ImportFormat::Cvat => name.ends_with(".xml"),
+        ImportFormat::Coco => {
+            let base = name.rsplit('/').next().unwrap_or(name);
+            base.starts_with("instances_") && base.ends_with(".json")
+        }
+    };
+    let members: Vec<String> = archive.file_names().filter(|n| wanted(n)).map(str::to_string).collect();
+    if members.is_empty() {
+        let expected = match format {
+            ImportFormat::Cvat => "an .xml annotation file",
+            ImportFormat::Coco => "annotations/instances_<subset>.json",
+        };
+        return Err(ImportError::invalid(format!("The archive has no {expected} for {}", format.name())));
+    }
+    let mut data = LabeledData::default();
+    for member in members {
+        let entry = archive.by_name(&member)?;
+        let reader = std::io::BufReader::new(entry.take(MAX_MEMBER_BYTES));
+        let part = match format {
+            ImportFormat::Cvat => crate::cvat_read::read(reader, &names),
+            ImportFormat::Coco => crate::coco_read::read(reader, &names),
+        }
+        .map_err(|err| match err {
+            ImportError::Invalid(message) => ImportError::invalid(format!("{member}: {message}")),
+            other => other,
+        })?;
+        data.tags.extend(part.tags);
+        data.shapes.extend(part.shapes);
+        data.tracks.extend(part.tracks);
+    }
+    Ok(data)
+}
+
+/// The task's frames and labels by the names files use.
+pub(crate) struct Names<'a> {
+    frames: HashMap<&'a str, u32>,
+    stems: HashMap<&'a str, u32>,
+    absolute: HashMap<i64, u32>,
+    labels: HashMap<&'a str, &'a LabelInfo>,
+    by_id: HashMap<i64, &'a LabelInfo>,
+    sublabels: HashMap<(&'a str, &'a str), &'a LabelInfo>,
+    /// The last task-relative frame the target covers (tracks close after it).
+    pub last_frame: u32,
+}
+
+fn stem(name: &str) -> &str {
+    match name.rfind('.') {
+        Some(dot) if !name[dot..].contains('/') => &name[..dot],
+        _ => name,
+    }
+}
+
+impl<'a> Names<'a> {
+    pub fn new(source: &'a ExportSource) -> Self {
+        let frames = source.frames.iter().map(|f| (f.name.as_str(), f.frame)).collect();
+        let stems = source.frames.iter().map(|f| (stem(&f.name), f.frame)).collect();
+        let absolute = source.frames.iter().map(|f| (source.task.absolute(f.frame), f.frame)).collect();
+        let labels = source.labels.iter().filter(|l| l.parent.is_none()).map(|l| (l.name.as_str(), l)).collect();
+        let sublabels =
+            source.labels.iter().filter_map(|l| Some(((l.parent.as_deref()?, l.name.as_str()), l))).collect();
+        let by_id = source.labels.iter().map(|l| (l.id, l)).collect();
+        let last_frame = source.frames.iter().map(|f| f.frame).max().unwrap_or(0);
+        Self { frames, stems, absolute, labels, by_id, sublabels, last_frame }
+    }
+
+    /// The frame an item names: by its path, its path without extension, or (when the
+    /// file gives one) its absolute frame number.
+    pub fn frame(&self, name: &str, absolute: Option<i64>) -> Result<u32, ImportError> {
+        self.frames
+            .get(name)
+            .or_else(|| self.stems.get(stem(name)))
+            .or_else(|| absolute.and_then(|a| self.absolute.get(&a)))
+            .copied()
+            .ok_or_else(|| {
+                ImportError::invalid(format!("Could not match item id: '{}' with any task frame", stem(name)))
+            })
+    }
+
+    /// The frame of an absolute frame number (video-style files).
+    pub fn absolute_frame(&self, absolute: i64) -> Result<u32, ImportError> {
+        self.absolute
+            .get(&absolute)
+            .copied()
+            .ok_or_else(|| ImportError::invalid(format!("Frame {absolute} is not a frame of the task")))
+    }
+
+    pub fn label(&self, name: &str) -> Result<&'a LabelInfo, ImportError> {
+        self.labels
+            .get(name)
+            .copied()
+            .ok_or_else(|| ImportError::invalid(format!("Label '{name}' is not registered for this task")))
+    }
+
+    pub fn sublabel(&self, parent: &str, name: &str) -> Result<&'a LabelInfo, ImportError> {
+        self.sublabels
+            .get(&(parent, name))
+            .copied()
+            .ok_or_else(|| ImportError::invalid(format!("Label '{name}' is not a point of skeleton '{parent}'")))
+    }
+
+    /// Splits a track's values into the track's own (immutable attributes) and its
+    /// keyframes' (mutable ones).
+    pub fn split(&self, label: i64, values: Vec<AttributeVal>) -> (Vec<AttributeVal>, Vec<AttributeVal>) {
+        let immutable = |v: &AttributeVal| {
+            self.by_id.get(&label).is_some_and(|l| l.attributes.iter().any(|a| a.id == v.spec_id && !a.mutable))
+        };
+        values.into_iter().partition(immutable)
+    }
+
+    /// Values of attributes the label has (by name); others are dropped, as CVAT does.
+    /// Checkbox values are normalised to `true`/`false`; values come in the label's order.
+    pub fn values(label: &LabelInfo, named: impl IntoIterator<Item = (String, String)>) -> Vec<AttributeVal> {
+        let mut values = Vec::new();
+        for (name, value) in named {
+            if let Some(spec) = label.attributes.iter().find(|a| a.name == name) {
+                let value = if spec.input_type == "checkbox" {
+                    (if value.eq_ignore_ascii_case("true") { "true" } else { "false" }).to_string()
+                } else {
+                    value
+                };
+                values.push(AttributeVal { spec_id: spec.id, value });
+            }
+        }
+        values.sort_by_key(|v| v.spec_id);
+        values
+    }
+}

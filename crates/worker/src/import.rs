@@ -1,0 +1,82 @@
+//! The export pool's other work: an uploaded annotation file read into a document
+//! (`cvat-formats`) and handed to the task service, which saves it as the user who asked.
+//! A file that cannot be read fails the request at once with the reason (retrying cannot
+//! help); only outages are retried. The uploaded pieces are deleted once read.
+
+use crate::media::LocalFile;
+use crate::TaskApi;
+use cvat_blob::BlobStore;
+use cvat_formats::{ExportSource, ImportError, ImportFormat};
+use cvat_proto::queue::ImportAnnotations;
+use cvat_proto::task::{DataFailure, ImportPart, RequestRef};
+use futures_util::StreamExt;
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+
+#[derive(serde::Deserialize)]
+struct Import {
+    source: ExportSource,
+    format: String,
+    parts: Vec<String>,
+}
+
+/// Bytes per part of the document sent back: far below gRPC's message limit.
+const PART_BYTES: usize = 1 << 20;
+
+pub async fn import_annotations(
+    work: ImportAnnotations,
+    blobs: Arc<dyn BlobStore>,
+    task: TaskApi,
+) -> anyhow::Result<()> {
+    let request = RequestRef { rq_id: work.request_id.clone() };
+    let import: Import = match task.clone().get_import_source(request).await {
+        Ok(answer) => serde_json::from_str(&answer.into_inner().json)?,
+        // Cancelled, or done by an earlier delivery.
+        Err(status) if status.code() == tonic::Code::NotFound => return Ok(()),
+        Err(status) => return Err(status.into()),
+    };
+    let file = LocalFile::temporary(std::env::temp_dir().join(format!("cvat-import-{}", uuid::Uuid::new_v4())));
+    {
+        let mut out = tokio::io::BufWriter::new(tokio::fs::File::create(&file.path).await?);
+        for key in &import.parts {
+            let mut pieces = blobs.get_stream(key).await?;
+            while let Some(piece) = pieces.next().await {
+                out.write_all(&piece?).await?;
+            }
+        }
+        out.flush().await?;
+    }
+    let fail = |message: String| DataFailure { request_id: work.request_id.clone(), message };
+    let Some(format) = ImportFormat::importer(&import.format) else {
+        task.clone().fail_data(fail(format!("Unknown import format {:?}", import.format))).await?;
+        return Ok(());
+    };
+    let path = file.path.clone();
+    let source = import.source;
+    let read = tokio::task::spawn_blocking(move || {
+        cvat_formats::read_annotations(format, &path, &source).and_then(|data| {
+            serde_json::to_vec(&data).map_err(|e| ImportError::invalid(format!("The document cannot be written: {e}")))
+        })
+    })
+    .await?;
+    match read {
+        Ok(body) => {
+            let request_id = work.request_id.clone();
+            let parts: Vec<ImportPart> = body
+                .chunks(PART_BYTES)
+                .map(|piece| ImportPart { request_id: request_id.clone(), json: piece.to_vec() })
+                .collect();
+            task.clone().complete_import(futures_util::stream::iter(parts)).await?;
+        }
+        Err(ImportError::Invalid(message)) => {
+            task.clone().fail_data(fail(message)).await?;
+        }
+        Err(other) => return Err(other.into()),
+    }
+    for key in &import.parts {
+        if let Err(err) = blobs.delete(key).await {
+            tracing::warn!(error = %err, key, "an imported file's piece was not deleted");
+        }
+    }
+    Ok(())
+}
