@@ -113,8 +113,11 @@ class PeakRss:
         self.running = False
         self.thread.join()
 
+    def of(self, *names):
+        return ", ".join(f"{n} {self.peak[n] // 1024} MiB" for n in names)
+
     def __str__(self):
-        return ", ".join(f"{n} {kib // 1024} MiB" for n, kib in self.peak.items() if n in ("gateway", "task"))
+        return self.of("gateway", "task")
 
 
 def copy_yardstick(job):
@@ -172,4 +175,5 @@ def main():
     case("1M points shapes", job, points(1_000_000, point))
 
 
-main()
+if __name__ == "__main__":
+    main()

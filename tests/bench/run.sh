@@ -9,9 +9,12 @@
 #      decode+encode of the same files on the same machine; then chunk/frame serving.
 #   5. annotations: PUT and GET of one job's annotations (100k boxes, 100k polygons, 10k
 #      tracks, 1M points) beside PostgreSQL's COPY of the same rows; PATCH of 100 into 100k
-#   6. memory: the media worker's peak RSS over a 1,000- and a 10,000-image task and a
+#   6. exports: COCO 1.0 and CVAT for images 1.1 of a 10k-frame task with 100k and 1M
+#      boxes plus tracks, and imports of the same files; time and the export worker's and
+#      task service's peak RSS, beside `datumaro convert` and PostgreSQL's COPY
+#   7. memory: the media worker's peak RSS over a 1,000- and a 10,000-image task and a
 #      1 GiB video, all from the share (sampled from /proc every 0.2 s).
-# BENCH_SECTIONS picks sections (default "api lists media annotations memory").
+# BENCH_SECTIONS picks sections (default "api lists media annotations exports memory").
 # Release build, an isolated stack (own database and ports), wrk as the load generator.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -30,7 +33,7 @@ export CVAT_GATEWAY_LISTEN=127.0.0.1:28080 CVAT_AUTH_LISTEN=127.0.0.1:25051 CVAT
 export CVAT_AUTH_URL=http://127.0.0.1:25051 CVAT_TASK_URL=http://127.0.0.1:25052
 export CVAT_ADMIN_USER=admin CVAT_ADMIN_PASSWORD=bench-admin-pass-1
 export CVAT_SHARE_DIR=$CVAT_DATA_DIR/share
-SECTIONS=" ${BENCH_SECTIONS:-api lists media annotations memory} "
+SECTIONS=" ${BENCH_SECTIONS:-api lists media annotations exports memory} "
 want() { [[ "$SECTIONS" == *" $1 "* ]]; }
 export RUST_LOG=warn
 URL=http://127.0.0.1:28080
@@ -184,6 +187,14 @@ echo "== annotations of one job through the whole stack, beside PostgreSQL's COP
 PYTHON=python3
 python3 -c 'import requests' 2>/dev/null || { bash tests/compat/run.sh --version >/dev/null; PYTHON=tests/compat/.venv/bin/python; }
 PGPASSWORD=cvat "$PYTHON" tests/bench/annotations.py "$URL" "$owner_key" \
+  "postgres://cvat@127.0.0.1:5432/cvat_bench_$RUN_ID" "$CVAT_DATA_DIR/services.pids" "$CVAT_SHARE_DIR"
+fi
+
+if want exports; then
+echo "== exports and imports of a 10k-frame task, beside datumaro and PostgreSQL's COPY"
+PYTHON=python3
+python3 -c 'import requests' 2>/dev/null || { bash tests/compat/run.sh --version >/dev/null; PYTHON=tests/compat/.venv/bin/python; }
+PGPASSWORD=cvat "$PYTHON" tests/bench/exports.py "$URL" "$owner_key" \
   "postgres://cvat@127.0.0.1:5432/cvat_bench_$RUN_ID" "$CVAT_DATA_DIR/services.pids" "$CVAT_SHARE_DIR"
 fi
 

@@ -120,7 +120,8 @@ def test_server_endpoints(base_url, admin_credentials):
         about, _ = client.api_client.server_api.retrieve_about()
         assert about.version == "2.80.0"
         formats, _ = client.api_client.server_api.retrieve_annotation_formats()
-        assert any(f.name == "CVAT for images" for f in formats.exporters)
+        assert any(f.name == "CVAT for images 1.1" and f.enabled for f in formats.exporters)
+        assert any(f.name == "CVAT 1.1" for f in formats.importers)
         plugins, _ = client.api_client.server_api.retrieve_plugins()
         assert plugins.models is False
         tokens, _ = client.api_client.auth_api.list_access_tokens()

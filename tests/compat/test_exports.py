@@ -3,10 +3,12 @@ CVAT for images 1.1 and COCO 1.0 of tasks and jobs, written by the export worker
 downloaded with the client's own flow; results reused while the task is unchanged;
 imports of CVAT 1.1 and COCO 1.0 files into fresh tasks (round trips); refusals."""
 
+import io
 import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
@@ -362,3 +364,27 @@ def test_a_plain_multipart_import_and_refusals(base_url, new_user, tmp_path):
         nothing = requests.post(url, params={"format": "COCO 1.0", "filename": "never.zip"},
                                 headers={"Upload-Finish": "1"}, auth=new_user, timeout=10)
         assert nothing.status_code == 400 and "never.zip" in nothing.text
+
+
+def test_the_legacy_get_forms_export_as_cvat_2_did(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        task, _ = annotated_task(client, tmp_path)
+    # GET …/annotations?format= (no images) and GET …/dataset?format= (with images):
+    # 202 while running, 201 when ready, the archive with action=download.
+    for path, with_images in [("annotations", False), ("dataset", True)]:
+        url = f"{base_url}/api/tasks/{task.id}/{path}"
+        params = {"format": "CVAT for images 1.1"}
+        for _ in range(600):
+            answer = requests.get(url, params=params, auth=new_user, timeout=10)
+            assert answer.status_code in (201, 202), answer.text
+            if answer.status_code == 201:
+                break
+            time.sleep(0.1)
+        assert answer.status_code == 201
+        archive = requests.get(url, params=dict(params, action="download"), auth=new_user, timeout=30)
+        assert archive.status_code == 200 and archive.headers["Content-Type"] == "application/zip"
+        names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+        assert "annotations.xml" in names and any(n.startswith("images/") for n in names) == with_images
+    unknown = requests.get(f"{base_url}/api/tasks/{task.id}/dataset", params={"format": "Nope"}, auth=new_user,
+                           timeout=10)
+    assert unknown.status_code == 400

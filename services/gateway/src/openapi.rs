@@ -116,6 +116,7 @@ use utoipa::OpenApi;
         cloud_storages::preview,
         exports::start,
         exports::download,
+        exports::legacy_dataset,
         imports::import,
         requests::list,
         requests::retrieve,

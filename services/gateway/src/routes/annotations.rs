@@ -5,8 +5,8 @@
 //! nothing is saved), and the answer streams back.
 //!
 //! Annotation files are imported with `POST` (`routes/imports.rs`) and exported as
-//! datasets (`routes/exports.rs`); a GET or PUT naming a `format` (CVAT's legacy forms)
-//! or carrying a file is refused here with a 400 saying so.
+//! datasets (`routes/exports.rs`); a GET naming a `format` is CVAT 2.x's legacy export of
+//! annotations, and a PUT naming one or carrying a file is refused with a 400 saying so.
 
 use super::documents::{self, Query};
 use super::{on, resource};
@@ -80,6 +80,9 @@ async fn get(
     id: i64,
     params: Query,
 ) -> HttpResult<HttpResponse> {
+    if params.contains_key("format") {
+        return super::exports::legacy(req, auth, &state, id, &params, false).await;
+    }
     refuse_files(&req, &params)?;
     let parts = state.task().get_annotations(query(&req, auth, target, id)).await?.into_inner();
     Ok(documents::streamed(StatusCode::OK, parts))

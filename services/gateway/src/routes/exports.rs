@@ -20,7 +20,8 @@ use utoipa::ToSchema;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for target in ["tasks", "jobs"] {
         cfg.service(resource(&format!("/api/{target}/{{id}}/dataset/export"), vec![on(Method::POST, start)]))
-            .service(resource(&format!("/api/{target}/{{id}}/dataset/download"), vec![on(Method::GET, download)]));
+            .service(resource(&format!("/api/{target}/{{id}}/dataset/download"), vec![on(Method::GET, download)]))
+            .service(resource(&format!("/api/{target}/{{id}}/dataset"), vec![on(Method::GET, legacy_dataset)]));
     }
 }
 
@@ -61,20 +62,73 @@ pub async fn start(
     id: web::Path<i64>,
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResult<HttpResponse> {
+    let save_images = flag(&query, "save_images")?;
+    let rq_id = start_export(&req, auth, &state, *id, &query, save_images).await?;
+    Ok(HttpResponse::Accepted().json(RqId { rq_id }))
+}
+
+async fn start_export(
+    req: &HttpRequest,
+    auth: Auth,
+    state: &AppState,
+    id: i64,
+    query: &HashMap<String, String>,
+    save_images: bool,
+) -> HttpResult<String> {
     let format = query.get("format").cloned().unwrap_or_default();
     if format.is_empty() {
         return Err(ApiError::field("format", "This field is required.").into());
     }
     let start = ExportStart {
-        caller: Some(documents::caller(&req, auth)),
-        target: target(&req).to_string(),
-        id: *id,
+        caller: Some(documents::caller(req, auth)),
+        target: target(req).to_string(),
+        id,
         format,
-        save_images: flag(&query, "save_images")?,
+        save_images,
         location: query.get("location").cloned().unwrap_or_default(),
     };
-    let started = state.task().start_export(start).await?.into_inner();
-    Ok(HttpResponse::Accepted().json(RqId { rq_id: started.rq_id }))
+    Ok(state.task().start_export(start).await?.into_inner().rq_id)
+}
+
+/// CVAT 2.x's GET forms of an export (`GET …/dataset?format=` with images,
+/// `GET …/annotations?format=` without): each call starts the export or finds it, and
+/// answers 202 while it runs, 201 once it is ready, and the archive itself with
+/// `action=download`; a failed export is a 400 with its reason.
+pub async fn legacy(
+    req: HttpRequest,
+    auth: Auth,
+    state: &AppState,
+    id: i64,
+    query: &HashMap<String, String>,
+    save_images: bool,
+) -> HttpResult<HttpResponse> {
+    let rq_id = start_export(&req, auth.clone(), state, id, query, save_images).await?;
+    let request =
+        cvat_proto::task::RequestQuery { caller: Some(documents::caller(&req, auth.clone())), id: rq_id.clone() };
+    let request: serde_json::Value = serde_json::from_str(&state.task().get_request(request).await?.into_inner().json)
+        .map_err(|_| ApiError::internal())?;
+    match request["status"].as_str() {
+        Some("finished") if query.get("action").map(String::as_str) == Some("download") => {
+            serve(&req, auth, state, id, rq_id).await
+        }
+        Some("finished") => Ok(HttpResponse::Created().json(RqId { rq_id })),
+        Some("failed") => Err(ApiError::bad_request(request["message"].as_str().unwrap_or("The export failed")).into()),
+        _ => Ok(HttpResponse::Accepted().json(RqId { rq_id })),
+    }
+}
+
+#[utoipa::path(get, path = "/api/tasks/{id}/dataset", operation_id = "tasks_retrieve_dataset", tag = "tasks",
+    params(("id" = i64, Path), ("format" = String, Query), ("action" = Option<String>, Query, description = "download")),
+    responses((status = 202, description = "The export runs", body = RqId), (status = 201, description = "Ready", body = RqId),
+        (status = 200, description = "The archive (action=download)", content_type = "application/zip")))]
+pub async fn legacy_dataset(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResult<HttpResponse> {
+    legacy(req, auth, &state, *id, &query, true).await
 }
 
 #[utoipa::path(get, path = "/api/tasks/{id}/dataset/download", operation_id = "tasks_retrieve_dataset_download",
@@ -88,12 +142,17 @@ pub async fn download(
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResult<HttpResponse> {
     let rq_id = query.get("rq_id").cloned().ok_or_else(|| ApiError::field("rq_id", "This field is required."))?;
+    serve(&req, auth, &state, *id, rq_id).await
+}
+
+/// The archive of a finished export, streamed from the object store.
+async fn serve(req: &HttpRequest, auth: Auth, state: &AppState, id: i64, rq_id: String) -> HttpResult<HttpResponse> {
     let located = state
         .task()
         .locate_export(ExportQuery {
-            caller: Some(documents::caller(&req, auth)),
-            target: target(&req).to_string(),
-            id: *id,
+            caller: Some(documents::caller(req, auth)),
+            target: target(req).to_string(),
+            id,
             rq_id,
         })
         .await?
