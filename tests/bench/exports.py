@@ -101,7 +101,7 @@ def datumaro_yardstick(coco_zip):
     if not os.path.exists(os.path.join(venv, "bin", "datum")):
         made = subprocess.run([sys.executable, "-m", "venv", venv], capture_output=True)
         installed = made.returncode == 0 and subprocess.run(
-            [python, "-m", "pip", "install", "-q", "datumaro"], capture_output=True, timeout=900).returncode == 0
+            [python, "-m", "pip", "install", "-q", "datumaro[cli]"], capture_output=True, timeout=900).returncode == 0
         if not installed:
             return "datumaro could not be installed here"
     with tempfile.TemporaryDirectory() as work:

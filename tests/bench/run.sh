@@ -33,6 +33,8 @@ export CVAT_GATEWAY_LISTEN=127.0.0.1:28080 CVAT_AUTH_LISTEN=127.0.0.1:25051 CVAT
 export CVAT_AUTH_URL=http://127.0.0.1:25051 CVAT_TASK_URL=http://127.0.0.1:25052
 export CVAT_ADMIN_USER=admin CVAT_ADMIN_PASSWORD=bench-admin-pass-1
 export CVAT_SHARE_DIR=$CVAT_DATA_DIR/share
+# The exports section imports its 200 MB archives in one multipart request.
+export CVAT_MAX_UPLOAD_FILE_BYTES=$((1024 * 1024 * 1024))
 SECTIONS=" ${BENCH_SECTIONS:-api lists media annotations exports memory} "
 want() { [[ "$SECTIONS" == *" $1 "* ]]; }
 export RUST_LOG=warn

@@ -388,3 +388,68 @@ def test_the_legacy_get_forms_export_as_cvat_2_did(base_url, new_user, tmp_path)
     unknown = requests.get(f"{base_url}/api/tasks/{task.id}/dataset", params={"format": "Nope"}, auth=new_user,
                            timeout=10)
     assert unknown.status_code == 400
+
+
+def project_with_tasks(client, tmp_path):
+    """A project (the suite's labels) with an annotated task in subset `train` and one
+    without a subset, six frames each with the same file names."""
+    from test_annotations import labels
+    from test_task_data import make_images
+
+    project = client.projects.create(models.ProjectWriteRequest(name="exported", labels=labels()))
+    tasks = []
+    for subset in ["train", ""]:
+        folder = tmp_path / (subset or "plain")
+        folder.mkdir()
+        paths = make_images(folder, 6)
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name=f"part {subset}", project_id=project.id, subset=subset),
+            resources=[str(p) for p in paths], data_params={"image_quality": 70}, status_check_period=0.2)
+        task.set_annotations(models.LabeledDataRequest(**document(by_name(task))))
+        tasks.append(task)
+    return project, tasks
+
+
+def test_a_project_exports_its_tasks_by_subset(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        project, (train, plain) = project_with_tasks(client, tmp_path)
+        coco = project.export_dataset("COCO 1.0", tmp_path / "coco.zip", include_images=False)
+        cvat = project.export_dataset("CVAT for images 1.1", tmp_path / "cvat.zip", include_images=False)
+        with_images = project.export_dataset("COCO 1.0", tmp_path / "images.zip")
+    with zipfile.ZipFile(coco) as archive:
+        assert sorted(archive.namelist()) == ["annotations/instances_default.json", "annotations/instances_train.json"]
+        default = json.loads(archive.read("annotations/instances_default.json"))
+        trained = json.loads(archive.read("annotations/instances_train.json"))
+    # Image ids count across the export: the default subset's task comes first.
+    assert [i["id"] for i in default["images"]] == [1, 2, 3, 4, 5, 6]
+    assert [i["id"] for i in trained["images"]] == [7, 8, 9, 10, 11, 12]
+    assert len(default["annotations"]) == len(trained["annotations"]) == 6
+    assert {a["image_id"] for a in trained["annotations"]} == {7, 8, 9}
+    with zipfile.ZipFile(with_images) as archive:
+        assert {n for n in archive.namelist() if n.startswith("images/")} == {
+            f"images/{subset}/frame_{i:02d}.png" for subset in ("default", "train") for i in range(6)}
+
+    root = ET.fromstring(zipfile.ZipFile(cvat).read("annotations.xml"))
+    meta = root.find("meta/project")
+    assert meta.findtext("id") == str(project.id) and meta.findtext("subsets") == "default\ntrain"
+    assert [t.findtext("id") for t in meta.findall("tasks/task")] == [str(plain.id), str(train.id)]
+    assert all(t.find("labels") is None for t in meta.findall("tasks/task"))
+    images = root.findall("image")
+    assert [(i.get("id"), i.get("subset"), i.get("task_id")) for i in images] == [
+        (str(f), "default", str(plain.id)) for f in range(6)] + [(str(f), "train", str(train.id)) for f in range(6)]
+    # Each task's track ends with its task: three boxes in each.
+    assert sum(1 for i in images for b in i.findall("box") if b.get("z_order") == "0") == 6
+
+
+def test_the_cli_exports_a_project(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        project, _ = project_with_tasks(client, tmp_path)
+    cli = Path(sys.executable).with_name("cvat-cli")
+    result = subprocess.run(
+        [str(cli), "--server-host", base_url, "--auth", f"{new_user[0]}:{new_user[1]}", "project", "export-dataset",
+         str(project.id), str(tmp_path / "project.zip"), "--format", "COCO 1.0", "--with-images", "False",
+         "--completion_verification_period", "0.2"],
+        capture_output=True, text=True, timeout=180, env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(zipfile.ZipFile(tmp_path / "project.zip").namelist()) == 2

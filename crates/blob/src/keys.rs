@@ -9,6 +9,13 @@ pub fn export(task: i64, request_id: &str) -> String {
     format!("tasks/{task}/exports/{name}.zip")
 }
 
+/// The archive of a project's export request.
+pub fn project_export(project: i64, request_id: &str) -> String {
+    let name: String =
+        request_id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_@".contains(c) { c } else { '_' }).collect();
+    format!("projects/{project}/exports/{name}.zip")
+}
+
 /// Everything of a task.
 pub fn task_dir(task: i64) -> String {
     format!("tasks/{task}")

@@ -7,28 +7,83 @@
 //! and label changes touch them). Asking again meanwhile answers the same request at
 //! once; a stale or failed one is queued again under the same id.
 //!
-//! Not yet: projects, exports to cloud storages (refused with a 400), and the legacy
-//! GET forms.
+//! A project exports as one sequence of its tasks with data, ordered by subset and id:
+//! frame numbers in files continue across the tasks of a subset, a name used twice in a
+//! subset gets `_1`, `_2`, …, and each task's annotations are moved onto the sequence.
+//!
+//! Not yet: exports to cloud storages (refused with a 400).
 
 use crate::access::Caller;
 use crate::annotations::{in_parts, AnnotationTarget, DocumentStream};
 use crate::labels::LabelOwner;
 use crate::Engine;
+use cvat_annotations::LabeledData;
 use cvat_db::{column, DbResultExt, GenericClient};
 use cvat_error::{ApiError, ApiResult, ErrorKind};
 use cvat_formats::{
-    AttributeInfo, ExportSource, Format, FrameInfo, ImageRef, JobInfo, LabelInfo, Person, SegmentInfo, TaskInfo,
+    AttributeInfo, ExportSource, Format, FrameInfo, ImageRef, JobInfo, LabelInfo, Meta, Person, ProjectInfo,
+    SegmentInfo, TaskInfo,
 };
-use cvat_permissions::{JobScope, TaskScope};
+use cvat_permissions::{JobScope, ProjectScope, TaskScope};
 use serde_json::json;
+use std::collections::HashMap;
 
 /// How long a finished export can be downloaded and is reused.
 pub const RESULT_TTL_HOURS: i64 = 24;
 
+/// What an export covers.
+#[derive(Debug, Clone, Copy)]
+pub enum ExportTarget {
+    Task(i64),
+    Job(i64),
+    Project(i64),
+}
+
+impl ExportTarget {
+    /// The target a request names (`task`, `job` or `project`).
+    pub fn from_name(name: &str, id: i64) -> ApiResult<Self> {
+        match name {
+            "project" => Ok(ExportTarget::Project(id)),
+            other => Ok(match AnnotationTarget::from_name(other, id)? {
+                AnnotationTarget::Task(id) => ExportTarget::Task(id),
+                AnnotationTarget::Job(id) => ExportTarget::Job(id),
+            }),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            ExportTarget::Task(_) => "task",
+            ExportTarget::Job(_) => "job",
+            ExportTarget::Project(_) => "project",
+        }
+    }
+
+    fn id(self) -> i64 {
+        match self {
+            ExportTarget::Task(id) | ExportTarget::Job(id) | ExportTarget::Project(id) => id,
+        }
+    }
+}
+
+/// A task's data settings an export needs besides `TaskInfo`.
+struct TaskData {
+    deleted: Vec<i32>,
+    chunk_size: i64,
+}
+
+/// Where a task's frames go in an export: the position of its first frame in the
+/// sequence, and how far its frame numbers move in files.
+#[derive(Debug, Clone, Copy, Default)]
+struct Placement {
+    base: u32,
+    id_offset: i64,
+}
+
 /// An export as asked for (the query of the export POST).
 #[derive(Debug, Clone)]
 pub struct ExportStart {
-    pub target: AnnotationTarget,
+    pub target: ExportTarget,
     pub format: String,
     pub save_images: bool,
     /// `local`, `cloud_storage`, or empty (the target's default, local here).
@@ -47,7 +102,7 @@ fn python_time(moment: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// A download name the client accepts: `[A-Za-z0-9_. -]`, with an extension.
-fn file_name(target: AnnotationTarget, subresource: &str, format: Format) -> String {
+fn file_name(target: ExportTarget, subresource: &str, format: Format) -> String {
     let name = format!("{}_{}_{subresource}_{}.zip", target.name(), target.id(), format.name());
     name.chars().map(|c| if c.is_ascii_alphanumeric() || "_. -".contains(c) { c } else { '_' }).collect()
 }
@@ -65,19 +120,32 @@ impl Engine {
             other => return Err(ApiError::field("location", format!("\"{other}\" is not a valid choice."))),
         }
         let client = self.client().await?;
-        let (task, job, org) = match start.target {
-            AnnotationTarget::Task(id) => {
+        // The task (none for a project), job and project of the export, and its organization.
+        let (task, job, project, org) = match start.target {
+            ExportTarget::Task(id) => {
                 let (access, _) = self.check_task(&client, caller, id, TaskScope::View).await?;
-                (id, None, access.org)
+                (Some(id), None, access.project, access.org)
             }
-            AnnotationTarget::Job(id) => {
+            ExportTarget::Job(id) => {
                 let (_, task, org, _) = self.check_job(&client, caller, id, JobScope::View).await?;
-                (task, Some(id), org)
+                (Some(task), Some(id), None, org)
+            }
+            ExportTarget::Project(id) => {
+                let (_, org, _) = self.check_project(&client, caller, id, ProjectScope::View).await?;
+                (None, None, Some(id), org)
             }
         };
-        let has_data = client.query_opt("SELECT 1 FROM task_data WHERE task_id = $1", &[&task]).await.db()?.is_some();
+        let has_data = client
+            .query_opt(
+                "SELECT 1 FROM task_data d JOIN tasks t ON t.id = d.task_id                  WHERE t.id = $1 OR ($1 IS NULL AND t.project_id = $2) LIMIT 1",
+                &[&task, &project],
+            )
+            .await
+            .db()?
+            .is_some();
         if !has_data {
-            return Err(ApiError::bad_request("The task has no data to export"));
+            let what = if task.is_some() { "The task has" } else { "The project has no task with" };
+            return Err(ApiError::bad_request(format!("{what} no data to export").replace("has no no", "has no")));
         }
         let subresource = if start.save_images { "dataset" } else { "annotations" };
         let id = format!(
@@ -87,15 +155,17 @@ impl Engine {
             format.name().replace(' ', "_").replace('.', "@"),
             caller.id()
         );
+        // Fresh while nothing it shows changed: the task (every save touches it), its
+        // project, or for a project export any of its tasks.
         let reusable = client
             .query_opt(
                 "SELECT r.status IN ('queued', 'started') OR (r.status = 'finished' \
-                   AND r.finished_date > now() - make_interval(hours => $3) \
-                   AND r.finished_date >= t.updated_date \
-                   AND (p.id IS NULL OR r.finished_date >= p.updated_date)) \
-                 FROM requests r JOIN tasks t ON t.id = $2 LEFT JOIN projects p ON p.id = t.project_id \
-                 WHERE r.id = $1",
-                &[&id, &task, &(RESULT_TTL_HOURS as i32)],
+                   AND r.finished_date > now() - make_interval(hours => $4) \
+                   AND NOT EXISTS (SELECT 1 FROM tasks t WHERE (t.id = $2 OR ($2 IS NULL AND t.project_id = $3)) \
+                       AND t.updated_date > r.finished_date) \
+                   AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = $3 AND p.updated_date > r.finished_date)) \
+                 FROM requests r WHERE r.id = $1",
+                &[&id, &task, &project, &(RESULT_TTL_HOURS as i32)],
             )
             .await
             .db()?;
@@ -108,12 +178,12 @@ impl Engine {
         let kind = format!("export:{subresource}");
         let queued = client
             .execute(
-                "INSERT INTO requests (id, type, target, task_id, job_id, owner_id, organization_id, params, format) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                "INSERT INTO requests (id, type, target, task_id, job_id, owner_id, organization_id, params, format, \
+                 project_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  ON CONFLICT (id) DO UPDATE SET status = 'queued', message = '', progress = NULL, \
                  params = EXCLUDED.params, created_date = now(), started_date = NULL, finished_date = NULL, \
                  result_key = NULL, result_name = NULL WHERE requests.status IN ('failed', 'finished')",
-                &[&id, &kind, &start.target.name(), &task, &job, &caller.id(), &org, &params, &format.name()],
+                &[&id, &kind, &start.target.name(), &task, &job, &caller.id(), &org, &params, &format.name(), &project],
             )
             .await
             .db()?;
@@ -129,25 +199,34 @@ impl Engine {
             .query_opt(
                 "UPDATE requests SET status = 'started', progress = 0, started_date = now() \
                  WHERE id = $1 AND status IN ('queued', 'started') AND type LIKE 'export:%' \
-                 RETURNING task_id, job_id, format, params",
+                 RETURNING target, coalesce(job_id, task_id, project_id), format, params",
                 &[&request_id],
             )
             .await
             .db()?
             .ok_or_else(|| ApiError::detail(ErrorKind::NotFound, "There is no open export with this id"))?;
-        let task: i64 = column(&row, 0)?;
-        let job: Option<i64> = column(&row, 1)?;
+        let target = ExportTarget::from_name(&column::<_, String>(&row, 0)?, column(&row, 1)?)?;
         let format: Option<String> = column(&row, 2)?;
         let params: serde_json::Value = column(&row, 3)?;
         let base_url = params["base_url"].as_str().unwrap_or_default();
         let save_images = params["save_images"].as_bool().unwrap_or(false);
-        let mut source = self.export_meta(&client, task, job, base_url, save_images).await?;
-        source.format = format.unwrap_or_default();
-        let target = match job {
-            Some(job) => AnnotationTarget::Job(job),
-            None => AnnotationTarget::Task(task),
+        let (mut source, data) = match target {
+            ExportTarget::Task(task) => {
+                let source = self.task_source(&client, task, None, base_url, save_images).await?;
+                (source, self.document_of(&client, task, AnnotationTarget::Task(task)).await?)
+            }
+            ExportTarget::Job(job) => {
+                let task: i64 = client.query_one("SELECT task_id FROM jobs WHERE id = $1", &[&job]).await.db()?.get(0);
+                let source = self.task_source(&client, task, Some(job), base_url, save_images).await?;
+                (source, self.document_of(&client, task, AnnotationTarget::Job(job)).await?)
+            }
+            ExportTarget::Project(project) => self.project_source(&client, project, base_url, save_images).await?,
         };
-        let data = self.document_of(&client, task, target).await?;
+        source.format = format.unwrap_or_default();
+        source.result_key = match target {
+            ExportTarget::Project(project) => cvat_blob::keys::project_export(project, request_id),
+            _ => cvat_blob::keys::export(source.frames.first().map_or(0, |f| f.task_id), request_id),
+        };
         drop(client);
         let head = format!("{{\"source\":{},\"annotations\":", cvat_models::render(&source)).into_bytes();
         use futures_util::StreamExt;
@@ -157,8 +236,8 @@ impl Engine {
         Ok(Box::pin(parts))
     }
 
-    /// The task (or job), labels and frames an export describes.
-    pub(crate) async fn export_meta(
+    /// A task (or one of its jobs) as an export or an import sees it.
+    pub(crate) async fn task_source(
         &self,
         client: &impl GenericClient,
         task: i64,
@@ -166,6 +245,100 @@ impl Engine {
         base_url: &str,
         save_images: bool,
     ) -> ApiResult<ExportSource> {
+        let (info, data) = self.task_info(client, task, base_url).await?;
+        let job = match job {
+            None => None,
+            Some(id) => Some(self.job_info(client, id).await?),
+        };
+        let range = job.as_ref().map(|j| (j.start, j.stop));
+        let frames = task_frames(client, &info, &data, range, save_images, Placement::default()).await?;
+        let owner = self.task_label_owner_unchecked(client, task).await?;
+        Ok(ExportSource {
+            format: String::new(),
+            save_images,
+            result_key: String::new(),
+            meta: match job {
+                Some(job) => Meta::Job(info, job),
+                None => Meta::Task(info),
+            },
+            labels: self.export_labels(client, owner).await?,
+            frames,
+            dumped: python_time(chrono::Utc::now()),
+        })
+    }
+
+    /// A project's tasks with data as one sequence of frames, and their annotations
+    /// moved onto it.
+    async fn project_source(
+        &self,
+        client: &impl GenericClient,
+        project: i64,
+        base_url: &str,
+        save_images: bool,
+    ) -> ApiResult<(ExportSource, LabeledData)> {
+        let row = client
+            .query_one(
+                "SELECT p.name, p.bug_tracker, p.created_date, p.updated_date, o.username, a.username FROM projects p \
+                 LEFT JOIN users o ON o.id = p.owner_id LEFT JOIN users a ON a.id = p.assignee_id WHERE p.id = $1",
+                &[&project],
+            )
+            .await
+            .db()?;
+        let info = ProjectInfo {
+            id: project,
+            name: column(&row, 0)?,
+            bug_tracker: column(&row, 1)?,
+            created: python_time(column(&row, 2)?),
+            updated: python_time(column(&row, 3)?),
+            owner: person(column(&row, 4)?),
+            assignee: person(column(&row, 5)?),
+        };
+        let tasks: Vec<i64> = client
+            .query(
+                "SELECT t.id FROM tasks t JOIN task_data d ON d.task_id = t.id WHERE t.project_id = $1 \
+                 ORDER BY coalesce(nullif(t.subset, ''), 'default'), t.id",
+                &[&project],
+            )
+            .await
+            .db()?
+            .iter()
+            .map(|r| column(r, 0))
+            .collect::<ApiResult<_>>()?;
+        let mut infos = Vec::with_capacity(tasks.len());
+        let mut frames = Vec::new();
+        let mut data = LabeledData::default();
+        let mut subset_ends: HashMap<String, i64> = HashMap::new();
+        for task in tasks {
+            let (task_info, task_data) = self.task_info(client, task, base_url).await?;
+            let subset = task_info.subset_name().to_string();
+            let id_offset = subset_ends.get(&subset).copied().unwrap_or(0);
+            subset_ends.insert(subset, id_offset + task_info.start_frame + task_info.frame_step * task_info.size);
+            let base = frames.len() as u32;
+            let placement = Placement { base, id_offset };
+            frames.extend(task_frames(client, &task_info, &task_data, None, save_images, placement).await?);
+            let document = self.document_of(client, task, AnnotationTarget::Task(task)).await?;
+            append_moved(&mut data, document, base, frames.len() as u32);
+            infos.push(task_info);
+        }
+        rename_repeated(&mut frames);
+        let source = ExportSource {
+            format: String::new(),
+            save_images,
+            result_key: String::new(),
+            meta: Meta::Project(info, infos),
+            labels: self.export_labels(client, LabelOwner::Project(project)).await?,
+            frames,
+            dumped: python_time(chrono::Utc::now()),
+        };
+        Ok((source, data))
+    }
+
+    async fn task_info(
+        &self,
+        client: &impl GenericClient,
+        task: i64,
+        base_url: &str,
+    ) -> ApiResult<(TaskInfo, TaskData)> {
         let row = client
             .query_one(
                 "SELECT t.name, t.size, t.mode, coalesce(t.overlap, 0), t.bug_tracker, t.created_date, t.updated_date, \
@@ -177,7 +350,6 @@ impl Engine {
             )
             .await
             .db()?;
-        let person = |name: Option<String>| name.map(|username| Person { username, email: String::new() });
         let step: i32 = column(&row, 10)?;
         let segments = client
             .query(
@@ -209,85 +381,37 @@ impl Engine {
             subset: column(&row, 7)?,
             start_frame: i64::from(column::<_, i32>(&row, 8)?),
             stop_frame: i64::from(column::<_, i32>(&row, 9)?),
-            frame_step: i64::from(step),
+            frame_step: i64::from(step.max(1)),
             frame_filter: if step > 1 { format!("step={step}") } else { String::new() },
             segments,
             owner: person(column(&row, 11)?),
             assignee: person(column(&row, 12)?),
         };
-        let deleted: Vec<i32> = column(&row, 13)?;
-        let chunk_size = i64::from(column::<_, i32>(&row, 14)?.max(1));
-        let job = match job {
-            None => None,
-            Some(id) => {
-                let r = client
-                    .query_one(
-                        "SELECT j.updated_date, s.start_frame, s.stop_frame, a.username FROM jobs j \
-                         JOIN segments s ON s.id = j.segment_id LEFT JOIN users a ON a.id = j.assignee_id \
-                         WHERE j.id = $1",
-                        &[&id],
-                    )
-                    .await
-                    .db()?;
-                Some(JobInfo {
-                    id,
-                    updated: python_time(column(&r, 0)?),
-                    start: column::<_, i32>(&r, 1)?.max(0) as u32,
-                    stop: column::<_, i32>(&r, 2)?.max(0) as u32,
-                    assignee: person(column(&r, 3)?),
-                })
-            }
-        };
-        let (first, last) = match &job {
-            Some(job) => (job.start as i32, job.stop as i32),
-            None => (0, i32::MAX),
-        };
-        let frames = client
-            .query(
-                "SELECT number, name, width, height, original_offset, original_length, original_extension \
-                 FROM frames WHERE task_id = $1 AND number BETWEEN $2 AND $3 \
-                 AND NOT number = ANY($4) ORDER BY number",
-                &[&task, &first, &last, &deleted],
+        let data = TaskData { deleted: column(&row, 13)?, chunk_size: i64::from(column::<_, i32>(&row, 14)?.max(1)) };
+        Ok((info, data))
+    }
+
+    async fn job_info(&self, client: &impl GenericClient, id: i64) -> ApiResult<JobInfo> {
+        let r = client
+            .query_one(
+                "SELECT j.updated_date, s.start_frame, s.stop_frame, a.username FROM jobs j \
+                 JOIN segments s ON s.id = j.segment_id LEFT JOIN users a ON a.id = j.assignee_id WHERE j.id = $1",
+                &[&id],
             )
             .await
-            .db()?
-            .iter()
-            .map(|r| {
-                let frame = column::<_, i32>(r, 0)?.max(0);
-                let image = match save_images {
-                    false => None,
-                    true => Some(ImageRef {
-                        key: cvat_blob::keys::chunk(task, "original", i64::from(frame) / chunk_size),
-                        offset: column::<_, i64>(r, 4)?.max(0) as u64,
-                        length: column::<_, i64>(r, 5)?.max(0) as u64,
-                        extension: column(r, 6)?,
-                    }),
-                };
-                Ok(FrameInfo {
-                    frame: frame as u32,
-                    name: column(r, 1)?,
-                    width: column::<_, i32>(r, 2)?.max(0) as u32,
-                    height: column::<_, i32>(r, 3)?.max(0) as u32,
-                    image,
-                })
-            })
-            .collect::<ApiResult<Vec<_>>>()?;
-        let labels = self.export_labels(client, task).await?;
-        Ok(ExportSource {
-            format: String::new(),
-            save_images: false,
-            task: info,
-            job,
-            labels,
-            frames,
-            dumped: python_time(chrono::Utc::now()),
+            .db()?;
+        Ok(JobInfo {
+            id,
+            updated: python_time(column(&r, 0)?),
+            start: column::<_, i32>(&r, 1)?.max(0) as u32,
+            stop: column::<_, i32>(&r, 2)?.max(0) as u32,
+            assignee: person(column(&r, 3)?),
         })
     }
 
-    /// The task's labels (its project's, in a project) in primary-key order, sublabels
-    /// included, with skeleton SVGs naming their sublabels.
-    async fn export_labels(&self, client: &impl GenericClient, task: i64) -> ApiResult<Vec<LabelInfo>> {
-        let owner: LabelOwner = self.task_label_owner_unchecked(client, task).await?;
+    /// The labels of a project or task in primary-key order, sublabels included, with
+    /// skeleton SVGs naming their sublabels.
+    async fn export_labels(&self, client: &impl GenericClient, owner: LabelOwner) -> ApiResult<Vec<LabelInfo>> {
         let owner_column = owner.column();
         let rows = client
             .query(
@@ -348,17 +472,17 @@ impl Engine {
     pub async fn complete_export(&self, request_id: &str, key: &str) -> ApiResult<()> {
         let client = self.client().await?;
         let row = client
-            .query_opt("SELECT type, target, task_id, job_id, format FROM requests WHERE id = $1", &[&request_id])
+            .query_opt(
+                "SELECT type, target, coalesce(job_id, task_id, project_id), format FROM requests WHERE id = $1",
+                &[&request_id],
+            )
             .await
             .db()?
             .ok_or_else(ApiError::not_found)?;
         let kind: String = column(&row, 0)?;
-        let target = match (column::<_, String>(&row, 1)?.as_str(), column::<_, Option<i64>>(&row, 3)?) {
-            ("job", Some(job)) => AnnotationTarget::Job(job),
-            _ => AnnotationTarget::Task(column(&row, 2)?),
-        };
+        let target = ExportTarget::from_name(&column::<_, String>(&row, 1)?, column(&row, 2)?)?;
         let format =
-            column::<_, Option<String>>(&row, 4)?.and_then(|f| Format::exporter(&f)).ok_or_else(ApiError::internal)?;
+            column::<_, Option<String>>(&row, 3)?.and_then(|f| Format::exporter(&f)).ok_or_else(ApiError::internal)?;
         let name = file_name(target, kind.trim_start_matches("export:"), format);
         client
             .execute(
@@ -376,13 +500,13 @@ impl Engine {
     pub async fn export_result(
         &self,
         caller: &Caller,
-        target: AnnotationTarget,
+        target: ExportTarget,
         request_id: &str,
     ) -> ApiResult<ExportResult> {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT owner_id, target, coalesce(job_id, task_id), status, result_key, result_name, \
+                "SELECT owner_id, target, coalesce(job_id, task_id, project_id), status, result_key, result_name, \
                  finished_date > now() - make_interval(hours => $2) FROM requests \
                  WHERE id = $1 AND type LIKE 'export:%'",
                 &[&request_id, &(RESULT_TTL_HOURS as i32)],
@@ -404,5 +528,99 @@ impl Engine {
             ("finished", ..) => Err(ApiError::detail(ErrorKind::NotFound, "The export has expired; export again")),
             _ => Err(ApiError::bad_request("The export is not finished")),
         }
+    }
+}
+
+fn person(username: Option<String>) -> Option<Person> {
+    username.map(|username| Person { username, email: String::new() })
+}
+
+/// The frames of a task (or of `range`, a job's), without deleted ones, placed where
+/// the export puts them; with the place of each original image when images are saved.
+async fn task_frames(
+    client: &impl GenericClient,
+    task: &TaskInfo,
+    data: &TaskData,
+    range: Option<(u32, u32)>,
+    save_images: bool,
+    placement: Placement,
+) -> ApiResult<Vec<FrameInfo>> {
+    let (first, last) = range.map_or((0, i32::MAX), |(a, b)| (a as i32, b as i32));
+    let rows = client
+        .query(
+            "SELECT number, name, width, height, original_offset, original_length, original_extension \
+             FROM frames WHERE task_id = $1 AND number BETWEEN $2 AND $3 AND NOT number = ANY($4) ORDER BY number",
+            &[&task.id, &first, &last, &data.deleted],
+        )
+        .await
+        .db()?;
+    rows.iter()
+        .map(|r| {
+            let frame = column::<_, i32>(r, 0)?.max(0) as u32;
+            let image = match save_images {
+                false => None,
+                true => Some(ImageRef {
+                    key: cvat_blob::keys::chunk(task.id, "original", i64::from(frame) / data.chunk_size),
+                    offset: column::<_, i64>(r, 4)?.max(0) as u64,
+                    length: column::<_, i64>(r, 5)?.max(0) as u64,
+                    extension: column(r, 6)?,
+                }),
+            };
+            Ok(FrameInfo {
+                frame: placement.base + frame,
+                id: placement.id_offset + task.absolute(frame),
+                subset: task.subset_name().to_string(),
+                task_id: task.id,
+                name: column(r, 1)?,
+                width: column::<_, i32>(r, 2)?.max(0) as u32,
+                height: column::<_, i32>(r, 3)?.max(0) as u32,
+                image,
+            })
+        })
+        .collect()
+}
+
+/// Adds a task's document to a project's, its frames moved by `base`; a track that is
+/// still visible at the task's end (`end`, the first frame after it) stops there.
+fn append_moved(into: &mut LabeledData, mut document: LabeledData, base: u32, end: u32) {
+    document.tags.iter_mut().for_each(|t| t.frame += base);
+    for shape in &mut document.shapes {
+        shape.frame += base;
+        shape.elements.iter_mut().for_each(|e| e.frame += base);
+    }
+    for track in &mut document.tracks {
+        move_track(track, base, end);
+        track.elements.iter_mut().for_each(|e| move_track(e, base, end));
+    }
+    for interval in &mut document.intervals {
+        interval.start += base;
+        interval.stop = Some(interval.stop.map_or(end.saturating_sub(1), |stop| stop + base));
+    }
+    into.tags.append(&mut document.tags);
+    into.shapes.append(&mut document.shapes);
+    into.tracks.append(&mut document.tracks);
+    into.intervals.append(&mut document.intervals);
+}
+
+fn move_track(track: &mut cvat_annotations::Track, base: u32, end: u32) {
+    track.frame += base;
+    track.shapes.iter_mut().for_each(|s| s.frame += base);
+    if let Some(last) = track.shapes.last().filter(|s| !s.outside && s.frame + 1 < end).cloned() {
+        track.shapes.push(cvat_annotations::TrackedShape { frame: end, outside: true, id: None, ..last });
+    }
+}
+
+/// A name used again within a subset becomes `name_1.ext`, `name_2.ext`, … as in CVAT.
+fn rename_repeated(frames: &mut [FrameInfo]) {
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    for frame in frames {
+        let count = seen.entry((frame.subset.clone(), frame.name.clone())).or_insert(0);
+        if *count > 0 {
+            frame.name = match frame.name.rsplit_once('.') {
+                Some((stem, extension)) if !extension.contains('/') => format!("{stem}_{count}.{extension}"),
+                _ => format!("{}_{count}", frame.name),
+            };
+        }
+        *count += 1;
     }
 }

@@ -139,7 +139,7 @@ impl Engine {
             .ok_or_else(|| ApiError::detail(ErrorKind::NotFound, "There is no open import with this id"))?;
         let params: Value = column(&row, 2)?;
         let base_url = params["base_url"].as_str().unwrap_or_default();
-        let source = self.export_meta(&client, column(&row, 0)?, column(&row, 1)?, base_url, false).await?;
+        let source = self.task_source(&client, column(&row, 0)?, column(&row, 1)?, base_url, false).await?;
         Ok(json!({"source": source, "format": params["format"], "parts": params["parts"]}).to_string())
     }
 

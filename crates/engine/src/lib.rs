@@ -30,7 +30,7 @@ pub use cloud_storages::Bucket;
 pub use cvat_annotations::Action as AnnotationAction;
 pub use data::UploadFor;
 pub use directory::{AuthDirectory, Directory};
-pub use exports::ExportStart;
+pub use exports::{ExportStart, ExportTarget};
 pub use imports::ImportStart;
 
 use cvat_db::DbResultExt;

@@ -60,7 +60,14 @@ fn render(row: &Row, base_url: &str) -> ApiResult<String> {
     let finished_date = crate::render::maybe_moment(row, "finished_date")?;
     let exported = kind.starts_with("export:") && column::<_, Option<String>>(row, "result_key")?.is_some();
     let result_url = if exported {
-        let object: Option<i64> = column(row, if target == "job" { "job_id" } else { "task_id" })?;
+        let object: Option<i64> = column(
+            row,
+            match target.as_str() {
+                "job" => "job_id",
+                "project" => "project_id",
+                _ => "task_id",
+            },
+        )?;
         let encoded = percent_encoding::utf8_percent_encode(&id, percent_encoding::NON_ALPHANUMERIC);
         Some(format!("{base_url}/api/{target}s/{}/dataset/download?rq_id={encoded}", object.unwrap_or_default()))
     } else {

@@ -1,4 +1,4 @@
-//! COCO 1.0 (formats.md §6): `annotations/instances_<subset>.json` with rectangles,
+//! COCO 1.0 (formats.md §6): `annotations/instances_<subset>.json` (one per subset) with rectangles,
 //! polygons and masks as instances; tracks become per-frame instances carrying
 //! `track_id` and `keyframe`. Polylines, points, skeletons, cuboids and tags have no
 //! place in COCO instances and are left out.
@@ -7,10 +7,10 @@
 //! polygon's `area` is its exact (shoelace) area, where CVAT uses pycocotools' raster
 //! area, which differs by a fraction of the outline.
 
-use crate::frames::{per_frame, FrameShape};
+use crate::frames::{FrameAnnotations, FrameShape};
 use crate::source::ExportSource;
 use crate::Names;
-use cvat_annotations::{LabeledData, ShapeType};
+use cvat_annotations::ShapeType;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -50,13 +50,27 @@ struct Instance {
     attributes: Map<String, Value>,
 }
 
-/// The JSON file's path in the archive.
-pub fn file_name(source: &ExportSource) -> String {
-    format!("annotations/instances_{}.json", source.task.subset_name())
+/// The subsets of the export's frames, in order of appearance: one JSON file each.
+pub fn subsets(source: &ExportSource) -> Vec<&str> {
+    let mut subsets: Vec<&str> = Vec::new();
+    for frame in &source.frames {
+        if !subsets.contains(&frame.subset.as_str()) {
+            subsets.push(&frame.subset);
+        }
+    }
+    subsets
 }
 
-pub fn write(source: &ExportSource, data: &LabeledData, mut out: impl Write) -> io::Result<()> {
+/// The JSON file of a subset in the archive.
+pub fn file_name(subset: &str) -> String {
+    format!("annotations/instances_{subset}.json")
+}
+
+/// One subset's file: its frames (image ids count across the whole export) and their
+/// instances.
+pub fn write(source: &ExportSource, frames: &[FrameAnnotations], subset: &str, mut out: impl Write) -> io::Result<()> {
     let names = Names::new(&source.labels);
+    let in_subset = || source.frames.iter().zip(frames).enumerate().filter(|(_, (f, _))| f.subset == subset);
     out.write_all(br#"{"licenses":[{"name":"","id":0,"url":""}],"info":{"contributor":"","date_created":"","description":"","url":"","version":"","year":""},"categories":"#)?;
     let categories: Vec<Category> = source
         .labels
@@ -66,8 +80,8 @@ pub fn write(source: &ExportSource, data: &LabeledData, mut out: impl Write) -> 
         .collect();
     serde_json::to_writer(&mut out, &categories)?;
     out.write_all(b",\"images\":[")?;
-    for (i, frame) in source.frames.iter().enumerate() {
-        if i > 0 {
+    for (n, (i, (frame, _))) in in_subset().enumerate() {
+        if n > 0 {
             out.write_all(b",")?;
         }
         let image = Image {
@@ -84,8 +98,8 @@ pub fn write(source: &ExportSource, data: &LabeledData, mut out: impl Write) -> 
     }
     out.write_all(b"],\"annotations\":[")?;
     let mut next_id = 1;
-    for (i, (frame, annotations)) in source.frames.iter().zip(per_frame(source, data)).enumerate() {
-        for members in instances(annotations.shapes) {
+    for (i, (frame, annotations)) in in_subset() {
+        for members in instances(&annotations.shapes) {
             let Some(instance) = instance(&names, &members, frame.width, frame.height, i + 1, next_id) else {
                 continue;
             };
@@ -101,9 +115,9 @@ pub fn write(source: &ExportSource, data: &LabeledData, mut out: impl Write) -> 
 }
 
 /// The shapes COCO carries, as instances: ungrouped shapes alone, a group's together.
-fn instances(shapes: Vec<FrameShape>) -> Vec<Vec<FrameShape>> {
+fn instances(shapes: &[FrameShape]) -> Vec<Vec<&FrameShape>> {
     let mut alone = Vec::new();
-    let mut groups: BTreeMap<i64, Vec<FrameShape>> = BTreeMap::new();
+    let mut groups: BTreeMap<i64, Vec<&FrameShape>> = BTreeMap::new();
     for shape in shapes {
         if !matches!(shape.kind, ShapeType::Rectangle | ShapeType::Polygon | ShapeType::Mask) {
             continue;
@@ -168,7 +182,7 @@ fn shoelace(points: &[f64]) -> f64 {
 
 fn instance(
     names: &Names,
-    members: &[FrameShape],
+    members: &[&FrameShape],
     width: u32,
     height: u32,
     image_id: usize,
@@ -178,9 +192,9 @@ fn instance(
         let (ba, bb) = (bounds(a), bounds(b));
         (ba[2] * ba[3]).total_cmp(&(bb[2] * bb[3]))
     })?;
-    let boxes: Vec<&FrameShape> = members.iter().filter(|s| s.kind == ShapeType::Rectangle).collect();
-    let polygons: Vec<&FrameShape> = members.iter().filter(|s| s.kind == ShapeType::Polygon).collect();
-    let masks: Vec<&FrameShape> = members.iter().filter(|s| s.kind == ShapeType::Mask).collect();
+    let boxes: Vec<&FrameShape> = members.iter().copied().filter(|s| s.kind == ShapeType::Rectangle).collect();
+    let polygons: Vec<&FrameShape> = members.iter().copied().filter(|s| s.kind == ShapeType::Polygon).collect();
+    let masks: Vec<&FrameShape> = members.iter().copied().filter(|s| s.kind == ShapeType::Mask).collect();
     let (segmentation, area, bbox, iscrowd) = if !masks.is_empty() {
         let (counts, area) = coco_rle(&masks, width, height);
         let bbox = union(masks.iter().map(|m| bounds(m)));
@@ -195,7 +209,7 @@ fn instance(
         };
         (Value::Array(parts), area, bbox, 0)
     } else {
-        let bbox = union(members.iter().map(bounds));
+        let bbox = union(members.iter().map(|m| bounds(m)));
         (Value::Array(Vec::new()), bbox[2] * bbox[3], bbox, 0)
     };
     let mut attributes = names.typed_values(leader.label_id, &leader.attributes);

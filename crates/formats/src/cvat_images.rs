@@ -1,9 +1,9 @@
-//! CVAT for images 1.1 (formats.md §3): `annotations.xml` with the task's (or job's)
-//! meta and one `<image>` per exported frame; tracks appear as plain shapes on every
-//! frame where they are visible.
+//! CVAT for images 1.1 (formats.md §3): `annotations.xml` with the task's, job's or
+//! project's meta and one `<image>` per exported frame (in a project with its subset and
+//! task); tracks appear as plain shapes on every frame where they are visible.
 
 use crate::frames::{per_frame, FrameShape};
-use crate::source::{ExportSource, LabelInfo, Person, TaskInfo};
+use crate::source::{ExportSource, LabelInfo, Meta, Person, TaskInfo};
 use crate::xml::Xml;
 use crate::{source_name, Names};
 use cvat_annotations::{AttributeVal, LabeledData, ShapeType};
@@ -15,11 +15,10 @@ pub fn write(source: &ExportSource, data: &LabeledData, out: impl Write) -> io::
     xml.open("annotations", &[])?;
     xml.leaf("version", "1.1")?;
     xml.open("meta", &[])?;
-    match &source.job {
-        None => write_task(&mut xml, &source.task, &source.labels, true)?,
-        Some(job) => {
+    match &source.meta {
+        Meta::Task(task) => write_task(&mut xml, task, Some(&source.labels))?,
+        Meta::Job(task, job) => {
             xml.open("job", &[])?;
-            let task = &source.task;
             xml.leaf("id", &job.id.to_string())?;
             xml.leaf("size", &(job.stop - job.start + 1).to_string())?;
             xml.leaf("mode", &task.mode)?;
@@ -41,13 +40,38 @@ pub fn write(source: &ExportSource, data: &LabeledData, out: impl Write) -> io::
             write_labels(&mut xml, &source.labels)?;
             xml.close("job")?;
         }
+        Meta::Project(project, tasks) => {
+            xml.open("project", &[])?;
+            xml.leaf("id", &project.id.to_string())?;
+            xml.leaf("name", &project.name)?;
+            xml.leaf("bugtracker", &project.bug_tracker)?;
+            xml.leaf("created", &project.created)?;
+            xml.leaf("updated", &project.updated)?;
+            xml.open("tasks", &[])?;
+            for task in tasks {
+                write_task(&mut xml, task, None)?;
+            }
+            xml.close("tasks")?;
+            let mut subsets: Vec<&str> = tasks.iter().map(TaskInfo::subset_name).collect();
+            subsets.dedup();
+            xml.leaf("subsets", &subsets.join("\n"))?;
+            write_person(&mut xml, "owner", &project.owner)?;
+            write_person(&mut xml, "assignee", &project.assignee)?;
+            write_labels(&mut xml, &source.labels)?;
+            xml.close("project")?;
+        }
     }
     xml.leaf("dumped", &source.dumped)?;
     xml.close("meta")?;
     for (frame, annotations) in source.frames.iter().zip(per_frame(source, data)) {
-        let id = source.task.absolute(frame.frame).to_string();
-        let (width, height) = (frame.width.to_string(), frame.height.to_string());
-        xml.open("image", &[("id", &id), ("name", &frame.name), ("width", &width), ("height", &height)])?;
+        let id = frame.id.to_string();
+        let (width, height, task_id) = (frame.width.to_string(), frame.height.to_string(), frame.task_id.to_string());
+        let mut attributes = vec![("id", id.as_str()), ("name", frame.name.as_str())];
+        if source.meta.is_project() {
+            attributes.extend([("subset", frame.subset.as_str()), ("task_id", task_id.as_str())]);
+        }
+        attributes.extend([("width", width.as_str()), ("height", height.as_str())]);
+        xml.open("image", &attributes)?;
         let mut shapes = annotations.shapes;
         shapes.sort_by_key(|s| s.z_order);
         for shape in &shapes {
@@ -70,7 +94,8 @@ pub fn write(source: &ExportSource, data: &LabeledData, out: impl Write) -> io::
     Ok(())
 }
 
-fn write_task(xml: &mut Xml<impl Write>, task: &TaskInfo, labels: &[LabelInfo], with_labels: bool) -> io::Result<()> {
+/// A task's meta; in a project's meta, without labels (`labels` None).
+fn write_task(xml: &mut Xml<impl Write>, task: &TaskInfo, labels: Option<&[LabelInfo]>) -> io::Result<()> {
     xml.open("task", &[])?;
     xml.leaf("id", &task.id.to_string())?;
     xml.leaf("name", &task.name)?;
@@ -91,7 +116,7 @@ fn write_task(xml: &mut Xml<impl Write>, task: &TaskInfo, labels: &[LabelInfo], 
     xml.close("segments")?;
     write_person(xml, "owner", &task.owner)?;
     write_person(xml, "assignee", &task.assignee)?;
-    if with_labels {
+    if let Some(labels) = labels {
         write_labels(xml, labels)?;
     }
     xml.close("task")

@@ -140,7 +140,7 @@ impl<'a> Names<'a> {
     pub fn new(source: &'a ExportSource) -> Self {
         let frames = source.frames.iter().map(|f| (f.name.as_str(), f.frame)).collect();
         let stems = source.frames.iter().map(|f| (stem(&f.name), f.frame)).collect();
-        let absolute = source.frames.iter().map(|f| (source.task.absolute(f.frame), f.frame)).collect();
+        let absolute = source.frames.iter().map(|f| (f.id, f.frame)).collect();
         let labels = source.labels.iter().filter(|l| l.parent.is_none()).map(|l| (l.name.as_str(), l)).collect();
         let sublabels =
             source.labels.iter().filter_map(|l| Some(((l.parent.as_deref()?, l.name.as_str()), l))).collect();

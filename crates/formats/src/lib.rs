@@ -14,7 +14,10 @@ mod xml;
 
 pub use frames::{per_frame, FrameAnnotations, FrameShape};
 pub use import::{read_annotations, ImportError, ImportFormat};
-pub use source::{AttributeInfo, ExportSource, FrameInfo, ImageRef, JobInfo, LabelInfo, Person, SegmentInfo, TaskInfo};
+pub use source::{
+    AttributeInfo, ExportSource, FrameInfo, ImageRef, JobInfo, LabelInfo, Meta, Person, ProjectInfo, SegmentInfo,
+    TaskInfo,
+};
 
 use cvat_annotations::{AttributeVal, LabeledData, Source};
 use serde_json::{Map, Value};
@@ -75,17 +78,20 @@ pub fn write_annotations<W: Write + Seek>(
             out.flush()?;
         }
         Format::Coco => {
-            zip.start_file(coco::file_name(source), stored())?;
-            let mut out = std::io::BufWriter::new(&mut *zip);
-            coco::write(source, data, &mut out)?;
-            out.flush()?;
+            let frames = per_frame(source, data);
+            for subset in coco::subsets(source) {
+                zip.start_file(coco::file_name(subset), stored())?;
+                let mut out = std::io::BufWriter::new(&mut *zip);
+                coco::write(source, &frames, subset, &mut out)?;
+                out.flush()?;
+            }
         }
     }
     Ok(())
 }
 
 /// Where a frame's image goes in the archive of the source's format: under `images/`
-/// (COCO: `images/<subset>/`) by its path, with its type's extension when the name has
+/// (COCO and projects: `images/<subset>/`) by its path, with its type's extension when the name has
 /// none (video frames). Path segments that could leave the archive's root are dropped.
 pub fn image_path(source: &ExportSource, frame: &FrameInfo) -> String {
     let name: Vec<&str> = frame.name.split(['/', '\\']).filter(|s| !s.is_empty() && *s != "." && *s != "..").collect();
@@ -96,7 +102,8 @@ pub fn image_path(source: &ExportSource, frame: &FrameInfo) -> String {
         }
     }
     match Format::exporter(&source.format) {
-        Some(Format::Coco) => format!("images/{}/{name}", source.task.subset_name()),
+        Some(Format::Coco) => format!("images/{}/{name}", frame.subset),
+        _ if source.meta.is_project() => format!("images/{}/{name}", frame.subset),
         _ => format!("images/{name}"),
     }
 }

@@ -1,6 +1,10 @@
-//! What an export knows besides the annotations: the task (or job) as CVAT's formats
-//! describe it, its labels in primary-key order (sublabels included), and the frames
-//! the export covers. The task service renders it; the export worker reads it.
+//! What an export knows besides the annotations: the task, job or project as CVAT's
+//! formats describe it, the labels in primary-key order (sublabels included), and the
+//! frames the export covers. The task service renders it; the export worker reads it.
+//!
+//! A project is exported as one sequence of frames: its tasks' frames one after the
+//! other (each frame keeps its task, subset and the frame number files show), with the
+//! annotations of every task moved onto that sequence.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,15 +13,42 @@ pub struct ExportSource {
     /// The display name of the format, e.g. `CVAT for images 1.1`.
     pub format: String,
     pub save_images: bool,
-    pub task: TaskInfo,
-    /// Set for a job export: the document describes this job of the task.
-    pub job: Option<JobInfo>,
+    /// Where the archive is stored.
+    pub result_key: String,
+    pub meta: Meta,
     /// Primary-key order, sublabels included: the order of label indices everywhere.
     pub labels: Vec<LabelInfo>,
     /// The frames exported, in frame order.
     pub frames: Vec<FrameInfo>,
     /// When the export was made, as CVAT writes it (`2025-01-02 12:00:00.123456+00:00`).
     pub dumped: String,
+}
+
+/// What the export describes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Meta {
+    Task(TaskInfo),
+    Job(TaskInfo, JobInfo),
+    /// The project and its tasks with data, in export order.
+    Project(ProjectInfo, Vec<TaskInfo>),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProjectInfo {
+    pub id: i64,
+    pub name: String,
+    pub bug_tracker: String,
+    pub created: String,
+    pub updated: String,
+    pub owner: Option<Person>,
+    pub assignee: Option<Person>,
+}
+
+impl Meta {
+    pub fn is_project(&self) -> bool {
+        matches!(self, Meta::Project(..))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -108,8 +139,15 @@ pub struct AttributeInfo {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FrameInfo {
-    /// Task-relative frame number (what annotations carry).
+    /// The frame number annotations carry: task-relative, or the position in a
+    /// project's sequence.
     pub frame: u32,
+    /// The number files show: the task's absolute frame number (`start_frame + n ×
+    /// step`), in a project moved past the earlier tasks of the same subset.
+    pub id: i64,
+    /// The subset the frame's task is in (`default` when it has none).
+    pub subset: String,
+    pub task_id: i64,
     /// The frame's path as uploaded (`a/b/img1.jpg`), or `frame_000000` for video.
     pub name: String,
     pub width: u32,

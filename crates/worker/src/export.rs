@@ -48,7 +48,7 @@ pub async fn export_dataset(work: ExportDataset, blobs: Arc<dyn BlobStore>, task
     let (document_path, archive_path) = (document.path.clone(), archive.path.clone());
     let runtime = tokio::runtime::Handle::current();
     let store = blobs.clone();
-    let task_id = tokio::task::spawn_blocking(move || -> anyhow::Result<i64> {
+    let key = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
         let export: Export = serde_json::from_reader(std::io::BufReader::new(std::fs::File::open(document_path)?))?;
         let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(std::fs::File::create(archive_path)?));
         cvat_formats::write_annotations(&export.source, &export.annotations, &mut zip)?;
@@ -59,11 +59,10 @@ pub async fn export_dataset(work: ExportDataset, blobs: Arc<dyn BlobStore>, task
             cvat_formats::write_image(&mut zip, &cvat_formats::image_path(&export.source, frame), &bytes)?;
         }
         zip.finish()?.flush()?;
-        Ok(export.source.task.id)
+        Ok(export.source.result_key)
     })
     .await??;
     drop(document);
-    let key = cvat_blob::keys::export(task_id, &work.request_id);
     blobs.put_stream(&key, file_stream(archive.path.clone()).await?).await?;
     task.clone().complete_export(ExportDone { request_id: work.request_id, key }).await?;
     Ok(())

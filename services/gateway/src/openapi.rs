@@ -117,6 +117,7 @@ use utoipa::OpenApi;
         exports::start,
         exports::download,
         exports::legacy_dataset,
+        exports::legacy_annotations,
         imports::import,
         requests::list,
         requests::retrieve,

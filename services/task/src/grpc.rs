@@ -376,7 +376,7 @@ impl Task for TaskService {
     async fn start_export(&self, request: Request<ExportStart>) -> Reply<ExportStarted> {
         handle(request, "StartExport", |r| async move {
             let start = cvat_engine::ExportStart {
-                target: AnnotationTarget::from_name(&r.target, r.id)?,
+                target: cvat_engine::ExportTarget::from_name(&r.target, r.id)?,
                 format: r.format,
                 save_images: r.save_images,
                 location: r.location,
@@ -426,7 +426,7 @@ impl Task for TaskService {
 
     async fn locate_export(&self, request: Request<ExportQuery>) -> Reply<ExportLocation> {
         handle(request, "LocateExport", |r| async move {
-            let target = AnnotationTarget::from_name(&r.target, r.id)?;
+            let target = cvat_engine::ExportTarget::from_name(&r.target, r.id)?;
             let result = self.engine.export_result(&Caller::from_wire(r.caller)?, target, &r.rq_id).await?;
             Ok(ExportLocation { key: result.key, file_name: result.file_name })
         })

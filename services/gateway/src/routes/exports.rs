@@ -18,11 +18,13 @@ use std::collections::HashMap;
 use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for target in ["tasks", "jobs"] {
+    for target in ["tasks", "jobs", "projects"] {
         cfg.service(resource(&format!("/api/{target}/{{id}}/dataset/export"), vec![on(Method::POST, start)]))
             .service(resource(&format!("/api/{target}/{{id}}/dataset/download"), vec![on(Method::GET, download)]))
             .service(resource(&format!("/api/{target}/{{id}}/dataset"), vec![on(Method::GET, legacy_dataset)]));
     }
+    // A project has no annotation document of its own: this is only CVAT 2.x's export.
+    cfg.service(resource("/api/projects/{id}/annotations", vec![on(Method::GET, legacy_annotations)]));
 }
 
 /// CVAT's `RqId`.
@@ -31,10 +33,12 @@ pub struct RqId {
     pub rq_id: String,
 }
 
-/// `task` or `job`, from the path the request came on.
+/// `task`, `job` or `project`, from the path the request came on.
 fn target(req: &HttpRequest) -> &'static str {
     if req.path().starts_with("/api/jobs/") {
         "job"
+    } else if req.path().starts_with("/api/projects/") {
+        "project"
     } else {
         "task"
     }
@@ -129,6 +133,21 @@ pub async fn legacy_dataset(
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResult<HttpResponse> {
     legacy(req, auth, &state, *id, &query, true).await
+}
+
+#[utoipa::path(get, path = "/api/projects/{id}/annotations", operation_id = "projects_retrieve_annotations",
+    tag = "projects",
+    params(("id" = i64, Path), ("format" = String, Query), ("action" = Option<String>, Query, description = "download")),
+    responses((status = 202, description = "The export runs", body = RqId), (status = 201, description = "Ready", body = RqId),
+        (status = 200, description = "The archive (action=download)", content_type = "application/zip")))]
+pub async fn legacy_annotations(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResult<HttpResponse> {
+    legacy(req, auth, &state, *id, &query, false).await
 }
 
 #[utoipa::path(get, path = "/api/tasks/{id}/dataset/download", operation_id = "tasks_retrieve_dataset_download",
