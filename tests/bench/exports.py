@@ -107,6 +107,8 @@ def datumaro_yardstick(coco_zip):
     with tempfile.TemporaryDirectory() as work:
         with zipfile.ZipFile(io.BytesIO(coco_zip)) as archive:
             archive.extractall(os.path.join(work, "coco"))
+        # Upstream datumaro wants the images directory even for annotations alone.
+        os.makedirs(os.path.join(work, "coco", "images", "default"), exist_ok=True)
         start = time.perf_counter()
         converted = subprocess.run([os.path.join(venv, "bin", "datum"), "convert", "-if", "coco_instances", "-i",
                                     os.path.join(work, "coco"), "-f", "datumaro", "-o", os.path.join(work, "out")],

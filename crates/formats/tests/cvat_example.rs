@@ -1,0 +1,232 @@
+//! The CVAT for images example of the reference (formats.md §3.3), written byte for byte,
+//! and read back by the `CVAT 1.1` importer into the same document; the COCO example
+//! (§6) likewise for its instances.
+
+use cvat_annotations::{AttributeVal, LabeledData, Shape, ShapeType, Source};
+use cvat_formats::{
+    read_annotations, AttributeInfo, ExportSource, Format, FrameInfo, ImportFormat, LabelInfo, Meta, Person,
+    SegmentInfo, TaskInfo,
+};
+use std::io::Read;
+
+const EXAMPLE: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<annotations>
+  <version>1.1</version>
+  <meta>
+    <task>
+      <id>7</id>
+      <name>demo</name>
+      <size>2</size>
+      <mode>annotation</mode>
+      <overlap>0</overlap>
+      <bugtracker></bugtracker>
+      <created>2025-01-02 10:00:00.000000+00:00</created>
+      <updated>2025-01-02 11:00:00.000000+00:00</updated>
+      <subset>default</subset>
+      <start_frame>0</start_frame>
+      <stop_frame>1</stop_frame>
+      <frame_filter></frame_filter>
+      <segments>
+        <segment>
+          <id>9</id>
+          <start>0</start>
+          <stop>1</stop>
+          <url>http://localhost:8080/api/jobs/12</url>
+        </segment>
+      </segments>
+      <owner>
+        <username>admin</username>
+        <email>admin@example.com</email>
+      </owner>
+      <assignee></assignee>
+      <labels>
+        <label>
+          <name>car</name>
+          <color>#fa3253</color>
+          <type>rectangle</type>
+          <attributes>
+            <attribute>
+              <name>color</name>
+              <mutable>False</mutable>
+              <input_type>select</input_type>
+              <default_value>red</default_value>
+              <values>red
+blue</values>
+            </attribute>
+          </attributes>
+        </label>
+        <label>
+          <name>road</name>
+          <color>#33ddff</color>
+          <type>polygon</type>
+          <attributes>
+          </attributes>
+        </label>
+      </labels>
+    </task>
+    <dumped>2025-01-02 12:00:00.000000+00:00</dumped>
+  </meta>
+  <image id="0" name="img1.jpg" width="640" height="480">
+    <box label="car" source="manual" occluded="0" xtl="10.00" ytl="20.00" xbr="110.00" ybr="70.00" z_order="0">
+      <attribute name="color">red</attribute>
+    </box>
+  </image>
+  <image id="1" name="img2.jpg" width="640" height="480">
+    <polygon label="road" source="manual" occluded="0" points="0.00,400.00;320.00,300.00;640.00,400.00" z_order="0">
+    </polygon>
+  </image>
+</annotations>
+"#;
+
+fn source(format: &str) -> ExportSource {
+    let task = TaskInfo {
+        id: 7,
+        name: "demo".into(),
+        size: 2,
+        mode: "annotation".into(),
+        overlap: 0,
+        bug_tracker: String::new(),
+        created: "2025-01-02 10:00:00.000000+00:00".into(),
+        updated: "2025-01-02 11:00:00.000000+00:00".into(),
+        subset: String::new(),
+        start_frame: 0,
+        stop_frame: 1,
+        frame_step: 1,
+        frame_filter: String::new(),
+        segments: vec![SegmentInfo { id: 9, start: 0, stop: 1, url: "http://localhost:8080/api/jobs/12".into() }],
+        owner: Some(Person { username: "admin".into(), email: "admin@example.com".into() }),
+        assignee: None,
+    };
+    let frame = |n: u32, name: &str| FrameInfo {
+        frame: n,
+        id: i64::from(n),
+        subset: "default".into(),
+        task_id: 7,
+        name: name.into(),
+        width: 640,
+        height: 480,
+        image: None,
+    };
+    ExportSource {
+        format: format.into(),
+        save_images: false,
+        result_key: String::new(),
+        meta: Meta::Task(task),
+        labels: vec![
+            LabelInfo {
+                id: 1,
+                name: "car".into(),
+                color: "#fa3253".into(),
+                kind: "rectangle".into(),
+                parent: None,
+                svg: String::new(),
+                attributes: vec![AttributeInfo {
+                    id: 11,
+                    name: "color".into(),
+                    mutable: false,
+                    input_type: "select".into(),
+                    default_value: "red".into(),
+                    values: vec!["red".into(), "blue".into()],
+                }],
+            },
+            LabelInfo {
+                id: 2,
+                name: "road".into(),
+                color: "#33ddff".into(),
+                kind: "polygon".into(),
+                parent: None,
+                svg: String::new(),
+                attributes: Vec::new(),
+            },
+        ],
+        frames: vec![frame(0, "img1.jpg"), frame(1, "img2.jpg")],
+        dumped: "2025-01-02 12:00:00.000000+00:00".into(),
+    }
+}
+
+fn shape(kind: ShapeType, frame: u32, label_id: i64, points: Vec<f64>, attributes: Vec<AttributeVal>) -> Shape {
+    Shape {
+        kind,
+        occluded: false,
+        outside: false,
+        z_order: 0,
+        rotation: 0.0,
+        points,
+        id: None,
+        frame,
+        label_id,
+        group: None,
+        source: Source::Manual,
+        attributes,
+        score: None,
+        elements: Vec::new(),
+    }
+}
+
+fn document() -> LabeledData {
+    LabeledData {
+        shapes: vec![
+            shape(ShapeType::Rectangle, 0, 1, vec![10.0, 20.0, 110.0, 70.0], vec![AttributeVal {
+                spec_id: 11,
+                value: "red".into(),
+            }]),
+            shape(ShapeType::Polygon, 1, 2, vec![0.0, 400.0, 320.0, 300.0, 640.0, 400.0], Vec::new()),
+        ],
+        ..Default::default()
+    }
+}
+
+/// The archive the writer makes for `source`, as (name, bytes) pairs.
+fn archive(source: &ExportSource) -> Vec<(String, Vec<u8>)> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    cvat_formats::write_annotations(source, &document(), &mut zip).unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    let mut read = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..read.len())
+        .map(|i| {
+            let mut entry = read.by_index(i).unwrap();
+            let mut content = Vec::new();
+            entry.read_to_end(&mut content).unwrap();
+            (entry.name().to_string(), content)
+        })
+        .collect()
+}
+
+fn read_back(format: ImportFormat, bytes: &[u8], source: &ExportSource) -> LabeledData {
+    let path = std::env::temp_dir().join(format!("cvat-formats-test-{}-{format:?}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    let data = read_annotations(format, &path, source).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    data
+}
+
+#[test]
+fn cvat_for_images_writes_the_reference_example_and_reads_it_back() {
+    let source = source(Format::CvatImages.name());
+    let files = archive(&source);
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].0, "annotations.xml");
+    assert_eq!(String::from_utf8(files[0].1.clone()).unwrap(), EXAMPLE);
+    assert_eq!(read_back(ImportFormat::Cvat, EXAMPLE.as_bytes(), &source), document());
+}
+
+#[test]
+fn coco_writes_the_reference_example_and_reads_it_back() {
+    let source = source(Format::Coco.name());
+    let files = archive(&source);
+    assert_eq!(files[0].0, "annotations/instances_default.json");
+    let written: serde_json::Value = serde_json::from_slice(&files[0].1).unwrap();
+    let expected = serde_json::json!({"licenses":[{"name":"","id":0,"url":""}],
+        "info":{"contributor":"","date_created":"","description":"","url":"","version":"","year":""},
+        "categories":[{"id":1,"name":"car","supercategory":""},{"id":2,"name":"road","supercategory":""}],
+        "images":[
+            {"id":1,"width":640,"height":480,"file_name":"img1.jpg","license":0,"flickr_url":"","coco_url":"","date_captured":0},
+            {"id":2,"width":640,"height":480,"file_name":"img2.jpg","license":0,"flickr_url":"","coco_url":"","date_captured":0}],
+        "annotations":[
+            {"id":1,"image_id":1,"category_id":1,"segmentation":[],"area":5000.0,"bbox":[10.0,20.0,100.0,50.0],"iscrowd":0,
+             "attributes":{"color":"red","occluded":false,"rotation":0.0}},
+            {"id":2,"image_id":2,"category_id":2,"segmentation":[[0.0,400.0,320.0,300.0,640.0,400.0]],"area":32000.0,
+             "bbox":[0.0,300.0,640.0,100.0],"iscrowd":0,"attributes":{"occluded":false}}]});
+    assert_eq!(written, expected);
+    assert_eq!(read_back(ImportFormat::Coco, &files[0].1, &source), document());
+}
