@@ -453,3 +453,49 @@ def test_the_cli_exports_a_project(base_url, new_user, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert len(zipfile.ZipFile(tmp_path / "project.zip").namelist()) == 2
+
+
+DATUMARO_COUNT = """
+import json, os, sys, tempfile, zipfile
+from datumaro.components.dataset import Dataset
+with tempfile.TemporaryDirectory() as root:
+    zipfile.ZipFile(sys.argv[1]).extractall(root)
+    os.makedirs(os.path.join(root, "images"), exist_ok=True)  # upstream datumaro wants it
+    dataset = Dataset.import_from(root, sys.argv[2])
+    kinds = {}
+    for item in dataset:
+        for annotation in item.annotations:
+            kinds[annotation.type.name] = kinds.get(annotation.type.name, 0) + 1
+    print(json.dumps({"items": len(dataset), "annotations": kinds,
+                      "labels": [c.name for c in dataset.categories()[1].items]}))
+"""
+
+
+def datumaro_opens(archive, datumaro_format):
+    """What datumaro (PyPI) reads from an archive of ours under its format name."""
+    python = os.environ.get("CVAT_DATUMARO_PYTHON", "")
+    assert python, "tests/compat/run.sh provides datumaro"
+    result = subprocess.run([python, "-c", DATUMARO_COUNT, str(archive), datumaro_format],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_exports_open_in_datumaro(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        task, _ = annotated_task(client, tmp_path)
+        coco = task.export_dataset("COCO 1.0", tmp_path / "coco.zip")
+        cvat = task.export_dataset("CVAT for images 1.1", tmp_path / "cvat.zip")
+    opened = datumaro_opens(coco, "coco_instances")
+    # Six frames; frame 1's box, polygon and mask, and the track's boxes on frames 0-2
+    # (datumaro reads each instance's bbox as a box too: 4 + 2).
+    assert opened["items"] == 6
+    assert opened["annotations"] == {"bbox": 6, "polygon": 1, "mask": 1}
+    assert set(opened["labels"]) == {"car", "person", "head", "hand", "sky"}
+    opened = datumaro_opens(cvat, "cvat")
+    # Every shape datumaro's CVAT reader knows: the track's three boxes and the rotated
+    # box, the tag, polygon, polyline, mask, and the points of the points shape and of
+    # the skeletons (2 on frame 2, 2 on each of the skeleton track's frames 1-5).
+    assert opened["items"] == 6
+    assert opened["annotations"] == {"bbox": 3, "rotated_bbox": 1, "label": 1, "polygon": 1, "polyline": 1,
+                                     "mask": 1, "points": 1 + 2 + 2 * 5}
