@@ -499,3 +499,54 @@ def test_exports_open_in_datumaro(base_url, new_user, tmp_path):
     assert opened["items"] == 6
     assert opened["annotations"] == {"bbox": 3, "rotated_bbox": 1, "label": 1, "polygon": 1, "polyline": 1,
                                      "mask": 1, "points": 1 + 2 + 2 * 5}
+
+
+def test_a_task_backup_has_cvat_layout(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        task, ids = annotated_task(client, tmp_path, segment_size=3)
+        out = task.download_backup(tmp_path / "backup.zip")
+        jobs = sorted(task.get_jobs(), key=lambda j: j.id)
+    uploaded = {f"frame_{i:02d}.png": (tmp_path / f"frame_{i:02d}.png").read_bytes() for i in range(6)}
+    with zipfile.ZipFile(out) as archive:
+        names = sorted(archive.namelist())
+        assert names == sorted(["annotations.json", "task.json"] + [f"data/{n}" for n in uploaded])
+        assert {n: archive.read(f"data/{n}") for n in uploaded} == uploaded
+        meta = json.loads(archive.read("task.json"))
+        documents = json.loads(archive.read("annotations.json"))
+    assert meta["version"] == "1.0" and meta["name"] == "annotated" and meta["status"] == "annotation"
+    assert [(j["start_frame"], j["stop_frame"], j["type"]) for j in meta["jobs"]] == [
+        (j.start_frame, j.stop_frame, "annotation") for j in jobs]
+    assert meta["data"]["image_quality"] == 70 and meta["data"]["chunk_type"] == "imageset"
+    car = next(l for l in meta["labels"] if l["name"] == "car")
+    assert "id" not in car and [a["name"] for a in car["attributes"]] == ["model", "speed"]
+    person = next(l for l in meta["labels"] if l["name"] == "person")
+    assert [s["name"] for s in person["sublabels"]] == ["head", "hand"]
+    assert 'data-label-name="head"' in person["svg"]
+    # One document per job, by names: the first job holds frames 0-2.
+    assert len(documents) == 2
+    first = documents[0]
+    box = next(s for s in first["shapes"] if s["type"] == "rectangle")
+    assert box["label"] == "car" and "label_id" not in box and "id" not in box
+    assert box["attributes"] == [{"name": "model", "value": "b"}, {"name": "speed", "value": "40"}]
+    assert first["tags"][0]["label"] == "sky"
+
+
+def test_the_cli_backs_a_task_up(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        task, _ = annotated_task(client, tmp_path)
+    cli = Path(sys.executable).with_name("cvat-cli")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    result = subprocess.run(
+        [str(cli), "--server-host", base_url, "--auth", f"{new_user[0]}:{new_user[1]}", "task", "backup",
+         str(task.id), str(out_dir), "--completion_verification_period", "0.2"],
+        capture_output=True, text=True, timeout=180, env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    (saved,) = list(out_dir.iterdir())
+    assert saved.name == f"task_{task.id}_backup.zip"
+    assert "task.json" in zipfile.ZipFile(saved).namelist()
+    # The legacy form answers the same archive once it is ready.
+    legacy = requests.get(f"{base_url}/api/tasks/{task.id}/backup", params={"action": "download"},
+                          auth=new_user, timeout=30)
+    assert legacy.status_code == 200 and legacy.content == saved.read_bytes()

@@ -84,7 +84,12 @@ struct Placement {
 #[derive(Debug, Clone)]
 pub struct ExportStart {
     pub target: ExportTarget,
+    /// A dataset format; empty for a backup.
     pub format: String,
+    /// A backup of a task (CVAT's backup layout) instead of a dataset.
+    pub backup: bool,
+    /// A backup without media (CVAT: for tasks whose data is in a cloud storage).
+    pub lightweight: bool,
     pub save_images: bool,
     /// `local`, `cloud_storage`, or empty (the target's default, local here).
     pub location: String,
@@ -112,8 +117,16 @@ impl Engine {
     /// and whether a worker must run it (false when a fresh result or a running export
     /// of the same request exists).
     pub async fn start_export(&self, caller: &Caller, start: &ExportStart) -> ApiResult<(String, bool)> {
-        let format = Format::exporter(&start.format)
-            .ok_or_else(|| ApiError::bad_request("Unknown format specified for the request"))?;
+        let format = match start.backup {
+            true if !matches!(start.target, ExportTarget::Task(_)) => {
+                return Err(ApiError::bad_request("Only tasks are backed up here yet"));
+            }
+            true => None,
+            false => Some(
+                Format::exporter(&start.format)
+                    .ok_or_else(|| ApiError::bad_request("Unknown format specified for the request"))?,
+            ),
+        };
         match start.location.as_str() {
             "" | "local" => {}
             "cloud_storage" => return Err(ApiError::bad_request("Exports to a cloud storage are not supported yet")),
@@ -147,12 +160,17 @@ impl Engine {
             let what = if task.is_some() { "The task has" } else { "The project has no task with" };
             return Err(ApiError::bad_request(format!("{what} no data to export").replace("has no no", "has no")));
         }
-        let subresource = if start.save_images { "dataset" } else { "annotations" };
+        let subresource = match (start.backup, start.save_images) {
+            (true, _) => "backup",
+            (false, true) => "dataset",
+            (false, false) => "annotations",
+        };
+        let format_part =
+            format.map_or(String::new(), |f| format!("&format={}", f.name().replace(' ', "_").replace('.', "@")));
         let id = format!(
-            "action=export&target={}&target_id={}&subresource={subresource}&format={}&user_id={}",
+            "action=export&target={}&target_id={}&subresource={subresource}{format_part}&user_id={}",
             start.target.name(),
             start.target.id(),
-            format.name().replace(' ', "_").replace('.', "@"),
             caller.id()
         );
         // Fresh while nothing it shows changed: the task (every save touches it), its
@@ -174,7 +192,12 @@ impl Engine {
                 return Ok((id, false));
             }
         }
-        let params = json!({"save_images": start.save_images, "base_url": caller.base_url});
+        let params = json!({
+            "save_images": start.save_images || start.backup,
+            "backup": start.backup,
+            "lightweight": start.backup.then_some(start.lightweight),
+            "base_url": caller.base_url,
+        });
         let kind = format!("export:{subresource}");
         let queued = client
             .execute(
@@ -183,7 +206,18 @@ impl Engine {
                  ON CONFLICT (id) DO UPDATE SET status = 'queued', message = '', progress = NULL, \
                  params = EXCLUDED.params, created_date = now(), started_date = NULL, finished_date = NULL, \
                  result_key = NULL, result_name = NULL WHERE requests.status IN ('failed', 'finished')",
-                &[&id, &kind, &start.target.name(), &task, &job, &caller.id(), &org, &params, &format.name(), &project],
+                &[
+                    &id,
+                    &kind,
+                    &start.target.name(),
+                    &task,
+                    &job,
+                    &caller.id(),
+                    &org,
+                    &params,
+                    &format.map(Format::name),
+                    &project,
+                ],
             )
             .await
             .db()?;
@@ -211,6 +245,11 @@ impl Engine {
         let base_url = params["base_url"].as_str().unwrap_or_default();
         let save_images = params["save_images"].as_bool().unwrap_or(false);
         let (mut source, data) = match target {
+            ExportTarget::Task(task) if params["backup"].as_bool() == Some(true) => {
+                let mut source = self.task_source(&client, task, None, base_url, true).await?;
+                source.backup = Some(self.backup_files(&client, task, &source.labels).await?);
+                (source, LabeledData::default())
+            }
             ExportTarget::Task(task) => {
                 let source = self.task_source(&client, task, None, base_url, save_images).await?;
                 (source, self.document_of(&client, task, AnnotationTarget::Task(task)).await?)
@@ -257,6 +296,7 @@ impl Engine {
             format: String::new(),
             save_images,
             result_key: String::new(),
+            backup: None,
             meta: match job {
                 Some(job) => Meta::Job(info, job),
                 None => Meta::Task(info),
@@ -325,6 +365,7 @@ impl Engine {
             format: String::new(),
             save_images,
             result_key: String::new(),
+            backup: None,
             meta: Meta::Project(info, infos),
             labels: self.export_labels(client, LabelOwner::Project(project)).await?,
             frames,
@@ -481,9 +522,11 @@ impl Engine {
             .ok_or_else(ApiError::not_found)?;
         let kind: String = column(&row, 0)?;
         let target = ExportTarget::from_name(&column::<_, String>(&row, 1)?, column(&row, 2)?)?;
-        let format =
-            column::<_, Option<String>>(&row, 3)?.and_then(|f| Format::exporter(&f)).ok_or_else(ApiError::internal)?;
-        let name = file_name(target, kind.trim_start_matches("export:"), format);
+        let format = column::<_, Option<String>>(&row, 3)?.and_then(|f| Format::exporter(&f));
+        let name = match format {
+            Some(format) => file_name(target, kind.trim_start_matches("export:"), format),
+            None => format!("{}_{}_backup.zip", target.name(), target.id()),
+        };
         client
             .execute(
                 "UPDATE requests SET status = 'finished', progress = 1, message = '', finished_date = now(), \
@@ -527,6 +570,142 @@ impl Engine {
             ("finished", Some(key), Some(file_name), Some(true)) => Ok(ExportResult { key, file_name }),
             ("finished", ..) => Err(ApiError::detail(ErrorKind::NotFound, "The export has expired; export again")),
             _ => Err(ApiError::bad_request("The export is not finished")),
+        }
+    }
+}
+
+impl Engine {
+    /// `task.json` and `annotations.json` of a task's backup (cvat-semantics §9): the
+    /// task's settings, labels (by name, without ids), data settings and jobs, and each
+    /// annotation job's document with label and attribute names instead of ids.
+    async fn backup_files(
+        &self,
+        client: &impl GenericClient,
+        task: i64,
+        labels: &[LabelInfo],
+    ) -> ApiResult<serde_json::Value> {
+        let row = client
+            .query_one(
+                "SELECT t.name, t.bug_tracker, t.status, t.subset, d.chunk_size, d.image_quality, d.start_frame, \
+                 d.stop_frame, d.frame_step, d.compressed_chunk_type, d.storage_method, d.storage, d.sorting_method, \
+                 d.deleted_frames FROM tasks t JOIN task_data d ON d.task_id = t.id WHERE t.id = $1",
+                &[&task],
+            )
+            .await
+            .db()?;
+        let step: i32 = column(&row, 8)?;
+        let mut data = json!({
+            "chunk_size": column::<_, i32>(&row, 4)?,
+            "image_quality": column::<_, i32>(&row, 5)?,
+            "start_frame": column::<_, i32>(&row, 6)?,
+            "stop_frame": column::<_, i32>(&row, 7)?,
+            "chunk_type": column::<_, String>(&row, 9)?,
+            "storage_method": column::<_, String>(&row, 10)?,
+            "storage": column::<_, String>(&row, 11)?,
+            "sorting_method": column::<_, String>(&row, 12)?,
+            "deleted_frames": column::<_, Vec<i32>>(&row, 13)?,
+        });
+        if step > 1 {
+            data["frame_filter"] = json!(format!("step={step}"));
+        }
+        let jobs = client
+            .query(
+                "SELECT j.id, j.status, j.type, s.start_frame, s.stop_frame FROM jobs j \
+                 JOIN segments s ON s.id = j.segment_id WHERE j.task_id = $1 ORDER BY j.id",
+                &[&task],
+            )
+            .await
+            .db()?;
+        let mut job_list = Vec::with_capacity(jobs.len());
+        let mut documents = Vec::with_capacity(jobs.len());
+        let names = BackupNames::new(labels);
+        for job in &jobs {
+            let id: i64 = column(job, 0)?;
+            job_list.push(json!({
+                "status": column::<_, String>(job, 1)?,
+                "type": column::<_, String>(job, 2)?,
+                "start_frame": column::<_, i32>(job, 3)?,
+                "stop_frame": column::<_, i32>(job, 4)?,
+            }));
+            let mut document = serde_json::to_value(self.document_of(client, task, AnnotationTarget::Job(id)).await?)
+                .map_err(|_| ApiError::internal())?;
+            names.rename(&mut document);
+            if let Some(map) = document.as_object_mut() {
+                map.remove("intervals");
+            }
+            documents.push(document);
+        }
+        let task_json = json!({
+            "name": column::<_, String>(&row, 0)?,
+            "bug_tracker": column::<_, String>(&row, 1)?,
+            "status": column::<_, String>(&row, 2)?,
+            "subset": column::<_, String>(&row, 3)?,
+            "labels": backup_labels(labels),
+            "version": "1.0",
+            "data": data,
+            "jobs": job_list,
+        });
+        Ok(json!({"task.json": task_json, "annotations.json": documents}))
+    }
+}
+
+/// Labels as a backup writes them: top-level labels with their sublabels inside, no ids.
+fn backup_labels(labels: &[LabelInfo]) -> serde_json::Value {
+    let label = |l: &LabelInfo| {
+        json!({
+            "name": l.name,
+            "color": l.color,
+            "attributes": l.attributes.iter().map(|a| json!({
+                "name": a.name, "mutable": a.mutable, "input_type": a.input_type,
+                "default_value": a.default_value, "values": a.values,
+            })).collect::<Vec<_>>(),
+            "type": l.kind,
+            "svg": l.svg,
+        })
+    };
+    labels
+        .iter()
+        .filter(|l| l.parent.is_none())
+        .map(|top| {
+            let mut value = label(top);
+            let sublabels: Vec<_> =
+                labels.iter().filter(|l| l.parent.as_deref() == Some(&top.name)).map(label).collect();
+            value["sublabels"] = json!(sublabels);
+            value
+        })
+        .collect()
+}
+
+/// Label and attribute names by id, to write documents as backups carry them.
+struct BackupNames<'a> {
+    labels: HashMap<i64, &'a str>,
+    attributes: HashMap<i64, &'a str>,
+}
+
+impl<'a> BackupNames<'a> {
+    fn new(labels: &'a [LabelInfo]) -> Self {
+        Self {
+            labels: labels.iter().map(|l| (l.id, l.name.as_str())).collect(),
+            attributes: labels.iter().flat_map(|l| &l.attributes).map(|a| (a.id, a.name.as_str())).collect(),
+        }
+    }
+
+    /// Replaces `label_id` with `label` and `spec_id` with `name` throughout, and drops
+    /// object ids (a restore makes its own).
+    fn rename(&self, value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.remove("id");
+                if let Some(id) = map.remove("label_id").and_then(|v| v.as_i64()) {
+                    map.insert("label".into(), json!(self.labels.get(&id).copied().unwrap_or_default()));
+                }
+                if let Some(id) = map.remove("spec_id").and_then(|v| v.as_i64()) {
+                    map.insert("name".into(), json!(self.attributes.get(&id).copied().unwrap_or_default()));
+                }
+                map.values_mut().for_each(|v| self.rename(v));
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.rename(v)),
+            _ => {}
         }
     }
 }

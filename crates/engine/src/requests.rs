@@ -26,7 +26,7 @@ pub(crate) struct NewRequest<'a> {
 
 const COLUMNS: &str = "r.id, r.type, r.target, r.project_id, r.task_id, r.job_id, r.organization_id, r.status, \
      r.message, r.progress, r.created_date, r.started_date, r.finished_date, r.owner_id, u.username AS owner_username, \
-     r.format, r.result_key";
+     r.format, r.result_key, (r.params->>'lightweight')::boolean AS lightweight";
 const FROM: &str = "requests r LEFT JOIN users u ON u.id = r.owner_id";
 
 const FIELDS: &[Field] = &[
@@ -69,7 +69,8 @@ fn render(row: &Row, base_url: &str) -> ApiResult<String> {
             },
         )?;
         let encoded = percent_encoding::utf8_percent_encode(&id, percent_encoding::NON_ALPHANUMERIC);
-        Some(format!("{base_url}/api/{target}s/{}/dataset/download?rq_id={encoded}", object.unwrap_or_default()))
+        let collection = if kind == "export:backup" { "backup" } else { "dataset" };
+        Some(format!("{base_url}/api/{target}s/{}/{collection}/download?rq_id={encoded}", object.unwrap_or_default()))
     } else {
         None
     };
@@ -98,7 +99,7 @@ fn render(row: &Row, base_url: &str) -> ApiResult<String> {
             org_id: column(row, "organization_id")?,
             format: column(row, "format")?,
             function_id: None,
-            lightweight: None,
+            lightweight: column(row, "lightweight")?,
         },
         result_url,
         result_id: None,

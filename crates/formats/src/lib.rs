@@ -62,13 +62,20 @@ pub enum FormatError {
     Zip(#[from] zip::result::ZipError),
 }
 
-/// Writes the annotation files of `source.format` into `zip` (images are the caller's:
-/// see [`image_path`]).
+/// Writes the annotation files of `source.format` (or a backup's JSON files) into `zip`
+/// (images are the caller's: see [`image_path`]).
 pub fn write_annotations<W: Write + Seek>(
     source: &ExportSource,
     data: &LabeledData,
     zip: &mut zip::ZipWriter<W>,
 ) -> Result<(), FormatError> {
+    if let Some(files) = source.backup.as_ref().and_then(|b| b.as_object()) {
+        for (name, content) in files {
+            zip.start_file(name.as_str(), stored())?;
+            serde_json::to_writer(&mut *zip, content).map_err(std::io::Error::from)?;
+        }
+        return Ok(());
+    }
     let format = Format::exporter(&source.format).ok_or_else(|| FormatError::UnknownFormat(source.format.clone()))?;
     match format {
         Format::CvatImages => {
@@ -102,6 +109,7 @@ pub fn image_path(source: &ExportSource, frame: &FrameInfo) -> String {
         }
     }
     match Format::exporter(&source.format) {
+        _ if source.backup.is_some() => format!("data/{name}"),
         Some(Format::Coco) => format!("images/{}/{name}", frame.subset),
         _ if source.meta.is_project() => format!("images/{}/{name}", frame.subset),
         _ => format!("images/{name}"),

@@ -15,6 +15,10 @@ pub struct ExportSource {
     pub save_images: bool,
     /// Where the archive is stored.
     pub result_key: String,
+    /// For a backup: its JSON files by name (`task.json`, `annotations.json`), written
+    /// as they are; the frames go under `data/`.
+    #[serde(default)]
+    pub backup: Option<serde_json::Value>,
     pub meta: Meta,
     /// Primary-key order, sublabels included: the order of label indices everywhere.
     pub labels: Vec<LabelInfo>,

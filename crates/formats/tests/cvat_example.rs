@@ -111,6 +111,7 @@ fn source(format: &str) -> ExportSource {
         format: format.into(),
         save_images: false,
         result_key: String::new(),
+        backup: None,
         meta: Meta::Task(task),
         labels: vec![
             LabelInfo {
@@ -166,10 +167,13 @@ fn shape(kind: ShapeType, frame: u32, label_id: i64, points: Vec<f64>, attribute
 fn document() -> LabeledData {
     LabeledData {
         shapes: vec![
-            shape(ShapeType::Rectangle, 0, 1, vec![10.0, 20.0, 110.0, 70.0], vec![AttributeVal {
-                spec_id: 11,
-                value: "red".into(),
-            }]),
+            shape(
+                ShapeType::Rectangle,
+                0,
+                1,
+                vec![10.0, 20.0, 110.0, 70.0],
+                vec![AttributeVal { spec_id: 11, value: "red".into() }],
+            ),
             shape(ShapeType::Polygon, 1, 2, vec![0.0, 400.0, 320.0, 300.0, 640.0, 400.0], Vec::new()),
         ],
         ..Default::default()

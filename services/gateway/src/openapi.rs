@@ -118,6 +118,8 @@ use utoipa::OpenApi;
         exports::download,
         exports::legacy_dataset,
         exports::legacy_annotations,
+        exports::start_backup,
+        exports::legacy_backup,
         imports::import,
         requests::list,
         requests::retrieve,

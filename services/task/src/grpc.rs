@@ -380,6 +380,8 @@ impl Task for TaskService {
                 format: r.format,
                 save_images: r.save_images,
                 location: r.location,
+                backup: r.backup,
+                lightweight: r.lightweight,
             };
             let (rq_id, queued) = self.engine.start_export(&Caller::from_wire(r.caller)?, &start).await?;
             if queued {

@@ -24,7 +24,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(&format!("/api/{target}/{{id}}/dataset"), vec![on(Method::GET, legacy_dataset)]));
     }
     // A project has no annotation document of its own: this is only CVAT 2.x's export.
-    cfg.service(resource("/api/projects/{id}/annotations", vec![on(Method::GET, legacy_annotations)]));
+    cfg.service(resource("/api/projects/{id}/annotations", vec![on(Method::GET, legacy_annotations)]))
+        .service(resource("/api/tasks/{id}/backup/export", vec![on(Method::POST, start_backup)]))
+        .service(resource("/api/tasks/{id}/backup/download", vec![on(Method::GET, download)]))
+        .service(resource("/api/tasks/{id}/backup", vec![on(Method::GET, legacy_backup)]));
 }
 
 /// CVAT's `RqId`.
@@ -66,9 +69,33 @@ pub async fn start(
     id: web::Path<i64>,
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResult<HttpResponse> {
-    let save_images = flag(&query, "save_images")?;
-    let rq_id = start_export(&req, auth, &state, *id, &query, save_images).await?;
+    let what = What::Dataset { save_images: flag(&query, "save_images")? };
+    let rq_id = start_export(&req, auth, &state, *id, &query, what).await?;
     Ok(HttpResponse::Accepted().json(RqId { rq_id }))
+}
+
+#[utoipa::path(post, path = "/api/tasks/{id}/backup/export", operation_id = "tasks_create_backup_export",
+    tag = "tasks",
+    params(("id" = i64, Path), ("lightweight" = Option<bool>, Query), ("location" = Option<String>, Query),
+        ("cloud_storage_id" = Option<i64>, Query), ("filename" = Option<String>, Query)),
+    responses((status = 202, description = "The backup's request", body = RqId)))]
+pub async fn start_backup(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResult<HttpResponse> {
+    let what = What::Backup { lightweight: flag(&query, "lightweight")? };
+    let rq_id = start_export(&req, auth, &state, *id, &query, what).await?;
+    Ok(HttpResponse::Accepted().json(RqId { rq_id }))
+}
+
+/// What an export writes: a dataset in `format` (with or without images), or a backup.
+#[derive(Clone, Copy)]
+enum What {
+    Dataset { save_images: bool },
+    Backup { lightweight: bool },
 }
 
 async fn start_export(
@@ -77,10 +104,10 @@ async fn start_export(
     state: &AppState,
     id: i64,
     query: &HashMap<String, String>,
-    save_images: bool,
+    what: What,
 ) -> HttpResult<String> {
     let format = query.get("format").cloned().unwrap_or_default();
-    if format.is_empty() {
+    if format.is_empty() && matches!(what, What::Dataset { .. }) {
         return Err(ApiError::field("format", "This field is required.").into());
     }
     let start = ExportStart {
@@ -88,8 +115,10 @@ async fn start_export(
         target: target(req).to_string(),
         id,
         format,
-        save_images,
+        save_images: matches!(what, What::Dataset { save_images: true }),
         location: query.get("location").cloned().unwrap_or_default(),
+        backup: matches!(what, What::Backup { .. }),
+        lightweight: matches!(what, What::Backup { lightweight: true }),
     };
     Ok(state.task().start_export(start).await?.into_inner().rq_id)
 }
@@ -106,7 +135,18 @@ pub async fn legacy(
     query: &HashMap<String, String>,
     save_images: bool,
 ) -> HttpResult<HttpResponse> {
-    let rq_id = start_export(&req, auth.clone(), state, id, query, save_images).await?;
+    legacy_of(req, auth, state, id, query, What::Dataset { save_images }).await
+}
+
+async fn legacy_of(
+    req: HttpRequest,
+    auth: Auth,
+    state: &AppState,
+    id: i64,
+    query: &HashMap<String, String>,
+    what: What,
+) -> HttpResult<HttpResponse> {
+    let rq_id = start_export(&req, auth.clone(), state, id, query, what).await?;
     let request =
         cvat_proto::task::RequestQuery { caller: Some(documents::caller(&req, auth.clone())), id: rq_id.clone() };
     let request: serde_json::Value = serde_json::from_str(&state.task().get_request(request).await?.into_inner().json)
@@ -133,6 +173,20 @@ pub async fn legacy_dataset(
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResult<HttpResponse> {
     legacy(req, auth, &state, *id, &query, true).await
+}
+
+#[utoipa::path(get, path = "/api/tasks/{id}/backup", operation_id = "tasks_retrieve_backup", tag = "tasks",
+    params(("id" = i64, Path), ("action" = Option<String>, Query, description = "download")),
+    responses((status = 202, description = "The backup runs", body = RqId), (status = 201, description = "Ready", body = RqId),
+        (status = 200, description = "The archive (action=download)", content_type = "application/zip")))]
+pub async fn legacy_backup(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResult<HttpResponse> {
+    legacy_of(req, auth, &state, *id, &query, What::Backup { lightweight: false }).await
 }
 
 #[utoipa::path(get, path = "/api/projects/{id}/annotations", operation_id = "projects_retrieve_annotations",
