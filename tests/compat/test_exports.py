@@ -229,20 +229,21 @@ def per_frame(data, names):
     """Comparable (frame, type, label, points, flags, attributes by name) of every shape."""
     out = []
     for shape in data.shapes:
-        attributes = {names[a.spec_id]: a.value for a in shape.attributes}
-        elements = [(names[e.label_id], e.points, e.outside) for e in shape.elements]
-        out.append((shape.frame, shape.type.value, names[shape.label_id], shape.points, shape.rotation, shape.occluded,
-                    shape.z_order, attributes, elements))
+        attributes = {names["attribute", a.spec_id]: a.value for a in shape.attributes}
+        elements = [(names["label", e.label_id], e.points, e.outside) for e in shape.elements]
+        out.append((shape.frame, shape.type.value, names["label", shape.label_id], shape.points, shape.rotation,
+                    shape.occluded, shape.z_order, attributes, elements))
     return sorted(out, key=repr)
 
 
 def label_names(task):
+    """Label and attribute names by ("label" | "attribute", id): the id spaces overlap."""
     names = {}
     for label in task.get_labels():
-        names[label.id] = label.name
-        names.update({a.id: a.name for a in label.attributes})
+        names["label", label.id] = label.name
+        names.update({("attribute", a.id): a.name for a in label.attributes})
         for sub in label.sublabels or []:
-            names[sub.id] = sub.name
+            names["label", sub.id] = sub.name
     return names
 
 
@@ -526,7 +527,7 @@ def test_a_task_backup_has_cvat_layout(base_url, new_user, tmp_path):
     assert len(documents) == 2
     first = documents[0]
     box = next(s for s in first["shapes"] if s["type"] == "rectangle")
-    assert box["label"] == "car" and "label_id" not in box and "id" not in box
+    assert box["label"] == "car" and "label_id" not in box
     assert box["attributes"] == [{"name": "model", "value": "b"}, {"name": "speed", "value": "40"}]
     assert first["tags"][0]["label"] == "sky"
 
@@ -550,3 +551,78 @@ def test_the_cli_backs_a_task_up(base_url, new_user, tmp_path):
     legacy = requests.get(f"{base_url}/api/tasks/{task.id}/backup", params={"action": "download"},
                           auth=new_user, timeout=30)
     assert legacy.status_code == 200 and legacy.content == saved.read_bytes()
+
+
+def test_a_backup_restores_with_its_data_jobs_and_annotations(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        task, _ = annotated_task(client, tmp_path, segment_size=3)
+        backup = task.download_backup(tmp_path / "backup.zip")
+        restored = client.tasks.create_from_backup(backup, status_check_period=0.2)
+        assert restored.id != task.id
+        assert (restored.name, restored.size, restored.segment_size) == (task.name, 6, 3)
+        assert sorted(l.name for l in restored.get_labels()) == sorted(l.name for l in task.get_labels())
+        assert [(j.start_frame, j.stop_frame) for j in sorted(restored.get_jobs(), key=lambda j: j.id)] == [
+            (j.start_frame, j.stop_frame) for j in sorted(task.get_jobs(), key=lambda j: j.id)]
+        assert per_frame(restored.get_annotations(), label_names(restored)) == per_frame(
+            task.get_annotations(), label_names(task))
+        # Tracks as the jobs hold them (a task-level save cut them per job).
+        assert len(restored.get_annotations().tracks) == len(task.get_annotations().tracks)
+        assert len(restored.get_annotations().tags) == 1
+        frame = restored.get_frame(2, quality="original").read()
+        assert frame == (tmp_path / "frame_02.png").read_bytes()
+        requests_list = client.api_client.requests_api.list()[0].results
+        restore = next(r for r in requests_list if r.operation.type == "import:backup")
+        assert restore.status.value == "finished" and restore.result_id == restored.id
+
+
+def test_the_cli_restores_a_backup(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        task, _ = annotated_task(client, tmp_path)
+        backup = task.download_backup(tmp_path / "backup.zip")
+    cli = Path(sys.executable).with_name("cvat-cli")
+    result = subprocess.run(
+        [str(cli), "--server-host", base_url, "--auth", f"{new_user[0]}:{new_user[1]}", "task",
+         "create-from-backup", str(backup), "--completion_verification_period", "0.2"],
+        capture_output=True, text=True, timeout=180, env=dict(os.environ),
+    )
+    assert result.returncode == 0, result.stderr
+    with make_client(base_url, credentials=new_user) as client:
+        names = [t.name for t in client.tasks.list()]
+    assert names.count("annotated") == 2
+
+
+def broken_backup(tmp_path, task_json=None, annotations="[]", media=True):
+    path = tmp_path / "broken.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        if task_json is not None:
+            archive.writestr("task.json", json.dumps(task_json))
+        archive.writestr("annotations.json", annotations)
+        if media:
+            archive.writestr("data/a.png", (tmp_path / "frame_00.png").read_bytes())
+    return path
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("no task.json", "The backup has no task.json"),
+    ("version", "2.0 version is not supported"),
+    ("label", "label 'truck' is not in task.json"),
+])
+def test_a_broken_backup_restores_nothing(base_url, new_user, tmp_path, case, reason):
+    with make_client(base_url, credentials=new_user) as client:
+        from test_task_data import make_images
+        make_images(tmp_path, 1)
+        spec = {"name": "broken", "version": "1.0", "labels": [{"name": "car", "attributes": []}], "data": {},
+                "jobs": [{"start_frame": 0, "stop_frame": 0, "status": "annotation", "type": "annotation"}]}
+        if case == "no task.json":
+            path = broken_backup(tmp_path)
+        elif case == "version":
+            path = broken_backup(tmp_path, dict(spec, version="2.0"))
+        else:
+            documents = [{"version": 0, "tags": [], "shapes": [
+                {"type": "rectangle", "frame": 0, "label": "truck", "points": [0, 0, 1, 1], "attributes": []}],
+                "tracks": []}]
+            path = broken_backup(tmp_path, spec, json.dumps(documents))
+        before = [t.id for t in client.tasks.list()]
+        with pytest.raises(Exception, match=reason):
+            client.tasks.create_from_backup(path, status_check_period=0.2)
+        assert [t.id for t in client.tasks.list()] == before

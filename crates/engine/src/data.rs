@@ -194,18 +194,30 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
     })
 }
 
-/// What a resumable upload is for: a task's data, or an annotation file to import.
+/// What a resumable upload is for: a task's data, an annotation file to import, or a
+/// task backup to restore (which has no task yet: it is the uploader's).
 #[derive(Debug, Clone, Copy)]
 pub enum UploadFor {
     Data(i64),
     Annotations(crate::AnnotationTarget),
+    Backup,
 }
 
-async fn tus_upload(client: &impl cvat_db::GenericClient, task: i64, purpose: &str, id: &str) -> ApiResult<TusUpload> {
+/// Whose a resumable upload is: a task's (data, annotation files) or, for a backup, the
+/// user's; and what it is for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UploadScope {
+    pub task: Option<i64>,
+    pub owner: Option<i64>,
+    pub purpose: &'static str,
+}
+
+async fn tus_upload(client: &impl cvat_db::GenericClient, scope: UploadScope, id: &str) -> ApiResult<TusUpload> {
     let row = client
         .query_opt(
-            "SELECT name, length, received FROM tus_uploads WHERE id = $1 AND task_id = $2 AND purpose = $3",
-            &[&id, &task, &purpose],
+            "SELECT name, length, received FROM tus_uploads WHERE id = $1 AND task_id IS NOT DISTINCT FROM $2 \
+             AND purpose = $3 AND owner_id IS NOT DISTINCT FROM $4",
+            &[&id, &scope.task, &scope.purpose, &scope.owner],
         )
         .await
         .db()?
@@ -219,21 +231,26 @@ pub fn data_request_id(task: i64) -> String {
 }
 
 impl Engine {
-    /// Checks the caller may upload for `upload` (upload:data on a task without data, or
-    /// import:annotations); answers the task and the purpose its uploads are kept under.
+    /// Checks the caller may upload for `upload` (upload:data on a task without data,
+    /// import:annotations, or import:backup: creating a task); answers whose the upload is.
     async fn upload_scope(
         &self,
         client: &impl cvat_db::GenericClient,
         caller: &Caller,
         upload: UploadFor,
-    ) -> ApiResult<(i64, &'static str)> {
-        match upload {
+    ) -> ApiResult<UploadScope> {
+        let (task, purpose) = match upload {
             UploadFor::Data(task) => {
                 self.check_can_upload(client, caller, task).await?;
-                Ok((task, "data"))
+                (task, "data")
             }
-            UploadFor::Annotations(target) => Ok((self.check_can_import(client, caller, target).await?, "annotations")),
-        }
+            UploadFor::Annotations(target) => (self.check_can_import(client, caller, target).await?, "annotations"),
+            UploadFor::Backup => {
+                self.check_can_restore(caller).await?;
+                return Ok(UploadScope { task: None, owner: Some(caller.id()), purpose: "backup" });
+            }
+        };
+        Ok(UploadScope { task: Some(task), owner: None, purpose })
     }
 
     /// Checks upload:data on a task without data yet.
@@ -328,16 +345,16 @@ impl Engine {
             return Err(ApiError::bad_request("Upload-Length must not be negative."));
         }
         let client = self.client().await?;
-        let (task, purpose) = self.upload_scope(&client, caller, upload).await?;
+        let scope = self.upload_scope(&client, caller, upload).await?;
         let id = uuid::Uuid::new_v4().simple().to_string();
         client
             .execute(
-                "INSERT INTO tus_uploads (id, task_id, name, length, purpose) VALUES ($1, $2, $3, $4, $5)",
-                &[&id, &task, &name, &length, &purpose],
+                "INSERT INTO tus_uploads (id, task_id, name, length, purpose, owner_id) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&id, &scope.task, &name, &length, &scope.purpose, &scope.owner],
             )
             .await
             .db()?;
-        if length == 0 && purpose == "data" {
+        if let (0, Some(task), "data") = (length, scope.task, scope.purpose) {
             self.finish_tus(&client, task, &id).await?;
         }
         Ok(TusUpload { id, name: name.to_string(), length, offset: 0 })
@@ -345,8 +362,8 @@ impl Engine {
 
     pub async fn get_tus_upload(&self, caller: &Caller, upload: UploadFor, id: &str) -> ApiResult<TusUpload> {
         let client = self.client().await?;
-        let (task, purpose) = self.upload_scope(&client, caller, upload).await?;
-        tus_upload(&client, task, purpose, id).await
+        let scope = self.upload_scope(&client, caller, upload).await?;
+        tus_upload(&client, scope, id).await
     }
 
     /// Records a stored piece at `offset`. A piece at any other offset than the one
@@ -361,23 +378,23 @@ impl Engine {
         size: i64,
     ) -> ApiResult<TusUpload> {
         let client = self.client().await?;
-        let (task, purpose) = self.upload_scope(&client, caller, upload).await?;
-        let upload = tus_upload(&client, task, purpose, id).await?;
+        let scope = self.upload_scope(&client, caller, upload).await?;
+        let upload = tus_upload(&client, scope, id).await?;
         if offset + size > upload.length {
             return Err(ApiError::detail(ErrorKind::PayloadTooLarge, "The piece goes past Upload-Length."));
         }
         let updated = client
             .execute(
                 "UPDATE tus_uploads SET received = received + $4, parts = parts || $5::text, updated_date = now() \
-                 WHERE id = $1 AND task_id = $2 AND received = $3",
-                &[&id, &task, &offset, &size, &part_key],
+                 WHERE id = $1 AND task_id IS NOT DISTINCT FROM $2 AND received = $3",
+                &[&id, &scope.task, &offset, &size, &part_key],
             )
             .await
             .db()?;
         if updated == 0 {
             return Err(ApiError::detail(ErrorKind::Conflict, "Upload-Offset does not match the upload's offset."));
         }
-        if offset + size == upload.length && purpose == "data" {
+        if let (true, Some(task), "data") = (offset + size == upload.length, scope.task, scope.purpose) {
             self.finish_tus(&client, task, id).await?;
         }
         Ok(TusUpload { offset: offset + size, ..upload })

@@ -199,6 +199,7 @@ impl Engine {
             "base_url": caller.base_url,
         });
         let kind = format!("export:{subresource}");
+        crate::users::remember_all(&client, &[Some(&caller.user)]).await?;
         let queued = client
             .execute(
                 "INSERT INTO requests (id, type, target, task_id, job_id, owner_id, organization_id, params, format, \
@@ -452,7 +453,11 @@ impl Engine {
 
     /// The labels of a project or task in primary-key order, sublabels included, with
     /// skeleton SVGs naming their sublabels.
-    async fn export_labels(&self, client: &impl GenericClient, owner: LabelOwner) -> ApiResult<Vec<LabelInfo>> {
+    pub(crate) async fn export_labels(
+        &self,
+        client: &impl GenericClient,
+        owner: LabelOwner,
+    ) -> ApiResult<Vec<LabelInfo>> {
         let owner_column = owner.column();
         let rows = client
             .query(
@@ -690,12 +695,11 @@ impl<'a> BackupNames<'a> {
         }
     }
 
-    /// Replaces `label_id` with `label` and `spec_id` with `name` throughout, and drops
-    /// object ids (a restore makes its own).
+    /// Replaces `label_id` with `label` and `spec_id` with `name` throughout. Object ids
+    /// stay: a restore joins the jobs' documents by them as a task-level read does.
     fn rename(&self, value: &mut serde_json::Value) {
         match value {
             serde_json::Value::Object(map) => {
-                map.remove("id");
                 if let Some(id) = map.remove("label_id").and_then(|v| v.as_i64()) {
                     map.insert("label".into(), json!(self.labels.get(&id).copied().unwrap_or_default()));
                 }

@@ -26,8 +26,30 @@ pub struct ImportStart {
     pub append: bool,
 }
 
+/// What a background request records of the user who made it, so that its work is
+/// done as that user (their rights checked again then).
+pub(crate) fn requester_params(caller: &Caller) -> Value {
+    json!({"id": caller.id(), "username": caller.user.username, "group": caller.privilege.group(),
+           "org": caller.context.org()})
+}
+
+/// The user a request was made by, from [`requester_params`] under `user`.
+pub(crate) fn requester(params: &Value) -> Caller {
+    let user = &params["user"];
+    Caller {
+        user: cvat_proto::auth::User {
+            id: user["id"].as_i64().unwrap_or_default(),
+            username: user["username"].as_str().unwrap_or_default().to_string(),
+            ..Default::default()
+        },
+        privilege: Privilege::from_groups([user["group"].as_str().unwrap_or_default()]),
+        context: user["org"].as_i64().map_or(crate::Context::Unset, crate::Context::Org),
+        base_url: params["base_url"].as_str().unwrap_or_default().to_string(),
+    }
+}
+
 /// A refusal's text for the request's message.
-fn reason(err: &ApiError) -> String {
+pub(crate) fn reason(err: &ApiError) -> String {
     match &err.body {
         Value::String(text) => text.clone(),
         Value::Object(map) if map.get("detail").is_some_and(Value::is_string) => {
@@ -98,12 +120,13 @@ impl Engine {
             "file_name": start.filename,
             "append": start.append,
             "base_url": caller.base_url,
-            "user": {"id": caller.id(), "username": caller.user.username, "group": caller.privilege.group()},
+            "user": requester_params(caller),
         });
         let job = match start.target {
             AnnotationTarget::Job(job) => Some(job),
             AnnotationTarget::Task(_) => None,
         };
+        crate::users::remember_all(&tx, &[Some(&caller.user)]).await?;
         let queued = tx
             .execute(
                 "INSERT INTO requests (id, type, target, task_id, job_id, owner_id, organization_id, params, format) \
@@ -124,20 +147,24 @@ impl Engine {
     }
 
     /// For the worker: the task (or job) the file goes into, the format and the file's
-    /// pieces, as `{"source", "format", "parts"}`; the request is marked started.
+    /// pieces, as `{"source", "format", "parts"}` (a backup restore: only `parts`); the
+    /// request is marked started.
     pub async fn import_source(&self, request_id: &str) -> ApiResult<String> {
         let client = self.client().await?;
         let row = client
             .query_opt(
                 "UPDATE requests SET status = 'started', progress = 0, started_date = now() \
-                 WHERE id = $1 AND status IN ('queued', 'started') AND type = 'import:annotations' \
-                 RETURNING task_id, job_id, params",
+                 WHERE id = $1 AND status IN ('queued', 'started') AND type IN ('import:annotations', 'import:backup') \
+                 RETURNING task_id, job_id, params, type",
                 &[&request_id],
             )
             .await
             .db()?
             .ok_or_else(|| ApiError::detail(ErrorKind::NotFound, "There is no open import with this id"))?;
         let params: Value = column(&row, 2)?;
+        if column::<_, String>(&row, 3)? == "import:backup" {
+            return Ok(json!({"parts": params["parts"]}).to_string());
+        }
         let base_url = params["base_url"].as_str().unwrap_or_default();
         let source = self.task_source(&client, column(&row, 0)?, column(&row, 1)?, base_url, false).await?;
         Ok(json!({"source": source, "format": params["format"], "parts": params["parts"]}).to_string())
@@ -165,17 +192,7 @@ impl Engine {
         }
         let target = AnnotationTarget::from_name(&column::<_, String>(&row, 0)?, column(&row, 1)?)?;
         let params: Value = column(&row, 2)?;
-        let user = &params["user"];
-        let caller = Caller {
-            user: cvat_proto::auth::User {
-                id: user["id"].as_i64().unwrap_or_default(),
-                username: user["username"].as_str().unwrap_or_default().to_string(),
-                ..Default::default()
-            },
-            privilege: Privilege::from_groups([user["group"].as_str().unwrap_or_default()]),
-            context: crate::Context::Unset,
-            base_url: params["base_url"].as_str().unwrap_or_default().to_string(),
-        };
+        let caller = requester(&params);
         let save = match params["append"].as_bool() {
             Some(true) => AnnotationSave::Patch(crate::AnnotationAction::Create),
             _ => AnnotationSave::Replace,

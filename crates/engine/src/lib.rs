@@ -21,6 +21,7 @@ mod organizations;
 mod projects;
 mod render;
 mod requests;
+mod restores;
 mod tasks;
 mod users;
 
@@ -58,6 +59,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 12, name: "upload_batches", sql: include_str!("../migrations/0012_upload_batches.sql") },
     Migration { version: 13, name: "exports", sql: include_str!("../migrations/0013_exports.sql") },
     Migration { version: 14, name: "import_uploads", sql: include_str!("../migrations/0014_import_uploads.sql") },
+    Migration { version: 15, name: "restores", sql: include_str!("../migrations/0015_restores.sql") },
 ];
 
 /// A page of rendered documents and the total count.

@@ -26,7 +26,7 @@ pub(crate) struct NewRequest<'a> {
 
 const COLUMNS: &str = "r.id, r.type, r.target, r.project_id, r.task_id, r.job_id, r.organization_id, r.status, \
      r.message, r.progress, r.created_date, r.started_date, r.finished_date, r.owner_id, u.username AS owner_username, \
-     r.format, r.result_key, (r.params->>'lightweight')::boolean AS lightweight";
+     r.format, r.result_key, (r.params->>'lightweight')::boolean AS lightweight, r.result_id";
 const FROM: &str = "requests r LEFT JOIN users u ON u.id = r.owner_id";
 
 const FIELDS: &[Field] = &[
@@ -102,7 +102,7 @@ fn render(row: &Row, base_url: &str) -> ApiResult<String> {
             lightweight: column(row, "lightweight")?,
         },
         result_url,
-        result_id: None,
+        result_id: column(row, "result_id")?,
     }))
 }
 
@@ -153,8 +153,17 @@ impl Engine {
     }
 
     /// Marks a request failed with a message for the user. A finished one stays finished.
+    /// A failed restore takes the task it made with it (nothing half-restored stays).
     pub async fn fail_request(&self, id: &str, message: &str) -> ApiResult<()> {
         let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM tasks WHERE id = (SELECT task_id FROM requests WHERE id = $1 \
+                 AND type = 'import:backup' AND status <> 'finished')",
+                &[&id],
+            )
+            .await
+            .db()?;
         client
             .execute(
                 "UPDATE requests SET status = 'failed', message = $2, finished_date = now() \

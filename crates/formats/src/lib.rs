@@ -3,6 +3,7 @@
 //! document, written into a zip archive laid out as CVAT's (entries stored, no
 //! directory entries). The export worker does the I/O; this crate only writes.
 
+mod backup;
 mod coco;
 mod coco_read;
 mod cvat_images;
@@ -12,6 +13,7 @@ mod import;
 mod source;
 mod xml;
 
+pub use backup::documents_with_ids;
 pub use frames::{per_frame, FrameAnnotations, FrameShape};
 pub use import::{read_annotations, ImportError, ImportFormat};
 pub use source::{

@@ -7,6 +7,7 @@
 mod export;
 mod import;
 mod media;
+mod restore;
 mod video;
 
 use cvat_proto::queue::{job::Work, Job};
@@ -161,6 +162,11 @@ impl Handler for PoolHandler {
             Some(Work::ImportAnnotations(work)) if self.pool == "export" => {
                 import::import_annotations(work, self.blobs.clone(), self.task.clone()).await
             }
+            Some(Work::RestoreBackup(work)) if self.pool == "export" => {
+                let sources =
+                    media::Sources { blobs: self.blobs.clone(), share: self.share.clone(), fetcher: &self.fetcher };
+                restore::restore_backup(work, sources, self.task.clone()).await
+            }
             Some(other) => anyhow::bail!("job {} is not work for the {} pool: {other:?}", job.id, self.pool),
             None => anyhow::bail!("job {} carries no work", job.id),
         }
@@ -173,6 +179,7 @@ impl Handler for PoolHandler {
             Some(Work::ProcessTaskData(data)) => data.request_id,
             Some(Work::ExportDataset(export)) => export.request_id,
             Some(Work::ImportAnnotations(import)) => import.request_id,
+            Some(Work::RestoreBackup(restore)) => restore.request_id,
             _ => return,
         };
         let failure = cvat_proto::task::DataFailure {

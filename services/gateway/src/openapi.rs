@@ -3,7 +3,7 @@
 //! as in CVAT's own schema.
 
 use crate::routes::{
-    annotations, auth, cloud_storages, comments, data, exports, imports, invitations, issues, jobs, labels,
+    annotations, auth, backups, cloud_storages, comments, data, exports, imports, invitations, issues, jobs, labels,
     organizations, projects, requests, server, tasks, users,
 };
 use serde_json::{json, Value};
@@ -119,6 +119,7 @@ use utoipa::OpenApi;
         exports::legacy_dataset,
         exports::legacy_annotations,
         exports::start_backup,
+        backups::restore,
         exports::legacy_backup,
         imports::import,
         requests::list,

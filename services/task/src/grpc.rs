@@ -8,11 +8,13 @@ use cvat_error::ApiError;
 use cvat_error::ApiResult;
 use cvat_listing::ListParams;
 use cvat_proto::common::{Empty, ListQuery};
-use cvat_proto::queue::{ExportDataset, ImportAnnotations};
+use cvat_proto::queue::{ExportDataset, ImportAnnotations, RestoreBackup};
 
-/// What a TUS call's upload is for: a job's or a task's annotation file, or task data.
+/// What a TUS call's upload is for: a job's or a task's annotation file, a backup to
+/// restore, or task data.
 fn upload_for(task: i64, job: i64, purpose: &str) -> UploadFor {
     match (job, purpose) {
+        (0, "backup") => UploadFor::Backup,
         (0, "annotations") => UploadFor::Annotations(AnnotationTarget::Task(task)),
         (0, _) => UploadFor::Data(task),
         (job, _) => UploadFor::Annotations(AnnotationTarget::Job(job)),
@@ -63,9 +65,37 @@ fn document_parts(json: String) -> DocumentParts {
     Box::pin(futures_util::stream::iter(parts.map(Ok)))
 }
 
+impl TaskService {
+    /// Hands a request's work to the export pool; a broker that cannot take it fails the
+    /// request (so it can be asked for again) and the call (503).
+    async fn queue_export_work(&self, rq_id: &str, work: Work) -> ApiResult<()> {
+        let job = Job { id: format!("{rq_id}#{}", uuid::Uuid::new_v4()), work: Some(work) };
+        if let Err(err) = self.broker.publish("export", &job.id, &job.encode_to_vec()).await {
+            tracing::warn!(error = %err, request = rq_id, "publishing to the export pool failed");
+            self.engine.fail_request(rq_id, "The message broker is unavailable; try again.").await?;
+            return Err(ApiError::unavailable("The message broker"));
+        }
+        Ok(())
+    }
+}
+
 fn annotation_target(query: AnnotationsQuery) -> ApiResult<(Caller, AnnotationTarget)> {
     let target = AnnotationTarget::from_name(&query.target, query.id)?;
     Ok((Caller::from_wire(query.caller)?, target))
+}
+
+/// A document a worker sends in parts: the request it belongs to and its bytes.
+async fn collect_import(parts: &mut Streaming<ImportPart>) -> ApiResult<(String, Vec<u8>)> {
+    let broken = |e: tonic::Status| {
+        tracing::warn!(error = %e, "a document from a worker broke off");
+        ApiError::bad_request("The document broke off.")
+    };
+    let first = parts.message().await.map_err(broken)?.unwrap_or_default();
+    let mut body = first.json;
+    while let Some(part) = parts.message().await.map_err(broken)? {
+        body.extend_from_slice(&part.json);
+    }
+    Ok((first.request_id, body))
 }
 
 /// A save's parts: the first names the call, all carry body bytes.
@@ -385,15 +415,8 @@ impl Task for TaskService {
             };
             let (rq_id, queued) = self.engine.start_export(&Caller::from_wire(r.caller)?, &start).await?;
             if queued {
-                let job = Job {
-                    id: format!("{rq_id}#{}", uuid::Uuid::new_v4()),
-                    work: Some(Work::ExportDataset(ExportDataset { request_id: rq_id.clone() })),
-                };
-                if let Err(err) = self.broker.publish("export", &job.id, &job.encode_to_vec()).await {
-                    tracing::warn!(error = %err, "publishing an export failed");
-                    self.engine.fail_request(&rq_id, "The message broker is unavailable; export again.").await?;
-                    return Err(ApiError::unavailable("The message broker"));
-                }
+                let work = Work::ExportDataset(ExportDataset { request_id: rq_id.clone() });
+                self.queue_export_work(&rq_id, work).await?;
             }
             Ok(ExportStarted { rq_id, queued })
         })
@@ -415,12 +438,17 @@ impl Task for TaskService {
             };
             let rq_id = self.engine.start_import(&Caller::from_wire(r.caller)?, &start).await?;
             let work = Work::ImportAnnotations(ImportAnnotations { request_id: rq_id.clone() });
-            let job = Job { id: format!("{rq_id}#{}", uuid::Uuid::new_v4()), work: Some(work) };
-            if let Err(err) = self.broker.publish("export", &job.id, &job.encode_to_vec()).await {
-                tracing::warn!(error = %err, "publishing an import failed");
-                self.engine.fail_request(&rq_id, "The message broker is unavailable; import again.").await?;
-                return Err(ApiError::unavailable("The message broker"));
-            }
+            self.queue_export_work(&rq_id, work).await?;
+            Ok(ExportStarted { rq_id, queued: true })
+        })
+        .await
+    }
+
+    async fn start_restore(&self, request: Request<ImportStart>) -> Reply<ExportStarted> {
+        handle(request, "StartRestore", |r| async move {
+            let rq_id = self.engine.start_restore(&Caller::from_wire(r.caller)?, &r.filename, &r.file_key).await?;
+            let work = Work::RestoreBackup(RestoreBackup { request_id: rq_id.clone() });
+            self.queue_export_work(&rq_id, work).await?;
             Ok(ExportStarted { rq_id, queued: true })
         })
         .await
@@ -471,16 +499,31 @@ impl TaskInternal for InternalService {
 
     async fn complete_import(&self, request: Request<Streaming<ImportPart>>) -> Reply<Empty> {
         handle(request, "CompleteImport", |mut parts| async move {
-            let broken = |e: tonic::Status| {
-                tracing::warn!(error = %e, "an imported document broke off");
-                ApiError::bad_request("The document broke off.")
-            };
-            let first = parts.message().await.map_err(broken)?.unwrap_or_default();
-            let mut body = first.json;
-            while let Some(part) = parts.message().await.map_err(broken)? {
-                body.extend_from_slice(&part.json);
-            }
-            self.engine.complete_import(&first.request_id, body).await.map(|_| Empty {})
+            let (request_id, body) = collect_import(&mut parts).await?;
+            self.engine.complete_import(&request_id, body).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn restore_task(&self, request: Request<ImportPart>) -> Reply<Document> {
+        handle(request, "RestoreTask", |r| async move {
+            let task_json = String::from_utf8(r.json).map_err(|_| ApiError::bad_request("task.json is not UTF-8"))?;
+            self.engine.restore_task(&r.request_id, &task_json).await.map(document)
+        })
+        .await
+    }
+
+    async fn restore_data(&self, request: Request<RestoreDataRequest>) -> Reply<cvat_proto::queue::ProcessTaskData> {
+        handle(request, "RestoreData", |r| async move {
+            self.engine.restore_data(&r.request_id, r.task_id, &r.files, &r.data_json).await
+        })
+        .await
+    }
+
+    async fn complete_restore(&self, request: Request<Streaming<ImportPart>>) -> Reply<Empty> {
+        handle(request, "CompleteRestore", |mut parts| async move {
+            let (request_id, body) = collect_import(&mut parts).await?;
+            self.engine.complete_restore(&request_id, body).await.map(|_| Empty {})
         })
         .await
     }

@@ -128,6 +128,9 @@ pub(super) struct TusTarget {
 impl TusTarget {
     pub(super) fn of(req: &HttpRequest, id: i64) -> Self {
         let path = req.path();
+        if path.starts_with("/api/tasks/backup") {
+            return Self { task_id: 0, job_id: 0, purpose: "backup", path: "/api/tasks/backup".into() };
+        }
         let (collection, purpose) =
             if path.contains("/annotations") { ("annotations", "annotations") } else { ("data", "") };
         let job = path.starts_with("/api/jobs/");
@@ -199,6 +202,16 @@ pub async fn tus_offset(
 ) -> HttpResult<HttpResponse> {
     let (object, id) = path.into_inner();
     let target = TusTarget::of(&req, object);
+    tus_offset_of(req, auth, state, target, id).await
+}
+
+pub(super) async fn tus_offset_of(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    target: TusTarget,
+    id: String,
+) -> HttpResult<HttpResponse> {
     let query = cvat_proto::task::TusRef {
         caller: Some(documents::caller(&req, auth)),
         task_id: target.task_id,
@@ -218,10 +231,21 @@ pub async fn tus_append(
     auth: Auth,
     state: web::Data<AppState>,
     path: web::Path<(i64, String)>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> HttpResult<HttpResponse> {
     let (object, id) = path.into_inner();
     let target = TusTarget::of(&req, object);
+    tus_append_of(req, auth, state, target, id, payload).await
+}
+
+pub(super) async fn tus_append_of(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    target: TusTarget,
+    id: String,
+    mut payload: web::Payload,
+) -> HttpResult<HttpResponse> {
     let offset: i64 = req
         .headers()
         .get("Upload-Offset")

@@ -2,6 +2,7 @@
 
 pub mod annotations;
 pub mod auth;
+pub mod backups;
 pub mod cloud_storages;
 pub mod comments;
 pub mod data;
@@ -74,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     organizations::configure(cfg);
     invitations::configure(cfg);
     projects::configure(cfg);
+    backups::configure(cfg);
     tasks::configure(cfg);
     jobs::configure(cfg);
     jobs::configure_legacy(cfg);
