@@ -20,7 +20,7 @@ from cvat_sdk import make_client
 from cvat_sdk.api_client import models
 from test_annotations import by_name, document, make_task
 
-EXPORTERS = ["COCO 1.0", "CVAT for images 1.1"]
+EXPORTERS = ["COCO 1.0", "CVAT for images 1.1", "YOLO 1.1"]
 
 
 def register(base_url):
@@ -42,8 +42,9 @@ def test_the_formats_list_names_exactly_the_working_exporters(base_url, new_user
     formats = requests.get(f"{base_url}/api/server/annotation/formats", auth=new_user, timeout=10).json()
     assert [f["name"] for f in formats["exporters"]] == EXPORTERS
     assert all(f["enabled"] and f["ext"] == "ZIP" and f["dimension"] == "2d" for f in formats["exporters"])
-    assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.1"]
-    assert [(f["name"], f["ext"]) for f in formats["importers"]] == [("COCO 1.0", "JSON, ZIP"), ("CVAT 1.1", "XML, ZIP")]
+    assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.1", "1.1"]
+    assert [(f["name"], f["ext"]) for f in formats["importers"]] == [
+        ("COCO 1.0", "JSON, ZIP"), ("CVAT 1.1", "XML, ZIP"), ("YOLO 1.1", "ZIP")]
 
 
 def test_cvat_for_images_holds_every_shape_on_its_frames(base_url, new_user, tmp_path):
@@ -255,7 +256,8 @@ def interpolated(task, frames=6):
     return [(i.get("id"), ET.tostring(i)) for i in root.findall("image")]
 
 
-@pytest.mark.parametrize("exporter, importer", [("CVAT for images 1.1", "CVAT 1.1"), ("COCO 1.0", "COCO 1.0")])
+@pytest.mark.parametrize("exporter, importer",
+                         [("CVAT for images 1.1", "CVAT 1.1"), ("COCO 1.0", "COCO 1.0"), ("YOLO 1.1", "YOLO 1.1")])
 def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, exporter, importer):
     with make_client(base_url, credentials=new_user) as client:
         source, ids = annotated_task(client, tmp_path)
@@ -272,6 +274,13 @@ def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, expor
             assert len(imported.shapes) == 8 + 3 + 5 and imported.tracks == [] and len(imported.tags) == 1
             back = per_frame(imported, fresh_names)
             assert [s for s in per_frame(source.get_annotations(), names) if s not in back] == []
+        elif importer == "YOLO 1.1":
+            # YOLO carries axis-aligned boxes only: the track's three (the other box is rotated).
+            boxes = sorted((s.frame, s.label_id) for s in imported.shapes)
+            assert boxes == [(f, by_name(fresh)["car"]) for f in range(3)] and imported.tracks == []
+            expected = {0: [0.0, 0.0, 10.0, 10.0], 1: [2.0, 2.0, 12.0, 12.0], 2: [4.0, 4.0, 14.0, 14.0]}
+            for shape in imported.shapes:
+                assert shape.points == pytest.approx(expected[shape.frame], abs=0.01)
         else:
             # COCO carries boxes, polygons and masks, and the box track as a track again.
             # Neither z_order nor the rotation of anything but boxes has a place in COCO.
@@ -493,6 +502,10 @@ def test_exports_open_in_datumaro(base_url, new_user, tmp_path):
     assert opened["items"] == 6
     assert opened["annotations"] == {"bbox": 6, "polygon": 1, "mask": 1}
     assert set(opened["labels"]) == {"car", "person", "head", "hand", "sky"}
+    with make_client(base_url, credentials=new_user) as client:
+        yolo = client.tasks.retrieve(task.id).export_dataset("YOLO 1.1", tmp_path / "yolo.zip")
+    opened = datumaro_opens(yolo, "yolo")
+    assert opened["items"] == 6 and opened["annotations"] == {"bbox": 3}
     opened = datumaro_opens(cvat, "cvat")
     # Every shape datumaro's CVAT reader knows: the track's three boxes and the rotated
     # box, the tag, polygon, polyline, mask, and the points of the points shape and of

@@ -202,7 +202,7 @@ impl Engine {
                 let client = self.client().await?;
                 self.finish_request(&client, request_id).await
             }
-            Err(err) if err.status_code() < 500 => self.fail_request(request_id, &reason(&err)).await,
+            Err(err) if err.status_code() < 500 => self.fail_request(request_id, &reason(&err)).await.map(|_| ()),
             Err(err) => Err(err),
         }
     }

@@ -153,17 +153,20 @@ impl Engine {
     }
 
     /// Marks a request failed with a message for the user. A finished one stays finished.
-    /// A failed restore takes the task it made with it (nothing half-restored stays).
-    pub async fn fail_request(&self, id: &str, message: &str) -> ApiResult<()> {
+    /// A failed restore takes the task it made with it (nothing half-restored stays):
+    /// answers that task, whose blobs the caller has purged.
+    pub async fn fail_request(&self, id: &str, message: &str) -> ApiResult<Option<i64>> {
         let client = self.client().await?;
-        client
-            .execute(
+        let removed = client
+            .query_opt(
                 "DELETE FROM tasks WHERE id = (SELECT task_id FROM requests WHERE id = $1 \
-                 AND type = 'import:backup' AND status <> 'finished')",
+                 AND type = 'import:backup' AND status <> 'finished') RETURNING id",
                 &[&id],
             )
             .await
-            .db()?;
+            .db()?
+            .map(|row| column::<_, i64>(&row, 0))
+            .transpose()?;
         client
             .execute(
                 "UPDATE requests SET status = 'failed', message = $2, finished_date = now() \
@@ -172,7 +175,7 @@ impl Engine {
             )
             .await
             .db()?;
-        Ok(())
+        Ok(removed)
     }
 
     /// Only the user who started a request may read it (admins included, as in CVAT).

@@ -161,8 +161,9 @@ impl Engine {
 
     /// Step 3: each annotation job's document (a JSON array in job order, ids in place
     /// of names) saved as the user; the request then names the task as its result. A
-    /// document the task refuses fails the restore and removes the task.
-    pub async fn complete_restore(&self, request_id: &str, body: Vec<u8>) -> ApiResult<()> {
+    /// document the task refuses fails the restore and removes the task (answered, for
+    /// its blobs to be purged).
+    pub async fn complete_restore(&self, request_id: &str, body: Vec<u8>) -> ApiResult<Option<i64>> {
         let (params, made) = self.restore_request(request_id).await?;
         let task = made.ok_or_else(|| ApiError::bad_request("The restore has no task yet"))?;
         let caller = requester(&params);
@@ -207,7 +208,7 @@ impl Engine {
             Ok(()) => {
                 let client = self.client().await?;
                 client.execute("UPDATE requests SET result_id = task_id WHERE id = $1", &[&request_id]).await.db()?;
-                self.finish_request(&client, request_id).await
+                self.finish_request(&client, request_id).await.map(|_| None)
             }
             Err(err) if err.status_code() < 500 => self.fail_request(request_id, &reason(&err)).await,
             Err(err) => Err(err),

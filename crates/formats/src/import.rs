@@ -34,15 +34,18 @@ impl From<zip::result::ZipError> for ImportError {
 pub enum ImportFormat {
     Cvat,
     Coco,
+    Yolo,
 }
 
 impl ImportFormat {
-    pub const IMPORTERS: [ImportFormat; 2] = [ImportFormat::Coco, ImportFormat::Cvat];
+    /// In CVAT's registry order.
+    pub const IMPORTERS: [ImportFormat; 3] = [ImportFormat::Coco, ImportFormat::Cvat, ImportFormat::Yolo];
 
     pub fn name(self) -> &'static str {
         match self {
             ImportFormat::Cvat => "CVAT 1.1",
             ImportFormat::Coco => "COCO 1.0",
+            ImportFormat::Yolo => "YOLO 1.1",
         }
     }
 
@@ -51,6 +54,7 @@ impl ImportFormat {
         match self {
             ImportFormat::Cvat => "XML, ZIP",
             ImportFormat::Coco => "JSON, ZIP",
+            ImportFormat::Yolo => "ZIP",
         }
     }
 
@@ -80,12 +84,16 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         return match format {
             ImportFormat::Cvat => crate::cvat_read::read(reader, &names),
             ImportFormat::Coco => crate::coco_read::read(reader, &names),
+            ImportFormat::Yolo => Err(ImportError::invalid("YOLO 1.1 files come as a zip archive")),
         };
     }
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))?;
+    if format == ImportFormat::Yolo {
+        return crate::yolo::read(&mut archive, &names);
+    }
     let wanted = |name: &str| match format {
         ImportFormat::Cvat => name.ends_with(".xml"),
-        ImportFormat::Coco => {
+        ImportFormat::Coco | ImportFormat::Yolo => {
             let base = name.rsplit('/').next().unwrap_or(name);
             base.starts_with("instances_") && base.ends_with(".json")
         }
@@ -94,7 +102,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
     if members.is_empty() {
         let expected = match format {
             ImportFormat::Cvat => "an .xml annotation file",
-            ImportFormat::Coco => "annotations/instances_<subset>.json",
+            ImportFormat::Coco | ImportFormat::Yolo => "annotations/instances_<subset>.json",
         };
         return Err(ImportError::invalid(format!("The archive has no {expected} for {}", format.name())));
     }
@@ -104,7 +112,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         let reader = std::io::BufReader::new(entry.take(MAX_MEMBER_BYTES));
         let part = match format {
             ImportFormat::Cvat => crate::cvat_read::read(reader, &names),
-            ImportFormat::Coco => crate::coco_read::read(reader, &names),
+            ImportFormat::Coco | ImportFormat::Yolo => crate::coco_read::read(reader, &names),
         }
         .map_err(|err| match err {
             ImportError::Invalid(message) => ImportError::invalid(format!("{member}: {message}")),
@@ -120,6 +128,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
 /// The task's frames and labels by the names files use.
 pub(crate) struct Names<'a> {
     frames: HashMap<&'a str, u32>,
+    sizes: HashMap<u32, (u32, u32)>,
     stems: HashMap<&'a str, u32>,
     absolute: HashMap<i64, u32>,
     labels: HashMap<&'a str, &'a LabelInfo>,
@@ -139,6 +148,7 @@ fn stem(name: &str) -> &str {
 impl<'a> Names<'a> {
     pub fn new(source: &'a ExportSource) -> Self {
         let frames = source.frames.iter().map(|f| (f.name.as_str(), f.frame)).collect();
+        let sizes = source.frames.iter().map(|f| (f.frame, (f.width, f.height))).collect();
         let stems = source.frames.iter().map(|f| (stem(&f.name), f.frame)).collect();
         let absolute = source.frames.iter().map(|f| (f.id, f.frame)).collect();
         let labels = source.labels.iter().filter(|l| l.parent.is_none()).map(|l| (l.name.as_str(), l)).collect();
@@ -146,7 +156,7 @@ impl<'a> Names<'a> {
             source.labels.iter().filter_map(|l| Some(((l.parent.as_deref()?, l.name.as_str()), l))).collect();
         let by_id = source.labels.iter().map(|l| (l.id, l)).collect();
         let last_frame = source.frames.iter().map(|f| f.frame).max().unwrap_or(0);
-        Self { frames, stems, absolute, labels, by_id, sublabels, last_frame }
+        Self { frames, sizes, stems, absolute, labels, by_id, sublabels, last_frame }
     }
 
     /// The frame an item names: by its path, its path without extension, or (when the
@@ -160,6 +170,11 @@ impl<'a> Names<'a> {
             .ok_or_else(|| {
                 ImportError::invalid(format!("Could not match item id: '{}' with any task frame", stem(name)))
             })
+    }
+
+    /// A frame's width and height in pixels.
+    pub fn size(&self, frame: u32) -> (f64, f64) {
+        self.sizes.get(&frame).map_or((1.0, 1.0), |(w, h)| (f64::from(*w), f64::from(*h)))
     }
 
     /// The frame of an absolute frame number (video-style files).

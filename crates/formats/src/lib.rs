@@ -12,6 +12,7 @@ mod frames;
 mod import;
 mod source;
 mod xml;
+mod yolo;
 
 pub use backup::documents_with_ids;
 pub use frames::{per_frame, FrameAnnotations, FrameShape};
@@ -32,15 +33,18 @@ use zip::write::SimpleFileOptions;
 pub enum Format {
     CvatImages,
     Coco,
+    Yolo,
 }
 
 impl Format {
-    pub const EXPORTERS: [Format; 2] = [Format::Coco, Format::CvatImages];
+    /// In CVAT's registry order.
+    pub const EXPORTERS: [Format; 3] = [Format::Coco, Format::CvatImages, Format::Yolo];
 
     pub fn name(self) -> &'static str {
         match self {
             Format::CvatImages => "CVAT for images 1.1",
             Format::Coco => "COCO 1.0",
+            Format::Yolo => "YOLO 1.1",
         }
     }
 
@@ -95,6 +99,7 @@ pub fn write_annotations<W: Write + Seek>(
                 out.flush()?;
             }
         }
+        Format::Yolo => yolo::write(source, data, zip)?,
     }
     Ok(())
 }
@@ -113,6 +118,7 @@ pub fn image_path(source: &ExportSource, frame: &FrameInfo) -> String {
     match Format::exporter(&source.format) {
         _ if source.backup.is_some() => format!("data/{name}"),
         Some(Format::Coco) => format!("images/{}/{name}", frame.subset),
+        Some(Format::Yolo) => yolo::image_path(frame, &name),
         _ if source.meta.is_project() => format!("images/{}/{name}", frame.subset),
         _ => format!("images/{name}"),
     }
@@ -126,7 +132,7 @@ pub fn write_image<W: Write + Seek>(zip: &mut zip::ZipWriter<W>, path: &str, byt
 }
 
 /// Entries are stored, as in CVAT's archives (images are compressed already).
-fn stored() -> SimpleFileOptions {
+pub(crate) fn stored() -> SimpleFileOptions {
     SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored).large_file(true)
 }
 

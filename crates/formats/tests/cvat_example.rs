@@ -234,3 +234,25 @@ fn coco_writes_the_reference_example_and_reads_it_back() {
     assert_eq!(written, expected);
     assert_eq!(read_back(ImportFormat::Coco, &files[0].1, &source), document());
 }
+
+#[test]
+fn yolo_writes_the_reference_example_and_reads_its_boxes_back() {
+    let source = source(Format::Yolo.name());
+    let files: std::collections::HashMap<String, String> =
+        archive(&source).into_iter().map(|(name, bytes)| (name, String::from_utf8(bytes).unwrap())).collect();
+    assert_eq!(files["obj.data"], "classes = 2\ntrain = data/train.txt\nnames = data/obj.names\nbackup = backup/\n");
+    assert_eq!(files["obj.names"], "car\nroad\n");
+    assert_eq!(files["train.txt"], "data/obj_train_data/img1.jpg\ndata/obj_train_data/img2.jpg\n");
+    assert_eq!(files["obj_train_data/img1.txt"], "0 0.093750 0.093750 0.156250 0.104167\n");
+    assert_eq!(files["obj_train_data/img2.txt"], "");
+
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    cvat_formats::write_annotations(&source, &document(), &mut zip).unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    let read = read_back(ImportFormat::Yolo, &bytes, &source);
+    let [box_] = &read.shapes[..] else { panic!("one box: {read:?}") };
+    assert_eq!((box_.frame, box_.label_id, box_.kind), (0, 1, ShapeType::Rectangle));
+    for (got, want) in box_.points.iter().zip([10.0, 20.0, 110.0, 70.0]) {
+        assert!((got - want).abs() < 0.01, "{:?}", box_.points);
+    }
+}

@@ -523,7 +523,10 @@ impl TaskInternal for InternalService {
     async fn complete_restore(&self, request: Request<Streaming<ImportPart>>) -> Reply<Empty> {
         handle(request, "CompleteRestore", |mut parts| async move {
             let (request_id, body) = collect_import(&mut parts).await?;
-            self.engine.complete_restore(&request_id, body).await.map(|_| Empty {})
+            if let Some(removed) = self.engine.complete_restore(&request_id, body).await? {
+                crate::blobs::purge(&self.broker, vec![removed]).await;
+            }
+            Ok(Empty {})
         })
         .await
     }
@@ -555,7 +558,10 @@ impl TaskInternal for InternalService {
 
     async fn fail_data(&self, request: Request<DataFailure>) -> Reply<Empty> {
         handle(request, "FailData", |r| async move {
-            self.engine.fail_request(&r.request_id, &r.message).await.map(|_| Empty {})
+            if let Some(removed) = self.engine.fail_request(&r.request_id, &r.message).await? {
+                crate::blobs::purge(&self.broker, vec![removed]).await;
+            }
+            Ok(Empty {})
         })
         .await
     }
