@@ -20,7 +20,8 @@ from cvat_sdk import make_client
 from cvat_sdk.api_client import models
 from test_annotations import by_name, document, make_task
 
-EXPORTERS = ["COCO 1.0", "CVAT for images 1.1", "YOLO 1.1"]
+EXPORTERS = ["COCO 1.0", "CVAT for images 1.1", "YOLO 1.1", "Ultralytics YOLO Detection 1.0",
+             "Ultralytics YOLO Detection Track 1.0"]
 
 
 def register(base_url):
@@ -42,9 +43,10 @@ def test_the_formats_list_names_exactly_the_working_exporters(base_url, new_user
     formats = requests.get(f"{base_url}/api/server/annotation/formats", auth=new_user, timeout=10).json()
     assert [f["name"] for f in formats["exporters"]] == EXPORTERS
     assert all(f["enabled"] and f["ext"] == "ZIP" and f["dimension"] == "2d" for f in formats["exporters"])
-    assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.1", "1.1"]
+    assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.1", "1.1", "1.0", "1.0"]
     assert [(f["name"], f["ext"]) for f in formats["importers"]] == [
-        ("COCO 1.0", "JSON, ZIP"), ("CVAT 1.1", "XML, ZIP"), ("YOLO 1.1", "ZIP")]
+        ("COCO 1.0", "JSON, ZIP"), ("CVAT 1.1", "XML, ZIP"), ("YOLO 1.1", "ZIP"),
+        ("Ultralytics YOLO Detection 1.0", "ZIP")]
 
 
 def test_cvat_for_images_holds_every_shape_on_its_frames(base_url, new_user, tmp_path):
@@ -256,8 +258,11 @@ def interpolated(task, frames=6):
     return [(i.get("id"), ET.tostring(i)) for i in root.findall("image")]
 
 
-@pytest.mark.parametrize("exporter, importer",
-                         [("CVAT for images 1.1", "CVAT 1.1"), ("COCO 1.0", "COCO 1.0"), ("YOLO 1.1", "YOLO 1.1")])
+@pytest.mark.parametrize("exporter, importer", [
+    ("CVAT for images 1.1", "CVAT 1.1"), ("COCO 1.0", "COCO 1.0"), ("YOLO 1.1", "YOLO 1.1"),
+    ("Ultralytics YOLO Detection 1.0", "Ultralytics YOLO Detection 1.0"),
+    ("Ultralytics YOLO Detection Track 1.0", "Ultralytics YOLO Detection 1.0"),
+])
 def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, exporter, importer):
     with make_client(base_url, credentials=new_user) as client:
         source, ids = annotated_task(client, tmp_path)
@@ -274,7 +279,14 @@ def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, expor
             assert len(imported.shapes) == 8 + 3 + 5 and imported.tracks == [] and len(imported.tags) == 1
             back = per_frame(imported, fresh_names)
             assert [s for s in per_frame(source.get_annotations(), names) if s not in back] == []
-        elif importer == "YOLO 1.1":
+        elif exporter == "Ultralytics YOLO Detection Track 1.0":
+            # The track's boxes carry its number: they come back as a track, a keyframe
+            # on each frame and an outside one after.
+            (track,) = imported.tracks
+            assert imported.shapes == []
+            assert [(s.frame, s.outside) for s in track.shapes] == [(0, False), (1, False), (2, False), (3, True)]
+            assert track.shapes[1].points == pytest.approx([2.0, 2.0, 12.0, 12.0], abs=0.01)
+        elif importer in ("YOLO 1.1", "Ultralytics YOLO Detection 1.0"):
             # YOLO carries axis-aligned boxes only: the track's three (the other box is rotated).
             boxes = sorted((s.frame, s.label_id) for s in imported.shapes)
             assert boxes == [(f, by_name(fresh)["car"]) for f in range(3)] and imported.tracks == []
@@ -506,6 +518,13 @@ def test_exports_open_in_datumaro(base_url, new_user, tmp_path):
         yolo = client.tasks.retrieve(task.id).export_dataset("YOLO 1.1", tmp_path / "yolo.zip")
     opened = datumaro_opens(yolo, "yolo")
     assert opened["items"] == 6 and opened["annotations"] == {"bbox": 3}
+    with make_client(base_url, credentials=new_user) as client:
+        ultralytics = client.tasks.retrieve(task.id).export_dataset("Ultralytics YOLO Detection 1.0",
+                                                                    tmp_path / "ultralytics.zip")
+    # As CVAT, no label file for a frame without boxes; upstream datumaro then sees only
+    # the three frames that have one.
+    opened = datumaro_opens(ultralytics, "yolo")
+    assert opened["items"] == 3 and opened["annotations"] == {"bbox": 3}
     opened = datumaro_opens(cvat, "cvat")
     # Every shape datumaro's CVAT reader knows: the track's three boxes and the rotated
     # box, the tag, polygon, polyline, mask, and the points of the points shape and of

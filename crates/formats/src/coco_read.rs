@@ -122,7 +122,7 @@ pub(crate) fn read(input: impl BufRead, names: &Names) -> Result<LabeledData, Im
 /// Per-frame shapes of one track back as keyframes: explicit keyframes, the last shape
 /// before a gap (followed by an outside keyframe), and an outside keyframe after the
 /// last shape unless it is on the last frame.
-fn rebuild_track(mut shapes: Vec<(bool, Shape)>, names: &Names) -> Track {
+pub(crate) fn rebuild_track(mut shapes: Vec<(bool, Shape)>, names: &Names) -> Track {
     shapes.sort_by_key(|(_, s)| s.frame);
     let (label_id, frame, group, values) = match shapes.first() {
         Some((_, first)) => (first.label_id, first.frame, first.group, first.attributes.clone()),

@@ -35,17 +35,20 @@ pub enum ImportFormat {
     Cvat,
     Coco,
     Yolo,
+    UltralyticsDetection,
 }
 
 impl ImportFormat {
     /// In CVAT's registry order.
-    pub const IMPORTERS: [ImportFormat; 3] = [ImportFormat::Coco, ImportFormat::Cvat, ImportFormat::Yolo];
+    pub const IMPORTERS: [ImportFormat; 4] =
+        [ImportFormat::Coco, ImportFormat::Cvat, ImportFormat::Yolo, ImportFormat::UltralyticsDetection];
 
     pub fn name(self) -> &'static str {
         match self {
             ImportFormat::Cvat => "CVAT 1.1",
             ImportFormat::Coco => "COCO 1.0",
             ImportFormat::Yolo => "YOLO 1.1",
+            ImportFormat::UltralyticsDetection => "Ultralytics YOLO Detection 1.0",
         }
     }
 
@@ -54,7 +57,7 @@ impl ImportFormat {
         match self {
             ImportFormat::Cvat => "XML, ZIP",
             ImportFormat::Coco => "JSON, ZIP",
-            ImportFormat::Yolo => "ZIP",
+            ImportFormat::Yolo | ImportFormat::UltralyticsDetection => "ZIP",
         }
     }
 
@@ -84,16 +87,20 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         return match format {
             ImportFormat::Cvat => crate::cvat_read::read(reader, &names),
             ImportFormat::Coco => crate::coco_read::read(reader, &names),
-            ImportFormat::Yolo => Err(ImportError::invalid("YOLO 1.1 files come as a zip archive")),
+            ImportFormat::Yolo | ImportFormat::UltralyticsDetection => {
+                Err(ImportError::invalid(format!("{} files come as a zip archive", format.name())))
+            }
         };
     }
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))?;
-    if format == ImportFormat::Yolo {
-        return crate::yolo::read(&mut archive, &names);
+    match format {
+        ImportFormat::Yolo => return crate::yolo::read(&mut archive, &names),
+        ImportFormat::UltralyticsDetection => return crate::ultralytics::read(&mut archive, &names),
+        ImportFormat::Cvat | ImportFormat::Coco => {}
     }
     let wanted = |name: &str| match format {
         ImportFormat::Cvat => name.ends_with(".xml"),
-        ImportFormat::Coco | ImportFormat::Yolo => {
+        _ => {
             let base = name.rsplit('/').next().unwrap_or(name);
             base.starts_with("instances_") && base.ends_with(".json")
         }
@@ -102,7 +109,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
     if members.is_empty() {
         let expected = match format {
             ImportFormat::Cvat => "an .xml annotation file",
-            ImportFormat::Coco | ImportFormat::Yolo => "annotations/instances_<subset>.json",
+            _ => "annotations/instances_<subset>.json",
         };
         return Err(ImportError::invalid(format!("The archive has no {expected} for {}", format.name())));
     }
@@ -112,7 +119,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         let reader = std::io::BufReader::new(entry.take(MAX_MEMBER_BYTES));
         let part = match format {
             ImportFormat::Cvat => crate::cvat_read::read(reader, &names),
-            ImportFormat::Coco | ImportFormat::Yolo => crate::coco_read::read(reader, &names),
+            _ => crate::coco_read::read(reader, &names),
         }
         .map_err(|err| match err {
             ImportError::Invalid(message) => ImportError::invalid(format!("{member}: {message}")),

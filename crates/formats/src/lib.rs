@@ -11,6 +11,7 @@ mod cvat_read;
 mod frames;
 mod import;
 mod source;
+mod ultralytics;
 mod xml;
 mod yolo;
 
@@ -34,17 +35,27 @@ pub enum Format {
     CvatImages,
     Coco,
     Yolo,
+    UltralyticsDetection,
+    UltralyticsDetectionTrack,
 }
 
 impl Format {
     /// In CVAT's registry order.
-    pub const EXPORTERS: [Format; 3] = [Format::Coco, Format::CvatImages, Format::Yolo];
+    pub const EXPORTERS: [Format; 5] = [
+        Format::Coco,
+        Format::CvatImages,
+        Format::Yolo,
+        Format::UltralyticsDetection,
+        Format::UltralyticsDetectionTrack,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Format::CvatImages => "CVAT for images 1.1",
             Format::Coco => "COCO 1.0",
             Format::Yolo => "YOLO 1.1",
+            Format::UltralyticsDetection => "Ultralytics YOLO Detection 1.0",
+            Format::UltralyticsDetectionTrack => "Ultralytics YOLO Detection Track 1.0",
         }
     }
 
@@ -100,6 +111,8 @@ pub fn write_annotations<W: Write + Seek>(
             }
         }
         Format::Yolo => yolo::write(source, data, zip)?,
+        Format::UltralyticsDetection => ultralytics::write(source, data, zip, false)?,
+        Format::UltralyticsDetectionTrack => ultralytics::write(source, data, zip, true)?,
     }
     Ok(())
 }
@@ -119,6 +132,7 @@ pub fn image_path(source: &ExportSource, frame: &FrameInfo) -> String {
         _ if source.backup.is_some() => format!("data/{name}"),
         Some(Format::Coco) => format!("images/{}/{name}", frame.subset),
         Some(Format::Yolo) => yolo::image_path(frame, &name),
+        Some(Format::UltralyticsDetection | Format::UltralyticsDetectionTrack) => ultralytics::image_path(frame, &name),
         _ if source.meta.is_project() => format!("images/{}/{name}", frame.subset),
         _ => format!("images/{name}"),
     }

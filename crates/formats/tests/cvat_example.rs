@@ -256,3 +256,23 @@ fn yolo_writes_the_reference_example_and_reads_its_boxes_back() {
         assert!((got - want).abs() < 0.01, "{:?}", box_.points);
     }
 }
+
+#[test]
+fn ultralytics_detection_writes_the_reference_layout_and_reads_it_back() {
+    let source = source(Format::UltralyticsDetection.name());
+    let files: std::collections::HashMap<String, String> =
+        archive(&source).into_iter().map(|(name, bytes)| (name, String::from_utf8(bytes).unwrap())).collect();
+    assert_eq!(files["data.yaml"], "names:\n  0: car\n  1: road\npath: .\ntrain: train.txt\n");
+    assert_eq!(files["train.txt"], "data/images/train/img1.jpg\ndata/images/train/img2.jpg\n");
+    assert_eq!(files["labels/train/img1.txt"], "0 0.093750 0.093750 0.156250 0.104167\n");
+    assert!(!files.contains_key("labels/train/img2.txt"), "no file for an item without boxes");
+
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    cvat_formats::write_annotations(&source, &document(), &mut zip).unwrap();
+    let read = read_back(ImportFormat::UltralyticsDetection, &zip.finish().unwrap().into_inner(), &source);
+    let [box_] = &read.shapes[..] else { panic!("one box: {read:?}") };
+    assert_eq!((box_.frame, box_.label_id), (0, 1));
+    for (got, want) in box_.points.iter().zip([10.0, 20.0, 110.0, 70.0]) {
+        assert!((got - want).abs() < 0.01, "{:?}", box_.points);
+    }
+}
