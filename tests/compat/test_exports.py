@@ -20,7 +20,7 @@ from cvat_sdk import make_client
 from cvat_sdk.api_client import models
 from test_annotations import by_name, document, make_task
 
-EXPORTERS = ["COCO 1.0", "CVAT for images 1.1", "YOLO 1.1", "Ultralytics YOLO Detection 1.0",
+EXPORTERS = ["COCO 1.0", "CVAT for images 1.1", "Datumaro 1.0", "YOLO 1.1", "Ultralytics YOLO Detection 1.0",
              "Ultralytics YOLO Detection Track 1.0"]
 
 
@@ -43,7 +43,7 @@ def test_the_formats_list_names_exactly_the_working_exporters(base_url, new_user
     formats = requests.get(f"{base_url}/api/server/annotation/formats", auth=new_user, timeout=10).json()
     assert [f["name"] for f in formats["exporters"]] == EXPORTERS
     assert all(f["enabled"] and f["ext"] == "ZIP" and f["dimension"] == "2d" for f in formats["exporters"])
-    assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.1", "1.1", "1.0", "1.0"]
+    assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.1", "1.0", "1.1", "1.0", "1.0"]
     assert [(f["name"], f["ext"]) for f in formats["importers"]] == [
         ("COCO 1.0", "JSON, ZIP"), ("CVAT 1.1", "XML, ZIP"), ("YOLO 1.1", "ZIP"),
         ("Ultralytics YOLO Detection 1.0", "ZIP")]
@@ -525,6 +525,24 @@ def test_exports_open_in_datumaro(base_url, new_user, tmp_path):
     # the three frames that have one.
     opened = datumaro_opens(ultralytics, "yolo")
     assert opened["items"] == 3 and opened["annotations"] == {"bbox": 3}
+    # Upstream datumaro (unlike CVAT's fork) does not read skeletons in its own format: the
+    # native export is opened for a task without them.
+    with make_client(base_url, credentials=new_user) as client:
+        folder = tmp_path / "plain"
+        folder.mkdir()
+        plain = make_task(client, folder)
+        ids = by_name(plain)
+        full = document(ids)
+        person = ids["person"]
+        full["shapes"] = [s for s in full["shapes"] if s["label_id"] != person]
+        full["tracks"] = [t for t in full["tracks"] if t["label_id"] != person]
+        plain.set_annotations(models.LabeledDataRequest(**full))
+        native = plain.export_dataset("Datumaro 1.0", tmp_path / "datumaro.zip")
+    # Every type but the 2D cuboid: frame 1's shapes, the track's boxes, and the tag.
+    opened = datumaro_opens(native, "datumaro")
+    assert opened["items"] == 6
+    assert opened["annotations"] == {"bbox": 4, "polygon": 1, "polyline": 1, "points": 1, "ellipse": 1, "mask": 1,
+                                     "label": 1}
     opened = datumaro_opens(cvat, "cvat")
     # Every shape datumaro's CVAT reader knows: the track's three boxes and the rotated
     # box, the tag, polygon, polyline, mask, and the points of the points shape and of

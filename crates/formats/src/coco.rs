@@ -238,7 +238,7 @@ fn instance(
 
 /// The masks painted into one image, as COCO's uncompressed RLE (column-major counts
 /// starting with a run of zeros), and the number of pixels set.
-fn coco_rle(masks: &[&FrameShape], width: u32, height: u32) -> (Vec<u64>, u64) {
+pub(crate) fn coco_rle(masks: &[&FrameShape], width: u32, height: u32) -> (Vec<u64>, u64) {
     let (w, h) = (width as usize, height as usize);
     let mut pixels = vec![false; w * h];
     for mask in masks {

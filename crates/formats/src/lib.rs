@@ -8,6 +8,7 @@ mod coco;
 mod coco_read;
 mod cvat_images;
 mod cvat_read;
+mod datumaro;
 mod frames;
 mod import;
 mod source;
@@ -37,13 +38,15 @@ pub enum Format {
     Yolo,
     UltralyticsDetection,
     UltralyticsDetectionTrack,
+    Datumaro,
 }
 
 impl Format {
     /// In CVAT's registry order.
-    pub const EXPORTERS: [Format; 5] = [
+    pub const EXPORTERS: [Format; 6] = [
         Format::Coco,
         Format::CvatImages,
+        Format::Datumaro,
         Format::Yolo,
         Format::UltralyticsDetection,
         Format::UltralyticsDetectionTrack,
@@ -56,6 +59,7 @@ impl Format {
             Format::Yolo => "YOLO 1.1",
             Format::UltralyticsDetection => "Ultralytics YOLO Detection 1.0",
             Format::UltralyticsDetectionTrack => "Ultralytics YOLO Detection Track 1.0",
+            Format::Datumaro => "Datumaro 1.0",
         }
     }
 
@@ -113,6 +117,7 @@ pub fn write_annotations<W: Write + Seek>(
         Format::Yolo => yolo::write(source, data, zip)?,
         Format::UltralyticsDetection => ultralytics::write(source, data, zip, false)?,
         Format::UltralyticsDetectionTrack => ultralytics::write(source, data, zip, true)?,
+        Format::Datumaro => datumaro::write(source, data, zip)?,
     }
     Ok(())
 }
@@ -130,7 +135,7 @@ pub fn image_path(source: &ExportSource, frame: &FrameInfo) -> String {
     }
     match Format::exporter(&source.format) {
         _ if source.backup.is_some() => format!("data/{name}"),
-        Some(Format::Coco) => format!("images/{}/{name}", frame.subset),
+        Some(Format::Coco | Format::Datumaro) => format!("images/{}/{name}", frame.subset),
         Some(Format::Yolo) => yolo::image_path(frame, &name),
         Some(Format::UltralyticsDetection | Format::UltralyticsDetectionTrack) => ultralytics::image_path(frame, &name),
         _ if source.meta.is_project() => format!("images/{}/{name}", frame.subset),

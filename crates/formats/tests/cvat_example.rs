@@ -276,3 +276,27 @@ fn ultralytics_detection_writes_the_reference_layout_and_reads_it_back() {
         assert!((got - want).abs() < 0.01, "{:?}", box_.points);
     }
 }
+
+#[test]
+fn datumaro_writes_the_reference_example() {
+    let source = source(Format::Datumaro.name());
+    let files = archive(&source);
+    assert_eq!(files[0].0, "annotations/default.json");
+    let text = String::from_utf8(files[0].1.clone()).unwrap();
+    assert!(text.contains("\"dm_format_version\": \"1.0\""), "Python's separators: {text}");
+    let written: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let expected = serde_json::json!({"dm_format_version": "1.0", "media_type": 2, "infos": {},
+        "categories": {"label": {"labels": [{"name": "car", "parent": "", "attributes": []},
+                                            {"name": "road", "parent": "", "attributes": []}],
+                                 "label_groups": [], "attributes": ["color", "occluded"]},
+                       "points": {"items": []}},
+        "items": [
+            {"id": "img1", "annotations": [{"id": 0, "type": "bbox",
+                "attributes": {"color": "red", "occluded": false, "rotation": 0.0},
+                "group": 0, "label_id": 0, "z_order": 0, "bbox": [10.0, 20.0, 100.0, 50.0]}],
+             "attr": {"frame": 0}, "image": {"path": "img1.jpg", "size": [480, 640]}},
+            {"id": "img2", "annotations": [{"id": 0, "type": "polygon", "attributes": {"occluded": false},
+                "group": 0, "label_id": 1, "points": [0.0, 400.0, 320.0, 300.0, 640.0, 400.0], "z_order": 0}],
+             "attr": {"frame": 1}, "image": {"path": "img2.jpg", "size": [480, 640]}}]});
+    assert_eq!(written, expected);
+}
