@@ -7,7 +7,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -18,6 +17,7 @@ import pytest
 import requests
 from cvat_sdk import make_client
 from cvat_sdk.api_client import models
+import cli
 from test_annotations import by_name, document, make_task
 
 EXPORTERS = ["COCO 1.0", "CVAT for images 1.1", "Datumaro 1.0", "YOLO 1.1", "Ultralytics YOLO Detection 1.0",
@@ -177,16 +177,11 @@ def test_an_unchanged_task_reuses_its_export(base_url, new_user, tmp_path):
 def test_the_cli_exports_a_task(base_url, new_user, tmp_path):
     with make_client(base_url, credentials=new_user) as client:
         task, _ = annotated_task(client, tmp_path)
-    cli = Path(sys.executable).with_name("cvat-cli")
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    result = subprocess.run(
-        [str(cli), "--server-host", base_url, "--auth", f"{new_user[0]}:{new_user[1]}", "task", "export-dataset",
-         str(task.id), str(out_dir / "cli.zip"), "--format", "CVAT for images 1.1", "--with-images", "False",
-         "--completion_verification_period", "0.2"],
-        capture_output=True, text=True, timeout=120, env=dict(os.environ),
-    )
-    assert result.returncode == 0, result.stderr
+    cli.run(base_url, new_user, "task", "export-dataset",
+            str(task.id), str(out_dir / "cli.zip"), "--format", "CVAT for images 1.1", "--with-images", "False",
+            "--completion_verification_period", "0.2")
     root = ET.fromstring(zipfile.ZipFile(out_dir / "cli.zip").read("annotations.xml"))
     assert len(root.findall("image")) == 6
 
@@ -325,13 +320,8 @@ def test_the_cli_imports_a_file(base_url, new_user, tmp_path):
         source, _ = annotated_task(client, tmp_path)
         exported = source.export_dataset("COCO 1.0", tmp_path / "export.zip", include_images=False)
         fresh = make_task(client, tmp_path)
-    cli = Path(sys.executable).with_name("cvat-cli")
-    result = subprocess.run(
-        [str(cli), "--server-host", base_url, "--auth", f"{new_user[0]}:{new_user[1]}", "task", "import-dataset",
-         str(fresh.id), str(exported), "--format", "COCO 1.0"],
-        capture_output=True, text=True, timeout=180, env=dict(os.environ),
-    )
-    assert result.returncode == 0, result.stderr
+    cli.run(base_url, new_user, "task", "import-dataset",
+            str(fresh.id), str(exported), "--format", "COCO 1.0")
     with make_client(base_url, credentials=new_user) as client:
         imported = client.tasks.retrieve(fresh.id).get_annotations()
     assert len(imported.shapes) == 3 and len(imported.tracks) == 1
@@ -466,14 +456,9 @@ def test_a_project_exports_its_tasks_by_subset(base_url, new_user, tmp_path):
 def test_the_cli_exports_a_project(base_url, new_user, tmp_path):
     with make_client(base_url, credentials=new_user) as client:
         project, _ = project_with_tasks(client, tmp_path)
-    cli = Path(sys.executable).with_name("cvat-cli")
-    result = subprocess.run(
-        [str(cli), "--server-host", base_url, "--auth", f"{new_user[0]}:{new_user[1]}", "project", "export-dataset",
-         str(project.id), str(tmp_path / "project.zip"), "--format", "COCO 1.0", "--with-images", "False",
-         "--completion_verification_period", "0.2"],
-        capture_output=True, text=True, timeout=180, env=dict(os.environ),
-    )
-    assert result.returncode == 0, result.stderr
+    cli.run(base_url, new_user, "project", "export-dataset",
+            str(project.id), str(tmp_path / "project.zip"), "--format", "COCO 1.0", "--with-images", "False",
+            "--completion_verification_period", "0.2")
     assert len(zipfile.ZipFile(tmp_path / "project.zip").namelist()) == 2
 
 
@@ -585,15 +570,10 @@ def test_a_task_backup_has_cvat_layout(base_url, new_user, tmp_path):
 def test_the_cli_backs_a_task_up(base_url, new_user, tmp_path):
     with make_client(base_url, credentials=new_user) as client:
         task, _ = annotated_task(client, tmp_path)
-    cli = Path(sys.executable).with_name("cvat-cli")
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    result = subprocess.run(
-        [str(cli), "--server-host", base_url, "--auth", f"{new_user[0]}:{new_user[1]}", "task", "backup",
-         str(task.id), str(out_dir), "--completion_verification_period", "0.2"],
-        capture_output=True, text=True, timeout=180, env=dict(os.environ),
-    )
-    assert result.returncode == 0, result.stderr
+    cli.run(base_url, new_user, "task", "backup",
+            str(task.id), str(out_dir), "--completion_verification_period", "0.2")
     (saved,) = list(out_dir.iterdir())
     assert saved.name == f"task_{task.id}_backup.zip"
     assert "task.json" in zipfile.ZipFile(saved).namelist()
@@ -629,13 +609,8 @@ def test_the_cli_restores_a_backup(base_url, new_user, tmp_path):
     with make_client(base_url, credentials=new_user) as client:
         task, _ = annotated_task(client, tmp_path)
         backup = task.download_backup(tmp_path / "backup.zip")
-    cli = Path(sys.executable).with_name("cvat-cli")
-    result = subprocess.run(
-        [str(cli), "--server-host", base_url, "--auth", f"{new_user[0]}:{new_user[1]}", "task",
-         "create-from-backup", str(backup), "--completion_verification_period", "0.2"],
-        capture_output=True, text=True, timeout=180, env=dict(os.environ),
-    )
-    assert result.returncode == 0, result.stderr
+    cli.run(base_url, new_user, "task",
+            "create-from-backup", str(backup), "--completion_verification_period", "0.2")
     with make_client(base_url, credentials=new_user) as client:
         names = [t.name for t in client.tasks.list()]
     assert names.count("annotated") == 2

@@ -4,16 +4,17 @@
 /// The archive of an export request of a task (or one of its jobs): one per request,
 /// replaced when the request runs again, gone with the task.
 pub fn export(task: i64, request_id: &str) -> String {
-    let name: String =
-        request_id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_@".contains(c) { c } else { '_' }).collect();
-    format!("tasks/{task}/exports/{name}.zip")
+    format!("tasks/{task}/exports/{}.zip", key_segment(request_id))
 }
 
 /// The archive of a project's export request.
 pub fn project_export(project: i64, request_id: &str) -> String {
-    let name: String =
-        request_id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_@".contains(c) { c } else { '_' }).collect();
-    format!("projects/{project}/exports/{name}.zip")
+    format!("projects/{project}/exports/{}.zip", key_segment(request_id))
+}
+
+/// A request id as one safe key segment (`&`, `=` and the like become `_`).
+fn key_segment(request_id: &str) -> String {
+    request_id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_@".contains(c) { c } else { '_' }).collect()
 }
 
 /// Everything of a task.

@@ -157,8 +157,11 @@ impl Engine {
             .db()?
             .is_some();
         if !has_data {
-            let what = if task.is_some() { "The task has" } else { "The project has no task with" };
-            return Err(ApiError::bad_request(format!("{what} no data to export").replace("has no no", "has no")));
+            let message = match task {
+                Some(_) => "The task has no data to export",
+                None => "The project has no task with data to export",
+            };
+            return Err(ApiError::bad_request(message));
         }
         let subresource = match (start.backup, start.save_images) {
             (true, _) => "backup",

@@ -10,7 +10,7 @@
 use crate::coco::coco_rle;
 use crate::frames::{per_frame, FrameAnnotations, FrameShape};
 use crate::source::ExportSource;
-use crate::{stored, FormatError, Names};
+use crate::{item_id, stored, FormatError, Names};
 use cvat_annotations::{LabeledData, ShapeType};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -68,13 +68,6 @@ pub(crate) fn compress_counts(counts: &[u64]) -> String {
         }
     }
     out
-}
-
-fn item_id(name: &str) -> &str {
-    match name.rfind('.') {
-        Some(dot) if !name[dot..].contains('/') => &name[..dot],
-        _ => name,
-    }
 }
 
 /// The annotation objects of one frame.

@@ -43,7 +43,14 @@ pub fn per_frame<'a>(source: &ExportSource, data: &'a LabeledData) -> Vec<FrameA
         }
     }
     for (number, track) in data.tracks.iter().enumerate() {
-        for (at, frame) in source.frames.iter().enumerate() {
+        // Only the frames from the track's first keyframe to its last outside one (or to
+        // the end): the frames are in order.
+        let first = source.frames.partition_point(|f| f.frame < track.frame);
+        let end = match track.shapes.last() {
+            Some(last) if last.outside => source.frames.partition_point(|f| f.frame < last.frame),
+            _ => source.frames.len(),
+        };
+        for (at, frame) in source.frames.iter().enumerate().take(end).skip(first) {
             if let Some(shape) = track_on(track, frame.frame, number) {
                 frames[at].shapes.push(shape);
             }

@@ -145,18 +145,11 @@ pub(crate) struct Names<'a> {
     pub last_frame: u32,
 }
 
-fn stem(name: &str) -> &str {
-    match name.rfind('.') {
-        Some(dot) if !name[dot..].contains('/') => &name[..dot],
-        _ => name,
-    }
-}
-
 impl<'a> Names<'a> {
     pub fn new(source: &'a ExportSource) -> Self {
         let frames = source.frames.iter().map(|f| (f.name.as_str(), f.frame)).collect();
         let sizes = source.frames.iter().map(|f| (f.frame, (f.width, f.height))).collect();
-        let stems = source.frames.iter().map(|f| (stem(&f.name), f.frame)).collect();
+        let stems = source.frames.iter().map(|f| (crate::item_id(&f.name), f.frame)).collect();
         let absolute = source.frames.iter().map(|f| (f.id, f.frame)).collect();
         let labels = source.labels.iter().filter(|l| l.parent.is_none()).map(|l| (l.name.as_str(), l)).collect();
         let sublabels =
@@ -171,11 +164,11 @@ impl<'a> Names<'a> {
     pub fn frame(&self, name: &str, absolute: Option<i64>) -> Result<u32, ImportError> {
         self.frames
             .get(name)
-            .or_else(|| self.stems.get(stem(name)))
+            .or_else(|| self.stems.get(crate::item_id(name)))
             .or_else(|| absolute.and_then(|a| self.absolute.get(&a)))
             .copied()
             .ok_or_else(|| {
-                ImportError::invalid(format!("Could not match item id: '{}' with any task frame", stem(name)))
+                ImportError::invalid(format!("Could not match item id: '{}' with any task frame", crate::item_id(name)))
             })
     }
 

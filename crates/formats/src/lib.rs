@@ -8,6 +8,7 @@ mod coco;
 mod coco_read;
 mod cvat_images;
 mod cvat_read;
+mod darknet;
 mod datumaro;
 mod frames;
 mod import;
@@ -153,6 +154,15 @@ pub fn write_image<W: Write + Seek>(zip: &mut zip::ZipWriter<W>, path: &str, byt
 /// Entries are stored, as in CVAT's archives (images are compressed already).
 pub(crate) fn stored() -> SimpleFileOptions {
     SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored).large_file(true)
+}
+
+/// An item's id as formats write it: its path without the extension (`a/b/img1.jpg` →
+/// `a/b/img1`).
+pub(crate) fn item_id(name: &str) -> &str {
+    match name.rfind('.') {
+        Some(dot) if !name[dot..].contains('/') => &name[..dot],
+        _ => name,
+    }
 }
 
 /// How CVAT names an object's source in files.

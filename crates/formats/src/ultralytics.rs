@@ -6,28 +6,14 @@
 //! a sixth field makes the boxes of one number a track again.
 
 use crate::coco_read::rebuild_track;
+use crate::darknet::{box_line, box_shape, class_numbers, subset_name};
 use crate::frames::per_frame;
 use crate::import::{ImportError, Names as Frames};
 use crate::source::{ExportSource, FrameInfo};
-use crate::{stored, FormatError};
-use cvat_annotations::{LabeledData, Shape, ShapeType, Source};
-use std::collections::{BTreeMap, HashMap};
+use crate::{item_id, stored, FormatError};
+use cvat_annotations::{LabeledData, Shape, ShapeType};
+use std::collections::BTreeMap;
 use std::io::{BufRead, Read, Seek, Write};
-
-fn subset_name(subset: &str) -> &str {
-    if subset.is_empty() || subset == "default" {
-        "train"
-    } else {
-        subset
-    }
-}
-
-fn item_id(name: &str) -> &str {
-    match name.rfind('.') {
-        Some(dot) if !name[dot..].contains('/') => &name[..dot],
-        _ => name,
-    }
-}
 
 pub fn image_path(frame: &FrameInfo, name: &str) -> String {
     format!("images/{}/{name}", subset_name(&frame.subset))
@@ -41,22 +27,19 @@ pub fn write<W: Write + Seek>(
     with_tracks: bool,
 ) -> Result<(), FormatError> {
     let top: Vec<&crate::LabelInfo> = source.labels.iter().filter(|l| l.parent.is_none()).collect();
-    let classes: HashMap<i64, usize> = top.iter().enumerate().map(|(i, l)| (l.id, i)).collect();
+    let classes = class_numbers(&source.labels);
     let mut lists: BTreeMap<&str, String> = BTreeMap::new();
     for (frame, annotations) in source.frames.iter().zip(per_frame(source, data)) {
         let subset = subset_name(&frame.subset);
         lists.entry(subset).or_default().push_str(&format!("data/images/{subset}/{}\n", frame.name));
-        let (w, h) = (f64::from(frame.width.max(1)), f64::from(frame.height.max(1)));
         let mut lines = String::new();
         for shape in annotations.shapes.iter().filter(|s| s.kind == ShapeType::Rectangle && s.rotation == 0.0) {
-            let (Some(class), &[x1, y1, x2, y2]) = (classes.get(&shape.label_id), &shape.points[..]) else { continue };
-            lines.push_str(&format!(
-                "{class} {:.6} {:.6} {:.6} {:.6}",
-                (x1 + x2) / 2.0 / w,
-                (y1 + y2) / 2.0 / h,
-                (x2 - x1) / w,
-                (y2 - y1) / h
-            ));
+            let Some(line) =
+                classes.get(&shape.label_id).and_then(|c| box_line(*c, &shape.points, frame.width, frame.height))
+            else {
+                continue;
+            };
+            lines.push_str(&line);
             if let (true, Some((track, _))) = (with_tracks, shape.track) {
                 lines.push_str(&format!(" {track}"));
             }
@@ -163,7 +146,6 @@ pub(crate) fn read<R: Read + Seek>(
         })?;
         let item = parts.get(2..).map(|p| p.join("/")).unwrap_or_default();
         let frame = names.frame(&item, None)?;
-        let (w, h) = names.size(frame);
         let mut label_path: Vec<&str> = parts.clone();
         label_path[images_at] = "labels";
         let label_path = format!("{root}{}.txt", item_id(&label_path.join("/")));
@@ -186,23 +168,7 @@ pub(crate) fn read<R: Read + Seek>(
                 .get(class)
                 .ok_or_else(|| ImportError::invalid(format!("{}: class {class} is not in {config_path}", place())))?;
             let label = names.label(name)?;
-            let (x1, y1) = ((cx - bw / 2.0) * w, (cy - bh / 2.0) * h);
-            let shape = Shape {
-                kind: ShapeType::Rectangle,
-                occluded: false,
-                outside: false,
-                z_order: 0,
-                rotation: 0.0,
-                points: vec![x1, y1, x1 + bw * w, y1 + bh * h],
-                id: None,
-                frame,
-                label_id: label.id,
-                group: None,
-                source: Source::Manual,
-                attributes: Vec::new(),
-                score: None,
-                elements: Vec::new(),
-            };
+            let shape = box_shape(frame, label.id, [cx, cy, bw, bh], names.size(frame));
             match fields.get(5).map(|t| t.parse::<i64>()) {
                 Some(Ok(track)) => tracks.entry(track).or_default().push((true, shape)),
                 Some(Err(_)) => {

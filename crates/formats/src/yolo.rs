@@ -4,30 +4,14 @@
 //! as `train`. Rotated boxes and every other shape type have no place in it; tracks are
 //! written as boxes on the frames where they are visible, and come back as shapes.
 
+use crate::darknet::{box_line, box_shape, class_numbers, subset_name};
 use crate::frames::per_frame;
 use crate::import::{ImportError, Names as Frames};
 use crate::source::{ExportSource, FrameInfo};
-use crate::{stored, FormatError, Names};
-use cvat_annotations::{LabeledData, Shape, ShapeType, Source};
+use crate::{item_id, stored, FormatError, Names};
+use cvat_annotations::{LabeledData, ShapeType};
 use std::collections::HashMap;
 use std::io::{BufRead, Read, Seek, Write};
-
-/// YOLO's name for a subset.
-fn subset_name(subset: &str) -> &str {
-    if subset.is_empty() || subset == "default" {
-        "train"
-    } else {
-        subset
-    }
-}
-
-/// `a/b/img1.jpg` → `a/b/img1`.
-fn item_id(name: &str) -> &str {
-    match name.rfind('.') {
-        Some(dot) if !name[dot..].contains('/') => &name[..dot],
-        _ => name,
-    }
-}
 
 /// Where a frame's image goes when images are saved.
 pub fn image_path(frame: &FrameInfo, name: &str) -> String {
@@ -40,8 +24,7 @@ pub fn write<W: Write + Seek>(
     zip: &mut zip::ZipWriter<W>,
 ) -> Result<(), FormatError> {
     let names = Names::new(&source.labels);
-    let classes: HashMap<i64, usize> =
-        source.labels.iter().filter(|l| l.parent.is_none()).enumerate().map(|(i, l)| (l.id, i)).collect();
+    let classes = class_numbers(&source.labels);
     let mut subsets: Vec<&str> = Vec::new();
     let mut lists: HashMap<&str, String> = HashMap::new();
     for (frame, annotations) in source.frames.iter().zip(per_frame(source, data)) {
@@ -50,17 +33,13 @@ pub fn write<W: Write + Seek>(
             subsets.push(subset);
         }
         lists.entry(subset).or_default().push_str(&format!("data/obj_{subset}_data/{}\n", frame.name));
-        let (w, h) = (f64::from(frame.width.max(1)), f64::from(frame.height.max(1)));
         let mut lines = String::new();
         for shape in annotations.shapes.iter().filter(|s| s.kind == ShapeType::Rectangle && s.rotation == 0.0) {
-            let (Some(class), &[x1, y1, x2, y2]) = (classes.get(&shape.label_id), &shape.points[..]) else { continue };
-            lines.push_str(&format!(
-                "{class} {:.6} {:.6} {:.6} {:.6}\n",
-                (x1 + x2) / 2.0 / w,
-                (y1 + y2) / 2.0 / h,
-                (x2 - x1) / w,
-                (y2 - y1) / h
-            ));
+            let Some(class) = classes.get(&shape.label_id) else { continue };
+            if let Some(line) = box_line(*class, &shape.points, frame.width, frame.height) {
+                lines.push_str(&line);
+                lines.push('\n');
+            }
         }
         zip.start_file(format!("obj_{subset}_data/{}.txt", item_id(&frame.name)), stored())?;
         zip.write_all(lines.as_bytes())?;
@@ -127,7 +106,6 @@ pub(crate) fn read<R: Read + Seek>(
             let image = image.trim_start_matches("data/");
             let item = image.split_once('/').map_or(image, |(_, rest)| rest);
             let frame = names.frame(item, None)?;
-            let (w, h) = names.size(frame);
             let boxes = match archive.by_name(&format!("{root}{}.txt", item_id(image))) {
                 Ok(entry) => std::io::BufReader::new(entry.take(1 << 30)),
                 Err(_) => continue,
@@ -147,23 +125,7 @@ pub(crate) fn read<R: Read + Seek>(
                     ImportError::invalid(format!("{}: class {class} is not in {names_file}", place()))
                 })?;
                 let label = names.label(name)?;
-                let (x1, y1) = ((cx - bw / 2.0) * w, (cy - bh / 2.0) * h);
-                data.shapes.push(Shape {
-                    kind: ShapeType::Rectangle,
-                    occluded: false,
-                    outside: false,
-                    z_order: 0,
-                    rotation: 0.0,
-                    points: vec![x1, y1, x1 + bw * w, y1 + bh * h],
-                    id: None,
-                    frame,
-                    label_id: label.id,
-                    group: None,
-                    source: Source::Manual,
-                    attributes: Vec::new(),
-                    score: None,
-                    elements: Vec::new(),
-                });
+                data.shapes.push(box_shape(frame, label.id, [cx, cy, bw, bh], names.size(frame)));
             }
         }
     }

@@ -20,8 +20,31 @@ struct Import {
     parts: Vec<String>,
 }
 
-/// Bytes per part of the document sent back: far below gRPC's message limit.
+/// Bytes per part of a document sent back: far below gRPC's message limit.
 const PART_BYTES: usize = 1 << 20;
+
+/// The stored pieces of an uploaded file, joined into a temporary file.
+pub(crate) async fn spool(blobs: &dyn BlobStore, keys: &[String], what: &str) -> anyhow::Result<LocalFile> {
+    let file = LocalFile::temporary(std::env::temp_dir().join(format!("cvat-{what}-{}", uuid::Uuid::new_v4())));
+    let mut out = tokio::io::BufWriter::new(tokio::fs::File::create(&file.path).await?);
+    for key in keys {
+        let mut pieces = blobs.get_stream(key).await?;
+        while let Some(piece) = pieces.next().await {
+            out.write_all(&piece?).await?;
+        }
+    }
+    out.flush().await?;
+    Ok(file)
+}
+
+/// A document for the task service as the parts of a streamed call.
+pub(crate) fn document_parts(request_id: &str, body: &[u8]) -> impl futures_util::Stream<Item = ImportPart> {
+    let parts: Vec<ImportPart> = body
+        .chunks(PART_BYTES)
+        .map(|piece| ImportPart { request_id: request_id.to_string(), json: piece.to_vec() })
+        .collect();
+    futures_util::stream::iter(parts)
+}
 
 pub async fn import_annotations(
     work: ImportAnnotations,
@@ -35,17 +58,7 @@ pub async fn import_annotations(
         Err(status) if status.code() == tonic::Code::NotFound => return Ok(()),
         Err(status) => return Err(status.into()),
     };
-    let file = LocalFile::temporary(std::env::temp_dir().join(format!("cvat-import-{}", uuid::Uuid::new_v4())));
-    {
-        let mut out = tokio::io::BufWriter::new(tokio::fs::File::create(&file.path).await?);
-        for key in &import.parts {
-            let mut pieces = blobs.get_stream(key).await?;
-            while let Some(piece) = pieces.next().await {
-                out.write_all(&piece?).await?;
-            }
-        }
-        out.flush().await?;
-    }
+    let file = spool(blobs.as_ref(), &import.parts, "import").await?;
     let fail = |message: String| DataFailure { request_id: work.request_id.clone(), message };
     let Some(format) = ImportFormat::importer(&import.format) else {
         task.clone().fail_data(fail(format!("Unknown import format {:?}", import.format))).await?;
@@ -61,12 +74,7 @@ pub async fn import_annotations(
     .await?;
     match read {
         Ok(body) => {
-            let request_id = work.request_id.clone();
-            let parts: Vec<ImportPart> = body
-                .chunks(PART_BYTES)
-                .map(|piece| ImportPart { request_id: request_id.clone(), json: piece.to_vec() })
-                .collect();
-            task.clone().complete_import(futures_util::stream::iter(parts)).await?;
+            task.clone().complete_import(document_parts(&work.request_id, &body)).await?;
         }
         Err(ImportError::Invalid(message)) => {
             task.clone().fail_data(fail(message)).await?;

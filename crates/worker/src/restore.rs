@@ -5,19 +5,15 @@
 //! that cannot be used fails the request with the reason, and the task service removes
 //! what was made of it.
 
-use crate::media::{self, LocalFile};
+use crate::import::{document_parts, spool};
+use crate::media;
 use crate::TaskApi;
 use cvat_blob::keys;
 use cvat_formats::{ImportError, LabelInfo};
 use cvat_proto::queue::RestoreBackup;
 use cvat_proto::task::{DataFailure, ImportPart, RequestRef, RestoreDataRequest, UploadedFile};
-use futures_util::StreamExt;
 use serde_json::Value;
 use std::io::Read;
-use tokio::io::AsyncWriteExt;
-
-/// Bytes per part of the documents sent back.
-const PART_BYTES: usize = 1 << 20;
 
 /// What the archive holds: `task.json`, the jobs' documents, and its media files
 /// (extracted to a temporary directory, in archive order).
@@ -40,17 +36,7 @@ pub async fn restore_backup(work: RestoreBackup, sources: media::Sources<'_>, ta
         Err(status) if status.code() == tonic::Code::NotFound => return Ok(()),
         Err(status) => return Err(status.into()),
     };
-    let archive = LocalFile::temporary(std::env::temp_dir().join(format!("cvat-restore-{}", uuid::Uuid::new_v4())));
-    {
-        let mut out = tokio::io::BufWriter::new(tokio::fs::File::create(&archive.path).await?);
-        for key in &parts {
-            let mut pieces = blobs.get_stream(key).await?;
-            while let Some(piece) = pieces.next().await {
-                out.write_all(&piece?).await?;
-            }
-        }
-        out.flush().await?;
-    }
+    let archive = spool(blobs.as_ref(), &parts, "restore").await?;
     let media_dir = std::env::temp_dir().join(format!("cvat-restore-media-{}", uuid::Uuid::new_v4()));
     let fail = |message: String| DataFailure { request_id: request_id.clone(), message };
     let (path, dir) = (archive.path.clone(), media_dir.clone());
@@ -89,11 +75,7 @@ pub async fn restore_backup(work: RestoreBackup, sources: media::Sources<'_>, ta
             Err(err) => return Ok(Some(err.to_string())),
         };
         let body = serde_json::to_vec(&documents)?;
-        let parts: Vec<ImportPart> = body
-            .chunks(PART_BYTES)
-            .map(|piece| ImportPart { request_id: request_id.clone(), json: piece.to_vec() })
-            .collect();
-        task.clone().complete_restore(futures_util::stream::iter(parts)).await?;
+        task.clone().complete_restore(document_parts(&request_id, &body)).await?;
         Ok(None)
     }
     .await;

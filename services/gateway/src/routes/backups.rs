@@ -4,19 +4,18 @@
 //! carrying `task_file`. An export worker restores the task; the request then names it
 //! (`result_id`).
 
-use super::data::{blob_error, store_part, tus_append_of, tus_create, tus_offset_of, TusTarget};
+use super::data::{
+    blob_error, header, is_multipart, receive_file, tus_append_of, tus_create, tus_offset_of, TusTarget,
+};
 use super::documents;
 use super::{on, resource};
 use crate::error::HttpResult;
 use crate::identity::Auth;
 use crate::state::AppState;
-use actix_multipart::Multipart;
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
-use cvat_blob::keys;
 use cvat_error::ApiError;
 use cvat_proto::task::ImportStart;
-use futures_util::StreamExt;
 use std::collections::HashMap;
 
 /// Registered before `/api/tasks/{id}`, which would take `backup` for an id.
@@ -25,10 +24,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/api/tasks/backup/{file_id}",
         vec![on(Method::HEAD, tus_offset), on(Method::PATCH, tus_append)],
     ));
-}
-
-fn header(req: &HttpRequest, name: &str) -> bool {
-    req.headers().contains_key(name)
 }
 
 #[utoipa::path(post, path = "/api/tasks/backup", operation_id = "tasks_create_backup", tag = "tasks",
@@ -48,8 +43,6 @@ pub async fn restore(
     if header(&req, "Upload-Start") {
         return Ok(HttpResponse::Accepted().finish());
     }
-    let is_multipart =
-        req.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/"));
     let mut start = ImportStart {
         caller: Some(documents::caller(&req, auth)),
         filename: query.get("filename").cloned().unwrap_or_default(),
@@ -59,8 +52,8 @@ pub async fn restore(
         if start.filename.is_empty() {
             return Err(ApiError::field("filename", "This field is required.").into());
         }
-    } else if is_multipart {
-        start.file_key = receive_file(&req, &state, payload).await?;
+    } else if is_multipart(&req) {
+        start.file_key = receive_file(&req, &state, payload, "task_file").await?;
     } else {
         return Err(ApiError::bad_request(
             "Send the backup: as multipart `task_file`, or with Upload-Start, a resumable upload and Upload-Finish",
@@ -98,29 +91,4 @@ async fn tus_append(
 ) -> HttpResult<HttpResponse> {
     let target = TusTarget::of(&req, 0);
     tus_append_of(req, auth, state, target, id.into_inner(), payload).await
-}
-
-/// Stores the `task_file` part of a multipart body; answers its key.
-async fn receive_file(req: &HttpRequest, state: &AppState, payload: web::Payload) -> HttpResult<String> {
-    let mut form = Multipart::new(req.headers(), payload);
-    while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| ApiError::bad_request(format!("Broken multipart body: {e}")))?;
-        let (name, filename) = match field.content_disposition() {
-            Some(cd) => (cd.get_name().unwrap_or_default().to_string(), cd.get_filename().map(str::to_string)),
-            None => (String::new(), None),
-        };
-        match filename {
-            Some(filename) if name == "task_file" => {
-                let base = filename.rsplit(['/', '\\']).next().unwrap_or_default().to_string();
-                if !keys::valid_file_name(&base) {
-                    return Err(ApiError::field("task_file", format!("Invalid file name: {filename:?}")).into());
-                }
-                let key = keys::import_file(&base);
-                store_part(state, &key, &mut field, &base).await?;
-                return Ok(key);
-            }
-            _ => while field.next().await.is_some() {},
-        }
-    }
-    Err(ApiError::field("task_file", "No file was submitted.").into())
 }

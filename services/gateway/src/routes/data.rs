@@ -40,8 +40,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/projects/{id}/preview", vec![on(Method::GET, project_preview)]));
 }
 
-fn header(req: &HttpRequest, name: &str) -> bool {
+pub(super) fn header(req: &HttpRequest, name: &str) -> bool {
     req.headers().contains_key(name)
+}
+
+pub(super) fn is_multipart(req: &HttpRequest) -> bool {
+    req.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/"))
 }
 
 /// The base name of a client's file name (the SDK sends full local paths).
@@ -82,8 +86,7 @@ pub async fn upload(
         receive_files(&req, &auth, &state, task, payload, "").await?;
         return Ok(HttpResponse::Ok().finish());
     }
-    let is_multipart =
-        req.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/"));
+    let is_multipart = is_multipart(&req);
     // One plain request (files and parameters together) is a batch of its own: a
     // concurrent request's files can neither join nor replace it.
     let one_request = !header(&req, "Upload-Finish") && is_multipart;
@@ -344,14 +347,40 @@ async fn receive_files(
     Ok(params)
 }
 
+/// Stores the file part `field_name` of a multipart body for a worker to read (under
+/// `imports/`); answers its key. Other parts are skipped.
+pub(super) async fn receive_file(
+    req: &HttpRequest,
+    state: &AppState,
+    payload: web::Payload,
+    field_name: &str,
+) -> HttpResult<String> {
+    let mut form = Multipart::new(req.headers(), payload);
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| ApiError::bad_request(format!("Broken multipart body: {e}")))?;
+        let (name, filename) = match field.content_disposition() {
+            Some(cd) => (cd.get_name().unwrap_or_default().to_string(), cd.get_filename().map(str::to_string)),
+            None => (String::new(), None),
+        };
+        match filename {
+            Some(filename) if name == field_name => {
+                let base = base_name(&filename).to_string();
+                if !keys::valid_file_name(&base) {
+                    return Err(ApiError::field(field_name, format!("Invalid file name: {filename:?}")).into());
+                }
+                let key = keys::import_file(&base);
+                store_part(state, &key, &mut field, &base).await?;
+                return Ok(key);
+            }
+            _ => while field.next().await.is_some() {},
+        }
+    }
+    Err(ApiError::field(field_name, "No file was submitted.").into())
+}
+
 /// Streams one file part into the blob store (never whole in memory), refusing it past
 /// the upload limit; answers its size.
-pub(super) async fn store_part(
-    state: &AppState,
-    key: &str,
-    field: &mut actix_multipart::Field,
-    name: &str,
-) -> HttpResult<i64> {
+async fn store_part(state: &AppState, key: &str, field: &mut actix_multipart::Field, name: &str) -> HttpResult<i64> {
     let limit = state.max_upload_file_bytes;
     // The multipart stream lives on this thread; the store reads it through a channel.
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, BlobError>>(4);

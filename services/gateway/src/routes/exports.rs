@@ -37,7 +37,7 @@ pub struct RqId {
 }
 
 /// `task`, `job` or `project`, from the path the request came on.
-fn target(req: &HttpRequest) -> &'static str {
+pub(super) fn target(req: &HttpRequest) -> &'static str {
     if req.path().starts_with("/api/jobs/") {
         "job"
     } else if req.path().starts_with("/api/projects/") {
