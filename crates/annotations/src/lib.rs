@@ -24,6 +24,10 @@ use cvat_error::ApiError;
 /// Parses a request body as a document; a body of the wrong shape is a 400 naming the
 /// place (`{"shapes": [{}, {"frame": ["…"]}]}`).
 pub fn parse(body: &[u8]) -> Result<LabeledData, ApiError> {
+    // serde would also take a list for the document's fields in order; DRF wants an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::field("non_field_errors", "Invalid data. Expected a dictionary, but got list."));
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     let data = serde_path_to_error::deserialize(de).map_err(|err| {
         if err.inner().is_eof() {
@@ -57,5 +61,18 @@ impl Action {
             "delete" => Ok(Self::Delete),
             _ => Err(ApiError::invalid("Please specify a correct 'action' for the request")),
         }
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    #[test]
+    fn a_list_is_not_a_document() {
+        let err = super::parse(b" [null]").unwrap_err();
+        assert_eq!(err.status_code(), 400);
+        assert_eq!(
+            err.body,
+            serde_json::json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})
+        );
     }
 }
