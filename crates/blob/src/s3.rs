@@ -105,6 +105,8 @@ impl S3Store {
             let timeouts = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
                 .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))
                 .operation_attempt_timeout(timeout)
+                // The whole call, name resolution and credentials included.
+                .operation_timeout(timeout)
                 .build();
             config = config.timeout_config(timeouts).retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled());
         }

@@ -19,6 +19,18 @@ use std::time::Duration;
 /// The most redirects followed for one download.
 const MAX_REDIRECTS: usize = 5;
 
+/// How long a name may take to resolve: the system resolver has no bound of its own
+/// (a silent name server holds it for attempts × time-outs × search domains).
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The addresses of a name, within [`RESOLVE_TIMEOUT`].
+async fn resolve(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port))).await {
+        Ok(found) => Ok(found?.collect()),
+        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("{host} did not resolve in time"))),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("{0} is not an http(s) URL")]
@@ -70,10 +82,9 @@ impl FetchPolicy {
         check_url(self, &url)?;
         let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
         let port = url.port_or_known_default().unwrap_or(443);
-        let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        let found = resolve(&host, port)
             .await
-            .map_err(|e| FetchError::Failed { url: endpoint.to_string(), reason: e.to_string() })?
-            .collect();
+            .map_err(|e| FetchError::Failed { url: endpoint.to_string(), reason: e.to_string() })?;
         if found.is_empty() || found.iter().any(|a| !self.permits(a.ip())) {
             return Err(FetchError::Refused(endpoint.to_string()));
         }
@@ -94,7 +105,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let policy = self.0.clone();
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let found = resolve(&host, 0).await?;
             let permitted: Vec<SocketAddr> = found.into_iter().filter(|a| policy.permits(a.ip())).collect();
             if permitted.is_empty() {
                 return Err(Box::new(AddressRefused(host)) as Box<dyn std::error::Error + Send + Sync>);
