@@ -1,7 +1,8 @@
-"""Dataset exports and annotation imports through the pinned cvat-sdk / cvat-cli 2.80.0:
-CVAT for images 1.1 and COCO 1.0 of tasks and jobs, written by the export workers and
+"""Dataset exports, annotation imports and backups through the pinned cvat-sdk / cvat-cli
+2.80.0: every listed format of tasks, jobs and projects, written by the export workers and
 downloaded with the client's own flow; results reused while the task is unchanged;
-imports of CVAT 1.1 and COCO 1.0 files into fresh tasks (round trips); refusals."""
+imports into fresh tasks (a round trip per importer); exports opened in upstream
+datumaro; backups and restores; refusals."""
 
 import io
 import json
@@ -18,9 +19,9 @@ import requests
 from cvat_sdk import make_client
 from cvat_sdk.api_client import models
 import cli
-from test_annotations import by_name, document, make_task
+from test_annotations import by_name, document, labels, make_task
 
-EXPORTERS = ["COCO 1.0", "CVAT for images 1.1", "Datumaro 1.0", "YOLO 1.1", "Ultralytics YOLO Detection 1.0",
+EXPORTERS = ["COCO 1.0", "CVAT for video 1.1", "CVAT for images 1.1", "Datumaro 1.0", "YOLO 1.1", "Ultralytics YOLO Detection 1.0",
              "Ultralytics YOLO Detection Track 1.0"]
 
 
@@ -43,7 +44,7 @@ def test_the_formats_list_names_exactly_the_working_exporters(base_url, new_user
     formats = requests.get(f"{base_url}/api/server/annotation/formats", auth=new_user, timeout=10).json()
     assert [f["name"] for f in formats["exporters"]] == EXPORTERS
     assert all(f["enabled"] and f["ext"] == "ZIP" and f["dimension"] == "2d" for f in formats["exporters"])
-    assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.1", "1.0", "1.1", "1.0", "1.0"]
+    assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.1", "1.1", "1.0", "1.1", "1.0", "1.0"]
     assert [(f["name"], f["ext"]) for f in formats["importers"]] == [
         ("COCO 1.0", "JSON, ZIP"), ("CVAT 1.1", "XML, ZIP"), ("YOLO 1.1", "ZIP"),
         ("Ultralytics YOLO Detection 1.0", "ZIP")]
@@ -253,8 +254,22 @@ def interpolated(task, frames=6):
     return [(i.get("id"), ET.tostring(i)) for i in root.findall("image")]
 
 
+def seen(task):
+    """Per frame, the shapes CVAT for images writes (tracks expanded), in any order and
+    without their source; tags left out."""
+    out = task.export_dataset("CVAT for images 1.1", Path(f"/tmp/{uuid.uuid4().hex}.zip"), include_images=False)
+    root = ET.fromstring(zipfile.ZipFile(out).read("annotations.xml"))
+    os.remove(out)
+
+    def node(e):
+        attributes = sorted((k, v) for k, v in e.attrib.items() if k != "source")
+        return repr((e.tag, attributes, (e.text or "").strip(), [node(c) for c in e]))
+
+    return [(i.get("id"), sorted(node(c) for c in i if c.tag != "tag")) for i in root.findall("image")]
+
+
 @pytest.mark.parametrize("exporter, importer", [
-    ("CVAT for images 1.1", "CVAT 1.1"), ("COCO 1.0", "COCO 1.0"), ("YOLO 1.1", "YOLO 1.1"),
+    ("CVAT for images 1.1", "CVAT 1.1"), ("CVAT for video 1.1", "CVAT 1.1"), ("COCO 1.0", "COCO 1.0"), ("YOLO 1.1", "YOLO 1.1"),
     ("Ultralytics YOLO Detection 1.0", "Ultralytics YOLO Detection 1.0"),
     ("Ultralytics YOLO Detection Track 1.0", "Ultralytics YOLO Detection 1.0"),
 ])
@@ -267,7 +282,15 @@ def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, expor
         fresh.import_annotations(importer, exported, status_check_period=0.2)
         imported = fresh.get_annotations()
         names, fresh_names = label_names(source), label_names(fresh)
-        if importer == "CVAT 1.1":
+        if exporter == "CVAT for video 1.1":
+            # Every shape comes back as a track (a mask as a shape: masks are not tracked),
+            # tracks with their keyframes, all from a "file"; the format has no tags.
+            assert seen(fresh) == seen(source)
+            assert len(imported.tracks) == 2 + 7 and len(imported.shapes) == 1 and imported.tags == []
+            assert {t.source for t in imported.tracks} == {"file"}
+            rectangle = next(t for t in imported.tracks if t.frame == 0)
+            assert [(s.frame, s.outside) for s in rectangle.shapes] == [(0, False), (3, True)]
+        elif importer == "CVAT 1.1":
             # Everything comes back; tracks as shapes on each frame they are visible on.
             assert interpolated(fresh) == [
                 (frame, xml.replace(f"task_id={source.id}".encode(), b"")) for frame, xml in interpolated(source)]
@@ -535,6 +558,44 @@ def test_exports_open_in_datumaro(base_url, new_user, tmp_path):
     assert opened["items"] == 6
     assert opened["annotations"] == {"bbox": 3, "rotated_bbox": 1, "label": 1, "polygon": 1, "polyline": 1,
                                      "mask": 1, "points": 1 + 2 + 2 * 5}
+
+
+def test_a_video_task_exports_as_cvat_for_video(base_url, new_user, tmp_path):
+    clip = tmp_path / "clip.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "0.6",
+                    "-pix_fmt", "yuv420p", str(clip)], check=True, timeout=60)
+    with make_client(base_url, credentials=new_user) as client:
+        task = client.tasks.create_from_data(
+            models.TaskWriteRequest(name="clip", labels=labels()), resources=[str(clip)],
+            data_params={"image_quality": 70}, status_check_period=0.2)
+        assert task.size == 6
+        # Without skeletons and masks: upstream datumaro (unlike CVAT's fork) cannot read a
+        # skeleton's points or a mask inside a <track> (it wants a frame on the points and
+        # an image for the mask).
+        ids = by_name(task)
+        full = document(ids)
+        full["shapes"] = [s for s in full["shapes"] if s["label_id"] != ids["person"] and s["type"] != "mask"]
+        full["tracks"] = [t for t in full["tracks"] if t["label_id"] != ids["person"]]
+        task.set_annotations(models.LabeledDataRequest(**full))
+        out = task.export_dataset("CVAT for video 1.1", tmp_path / "video.zip", include_images=False)
+    root = ET.fromstring(zipfile.ZipFile(out).read("annotations.xml"))
+    meta = root.find("meta/task")
+    assert (meta.find("mode").text, meta.find("source").text) == ("interpolation", "clip.mp4")
+    assert (meta.find("original_size/width").text, meta.find("original_size/height").text) == ("160", "120")
+    assert root.findall("image") == [] and root.findall(".//tag") == []
+    tracks = root.findall("track")
+    # The track, then each of the six shapes as a track of its own.
+    assert [t.get("id") for t in tracks] == [str(i) for i in range(7)]
+    boxes = tracks[0].findall("box")
+    assert [(b.get("frame"), b.get("keyframe"), b.get("outside")) for b in boxes] == [
+        ("0", "1", "0"), ("1", "0", "0"), ("2", "0", "0"), ("3", "1", "1")]
+    # A plain shape on frame 1 is closed by an outside copy on frame 2.
+    assert [(s.get("frame"), s.get("outside")) for s in tracks[1]] == [("1", "0"), ("2", "1")]
+    opened = datumaro_opens(out, "cvat")
+    # Upstream datumaro reads every track shape, outside ones too, and no ellipses or
+    # cuboids: the box track on frames 0-3, and each shape and its closing copy.
+    assert opened["items"] == 4
+    assert opened["annotations"] == {"bbox": 4, "rotated_bbox": 2, "polygon": 2, "polyline": 2, "points": 2}
 
 
 def test_a_task_backup_has_cvat_layout(base_url, new_user, tmp_path):

@@ -22,7 +22,7 @@ use cvat_db::{column, DbResultExt, GenericClient};
 use cvat_error::{ApiError, ApiResult, ErrorKind};
 use cvat_formats::{
     AttributeInfo, ExportSource, Format, FrameInfo, ImageRef, JobInfo, LabelInfo, Meta, Person, ProjectInfo,
-    SegmentInfo, TaskInfo,
+    SegmentInfo, TaskInfo, VideoInfo,
 };
 use cvat_permissions::{JobScope, ProjectScope, TaskScope};
 use serde_json::json;
@@ -431,9 +431,29 @@ impl Engine {
             segments,
             owner: person(column(&row, 11)?),
             assignee: person(column(&row, 12)?),
+            video: None,
         };
+        let info = TaskInfo { video: self.video_info(client, &info).await?, ..info };
         let data = TaskData { deleted: column(&row, 13)?, chunk_size: i64::from(column::<_, i32>(&row, 14)?.max(1)) };
         Ok((info, data))
+    }
+
+    /// A video task's video: every frame is named after it and has its size.
+    async fn video_info(&self, client: &impl GenericClient, task: &TaskInfo) -> ApiResult<Option<VideoInfo>> {
+        if task.mode != "interpolation" {
+            return Ok(None);
+        }
+        let row = client
+            .query_opt("SELECT name, width, height FROM frames WHERE task_id = $1 AND number = 0", &[&task.id])
+            .await
+            .db()?;
+        let Some(row) = row else { return Ok(None) };
+        let name: String = column(&row, 0)?;
+        Ok(Some(VideoInfo {
+            source: name.rsplit(['/', '\\']).next().unwrap_or_default().to_string(),
+            width: column::<_, i32>(&row, 1)?.max(0) as u32,
+            height: column::<_, i32>(&row, 2)?.max(0) as u32,
+        }))
     }
 
     async fn job_info(&self, client: &impl GenericClient, id: i64) -> ApiResult<JobInfo> {

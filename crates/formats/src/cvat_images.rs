@@ -3,7 +3,7 @@
 //! task); tracks appear as plain shapes on every frame where they are visible.
 
 use crate::frames::{per_frame, FrameShape};
-use crate::source::{ExportSource, LabelInfo, Meta, Person, TaskInfo};
+use crate::source::{ExportSource, LabelInfo, Meta, Person, TaskInfo, VideoInfo};
 use crate::xml::Xml;
 use crate::{source_name, Names};
 use cvat_annotations::{AttributeVal, LabeledData, ShapeType};
@@ -12,57 +12,7 @@ use std::io::{self, Write};
 pub fn write(source: &ExportSource, data: &LabeledData, out: impl Write) -> io::Result<()> {
     let names = Names::new(&source.labels);
     let mut xml = Xml::new(out)?;
-    xml.open("annotations", &[])?;
-    xml.leaf("version", "1.1")?;
-    xml.open("meta", &[])?;
-    match &source.meta {
-        Meta::Task(task) => write_task(&mut xml, task, Some(&source.labels))?,
-        Meta::Job(task, job) => {
-            xml.open("job", &[])?;
-            xml.leaf("id", &job.id.to_string())?;
-            xml.leaf("size", &(job.stop - job.start + 1).to_string())?;
-            xml.leaf("mode", &task.mode)?;
-            xml.leaf("overlap", &task.overlap.to_string())?;
-            xml.leaf("bugtracker", &task.bug_tracker)?;
-            xml.leaf("created", &task.created)?;
-            xml.leaf("updated", &job.updated)?;
-            xml.leaf("subset", task.subset_name())?;
-            xml.leaf("start_frame", &task.absolute(job.start).to_string())?;
-            xml.leaf("stop_frame", &task.absolute(job.stop).to_string())?;
-            xml.leaf("frame_filter", &task.frame_filter)?;
-            xml.open("segments", &[])?;
-            for segment in task.segments.iter().filter(|s| s.url.ends_with(&format!("/api/jobs/{}", job.id))) {
-                write_segment(&mut xml, segment.id, segment.start, segment.stop, &segment.url)?;
-            }
-            xml.close("segments")?;
-            write_person(&mut xml, "owner", &task.owner)?;
-            write_person(&mut xml, "assignee", &job.assignee)?;
-            write_labels(&mut xml, &source.labels)?;
-            xml.close("job")?;
-        }
-        Meta::Project(project, tasks) => {
-            xml.open("project", &[])?;
-            xml.leaf("id", &project.id.to_string())?;
-            xml.leaf("name", &project.name)?;
-            xml.leaf("bugtracker", &project.bug_tracker)?;
-            xml.leaf("created", &project.created)?;
-            xml.leaf("updated", &project.updated)?;
-            xml.open("tasks", &[])?;
-            for task in tasks {
-                write_task(&mut xml, task, None)?;
-            }
-            xml.close("tasks")?;
-            let mut subsets: Vec<&str> = tasks.iter().map(TaskInfo::subset_name).collect();
-            subsets.dedup();
-            xml.leaf("subsets", &subsets.join("\n"))?;
-            write_person(&mut xml, "owner", &project.owner)?;
-            write_person(&mut xml, "assignee", &project.assignee)?;
-            write_labels(&mut xml, &source.labels)?;
-            xml.close("project")?;
-        }
-    }
-    xml.leaf("dumped", &source.dumped)?;
-    xml.close("meta")?;
+    write_head(&mut xml, source)?;
     for (frame, annotations) in source.frames.iter().zip(per_frame(source, data)) {
         let id = frame.id.to_string();
         let (width, height, task_id) = (frame.width.to_string(), frame.height.to_string(), frame.task_id.to_string());
@@ -94,6 +44,71 @@ pub fn write(source: &ExportSource, data: &LabeledData, out: impl Write) -> io::
     Ok(())
 }
 
+/// The root, the version and the meta of the document (both CVAT flavours share them).
+pub(crate) fn write_head(xml: &mut Xml<impl Write>, source: &ExportSource) -> io::Result<()> {
+    xml.open("annotations", &[])?;
+    xml.leaf("version", "1.1")?;
+    xml.open("meta", &[])?;
+    match &source.meta {
+        Meta::Task(task) => write_task(xml, task, Some(&source.labels))?,
+        Meta::Job(task, job) => {
+            xml.open("job", &[])?;
+            xml.leaf("id", &job.id.to_string())?;
+            xml.leaf("size", &(job.stop - job.start + 1).to_string())?;
+            xml.leaf("mode", &task.mode)?;
+            xml.leaf("overlap", &task.overlap.to_string())?;
+            xml.leaf("bugtracker", &task.bug_tracker)?;
+            xml.leaf("created", &task.created)?;
+            xml.leaf("updated", &job.updated)?;
+            xml.leaf("subset", task.subset_name())?;
+            xml.leaf("start_frame", &task.absolute(job.start).to_string())?;
+            xml.leaf("stop_frame", &task.absolute(job.stop).to_string())?;
+            xml.leaf("frame_filter", &task.frame_filter)?;
+            xml.open("segments", &[])?;
+            for segment in task.segments.iter().filter(|s| s.url.ends_with(&format!("/api/jobs/{}", job.id))) {
+                write_segment(xml, segment.id, segment.start, segment.stop, &segment.url)?;
+            }
+            xml.close("segments")?;
+            write_person(xml, "owner", &task.owner)?;
+            write_person(xml, "assignee", &job.assignee)?;
+            write_labels(xml, &source.labels)?;
+            xml.close("job")?;
+        }
+        Meta::Project(project, tasks) => {
+            xml.open("project", &[])?;
+            xml.leaf("id", &project.id.to_string())?;
+            xml.leaf("name", &project.name)?;
+            xml.leaf("bugtracker", &project.bug_tracker)?;
+            xml.leaf("created", &project.created)?;
+            xml.leaf("updated", &project.updated)?;
+            xml.open("tasks", &[])?;
+            for task in tasks {
+                write_task(xml, task, None)?;
+            }
+            xml.close("tasks")?;
+            let mut subsets: Vec<&str> = tasks.iter().map(TaskInfo::subset_name).collect();
+            subsets.dedup();
+            xml.leaf("subsets", &subsets.join("\n"))?;
+            write_person(xml, "owner", &project.owner)?;
+            write_person(xml, "assignee", &project.assignee)?;
+            write_labels(xml, &source.labels)?;
+            xml.close("project")?;
+        }
+    }
+    xml.leaf("dumped", &source.dumped)?;
+    if let Meta::Job(TaskInfo { video: Some(video), .. }, _) = &source.meta {
+        write_original_size(xml, video)?;
+    }
+    xml.close("meta")
+}
+
+fn write_original_size(xml: &mut Xml<impl Write>, video: &VideoInfo) -> io::Result<()> {
+    xml.open("original_size", &[])?;
+    xml.leaf("width", &video.width.to_string())?;
+    xml.leaf("height", &video.height.to_string())?;
+    xml.close("original_size")
+}
+
 /// A task's meta; in a project's meta, without labels (`labels` None).
 fn write_task(xml: &mut Xml<impl Write>, task: &TaskInfo, labels: Option<&[LabelInfo]>) -> io::Result<()> {
     xml.open("task", &[])?;
@@ -118,6 +133,10 @@ fn write_task(xml: &mut Xml<impl Write>, task: &TaskInfo, labels: Option<&[Label
     write_person(xml, "assignee", &task.assignee)?;
     if let Some(labels) = labels {
         write_labels(xml, labels)?;
+    }
+    if let Some(video) = &task.video {
+        write_original_size(xml, video)?;
+        xml.leaf("source", &video.source)?;
     }
     xml.close("task")
 }
@@ -172,7 +191,7 @@ fn write_labels(xml: &mut Xml<impl Write>, labels: &[LabelInfo]) -> io::Result<(
     xml.close("labels")
 }
 
-fn write_values(xml: &mut Xml<impl Write>, names: &Names, values: &[AttributeVal]) -> io::Result<()> {
+pub(crate) fn write_values(xml: &mut Xml<impl Write>, names: &Names, values: &[AttributeVal]) -> io::Result<()> {
     for value in values {
         if let Some(name) = names.attribute(value.spec_id) {
             xml.leaf_with("attribute", &[("name", name)], &value.value)?;
@@ -181,22 +200,27 @@ fn write_values(xml: &mut Xml<impl Write>, names: &Names, values: &[AttributeVal
     Ok(())
 }
 
+/// `"1"` or `"0"`.
+pub(crate) fn flag(value: bool) -> &'static str {
+    if value {
+        "1"
+    } else {
+        "0"
+    }
+}
+
 fn fixed(value: f64) -> String {
     format!("{value:.2}")
 }
 
 /// `x0,y0;x1,y1;…`
-fn point_list(points: &[f64]) -> String {
+pub(crate) fn point_list(points: &[f64]) -> String {
     points.chunks(2).map(|p| p.iter().map(|v| fixed(*v)).collect::<Vec<_>>().join(",")).collect::<Vec<_>>().join(";")
 }
 
-fn write_shape(xml: &mut Xml<impl Write>, names: &Names, shape: &FrameShape) -> io::Result<()> {
-    let label = names.label(shape.label_id);
-    let source = source_name(shape.source);
-    let occluded = if shape.occluded { "1" } else { "0" };
-    let z_order = shape.z_order.to_string();
-    let group = shape.group.to_string();
-    let rotation = fixed(shape.rotation);
+/// A shape's element name and its geometry attributes (formats.md §3.3), rotation
+/// included where it applies.
+pub(crate) fn geometry(shape: &FrameShape) -> (&'static str, Vec<(&'static str, String)>) {
     let p = &shape.points;
     let at = |i: usize| p.get(i).copied().unwrap_or(0.0);
     let mut attributes: Vec<(&str, String)> = Vec::new();
@@ -246,14 +270,22 @@ fn write_shape(xml: &mut Xml<impl Write>, names: &Names, shape: &FrameShape) -> 
         }
         ShapeType::Skeleton => "skeleton",
     };
-    let mut all: Vec<(&str, &str)> = vec![("label", label), ("source", source)];
-    if shape.kind != ShapeType::Skeleton {
-        all.push(("occluded", occluded));
-    }
-    all.extend(attributes.iter().map(|(k, v)| (*k, v.as_str())));
     if matches!(shape.kind, ShapeType::Rectangle | ShapeType::Ellipse) && shape.rotation != 0.0 {
-        all.push(("rotation", &rotation));
+        attributes.push(("rotation", fixed(shape.rotation)));
     }
+    (element, attributes)
+}
+
+fn write_shape(xml: &mut Xml<impl Write>, names: &Names, shape: &FrameShape) -> io::Result<()> {
+    let (element, geometry) = geometry(shape);
+    let z_order = shape.z_order.to_string();
+    let group = shape.group.to_string();
+    let mut all: Vec<(&str, &str)> =
+        vec![("label", names.label(shape.label_id)), ("source", source_name(shape.source))];
+    if shape.kind != ShapeType::Skeleton {
+        all.push(("occluded", flag(shape.occluded)));
+    }
+    all.extend(geometry.iter().map(|(k, v)| (*k, v.as_str())));
     all.push(("z_order", &z_order));
     if shape.group != 0 {
         all.push(("group_id", &group));
@@ -261,13 +293,12 @@ fn write_shape(xml: &mut Xml<impl Write>, names: &Names, shape: &FrameShape) -> 
     xml.open(element, &all)?;
     for element in &shape.elements {
         let points = point_list(&element.points);
-        let (outside, occluded) = (if element.outside { "1" } else { "0" }, if element.occluded { "1" } else { "0" });
         let group = element.group.to_string();
         let mut attributes = vec![
             ("label", names.label(element.label_id)),
             ("source", source_name(element.source)),
-            ("outside", outside),
-            ("occluded", occluded),
+            ("outside", flag(element.outside)),
+            ("occluded", flag(element.occluded)),
             ("points", points.as_str()),
         ];
         if element.group != 0 {

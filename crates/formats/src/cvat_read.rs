@@ -123,7 +123,7 @@ pub(crate) fn read(input: impl BufRead, names: &Names) -> Result<LabeledData, Im
                 let element = finish(&mut reader, element)?;
                 match element.name.as_str() {
                     "image" => read_image(&element, names, &mut data)?,
-                    "track" => data.tracks.push(read_track(&element, names)?),
+                    "track" => read_track(&element, names, &mut data)?,
                     _ => {}
                 }
             }
@@ -274,25 +274,40 @@ fn skeleton_points(shape: &Element, label: &LabelInfo, names: &Names, frame: u32
     Ok(elements)
 }
 
-/// A `<track>` of the video flavour: its shapes are keyframes on absolute frames.
-fn read_track(track: &Element, names: &Names) -> Result<Track, ImportError> {
+/// A `<track>` of the video flavour: only its keyframes are kept (the shapes between
+/// are interpolated again) and its source becomes `file`, as CVAT does; a skeleton's
+/// `<points>` become one element track per sublabel. A track that starts with a mask is
+/// a plain mask shape (masks are not tracked).
+fn read_track(track: &Element, names: &Names, data: &mut LabeledData) -> Result<(), ImportError> {
     let label = names.label(track.required("label")?)?;
     let mut shapes = Vec::new();
     let mut immutable = Vec::new();
+    let mut elements: Vec<Track> = Vec::new();
     for child in &track.children {
         let Some((kind, points)) = geometry(child)? else { continue };
-        if kind == ShapeType::Skeleton {
-            return Err(ImportError::invalid("Skeleton tracks in CVAT for video files are not supported yet"));
+        if !child.flag("keyframe") {
+            continue;
         }
         let frame = names.absolute_frame(child.number("frame")? as i64)?;
         let (track_values, shape_values) = names.split(label.id, Names::values(label, child.named_values()));
         if immutable.is_empty() {
             immutable = track_values;
         }
+        if kind == ShapeType::Skeleton {
+            read_element_keyframes(child, label, names, frame, &mut elements)?;
+        }
+        // A skeleton carries no `outside` of its own: it is outside where all its points are.
+        let outside = match kind {
+            ShapeType::Skeleton => {
+                let mut points = child.children.iter().filter(|c| c.name == "points");
+                points.clone().next().is_some() && points.all(|p| p.flag("outside"))
+            }
+            _ => child.flag("outside"),
+        };
         shapes.push(TrackedShape {
             kind,
             occluded: child.flag("occluded"),
-            outside: child.flag("outside"),
+            outside,
             z_order: child.get("z_order").and_then(|z| z.parse().ok()).unwrap_or(0),
             rotation: child.get("rotation").and_then(|r| r.parse().ok()).unwrap_or(0.0),
             points,
@@ -302,15 +317,84 @@ fn read_track(track: &Element, names: &Names) -> Result<Track, ImportError> {
         });
     }
     shapes.sort_by_key(|s| s.frame);
-    let first = shapes.first().map(|s| s.frame).ok_or_else(|| ImportError::invalid("A <track> has no shapes"))?;
-    Ok(Track {
+    let Some(first) = shapes.first() else { return Err(ImportError::invalid("A <track> has no keyframes")) };
+    if first.kind == ShapeType::Mask {
+        let mut attributes = first.attributes.clone();
+        attributes.extend(immutable);
+        data.shapes.push(Shape {
+            kind: ShapeType::Mask,
+            occluded: first.occluded,
+            outside: false,
+            z_order: first.z_order,
+            rotation: 0.0,
+            points: first.points.clone(),
+            id: None,
+            frame: first.frame,
+            label_id: label.id,
+            group: group_of(track),
+            source: Source::File,
+            attributes,
+            score: None,
+            elements: Vec::new(),
+        });
+        return Ok(());
+    }
+    for element in &mut elements {
+        element.shapes.sort_by_key(|s| s.frame);
+        element.frame = element.shapes.first().map_or(0, |s| s.frame);
+    }
+    data.tracks.push(Track {
         id: None,
-        frame: first,
+        frame: first.frame,
         label_id: label.id,
         group: group_of(track),
-        source: source_of(track),
+        source: Source::File,
         attributes: immutable,
         shapes,
-        elements: Vec::new(),
-    })
+        elements,
+    });
+    Ok(())
+}
+
+/// The keyframe `<points>` of a skeleton track's shape, added to their sublabels' tracks.
+fn read_element_keyframes(
+    skeleton: &Element,
+    label: &LabelInfo,
+    names: &Names,
+    frame: u32,
+    elements: &mut Vec<Track>,
+) -> Result<(), ImportError> {
+    for point in skeleton.children.iter().filter(|c| c.name == "points" && c.flag("keyframe")) {
+        let sublabel = names.sublabel(&label.name, point.required("label")?)?;
+        let Some((kind, points)) = geometry(point)? else { continue };
+        let (immutable, values) = names.split(sublabel.id, Names::values(sublabel, point.named_values()));
+        let at = match elements.iter().position(|e| e.label_id == sublabel.id) {
+            Some(at) => at,
+            None => {
+                elements.push(Track {
+                    id: None,
+                    frame,
+                    label_id: sublabel.id,
+                    group: None,
+                    source: Source::File,
+                    attributes: immutable,
+                    shapes: Vec::new(),
+                    elements: Vec::new(),
+                });
+                elements.len() - 1
+            }
+        };
+        elements[at].shapes.push(TrackedShape {
+            kind,
+            occluded: point.flag("occluded"),
+            outside: point.flag("outside"),
+            z_order: 0,
+            rotation: 0.0,
+            points,
+            id: None,
+            frame,
+            attributes: values,
+        });
+    }
+    Ok(())
 }

@@ -43,15 +43,8 @@ pub fn per_frame<'a>(source: &ExportSource, data: &'a LabeledData) -> Vec<FrameA
         }
     }
     for (number, track) in data.tracks.iter().enumerate() {
-        // Only the frames from the track's first keyframe to its last outside one (or to
-        // the end): the frames are in order.
-        let first = source.frames.partition_point(|f| f.frame < track.frame);
-        let end = match track.shapes.last() {
-            Some(last) if last.outside => source.frames.partition_point(|f| f.frame < last.frame),
-            _ => source.frames.len(),
-        };
-        for (at, frame) in source.frames.iter().enumerate().take(end).skip(first) {
-            if let Some(shape) = track_on(track, frame.frame, number) {
+        for (at, shape) in track_frames(source, track, number) {
+            if !shape.outside {
                 frames[at].shapes.push(shape);
             }
         }
@@ -64,7 +57,7 @@ pub fn per_frame<'a>(source: &ExportSource, data: &'a LabeledData) -> Vec<FrameA
     frames
 }
 
-fn from_shape(shape: &Shape) -> FrameShape {
+pub(crate) fn from_shape(shape: &Shape) -> FrameShape {
     FrameShape {
         kind: shape.kind,
         label_id: shape.label_id,
@@ -81,13 +74,25 @@ fn from_shape(shape: &Shape) -> FrameShape {
     }
 }
 
-/// The track's visible shape on `frame`, if any.
-fn track_on(track: &Track, frame: u32, number: usize) -> Option<FrameShape> {
+/// A track on the exported frames of its span (from its first keyframe to its last
+/// outside one, or to the end), by index into `source.frames`: its visible shapes and its
+/// keyframes, outside ones included (`outside` and the keyframe flag tell which).
+pub(crate) fn track_frames(source: &ExportSource, track: &Track, number: usize) -> Vec<(usize, FrameShape)> {
+    let first = source.frames.partition_point(|f| f.frame < track.frame);
+    let end = match track.shapes.last() {
+        Some(last) if last.outside => source.frames.partition_point(|f| f.frame <= last.frame),
+        _ => source.frames.len(),
+    };
+    (first..end).filter_map(|at| Some((at, track_shape(track, source.frames[at].frame, number)?))).collect()
+}
+
+/// The track's shape on `frame`: a visible one, or an outside keyframe.
+fn track_shape(track: &Track, frame: u32, number: usize) -> Option<FrameShape> {
     let shape = shape_at(track, frame)?;
-    if shape.outside {
+    let keyframe = track.shapes.iter().any(|s| s.frame == frame);
+    if shape.outside && !keyframe {
         return None;
     }
-    let keyframe = track.shapes.iter().any(|s| s.frame == frame);
     // The keyframe's values and the track's, in the label's attribute order.
     let mut attributes = shape.attributes.clone();
     attributes.extend(track.attributes.iter().cloned());
@@ -122,7 +127,7 @@ fn track_on(track: &Track, frame: u32, number: usize) -> Option<FrameShape> {
         points: shape.points,
         rotation: shape.rotation,
         occluded: shape.occluded,
-        outside: false,
+        outside: shape.outside,
         z_order: shape.z_order,
         group: track.group.unwrap_or(0),
         source: track.source,

@@ -8,6 +8,7 @@ mod coco;
 mod coco_read;
 mod cvat_images;
 mod cvat_read;
+mod cvat_video;
 mod darknet;
 mod datumaro;
 mod frames;
@@ -22,7 +23,7 @@ pub use frames::{per_frame, FrameAnnotations, FrameShape};
 pub use import::{read_annotations, ImportError, ImportFormat};
 pub use source::{
     AttributeInfo, ExportSource, FrameInfo, ImageRef, JobInfo, LabelInfo, Meta, Person, ProjectInfo, SegmentInfo,
-    TaskInfo,
+    TaskInfo, VideoInfo,
 };
 
 use cvat_annotations::{AttributeVal, LabeledData, Source};
@@ -35,6 +36,7 @@ use zip::write::SimpleFileOptions;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     CvatImages,
+    CvatVideo,
     Coco,
     Yolo,
     UltralyticsDetection,
@@ -44,8 +46,9 @@ pub enum Format {
 
 impl Format {
     /// In CVAT's registry order.
-    pub const EXPORTERS: [Format; 6] = [
+    pub const EXPORTERS: [Format; 7] = [
         Format::Coco,
+        Format::CvatVideo,
         Format::CvatImages,
         Format::Datumaro,
         Format::Yolo,
@@ -56,6 +59,7 @@ impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::CvatImages => "CVAT for images 1.1",
+            Format::CvatVideo => "CVAT for video 1.1",
             Format::Coco => "COCO 1.0",
             Format::Yolo => "YOLO 1.1",
             Format::UltralyticsDetection => "Ultralytics YOLO Detection 1.0",
@@ -100,10 +104,13 @@ pub fn write_annotations<W: Write + Seek>(
     }
     let format = Format::exporter(&source.format).ok_or_else(|| FormatError::UnknownFormat(source.format.clone()))?;
     match format {
-        Format::CvatImages => {
+        Format::CvatImages | Format::CvatVideo => {
             zip.start_file("annotations.xml", stored())?;
             let mut out = std::io::BufWriter::new(&mut *zip);
-            cvat_images::write(source, data, &mut out)?;
+            match format {
+                Format::CvatVideo => cvat_video::write(source, data, &mut out)?,
+                _ => cvat_images::write(source, data, &mut out)?,
+            }
             out.flush()?;
         }
         Format::Coco => {

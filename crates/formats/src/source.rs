@@ -74,6 +74,17 @@ pub struct TaskInfo {
     pub segments: Vec<SegmentInfo>,
     pub owner: Option<Person>,
     pub assignee: Option<Person>,
+    /// For a task made from a video: the video's name and frame size.
+    #[serde(default)]
+    pub video: Option<VideoInfo>,
+}
+
+/// What CVAT's meta tells of a task's video (`<original_size>`, `<source>`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VideoInfo {
+    pub source: String,
+    pub width: u32,
+    pub height: u32,
 }
 
 impl TaskInfo {

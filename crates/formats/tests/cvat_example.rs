@@ -2,7 +2,7 @@
 //! and read back by the `CVAT 1.1` importer into the same document; the COCO example
 //! (§6) likewise for its instances.
 
-use cvat_annotations::{AttributeVal, LabeledData, Shape, ShapeType, Source};
+use cvat_annotations::{AttributeVal, LabeledData, Shape, ShapeType, Source, Track, TrackedShape};
 use cvat_formats::{
     read_annotations, AttributeInfo, ExportSource, Format, FrameInfo, ImportFormat, LabelInfo, Meta, Person,
     SegmentInfo, TaskInfo,
@@ -96,6 +96,7 @@ fn source(format: &str) -> ExportSource {
         segments: vec![SegmentInfo { id: 9, start: 0, stop: 1, url: "http://localhost:8080/api/jobs/12".into() }],
         owner: Some(Person { username: "admin".into(), email: "admin@example.com".into() }),
         assignee: None,
+        video: None,
     };
     let frame = |n: u32, name: &str| FrameInfo {
         frame: n,
@@ -197,7 +198,10 @@ fn archive(source: &ExportSource) -> Vec<(String, Vec<u8>)> {
 }
 
 fn read_back(format: ImportFormat, bytes: &[u8], source: &ExportSource) -> LabeledData {
-    let path = std::env::temp_dir().join(format!("cvat-formats-test-{}-{format:?}", std::process::id()));
+    // Tests run in parallel: one file per call.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("cvat-formats-test-{}-{call}-{format:?}", std::process::id()));
     std::fs::write(&path, bytes).unwrap();
     let data = read_annotations(format, &path, source).unwrap();
     std::fs::remove_file(&path).unwrap();
@@ -299,4 +303,104 @@ fn datumaro_writes_the_reference_example() {
                 "group": 0, "label_id": 1, "points": [0.0, 400.0, 320.0, 300.0, 640.0, 400.0], "z_order": 0}],
              "attr": {"frame": 1}, "image": {"path": "img2.jpg", "size": [480, 640]}}]});
     assert_eq!(written, expected);
+}
+
+/// The CVAT for video example of the reference (formats.md §4): the same meta, each
+/// plain shape a track (neither gets a closing frame in a 2-frame task).
+const VIDEO_BODY: &str = r#"  <track id="0" label="car" source="manual">
+    <box frame="0" keyframe="1" outside="0" occluded="0" xtl="10.00" ytl="20.00" xbr="110.00" ybr="70.00" z_order="0">
+      <attribute name="color">red</attribute>
+    </box>
+  </track>
+  <track id="1" label="road" source="manual">
+    <polygon frame="1" keyframe="1" outside="0" occluded="0" points="0.00,400.00;320.00,300.00;640.00,400.00" z_order="0">
+    </polygon>
+  </track>
+</annotations>
+"#;
+
+fn as_track(shape: &Shape, outside_at: Option<u32>) -> Track {
+    let keyframe = |frame: u32, outside: bool| TrackedShape {
+        kind: shape.kind,
+        occluded: false,
+        outside,
+        z_order: 0,
+        rotation: 0.0,
+        points: shape.points.clone(),
+        id: None,
+        frame,
+        attributes: Vec::new(),
+    };
+    let mut shapes = vec![keyframe(shape.frame, false)];
+    shapes.extend(outside_at.map(|frame| keyframe(frame, true)));
+    Track {
+        id: None,
+        frame: shape.frame,
+        label_id: shape.label_id,
+        group: None,
+        source: Source::File,
+        attributes: shape.attributes.clone(),
+        shapes,
+        elements: Vec::new(),
+    }
+}
+
+#[test]
+fn cvat_for_video_writes_the_reference_example_and_reads_tracks_back() {
+    let source = source(Format::CvatVideo.name());
+    let files = archive(&source);
+    assert_eq!(files[0].0, "annotations.xml");
+    let head = &EXAMPLE[..EXAMPLE.find("  <image").unwrap()];
+    let text = String::from_utf8(files[0].1.clone()).unwrap();
+    assert_eq!(text, format!("{head}{VIDEO_BODY}"));
+    // Shapes come back as the tracks they were written as.
+    let tracks: Vec<Track> = document().shapes.iter().map(|s| as_track(s, None)).collect();
+    assert_eq!(read_back(ImportFormat::Cvat, text.as_bytes(), &source).tracks, tracks);
+}
+
+#[test]
+fn cvat_for_video_writes_interpolated_frames_and_outside_keyframes() {
+    let mut source = source(Format::CvatVideo.name());
+    let frame = source.frames[0].clone();
+    source.frames =
+        (0..4).map(|n| FrameInfo { frame: n, id: i64::from(n), name: format!("f{n}.jpg"), ..frame.clone() }).collect();
+    let box_at = |frame: u32, x: f64| shape(ShapeType::Rectangle, frame, 1, vec![x, 0.0, x + 10.0, 10.0], Vec::new());
+    // A track visible on 0..=1 (moving), outside from 2; a plain shape on frame 1 closed on 2.
+    let mut track = as_track(&box_at(0, 0.0), Some(2));
+    track.shapes.insert(1, TrackedShape { frame: 1, points: vec![20.0, 0.0, 30.0, 10.0], ..track.shapes[0].clone() });
+    track.attributes = vec![AttributeVal { spec_id: 11, value: "blue".into() }];
+    track.source = Source::Manual;
+    let plain = box_at(1, 50.0);
+    let data = LabeledData { shapes: vec![plain.clone()], tracks: vec![track.clone()], ..Default::default() };
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    cvat_formats::write_annotations(&source, &data, &mut zip).unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    let mut xml = String::new();
+    zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap().by_index(0).unwrap().read_to_string(&mut xml).unwrap();
+    let body = &xml[xml.find("  <track").unwrap()..];
+    assert_eq!(
+        body,
+        r#"  <track id="0" label="car" source="manual">
+    <box frame="0" keyframe="1" outside="0" occluded="0" xtl="0.00" ytl="0.00" xbr="10.00" ybr="10.00" z_order="0">
+      <attribute name="color">blue</attribute>
+    </box>
+    <box frame="1" keyframe="1" outside="0" occluded="0" xtl="20.00" ytl="0.00" xbr="30.00" ybr="10.00" z_order="0">
+      <attribute name="color">blue</attribute>
+    </box>
+    <box frame="2" keyframe="1" outside="1" occluded="0" xtl="0.00" ytl="0.00" xbr="10.00" ybr="10.00" z_order="0">
+      <attribute name="color">blue</attribute>
+    </box>
+  </track>
+  <track id="1" label="car" source="manual">
+    <box frame="1" keyframe="1" outside="0" occluded="0" xtl="50.00" ytl="0.00" xbr="60.00" ybr="10.00" z_order="0">
+    </box>
+    <box frame="2" keyframe="1" outside="1" occluded="0" xtl="50.00" ytl="0.00" xbr="60.00" ybr="10.00" z_order="0">
+    </box>
+  </track>
+</annotations>
+"#
+    );
+    let back = read_back(ImportFormat::Cvat, xml.as_bytes(), &source);
+    track.source = Source::File;
+    assert_eq!(back.tracks, vec![track, as_track(&plain, Some(2))]);
 }
