@@ -151,6 +151,13 @@ pub(crate) fn rebuild_track(mut shapes: Vec<(bool, Shape)>, names: &Names) -> Tr
             keyframes.push(tracked(shape, shape.frame + 1, true));
         }
     }
+    // A skeleton's points are tracks of their own, rebuilt the same way.
+    let mut points: BTreeMap<i64, Vec<(bool, Shape)>> = BTreeMap::new();
+    for (keyframe, shape) in &mut shapes {
+        for element in std::mem::take(&mut shape.elements) {
+            points.entry(element.label_id).or_default().push((*keyframe, element));
+        }
+    }
     Track {
         id: None,
         frame,
@@ -159,7 +166,7 @@ pub(crate) fn rebuild_track(mut shapes: Vec<(bool, Shape)>, names: &Names) -> Tr
         source: Source::Manual,
         attributes: immutable,
         shapes: keyframes,
-        elements: Vec::new(),
+        elements: points.into_values().map(|shapes| rebuild_track(shapes, names)).collect(),
     }
 }
 

@@ -35,13 +35,18 @@ pub(crate) fn box_line(class: usize, points: &[f64], width: u32, height: u32) ->
 /// The box a normalised `cx cy w h` describes on a frame of `size` pixels.
 pub(crate) fn box_shape(frame: u32, label_id: i64, [cx, cy, bw, bh]: [f64; 4], (w, h): (f64, f64)) -> Shape {
     let (x1, y1) = ((cx - bw / 2.0) * w, (cy - bh / 2.0) * h);
+    new_shape(ShapeType::Rectangle, frame, label_id, vec![x1, y1, x1 + bw * w, y1 + bh * h])
+}
+
+/// A plain shape read from a file, with nothing but its geometry.
+pub(crate) fn new_shape(kind: ShapeType, frame: u32, label_id: i64, points: Vec<f64>) -> Shape {
     Shape {
-        kind: ShapeType::Rectangle,
+        kind,
         occluded: false,
         outside: false,
         z_order: 0,
         rotation: 0.0,
-        points: vec![x1, y1, x1 + bw * w, y1 + bh * h],
+        points,
         id: None,
         frame,
         label_id,

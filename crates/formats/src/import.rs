@@ -3,6 +3,7 @@
 //! items to the task's frames and names to its labels and attributes (formats.md §2.7).
 
 use crate::source::{ExportSource, LabelInfo};
+use crate::ultralytics::Task;
 use cvat_annotations::{AttributeVal, LabeledData};
 use std::collections::HashMap;
 use std::io::{Read, Seek};
@@ -35,20 +36,29 @@ pub enum ImportFormat {
     Cvat,
     Coco,
     Yolo,
-    UltralyticsDetection,
+    /// Detection (which reads Detection Track files too), Segmentation, Oriented
+    /// Bounding Boxes and Pose.
+    Ultralytics(Task),
 }
 
 impl ImportFormat {
     /// In CVAT's registry order.
-    pub const IMPORTERS: [ImportFormat; 4] =
-        [ImportFormat::Coco, ImportFormat::Cvat, ImportFormat::Yolo, ImportFormat::UltralyticsDetection];
+    pub const IMPORTERS: [ImportFormat; 7] = [
+        ImportFormat::Coco,
+        ImportFormat::Cvat,
+        ImportFormat::Yolo,
+        ImportFormat::Ultralytics(Task::Detection),
+        ImportFormat::Ultralytics(Task::Segmentation),
+        ImportFormat::Ultralytics(Task::OrientedBoxes),
+        ImportFormat::Ultralytics(Task::Pose),
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             ImportFormat::Cvat => "CVAT 1.1",
             ImportFormat::Coco => "COCO 1.0",
             ImportFormat::Yolo => "YOLO 1.1",
-            ImportFormat::UltralyticsDetection => "Ultralytics YOLO Detection 1.0",
+            ImportFormat::Ultralytics(task) => task.name(),
         }
     }
 
@@ -57,7 +67,7 @@ impl ImportFormat {
         match self {
             ImportFormat::Cvat => "XML, ZIP",
             ImportFormat::Coco => "JSON, ZIP",
-            ImportFormat::Yolo | ImportFormat::UltralyticsDetection => "ZIP",
+            ImportFormat::Yolo | ImportFormat::Ultralytics(_) => "ZIP",
         }
     }
 
@@ -87,7 +97,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         return match format {
             ImportFormat::Cvat => crate::cvat_read::read(reader, &names),
             ImportFormat::Coco => crate::coco_read::read(reader, &names),
-            ImportFormat::Yolo | ImportFormat::UltralyticsDetection => {
+            ImportFormat::Yolo | ImportFormat::Ultralytics(_) => {
                 Err(ImportError::invalid(format!("{} files come as a zip archive", format.name())))
             }
         };
@@ -95,7 +105,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))?;
     match format {
         ImportFormat::Yolo => return crate::yolo::read(&mut archive, &names),
-        ImportFormat::UltralyticsDetection => return crate::ultralytics::read(&mut archive, &names),
+        ImportFormat::Ultralytics(task) => return crate::ultralytics::read(&mut archive, &names, task),
         ImportFormat::Cvat | ImportFormat::Coco => {}
     }
     let wanted = |name: &str| match format {
@@ -141,6 +151,8 @@ pub(crate) struct Names<'a> {
     labels: HashMap<&'a str, &'a LabelInfo>,
     by_id: HashMap<i64, &'a LabelInfo>,
     sublabels: HashMap<(&'a str, &'a str), &'a LabelInfo>,
+    /// Each skeleton's point labels, in label order.
+    points: HashMap<&'a str, Vec<&'a LabelInfo>>,
     /// The last task-relative frame the target covers (tracks close after it).
     pub last_frame: u32,
 }
@@ -155,8 +167,14 @@ impl<'a> Names<'a> {
         let sublabels =
             source.labels.iter().filter_map(|l| Some(((l.parent.as_deref()?, l.name.as_str()), l))).collect();
         let by_id = source.labels.iter().map(|l| (l.id, l)).collect();
+        let points = crate::source::points_by_skeleton(&source.labels);
         let last_frame = source.frames.iter().map(|f| f.frame).max().unwrap_or(0);
-        Self { frames, sizes, stems, absolute, labels, by_id, sublabels, last_frame }
+        Self { frames, sizes, stems, absolute, labels, by_id, sublabels, points, last_frame }
+    }
+
+    /// A skeleton's point labels in label order (none for other labels).
+    pub fn points_of(&self, skeleton: &str) -> &[&'a LabelInfo] {
+        self.points.get(skeleton).map_or(&[], Vec::as_slice)
     }
 
     /// The frame an item names: by its path, its path without extension, or (when the

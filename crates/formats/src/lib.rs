@@ -25,6 +25,7 @@ pub use source::{
     AttributeInfo, ExportSource, FrameInfo, ImageRef, JobInfo, LabelInfo, Meta, Person, ProjectInfo, SegmentInfo,
     TaskInfo, VideoInfo,
 };
+pub use ultralytics::Task as UltralyticsTask;
 
 use cvat_annotations::{AttributeVal, LabeledData, Source};
 use serde_json::{Map, Value};
@@ -39,21 +40,24 @@ pub enum Format {
     CvatVideo,
     Coco,
     Yolo,
-    UltralyticsDetection,
-    UltralyticsDetectionTrack,
+    /// The Ultralytics YOLO formats with a label file per item.
+    Ultralytics(UltralyticsTask),
     Datumaro,
 }
 
 impl Format {
     /// In CVAT's registry order.
-    pub const EXPORTERS: [Format; 7] = [
+    pub const EXPORTERS: [Format; 10] = [
         Format::Coco,
         Format::CvatVideo,
         Format::CvatImages,
         Format::Datumaro,
         Format::Yolo,
-        Format::UltralyticsDetection,
-        Format::UltralyticsDetectionTrack,
+        Format::Ultralytics(UltralyticsTask::Detection),
+        Format::Ultralytics(UltralyticsTask::DetectionTrack),
+        Format::Ultralytics(UltralyticsTask::OrientedBoxes),
+        Format::Ultralytics(UltralyticsTask::Segmentation),
+        Format::Ultralytics(UltralyticsTask::Pose),
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,8 +66,7 @@ impl Format {
             Format::CvatVideo => "CVAT for video 1.1",
             Format::Coco => "COCO 1.0",
             Format::Yolo => "YOLO 1.1",
-            Format::UltralyticsDetection => "Ultralytics YOLO Detection 1.0",
-            Format::UltralyticsDetectionTrack => "Ultralytics YOLO Detection Track 1.0",
+            Format::Ultralytics(task) => task.name(),
             Format::Datumaro => "Datumaro 1.0",
         }
     }
@@ -123,8 +126,7 @@ pub fn write_annotations<W: Write + Seek>(
             }
         }
         Format::Yolo => yolo::write(source, data, zip)?,
-        Format::UltralyticsDetection => ultralytics::write(source, data, zip, false)?,
-        Format::UltralyticsDetectionTrack => ultralytics::write(source, data, zip, true)?,
+        Format::Ultralytics(task) => ultralytics::write(source, data, zip, task)?,
         Format::Datumaro => datumaro::write(source, data, zip)?,
     }
     Ok(())
@@ -145,7 +147,7 @@ pub fn image_path(source: &ExportSource, frame: &FrameInfo) -> String {
         _ if source.backup.is_some() => format!("data/{name}"),
         Some(Format::Coco | Format::Datumaro) => format!("images/{}/{name}", frame.subset),
         Some(Format::Yolo) => yolo::image_path(frame, &name),
-        Some(Format::UltralyticsDetection | Format::UltralyticsDetectionTrack) => ultralytics::image_path(frame, &name),
+        Some(Format::Ultralytics(_)) => ultralytics::image_path(frame, &name),
         _ if source.meta.is_project() => format!("images/{}/{name}", frame.subset),
         _ => format!("images/{name}"),
     }

@@ -7,6 +7,7 @@
 //! annotations of every task moved onto that sequence.
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExportSource {
@@ -180,4 +181,15 @@ pub struct ImageRef {
     pub offset: u64,
     pub length: u64,
     pub extension: String,
+}
+
+/// Each skeleton's point labels by the skeleton's name, in label order.
+pub(crate) fn points_by_skeleton(labels: &[LabelInfo]) -> HashMap<&str, Vec<&LabelInfo>> {
+    let mut points: HashMap<&str, Vec<&LabelInfo>> = HashMap::new();
+    for label in labels {
+        if let Some(parent) = &label.parent {
+            points.entry(parent.as_str()).or_default().push(label);
+        }
+    }
+    points
 }

@@ -5,7 +5,7 @@
 use cvat_annotations::{AttributeVal, LabeledData, Shape, ShapeType, Source, Track, TrackedShape};
 use cvat_formats::{
     read_annotations, AttributeInfo, ExportSource, Format, FrameInfo, ImportFormat, LabelInfo, Meta, Person,
-    SegmentInfo, TaskInfo,
+    SegmentInfo, TaskInfo, UltralyticsTask,
 };
 use std::io::Read;
 
@@ -263,7 +263,7 @@ fn yolo_writes_the_reference_example_and_reads_its_boxes_back() {
 
 #[test]
 fn ultralytics_detection_writes_the_reference_layout_and_reads_it_back() {
-    let source = source(Format::UltralyticsDetection.name());
+    let source = source(Format::Ultralytics(UltralyticsTask::Detection).name());
     let files: std::collections::HashMap<String, String> =
         archive(&source).into_iter().map(|(name, bytes)| (name, String::from_utf8(bytes).unwrap())).collect();
     assert_eq!(files["data.yaml"], "names:\n  0: car\n  1: road\npath: .\ntrain: train.txt\n");
@@ -273,7 +273,8 @@ fn ultralytics_detection_writes_the_reference_layout_and_reads_it_back() {
 
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     cvat_formats::write_annotations(&source, &document(), &mut zip).unwrap();
-    let read = read_back(ImportFormat::UltralyticsDetection, &zip.finish().unwrap().into_inner(), &source);
+    let read =
+        read_back(ImportFormat::Ultralytics(UltralyticsTask::Detection), &zip.finish().unwrap().into_inner(), &source);
     let [box_] = &read.shapes[..] else { panic!("one box: {read:?}") };
     assert_eq!((box_.frame, box_.label_id), (0, 1));
     for (got, want) in box_.points.iter().zip([10.0, 20.0, 110.0, 70.0]) {
@@ -403,4 +404,96 @@ fn cvat_for_video_writes_interpolated_frames_and_outside_keyframes() {
     let back = read_back(ImportFormat::Cvat, xml.as_bytes(), &source);
     track.source = Source::File;
     assert_eq!(back.tracks, vec![track, as_track(&plain, Some(2))]);
+}
+
+/// The archive of `source` for `data`, as (name → text).
+fn text_files(source: &ExportSource, data: &LabeledData) -> (std::collections::HashMap<String, String>, Vec<u8>) {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    cvat_formats::write_annotations(source, data, &mut zip).unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    let mut read = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
+    let files = (0..read.len())
+        .map(|i| {
+            let mut entry = read.by_index(i).unwrap();
+            let mut text = String::new();
+            entry.read_to_string(&mut text).unwrap();
+            (entry.name().to_string(), text)
+        })
+        .collect();
+    (files, bytes)
+}
+
+fn assert_close(got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 0.01, "{got:?} vs {want:?}");
+    }
+}
+
+#[test]
+fn ultralytics_oriented_boxes_write_the_reference_corners_and_read_the_rotation_back() {
+    let task = UltralyticsTask::OrientedBoxes;
+    let source = source(Format::Ultralytics(task).name());
+    let (files, _) = text_files(&source, &document());
+    assert_eq!(files["labels/train/img1.txt"], "0 0.015625 0.041667 0.171875 0.041667 0.171875 0.145833 0.015625 0.145833\n");
+    let mut turned = document();
+    turned.shapes[0].rotation = 30.0;
+    let (_, bytes) = text_files(&source, &turned);
+    let read = read_back(ImportFormat::Ultralytics(task), &bytes, &source);
+    let [box_] = &read.shapes[..] else { panic!("one box: {read:?}") };
+    assert_close(&box_.points, &[10.0, 20.0, 110.0, 70.0]);
+    assert!((box_.rotation - 30.0).abs() < 1e-3, "{}", box_.rotation);
+}
+
+#[test]
+fn ultralytics_segmentation_writes_the_reference_polygon_and_reads_it_back() {
+    let task = UltralyticsTask::Segmentation;
+    let source = source(Format::Ultralytics(task).name());
+    let (files, bytes) = text_files(&source, &document());
+    assert_eq!(files["labels/train/img2.txt"], "1 0.000000 0.833333 0.500000 0.625000 1.000000 0.833333\n");
+    assert!(!files.contains_key("labels/train/img1.txt"), "boxes are not segments");
+    let read = read_back(ImportFormat::Ultralytics(task), &bytes, &source);
+    let [polygon] = &read.shapes[..] else { panic!("one polygon: {read:?}") };
+    assert_eq!((polygon.kind, polygon.frame, polygon.label_id), (ShapeType::Polygon, 1, 2));
+    assert_close(&polygon.points, &[0.0, 400.0, 320.0, 300.0, 640.0, 400.0]);
+}
+
+#[test]
+fn ultralytics_pose_writes_skeletons_with_their_points_and_reads_them_back() {
+    let task = UltralyticsTask::Pose;
+    let mut source = source(Format::Ultralytics(task).name());
+    let label = |id: i64, name: &str, kind: &str, parent: Option<&str>| LabelInfo {
+        id,
+        name: name.into(),
+        color: "#000000".into(),
+        kind: kind.into(),
+        parent: parent.map(str::to_string),
+        svg: String::new(),
+        attributes: Vec::new(),
+    };
+    source.labels.push(label(3, "person", "skeleton", None));
+    source.labels.push(label(4, "head", "points", Some("person")));
+    source.labels.push(label(5, "hand", "points", Some("person")));
+    source.labels.push(label(6, "foot", "points", Some("person")));
+    let point = |label_id: i64, x: f64, y: f64| shape(ShapeType::Points, 0, label_id, vec![x, y], Vec::new());
+    let mut skeleton = shape(ShapeType::Skeleton, 0, 3, Vec::new(), Vec::new());
+    let mut hand = point(5, 320.0, 240.0);
+    hand.occluded = true;
+    let mut foot = point(6, 0.0, 0.0);
+    foot.outside = true;
+    skeleton.elements = vec![point(4, 64.0, 48.0), hand, foot];
+    let data = LabeledData { shapes: vec![skeleton], ..Default::default() };
+    let (files, bytes) = text_files(&source, &data);
+    assert_eq!(files["data.yaml"], "kpt_shape:\n- 3\n- 3\nnames:\n  0: person\npath: .\ntrain: train.txt\n");
+    // The box of the present points (head and hand), then each point with its visibility.
+    assert_eq!(
+        files["labels/train/img1.txt"],
+        "0 0.300000 0.300000 0.400000 0.400000 0.100000 0.100000 2 0.500000 0.500000 1 0.000000 0.000000 0\n"
+    );
+    let read = read_back(ImportFormat::Ultralytics(task), &bytes, &source);
+    let [back] = &read.shapes[..] else { panic!("one skeleton: {read:?}") };
+    assert_eq!((back.kind, back.label_id), (ShapeType::Skeleton, 3));
+    let points: Vec<(i64, bool, bool)> = back.elements.iter().map(|e| (e.label_id, e.occluded, e.outside)).collect();
+    assert_eq!(points, [(4, false, false), (5, true, false), (6, false, true)]);
+    assert_close(&back.elements[1].points, &[320.0, 240.0]);
 }
