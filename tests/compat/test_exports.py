@@ -21,8 +21,10 @@ from cvat_sdk.api_client import models
 import cli
 from test_annotations import by_name, document, labels, make_task
 
-EXPORTERS = ["COCO 1.0", "CVAT for video 1.1", "CVAT for images 1.1", "Datumaro 1.0", "YOLO 1.1", "Ultralytics YOLO Detection 1.0",
-             "Ultralytics YOLO Detection Track 1.0"]
+ULTRALYTICS = ["Ultralytics YOLO Detection 1.0", "Ultralytics YOLO Detection Track 1.0",
+               "Ultralytics YOLO Oriented Bounding Boxes 1.0", "Ultralytics YOLO Segmentation 1.0",
+               "Ultralytics YOLO Pose 1.0", "Ultralytics YOLO Classification 1.0"]
+EXPORTERS = ["COCO 1.0", "CVAT for video 1.1", "CVAT for images 1.1", "Datumaro 1.0", "YOLO 1.1"] + ULTRALYTICS
 
 
 def register(base_url):
@@ -44,10 +46,14 @@ def test_the_formats_list_names_exactly_the_working_exporters(base_url, new_user
     formats = requests.get(f"{base_url}/api/server/annotation/formats", auth=new_user, timeout=10).json()
     assert [f["name"] for f in formats["exporters"]] == EXPORTERS
     assert all(f["enabled"] and f["ext"] == "ZIP" and f["dimension"] == "2d" for f in formats["exporters"])
-    assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.1", "1.1", "1.0", "1.1", "1.0", "1.0"]
+    assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.1", "1.1", "1.0", "1.1"] + ["1.0"] * 6
+    # As CVAT: one importer for both CVAT flavours, none for Detection Track (Detection
+    # reads track numbers), the Ultralytics ones in CVAT's order.
     assert [(f["name"], f["ext"]) for f in formats["importers"]] == [
         ("COCO 1.0", "JSON, ZIP"), ("CVAT 1.1", "XML, ZIP"), ("YOLO 1.1", "ZIP"),
-        ("Ultralytics YOLO Detection 1.0", "ZIP")]
+        ("Ultralytics YOLO Detection 1.0", "ZIP"), ("Ultralytics YOLO Segmentation 1.0", "ZIP"),
+        ("Ultralytics YOLO Oriented Bounding Boxes 1.0", "ZIP"), ("Ultralytics YOLO Pose 1.0", "ZIP"),
+        ("Ultralytics YOLO Classification 1.0", "ZIP")]
 
 
 def test_cvat_for_images_holds_every_shape_on_its_frames(base_url, new_user, tmp_path):
@@ -214,7 +220,17 @@ def test_images_are_saved_as_uploaded(base_url, new_user, tmp_path):
         # The client's default: with images.
         coco = task.export_dataset("COCO 1.0", tmp_path / "coco-images.zip")
         cvat = task.export_dataset("CVAT for images 1.1", tmp_path / "cvat-images.zip")
+        classes = task.export_dataset("Ultralytics YOLO Classification 1.0", tmp_path / "classes.zip")
     uploaded = {f"frame_{i:02d}.png": (tmp_path / f"frame_{i:02d}.png").read_bytes() for i in range(6)}
+    with zipfile.ZipFile(classes) as archive:
+        # Each image in the folder of its tag's label, or in no_label/.
+        assert sorted(archive.namelist()) == ["train/labels.json", "train/no_label/frame_01.png",
+                                              "train/no_label/frame_02.png", "train/no_label/frame_03.png",
+                                              "train/no_label/frame_04.png", "train/no_label/frame_05.png",
+                                              "train/sky/frame_00.png"]
+        assert archive.read("train/sky/frame_00.png") == uploaded["frame_00.png"]
+        assert json.loads(archive.read("train/labels.json"))["frame_00"] == {
+            "labels": ["sky"], "path": "sky/frame_00.png"}
     with zipfile.ZipFile(coco) as archive:
         assert sorted(archive.namelist()) == ["annotations/instances_default.json"] + [
             f"images/default/{name}" for name in sorted(uploaded)]
@@ -272,6 +288,10 @@ def seen(task):
     ("CVAT for images 1.1", "CVAT 1.1"), ("CVAT for video 1.1", "CVAT 1.1"), ("COCO 1.0", "COCO 1.0"), ("YOLO 1.1", "YOLO 1.1"),
     ("Ultralytics YOLO Detection 1.0", "Ultralytics YOLO Detection 1.0"),
     ("Ultralytics YOLO Detection Track 1.0", "Ultralytics YOLO Detection 1.0"),
+    ("Ultralytics YOLO Oriented Bounding Boxes 1.0", "Ultralytics YOLO Oriented Bounding Boxes 1.0"),
+    ("Ultralytics YOLO Segmentation 1.0", "Ultralytics YOLO Segmentation 1.0"),
+    ("Ultralytics YOLO Pose 1.0", "Ultralytics YOLO Pose 1.0"),
+    ("Ultralytics YOLO Classification 1.0", "Ultralytics YOLO Classification 1.0"),
 ])
 def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, exporter, importer):
     with make_client(base_url, credentials=new_user) as client:
@@ -304,6 +324,31 @@ def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, expor
             assert imported.shapes == []
             assert [(s.frame, s.outside) for s in track.shapes] == [(0, False), (1, False), (2, False), (3, True)]
             assert track.shapes[1].points == pytest.approx([2.0, 2.0, 12.0, 12.0], abs=0.01)
+        elif importer == "Ultralytics YOLO Oriented Bounding Boxes 1.0":
+            # Every box, the rotated one with its rotation; the track's boxes per frame.
+            boxes = sorted((s.frame, s.rotation) for s in imported.shapes)
+            assert [(f, pytest.approx(r, abs=1e-3)) for f, r in boxes] == [(0, 0), (1, 0), (1, 45), (2, 0)]
+            rotated = next(s for s in imported.shapes if s.rotation)
+            assert rotated.points == pytest.approx([1.5, 2.0, 30.0, 40.25], abs=0.01)
+            assert imported.tracks == [] and {s.type.value for s in imported.shapes} == {"rectangle"}
+        elif importer == "Ultralytics YOLO Segmentation 1.0":
+            (polygon,) = imported.shapes
+            assert (polygon.type.value, polygon.frame, polygon.label_id) == ("polygon", 1, by_name(fresh)["car"])
+            assert polygon.points == pytest.approx([0.0, 0.0, 10.0, 0.0, 10.0, 10.0], abs=0.01)
+        elif importer == "Ultralytics YOLO Pose 1.0":
+            # The plain skeleton (its hand absent) and the track's skeleton on frames 1-5.
+            ids = by_name(fresh)
+            skeletons = sorted(imported.shapes, key=lambda s: s.frame)
+            assert [s.frame for s in skeletons] == [1, 2, 2, 3, 4, 5] and imported.tracks == []
+            on_2 = sorted([(e.label_id, [round(v, 2) for v in e.points], e.outside) for e in s.elements]
+                          for s in skeletons if s.frame == 2)
+            assert on_2 == [[(ids["head"], [1.0, 1.0], False), (ids["hand"], [2.0, 2.0], True)],
+                            [(ids["head"], [5.0, 5.0], False), (ids["hand"], [6.0, 6.0], False)]], on_2
+            assert {s.label_id for s in skeletons} == {ids["person"]}
+        elif importer == "Ultralytics YOLO Classification 1.0":
+            # Tags only: the sky on frame 0 (the tag set before the import is gone).
+            assert [(t.frame, t.label_id) for t in imported.tags] == [(0, by_name(fresh)["sky"])]
+            assert imported.shapes == [] and imported.tracks == []
         elif importer in ("YOLO 1.1", "Ultralytics YOLO Detection 1.0"):
             # YOLO carries axis-aligned boxes only: the track's three (the other box is rotated).
             boxes = sorted((s.frame, s.label_id) for s in imported.shapes)

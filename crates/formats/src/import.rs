@@ -39,11 +39,12 @@ pub enum ImportFormat {
     /// Detection (which reads Detection Track files too), Segmentation, Oriented
     /// Bounding Boxes and Pose.
     Ultralytics(Task),
+    UltralyticsClassification,
 }
 
 impl ImportFormat {
     /// In CVAT's registry order.
-    pub const IMPORTERS: [ImportFormat; 7] = [
+    pub const IMPORTERS: [ImportFormat; 8] = [
         ImportFormat::Coco,
         ImportFormat::Cvat,
         ImportFormat::Yolo,
@@ -51,6 +52,7 @@ impl ImportFormat {
         ImportFormat::Ultralytics(Task::Segmentation),
         ImportFormat::Ultralytics(Task::OrientedBoxes),
         ImportFormat::Ultralytics(Task::Pose),
+        ImportFormat::UltralyticsClassification,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +61,7 @@ impl ImportFormat {
             ImportFormat::Coco => "COCO 1.0",
             ImportFormat::Yolo => "YOLO 1.1",
             ImportFormat::Ultralytics(task) => task.name(),
+            ImportFormat::UltralyticsClassification => "Ultralytics YOLO Classification 1.0",
         }
     }
 
@@ -67,7 +70,7 @@ impl ImportFormat {
         match self {
             ImportFormat::Cvat => "XML, ZIP",
             ImportFormat::Coco => "JSON, ZIP",
-            ImportFormat::Yolo | ImportFormat::Ultralytics(_) => "ZIP",
+            ImportFormat::Yolo | ImportFormat::Ultralytics(_) | ImportFormat::UltralyticsClassification => "ZIP",
         }
     }
 
@@ -97,7 +100,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         return match format {
             ImportFormat::Cvat => crate::cvat_read::read(reader, &names),
             ImportFormat::Coco => crate::coco_read::read(reader, &names),
-            ImportFormat::Yolo | ImportFormat::Ultralytics(_) => {
+            ImportFormat::Yolo | ImportFormat::Ultralytics(_) | ImportFormat::UltralyticsClassification => {
                 Err(ImportError::invalid(format!("{} files come as a zip archive", format.name())))
             }
         };
@@ -106,6 +109,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
     match format {
         ImportFormat::Yolo => return crate::yolo::read(&mut archive, &names),
         ImportFormat::Ultralytics(task) => return crate::ultralytics::read(&mut archive, &names, task),
+        ImportFormat::UltralyticsClassification => return crate::classification::read(&mut archive, &names),
         ImportFormat::Cvat | ImportFormat::Coco => {}
     }
     let wanted = |name: &str| match format {

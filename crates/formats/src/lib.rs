@@ -4,6 +4,7 @@
 //! directory entries). The export worker does the I/O; this crate only writes.
 
 mod backup;
+mod classification;
 mod coco;
 mod coco_read;
 mod cvat_images;
@@ -42,12 +43,13 @@ pub enum Format {
     Yolo,
     /// The Ultralytics YOLO formats with a label file per item.
     Ultralytics(UltralyticsTask),
+    UltralyticsClassification,
     Datumaro,
 }
 
 impl Format {
     /// In CVAT's registry order.
-    pub const EXPORTERS: [Format; 10] = [
+    pub const EXPORTERS: [Format; 11] = [
         Format::Coco,
         Format::CvatVideo,
         Format::CvatImages,
@@ -58,6 +60,7 @@ impl Format {
         Format::Ultralytics(UltralyticsTask::OrientedBoxes),
         Format::Ultralytics(UltralyticsTask::Segmentation),
         Format::Ultralytics(UltralyticsTask::Pose),
+        Format::UltralyticsClassification,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +70,7 @@ impl Format {
             Format::Coco => "COCO 1.0",
             Format::Yolo => "YOLO 1.1",
             Format::Ultralytics(task) => task.name(),
+            Format::UltralyticsClassification => "Ultralytics YOLO Classification 1.0",
             Format::Datumaro => "Datumaro 1.0",
         }
     }
@@ -91,51 +95,55 @@ pub enum FormatError {
     Zip(#[from] zip::result::ZipError),
 }
 
+/// Where each exported frame's image goes in the archive, in `source.frames` order (a
+/// frame may go to several places, or none).
+pub type ImagePlaces = Vec<Vec<String>>;
+
 /// Writes the annotation files of `source.format` (or a backup's JSON files) into `zip`
-/// (images are the caller's: see [`image_path`]).
+/// and answers where the images go (writing them is the caller's: see [`write_image`]).
 pub fn write_annotations<W: Write + Seek>(
     source: &ExportSource,
     data: &LabeledData,
     zip: &mut zip::ZipWriter<W>,
-) -> Result<(), FormatError> {
+) -> Result<ImagePlaces, FormatError> {
+    let format = Format::exporter(&source.format);
     if let Some(files) = source.backup.as_ref().and_then(|b| b.as_object()) {
         for (name, content) in files {
             zip.start_file(name.as_str(), stored())?;
             serde_json::to_writer(&mut *zip, content).map_err(std::io::Error::from)?;
         }
-        return Ok(());
-    }
-    let format = Format::exporter(&source.format).ok_or_else(|| FormatError::UnknownFormat(source.format.clone()))?;
-    match format {
-        Format::CvatImages | Format::CvatVideo => {
-            zip.start_file("annotations.xml", stored())?;
-            let mut out = std::io::BufWriter::new(&mut *zip);
-            match format {
-                Format::CvatVideo => cvat_video::write(source, data, &mut out)?,
-                _ => cvat_images::write(source, data, &mut out)?,
-            }
-            out.flush()?;
-        }
-        Format::Coco => {
-            let frames = per_frame(source, data);
-            for subset in coco::subsets(source) {
-                zip.start_file(coco::file_name(subset), stored())?;
+    } else {
+        match format.ok_or_else(|| FormatError::UnknownFormat(source.format.clone()))? {
+            format @ (Format::CvatImages | Format::CvatVideo) => {
+                zip.start_file("annotations.xml", stored())?;
                 let mut out = std::io::BufWriter::new(&mut *zip);
-                coco::write(source, &frames, subset, &mut out)?;
+                match format {
+                    Format::CvatVideo => cvat_video::write(source, data, &mut out)?,
+                    _ => cvat_images::write(source, data, &mut out)?,
+                }
                 out.flush()?;
             }
+            Format::Coco => {
+                let frames = per_frame(source, data);
+                for subset in coco::subsets(source) {
+                    zip.start_file(coco::file_name(subset), stored())?;
+                    let mut out = std::io::BufWriter::new(&mut *zip);
+                    coco::write(source, &frames, subset, &mut out)?;
+                    out.flush()?;
+                }
+            }
+            Format::Yolo => yolo::write(source, data, zip)?,
+            Format::Ultralytics(task) => ultralytics::write(source, data, zip, task)?,
+            Format::UltralyticsClassification => return classification::write(source, data, zip),
+            Format::Datumaro => datumaro::write(source, data, zip)?,
         }
-        Format::Yolo => yolo::write(source, data, zip)?,
-        Format::Ultralytics(task) => ultralytics::write(source, data, zip, task)?,
-        Format::Datumaro => datumaro::write(source, data, zip)?,
     }
-    Ok(())
+    Ok(source.frames.iter().map(|frame| vec![image_path(source, frame, format)]).collect())
 }
 
-/// Where a frame's image goes in the archive of the source's format: under `images/`
-/// (COCO and projects: `images/<subset>/`) by its path, with its type's extension when the name has
-/// none (video frames). Path segments that could leave the archive's root are dropped.
-pub fn image_path(source: &ExportSource, frame: &FrameInfo) -> String {
+/// A frame's path as the archive names it: its path without segments that could leave
+/// the archive's root, with its type's extension when the name has none (video frames).
+pub(crate) fn archive_name(frame: &FrameInfo) -> String {
     let name: Vec<&str> = frame.name.split(['/', '\\']).filter(|s| !s.is_empty() && *s != "." && *s != "..").collect();
     let mut name = name.join("/");
     if let Some(image) = &frame.image {
@@ -143,7 +151,14 @@ pub fn image_path(source: &ExportSource, frame: &FrameInfo) -> String {
             name = format!("{name}.{}", image.extension.to_ascii_uppercase());
         }
     }
-    match Format::exporter(&source.format) {
+    name
+}
+
+/// Where a frame's image goes in the archive of `format`: under `images/` (COCO and
+/// projects: `images/<subset>/`) by its archive name; a backup's under `data/`.
+fn image_path(source: &ExportSource, frame: &FrameInfo, format: Option<Format>) -> String {
+    let name = archive_name(frame);
+    match format {
         _ if source.backup.is_some() => format!("data/{name}"),
         Some(Format::Coco | Format::Datumaro) => format!("images/{}/{name}", frame.subset),
         Some(Format::Yolo) => yolo::image_path(frame, &name),

@@ -330,7 +330,7 @@ impl LineReader<'_> {
         let (expected, tracked) = match self.task {
             Task::Detection | Task::DetectionTrack => ("class cx cy w h [track]".to_string(), count == 6),
             Task::OrientedBoxes => ("class x1 y1 x2 y2 x3 y3 x4 y4 [track]".to_string(), count == 10),
-            Task::Segmentation => ("class x0 y0 x1 y1 x2 y2 … [track]".to_string(), count % 2 == 0),
+            Task::Segmentation => ("class x0 y0 x1 y1 x2 y2 … [track]".to_string(), count.is_multiple_of(2)),
             Task::Pose => {
                 (format!("class cx cy w h, {points} points of {values} values [track]"), count == 6 + points * values)
             }

@@ -435,7 +435,10 @@ fn ultralytics_oriented_boxes_write_the_reference_corners_and_read_the_rotation_
     let task = UltralyticsTask::OrientedBoxes;
     let source = source(Format::Ultralytics(task).name());
     let (files, _) = text_files(&source, &document());
-    assert_eq!(files["labels/train/img1.txt"], "0 0.015625 0.041667 0.171875 0.041667 0.171875 0.145833 0.015625 0.145833\n");
+    assert_eq!(
+        files["labels/train/img1.txt"],
+        "0 0.015625 0.041667 0.171875 0.041667 0.171875 0.145833 0.015625 0.145833\n"
+    );
     let mut turned = document();
     turned.shapes[0].rotation = 30.0;
     let (_, bytes) = text_files(&source, &turned);
@@ -496,4 +499,36 @@ fn ultralytics_pose_writes_skeletons_with_their_points_and_reads_them_back() {
     let points: Vec<(i64, bool, bool)> = back.elements.iter().map(|e| (e.label_id, e.occluded, e.outside)).collect();
     assert_eq!(points, [(4, false, false), (5, true, false), (6, false, true)]);
     assert_close(&back.elements[1].points, &[320.0, 240.0]);
+}
+
+#[test]
+fn ultralytics_classification_lists_tags_per_item_and_reads_them_back() {
+    let source = source(Format::UltralyticsClassification.name());
+    let mut data = document();
+    data.tags.push(cvat_annotations::Tag {
+        id: None,
+        frame: 0,
+        label_id: 1,
+        group: None,
+        source: Source::Manual,
+        attributes: Vec::new(),
+    });
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let places = cvat_formats::write_annotations(&source, &data, &mut zip).unwrap();
+    assert_eq!(places, [vec!["train/car/img1.jpg".to_string()], vec!["train/no_label/img2.jpg".to_string()]]);
+    let bytes = zip.finish().unwrap().into_inner();
+    let mut json = String::new();
+    zip::ZipArchive::new(std::io::Cursor::new(bytes.clone()))
+        .unwrap()
+        .by_name("train/labels.json")
+        .unwrap()
+        .read_to_string(&mut json)
+        .unwrap();
+    assert_eq!(
+        json,
+        r#"{"img1":{"labels":["car"],"path":"car/img1.jpg"},"img2":{"labels":[],"path":"no_label/img2.jpg"}}"#
+    );
+    let read = read_back(ImportFormat::UltralyticsClassification, &bytes, &source);
+    assert_eq!(read.tags, data.tags);
+    assert!(read.shapes.is_empty());
 }

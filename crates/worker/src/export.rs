@@ -51,12 +51,17 @@ pub async fn export_dataset(work: ExportDataset, blobs: Arc<dyn BlobStore>, task
     let key = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
         let export: Export = serde_json::from_reader(std::io::BufReader::new(std::fs::File::open(document_path)?))?;
         let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(std::fs::File::create(archive_path)?));
-        cvat_formats::write_annotations(&export.source, &export.annotations, &mut zip)?;
+        let places = cvat_formats::write_annotations(&export.source, &export.annotations, &mut zip)?;
         // One image at a time, read from its chunk as the archive is written.
-        for frame in &export.source.frames {
+        for (frame, paths) in export.source.frames.iter().zip(places) {
             let Some(image) = &frame.image else { continue };
+            if paths.is_empty() {
+                continue;
+            }
             let bytes = runtime.block_on(store.get_range(&image.key, image.offset, image.length))?;
-            cvat_formats::write_image(&mut zip, &cvat_formats::image_path(&export.source, frame), &bytes)?;
+            for path in paths {
+                cvat_formats::write_image(&mut zip, &path, &bytes)?;
+            }
         }
         zip.finish()?.flush()?;
         Ok(export.source.result_key)
