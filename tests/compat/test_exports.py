@@ -24,7 +24,7 @@ from test_annotations import by_name, document, labels, make_task
 ULTRALYTICS = ["Ultralytics YOLO Detection 1.0", "Ultralytics YOLO Detection Track 1.0",
                "Ultralytics YOLO Oriented Bounding Boxes 1.0", "Ultralytics YOLO Segmentation 1.0",
                "Ultralytics YOLO Pose 1.0", "Ultralytics YOLO Classification 1.0"]
-EXPORTERS = ["COCO 1.0", "CVAT for video 1.1", "CVAT for images 1.1", "Datumaro 1.0", "YOLO 1.1"] + ULTRALYTICS
+EXPORTERS = ["COCO 1.0", "COCO Keypoints 1.0", "CVAT for video 1.1", "CVAT for images 1.1", "Datumaro 1.0", "YOLO 1.1"] + ULTRALYTICS
 
 
 def register(base_url):
@@ -46,11 +46,11 @@ def test_the_formats_list_names_exactly_the_working_exporters(base_url, new_user
     formats = requests.get(f"{base_url}/api/server/annotation/formats", auth=new_user, timeout=10).json()
     assert [f["name"] for f in formats["exporters"]] == EXPORTERS
     assert all(f["enabled"] and f["ext"] == "ZIP" and f["dimension"] == "2d" for f in formats["exporters"])
-    assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.1", "1.1", "1.0", "1.1"] + ["1.0"] * 6
+    assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.0", "1.1", "1.1", "1.0", "1.1"] + ["1.0"] * 6
     # As CVAT: one importer for both CVAT flavours, none for Detection Track (Detection
     # reads track numbers), the Ultralytics ones in CVAT's order.
     assert [(f["name"], f["ext"]) for f in formats["importers"]] == [
-        ("COCO 1.0", "JSON, ZIP"), ("CVAT 1.1", "XML, ZIP"), ("YOLO 1.1", "ZIP"),
+        ("COCO 1.0", "JSON, ZIP"), ("COCO Keypoints 1.0", "JSON, ZIP"), ("CVAT 1.1", "XML, ZIP"), ("YOLO 1.1", "ZIP"),
         ("Ultralytics YOLO Detection 1.0", "ZIP"), ("Ultralytics YOLO Segmentation 1.0", "ZIP"),
         ("Ultralytics YOLO Oriented Bounding Boxes 1.0", "ZIP"), ("Ultralytics YOLO Pose 1.0", "ZIP"),
         ("Ultralytics YOLO Classification 1.0", "ZIP")]
@@ -285,7 +285,8 @@ def seen(task):
 
 
 @pytest.mark.parametrize("exporter, importer", [
-    ("CVAT for images 1.1", "CVAT 1.1"), ("CVAT for video 1.1", "CVAT 1.1"), ("COCO 1.0", "COCO 1.0"), ("YOLO 1.1", "YOLO 1.1"),
+    ("CVAT for images 1.1", "CVAT 1.1"), ("CVAT for video 1.1", "CVAT 1.1"), ("COCO 1.0", "COCO 1.0"),
+    ("COCO Keypoints 1.0", "COCO Keypoints 1.0"), ("YOLO 1.1", "YOLO 1.1"),
     ("Ultralytics YOLO Detection 1.0", "Ultralytics YOLO Detection 1.0"),
     ("Ultralytics YOLO Detection Track 1.0", "Ultralytics YOLO Detection 1.0"),
     ("Ultralytics YOLO Oriented Bounding Boxes 1.0", "Ultralytics YOLO Oriented Bounding Boxes 1.0"),
@@ -324,6 +325,19 @@ def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, expor
             assert imported.shapes == []
             assert [(s.frame, s.outside) for s in track.shapes] == [(0, False), (1, False), (2, False), (3, True)]
             assert track.shapes[1].points == pytest.approx([2.0, 2.0, 12.0, 12.0], abs=0.01)
+        elif importer == "COCO Keypoints 1.0":
+            # Skeletons only: the plain one (its hand absent), and the track again from
+            # its per-frame skeletons, each point a track of its own.
+            ids = by_name(fresh)
+            (plain,) = imported.shapes
+            assert (plain.type.value, plain.frame, plain.label_id) == ("skeleton", 2, ids["person"])
+            assert [(e.label_id, e.points, e.outside) for e in plain.elements] == [
+                (ids["head"], [1.0, 1.0], False), (ids["hand"], [2.0, 2.0], True)]
+            (track,) = imported.tracks
+            assert [(s.frame, s.outside) for s in track.shapes] == [(1, False)]
+            assert sorted((e.label_id, [s.points for s in e.shapes]) for e in track.elements) == [
+                (ids["head"], [[5.0, 5.0]]), (ids["hand"], [[6.0, 6.0]])]
+            assert imported.tags == []
         elif importer == "Ultralytics YOLO Oriented Bounding Boxes 1.0":
             # Every box, the rotated one with its rotation; the track's boxes per frame.
             boxes = sorted((s.frame, s.rotation) for s in imported.shapes)
@@ -561,6 +575,11 @@ def test_exports_open_in_datumaro(base_url, new_user, tmp_path):
         task, _ = annotated_task(client, tmp_path)
         coco = task.export_dataset("COCO 1.0", tmp_path / "coco.zip")
         cvat = task.export_dataset("CVAT for images 1.1", tmp_path / "cvat.zip")
+        keypoints = task.export_dataset("COCO Keypoints 1.0", tmp_path / "keypoints.zip")
+    # The plain skeleton and the track's on frames 1-5, each with its box; only
+    # top-level labels are categories.
+    opened = datumaro_opens(keypoints, "coco_person_keypoints")
+    assert opened == {"items": 6, "annotations": {"points": 6, "bbox": 6}, "labels": ["car", "person", "sky"]}
     opened = datumaro_opens(coco, "coco_instances")
     # Six frames; frame 1's box, polygon and mask, and the track's boxes on frames 0-2
     # (datumaro reads each instance's bbox as a box too: 4 + 2).

@@ -3,17 +3,23 @@
 //! `track_id` and `keyframe`. Polylines, points, skeletons, cuboids and tags have no
 //! place in COCO instances and are left out.
 //!
+//! COCO Keypoints 1.0 (§7): `annotations/person_keypoints_<subset>.json`, categories of
+//! the top-level labels with their points and edges, and one annotation per skeleton:
+//! its points as `x, y, v` and the box of the present ones, or, for a skeleton grouped
+//! with a box, polygon or mask, that instance's box and segmentation. Other shapes are
+//! left out.
+//!
 //! Not yet as CVAT: ellipses are left out (CVAT rasterises them into masks), and a
 //! polygon's `area` is its exact (shoelace) area, where CVAT uses pycocotools' raster
 //! area, which differs by a fraction of the outline.
 
 use crate::frames::{FrameAnnotations, FrameShape};
-use crate::source::ExportSource;
+use crate::source::{points_by_skeleton, ExportSource, FrameInfo, LabelInfo};
 use crate::Names;
 use cvat_annotations::ShapeType;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
 #[derive(Serialize)]
@@ -33,6 +39,11 @@ struct Category<'a> {
     id: usize,
     name: &'a str,
     supercategory: &'a str,
+    /// COCO Keypoints: the skeleton's point names and its edges (1-based point numbers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keypoints: Option<Vec<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skeleton: Option<Vec<[u32; 2]>>,
 }
 
 #[derive(Serialize)]
@@ -48,6 +59,17 @@ struct Instance {
     score: Option<f64>,
     #[serde(skip_serializing_if = "Map::is_empty")]
     attributes: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keypoints: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    num_keypoints: Option<usize>,
+}
+
+/// Which COCO file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    Instances,
+    Keypoints,
 }
 
 /// The subsets of the export's frames, in order of appearance: one JSON file each.
@@ -62,21 +84,40 @@ pub fn subsets(source: &ExportSource) -> Vec<&str> {
 }
 
 /// The JSON file of a subset in the archive.
-pub fn file_name(subset: &str) -> String {
-    format!("annotations/instances_{subset}.json")
+pub fn file_name(task: Task, subset: &str) -> String {
+    match task {
+        Task::Instances => format!("annotations/instances_{subset}.json"),
+        Task::Keypoints => format!("annotations/person_keypoints_{subset}.json"),
+    }
 }
 
 /// One subset's file: its frames (image ids count across the whole export) and their
 /// instances.
-pub fn write(source: &ExportSource, frames: &[FrameAnnotations], subset: &str, mut out: impl Write) -> io::Result<()> {
+pub fn write(
+    source: &ExportSource,
+    frames: &[FrameAnnotations],
+    subset: &str,
+    task: Task,
+    mut out: impl Write,
+) -> io::Result<()> {
     let names = Names::new(&source.labels);
+    let points = points_by_skeleton(&source.labels);
     let in_subset = || source.frames.iter().zip(frames).enumerate().filter(|(_, (f, _))| f.subset == subset);
     out.write_all(br#"{"licenses":[{"name":"","id":0,"url":""}],"info":{"contributor":"","date_created":"","description":"","url":"","version":"","year":""},"categories":"#)?;
     let categories: Vec<Category> = source
         .labels
         .iter()
         .enumerate()
-        .map(|(i, l)| Category { id: i + 1, name: &l.name, supercategory: l.parent.as_deref().unwrap_or("") })
+        .filter(|(_, l)| task == Task::Instances || l.parent.is_none())
+        .map(|(i, l)| Category {
+            id: i + 1,
+            name: &l.name,
+            supercategory: l.parent.as_deref().unwrap_or(""),
+            keypoints: (task == Task::Keypoints).then(|| {
+                points.get(l.name.as_str()).map_or(Vec::new(), |p| p.iter().map(|p| p.name.as_str()).collect())
+            }),
+            skeleton: (task == Task::Keypoints).then(|| edges(&l.svg)),
+        })
         .collect();
     serde_json::to_writer(&mut out, &categories)?;
     out.write_all(b",\"images\":[")?;
@@ -99,10 +140,12 @@ pub fn write(source: &ExportSource, frames: &[FrameAnnotations], subset: &str, m
     out.write_all(b"],\"annotations\":[")?;
     let mut next_id = 1;
     for (i, (frame, annotations)) in in_subset() {
-        for members in instances(&annotations.shapes) {
-            let Some(instance) = instance(&names, &members, frame.width, frame.height, i + 1, next_id) else {
-                continue;
+        for members in instances(&annotations.shapes, task) {
+            let made = match task {
+                Task::Instances => instance(&names, &members, frame.width, frame.height, i + 1, next_id),
+                Task::Keypoints => keypoints_instance(&names, &points, &members, frame, i + 1, next_id),
             };
+            let Some(instance) = made else { continue };
             if next_id > 1 {
                 out.write_all(b",")?;
             }
@@ -114,12 +157,103 @@ pub fn write(source: &ExportSource, frames: &[FrameAnnotations], subset: &str, m
     Ok(())
 }
 
-/// The shapes COCO carries, as instances: ungrouped shapes alone, a group's together.
-fn instances(shapes: &[FrameShape]) -> Vec<Vec<&FrameShape>> {
+/// A skeleton's edges from its SVG (`data-node-from`/`data-node-to` of each line).
+fn edges(svg: &str) -> Vec<[u32; 2]> {
+    let number = |line: &str, key: &str| -> Option<u32> {
+        let at = line.find(key)? + key.len();
+        line[at..].trim_start_matches(['=', '"', '\'']).split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    };
+    svg.split("<line")
+        .skip(1)
+        .filter_map(|line| {
+            let line = &line[..line.find('>').unwrap_or(line.len())];
+            Some([number(line, "data-node-from")?, number(line, "data-node-to")?])
+        })
+        .collect()
+}
+
+/// One skeleton of an instance as a COCO Keypoints annotation: with the box and
+/// segmentation of what it is grouped with, or else the box of its present points.
+fn keypoints_instance(
+    names: &Names,
+    points: &HashMap<&str, Vec<&LabelInfo>>,
+    members: &[&FrameShape],
+    frame: &FrameInfo,
+    image_id: usize,
+    id: usize,
+) -> Option<Instance> {
+    let skeleton = members.iter().find(|s| s.kind == ShapeType::Skeleton)?;
+    let others: Vec<&FrameShape> = members.iter().copied().filter(|s| s.kind != ShapeType::Skeleton).collect();
+    let slots = points.get(names.label(skeleton.label_id)).map_or(&[][..], Vec::as_slice);
+    let mut keypoints = Vec::with_capacity(slots.len() * 3);
+    let mut present = Vec::new();
+    for slot in slots {
+        let point = skeleton.elements.iter().find(|e| e.label_id == slot.id);
+        let (x, y, v) = match point {
+            Some(p) if p.points.len() >= 2 => (
+                p.points[0],
+                p.points[1],
+                if p.outside {
+                    0
+                } else if p.occluded {
+                    1
+                } else {
+                    2
+                },
+            ),
+            _ => (0.0, 0.0, 0),
+        };
+        if v > 0 {
+            present.push([x, y, 0.0, 0.0]);
+        }
+        keypoints.extend([serde_json::json!(x), serde_json::json!(y), serde_json::json!(v)]);
+    }
+    let mut instance = match others.is_empty() {
+        true => {
+            let bbox = union(present.into_iter()).map(round2);
+            let mut attributes = names.typed_values(skeleton.label_id, &skeleton.attributes);
+            attributes.insert("occluded".into(), Value::Bool(skeleton.occluded));
+            if let Some((track, _)) = skeleton.track {
+                attributes.insert("track_id".into(), serde_json::json!(track));
+            }
+            attributes.insert("keyframe".into(), Value::Bool(skeleton.track.is_some_and(|(_, k)| k)));
+            Instance {
+                id,
+                image_id,
+                category_id: names.index(skeleton.label_id)? + 1,
+                segmentation: Value::Array(Vec::new()),
+                area: bbox[2] * bbox[3],
+                bbox,
+                iscrowd: 0,
+                score: None,
+                attributes,
+                keypoints: None,
+                num_keypoints: None,
+            }
+        }
+        false => {
+            let mut instance = instance(names, &others, frame.width, frame.height, image_id, id)?;
+            instance.category_id = names.index(skeleton.label_id)? + 1;
+            instance
+        }
+    };
+    instance.num_keypoints = Some(keypoints.chunks(3).filter(|p| p[2] != 0).count());
+    instance.keypoints = Some(keypoints);
+    Some(instance)
+}
+
+/// The shapes a COCO file carries, as instances: ungrouped shapes alone, a group's
+/// together (skeletons only in COCO Keypoints).
+fn instances(shapes: &[FrameShape], task: Task) -> Vec<Vec<&FrameShape>> {
     let mut alone = Vec::new();
     let mut groups: BTreeMap<i64, Vec<&FrameShape>> = BTreeMap::new();
     for shape in shapes {
-        if !matches!(shape.kind, ShapeType::Rectangle | ShapeType::Polygon | ShapeType::Mask) {
+        let carried = match shape.kind {
+            ShapeType::Rectangle | ShapeType::Polygon | ShapeType::Mask => true,
+            ShapeType::Skeleton => task == Task::Keypoints,
+            _ => false,
+        };
+        if !carried {
             continue;
         }
         if shape.group == 0 {
@@ -233,6 +367,8 @@ fn instance(
         iscrowd,
         score,
         attributes,
+        keypoints: None,
+        num_keypoints: None,
     })
 }
 

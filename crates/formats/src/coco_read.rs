@@ -3,9 +3,15 @@
 //! plain or compressed counts). Annotations carrying `track_id` and `keyframe`
 //! attributes become tracks again (§2.7-7).
 //!
+//! `COCO Keypoints 1.0` (§7) reads the same files with `keypoints`: each annotation's
+//! points (`x, y, v`, named by its category's `keypoints`) become a skeleton of the
+//! category's label; boxes are dropped, segmentations kept as the skeleton's polygons.
+//!
 //! Beyond CVAT: the last visible shape before a track leaves the picture is kept as a
 //! keyframe, so the frames between keyframes come back exactly as exported.
 
+use crate::coco::Task;
+use crate::darknet::new_shape;
 use crate::import::{ImportError, Names};
 use cvat_annotations::{LabeledData, Shape, ShapeType, Source, Track, TrackedShape};
 use serde::Deserialize;
@@ -35,6 +41,8 @@ struct Image {
 struct Category {
     id: i64,
     name: String,
+    #[serde(default)]
+    keypoints: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -48,6 +56,8 @@ struct Annotation {
     bbox: Vec<f64>,
     #[serde(default)]
     attributes: Map<String, Value>,
+    #[serde(default)]
+    keypoints: Option<Vec<f64>>,
 }
 
 /// An attribute value as text: integral numbers without a fraction, booleans as
@@ -63,10 +73,10 @@ fn text(value: &Value) -> String {
     }
 }
 
-pub(crate) fn read(input: impl BufRead, names: &Names) -> Result<LabeledData, ImportError> {
+pub(crate) fn read(input: impl BufRead, names: &Names, task: Task) -> Result<LabeledData, ImportError> {
     let coco: Coco =
         serde_json::from_reader(input).map_err(|e| ImportError::invalid(format!("Malformed COCO JSON: {e}")))?;
-    let categories: HashMap<i64, &str> = coco.categories.iter().map(|c| (c.id, c.name.as_str())).collect();
+    let categories: HashMap<i64, &Category> = coco.categories.iter().map(|c| (c.id, c)).collect();
     let mut images = HashMap::new();
     for image in &coco.images {
         images.insert(image.id, (names.frame(&image.file_name, None)?, image));
@@ -77,18 +87,25 @@ pub(crate) fn read(input: impl BufRead, names: &Names) -> Result<LabeledData, Im
         let context = |message: String| ImportError::invalid(format!("annotation {}: {message}", annotation.id));
         let &(frame, image) =
             images.get(&annotation.image_id).ok_or_else(|| context(format!("no image {}", annotation.image_id)))?;
-        let name = categories
+        let category = categories
             .get(&annotation.category_id)
             .ok_or_else(|| context(format!("no category {}", annotation.category_id)))?;
-        let label = names.label(name)?;
+        let label = names.label(&category.name)?;
         let mut attributes = annotation.attributes;
         let occluded = attributes.remove("occluded").is_some_and(|v| v.as_bool() == Some(true));
         let rotation = attributes.remove("rotation").and_then(|v| v.as_f64()).unwrap_or(0.0);
         let track = attributes.remove("track_id").and_then(|v| v.as_i64());
         let keyframe = attributes.remove("keyframe").map(|v| v.as_bool() == Some(true));
         let values = Names::values(label, attributes.iter().map(|(k, v)| (k.clone(), text(v))));
-        let geometries =
+        let mut geometries =
             geometry(&annotation.segmentation, &annotation.bbox, image.width, image.height).map_err(context)?;
+        let mut elements = Vec::new();
+        if task == Task::Keypoints {
+            geometries.retain(|(kind, _)| *kind != ShapeType::Rectangle);
+            let Some(keypoints) = &annotation.keypoints else { continue };
+            elements = skeleton_points(keypoints, category, names, frame).map_err(context)?;
+            geometries.push((ShapeType::Skeleton, Vec::new()));
+        }
         let group = (geometries.len() > 1).then_some(annotation.id);
         for (kind, points) in geometries {
             let shape = Shape {
@@ -105,7 +122,7 @@ pub(crate) fn read(input: impl BufRead, names: &Names) -> Result<LabeledData, Im
                 source: Source::Manual,
                 attributes: values.clone(),
                 score: None,
-                elements: Vec::new(),
+                elements: if kind == ShapeType::Skeleton { std::mem::take(&mut elements) } else { Vec::new() },
             };
             match (track, keyframe) {
                 (Some(track), Some(keyframe)) => tracks.entry(track).or_default().push((keyframe, shape)),
@@ -117,6 +134,26 @@ pub(crate) fn read(input: impl BufRead, names: &Names) -> Result<LabeledData, Im
         data.tracks.push(rebuild_track(shapes, names));
     }
     Ok(data)
+}
+
+/// The points of a COCO Keypoints annotation (`x, y, v` per name of the category's
+/// `keypoints`) as the elements of a skeleton.
+fn skeleton_points(keypoints: &[f64], category: &Category, names: &Names, frame: u32) -> Result<Vec<Shape>, String> {
+    if keypoints.len() % 3 != 0 {
+        return Err("keypoints are not x, y, v triples".into());
+    }
+    let mut elements = Vec::new();
+    for (i, point) in keypoints.chunks(3).enumerate() {
+        let name = category
+            .keypoints
+            .get(i)
+            .ok_or_else(|| format!("keypoint {} has no name in category {}", i + 1, category.name))?;
+        let sublabel = names.sublabel(&category.name, name).map_err(|e| e.to_string())?;
+        let mut element = new_shape(ShapeType::Points, frame, sublabel.id, vec![point[0], point[1]]);
+        (element.outside, element.occluded) = (point[2] == 0.0, point[2] == 1.0);
+        elements.push(element);
+    }
+    Ok(elements)
 }
 
 /// Per-frame shapes of one track back as keyframes: explicit keyframes, the last shape

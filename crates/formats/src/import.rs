@@ -35,6 +35,7 @@ impl From<zip::result::ZipError> for ImportError {
 pub enum ImportFormat {
     Cvat,
     Coco,
+    CocoKeypoints,
     Yolo,
     /// Detection (which reads Detection Track files too), Segmentation, Oriented
     /// Bounding Boxes and Pose.
@@ -44,8 +45,9 @@ pub enum ImportFormat {
 
 impl ImportFormat {
     /// In CVAT's registry order.
-    pub const IMPORTERS: [ImportFormat; 8] = [
+    pub const IMPORTERS: [ImportFormat; 9] = [
         ImportFormat::Coco,
+        ImportFormat::CocoKeypoints,
         ImportFormat::Cvat,
         ImportFormat::Yolo,
         ImportFormat::Ultralytics(Task::Detection),
@@ -59,6 +61,7 @@ impl ImportFormat {
         match self {
             ImportFormat::Cvat => "CVAT 1.1",
             ImportFormat::Coco => "COCO 1.0",
+            ImportFormat::CocoKeypoints => "COCO Keypoints 1.0",
             ImportFormat::Yolo => "YOLO 1.1",
             ImportFormat::Ultralytics(task) => task.name(),
             ImportFormat::UltralyticsClassification => "Ultralytics YOLO Classification 1.0",
@@ -69,7 +72,7 @@ impl ImportFormat {
     pub fn extensions(self) -> &'static str {
         match self {
             ImportFormat::Cvat => "XML, ZIP",
-            ImportFormat::Coco => "JSON, ZIP",
+            ImportFormat::Coco | ImportFormat::CocoKeypoints => "JSON, ZIP",
             ImportFormat::Yolo | ImportFormat::Ultralytics(_) | ImportFormat::UltralyticsClassification => "ZIP",
         }
     }
@@ -98,8 +101,9 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
     if !is_zip {
         let reader = std::io::BufReader::new(file);
         return match format {
-            ImportFormat::Cvat => crate::cvat_read::read(reader, &names),
-            ImportFormat::Coco => crate::coco_read::read(reader, &names),
+            ImportFormat::Cvat | ImportFormat::Coco | ImportFormat::CocoKeypoints => {
+                read_document(format, reader, &names)
+            }
             ImportFormat::Yolo | ImportFormat::Ultralytics(_) | ImportFormat::UltralyticsClassification => {
                 Err(ImportError::invalid(format!("{} files come as a zip archive", format.name())))
             }
@@ -110,20 +114,21 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         ImportFormat::Yolo => return crate::yolo::read(&mut archive, &names),
         ImportFormat::Ultralytics(task) => return crate::ultralytics::read(&mut archive, &names, task),
         ImportFormat::UltralyticsClassification => return crate::classification::read(&mut archive, &names),
-        ImportFormat::Cvat | ImportFormat::Coco => {}
+        ImportFormat::Cvat | ImportFormat::Coco | ImportFormat::CocoKeypoints => {}
     }
+    let prefix = if format == ImportFormat::CocoKeypoints { "person_keypoints_" } else { "instances_" };
     let wanted = |name: &str| match format {
         ImportFormat::Cvat => name.ends_with(".xml"),
         _ => {
             let base = name.rsplit('/').next().unwrap_or(name);
-            base.starts_with("instances_") && base.ends_with(".json")
+            base.starts_with(prefix) && base.ends_with(".json")
         }
     };
     let members: Vec<String> = archive.file_names().filter(|n| wanted(n)).map(str::to_string).collect();
     if members.is_empty() {
         let expected = match format {
-            ImportFormat::Cvat => "an .xml annotation file",
-            _ => "annotations/instances_<subset>.json",
+            ImportFormat::Cvat => "an .xml annotation file".to_string(),
+            _ => format!("annotations/{prefix}<subset>.json"),
         };
         return Err(ImportError::invalid(format!("The archive has no {expected} for {}", format.name())));
     }
@@ -131,11 +136,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
     for member in members {
         let entry = archive.by_name(&member)?;
         let reader = std::io::BufReader::new(entry.take(MAX_MEMBER_BYTES));
-        let part = match format {
-            ImportFormat::Cvat => crate::cvat_read::read(reader, &names),
-            _ => crate::coco_read::read(reader, &names),
-        }
-        .map_err(|err| match err {
+        let part = read_document(format, reader, &names).map_err(|err| match err {
             ImportError::Invalid(message) => ImportError::invalid(format!("{member}: {message}")),
             other => other,
         })?;
@@ -144,6 +145,19 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         data.tracks.extend(part.tracks);
     }
     Ok(data)
+}
+
+/// One annotation file of a format whose annotations are a single document.
+fn read_document(
+    format: ImportFormat,
+    reader: impl std::io::BufRead,
+    names: &Names,
+) -> Result<LabeledData, ImportError> {
+    match format {
+        ImportFormat::Cvat => crate::cvat_read::read(reader, names),
+        ImportFormat::CocoKeypoints => crate::coco_read::read(reader, names, crate::coco::Task::Keypoints),
+        _ => crate::coco_read::read(reader, names, crate::coco::Task::Instances),
+    }
 }
 
 /// The task's frames and labels by the names files use.

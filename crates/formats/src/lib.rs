@@ -37,6 +37,7 @@ use zip::write::SimpleFileOptions;
 /// The formats this server writes, by the names CVAT lists and clients send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    CocoKeypoints,
     CvatImages,
     CvatVideo,
     Coco,
@@ -49,8 +50,9 @@ pub enum Format {
 
 impl Format {
     /// In CVAT's registry order.
-    pub const EXPORTERS: [Format; 11] = [
+    pub const EXPORTERS: [Format; 12] = [
         Format::Coco,
+        Format::CocoKeypoints,
         Format::CvatVideo,
         Format::CvatImages,
         Format::Datumaro,
@@ -68,6 +70,7 @@ impl Format {
             Format::CvatImages => "CVAT for images 1.1",
             Format::CvatVideo => "CVAT for video 1.1",
             Format::Coco => "COCO 1.0",
+            Format::CocoKeypoints => "COCO Keypoints 1.0",
             Format::Yolo => "YOLO 1.1",
             Format::Ultralytics(task) => task.name(),
             Format::UltralyticsClassification => "Ultralytics YOLO Classification 1.0",
@@ -123,12 +126,13 @@ pub fn write_annotations<W: Write + Seek>(
                 }
                 out.flush()?;
             }
-            Format::Coco => {
+            format @ (Format::Coco | Format::CocoKeypoints) => {
+                let task = if format == Format::Coco { coco::Task::Instances } else { coco::Task::Keypoints };
                 let frames = per_frame(source, data);
                 for subset in coco::subsets(source) {
-                    zip.start_file(coco::file_name(subset), stored())?;
+                    zip.start_file(coco::file_name(task, subset), stored())?;
                     let mut out = std::io::BufWriter::new(&mut *zip);
-                    coco::write(source, &frames, subset, &mut out)?;
+                    coco::write(source, &frames, subset, task, &mut out)?;
                     out.flush()?;
                 }
             }
@@ -160,7 +164,7 @@ fn image_path(source: &ExportSource, frame: &FrameInfo, format: Option<Format>) 
     let name = archive_name(frame);
     match format {
         _ if source.backup.is_some() => format!("data/{name}"),
-        Some(Format::Coco | Format::Datumaro) => format!("images/{}/{name}", frame.subset),
+        Some(Format::Coco | Format::CocoKeypoints | Format::Datumaro) => format!("images/{}/{name}", frame.subset),
         Some(Format::Yolo) => yolo::image_path(frame, &name),
         Some(Format::Ultralytics(_)) => ultralytics::image_path(frame, &name),
         _ if source.meta.is_project() => format!("images/{}/{name}", frame.subset),

@@ -532,3 +532,50 @@ fn ultralytics_classification_lists_tags_per_item_and_reads_them_back() {
     assert_eq!(read.tags, data.tags);
     assert!(read.shapes.is_empty());
 }
+
+#[test]
+fn coco_keypoints_writes_the_reference_annotation_and_reads_the_skeleton_back() {
+    let mut source = source(Format::CocoKeypoints.name());
+    let label = |id: i64, name: &str, kind: &str, parent: Option<&str>, svg: &str| LabelInfo {
+        id,
+        name: name.into(),
+        color: "#000000".into(),
+        kind: kind.into(),
+        parent: parent.map(str::to_string),
+        svg: svg.into(),
+        attributes: Vec::new(),
+    };
+    let svg = r#"<line x1="1" y1="1" x2="2" y2="2" data-type="edge" data-node-from="1" data-node-to="2"></line><circle r="0.75" cx="1" cy="1" data-type="element node" data-element-id="1" data-node-id="1" data-label-name="nose"></circle>"#;
+    source.labels.push(label(3, "person", "skeleton", None, svg));
+    source.labels.push(label(4, "nose", "points", Some("person"), ""));
+    source.labels.push(label(5, "tail", "points", Some("person"), ""));
+    let point = |label_id: i64, x: f64, y: f64| shape(ShapeType::Points, 0, label_id, vec![x, y], Vec::new());
+    let mut skeleton = shape(ShapeType::Skeleton, 0, 3, Vec::new(), Vec::new());
+    let mut tail = point(5, 52.0, 60.0);
+    tail.occluded = true;
+    skeleton.elements = vec![point(4, 12.0, 30.0), tail];
+    let mut data = document();
+    data.shapes.push(skeleton.clone());
+    let (files, bytes) = text_files(&source, &data);
+    let json: serde_json::Value = serde_json::from_str(&files["annotations/person_keypoints_default.json"]).unwrap();
+    assert_eq!(
+        json["categories"],
+        serde_json::json!([
+            {"id": 1, "name": "car", "supercategory": "", "keypoints": [], "skeleton": []},
+            {"id": 2, "name": "road", "supercategory": "", "keypoints": [], "skeleton": []},
+            {"id": 3, "name": "person", "supercategory": "", "keypoints": ["nose", "tail"], "skeleton": [[1, 2]]},
+        ])
+    );
+    // Only the skeleton: boxes and polygons not grouped with one are left out.
+    assert_eq!(
+        json["annotations"],
+        serde_json::json!([{"id": 1, "image_id": 1, "category_id": 3, "segmentation": [], "area": 1200.0,
+            "bbox": [12.0, 30.0, 40.0, 30.0], "iscrowd": 0, "attributes": {"occluded": false, "keyframe": false},
+            "keypoints": [12.0, 30.0, 2, 52.0, 60.0, 1], "num_keypoints": 2}])
+    );
+    let read = read_back(ImportFormat::CocoKeypoints, &bytes, &source);
+    assert_eq!(read.shapes.len(), 1, "{read:?}");
+    let back = &read.shapes[0];
+    assert_eq!((back.kind, back.label_id, back.frame), (ShapeType::Skeleton, 3, 0));
+    assert_eq!(back.elements, skeleton.elements);
+}
