@@ -139,7 +139,7 @@ pub(crate) fn read(input: impl BufRead, names: &Names, task: Task) -> Result<Lab
 /// The points of a COCO Keypoints annotation (`x, y, v` per name of the category's
 /// `keypoints`) as the elements of a skeleton.
 fn skeleton_points(keypoints: &[f64], category: &Category, names: &Names, frame: u32) -> Result<Vec<Shape>, String> {
-    if keypoints.len() % 3 != 0 {
+    if !keypoints.len().is_multiple_of(3) {
         return Err("keypoints are not x, y, v triples".into());
     }
     let mut elements = Vec::new();
