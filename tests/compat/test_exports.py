@@ -776,3 +776,74 @@ def test_a_broken_backup_restores_nothing(base_url, new_user, tmp_path, case, re
         with pytest.raises(Exception, match=reason):
             client.tasks.create_from_backup(path, status_check_period=0.2)
         assert [t.id for t in client.tasks.list()] == before
+
+
+def test_a_project_backup_restores_with_its_tasks(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        project, (train, plain) = project_with_tasks(client, tmp_path)
+        backup = project.download_backup(tmp_path / "project.zip")
+        with zipfile.ZipFile(backup) as archive:
+            names = set(archive.namelist())
+            meta = json.loads(archive.read("project.json"))
+            first = json.loads(archive.read("task_0/task.json"))
+        # project.json, then each task by id under task_<n>/ with its media.
+        assert meta["name"] == "exported" and meta["version"] == "1.0"
+        assert {l["name"] for l in meta["labels"]} == {"car", "person", "sky"}
+        assert first["name"] == "part train" and first["subset"] == "train"
+        assert {f"task_{n}/{f}" for n in (0, 1) for f in ["task.json", "annotations.json"]} <= names
+        assert {n for n in names if "/data/" in n} == {
+            f"task_{n}/data/frame_{i:02d}.png" for n in (0, 1) for i in range(6)}
+
+        restored = client.projects.create_from_backup(backup, status_check_period=0.2)
+        assert restored.id != project.id and restored.name == "exported"
+        assert sorted(l.name for l in restored.get_labels()) == sorted(l.name for l in project.get_labels())
+        tasks = sorted(restored.get_tasks(), key=lambda t: t.id)
+        assert [(t.name, t.subset, t.size) for t in tasks] == [("part train", "train", 6), ("part ", "", 6)]
+        for before, after in zip([train, plain], tasks):
+            after = client.tasks.retrieve(after.id)
+            assert per_frame(after.get_annotations(), label_names(after)) == per_frame(
+                before.get_annotations(), label_names(before))
+        assert client.tasks.retrieve(tasks[1].id).get_frame(3, quality="original").read() == (
+            tmp_path / "plain" / "frame_03.png").read_bytes()
+        restore = next(r for r in client.api_client.requests_api.list()[0].results
+                       if r.operation.type == "import:backup")
+        assert restore.status.value == "finished" and restore.result_id == restored.id
+
+
+def test_the_cli_backs_up_and_restores_a_project(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        project = client.projects.create(models.ProjectWriteRequest(name="empty", labels=[{"name": "car"}]))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    cli.run(base_url, new_user, "project", "backup", str(project.id), str(out_dir),
+            "--completion_verification_period", "0.2")
+    (saved,) = list(out_dir.iterdir())
+    # A project without tasks is backed up and restored too.
+    assert zipfile.ZipFile(saved).namelist() == ["project.json"]
+    cli.run(base_url, new_user, "project", "create-from-backup", str(saved),
+            "--completion_verification_period", "0.2")
+    with make_client(base_url, credentials=new_user) as client:
+        restored = [p for p in client.projects.list() if p.name == "empty" and p.id != project.id]
+        assert len(restored) == 1 and [l.name for l in restored[0].get_labels()] == ["car"]
+
+
+def test_a_broken_project_backup_restores_nothing(base_url, new_user, tmp_path):
+    from test_task_data import make_images
+    make_images(tmp_path, 1)
+    path = tmp_path / "broken-project.zip"
+    spec = {"name": "half", "version": "1.0", "labels": [{"name": "car", "attributes": []}], "data": {},
+            "jobs": [{"start_frame": 0, "stop_frame": 0, "status": "annotation", "type": "annotation"}]}
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("project.json", json.dumps({"name": "half", "version": "1.0",
+                                                    "labels": [{"name": "car", "attributes": []}]}))
+        # The first task is whole, the second has no annotations.json.
+        for n in (0, 1):
+            archive.writestr(f"task_{n}/task.json", json.dumps(spec))
+            archive.writestr(f"task_{n}/data/a.png", (tmp_path / "frame_00.png").read_bytes())
+        archive.writestr("task_0/annotations.json", "[]")
+    with make_client(base_url, credentials=new_user) as client:
+        projects, tasks = [p.id for p in client.projects.list()], [t.id for t in client.tasks.list()]
+        with pytest.raises(Exception, match="The backup has no task_1/annotations.json"):
+            client.projects.create_from_backup(path, status_check_period=0.2)
+        assert [p.id for p in client.projects.list()] == projects
+        assert [t.id for t in client.tasks.list()] == tasks

@@ -118,8 +118,8 @@ impl Engine {
     /// of the same request exists).
     pub async fn start_export(&self, caller: &Caller, start: &ExportStart) -> ApiResult<(String, bool)> {
         let format = match start.backup {
-            true if !matches!(start.target, ExportTarget::Task(_)) => {
-                return Err(ApiError::bad_request("Only tasks are backed up here yet"));
+            true if matches!(start.target, ExportTarget::Job(_)) => {
+                return Err(ApiError::bad_request("Jobs are backed up with their task"));
             }
             true => None,
             false => Some(
@@ -156,7 +156,9 @@ impl Engine {
             .await
             .db()?
             .is_some();
-        if !has_data {
+        // A project is backed up with or without tasks.
+        let project_backup = start.backup && matches!(start.target, ExportTarget::Project(_));
+        if !(has_data || project_backup) {
             let message = match task {
                 Some(_) => "The task has no data to export",
                 None => "The project has no task with data to export",
@@ -263,6 +265,9 @@ impl Engine {
                 let source = self.task_source(&client, task, Some(job), base_url, save_images).await?;
                 (source, self.document_of(&client, task, AnnotationTarget::Job(job)).await?)
             }
+            ExportTarget::Project(project) if params["backup"].as_bool() == Some(true) => {
+                (self.project_backup_source(&client, project, base_url).await?, LabeledData::default())
+            }
             ExportTarget::Project(project) => self.project_source(&client, project, base_url, save_images).await?,
         };
         source.format = format.unwrap_or_default();
@@ -320,23 +325,7 @@ impl Engine {
         base_url: &str,
         save_images: bool,
     ) -> ApiResult<(ExportSource, LabeledData)> {
-        let row = client
-            .query_one(
-                "SELECT p.name, p.bug_tracker, p.created_date, p.updated_date, o.username, a.username FROM projects p \
-                 LEFT JOIN users o ON o.id = p.owner_id LEFT JOIN users a ON a.id = p.assignee_id WHERE p.id = $1",
-                &[&project],
-            )
-            .await
-            .db()?;
-        let info = ProjectInfo {
-            id: project,
-            name: column(&row, 0)?,
-            bug_tracker: column(&row, 1)?,
-            created: python_time(column(&row, 2)?),
-            updated: python_time(column(&row, 3)?),
-            owner: person(column(&row, 4)?),
-            assignee: person(column(&row, 5)?),
-        };
+        let info = self.project_info(client, project).await?;
         let tasks: Vec<i64> = client
             .query(
                 "SELECT t.id FROM tasks t JOIN task_data d ON d.task_id = t.id WHERE t.project_id = $1 \
@@ -376,6 +365,75 @@ impl Engine {
             dumped: python_time(chrono::Utc::now()),
         };
         Ok((source, data))
+    }
+
+    async fn project_info(&self, client: &impl GenericClient, project: i64) -> ApiResult<ProjectInfo> {
+        let row = client
+            .query_one(
+                "SELECT p.name, p.bug_tracker, p.created_date, p.updated_date, o.username, a.username FROM projects p \
+                 LEFT JOIN users o ON o.id = p.owner_id LEFT JOIN users a ON a.id = p.assignee_id WHERE p.id = $1",
+                &[&project],
+            )
+            .await
+            .db()?;
+        Ok(ProjectInfo {
+            id: project,
+            name: column(&row, 0)?,
+            bug_tracker: column(&row, 1)?,
+            created: python_time(column(&row, 2)?),
+            updated: python_time(column(&row, 3)?),
+            owner: person(column(&row, 4)?),
+            assignee: person(column(&row, 5)?),
+        })
+    }
+
+    /// A project's backup (cvat-semantics §9): `project.json`, and for each task with data
+    /// (in id order) its backup files under `task_<n>/`; the frames of all those tasks,
+    /// each going to its task's `data/`.
+    async fn project_backup_source(
+        &self,
+        client: &impl GenericClient,
+        project: i64,
+        base_url: &str,
+    ) -> ApiResult<ExportSource> {
+        let info = self.project_info(client, project).await?;
+        let labels = self.export_labels(client, LabelOwner::Project(project)).await?;
+        let status: String =
+            client.query_one("SELECT status FROM projects WHERE id = $1", &[&project]).await.db()?.get(0);
+        let mut files = serde_json::Map::new();
+        files.insert(
+            "project.json".into(),
+            json!({"name": info.name, "bug_tracker": info.bug_tracker, "status": status,
+                   "labels": backup_labels(&labels), "version": "1.0"}),
+        );
+        let tasks = client
+            .query(
+                "SELECT t.id FROM tasks t JOIN task_data d ON d.task_id = t.id WHERE t.project_id = $1 ORDER BY t.id",
+                &[&project],
+            )
+            .await
+            .db()?;
+        let mut infos = Vec::with_capacity(tasks.len());
+        let mut frames = Vec::new();
+        for (n, row) in tasks.iter().enumerate() {
+            let task: i64 = column(row, 0)?;
+            let (task_info, task_data) = self.task_info(client, task, base_url).await?;
+            frames.extend(task_frames(client, &task_info, &task_data, None, true, Placement::default()).await?);
+            if let serde_json::Value::Object(task_files) = self.backup_files(client, task, &labels).await? {
+                files.extend(task_files.into_iter().map(|(name, content)| (format!("task_{n}/{name}"), content)));
+            }
+            infos.push(task_info);
+        }
+        Ok(ExportSource {
+            format: String::new(),
+            save_images: true,
+            result_key: String::new(),
+            backup: Some(serde_json::Value::Object(files)),
+            meta: Meta::Project(info, infos),
+            labels,
+            frames,
+            dumped: python_time(chrono::Utc::now()),
+        })
     }
 
     async fn task_info(

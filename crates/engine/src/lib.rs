@@ -60,6 +60,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 13, name: "exports", sql: include_str!("../migrations/0013_exports.sql") },
     Migration { version: 14, name: "import_uploads", sql: include_str!("../migrations/0014_import_uploads.sql") },
     Migration { version: 15, name: "restores", sql: include_str!("../migrations/0015_restores.sql") },
+    Migration { version: 16, name: "restored_tasks", sql: include_str!("../migrations/0016_restored_tasks.sql") },
 ];
 
 /// A page of rendered documents and the total count.

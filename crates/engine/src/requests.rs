@@ -153,28 +153,39 @@ impl Engine {
     }
 
     /// Marks a request failed with a message for the user. A finished one stays finished.
-    /// A failed restore takes the task it made with it (nothing half-restored stays):
-    /// answers that task, whose blobs the caller has purged.
-    pub async fn fail_request(&self, id: &str, message: &str) -> ApiResult<Option<i64>> {
-        let client = self.client().await?;
-        let removed = client
-            .query_opt(
-                "DELETE FROM tasks WHERE id = (SELECT task_id FROM requests WHERE id = $1 \
-                 AND type = 'import:backup' AND status <> 'finished') RETURNING id",
+    /// A failed restore takes the tasks and the project it made with it (nothing
+    /// half-restored stays): answers those tasks, whose blobs the caller has purged.
+    pub async fn fail_request(&self, id: &str, message: &str) -> ApiResult<Vec<i64>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.db()?;
+        // What a failed restore made goes: its tasks (answered, for their blobs) and project.
+        let removed = tx
+            .query(
+                "DELETE FROM tasks WHERE id IN (SELECT t.task_id FROM restored_tasks t JOIN requests r \
+                 ON r.id = t.request_id WHERE r.id = $1 AND r.type = 'import:backup' AND r.status <> 'finished') \
+                 RETURNING id",
                 &[&id],
             )
             .await
             .db()?
-            .map(|row| column::<_, i64>(&row, 0))
-            .transpose()?;
-        client
-            .execute(
-                "UPDATE requests SET status = 'failed', message = $2, finished_date = now() \
-                 WHERE id = $1 AND status <> 'finished'",
-                &[&id, &message],
-            )
-            .await
-            .db()?;
+            .iter()
+            .map(|row| column::<_, i64>(row, 0))
+            .collect::<ApiResult<Vec<_>>>()?;
+        tx.execute(
+            "DELETE FROM projects WHERE id = (SELECT project_id FROM requests WHERE id = $1 \
+             AND type = 'import:backup' AND target = 'project' AND status <> 'finished')",
+            &[&id],
+        )
+        .await
+        .db()?;
+        tx.execute(
+            "UPDATE requests SET status = 'failed', message = $2, finished_date = now() \
+             WHERE id = $1 AND status <> 'finished'",
+            &[&id, &message],
+        )
+        .await
+        .db()?;
+        tx.commit().await.db()?;
         Ok(removed)
     }
 

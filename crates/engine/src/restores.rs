@@ -1,15 +1,16 @@
-//! Restoring task backups (`POST /api/tasks/backup/`): the uploaded archive becomes a new
-//! task of the user who sent it, in their organization context, in steps a worker of
-//! the export pool drives — the task with its labels (`restore_task`), its media
-//! (`restore_data`, processed by that worker like any upload), then each job's
-//! annotations (`complete_restore`); every step runs as that user, so their rights are
-//! checked as for the same calls over HTTP. A restore that fails after the task was
-//! made removes the task: nothing half-restored stays.
+//! Restoring backups (`POST /api/tasks/backup/`, `POST /api/projects/backup/`): the
+//! uploaded archive becomes a new task — or a new project with its tasks — of the user
+//! who sent it, in their organization context, in steps a worker of the export pool
+//! drives: for a project its labels first (`restore_project`), then per task (its
+//! `slot` in the backup) the task (`restore_task`), its media (`restore_data`, processed
+//! by that worker like any upload) and each job's annotations (`complete_restore`).
+//! Every step runs as that user, so their rights are checked as for the same calls over
+//! HTTP, and each makes its object once however often a worker retries it. A restore
+//! that fails removes what it made: nothing half-restored stays.
 
 use crate::access::allow;
 use crate::annotations::{AnnotationSave, AnnotationTarget};
 use crate::imports::{reason, requester, requester_params};
-use crate::labels::LabelOwner;
 use crate::{Caller, Engine};
 use cvat_db::{column, DbResultExt};
 use cvat_error::{ApiError, ApiResult, ErrorKind};
@@ -26,8 +27,19 @@ impl Engine {
     }
 
     /// Records a restore of the uploaded backup named `filename` (or the stored object
-    /// `file_key`); answers the request's id.
-    pub async fn start_restore(&self, caller: &Caller, filename: &str, file_key: &str) -> ApiResult<String> {
+    /// `file_key`) into a new `target` (`task` or `project`); answers the request's id.
+    pub async fn start_restore(
+        &self,
+        caller: &Caller,
+        target: &str,
+        filename: &str,
+        file_key: &str,
+    ) -> ApiResult<String> {
+        let target = match target {
+            "" | "task" => "task",
+            "project" => "project",
+            other => return Err(ApiError::bad_request(format!("Backups of a {other} are not restored"))),
+        };
         self.check_can_restore(caller).await?;
         let mut client = self.client().await?;
         let tx = client.transaction().await.db()?;
@@ -52,7 +64,7 @@ impl Engine {
             column(&row, 0)?
         };
         let id = format!(
-            "action=import&target=task&subresource=backup&user_id={}&key={}",
+            "action=import&target={target}&subresource=backup&user_id={}&key={}",
             caller.id(),
             uuid::Uuid::new_v4().simple()
         );
@@ -62,8 +74,8 @@ impl Engine {
         crate::users::remember_all(&tx, &[Some(&caller.user)]).await?;
         tx.execute(
             "INSERT INTO requests (id, type, target, owner_id, organization_id, params) \
-             VALUES ($1, 'import:backup', 'task', $2, $3, $4)",
-            &[&id, &caller.id(), &caller.context.org(), &params],
+             VALUES ($1, 'import:backup', $2, $3, $4, $5)",
+            &[&id, &target, &caller.id(), &caller.context.org(), &params],
         )
         .await
         .db()?;
@@ -71,38 +83,75 @@ impl Engine {
         Ok(id)
     }
 
-    /// The open restore `request_id`: its params and the task made so far.
-    async fn restore_request(&self, request_id: &str) -> ApiResult<(Value, Option<i64>)> {
+    /// The open restore `request_id`.
+    async fn restore_request(&self, request_id: &str) -> ApiResult<Restore> {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT params, task_id FROM requests WHERE id = $1 AND type = 'import:backup' \
+                "SELECT params, target, project_id FROM requests WHERE id = $1 AND type = 'import:backup' \
                  AND status IN ('queued', 'started')",
                 &[&request_id],
             )
             .await
             .db()?
             .ok_or_else(|| ApiError::detail(ErrorKind::NotFound, "There is no open restore with this id"))?;
-        Ok((column(&row, 0)?, column(&row, 1)?))
+        Ok(Restore {
+            params: column(&row, 0)?,
+            project: column::<_, String>(&row, 1)? == "project",
+            made_project: column(&row, 2)?,
+        })
     }
 
-    /// Step 1: the task of `task.json` (name, bug tracker, subset, labels; segment size
-    /// and overlap from its jobs), made once per request; answers `{"task_id", "labels"}`
-    /// (the labels as exports describe them, with their new ids).
-    pub async fn restore_task(&self, request_id: &str, task_json: &str) -> ApiResult<String> {
-        let (params, made) = self.restore_request(request_id).await?;
-        let task = match made {
+    /// The task a restore made for `slot`, if it made it yet.
+    async fn restored_task(&self, request_id: &str, slot: i32) -> ApiResult<Option<i64>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT task_id FROM restored_tasks WHERE request_id = $1 AND slot = $2", &[&request_id, &slot])
+            .await
+            .db()?;
+        row.map(|r| column(&r, 0)).transpose()
+    }
+
+    /// For a project backup, first: the project of `project.json` (name, bug tracker,
+    /// labels), made once per request; answers `{"project_id"}`.
+    pub async fn restore_project(&self, request_id: &str, project_json: &str) -> ApiResult<String> {
+        let restore = self.restore_request(request_id).await?;
+        if !restore.project {
+            return Err(ApiError::bad_request("This restore makes a task, not a project"));
+        }
+        let project = match restore.made_project {
+            Some(project) => project,
+            None => {
+                let spec = backup_spec(project_json, "project.json")?;
+                let body = json!({
+                    "name": spec["name"], "bug_tracker": spec["bug_tracker"].as_str().unwrap_or_default(),
+                    "labels": spec["labels"],
+                });
+                let created: Value =
+                    serde_json::from_str(&self.create_project(&requester(&restore.params), &body.to_string()).await?)
+                        .map_err(|_| ApiError::internal())?;
+                let project = created["id"].as_i64().ok_or_else(ApiError::internal)?;
+                let client = self.client().await?;
+                client
+                    .execute("UPDATE requests SET project_id = $2 WHERE id = $1", &[&request_id, &project])
+                    .await
+                    .db()?;
+                project
+            }
+        };
+        Ok(json!({"project_id": project}).to_string())
+    }
+
+    /// Per task: the task of `task.json` (name, bug tracker, subset; segment size and
+    /// overlap from its jobs; its labels, or in a project the project's), made once per
+    /// request and slot; answers `{"task_id", "labels"}` (the labels as exports describe
+    /// them, with their new ids).
+    pub async fn restore_task(&self, request_id: &str, slot: i32, task_json: &str) -> ApiResult<String> {
+        let restore = self.restore_request(request_id).await?;
+        let task = match self.restored_task(request_id, slot).await? {
             Some(task) => task,
             None => {
-                let spec: Value = serde_json::from_str(task_json)
-                    .map_err(|e| ApiError::bad_request(format!("task.json is not JSON: {e}")))?;
-                match spec["version"].as_str() {
-                    Some("1.0") => {}
-                    other => {
-                        let version = other.unwrap_or("No");
-                        return Err(ApiError::bad_request(format!("{version} version is not supported")));
-                    }
-                }
+                let spec = backup_spec(task_json, "task.json")?;
                 let jobs = spec["jobs"].as_array().cloned().unwrap_or_default();
                 let frames = |job: Option<&Value>, key: &str| job.and_then(|j| j[key].as_i64());
                 let segment_size = match (frames(jobs.first(), "start_frame"), frames(jobs.first(), "stop_frame")) {
@@ -114,21 +163,39 @@ impl Engine {
                     _ => 0,
                 };
                 let text = |key: &str| spec[key].as_str().unwrap_or_default().to_string();
-                let body = json!({
+                let mut body = json!({
                     "name": spec["name"], "bug_tracker": text("bug_tracker"), "subset": text("subset"),
-                    "labels": spec["labels"], "segment_size": segment_size, "overlap": overlap,
+                    "segment_size": segment_size, "overlap": overlap,
                 });
+                match (restore.project, restore.made_project) {
+                    (false, _) => body["labels"] = spec["labels"].clone(),
+                    (true, Some(project)) => body["project_id"] = json!(project),
+                    (true, None) => return Err(ApiError::bad_request("The restore has no project yet")),
+                }
                 let created: Value =
-                    serde_json::from_str(&self.create_task(&requester(&params), &body.to_string()).await?)
+                    serde_json::from_str(&self.create_task(&requester(&restore.params), &body.to_string()).await?)
                         .map_err(|_| ApiError::internal())?;
                 let task = created["id"].as_i64().ok_or_else(ApiError::internal)?;
                 let client = self.client().await?;
-                client.execute("UPDATE requests SET task_id = $2 WHERE id = $1", &[&request_id, &task]).await.db()?;
+                client
+                    .execute(
+                        "INSERT INTO restored_tasks (request_id, slot, task_id) VALUES ($1, $2, $3)",
+                        &[&request_id, &slot, &task],
+                    )
+                    .await
+                    .db()?;
+                if !restore.project {
+                    client
+                        .execute("UPDATE requests SET task_id = $2 WHERE id = $1", &[&request_id, &task])
+                        .await
+                        .db()?;
+                }
                 task
             }
         };
         let client = self.client().await?;
-        let labels = self.export_labels(&client, LabelOwner::Task(task)).await?;
+        let owner = self.task_label_owner_unchecked(&client, task).await?;
+        let labels = self.export_labels(&client, owner).await?;
         Ok(json!({"task_id": task, "labels": labels}).to_string())
     }
 
@@ -141,11 +208,17 @@ impl Engine {
         files: &[UploadedFile],
         data_json: &str,
     ) -> ApiResult<ProcessTaskData> {
-        let (params, made) = self.restore_request(request_id).await?;
-        if made != Some(task) {
-            return Err(ApiError::bad_request("The restore made another task"));
+        let restore = self.restore_request(request_id).await?;
+        let client = self.client().await?;
+        let made = client
+            .query_opt("SELECT 1 FROM restored_tasks WHERE request_id = $1 AND task_id = $2", &[&request_id, &task])
+            .await
+            .db()?;
+        drop(client);
+        if made.is_none() {
+            return Err(ApiError::bad_request("The restore did not make this task"));
         }
-        let caller = requester(&params);
+        let caller = requester(&restore.params);
         let data: Value = serde_json::from_str(data_json).unwrap_or_default();
         let mut body = json!({
             "image_quality": data["image_quality"].as_i64().unwrap_or(70),
@@ -159,15 +232,29 @@ impl Engine {
         self.start_data(&caller, task, &body.to_string(), "").await
     }
 
-    /// Step 3: each annotation job's document (a JSON array in job order, ids in place
-    /// of names) saved as the user; the request then names the task as its result. A
-    /// document the task refuses fails the restore and removes the task (answered, for
-    /// its blobs to be purged).
-    pub async fn complete_restore(&self, request_id: &str, body: Vec<u8>) -> ApiResult<Option<i64>> {
-        let (params, made) = self.restore_request(request_id).await?;
-        let task = made.ok_or_else(|| ApiError::bad_request("The restore has no task yet"))?;
-        let caller = requester(&params);
+    /// Per task, last: each annotation job's document (a JSON array in job order, ids in
+    /// place of names) saved as the user; after the `last` task the request names the
+    /// task or project as its result. A document the task refuses fails the restore and
+    /// removes what it made (answered, for their blobs to be purged). A project backup
+    /// without tasks sends an empty array for slot 0.
+    pub async fn complete_restore(
+        &self,
+        request_id: &str,
+        slot: i32,
+        last: bool,
+        body: Vec<u8>,
+    ) -> ApiResult<Vec<i64>> {
+        let restore = self.restore_request(request_id).await?;
+        let task = self.restored_task(request_id, slot).await?;
+        let caller = requester(&restore.params);
         let saved = async {
+            let documents: Vec<Value> = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::bad_request(format!("annotations.json is not a list of documents: {e}")))?;
+            let task = match task {
+                Some(task) => task,
+                None if restore.project && documents.is_empty() => return Ok(()),
+                None => return Err(ApiError::bad_request("The restore has no task for these annotations yet")),
+            };
             let client = self.client().await?;
             let processing = client
                 .query_opt(
@@ -180,10 +267,6 @@ impl Engine {
                 let message: String = column(&row, 0)?;
                 return Err(ApiError::bad_request(format!("The backup's media could not be used: {message}")));
             }
-            drop(client);
-            let documents: Vec<Value> = serde_json::from_slice(&body)
-                .map_err(|e| ApiError::bad_request(format!("annotations.json is not a list of documents: {e}")))?;
-            let client = self.client().await?;
             let jobs = client
                 .query("SELECT id FROM jobs WHERE task_id = $1 AND type = 'annotation' ORDER BY id", &[&task])
                 .await
@@ -205,13 +288,38 @@ impl Engine {
             Ok(())
         };
         match saved.await {
-            Ok(()) => {
+            Ok(()) if last => {
                 let client = self.client().await?;
-                client.execute("UPDATE requests SET result_id = task_id WHERE id = $1", &[&request_id]).await.db()?;
-                self.finish_request(&client, request_id).await.map(|_| None)
+                client
+                    .execute(
+                        "UPDATE requests SET result_id = coalesce(project_id, task_id) WHERE id = $1",
+                        &[&request_id],
+                    )
+                    .await
+                    .db()?;
+                self.finish_request(&client, request_id).await.map(|_| Vec::new())
             }
+            Ok(()) => Ok(Vec::new()),
             Err(err) if err.status_code() < 500 => self.fail_request(request_id, &reason(&err)).await,
             Err(err) => Err(err),
         }
+    }
+}
+
+/// A restore's state: what it makes and what it made so far.
+struct Restore {
+    params: Value,
+    /// A project backup (else a task backup).
+    project: bool,
+    made_project: Option<i64>,
+}
+
+/// `task.json` or `project.json`, of a version this server reads.
+fn backup_spec(text: &str, name: &str) -> ApiResult<Value> {
+    let spec: Value =
+        serde_json::from_str(text).map_err(|e| ApiError::bad_request(format!("{name} is not JSON: {e}")))?;
+    match spec["version"].as_str() {
+        Some("1.0") => Ok(spec),
+        other => Err(ApiError::bad_request(format!("{} version is not supported", other.unwrap_or("No")))),
     }
 }

@@ -163,7 +163,14 @@ pub(crate) fn archive_name(frame: &FrameInfo) -> String {
 fn image_path(source: &ExportSource, frame: &FrameInfo, format: Option<Format>) -> String {
     let name = archive_name(frame);
     match format {
-        _ if source.backup.is_some() => format!("data/{name}"),
+        // A project's backup has a folder per task, in the order of its tasks.
+        _ if source.backup.is_some() => match &source.meta {
+            Meta::Project(_, tasks) => {
+                let n = tasks.iter().position(|t| t.id == frame.task_id).unwrap_or_default();
+                format!("task_{n}/data/{name}")
+            }
+            _ => format!("data/{name}"),
+        },
         Some(Format::Coco | Format::CocoKeypoints | Format::Datumaro) => format!("images/{}/{name}", frame.subset),
         Some(Format::Yolo) => yolo::image_path(frame, &name),
         Some(Format::Ultralytics(_)) => ultralytics::image_path(frame, &name),

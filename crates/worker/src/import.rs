@@ -37,12 +37,11 @@ pub(crate) async fn spool(blobs: &dyn BlobStore, keys: &[String], what: &str) ->
     Ok(file)
 }
 
-/// A document for the task service as the parts of a streamed call.
-pub(crate) fn document_parts(request_id: &str, body: &[u8]) -> impl futures_util::Stream<Item = ImportPart> {
-    let parts: Vec<ImportPart> = body
-        .chunks(PART_BYTES)
-        .map(|piece| ImportPart { request_id: request_id.to_string(), json: piece.to_vec() })
-        .collect();
+/// A document for the task service as the parts of a streamed call, each a copy of
+/// `head` (the request, and for restores the task's place) with a piece of `body`.
+pub(crate) fn document_parts(head: &ImportPart, body: &[u8]) -> impl futures_util::Stream<Item = ImportPart> {
+    let parts: Vec<ImportPart> =
+        body.chunks(PART_BYTES).map(|piece| ImportPart { json: piece.to_vec(), ..head.clone() }).collect();
     futures_util::stream::iter(parts)
 }
 
@@ -74,7 +73,8 @@ pub async fn import_annotations(
     .await?;
     match read {
         Ok(body) => {
-            task.clone().complete_import(document_parts(&work.request_id, &body)).await?;
+            let head = ImportPart { request_id: work.request_id.clone(), ..Default::default() };
+            task.clone().complete_import(document_parts(&head, &body)).await?;
         }
         Err(ImportError::Invalid(message)) => {
             task.clone().fail_data(fail(message)).await?;

@@ -29,6 +29,7 @@ impl From<anyhow::Error> for Failure {
 }
 
 /// Where task data comes from besides the uploads.
+#[derive(Clone)]
 pub(crate) struct Sources<'a> {
     pub blobs: Arc<dyn BlobStore>,
     pub share: Share,

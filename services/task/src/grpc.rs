@@ -85,17 +85,18 @@ fn annotation_target(query: AnnotationsQuery) -> ApiResult<(Caller, AnnotationTa
 }
 
 /// A document a worker sends in parts: the request it belongs to and its bytes.
-async fn collect_import(parts: &mut Streaming<ImportPart>) -> ApiResult<(String, Vec<u8>)> {
+/// An import's or restore's parts: the first names the call, all carry body bytes.
+async fn collect_import(parts: &mut Streaming<ImportPart>) -> ApiResult<(ImportPart, Vec<u8>)> {
     let broken = |e: tonic::Status| {
         tracing::warn!(error = %e, "a document from a worker broke off");
         ApiError::bad_request("The document broke off.")
     };
-    let first = parts.message().await.map_err(broken)?.unwrap_or_default();
-    let mut body = first.json;
+    let mut first = parts.message().await.map_err(broken)?.unwrap_or_default();
+    let mut body = std::mem::take(&mut first.json);
     while let Some(part) = parts.message().await.map_err(broken)? {
         body.extend_from_slice(&part.json);
     }
-    Ok((first.request_id, body))
+    Ok((first, body))
 }
 
 /// A save's parts: the first names the call, all carry body bytes.
@@ -446,7 +447,8 @@ impl Task for TaskService {
 
     async fn start_restore(&self, request: Request<ImportStart>) -> Reply<ExportStarted> {
         handle(request, "StartRestore", |r| async move {
-            let rq_id = self.engine.start_restore(&Caller::from_wire(r.caller)?, &r.filename, &r.file_key).await?;
+            let caller = Caller::from_wire(r.caller)?;
+            let rq_id = self.engine.start_restore(&caller, &r.target, &r.filename, &r.file_key).await?;
             let work = Work::RestoreBackup(RestoreBackup { request_id: rq_id.clone() });
             self.queue_export_work(&rq_id, work).await?;
             Ok(ExportStarted { rq_id, queued: true })
@@ -499,8 +501,16 @@ impl TaskInternal for InternalService {
 
     async fn complete_import(&self, request: Request<Streaming<ImportPart>>) -> Reply<Empty> {
         handle(request, "CompleteImport", |mut parts| async move {
-            let (request_id, body) = collect_import(&mut parts).await?;
-            self.engine.complete_import(&request_id, body).await.map(|_| Empty {})
+            let (head, body) = collect_import(&mut parts).await?;
+            self.engine.complete_import(&head.request_id, body).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn restore_project(&self, request: Request<ImportPart>) -> Reply<Document> {
+        handle(request, "RestoreProject", |r| async move {
+            let json = String::from_utf8(r.json).map_err(|_| ApiError::bad_request("project.json is not UTF-8"))?;
+            self.engine.restore_project(&r.request_id, &json).await.map(document)
         })
         .await
     }
@@ -508,7 +518,7 @@ impl TaskInternal for InternalService {
     async fn restore_task(&self, request: Request<ImportPart>) -> Reply<Document> {
         handle(request, "RestoreTask", |r| async move {
             let task_json = String::from_utf8(r.json).map_err(|_| ApiError::bad_request("task.json is not UTF-8"))?;
-            self.engine.restore_task(&r.request_id, &task_json).await.map(document)
+            self.engine.restore_task(&r.request_id, r.slot, &task_json).await.map(document)
         })
         .await
     }
@@ -522,9 +532,10 @@ impl TaskInternal for InternalService {
 
     async fn complete_restore(&self, request: Request<Streaming<ImportPart>>) -> Reply<Empty> {
         handle(request, "CompleteRestore", |mut parts| async move {
-            let (request_id, body) = collect_import(&mut parts).await?;
-            if let Some(removed) = self.engine.complete_restore(&request_id, body).await? {
-                crate::blobs::purge(&self.broker, vec![removed]).await;
+            let (head, body) = collect_import(&mut parts).await?;
+            let removed = self.engine.complete_restore(&head.request_id, head.slot, head.last, body).await?;
+            if !removed.is_empty() {
+                crate::blobs::purge(&self.broker, removed).await;
             }
             Ok(Empty {})
         })
@@ -558,8 +569,9 @@ impl TaskInternal for InternalService {
 
     async fn fail_data(&self, request: Request<DataFailure>) -> Reply<Empty> {
         handle(request, "FailData", |r| async move {
-            if let Some(removed) = self.engine.fail_request(&r.request_id, &r.message).await? {
-                crate::blobs::purge(&self.broker, vec![removed]).await;
+            let removed = self.engine.fail_request(&r.request_id, &r.message).await?;
+            if !removed.is_empty() {
+                crate::blobs::purge(&self.broker, removed).await;
             }
             Ok(Empty {})
         })

@@ -1,7 +1,8 @@
-//! Restoring task backups: `POST /api/tasks/backup/?filename=` in CVAT's upload protocol
-//! (Upload-Start, the TUS upload of the archive — `HEAD`/`PATCH /api/tasks/backup/{file_id}`
-//! — and Upload-Finish, answered 202 with the request's id) or one multipart request
-//! carrying `task_file`. An export worker restores the task; the request then names it
+//! Restoring task and project backups: `POST /api/{tasks,projects}/backup/?filename=` in
+//! CVAT's upload protocol (Upload-Start, the TUS upload of the archive —
+//! `HEAD`/`PATCH …/backup/{file_id}` — and Upload-Finish, answered 202 with the request's
+//! id) or one multipart request carrying `task_file` / `project_file`. An export worker
+//! restores the task or the project with its tasks; the request then names it
 //! (`result_id`).
 
 use super::data::{
@@ -18,12 +19,15 @@ use cvat_error::ApiError;
 use cvat_proto::task::ImportStart;
 use std::collections::HashMap;
 
-/// Registered before `/api/tasks/{id}`, which would take `backup` for an id.
+/// Registered before `/api/tasks/{id}` and `/api/projects/{id}`, which would take
+/// `backup` for an id.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/tasks/backup", vec![on(Method::POST, restore)])).service(resource(
-        "/api/tasks/backup/{file_id}",
-        vec![on(Method::HEAD, tus_offset), on(Method::PATCH, tus_append)],
-    ));
+    for target in ["tasks", "projects"] {
+        cfg.service(resource(&format!("/api/{target}/backup"), vec![on(Method::POST, restore)])).service(resource(
+            &format!("/api/{target}/backup/{{file_id}}"),
+            vec![on(Method::HEAD, tus_offset), on(Method::PATCH, tus_append)],
+        ));
+    }
 }
 
 #[utoipa::path(post, path = "/api/tasks/backup", operation_id = "tasks_create_backup", tag = "tasks",
@@ -43,8 +47,10 @@ pub async fn restore(
     if header(&req, "Upload-Start") {
         return Ok(HttpResponse::Accepted().finish());
     }
+    let target = super::exports::target(&req);
     let mut start = ImportStart {
         caller: Some(documents::caller(&req, auth)),
+        target: target.to_string(),
         filename: query.get("filename").cloned().unwrap_or_default(),
         ..Default::default()
     };
@@ -53,11 +59,11 @@ pub async fn restore(
             return Err(ApiError::field("filename", "This field is required.").into());
         }
     } else if is_multipart(&req) {
-        start.file_key = receive_file(&req, &state, payload, "task_file").await?;
+        start.file_key = receive_file(&req, &state, payload, &format!("{target}_file")).await?;
     } else {
-        return Err(ApiError::bad_request(
-            "Send the backup: as multipart `task_file`, or with Upload-Start, a resumable upload and Upload-Finish",
-        )
+        return Err(ApiError::bad_request(format!(
+            "Send the backup: as multipart `{target}_file`, or with Upload-Start, a resumable upload and Upload-Finish"
+        ))
         .into());
     }
     let file_key = start.file_key.clone();

@@ -131,8 +131,10 @@ pub(super) struct TusTarget {
 impl TusTarget {
     pub(super) fn of(req: &HttpRequest, id: i64) -> Self {
         let path = req.path();
-        if path.starts_with("/api/tasks/backup") {
-            return Self { task_id: 0, job_id: 0, purpose: "backup", path: "/api/tasks/backup".into() };
+        for collection in ["/api/tasks/backup", "/api/projects/backup"] {
+            if path.starts_with(collection) {
+                return Self { task_id: 0, job_id: 0, purpose: "backup", path: collection.into() };
+            }
         }
         let (collection, purpose) =
             if path.contains("/annotations") { ("annotations", "annotations") } else { ("data", "") };

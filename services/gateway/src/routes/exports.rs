@@ -1,6 +1,7 @@
-//! Dataset exports of tasks and jobs: `POST …/dataset/export` starts one (202 and its
-//! request id; the export workers write the archive), `GET …/dataset/download?rq_id=`
-//! streams the finished archive from the object store to the user who asked for it.
+//! Dataset exports of tasks, jobs and projects and backups of tasks and projects:
+//! `POST …/dataset/export` or `…/backup/export` starts one (202 and its request id; the
+//! export workers write the archive), `GET …/download?rq_id=` streams the finished
+//! archive from the object store to the user who asked for it.
 
 use super::documents;
 use super::resource;
@@ -24,10 +25,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource(&format!("/api/{target}/{{id}}/dataset"), vec![on(Method::GET, legacy_dataset)]));
     }
     // A project has no annotation document of its own: this is only CVAT 2.x's export.
-    cfg.service(resource("/api/projects/{id}/annotations", vec![on(Method::GET, legacy_annotations)]))
-        .service(resource("/api/tasks/{id}/backup/export", vec![on(Method::POST, start_backup)]))
-        .service(resource("/api/tasks/{id}/backup/download", vec![on(Method::GET, download)]))
-        .service(resource("/api/tasks/{id}/backup", vec![on(Method::GET, legacy_backup)]));
+    cfg.service(resource("/api/projects/{id}/annotations", vec![on(Method::GET, legacy_annotations)]));
+    for target in ["tasks", "projects"] {
+        cfg.service(resource(&format!("/api/{target}/{{id}}/backup/export"), vec![on(Method::POST, start_backup)]))
+            .service(resource(&format!("/api/{target}/{{id}}/backup/download"), vec![on(Method::GET, download)]))
+            .service(resource(&format!("/api/{target}/{{id}}/backup"), vec![on(Method::GET, legacy_backup)]));
+    }
 }
 
 /// CVAT's `RqId`.

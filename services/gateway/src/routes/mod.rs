@@ -74,8 +74,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     users::configure(cfg);
     organizations::configure(cfg);
     invitations::configure(cfg);
-    projects::configure(cfg);
     backups::configure(cfg);
+    projects::configure(cfg);
     tasks::configure(cfg);
     jobs::configure(cfg);
     jobs::configure_legacy(cfg);
