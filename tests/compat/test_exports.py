@@ -50,7 +50,8 @@ def test_the_formats_list_names_exactly_the_working_exporters(base_url, new_user
     # As CVAT: one importer for both CVAT flavours, none for Detection Track (Detection
     # reads track numbers), the Ultralytics ones in CVAT's order.
     assert [(f["name"], f["ext"]) for f in formats["importers"]] == [
-        ("COCO 1.0", "JSON, ZIP"), ("COCO Keypoints 1.0", "JSON, ZIP"), ("CVAT 1.1", "XML, ZIP"), ("YOLO 1.1", "ZIP"),
+        ("COCO 1.0", "JSON, ZIP"), ("COCO Keypoints 1.0", "JSON, ZIP"), ("CVAT 1.1", "XML, ZIP"),
+        ("Datumaro 1.0", "JSON, ZIP"), ("YOLO 1.1", "ZIP"),
         ("Ultralytics YOLO Detection 1.0", "ZIP"), ("Ultralytics YOLO Segmentation 1.0", "ZIP"),
         ("Ultralytics YOLO Oriented Bounding Boxes 1.0", "ZIP"), ("Ultralytics YOLO Pose 1.0", "ZIP"),
         ("Ultralytics YOLO Classification 1.0", "ZIP")]
@@ -286,7 +287,7 @@ def seen(task):
 
 @pytest.mark.parametrize("exporter, importer", [
     ("CVAT for images 1.1", "CVAT 1.1"), ("CVAT for video 1.1", "CVAT 1.1"), ("COCO 1.0", "COCO 1.0"),
-    ("COCO Keypoints 1.0", "COCO Keypoints 1.0"), ("YOLO 1.1", "YOLO 1.1"),
+    ("COCO Keypoints 1.0", "COCO Keypoints 1.0"), ("Datumaro 1.0", "Datumaro 1.0"), ("YOLO 1.1", "YOLO 1.1"),
     ("Ultralytics YOLO Detection 1.0", "Ultralytics YOLO Detection 1.0"),
     ("Ultralytics YOLO Detection Track 1.0", "Ultralytics YOLO Detection 1.0"),
     ("Ultralytics YOLO Oriented Bounding Boxes 1.0", "Ultralytics YOLO Oriented Bounding Boxes 1.0"),
@@ -325,6 +326,13 @@ def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, expor
             assert imported.shapes == []
             assert [(s.frame, s.outside) for s in track.shapes] == [(0, False), (1, False), (2, False), (3, True)]
             assert track.shapes[1].points == pytest.approx([2.0, 2.0, 12.0, 12.0], abs=0.01)
+        elif importer == "Datumaro 1.0":
+            # Everything but the 2D cuboid (the format has none); tracks again from their
+            # track_id and keyframe, the tag as a tag.
+            assert seen(fresh) == [(frame, [n for n in nodes if not n.startswith("('cuboid'")])
+                                   for frame, nodes in seen(source)]
+            assert len(imported.tracks) == 2 and [(t.frame, t.label_id) for t in imported.tags] == [
+                (0, by_name(fresh)["sky"])]
         elif importer == "COCO Keypoints 1.0":
             # Skeletons only: the plain one (its hand absent), and the track again from
             # its per-frame skeletons, each point a track of its own.

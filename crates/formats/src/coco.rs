@@ -158,7 +158,7 @@ pub fn write(
 }
 
 /// A skeleton's edges from its SVG (`data-node-from`/`data-node-to` of each line).
-fn edges(svg: &str) -> Vec<[u32; 2]> {
+pub(crate) fn edges(svg: &str) -> Vec<[u32; 2]> {
     let number = |line: &str, key: &str| -> Option<u32> {
         let at = line.find(key)? + key.len();
         line[at..].trim_start_matches(['=', '"', '\'']).split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()

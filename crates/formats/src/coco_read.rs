@@ -62,7 +62,7 @@ struct Annotation {
 
 /// An attribute value as text: integral numbers without a fraction, booleans as
 /// `true`/`false`.
-fn text(value: &Value) -> String {
+pub(crate) fn text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Number(n) => match n.as_f64() {
@@ -221,28 +221,32 @@ fn geometry(segmentation: &Value, bbox: &[f64], width: u32, height: u32) -> Resu
                 }
             })
             .collect(),
-        Value::Object(rle) => {
-            let size: Vec<u32> = rle
-                .get("size")
-                .and_then(Value::as_array)
-                .map(|s| s.iter().filter_map(|v| v.as_u64().map(|v| v as u32)).collect())
-                .unwrap_or_default();
-            let [h, w] = size[..] else { return Err("a mask needs \"size\": [height, width]".into()) };
-            if (width, height) != (0, 0) && (w, h) != (width, height) {
-                return Err(format!("the mask is {w}×{h} but its image is {width}×{height}"));
-            }
-            let counts = match rle.get("counts") {
-                Some(Value::Array(counts)) => counts.iter().map(|c| c.as_u64().unwrap_or(0)).collect(),
-                Some(Value::String(compressed)) => decompress(compressed)?,
-                _ => return Err("a mask needs \"counts\"".into()),
-            };
-            Ok(vec![(ShapeType::Mask, cvat_mask(&counts, w, h)?)])
-        }
+        Value::Object(_) => Ok(vec![mask_geometry(segmentation, width, height)?]),
         _ => match bbox {
             [x, y, w, h] => Ok(vec![(ShapeType::Rectangle, vec![*x, *y, x + w, y + h])]),
             _ => Err("a box needs \"bbox\": [x, y, width, height]".into()),
         },
     }
+}
+
+/// A COCO RLE (`{"counts": [...] or "compressed", "size": [h, w]}`, column-major over the
+/// image) as a CVAT mask; an image size of 0×0 is not checked.
+pub(crate) fn mask_geometry(rle: &Value, width: u32, height: u32) -> Result<(ShapeType, Vec<f64>), String> {
+    let size: Vec<u32> = rle
+        .get("size")
+        .and_then(Value::as_array)
+        .map(|s| s.iter().filter_map(|v| v.as_u64().map(|v| v as u32)).collect())
+        .unwrap_or_default();
+    let [h, w] = size[..] else { return Err("a mask needs \"size\": [height, width]".into()) };
+    if (width, height) != (0, 0) && (w, h) != (width, height) {
+        return Err(format!("the mask is {w}×{h} but its image is {width}×{height}"));
+    }
+    let counts = match rle.get("counts") {
+        Some(Value::Array(counts)) => counts.iter().map(|c| c.as_u64().unwrap_or(0)).collect(),
+        Some(Value::String(compressed)) => decompress(compressed)?,
+        _ => return Err("a mask needs \"counts\"".into()),
+    };
+    Ok((ShapeType::Mask, cvat_mask(&counts, w, h)?))
 }
 
 /// pycocotools' compressed counts (formats.md §2.3) as plain counts.

@@ -3,11 +3,10 @@
 //! skeletons' point categories, and one item per frame carrying every shape type but 2D
 //! cuboids: boxes, polygons, polylines, points, ellipses, masks (COCO's compressed RLE),
 //! skeletons (points with visibility) and tags; tracks as per-frame shapes with
-//! `track_id` and `keyframe`. Written with Python's `json.dump` separators.
-//!
-//! Not yet: skeleton joints (written empty), and the importer.
+//! `track_id` and `keyframe`; skeleton joints from the skeleton's edges. Written with
+//! Python's `json.dump` separators. The importer is `datumaro_read`.
 
-use crate::coco::coco_rle;
+use crate::coco::{coco_rle, edges};
 use crate::frames::{per_frame, FrameAnnotations, FrameShape};
 use crate::source::ExportSource;
 use crate::{item_id, stored, FormatError, Names};
@@ -230,7 +229,7 @@ pub fn write<W: Write + Seek>(
                 .filter(|l| l.parent.as_deref() == Some(skeleton.name.as_str()))
                 .map(|l| l.name.as_str())
                 .collect();
-            json!({"label_id": index, "labels": sublabels, "joints": []})
+            json!({"label_id": index, "labels": sublabels, "joints": edges(&skeleton.svg)})
         })
         .collect();
     let categories = json!({

@@ -36,6 +36,7 @@ pub enum ImportFormat {
     Cvat,
     Coco,
     CocoKeypoints,
+    Datumaro,
     Yolo,
     /// Detection (which reads Detection Track files too), Segmentation, Oriented
     /// Bounding Boxes and Pose.
@@ -45,10 +46,11 @@ pub enum ImportFormat {
 
 impl ImportFormat {
     /// In CVAT's registry order.
-    pub const IMPORTERS: [ImportFormat; 9] = [
+    pub const IMPORTERS: [ImportFormat; 10] = [
         ImportFormat::Coco,
         ImportFormat::CocoKeypoints,
         ImportFormat::Cvat,
+        ImportFormat::Datumaro,
         ImportFormat::Yolo,
         ImportFormat::Ultralytics(Task::Detection),
         ImportFormat::Ultralytics(Task::Segmentation),
@@ -62,6 +64,7 @@ impl ImportFormat {
             ImportFormat::Cvat => "CVAT 1.1",
             ImportFormat::Coco => "COCO 1.0",
             ImportFormat::CocoKeypoints => "COCO Keypoints 1.0",
+            ImportFormat::Datumaro => "Datumaro 1.0",
             ImportFormat::Yolo => "YOLO 1.1",
             ImportFormat::Ultralytics(task) => task.name(),
             ImportFormat::UltralyticsClassification => "Ultralytics YOLO Classification 1.0",
@@ -72,7 +75,7 @@ impl ImportFormat {
     pub fn extensions(self) -> &'static str {
         match self {
             ImportFormat::Cvat => "XML, ZIP",
-            ImportFormat::Coco | ImportFormat::CocoKeypoints => "JSON, ZIP",
+            ImportFormat::Coco | ImportFormat::CocoKeypoints | ImportFormat::Datumaro => "JSON, ZIP",
             ImportFormat::Yolo | ImportFormat::Ultralytics(_) | ImportFormat::UltralyticsClassification => "ZIP",
         }
     }
@@ -101,7 +104,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
     if !is_zip {
         let reader = std::io::BufReader::new(file);
         return match format {
-            ImportFormat::Cvat | ImportFormat::Coco | ImportFormat::CocoKeypoints => {
+            ImportFormat::Cvat | ImportFormat::Coco | ImportFormat::CocoKeypoints | ImportFormat::Datumaro => {
                 read_document(format, reader, &names)
             }
             ImportFormat::Yolo | ImportFormat::Ultralytics(_) | ImportFormat::UltralyticsClassification => {
@@ -114,11 +117,12 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         ImportFormat::Yolo => return crate::yolo::read(&mut archive, &names),
         ImportFormat::Ultralytics(task) => return crate::ultralytics::read(&mut archive, &names, task),
         ImportFormat::UltralyticsClassification => return crate::classification::read(&mut archive, &names),
-        ImportFormat::Cvat | ImportFormat::Coco | ImportFormat::CocoKeypoints => {}
+        ImportFormat::Cvat | ImportFormat::Coco | ImportFormat::CocoKeypoints | ImportFormat::Datumaro => {}
     }
     let prefix = if format == ImportFormat::CocoKeypoints { "person_keypoints_" } else { "instances_" };
     let wanted = |name: &str| match format {
         ImportFormat::Cvat => name.ends_with(".xml"),
+        ImportFormat::Datumaro => name.ends_with(".json") && name.split('/').rev().nth(1) == Some("annotations"),
         _ => {
             let base = name.rsplit('/').next().unwrap_or(name);
             base.starts_with(prefix) && base.ends_with(".json")
@@ -128,6 +132,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
     if members.is_empty() {
         let expected = match format {
             ImportFormat::Cvat => "an .xml annotation file".to_string(),
+            ImportFormat::Datumaro => "annotations/<subset>.json".to_string(),
             _ => format!("annotations/{prefix}<subset>.json"),
         };
         return Err(ImportError::invalid(format!("The archive has no {expected} for {}", format.name())));
@@ -156,6 +161,7 @@ fn read_document(
     match format {
         ImportFormat::Cvat => crate::cvat_read::read(reader, names),
         ImportFormat::CocoKeypoints => crate::coco_read::read(reader, names, crate::coco::Task::Keypoints),
+        ImportFormat::Datumaro => crate::datumaro_read::read(reader, names),
         _ => crate::coco_read::read(reader, names, crate::coco::Task::Instances),
     }
 }

@@ -12,6 +12,7 @@ mod cvat_read;
 mod cvat_video;
 mod darknet;
 mod datumaro;
+mod datumaro_read;
 mod frames;
 mod import;
 mod source;

@@ -304,6 +304,10 @@ fn datumaro_writes_the_reference_example() {
                 "group": 0, "label_id": 1, "points": [0.0, 400.0, 320.0, 300.0, 640.0, 400.0], "z_order": 0}],
              "attr": {"frame": 1}, "image": {"path": "img2.jpg", "size": [480, 640]}}]});
     assert_eq!(written, expected);
+    // Read back: the same shapes, from a file (the file names no source).
+    let mut document = document();
+    document.shapes.iter_mut().for_each(|s| s.source = Source::File);
+    assert_eq!(read_back(ImportFormat::Datumaro, &files[0].1, &source), document);
 }
 
 /// The CVAT for video example of the reference (formats.md §4): the same meta, each
