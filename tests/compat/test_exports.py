@@ -855,3 +855,65 @@ def test_a_broken_project_backup_restores_nothing(base_url, new_user, tmp_path):
             client.projects.create_from_backup(path, status_check_period=0.2)
         assert [p.id for p in client.projects.list()] == projects
         assert [t.id for t in client.tasks.list()] == tasks
+
+
+def test_a_project_makes_a_task_per_subset_of_a_dataset(base_url, new_user, tmp_path):
+    from test_annotations import labels
+    with make_client(base_url, credentials=new_user) as client:
+        source, (train, plain) = project_with_tasks(client, tmp_path)
+        coco = source.export_dataset("COCO 1.0", tmp_path / "coco.zip")
+        made = client.projects.create_from_dataset(models.ProjectWriteRequest(name="from coco", labels=labels()),
+                                                   dataset_path=str(coco), dataset_format="COCO 1.0",
+                                                   status_check_period=0.2)
+        tasks = sorted(made.get_tasks(), key=lambda t: t.name)
+        # One task per subset, named after it, with its images and what COCO carries:
+        # frame 1's box, polygon and mask, and the box track.
+        assert [(t.name, t.subset, t.size) for t in tasks] == [("default", "default", 6), ("train", "train", 6)]
+        for task in tasks:
+            task = client.tasks.retrieve(task.id)
+            imported = task.get_annotations()
+            assert sorted(s.type.value for s in imported.shapes) == ["mask", "polygon", "rectangle"]
+            assert len(imported.tracks) == 1
+        frame = client.tasks.retrieve(tasks[1].id).get_frame(4, quality="original").read()
+        assert frame == (tmp_path / "train" / "frame_04.png").read_bytes()
+        request = next(r for r in client.api_client.requests_api.list()[0].results
+                       if r.operation.type == "import:dataset")
+        assert request.status.value == "finished" and request.operation.project_id == made.id
+
+
+def test_the_cli_makes_a_project_from_a_cvat_dataset(base_url, new_user, tmp_path):
+    from test_annotations import labels
+    with make_client(base_url, credentials=new_user) as client:
+        source, _ = project_with_tasks(client, tmp_path)
+        cvat = source.export_dataset("CVAT for images 1.1", tmp_path / "cvat.zip")
+        # The labels as the suite makes them, in the CLI's JSON.
+        label_spec = json.dumps([l.to_dict() for l in labels()])
+    cli.run(base_url, new_user, "project", "create", "from cvat", "--labels", label_spec,
+            "--dataset_path", str(cvat), "--dataset_format", "CVAT 1.1",
+            "--completion_verification_period", "0.2")
+    with make_client(base_url, credentials=new_user) as client:
+        (made,) = [p for p in client.projects.list() if p.name == "from cvat"]
+        tasks = sorted(made.get_tasks(), key=lambda t: t.name)
+        assert [t.name for t in tasks] == ["default", "train"]
+        # Everything CVAT for images carries, tracks as shapes on their frames.
+        for task in tasks:
+            imported = client.tasks.retrieve(task.id).get_annotations()
+            assert len(imported.shapes) == 8 + 3 + 5 and len(imported.tags) == 1
+
+
+def test_dataset_imports_into_projects_are_refused_clearly(base_url, new_user, tmp_path):
+    with make_client(base_url, credentials=new_user) as client:
+        project = client.projects.create(models.ProjectWriteRequest(name="target", labels=[{"name": "car"}]))
+        (tmp_path / "a.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
+        with open(tmp_path / "a.zip", "rb") as file:
+            answer = requests.post(f"{base_url}/api/projects/{project.id}/dataset/", params={"format": "YOLO 1.1"},
+                                   files={"dataset_file": file}, auth=new_user, timeout=30)
+        assert answer.status_code == 400 and "not imported into projects" in answer.text
+        # Annotations without images make no task.
+        annotations_only = tmp_path / "coco.zip"
+        with zipfile.ZipFile(annotations_only, "w") as archive:
+            archive.writestr("annotations/instances_default.json", json.dumps(
+                {"images": [], "annotations": [], "categories": [{"id": 1, "name": "car"}]}))
+        with pytest.raises(Exception, match="needs them"):
+            project.import_dataset("COCO 1.0", annotations_only, status_check_period=0.2)
+        assert project.get_tasks() == []

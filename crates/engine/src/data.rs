@@ -194,13 +194,15 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
     })
 }
 
-/// What a resumable upload is for: a task's data, an annotation file to import, or a
-/// task backup to restore (which has no task yet: it is the uploader's).
+/// What a resumable upload is for: a task's data, an annotation file to import, a
+/// backup to restore, or a dataset to import into a project (the last two have no task
+/// yet: they are the uploader's).
 #[derive(Debug, Clone, Copy)]
 pub enum UploadFor {
     Data(i64),
     Annotations(crate::AnnotationTarget),
     Backup,
+    Dataset(i64),
 }
 
 /// Whose a resumable upload is: a task's (data, annotation files) or, for a backup, the
@@ -248,6 +250,10 @@ impl Engine {
             UploadFor::Backup => {
                 self.check_can_restore(caller).await?;
                 return Ok(UploadScope { task: None, owner: Some(caller.id()), purpose: "backup" });
+            }
+            UploadFor::Dataset(project) => {
+                self.check_project(client, caller, project, cvat_permissions::ProjectScope::Update).await?;
+                return Ok(UploadScope { task: None, owner: Some(caller.id()), purpose: "dataset" });
             }
         };
         Ok(UploadScope { task: Some(task), owner: None, purpose })

@@ -154,7 +154,8 @@ impl Engine {
         let row = client
             .query_opt(
                 "UPDATE requests SET status = 'started', progress = 0, started_date = now() \
-                 WHERE id = $1 AND status IN ('queued', 'started') AND type IN ('import:annotations', 'import:backup') \
+                 WHERE id = $1 AND status IN ('queued', 'started') \
+                 AND type IN ('import:annotations', 'import:backup', 'import:dataset') \
                  RETURNING task_id, job_id, params, type",
                 &[&request_id],
             )
@@ -162,8 +163,10 @@ impl Engine {
             .db()?
             .ok_or_else(|| ApiError::detail(ErrorKind::NotFound, "There is no open import with this id"))?;
         let params: Value = column(&row, 2)?;
-        if column::<_, String>(&row, 3)? == "import:backup" {
-            return Ok(json!({"parts": params["parts"]}).to_string());
+        match column::<_, String>(&row, 3)?.as_str() {
+            "import:backup" => return Ok(json!({"parts": params["parts"]}).to_string()),
+            "import:dataset" => return Ok(json!({"parts": params["parts"], "format": params["format"]}).to_string()),
+            _ => {}
         }
         let base_url = params["base_url"].as_str().unwrap_or_default();
         let source = self.task_source(&client, column(&row, 0)?, column(&row, 1)?, base_url, false).await?;

@@ -158,12 +158,13 @@ impl Engine {
     pub async fn fail_request(&self, id: &str, message: &str) -> ApiResult<Vec<i64>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.db()?;
-        // What a failed restore made goes: its tasks (answered, for their blobs) and project.
+        // What a failed restore or dataset import made goes: its tasks (answered, for their
+        // blobs) and a restored project.
         let removed = tx
             .query(
                 "DELETE FROM tasks WHERE id IN (SELECT t.task_id FROM restored_tasks t JOIN requests r \
-                 ON r.id = t.request_id WHERE r.id = $1 AND r.type = 'import:backup' AND r.status <> 'finished') \
-                 RETURNING id",
+                 ON r.id = t.request_id WHERE r.id = $1 AND r.type IN ('import:backup', 'import:dataset') \
+                 AND r.status <> 'finished') RETURNING id",
                 &[&id],
             )
             .await

@@ -12,9 +12,11 @@ use crate::access::allow;
 use crate::annotations::{AnnotationSave, AnnotationTarget};
 use crate::imports::{reason, requester, requester_params};
 use crate::{Caller, Engine};
+use cvat_db::GenericClient;
 use cvat_db::{column, DbResultExt};
 use cvat_error::{ApiError, ApiResult, ErrorKind};
-use cvat_permissions::CreateScope;
+use cvat_formats::ImportFormat;
+use cvat_permissions::{CreateScope, ProjectScope};
 use cvat_proto::queue::ProcessTaskData;
 use cvat_proto::task::UploadedFile;
 use serde_json::{json, Value};
@@ -43,26 +45,7 @@ impl Engine {
         self.check_can_restore(caller).await?;
         let mut client = self.client().await?;
         let tx = client.transaction().await.db()?;
-        let parts: Vec<String> = if !file_key.is_empty() {
-            if !file_key.starts_with("imports/") {
-                return Err(ApiError::bad_request("The file must be uploaded to this server first"));
-            }
-            vec![file_key.to_string()]
-        } else {
-            let row = tx
-                .query_opt(
-                    "DELETE FROM tus_uploads WHERE id = (SELECT id FROM tus_uploads WHERE task_id IS NULL \
-                     AND purpose = 'backup' AND owner_id = $1 AND name = $2 AND received = length \
-                     ORDER BY created_date DESC LIMIT 1) RETURNING parts",
-                    &[&caller.id(), &filename],
-                )
-                .await
-                .db()?
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("No uploaded file named {filename:?}: upload it first"))
-                })?;
-            column(&row, 0)?
-        };
+        let parts = uploaded_parts(&tx, caller, "backup", filename, file_key).await?;
         let id = format!(
             "action=import&target={target}&subresource=backup&user_id={}&key={}",
             caller.id(),
@@ -83,13 +66,70 @@ impl Engine {
         Ok(id)
     }
 
+    /// Records an import of the uploaded dataset named `filename` (or the stored object
+    /// `file_key`) into `project`: an export worker makes one new task per subset of the
+    /// dataset in the project, with the dataset's images as its data and its annotations
+    /// (the steps of a restore, without `project.json`). Answers the request's id.
+    pub async fn start_dataset_import(
+        &self,
+        caller: &Caller,
+        project: i64,
+        format: &str,
+        filename: &str,
+        file_key: &str,
+    ) -> ApiResult<String> {
+        let format = ImportFormat::importer(format)
+            .ok_or_else(|| ApiError::bad_request("Unknown format specified for the request"))?;
+        if !format.imports_datasets() {
+            return Err(ApiError::bad_request(format!(
+                "{} datasets are not imported into projects yet; use COCO 1.0, COCO Keypoints 1.0, CVAT 1.1 or \
+                 Datumaro 1.0",
+                format.name()
+            )));
+        }
+        let mut client = self.client().await?;
+        let (_, org, _) = self.check_project(&client, caller, project, ProjectScope::Update).await?;
+        let tx = client.transaction().await.db()?;
+        let parts = uploaded_parts(&tx, caller, "dataset", filename, file_key).await?;
+        let id = format!(
+            "action=import&target=project&target_id={project}&subresource=dataset&key={}",
+            uuid::Uuid::new_v4().simple()
+        );
+        let params = json!({"parts": parts, "format": format.name(), "file_name": filename,
+                            "base_url": caller.base_url, "user": requester_params(caller)});
+        crate::users::remember_all(&tx, &[Some(&caller.user)]).await?;
+        tx.execute(
+            "INSERT INTO requests (id, type, target, project_id, owner_id, organization_id, params, format) \
+             VALUES ($1, 'import:dataset', 'project', $2, $3, $4, $5, $6)",
+            &[&id, &project, &caller.id(), &org, &params, &format.name()],
+        )
+        .await
+        .db()?;
+        tx.commit().await.db()?;
+        Ok(id)
+    }
+
+    /// For a dataset import's worker, after a subset's task was processed: the task as
+    /// an import reads it (frames and labels).
+    pub async fn restored_source(&self, request_id: &str, slot: i32) -> ApiResult<String> {
+        let restore = self.restore_request(request_id).await?;
+        let task = self
+            .restored_task(request_id, slot)
+            .await?
+            .ok_or_else(|| ApiError::bad_request("The import has no task for this subset yet"))?;
+        let base_url = restore.params["base_url"].as_str().unwrap_or_default();
+        let client = self.client().await?;
+        let source = self.task_source(&client, task, None, base_url, false).await?;
+        Ok(cvat_models::render(&source))
+    }
+
     /// The open restore `request_id`.
     async fn restore_request(&self, request_id: &str) -> ApiResult<Restore> {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT params, target, project_id FROM requests WHERE id = $1 AND type = 'import:backup' \
-                 AND status IN ('queued', 'started')",
+                "SELECT params, target, project_id, type FROM requests WHERE id = $1 \
+                 AND type IN ('import:backup', 'import:dataset') AND status IN ('queued', 'started')",
                 &[&request_id],
             )
             .await
@@ -99,6 +139,7 @@ impl Engine {
             params: column(&row, 0)?,
             project: column::<_, String>(&row, 1)? == "project",
             made_project: column(&row, 2)?,
+            dataset: column::<_, String>(&row, 3)? == "import:dataset",
         })
     }
 
@@ -116,8 +157,8 @@ impl Engine {
     /// labels), made once per request; answers `{"project_id"}`.
     pub async fn restore_project(&self, request_id: &str, project_json: &str) -> ApiResult<String> {
         let restore = self.restore_request(request_id).await?;
-        if !restore.project {
-            return Err(ApiError::bad_request("This restore makes a task, not a project"));
+        if !restore.project || restore.dataset {
+            return Err(ApiError::bad_request("This request makes no project"));
         }
         let project = match restore.made_project {
             Some(project) => project,
@@ -248,6 +289,12 @@ impl Engine {
         let task = self.restored_task(request_id, slot).await?;
         let caller = requester(&restore.params);
         let saved = async {
+            if restore.dataset {
+                let task = task.ok_or_else(|| ApiError::bad_request("The import has no task for this subset yet"))?;
+                let target = AnnotationTarget::Task(task);
+                drop(self.save_annotations(&caller, target, AnnotationSave::Replace, body).await?);
+                return Ok(());
+            }
             let documents: Vec<Value> = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::bad_request(format!("annotations.json is not a list of documents: {e}")))?;
             let task = match task {
@@ -309,9 +356,39 @@ impl Engine {
 /// A restore's state: what it makes and what it made so far.
 struct Restore {
     params: Value,
-    /// A project backup (else a task backup).
+    /// A project backup or a project's dataset (else a task backup).
     project: bool,
     made_project: Option<i64>,
+    /// A dataset import: each task's annotations come as one task-level document.
+    dataset: bool,
+}
+
+/// The pieces of the upload a request consumes: the finished TUS upload `filename` of
+/// the caller for `purpose`, or the object `file_key` the gateway stored.
+async fn uploaded_parts(
+    tx: &impl GenericClient,
+    caller: &Caller,
+    purpose: &str,
+    filename: &str,
+    file_key: &str,
+) -> ApiResult<Vec<String>> {
+    if !file_key.is_empty() {
+        if !file_key.starts_with("imports/") {
+            return Err(ApiError::bad_request("The file must be uploaded to this server first"));
+        }
+        return Ok(vec![file_key.to_string()]);
+    }
+    let row = tx
+        .query_opt(
+            "DELETE FROM tus_uploads WHERE id = (SELECT id FROM tus_uploads WHERE task_id IS NULL \
+             AND purpose = $3 AND owner_id = $1 AND name = $2 AND received = length \
+             ORDER BY created_date DESC LIMIT 1) RETURNING parts",
+            &[&caller.id(), &filename, &purpose],
+        )
+        .await
+        .db()?
+        .ok_or_else(|| ApiError::bad_request(format!("No uploaded file named {filename:?}: upload it first")))?;
+    column(&row, 0)
 }
 
 /// `task.json` or `project.json`, of a version this server reads.

@@ -108,7 +108,9 @@ fn finish(reader: &mut quick_xml::Reader<impl BufRead>, mut element: Element) ->
     }
 }
 
-pub(crate) fn read(input: impl BufRead, names: &Names) -> Result<LabeledData, ImportError> {
+/// Reads a whole file, or with `subset` only its `<image>` and `<track>` elements of that
+/// subset (elements without one are in `default`).
+pub(crate) fn read(input: impl BufRead, names: &Names, subset: Option<&str>) -> Result<LabeledData, ImportError> {
     let mut reader = quick_xml::Reader::from_reader(input);
     let mut data = LabeledData::default();
     let mut buffer = Vec::new();
@@ -121,6 +123,10 @@ pub(crate) fn read(input: impl BufRead, names: &Names) -> Result<LabeledData, Im
             Event::Start(tag) if matches!(tag.name().as_ref(), b"image" | b"track" | b"meta") => {
                 let element = start(&reader, &tag)?;
                 let element = finish(&mut reader, element)?;
+                if subset.is_some_and(|s| element.name != "meta" && element.get("subset").unwrap_or("default") != s) {
+                    buffer.clear();
+                    continue;
+                }
                 match element.name.as_str() {
                     "image" => read_image(&element, names, &mut data)?,
                     "track" => read_track(&element, names, &mut data)?,
@@ -129,6 +135,10 @@ pub(crate) fn read(input: impl BufRead, names: &Names) -> Result<LabeledData, Im
             }
             Event::Empty(tag) if tag.name().as_ref() == b"image" => {
                 let element = start(&reader, &tag)?;
+                if subset.is_some_and(|s| element.get("subset").unwrap_or("default") != s) {
+                    buffer.clear();
+                    continue;
+                }
                 names.frame(element.required("name")?, element.get("id").and_then(|i| i.parse().ok()))?;
             }
             Event::Eof => break,

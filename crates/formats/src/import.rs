@@ -84,6 +84,12 @@ impl ImportFormat {
         self.name().rsplit_once(' ').map_or("", |(_, version)| version)
     }
 
+    /// Whether a whole dataset (images and annotations, a task per subset) is imported
+    /// into a project in this format: those whose subsets are told by their files.
+    pub fn imports_datasets(self) -> bool {
+        matches!(self, ImportFormat::Coco | ImportFormat::CocoKeypoints | ImportFormat::Cvat | ImportFormat::Datumaro)
+    }
+
     pub fn importer(name: &str) -> Option<ImportFormat> {
         Self::IMPORTERS.into_iter().find(|f| f.name() == name)
     }
@@ -119,7 +125,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         ImportFormat::UltralyticsClassification => return crate::classification::read(&mut archive, &names),
         ImportFormat::Cvat | ImportFormat::Coco | ImportFormat::CocoKeypoints | ImportFormat::Datumaro => {}
     }
-    let prefix = if format == ImportFormat::CocoKeypoints { "person_keypoints_" } else { "instances_" };
+    let prefix = annotation_prefix(format);
     let wanted = |name: &str| match format {
         ImportFormat::Cvat => name.ends_with(".xml"),
         ImportFormat::Datumaro => name.ends_with(".json") && name.split('/').rev().nth(1) == Some("annotations"),
@@ -152,6 +158,118 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
     Ok(data)
 }
 
+/// One subset of a dataset imported into a project: its name and its images (archive
+/// member, file name), in name order.
+#[derive(Debug)]
+pub struct DatasetSubset {
+    pub name: String,
+    pub images: Vec<(String, String)>,
+}
+
+/// The subsets of a dataset archive in `format` (one of [`ImportFormat::imports_datasets`])
+/// and their images: a project import makes a task of each.
+pub fn dataset_subsets(format: ImportFormat, path: &Path) -> Result<Vec<DatasetSubset>, ImportError> {
+    let archive = open_dataset(path)?;
+    let files: Vec<&str> = archive.file_names().filter(|n| !n.ends_with('/')).collect();
+    let prefix = annotation_prefix(format);
+    let mut names: Vec<String> = match format {
+        ImportFormat::Coco | ImportFormat::CocoKeypoints | ImportFormat::Datumaro => files
+            .iter()
+            .filter_map(|f| f.strip_prefix("annotations/")?.strip_prefix(prefix)?.strip_suffix(".json"))
+            .filter(|s| !s.is_empty() && !s.contains('/'))
+            .map(str::to_string)
+            .collect(),
+        ImportFormat::Cvat => files
+            .iter()
+            .filter_map(|f| {
+                let rest = f.strip_prefix("images/")?;
+                Some(rest.split_once('/').map_or("default", |(subset, _)| subset).to_string())
+            })
+            .collect(),
+        _ => return Err(ImportError::invalid(format!("{} datasets are not imported into projects", format.name()))),
+    };
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        return Err(ImportError::invalid(format!("The archive has no subsets of a {} dataset", format.name())));
+    }
+    let single = names.len() == 1;
+    names
+        .into_iter()
+        .map(|name| {
+            let folder = format!("images/{name}/");
+            let mut images: Vec<(String, String)> = files
+                .iter()
+                .filter_map(|f| Some((f.to_string(), f.strip_prefix(folder.as_str())?.to_string())))
+                .collect();
+            if images.is_empty() && single {
+                images = files
+                    .iter()
+                    .filter_map(|f| Some((f.to_string(), f.strip_prefix("images/")?.to_string())))
+                    .collect();
+            }
+            if let Some((member, _)) = images.iter().find(|(_, file)| file.contains('/')) {
+                return Err(ImportError::invalid(format!(
+                    "{member}: images in folders of a subset are not imported into projects yet"
+                )));
+            }
+            if images.is_empty() {
+                return Err(ImportError::invalid(format!(
+                    "The dataset has no images of subset {name}: a project import needs them (export with images)"
+                )));
+            }
+            images.sort_by(|a, b| a.1.cmp(&b.1));
+            Ok(DatasetSubset { name, images })
+        })
+        .collect()
+}
+
+/// The annotations of one subset of a dataset archive, for the task made of it.
+pub fn read_subset(
+    format: ImportFormat,
+    path: &Path,
+    source: &ExportSource,
+    subset: &str,
+) -> Result<LabeledData, ImportError> {
+    let names = Names::new(source);
+    let mut archive = open_dataset(path)?;
+    let members: Vec<String> = match format {
+        ImportFormat::Cvat => archive.file_names().filter(|n| n.ends_with(".xml")).map(str::to_string).collect(),
+        _ => vec![format!("annotations/{}{subset}.json", annotation_prefix(format))],
+    };
+    let mut data = LabeledData::default();
+    for member in members {
+        let entry = archive.by_name(&member)?;
+        let reader = std::io::BufReader::new(entry.take(MAX_MEMBER_BYTES));
+        let part = match format {
+            ImportFormat::Cvat => crate::cvat_read::read(reader, &names, Some(subset)),
+            _ => read_document(format, reader, &names),
+        }
+        .map_err(|err| match err {
+            ImportError::Invalid(message) => ImportError::invalid(format!("{member}: {message}")),
+            other => other,
+        })?;
+        data.tags.extend(part.tags);
+        data.shapes.extend(part.shapes);
+        data.tracks.extend(part.tracks);
+    }
+    Ok(data)
+}
+
+fn open_dataset(path: &Path) -> Result<zip::ZipArchive<std::io::BufReader<std::fs::File>>, ImportError> {
+    zip::ZipArchive::new(std::io::BufReader::new(std::fs::File::open(path)?))
+        .map_err(|_| ImportError::invalid("A dataset comes as a zip archive with its images: upload the full dataset"))
+}
+
+/// How a format's annotation files are named after `annotations/`, before the subset.
+fn annotation_prefix(format: ImportFormat) -> &'static str {
+    match format {
+        ImportFormat::Coco => "instances_",
+        ImportFormat::CocoKeypoints => "person_keypoints_",
+        _ => "",
+    }
+}
+
 /// One annotation file of a format whose annotations are a single document.
 fn read_document(
     format: ImportFormat,
@@ -159,7 +277,7 @@ fn read_document(
     names: &Names,
 ) -> Result<LabeledData, ImportError> {
     match format {
-        ImportFormat::Cvat => crate::cvat_read::read(reader, names),
+        ImportFormat::Cvat => crate::cvat_read::read(reader, names, None),
         ImportFormat::CocoKeypoints => crate::coco_read::read(reader, names, crate::coco::Task::Keypoints),
         ImportFormat::Datumaro => crate::datumaro_read::read(reader, names),
         _ => crate::coco_read::read(reader, names, crate::coco::Task::Instances),

@@ -22,7 +22,7 @@ mod yolo;
 
 pub use backup::documents_with_ids;
 pub use frames::{per_frame, FrameAnnotations, FrameShape};
-pub use import::{read_annotations, ImportError, ImportFormat};
+pub use import::{dataset_subsets, read_annotations, read_subset, DatasetSubset, ImportError, ImportFormat};
 pub use source::{
     AttributeInfo, ExportSource, FrameInfo, ImageRef, JobInfo, LabelInfo, Meta, Person, ProjectInfo, SegmentInfo,
     TaskInfo, VideoInfo,

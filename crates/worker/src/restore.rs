@@ -6,12 +6,17 @@
 //! its `annotations.json` are saved with the new task's ids. A backup that cannot be
 //! used fails the request with the reason, and the task service removes what was made
 //! of it.
+//!
+//! A dataset imported into a project runs the same steps without `project.json`: each
+//! subset of the dataset becomes a task of the project (named after the subset) with the
+//! subset's images as data, and its annotations, read by the format's importer, are
+//! saved to it.
 
 use crate::import::{document_parts, spool};
 use crate::media;
 use crate::TaskApi;
 use cvat_blob::keys;
-use cvat_formats::{ImportError, LabelInfo};
+use cvat_formats::{ExportSource, ImportError, ImportFormat, LabelInfo};
 use cvat_proto::queue::RestoreBackup;
 use cvat_proto::task::{DataFailure, ImportPart, RequestRef, RestoreDataRequest, UploadedFile};
 use serde_json::Value;
@@ -59,17 +64,24 @@ fn unreadable<T>(outcome: Result<T, ImportError>) -> Step<T> {
 pub async fn restore_backup(work: RestoreBackup, sources: media::Sources<'_>, task: TaskApi) -> anyhow::Result<()> {
     let request_id = work.request_id;
     let blobs = sources.blobs.clone();
-    let parts: Vec<String> = match task.clone().get_import_source(RequestRef { rq_id: request_id.clone() }).await {
-        Ok(answer) => {
-            let source: Value = serde_json::from_str(&answer.into_inner().json)?;
-            serde_json::from_value(source["parts"].clone())?
-        }
-        Err(status) if status.code() == tonic::Code::NotFound => return Ok(()),
-        Err(status) => return Err(status.into()),
-    };
+    let (parts, dataset_format): (Vec<String>, Option<ImportFormat>) =
+        match task.clone().get_import_source(RequestRef { rq_id: request_id.clone() }).await {
+            Ok(answer) => {
+                let source: Value = serde_json::from_str(&answer.into_inner().json)?;
+                let format = source["format"].as_str().map(|name| {
+                    ImportFormat::importer(name).ok_or_else(|| anyhow::anyhow!("unknown import format {name}"))
+                });
+                (serde_json::from_value(source["parts"].clone())?, format.transpose()?)
+            }
+            Err(status) if status.code() == tonic::Code::NotFound => return Ok(()),
+            Err(status) => return Err(status.into()),
+        };
     let archive = spool(blobs.as_ref(), &parts, "restore").await?;
     let media_dir = std::env::temp_dir().join(format!("cvat-restore-media-{}", uuid::Uuid::new_v4()));
-    let result = restore(&request_id, &archive.path, &media_dir, sources, &task).await;
+    let result = match dataset_format {
+        Some(format) => import_dataset(&request_id, format, &archive.path, &media_dir, sources, &task).await,
+        None => restore(&request_id, &archive.path, &media_dir, sources, &task).await,
+    };
     let _ = std::fs::remove_dir_all(&media_dir);
     match result? {
         Err(message) => {
@@ -86,6 +98,11 @@ pub async fn restore_backup(work: RestoreBackup, sources: media::Sources<'_>, ta
     Ok(())
 }
 
+/// The place of a task in the request, and whether it is the last one.
+fn head(request_id: &str, slot: usize, last: bool) -> ImportPart {
+    ImportPart { request_id: request_id.to_string(), slot: slot as i32, last, json: Vec::new() }
+}
+
 async fn restore(
     request_id: &str,
     archive: &Path,
@@ -98,12 +115,7 @@ async fn restore(
         Ok(layout) => layout,
         Err(message) => return Ok(Err(message)),
     };
-    let head = |slot: usize, last: bool| ImportPart {
-        request_id: request_id.to_string(),
-        slot: slot as i32,
-        last,
-        json: Vec::new(),
-    };
+    let head = |slot: usize, last: bool| head(request_id, slot, last);
     if let Some(json) = layout.project_json {
         if let Err(message) = refused(task.clone().restore_project(ImportPart { json, ..head(0, false) }).await)? {
             return Ok(Err(message));
@@ -131,27 +143,10 @@ async fn restore(
 
 /// One task of the backup: made, given its media, processed, then its documents saved.
 async fn restore_task(head: ImportPart, backup: TaskBackup, sources: media::Sources<'_>, task: &TaskApi) -> Step<()> {
-    let blobs = sources.blobs.clone();
-    let call = ImportPart { json: backup.task_json, ..head.clone() };
-    let made: Value = match refused(task.clone().restore_task(call).await)? {
-        Ok(made) => serde_json::from_str(&made.json)?,
+    let (_, labels) = match make_task(&head, backup.task_json, &backup.media, &backup.data, sources, task).await? {
+        Ok(made) => made,
         Err(message) => return Ok(Err(message)),
     };
-    let task_id = made["task_id"].as_i64().unwrap_or_default();
-    let labels: Vec<LabelInfo> = serde_json::from_value(made["labels"].clone())?;
-    let mut files = Vec::with_capacity(backup.media.len());
-    for (name, path, size) in &backup.media {
-        let bytes = tokio::fs::read(path).await?;
-        blobs.put(&keys::upload(task_id, name), bytes.into()).await?;
-        files.push(UploadedFile { name: name.clone(), size: *size as i64, key: String::new() });
-    }
-    let request =
-        RestoreDataRequest { request_id: head.request_id.clone(), task_id, files, data_json: backup.data.to_string() };
-    let processing = match refused(task.clone().restore_data(request).await)? {
-        Ok(processing) => processing,
-        Err(message) => return Ok(Err(message)),
-    };
-    media::process_task_data(processing, sources, task.clone()).await?;
     let documents = match cvat_formats::documents_with_ids(backup.documents, &labels) {
         Ok(documents) => documents,
         Err(err) => return Ok(Err(err.to_string())),
@@ -159,6 +154,104 @@ async fn restore_task(head: ImportPart, backup: TaskBackup, sources: media::Sour
     let body = serde_json::to_vec(&documents)?;
     task.clone().complete_restore(document_parts(&head, &body)).await?;
     Ok(Ok(()))
+}
+
+/// A task of `task_json` made for `head`'s slot, its `media` (name, file, size) stored
+/// as its uploads and processed here; answers the task and its labels.
+async fn make_task(
+    head: &ImportPart,
+    task_json: Vec<u8>,
+    media: &[(String, PathBuf, u64)],
+    data: &Value,
+    sources: media::Sources<'_>,
+    task: &TaskApi,
+) -> Step<(i64, Vec<LabelInfo>)> {
+    let blobs = sources.blobs.clone();
+    let call = ImportPart { json: task_json, ..head.clone() };
+    let made: Value = match refused(task.clone().restore_task(call).await)? {
+        Ok(made) => serde_json::from_str(&made.json)?,
+        Err(message) => return Ok(Err(message)),
+    };
+    let task_id = made["task_id"].as_i64().unwrap_or_default();
+    let labels: Vec<LabelInfo> = serde_json::from_value(made["labels"].clone())?;
+    let mut files = Vec::with_capacity(media.len());
+    for (name, path, size) in media {
+        let bytes = tokio::fs::read(path).await?;
+        blobs.put(&keys::upload(task_id, name), bytes.into()).await?;
+        files.push(UploadedFile { name: name.clone(), size: *size as i64, key: String::new() });
+    }
+    let request =
+        RestoreDataRequest { request_id: head.request_id.clone(), task_id, files, data_json: data.to_string() };
+    let processing = match refused(task.clone().restore_data(request).await)? {
+        Ok(processing) => processing,
+        Err(message) => return Ok(Err(message)),
+    };
+    media::process_task_data(processing, sources, task.clone()).await?;
+    Ok(Ok((task_id, labels)))
+}
+
+/// A dataset into a project: a task per subset, its images as data, then the subset's
+/// annotations read against the new task and saved to it.
+async fn import_dataset(
+    request_id: &str,
+    format: ImportFormat,
+    archive: &Path,
+    media_dir: &Path,
+    sources: media::Sources<'_>,
+    task: &TaskApi,
+) -> Step<()> {
+    let path = archive.to_path_buf();
+    let subsets =
+        match unreadable(tokio::task::spawn_blocking(move || cvat_formats::dataset_subsets(format, &path)).await?)? {
+            Ok(subsets) => subsets,
+            Err(message) => return Ok(Err(message)),
+        };
+    let count = subsets.len();
+    for (slot, subset) in subsets.into_iter().enumerate() {
+        let head = head(request_id, slot, slot + 1 == count);
+        let (path, dir) = (archive.to_path_buf(), media_dir.join(slot.to_string()));
+        let images = subset.images.clone();
+        let media = match unreadable(tokio::task::spawn_blocking(move || extract(&path, &images, &dir)).await?)? {
+            Ok(media) => media,
+            Err(message) => return Ok(Err(message)),
+        };
+        let task_json = serde_json::json!({"name": subset.name, "subset": subset.name, "version": "1.0"});
+        let data = serde_json::json!({"image_quality": 70});
+        let made = make_task(&head, task_json.to_string().into_bytes(), &media, &data, sources.clone(), task).await?;
+        if let Err(message) = made {
+            return Ok(Err(message));
+        }
+        let source: ExportSource = match refused(task.clone().get_restored_source(head.clone()).await)? {
+            Ok(source) => serde_json::from_str(&source.json)?,
+            Err(message) => return Ok(Err(message)),
+        };
+        let (path, name) = (archive.to_path_buf(), subset.name.clone());
+        let read = move || cvat_formats::read_subset(format, &path, &source, &name);
+        let document = match unreadable(tokio::task::spawn_blocking(read).await?)? {
+            Ok(document) => document,
+            Err(message) => return Ok(Err(message)),
+        };
+        task.clone().complete_restore(document_parts(&head, &serde_json::to_vec(&document)?)).await?;
+        let _ = std::fs::remove_dir_all(media_dir.join(slot.to_string()));
+    }
+    Ok(Ok(()))
+}
+
+/// The `images` (archive member, file name) extracted into `dir`: (file name, path, size).
+fn extract(path: &Path, images: &[(String, String)], dir: &Path) -> Result<Vec<(String, PathBuf, u64)>, ImportError> {
+    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(std::fs::File::open(path)?))?;
+    std::fs::create_dir_all(dir)?;
+    let mut media = Vec::with_capacity(images.len());
+    for (index, (member, name)) in images.iter().enumerate() {
+        if !keys::valid_file_name(name) {
+            return Err(ImportError::invalid(format!("The dataset's file {member} has a name that cannot be used")));
+        }
+        let mut entry = archive.by_name(member)?;
+        let target = dir.join(index.to_string());
+        let size = std::io::copy(&mut (&mut entry).take(1 << 32), &mut std::fs::File::create(&target)?)?;
+        media.push((name.clone(), target, size));
+    }
+    Ok(media)
 }
 
 /// A project backup has `project.json` and its tasks in `task_<n>/` folders; a task

@@ -11,10 +11,11 @@ use cvat_proto::common::{Empty, ListQuery};
 use cvat_proto::queue::{ExportDataset, ImportAnnotations, RestoreBackup};
 
 /// What a TUS call's upload is for: a job's or a task's annotation file, a backup to
-/// restore, or task data.
+/// restore, a project's dataset (`task` carries the project), or task data.
 fn upload_for(task: i64, job: i64, purpose: &str) -> UploadFor {
     match (job, purpose) {
         (0, "backup") => UploadFor::Backup,
+        (0, "dataset") => UploadFor::Dataset(task),
         (0, "annotations") => UploadFor::Annotations(AnnotationTarget::Task(task)),
         (0, _) => UploadFor::Data(task),
         (job, _) => UploadFor::Annotations(AnnotationTarget::Job(job)),
@@ -426,6 +427,14 @@ impl Task for TaskService {
 
     async fn start_import(&self, request: Request<ImportStart>) -> Reply<ExportStarted> {
         handle(request, "StartImport", |r| async move {
+            if r.target == "project" {
+                let caller = Caller::from_wire(r.caller)?;
+                let rq_id =
+                    self.engine.start_dataset_import(&caller, r.id, &r.format, &r.filename, &r.file_key).await?;
+                let work = Work::RestoreBackup(RestoreBackup { request_id: rq_id.clone() });
+                self.queue_export_work(&rq_id, work).await?;
+                return Ok(ExportStarted { rq_id, queued: true });
+            }
             let start = cvat_engine::ImportStart {
                 target: AnnotationTarget::from_name(&r.target, r.id)?,
                 format: r.format,
@@ -511,6 +520,13 @@ impl TaskInternal for InternalService {
         handle(request, "RestoreProject", |r| async move {
             let json = String::from_utf8(r.json).map_err(|_| ApiError::bad_request("project.json is not UTF-8"))?;
             self.engine.restore_project(&r.request_id, &json).await.map(document)
+        })
+        .await
+    }
+
+    async fn get_restored_source(&self, request: Request<ImportPart>) -> Reply<Document> {
+        handle(request, "GetRestoredSource", |r| async move {
+            self.engine.restored_source(&r.request_id, r.slot).await.map(document)
         })
         .await
     }

@@ -136,6 +136,10 @@ impl TusTarget {
                 return Self { task_id: 0, job_id: 0, purpose: "backup", path: collection.into() };
             }
         }
+        if path.starts_with("/api/projects/") {
+            // A dataset for a project: `task_id` carries the project.
+            return Self { task_id: id, job_id: 0, purpose: "dataset", path: format!("/api/projects/{id}/dataset") };
+        }
         let (collection, purpose) =
             if path.contains("/annotations") { ("annotations", "annotations") } else { ("data", "") };
         let job = path.starts_with("/api/jobs/");

@@ -20,10 +20,20 @@ use utoipa::ToSchema;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for target in ["tasks", "jobs", "projects"] {
+        let mut dataset = vec![on(Method::GET, legacy_dataset)];
+        if target == "projects" {
+            // A project imports a dataset as new tasks, one per subset.
+            dataset.push(on(Method::POST, super::imports::import));
+        }
         cfg.service(resource(&format!("/api/{target}/{{id}}/dataset/export"), vec![on(Method::POST, start)]))
             .service(resource(&format!("/api/{target}/{{id}}/dataset/download"), vec![on(Method::GET, download)]))
-            .service(resource(&format!("/api/{target}/{{id}}/dataset"), vec![on(Method::GET, legacy_dataset)]));
+            .service(resource(&format!("/api/{target}/{{id}}/dataset"), dataset));
     }
+    // After `…/export` and `…/download`, which it would take for a file id.
+    cfg.service(resource(
+        "/api/projects/{id}/dataset/{file_id}",
+        vec![on(Method::HEAD, super::data::tus_offset), on(Method::PATCH, super::data::tus_append)],
+    ));
     // A project has no annotation document of its own: this is only CVAT 2.x's export.
     cfg.service(resource("/api/projects/{id}/annotations", vec![on(Method::GET, legacy_annotations)]));
     for target in ["tasks", "projects"] {

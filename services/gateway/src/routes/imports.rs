@@ -1,8 +1,10 @@
 //! Annotation imports: `POST /api/{tasks,jobs}/{id}/annotations/?format=&filename=` in
 //! CVAT's upload protocol — Upload-Start, the TUS upload of the file (create here, then
 //! `HEAD`/`PATCH …/annotations/{file_id}`), Upload-Finish starting the import (202 and
-//! its request id) — or one multipart request carrying `annotation_file`. The export
-//! workers read the file; the task service saves what they read.
+//! its request id) — or one multipart request carrying `annotation_file`; and dataset
+//! imports into a project, `POST /api/projects/{id}/dataset/` the same way (multipart
+//! `dataset_file`). The export workers read the file; the task service saves what they
+//! read.
 
 use super::data::{blob_error, header, is_multipart, receive_file, tus_create, TusTarget};
 use super::documents;
@@ -54,11 +56,12 @@ pub async fn import(
             return Err(ApiError::field("filename", "This field is required.").into());
         }
     } else if is_multipart(&req) {
-        start.file_key = receive_file(&req, &state, payload, "annotation_file").await?;
+        let field = if start.target == "project" { "dataset_file" } else { "annotation_file" };
+        start.file_key = receive_file(&req, &state, payload, field).await?;
     } else {
         return Err(ApiError::bad_request(
-            "Send the annotation file: as multipart `annotation_file`, or with Upload-Start, a resumable upload \
-             and Upload-Finish",
+            "Send the file: as multipart `annotation_file` (`dataset_file` for a project), or with Upload-Start, \
+             a resumable upload and Upload-Finish",
         )
         .into());
     }
