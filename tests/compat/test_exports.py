@@ -20,6 +20,7 @@ from cvat_sdk import make_client
 from cvat_sdk.api_client import models
 import cli
 from test_annotations import by_name, document, labels, make_task
+from test_cloud_storages import bucket  # noqa: F401 (a fixture)
 
 ULTRALYTICS = ["Ultralytics YOLO Detection 1.0", "Ultralytics YOLO Detection Track 1.0",
                "Ultralytics YOLO Oriented Bounding Boxes 1.0", "Ultralytics YOLO Segmentation 1.0",
@@ -917,3 +918,68 @@ def test_dataset_imports_into_projects_are_refused_clearly(base_url, new_user, t
         with pytest.raises(Exception, match="needs them"):
             project.import_dataset("COCO 1.0", annotations_only, status_check_period=0.2)
         assert project.get_tasks() == []
+
+
+def wait_for(base_url, auth, rq_id):
+    """The request once it is finished or failed."""
+    for _ in range(600):
+        request = requests.get(f"{base_url}/api/requests/{requests.utils.quote(rq_id, safe='')}", auth=auth,
+                               timeout=10).json()
+        if request["status"] in ("finished", "failed"):
+            return request
+        time.sleep(0.2)
+    raise AssertionError(f"{rq_id} did not end")
+
+
+def test_exports_and_imports_go_through_a_cloud_storage(base_url, new_user, tmp_path, bucket):
+    from test_cloud_storages import storage_request
+    name, _ = bucket
+    folder = Path(os.environ["CVAT_TEST_USER_S3_DIR"]) / name
+    with make_client(base_url, credentials=new_user) as client:
+        storage, _ = client.api_client.cloudstorages_api.create(storage_request(name))
+        task, _ = annotated_task(client, tmp_path)
+        cloud = {"location": "cloud_storage", "cloud_storage_id": storage.id}
+        started = requests.post(f"{base_url}/api/tasks/{task.id}/dataset/export", auth=new_user, timeout=30,
+                                params={"format": "COCO 1.0", "save_images": "false", "filename": "out/coco.zip",
+                                        **cloud})
+        assert started.status_code == 202
+        done = wait_for(base_url, new_user, started.json()["rq_id"])
+        # Written into the user's bucket; nothing to download here.
+        assert done["status"] == "finished" and done["result_url"] is None
+        with zipfile.ZipFile(folder / "out" / "coco.zip") as archive:
+            assert archive.namelist() == ["annotations/instances_default.json"]
+
+        folder2 = tmp_path / "fresh"
+        folder2.mkdir()
+        fresh = make_task(client, folder2)
+        started = requests.post(f"{base_url}/api/tasks/{fresh.id}/annotations/", auth=new_user, timeout=30,
+                                params={"format": "COCO 1.0", "filename": "out/coco.zip", **cloud})
+        assert started.status_code == 202, started.text
+        assert wait_for(base_url, new_user, started.json()["rq_id"])["status"] == "finished"
+        assert len(fresh.get_annotations().shapes) == 3 and len(fresh.get_annotations().tracks) == 1
+
+        # Without a location, the task's target storage decides; a missing object fails
+        # the import with its name.
+        fresh.update(models.PatchedTaskWriteRequest(target_storage=models.StorageRequest(
+            **cloud)))
+        started = requests.post(f"{base_url}/api/tasks/{fresh.id}/backup/export", auth=new_user, timeout=30)
+        assert wait_for(base_url, new_user, started.json()["rq_id"])["status"] == "finished"
+        assert zipfile.ZipFile(folder / f"task_{fresh.id}_backup.zip").read("task.json")
+        # ... and restores from there.
+        started = requests.post(f"{base_url}/api/tasks/backup/", auth=new_user, timeout=30,
+                                params={"filename": f"task_{fresh.id}_backup.zip", **cloud})
+        restored = wait_for(base_url, new_user, started.json()["rq_id"])
+        assert restored["status"] == "finished", restored
+        assert len(client.tasks.retrieve(restored["result_id"]).get_annotations().shapes) == 3
+        started = requests.post(f"{base_url}/api/tasks/{fresh.id}/annotations/", auth=new_user, timeout=30,
+                                params={"format": "COCO 1.0", "filename": "out/missing.zip", **cloud})
+        failed = wait_for(base_url, new_user, started.json()["rq_id"])
+        assert failed["status"] == "failed" and "out/missing.zip" in failed["message"]
+
+    refused = requests.post(f"{base_url}/api/tasks/{task.id}/dataset/export", auth=new_user, timeout=30,
+                            params={"format": "COCO 1.0", "location": "cloud_storage"})
+    assert refused.status_code == 400 and "cloud_storage_id" in refused.json()
+    refused = requests.post(f"{base_url}/api/tasks/{task.id}/dataset/export", auth=new_user, timeout=30,
+                            params={"format": "COCO 1.0", "location": "cloud_storage", "cloud_storage_id": 999999,
+                                    "filename": "../x.zip"})
+    assert refused.status_code == 400

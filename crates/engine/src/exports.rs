@@ -16,6 +16,7 @@
 use crate::access::Caller;
 use crate::annotations::{in_parts, AnnotationTarget, DocumentStream};
 use crate::labels::LabelOwner;
+use crate::locations::{CloudFile, Direction, Owner};
 use crate::Engine;
 use cvat_annotations::LabeledData;
 use cvat_db::{column, DbResultExt, GenericClient};
@@ -91,8 +92,11 @@ pub struct ExportStart {
     /// A backup without media (CVAT: for tasks whose data is in a cloud storage).
     pub lightweight: bool,
     pub save_images: bool,
-    /// `local`, `cloud_storage`, or empty (the target's default, local here).
+    /// `local`, `cloud_storage`, or empty (the target's `target_storage`).
     pub location: String,
+    pub cloud_storage_id: Option<i64>,
+    /// The object written in a cloud storage (default: the download's name).
+    pub filename: String,
 }
 
 /// Where a finished export is and the name its download gets.
@@ -127,11 +131,6 @@ impl Engine {
                     .ok_or_else(|| ApiError::bad_request("Unknown format specified for the request"))?,
             ),
         };
-        match start.location.as_str() {
-            "" | "local" => {}
-            "cloud_storage" => return Err(ApiError::bad_request("Exports to a cloud storage are not supported yet")),
-            other => return Err(ApiError::field("location", format!("\"{other}\" is not a valid choice."))),
-        }
         let client = self.client().await?;
         // The task (none for a project), job and project of the export, and its organization.
         let (task, job, project, org) = match start.target {
@@ -170,10 +169,35 @@ impl Engine {
             (false, true) => "dataset",
             (false, false) => "annotations",
         };
+        let owner = match start.target {
+            ExportTarget::Project(id) => Owner::Project(id),
+            _ => Owner::Task(task.unwrap_or_default()),
+        };
+        let default_name = match format {
+            Some(format) => file_name(start.target, subresource, format),
+            None => format!("{}_{}_backup.zip", start.target.name(), start.target.id()),
+        };
+        let cloud = self
+            .cloud_file(
+                &client,
+                caller,
+                &start.location,
+                start.cloud_storage_id,
+                Some(owner),
+                Direction::Export,
+                &start.filename,
+                &default_name,
+            )
+            .await?;
         let format_part =
             format.map_or(String::new(), |f| format!("&format={}", f.name().replace(' ', "_").replace('.', "@")));
+        // An export to a cloud storage writes there every time: its own request.
+        let cloud_part = match &cloud {
+            Some(_) => format!("&location=cloud_storage&key={}", uuid::Uuid::new_v4().simple()),
+            None => String::new(),
+        };
         let id = format!(
-            "action=export&target={}&target_id={}&subresource={subresource}{format_part}&user_id={}",
+            "action=export&target={}&target_id={}&subresource={subresource}{format_part}&user_id={}{cloud_part}",
             start.target.name(),
             start.target.id(),
             caller.id()
@@ -202,6 +226,7 @@ impl Engine {
             "backup": start.backup,
             "lightweight": start.backup.then_some(start.lightweight),
             "base_url": caller.base_url,
+            "cloud": cloud.as_ref().map(CloudFile::to_json),
         });
         let kind = format!("export:{subresource}");
         crate::users::remember_all(&client, &[Some(&caller.user)]).await?;
@@ -276,7 +301,9 @@ impl Engine {
             _ => cvat_blob::keys::export(source.frames.first().map_or(0, |f| f.task_id), request_id),
         };
         drop(client);
-        let head = format!("{{\"source\":{},\"annotations\":", cvat_models::render(&source)).into_bytes();
+        let head =
+            format!("{{\"source\":{},\"cloud\":{},\"annotations\":", cvat_models::render(&source), params["cloud"])
+                .into_bytes();
         use futures_util::StreamExt;
         let parts = futures_util::stream::once(async { Ok(head) })
             .chain(in_parts(data))
@@ -618,7 +645,7 @@ impl Engine {
                 "UPDATE requests SET status = 'finished', progress = 1, message = '', finished_date = now(), \
                  started_date = coalesce(started_date, now()), result_key = $2, result_name = $3 \
                  WHERE id = $1 AND status IN ('queued', 'started')",
-                &[&request_id, &key, &name],
+                &[&request_id, &Some(key).filter(|k| !k.is_empty()), &name],
             )
             .await
             .db()?;

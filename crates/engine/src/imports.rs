@@ -7,6 +7,7 @@
 
 use crate::access::Caller;
 use crate::annotations::{AnnotationSave, AnnotationTarget};
+use crate::locations::{CloudFile, Direction, Owner};
 use crate::Engine;
 use cvat_db::{column, DbResultExt, GenericClient};
 use cvat_error::{ApiError, ApiResult, ErrorKind};
@@ -24,7 +25,16 @@ pub struct ImportStart {
     pub file_key: String,
     /// The file's objects join the target's instead of replacing them.
     pub append: bool,
+    /// `local`, `cloud_storage`, or empty (the task's `source_storage`); in a cloud
+    /// storage the file is the object `filename`.
+    pub location: String,
+    pub cloud_storage_id: Option<i64>,
 }
+
+/// What an import without a file says.
+pub(crate) const SEND_THE_FILE: &str =
+    "Send the file: as a multipart upload, with Upload-Start, a resumable upload and Upload-Finish, or from a cloud \
+     storage (location=cloud_storage&cloud_storage_id=…&filename=…)";
 
 /// What a background request records of the user who made it, so that its work is
 /// done as that user (their rights checked again then).
@@ -88,26 +98,43 @@ impl Engine {
             .ok_or_else(|| ApiError::bad_request("Unknown format specified for the request"))?;
         let mut client = self.client().await?;
         let task = self.check_can_import(&client, caller, start.target).await?;
+        let cloud = self
+            .cloud_file(
+                &client,
+                caller,
+                &start.location,
+                start.cloud_storage_id,
+                Some(Owner::Task(task)),
+                Direction::Import,
+                &start.filename,
+                "",
+            )
+            .await?;
         let tx = client.transaction().await.db()?;
-        let parts: Vec<String> = if !start.file_key.is_empty() {
-            if !start.file_key.starts_with("imports/") {
-                return Err(ApiError::bad_request("The file must be uploaded to this server first"));
+        let parts: Vec<String> = match &cloud {
+            Some(_) => Vec::new(),
+            None if !start.file_key.is_empty() => {
+                if !start.file_key.starts_with("imports/") {
+                    return Err(ApiError::bad_request("The file must be uploaded to this server first"));
+                }
+                vec![start.file_key.clone()]
             }
-            vec![start.file_key.clone()]
-        } else {
-            let row = tx
-                .query_opt(
-                    "DELETE FROM tus_uploads WHERE id = (SELECT id FROM tus_uploads WHERE task_id = $1 \
-                     AND purpose = 'annotations' AND name = $2 AND received = length \
-                     ORDER BY created_date DESC LIMIT 1) RETURNING parts",
-                    &[&task, &start.filename],
-                )
-                .await
-                .db()?
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("No uploaded file named {:?}: upload it first", start.filename))
-                })?;
-            column(&row, 0)?
+            None if start.filename.is_empty() => return Err(ApiError::bad_request(SEND_THE_FILE)),
+            None => {
+                let row = tx
+                    .query_opt(
+                        "DELETE FROM tus_uploads WHERE id = (SELECT id FROM tus_uploads WHERE task_id = $1 \
+                         AND purpose = 'annotations' AND name = $2 AND received = length \
+                         ORDER BY created_date DESC LIMIT 1) RETURNING parts",
+                        &[&task, &start.filename],
+                    )
+                    .await
+                    .db()?
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!("No uploaded file named {:?}: upload it first", start.filename))
+                    })?;
+                column(&row, 0)?
+            }
         };
         let id = format!(
             "action=import&target={}&target_id={}&subresource=annotations",
@@ -119,6 +146,7 @@ impl Engine {
             "parts": parts,
             "file_name": start.filename,
             "append": start.append,
+            "cloud": cloud.as_ref().map(CloudFile::to_json),
             "base_url": caller.base_url,
             "user": requester_params(caller),
         });
@@ -164,13 +192,17 @@ impl Engine {
             .ok_or_else(|| ApiError::detail(ErrorKind::NotFound, "There is no open import with this id"))?;
         let params: Value = column(&row, 2)?;
         match column::<_, String>(&row, 3)?.as_str() {
-            "import:backup" => return Ok(json!({"parts": params["parts"]}).to_string()),
-            "import:dataset" => return Ok(json!({"parts": params["parts"], "format": params["format"]}).to_string()),
+            "import:backup" => return Ok(json!({"parts": params["parts"], "cloud": params["cloud"]}).to_string()),
+            "import:dataset" => {
+                let source = json!({"parts": params["parts"], "format": params["format"], "cloud": params["cloud"]});
+                return Ok(source.to_string());
+            }
             _ => {}
         }
         let base_url = params["base_url"].as_str().unwrap_or_default();
         let source = self.task_source(&client, column(&row, 0)?, column(&row, 1)?, base_url, false).await?;
-        Ok(json!({"source": source, "format": params["format"], "parts": params["parts"]}).to_string())
+        Ok(json!({"source": source, "format": params["format"], "parts": params["parts"], "cloud": params["cloud"]})
+            .to_string())
     }
 
     /// The worker read the file: the document replaces the target's annotations as the

@@ -17,6 +17,7 @@ mod imports;
 mod issues;
 mod jobs;
 mod labels;
+mod locations;
 mod organizations;
 mod projects;
 mod render;

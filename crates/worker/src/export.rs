@@ -8,12 +8,14 @@
 //! Not yet: reading the document object by object (it is parsed whole, so memory grows
 //! with the number of objects).
 
+use crate::import::CloudFile;
+use crate::media::Failure;
 use crate::media::LocalFile;
 use crate::TaskApi;
 use cvat_blob::{BlobError, BlobStore, ByteStream};
 use cvat_formats::ExportSource;
 use cvat_proto::queue::ExportDataset;
-use cvat_proto::task::{ExportDone, RequestRef};
+use cvat_proto::task::{DataFailure, ExportDone, RequestRef};
 use futures_util::StreamExt;
 use std::io::Write;
 use std::sync::Arc;
@@ -22,10 +24,18 @@ use tokio::io::AsyncReadExt;
 #[derive(serde::Deserialize)]
 struct Export {
     source: ExportSource,
+    /// Where the archive goes instead of this server's store.
+    #[serde(default)]
+    cloud: Option<CloudFile>,
     annotations: cvat_annotations::LabeledData,
 }
 
-pub async fn export_dataset(work: ExportDataset, blobs: Arc<dyn BlobStore>, task: TaskApi) -> anyhow::Result<()> {
+pub async fn export_dataset(
+    work: ExportDataset,
+    blobs: Arc<dyn BlobStore>,
+    fetcher: &cvat_fetch::Fetcher,
+    task: TaskApi,
+) -> anyhow::Result<()> {
     let request = RequestRef { rq_id: work.request_id.clone() };
     let mut parts = match task.clone().get_export_source(request).await {
         Ok(answer) => answer.into_inner(),
@@ -48,7 +58,7 @@ pub async fn export_dataset(work: ExportDataset, blobs: Arc<dyn BlobStore>, task
     let (document_path, archive_path) = (document.path.clone(), archive.path.clone());
     let runtime = tokio::runtime::Handle::current();
     let store = blobs.clone();
-    let key = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+    let key = tokio::task::spawn_blocking(move || -> anyhow::Result<(String, Option<CloudFile>)> {
         let export: Export = serde_json::from_reader(std::io::BufReader::new(std::fs::File::open(document_path)?))?;
         let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(std::fs::File::create(archive_path)?));
         let places = cvat_formats::write_annotations(&export.source, &export.annotations, &mut zip)?;
@@ -64,11 +74,37 @@ pub async fn export_dataset(work: ExportDataset, blobs: Arc<dyn BlobStore>, task
             }
         }
         zip.finish()?.flush()?;
-        Ok(export.source.result_key)
+        Ok((export.source.result_key, export.cloud))
     })
     .await??;
     drop(document);
-    blobs.put_stream(&key, file_stream(archive.path.clone()).await?).await?;
+    let (key, cloud) = key;
+    let key = match cloud {
+        None => {
+            blobs.put_stream(&key, file_stream(archive.path.clone()).await?).await?;
+            key
+        }
+        Some(cloud) => {
+            // The user's bucket: what it refuses is the request's failure, not a retry.
+            let written = match crate::media::open_bucket(cloud.storage_id, fetcher, &task).await {
+                Ok((store, prefix)) => {
+                    let key = cloud.key_in(&prefix);
+                    let stream = file_stream(archive.path.clone()).await?;
+                    store
+                        .put_stream(&key, stream)
+                        .await
+                        .map_err(|e| format!("{key} cannot be written to the cloud storage: {e}"))
+                }
+                Err(Failure::Data(reason)) => Err(reason),
+                Err(Failure::Retry(err)) => return Err(err),
+            };
+            if let Err(message) = written {
+                task.clone().fail_data(DataFailure { request_id: work.request_id, message }).await?;
+                return Ok(());
+            }
+            String::new()
+        }
+    };
     task.clone().complete_export(ExportDone { request_id: work.request_id, key }).await?;
     Ok(())
 }

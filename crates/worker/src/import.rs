@@ -18,6 +18,61 @@ struct Import {
     source: ExportSource,
     format: String,
     parts: Vec<String>,
+    #[serde(default)]
+    cloud: Option<CloudFile>,
+}
+
+/// A file in a user's cloud storage, as requests name it.
+#[derive(serde::Deserialize, Debug, Clone)]
+pub(crate) struct CloudFile {
+    pub storage_id: i64,
+    pub key: String,
+}
+
+impl CloudFile {
+    /// Its key in the bucket: below the storage's prefix unless it names it already.
+    pub fn key_in(&self, prefix: &str) -> String {
+        match prefix {
+            "" => self.key.clone(),
+            _ if self.key.starts_with(prefix) => self.key.clone(),
+            _ if prefix.ends_with('/') => format!("{prefix}{}", self.key),
+            _ => format!("{prefix}/{}", self.key),
+        }
+    }
+}
+
+/// A request's input as a local file: its uploaded pieces, or its object in a cloud
+/// storage. A cloud object that cannot be read is the request's fault (`Ok(Err(reason))`).
+pub(crate) async fn fetch_input(
+    blobs: &dyn BlobStore,
+    parts: &[String],
+    cloud: Option<&CloudFile>,
+    fetcher: &cvat_fetch::Fetcher,
+    task: &TaskApi,
+    what: &str,
+) -> anyhow::Result<Result<LocalFile, String>> {
+    let Some(cloud) = cloud else { return Ok(Ok(spool(blobs, parts, what).await?)) };
+    let (store, prefix) = match crate::media::open_bucket(cloud.storage_id, fetcher, task).await {
+        Ok(bucket) => bucket,
+        Err(crate::media::Failure::Data(reason)) => return Ok(Err(reason)),
+        Err(crate::media::Failure::Retry(err)) => return Err(err),
+    };
+    let key = cloud.key_in(&prefix);
+    let unreadable = |err: cvat_blob::BlobError| format!("{key} cannot be read from the cloud storage: {err}");
+    let file = LocalFile::temporary(std::env::temp_dir().join(format!("cvat-{what}-{}", uuid::Uuid::new_v4())));
+    let mut out = tokio::io::BufWriter::new(tokio::fs::File::create(&file.path).await?);
+    let mut pieces = match store.get_stream(&key).await {
+        Ok(pieces) => pieces,
+        Err(err) => return Ok(Err(unreadable(err))),
+    };
+    while let Some(piece) = pieces.next().await {
+        match piece {
+            Ok(piece) => out.write_all(&piece).await?,
+            Err(err) => return Ok(Err(unreadable(err))),
+        }
+    }
+    out.flush().await?;
+    Ok(Ok(file))
 }
 
 /// Bytes per part of a document sent back: far below gRPC's message limit.
@@ -48,6 +103,7 @@ pub(crate) fn document_parts(head: &ImportPart, body: &[u8]) -> impl futures_uti
 pub async fn import_annotations(
     work: ImportAnnotations,
     blobs: Arc<dyn BlobStore>,
+    fetcher: &cvat_fetch::Fetcher,
     task: TaskApi,
 ) -> anyhow::Result<()> {
     let request = RequestRef { rq_id: work.request_id.clone() };
@@ -57,8 +113,15 @@ pub async fn import_annotations(
         Err(status) if status.code() == tonic::Code::NotFound => return Ok(()),
         Err(status) => return Err(status.into()),
     };
-    let file = spool(blobs.as_ref(), &import.parts, "import").await?;
     let fail = |message: String| DataFailure { request_id: work.request_id.clone(), message };
+    let file = match fetch_input(blobs.as_ref(), &import.parts, import.cloud.as_ref(), fetcher, &task, "import").await?
+    {
+        Ok(file) => file,
+        Err(reason) => {
+            task.clone().fail_data(fail(reason)).await?;
+            return Ok(());
+        }
+    };
     let Some(format) = ImportFormat::importer(&import.format) else {
         task.clone().fail_data(fail(format!("Unknown import format {:?}", import.format))).await?;
         return Ok(());

@@ -157,10 +157,10 @@ impl Handler for PoolHandler {
                 Ok(())
             }
             Some(Work::ExportDataset(work)) if self.pool == "export" => {
-                export::export_dataset(work, self.blobs.clone(), self.task.clone()).await
+                export::export_dataset(work, self.blobs.clone(), &self.fetcher, self.task.clone()).await
             }
             Some(Work::ImportAnnotations(work)) if self.pool == "export" => {
-                import::import_annotations(work, self.blobs.clone(), self.task.clone()).await
+                import::import_annotations(work, self.blobs.clone(), &self.fetcher, self.task.clone()).await
             }
             Some(Work::RestoreBackup(work)) if self.pool == "export" => {
                 let sources =

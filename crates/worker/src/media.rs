@@ -235,24 +235,28 @@ struct CloudFiles {
 /// How long one request to a user's bucket may take.
 const BUCKET_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Opens the request's cloud storage (after its endpoint passed the network policy) and
-/// lists the keys its paths name: a path ending in `/` is every object below it.
-async fn open_cloud(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> Result<CloudFiles, Failure> {
-    let query = cvat_proto::task::CloudAccessQuery { cloud_storage_id: job.cloud_storage_id };
+/// A cloud storage's bucket (after its endpoint passed the network policy) and the
+/// storage's prefix: what data processing reads and exports write.
+pub(crate) async fn open_bucket(
+    cloud_storage_id: i64,
+    fetcher: &cvat_fetch::Fetcher,
+    task: &TaskApi,
+) -> Result<(cvat_blob::S3Store, String), Failure> {
+    let query = cvat_proto::task::CloudAccessQuery { cloud_storage_id };
     let access = match task.clone().get_cloud_access(query).await {
         Ok(access) => access.into_inner(),
         Err(status) if status.code() == tonic::Code::NotFound => {
-            return Err(Failure::Data(format!("cloud storage {} no longer exists", job.cloud_storage_id)))
+            return Err(Failure::Data(format!("cloud storage {cloud_storage_id} no longer exists")))
         }
         // Its endpoint is refused now, or its settings no longer parse: the data's fault.
         Err(status) if status.code() == tonic::Code::InvalidArgument => {
             let reason = cvat_error::ApiError::from_status(&status).body.to_string();
-            return Err(Failure::Data(format!("cloud storage {} cannot be used: {reason}", job.cloud_storage_id)));
+            return Err(Failure::Data(format!("cloud storage {cloud_storage_id} cannot be used: {reason}")));
         }
         Err(status) => return Err(Failure::Retry(status.into())),
     };
     if !access.endpoint.is_empty() {
-        sources.fetcher.policy().check_endpoint(&access.endpoint).await.map_err(|e| Failure::Data(e.to_string()))?;
+        fetcher.policy().check_endpoint(&access.endpoint).await.map_err(|e| Failure::Data(e.to_string()))?;
     }
     let signed = !access.access_key.is_empty();
     let store = cvat_blob::S3Store::connect(&cvat_blob::S3Access {
@@ -266,12 +270,19 @@ async fn open_cloud(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi
         }),
         timeout: Some(BUCKET_TIMEOUT),
     });
-    let paths = if job.share_paths.is_empty() { vec![access.prefix.clone()] } else { job.share_paths.clone() };
+    Ok((store, access.prefix))
+}
+
+/// Opens the request's cloud storage and lists the keys its paths name: a path ending
+/// in `/` is every object below it.
+async fn open_cloud(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> Result<CloudFiles, Failure> {
+    let (store, prefix) = open_bucket(job.cloud_storage_id, sources.fetcher, task).await?;
+    let paths = if job.share_paths.is_empty() { vec![prefix.clone()] } else { job.share_paths.clone() };
     let limit = ArchiveLimits::default().max_members;
     let mut keys = Vec::new();
     for path in paths {
-        if !path.starts_with(&access.prefix) {
-            return Err(Failure::Data(format!("{path} is outside the cloud storage's prefix {}", access.prefix)));
+        if !path.starts_with(&prefix) {
+            return Err(Failure::Data(format!("{path} is outside the cloud storage's prefix {prefix}")));
         }
         if !path.is_empty() && !path.ends_with('/') {
             keys.push(path);

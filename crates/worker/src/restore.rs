@@ -12,7 +12,7 @@
 //! subset's images as data, and its annotations, read by the format's importer, are
 //! saved to it.
 
-use crate::import::{document_parts, spool};
+use crate::import::{document_parts, fetch_input, CloudFile};
 use crate::media;
 use crate::TaskApi;
 use cvat_blob::keys;
@@ -64,19 +64,26 @@ fn unreadable<T>(outcome: Result<T, ImportError>) -> Step<T> {
 pub async fn restore_backup(work: RestoreBackup, sources: media::Sources<'_>, task: TaskApi) -> anyhow::Result<()> {
     let request_id = work.request_id;
     let blobs = sources.blobs.clone();
-    let (parts, dataset_format): (Vec<String>, Option<ImportFormat>) =
+    let (parts, dataset_format, cloud): (Vec<String>, Option<ImportFormat>, Option<CloudFile>) =
         match task.clone().get_import_source(RequestRef { rq_id: request_id.clone() }).await {
             Ok(answer) => {
                 let source: Value = serde_json::from_str(&answer.into_inner().json)?;
                 let format = source["format"].as_str().map(|name| {
                     ImportFormat::importer(name).ok_or_else(|| anyhow::anyhow!("unknown import format {name}"))
                 });
-                (serde_json::from_value(source["parts"].clone())?, format.transpose()?)
+                let cloud = serde_json::from_value(source["cloud"].clone()).unwrap_or(None);
+                (serde_json::from_value(source["parts"].clone())?, format.transpose()?, cloud)
             }
             Err(status) if status.code() == tonic::Code::NotFound => return Ok(()),
             Err(status) => return Err(status.into()),
         };
-    let archive = spool(blobs.as_ref(), &parts, "restore").await?;
+    let archive = match fetch_input(blobs.as_ref(), &parts, cloud.as_ref(), sources.fetcher, &task, "restore").await? {
+        Ok(archive) => archive,
+        Err(message) => {
+            task.clone().fail_data(DataFailure { request_id: request_id.clone(), message }).await?;
+            return Ok(());
+        }
+    };
     let media_dir = std::env::temp_dir().join(format!("cvat-restore-media-{}", uuid::Uuid::new_v4()));
     let result = match dataset_format {
         Some(format) => import_dataset(&request_id, format, &archive.path, &media_dir, sources, &task).await,

@@ -412,6 +412,8 @@ impl Task for TaskService {
                 format: r.format,
                 save_images: r.save_images,
                 location: r.location,
+                cloud_storage_id: r.cloud_storage_id,
+                filename: r.filename,
                 backup: r.backup,
                 lightweight: r.lightweight,
             };
@@ -429,8 +431,18 @@ impl Task for TaskService {
         handle(request, "StartImport", |r| async move {
             if r.target == "project" {
                 let caller = Caller::from_wire(r.caller)?;
-                let rq_id =
-                    self.engine.start_dataset_import(&caller, r.id, &r.format, &r.filename, &r.file_key).await?;
+                let rq_id = self
+                    .engine
+                    .start_dataset_import(
+                        &caller,
+                        r.id,
+                        &r.format,
+                        &r.filename,
+                        &r.file_key,
+                        &r.location,
+                        r.cloud_storage_id,
+                    )
+                    .await?;
                 let work = Work::RestoreBackup(RestoreBackup { request_id: rq_id.clone() });
                 self.queue_export_work(&rq_id, work).await?;
                 return Ok(ExportStarted { rq_id, queued: true });
@@ -445,6 +457,8 @@ impl Task for TaskService {
                     "append" => true,
                     other => return Err(ApiError::field("import_mode", format!("\"{other}\" is not a valid choice."))),
                 },
+                location: r.location,
+                cloud_storage_id: r.cloud_storage_id,
             };
             let rq_id = self.engine.start_import(&Caller::from_wire(r.caller)?, &start).await?;
             let work = Work::ImportAnnotations(ImportAnnotations { request_id: rq_id.clone() });
@@ -457,7 +471,10 @@ impl Task for TaskService {
     async fn start_restore(&self, request: Request<ImportStart>) -> Reply<ExportStarted> {
         handle(request, "StartRestore", |r| async move {
             let caller = Caller::from_wire(r.caller)?;
-            let rq_id = self.engine.start_restore(&caller, &r.target, &r.filename, &r.file_key).await?;
+            let rq_id = self
+                .engine
+                .start_restore(&caller, &r.target, &r.filename, &r.file_key, &r.location, r.cloud_storage_id)
+                .await?;
             let work = Work::RestoreBackup(RestoreBackup { request_id: rq_id.clone() });
             self.queue_export_work(&rq_id, work).await?;
             Ok(ExportStarted { rq_id, queued: true })

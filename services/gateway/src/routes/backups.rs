@@ -52,6 +52,8 @@ pub async fn restore(
         caller: Some(documents::caller(&req, auth)),
         target: target.to_string(),
         filename: query.get("filename").cloned().unwrap_or_default(),
+        location: query.get("location").cloned().unwrap_or_default(),
+        cloud_storage_id: super::exports::cloud_storage_id(&query)?,
         ..Default::default()
     };
     if header(&req, "Upload-Finish") {
@@ -60,12 +62,8 @@ pub async fn restore(
         }
     } else if is_multipart(&req) {
         start.file_key = receive_file(&req, &state, payload, &format!("{target}_file")).await?;
-    } else {
-        return Err(ApiError::bad_request(format!(
-            "Send the backup: as multipart `{target}_file`, or with Upload-Start, a resumable upload and Upload-Finish"
-        ))
-        .into());
     }
+    // Otherwise the backup is in a cloud storage (or missing: the task service says so).
     let file_key = start.file_key.clone();
     match state.task().start_restore(start).await {
         Ok(started) => Ok(HttpResponse::Accepted().json(super::exports::RqId { rq_id: started.into_inner().rq_id })),

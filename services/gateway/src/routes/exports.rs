@@ -60,6 +60,15 @@ pub(super) fn target(req: &HttpRequest) -> &'static str {
     }
 }
 
+/// The `cloud_storage_id` of an export or import, when given.
+pub(super) fn cloud_storage_id(query: &HashMap<String, String>) -> Result<Option<i64>, ApiError> {
+    query
+        .get("cloud_storage_id")
+        .filter(|v| !v.is_empty())
+        .map(|v| v.parse().map_err(|_| ApiError::field("cloud_storage_id", "A valid integer is required.")))
+        .transpose()
+}
+
 /// Python-style booleans as the client sends them (`True`, `False`), or JSON's.
 fn flag(query: &HashMap<String, String>, name: &str) -> Result<bool, ApiError> {
     match query.get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
@@ -132,6 +141,8 @@ async fn start_export(
         location: query.get("location").cloned().unwrap_or_default(),
         backup: matches!(what, What::Backup { .. }),
         lightweight: matches!(what, What::Backup { lightweight: true }),
+        cloud_storage_id: cloud_storage_id(query)?,
+        filename: query.get("filename").cloned().unwrap_or_default(),
     };
     Ok(state.task().start_export(start).await?.into_inner().rq_id)
 }

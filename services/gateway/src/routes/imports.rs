@@ -50,6 +50,8 @@ pub async fn import(
         filename: query.get("filename").cloned().unwrap_or_default(),
         file_key: String::new(),
         import_mode: query.get("import_mode").cloned().unwrap_or_default(),
+        location: query.get("location").cloned().unwrap_or_default(),
+        cloud_storage_id: super::exports::cloud_storage_id(&query)?,
     };
     if header(&req, "Upload-Finish") {
         if start.filename.is_empty() {
@@ -58,13 +60,8 @@ pub async fn import(
     } else if is_multipart(&req) {
         let field = if start.target == "project" { "dataset_file" } else { "annotation_file" };
         start.file_key = receive_file(&req, &state, payload, field).await?;
-    } else {
-        return Err(ApiError::bad_request(
-            "Send the file: as multipart `annotation_file` (`dataset_file` for a project), or with Upload-Start, \
-             a resumable upload and Upload-Finish",
-        )
-        .into());
     }
+    // Otherwise the file is in a cloud storage (or missing: the task service says so).
     let file_key = start.file_key.clone();
     match state.task().start_import(start).await {
         Ok(started) => Ok(HttpResponse::Accepted().json(super::exports::RqId { rq_id: started.into_inner().rq_id })),
