@@ -16,7 +16,7 @@
 use crate::access::Caller;
 use crate::annotations::{in_parts, AnnotationTarget, DocumentStream};
 use crate::labels::LabelOwner;
-use crate::locations::{CloudFile, Direction, Owner};
+use crate::locations::{CloudFile, Direction, Location, Owner};
 use crate::Engine;
 use cvat_annotations::LabeledData;
 use cvat_db::{column, DbResultExt, GenericClient};
@@ -177,18 +177,9 @@ impl Engine {
             Some(format) => file_name(start.target, subresource, format),
             None => format!("{}_{}_backup.zip", start.target.name(), start.target.id()),
         };
-        let cloud = self
-            .cloud_file(
-                &client,
-                caller,
-                &start.location,
-                start.cloud_storage_id,
-                Some(owner),
-                Direction::Export,
-                &start.filename,
-                &default_name,
-            )
-            .await?;
+        let wanted =
+            Location { location: &start.location, cloud_storage_id: start.cloud_storage_id, filename: &start.filename };
+        let cloud = self.cloud_file(&client, caller, wanted, Some(owner), Direction::Export, &default_name).await?;
         let format_part =
             format.map_or(String::new(), |f| format!("&format={}", f.name().replace(' ', "_").replace('.', "@")));
         // An export to a cloud storage writes there every time: its own request.

@@ -7,7 +7,7 @@
 
 use crate::access::Caller;
 use crate::annotations::{AnnotationSave, AnnotationTarget};
-use crate::locations::{CloudFile, Direction, Owner};
+use crate::locations::{CloudFile, Direction, Location, Owner};
 use crate::Engine;
 use cvat_db::{column, DbResultExt, GenericClient};
 use cvat_error::{ApiError, ApiResult, ErrorKind};
@@ -98,18 +98,9 @@ impl Engine {
             .ok_or_else(|| ApiError::bad_request("Unknown format specified for the request"))?;
         let mut client = self.client().await?;
         let task = self.check_can_import(&client, caller, start.target).await?;
-        let cloud = self
-            .cloud_file(
-                &client,
-                caller,
-                &start.location,
-                start.cloud_storage_id,
-                Some(Owner::Task(task)),
-                Direction::Import,
-                &start.filename,
-                "",
-            )
-            .await?;
+        let wanted =
+            Location { location: &start.location, cloud_storage_id: start.cloud_storage_id, filename: &start.filename };
+        let cloud = self.cloud_file(&client, caller, wanted, Some(Owner::Task(task)), Direction::Import, "").await?;
         let tx = client.transaction().await.db()?;
         let parts: Vec<String> = match &cloud {
             Some(_) => Vec::new(),

@@ -34,6 +34,7 @@ pub use data::UploadFor;
 pub use directory::{AuthDirectory, Directory};
 pub use exports::{ExportStart, ExportTarget};
 pub use imports::ImportStart;
+pub use locations::Location;
 
 use cvat_db::DbResultExt;
 use cvat_db::{Migration, PgPool};

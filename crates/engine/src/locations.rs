@@ -22,6 +22,15 @@ impl CloudFile {
     }
 }
 
+/// Where a request asks its file to be: `location` (`local`, `cloud_storage` or empty),
+/// `cloud_storage_id` and `filename`, as the query carries them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Location<'a> {
+    pub location: &'a str,
+    pub cloud_storage_id: Option<i64>,
+    pub filename: &'a str,
+}
+
 /// Which storage column of an object gives the default.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Direction {
@@ -42,18 +51,16 @@ impl Engine {
     /// The cloud file a request uses, or `None` for this server. `filename` names the
     /// object (required for imports; exports fall back to `default_name`); `owner` gives
     /// the default (none for restores, which make their object).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn cloud_file(
         &self,
         client: &impl GenericClient,
         caller: &Caller,
-        location: &str,
-        cloud_storage_id: Option<i64>,
+        wanted: Location<'_>,
         owner: Option<Owner>,
         direction: Direction,
-        filename: &str,
         default_name: &str,
     ) -> ApiResult<Option<CloudFile>> {
+        let Location { location, cloud_storage_id, filename } = wanted;
         let storage = match location {
             "local" => return Ok(None),
             "cloud_storage" => {

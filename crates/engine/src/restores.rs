@@ -11,7 +11,7 @@
 use crate::access::allow;
 use crate::annotations::{AnnotationSave, AnnotationTarget};
 use crate::imports::{reason, requester, requester_params};
-use crate::locations::{CloudFile, Direction, Owner};
+use crate::locations::{CloudFile, Direction, Location, Owner};
 use crate::{Caller, Engine};
 use cvat_db::GenericClient;
 use cvat_db::{column, DbResultExt};
@@ -29,19 +29,15 @@ impl Engine {
         allow(cvat_permissions::create_or_list(&actor, CreateScope::Create, caller.context.org().is_some()))
     }
 
-    /// Records a restore of the uploaded backup named `filename` (or the stored object
-    /// `file_key`) into a new `target` (`task` or `project`); answers the request's id.
-    /// A backup in a cloud storage is named by `location` `cloud_storage`,
-    /// `cloud_storage_id` and `filename`.
-    #[allow(clippy::too_many_arguments)]
+    /// Records a restore of the backup `file` (a finished TUS upload of that name, or an
+    /// object of a cloud storage) or of the stored object `file_key`, into a new `target`
+    /// (`task` or `project`); answers the request's id.
     pub async fn start_restore(
         &self,
         caller: &Caller,
         target: &str,
-        filename: &str,
+        file: Location<'_>,
         file_key: &str,
-        location: &str,
-        cloud_storage_id: Option<i64>,
     ) -> ApiResult<String> {
         let target = match target {
             "" | "task" => "task",
@@ -50,19 +46,18 @@ impl Engine {
         };
         self.check_can_restore(caller).await?;
         let mut client = self.client().await?;
-        let cloud =
-            self.cloud_file(&client, caller, location, cloud_storage_id, None, Direction::Import, filename, "").await?;
+        let cloud = self.cloud_file(&client, caller, file, None, Direction::Import, "").await?;
         let tx = client.transaction().await.db()?;
         let parts = match cloud {
             Some(_) => Vec::new(),
-            None => uploaded_parts(&tx, caller, "backup", filename, file_key).await?,
+            None => uploaded_parts(&tx, caller, "backup", file.filename, file_key).await?,
         };
         let id = format!(
             "action=import&target={target}&subresource=backup&user_id={}&key={}",
             caller.id(),
             uuid::Uuid::new_v4().simple()
         );
-        let params = json!({"parts": parts, "file_name": filename, "base_url": caller.base_url,
+        let params = json!({"parts": parts, "file_name": file.filename, "base_url": caller.base_url,
                             "cloud": cloud.as_ref().map(CloudFile::to_json), "user": requester_params(caller)});
         // The request shows its owner by name, as every request does.
         crate::users::remember_all(&tx, &[Some(&caller.user)]).await?;
@@ -77,22 +72,18 @@ impl Engine {
         Ok(id)
     }
 
-    /// Records an import of the uploaded dataset named `filename` (or the stored object
-    /// `file_key`) into `project`: an export worker makes one new task per subset of the
-    /// dataset in the project, with the dataset's images as its data and its annotations
-    /// (the steps of a restore, without `project.json`). Answers the request's id.
-    /// A dataset in a cloud storage is named by `location`, `cloud_storage_id` and
-    /// `filename` (see `locations`).
-    #[allow(clippy::too_many_arguments)]
+    /// Records an import of the dataset `file` (a finished TUS upload of that name, or an
+    /// object of a cloud storage) or of the stored object `file_key` into `project`: an
+    /// export worker makes one new task per subset of the dataset in the project, with
+    /// the dataset's images as its data and its annotations (the steps of a restore,
+    /// without `project.json`). Answers the request's id.
     pub async fn start_dataset_import(
         &self,
         caller: &Caller,
         project: i64,
         format: &str,
-        filename: &str,
+        file: Location<'_>,
         file_key: &str,
-        location: &str,
-        cloud_storage_id: Option<i64>,
     ) -> ApiResult<String> {
         let format = ImportFormat::importer(format)
             .ok_or_else(|| ApiError::bad_request("Unknown format specified for the request"))?;
@@ -105,28 +96,18 @@ impl Engine {
         }
         let mut client = self.client().await?;
         let (_, org, _) = self.check_project(&client, caller, project, ProjectScope::Update).await?;
-        let cloud = self
-            .cloud_file(
-                &client,
-                caller,
-                location,
-                cloud_storage_id,
-                Some(Owner::Project(project)),
-                Direction::Import,
-                filename,
-                "",
-            )
-            .await?;
+        let owner = Some(Owner::Project(project));
+        let cloud = self.cloud_file(&client, caller, file, owner, Direction::Import, "").await?;
         let tx = client.transaction().await.db()?;
         let parts = match cloud {
             Some(_) => Vec::new(),
-            None => uploaded_parts(&tx, caller, "dataset", filename, file_key).await?,
+            None => uploaded_parts(&tx, caller, "dataset", file.filename, file_key).await?,
         };
         let id = format!(
             "action=import&target=project&target_id={project}&subresource=dataset&key={}",
             uuid::Uuid::new_v4().simple()
         );
-        let params = json!({"parts": parts, "format": format.name(), "file_name": filename,
+        let params = json!({"parts": parts, "format": format.name(), "file_name": file.filename,
                             "cloud": cloud.as_ref().map(CloudFile::to_json),
                             "base_url": caller.base_url, "user": requester_params(caller)});
         crate::users::remember_all(&tx, &[Some(&caller.user)]).await?;

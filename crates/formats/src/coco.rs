@@ -13,7 +13,7 @@
 //! polygon's `area` is its exact (shoelace) area, where CVAT uses pycocotools' raster
 //! area, which differs by a fraction of the outline.
 
-use crate::frames::{FrameAnnotations, FrameShape};
+use crate::frames::{FrameShape, Frames};
 use crate::source::{points_by_skeleton, ExportSource, FrameInfo, LabelInfo};
 use crate::Names;
 use cvat_annotations::ShapeType;
@@ -93,16 +93,10 @@ pub fn file_name(task: Task, subset: &str) -> String {
 
 /// One subset's file: its frames (image ids count across the whole export) and their
 /// instances.
-pub fn write(
-    source: &ExportSource,
-    frames: &[FrameAnnotations],
-    subset: &str,
-    task: Task,
-    mut out: impl Write,
-) -> io::Result<()> {
+pub fn write(source: &ExportSource, frames: &Frames, subset: &str, task: Task, mut out: impl Write) -> io::Result<()> {
     let names = Names::new(&source.labels);
     let points = points_by_skeleton(&source.labels);
-    let in_subset = || source.frames.iter().zip(frames).enumerate().filter(|(_, (f, _))| f.subset == subset);
+    let in_subset = || source.frames.iter().enumerate().filter(|(_, f)| f.subset == subset);
     out.write_all(br#"{"licenses":[{"name":"","id":0,"url":""}],"info":{"contributor":"","date_created":"","description":"","url":"","version":"","year":""},"categories":"#)?;
     let categories: Vec<Category> = source
         .labels
@@ -121,7 +115,7 @@ pub fn write(
         .collect();
     serde_json::to_writer(&mut out, &categories)?;
     out.write_all(b",\"images\":[")?;
-    for (n, (i, (frame, _))) in in_subset().enumerate() {
+    for (n, (i, frame)) in in_subset().enumerate() {
         if n > 0 {
             out.write_all(b",")?;
         }
@@ -139,7 +133,8 @@ pub fn write(
     }
     out.write_all(b"],\"annotations\":[")?;
     let mut next_id = 1;
-    for (i, (frame, annotations)) in in_subset() {
+    for (i, frame) in in_subset() {
+        let annotations = frames.at(i);
         for members in instances(&annotations.shapes, task) {
             let made = match task {
                 Task::Instances => instance(&names, &members, frame.width, frame.height, i + 1, next_id),

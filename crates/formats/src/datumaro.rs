@@ -7,7 +7,7 @@
 //! Python's `json.dump` separators. The importer is `datumaro_read`.
 
 use crate::coco::{coco_rle, edges};
-use crate::frames::{per_frame, FrameAnnotations, FrameShape};
+use crate::frames::{FrameAnnotations, FrameShape, Frames};
 use crate::source::ExportSource;
 use crate::{item_id, stored, FormatError, Names};
 use cvat_annotations::{LabeledData, ShapeType};
@@ -236,7 +236,7 @@ pub fn write<W: Write + Seek>(
         "label": {"labels": labels, "label_groups": [], "attributes": attribute_names},
         "points": {"items": points},
     });
-    let frames = per_frame(source, data);
+    let frames = Frames::new(source, data);
     let mut subsets: Vec<&str> = Vec::new();
     for frame in &source.frames {
         if !subsets.contains(&frame.subset.as_str()) {
@@ -244,25 +244,27 @@ pub fn write<W: Write + Seek>(
         }
     }
     for subset in subsets {
-        let items: Vec<Value> = source
-            .frames
-            .iter()
-            .zip(&frames)
-            .filter(|(f, _)| f.subset == subset)
-            .map(|(frame, annotations)| {
-                json!({
-                    "id": item_id(&frame.name),
-                    "annotations": self::annotations(source, &names, annotations, frame.width, frame.height),
-                    "attr": {"frame": frame.id},
-                    "image": {"path": frame.name, "size": [frame.height, frame.width]},
-                })
-            })
-            .collect();
-        let document = json!({"dm_format_version": "1.0", "media_type": 2, "infos": {},
-                              "categories": categories, "items": items});
         zip.start_file(format!("annotations/{subset}.json"), stored())?;
         let mut out = io::BufWriter::new(&mut *zip);
-        write_python(&mut out, &document)?;
+        // Item by item (an item's annotations are made as it is written), with the
+        // separators of Python's `json.dump`.
+        out.write_all(br#"{"dm_format_version": "1.0", "media_type": 2, "infos": {}, "categories": "#)?;
+        write_python(&mut out, &categories)?;
+        out.write_all(br#", "items": ["#)?;
+        let in_subset = source.frames.iter().enumerate().filter(|(_, f)| f.subset == subset);
+        for (n, (at, frame)) in in_subset.enumerate() {
+            if n > 0 {
+                out.write_all(b", ")?;
+            }
+            let item = json!({
+                "id": item_id(&frame.name),
+                "annotations": self::annotations(source, &names, &frames.at(at), frame.width, frame.height),
+                "attr": {"frame": frame.id},
+                "image": {"path": frame.name, "size": [frame.height, frame.width]},
+            });
+            write_python(&mut out, &item)?;
+        }
+        out.write_all(b"]}")?;
         out.flush()?;
     }
     Ok(())

@@ -33,28 +33,63 @@ pub struct FrameAnnotations<'a> {
     pub tags: Vec<&'a Tag>,
 }
 
-/// One entry per frame of `source.frames`, in the same order.
-pub fn per_frame<'a>(source: &ExportSource, data: &'a LabeledData) -> Vec<FrameAnnotations<'a>> {
-    let index: HashMap<u32, usize> = source.frames.iter().enumerate().map(|(i, f)| (f.frame, i)).collect();
-    let mut frames: Vec<FrameAnnotations> = source.frames.iter().map(|_| FrameAnnotations::default()).collect();
-    for shape in &data.shapes {
-        if let Some(&at) = index.get(&shape.frame) {
-            frames[at].shapes.push(from_shape(shape));
-        }
-    }
-    for (number, track) in data.tracks.iter().enumerate() {
-        for (at, shape) in track_frames(source, track, number) {
-            if !shape.outside {
-                frames[at].shapes.push(shape);
+/// A document frame by frame: where each exported frame's shapes, track spans and tags
+/// are, so that a frame's annotations are made when it is written and dropped after
+/// (memory holds one frame's copies, not the whole export's).
+pub struct Frames<'a> {
+    source: &'a ExportSource,
+    data: &'a LabeledData,
+    /// Per frame of `source.frames`: indices into the document's shapes, tracks, tags.
+    shapes: Vec<Vec<u32>>,
+    tracks: Vec<Vec<u32>>,
+    tags: Vec<Vec<u32>>,
+}
+
+impl<'a> Frames<'a> {
+    pub fn new(source: &'a ExportSource, data: &'a LabeledData) -> Self {
+        let index: HashMap<u32, usize> = source.frames.iter().enumerate().map(|(i, f)| (f.frame, i)).collect();
+        let empty = || vec![Vec::new(); source.frames.len()];
+        let (mut shapes, mut tracks, mut tags) = (empty(), empty(), empty());
+        for (i, shape) in data.shapes.iter().enumerate() {
+            if let Some(&at) = index.get(&shape.frame) {
+                shapes[at].push(i as u32);
             }
         }
-    }
-    for tag in &data.tags {
-        if let Some(&at) = index.get(&tag.frame) {
-            frames[at].tags.push(tag);
+        for (i, track) in data.tracks.iter().enumerate() {
+            for at in track_span(source, track) {
+                tracks[at].push(i as u32);
+            }
         }
+        for (i, tag) in data.tags.iter().enumerate() {
+            if let Some(&at) = index.get(&tag.frame) {
+                tags[at].push(i as u32);
+            }
+        }
+        Self { source, data, shapes, tracks, tags }
     }
-    frames
+
+    /// What frame `at` of `source.frames` shows: its shapes, the tracks visible on it, its
+    /// tags.
+    pub fn at(&self, at: usize) -> FrameAnnotations<'a> {
+        let frame = self.source.frames[at].frame;
+        let mut shapes: Vec<FrameShape> =
+            self.shapes[at].iter().map(|&i| from_shape(&self.data.shapes[i as usize])).collect();
+        shapes.extend(self.tracks[at].iter().filter_map(|&i| {
+            track_shape(&self.data.tracks[i as usize], frame, i as usize).filter(|shape| !shape.outside)
+        }));
+        FrameAnnotations { shapes, tags: self.tags[at].iter().map(|&i| &self.data.tags[i as usize]).collect() }
+    }
+
+    /// Every frame's annotations, in the order of `source.frames`.
+    pub fn iter(&self) -> impl Iterator<Item = FrameAnnotations<'a>> + '_ {
+        (0..self.source.frames.len()).map(|at| self.at(at))
+    }
+}
+
+/// One entry per frame of `source.frames`, in the same order, made as it is taken.
+pub fn per_frame<'a>(source: &'a ExportSource, data: &'a LabeledData) -> impl Iterator<Item = FrameAnnotations<'a>> {
+    let frames = Frames::new(source, data);
+    (0..source.frames.len()).map(move |at| frames.at(at))
 }
 
 pub(crate) fn from_shape(shape: &Shape) -> FrameShape {
@@ -74,16 +109,24 @@ pub(crate) fn from_shape(shape: &Shape) -> FrameShape {
     }
 }
 
-/// A track on the exported frames of its span (from its first keyframe to its last
-/// outside one, or to the end), by index into `source.frames`: its visible shapes and its
-/// keyframes, outside ones included (`outside` and the keyframe flag tell which).
-pub(crate) fn track_frames(source: &ExportSource, track: &Track, number: usize) -> Vec<(usize, FrameShape)> {
+/// A track's span in `source.frames` (indices): from its first keyframe to its last
+/// outside one, or to the end (the frames are in order).
+fn track_span(source: &ExportSource, track: &Track) -> std::ops::Range<usize> {
     let first = source.frames.partition_point(|f| f.frame < track.frame);
     let end = match track.shapes.last() {
         Some(last) if last.outside => source.frames.partition_point(|f| f.frame <= last.frame),
         _ => source.frames.len(),
     };
-    (first..end).filter_map(|at| Some((at, track_shape(track, source.frames[at].frame, number)?))).collect()
+    first..end.max(first)
+}
+
+/// A track on the exported frames of its span, by index into `source.frames`: its
+/// visible shapes and its keyframes, outside ones included (`outside` and the keyframe
+/// flag tell which).
+pub(crate) fn track_frames(source: &ExportSource, track: &Track, number: usize) -> Vec<(usize, FrameShape)> {
+    track_span(source, track)
+        .filter_map(|at| Some((at, track_shape(track, source.frames[at].frame, number)?)))
+        .collect()
 }
 
 /// The track's shape on `frame`: a visible one, or an outside keyframe.

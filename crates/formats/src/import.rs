@@ -111,7 +111,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         let reader = std::io::BufReader::new(file);
         return match format {
             ImportFormat::Cvat | ImportFormat::Coco | ImportFormat::CocoKeypoints | ImportFormat::Datumaro => {
-                read_document(format, reader, &names)
+                read_document(format, reader, &names, None)
             }
             ImportFormat::Yolo | ImportFormat::Ultralytics(_) | ImportFormat::UltralyticsClassification => {
                 Err(ImportError::invalid(format!("{} files come as a zip archive", format.name())))
@@ -143,19 +143,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         };
         return Err(ImportError::invalid(format!("The archive has no {expected} for {}", format.name())));
     }
-    let mut data = LabeledData::default();
-    for member in members {
-        let entry = archive.by_name(&member)?;
-        let reader = std::io::BufReader::new(entry.take(MAX_MEMBER_BYTES));
-        let part = read_document(format, reader, &names).map_err(|err| match err {
-            ImportError::Invalid(message) => ImportError::invalid(format!("{member}: {message}")),
-            other => other,
-        })?;
-        data.tags.extend(part.tags);
-        data.shapes.extend(part.shapes);
-        data.tracks.extend(part.tracks);
-    }
-    Ok(data)
+    read_members(&mut archive, &members, format, &names, None)
 }
 
 /// One subset of a dataset imported into a project: its name and its images (archive
@@ -237,23 +225,7 @@ pub fn read_subset(
         ImportFormat::Cvat => archive.file_names().filter(|n| n.ends_with(".xml")).map(str::to_string).collect(),
         _ => vec![format!("annotations/{}{subset}.json", annotation_prefix(format))],
     };
-    let mut data = LabeledData::default();
-    for member in members {
-        let entry = archive.by_name(&member)?;
-        let reader = std::io::BufReader::new(entry.take(MAX_MEMBER_BYTES));
-        let part = match format {
-            ImportFormat::Cvat => crate::cvat_read::read(reader, &names, Some(subset)),
-            _ => read_document(format, reader, &names),
-        }
-        .map_err(|err| match err {
-            ImportError::Invalid(message) => ImportError::invalid(format!("{member}: {message}")),
-            other => other,
-        })?;
-        data.tags.extend(part.tags);
-        data.shapes.extend(part.shapes);
-        data.tracks.extend(part.tracks);
-    }
-    Ok(data)
+    read_members(&mut archive, &members, format, &names, Some(subset))
 }
 
 fn open_dataset(path: &Path) -> Result<zip::ZipArchive<std::io::BufReader<std::fs::File>>, ImportError> {
@@ -270,14 +242,39 @@ fn annotation_prefix(format: ImportFormat) -> &'static str {
     }
 }
 
+/// The annotation files `members` of an archive as one document (of `subset` only, for
+/// CVAT files that mix subsets); a file's problem is reported with its name.
+fn read_members<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    members: &[String],
+    format: ImportFormat,
+    names: &Names,
+    subset: Option<&str>,
+) -> Result<LabeledData, ImportError> {
+    let mut data = LabeledData::default();
+    for member in members {
+        let entry = archive.by_name(member)?;
+        let reader = std::io::BufReader::new(entry.take(MAX_MEMBER_BYTES));
+        let part = read_document(format, reader, names, subset).map_err(|err| match err {
+            ImportError::Invalid(message) => ImportError::invalid(format!("{member}: {message}")),
+            other => other,
+        })?;
+        data.tags.extend(part.tags);
+        data.shapes.extend(part.shapes);
+        data.tracks.extend(part.tracks);
+    }
+    Ok(data)
+}
+
 /// One annotation file of a format whose annotations are a single document.
 fn read_document(
     format: ImportFormat,
     reader: impl std::io::BufRead,
     names: &Names,
+    subset: Option<&str>,
 ) -> Result<LabeledData, ImportError> {
     match format {
-        ImportFormat::Cvat => crate::cvat_read::read(reader, names, None),
+        ImportFormat::Cvat => crate::cvat_read::read(reader, names, subset),
         ImportFormat::CocoKeypoints => crate::coco_read::read(reader, names, crate::coco::Task::Keypoints),
         ImportFormat::Datumaro => crate::datumaro_read::read(reader, names),
         _ => crate::coco_read::read(reader, names, crate::coco::Task::Instances),

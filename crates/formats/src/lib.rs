@@ -21,7 +21,7 @@ mod xml;
 mod yolo;
 
 pub use backup::documents_with_ids;
-pub use frames::{per_frame, FrameAnnotations, FrameShape};
+pub use frames::{per_frame, FrameAnnotations, FrameShape, Frames};
 pub use import::{dataset_subsets, read_annotations, read_subset, DatasetSubset, ImportError, ImportFormat};
 pub use source::{
     AttributeInfo, ExportSource, FrameInfo, ImageRef, JobInfo, LabelInfo, Meta, Person, ProjectInfo, SegmentInfo,
@@ -129,7 +129,7 @@ pub fn write_annotations<W: Write + Seek>(
             }
             format @ (Format::Coco | Format::CocoKeypoints) => {
                 let task = if format == Format::Coco { coco::Task::Instances } else { coco::Task::Keypoints };
-                let frames = per_frame(source, data);
+                let frames = Frames::new(source, data);
                 for subset in coco::subsets(source) {
                     zip.start_file(coco::file_name(task, subset), stored())?;
                     let mut out = std::io::BufWriter::new(&mut *zip);

@@ -52,9 +52,10 @@ fn refused<T>(outcome: Result<tonic::Response<T>, tonic::Status>) -> Step<T> {
     }
 }
 
-/// A broken archive is the backup's fault; other errors are this worker's.
-fn unreadable<T>(outcome: Result<T, ImportError>) -> Step<T> {
-    match outcome {
+/// Reads the archive on a blocking thread: what is broken in it is the backup's fault;
+/// other errors are this worker's.
+async fn read_archive<T: Send + 'static>(read: impl FnOnce() -> Result<T, ImportError> + Send + 'static) -> Step<T> {
+    match tokio::task::spawn_blocking(read).await? {
         Ok(value) => Ok(Ok(value)),
         Err(ImportError::Invalid(message)) => Ok(Err(message)),
         Err(other) => Err(other.into()),
@@ -118,7 +119,7 @@ async fn restore(
     task: &TaskApi,
 ) -> Step<()> {
     let path = archive.to_path_buf();
-    let layout = match unreadable(tokio::task::spawn_blocking(move || read_layout(&path)).await?)? {
+    let layout = match read_archive(move || read_layout(&path)).await? {
         Ok(layout) => layout,
         Err(message) => return Ok(Err(message)),
     };
@@ -135,11 +136,10 @@ async fn restore(
     let count = layout.tasks.len();
     for (slot, folder) in layout.tasks.into_iter().enumerate() {
         let (path, dir) = (archive.to_path_buf(), media_dir.join(slot.to_string()));
-        let backup =
-            match unreadable(tokio::task::spawn_blocking(move || read_task_backup(&path, &folder, &dir)).await?)? {
-                Ok(backup) => backup,
-                Err(message) => return Ok(Err(message)),
-            };
+        let backup = match read_archive(move || read_task_backup(&path, &folder, &dir)).await? {
+            Ok(backup) => backup,
+            Err(message) => return Ok(Err(message)),
+        };
         if let Err(message) = restore_task(head(slot, slot + 1 == count), backup, sources.clone(), task).await? {
             return Ok(Err(message));
         }
@@ -208,17 +208,16 @@ async fn import_dataset(
     task: &TaskApi,
 ) -> Step<()> {
     let path = archive.to_path_buf();
-    let subsets =
-        match unreadable(tokio::task::spawn_blocking(move || cvat_formats::dataset_subsets(format, &path)).await?)? {
-            Ok(subsets) => subsets,
-            Err(message) => return Ok(Err(message)),
-        };
+    let subsets = match read_archive(move || cvat_formats::dataset_subsets(format, &path)).await? {
+        Ok(subsets) => subsets,
+        Err(message) => return Ok(Err(message)),
+    };
     let count = subsets.len();
     for (slot, subset) in subsets.into_iter().enumerate() {
         let head = head(request_id, slot, slot + 1 == count);
         let (path, dir) = (archive.to_path_buf(), media_dir.join(slot.to_string()));
         let images = subset.images.clone();
-        let media = match unreadable(tokio::task::spawn_blocking(move || extract(&path, &images, &dir)).await?)? {
+        let media = match read_archive(move || extract(&path, &images, &dir)).await? {
             Ok(media) => media,
             Err(message) => return Ok(Err(message)),
         };
@@ -234,7 +233,7 @@ async fn import_dataset(
         };
         let (path, name) = (archive.to_path_buf(), subset.name.clone());
         let read = move || cvat_formats::read_subset(format, &path, &source, &name);
-        let document = match unreadable(tokio::task::spawn_blocking(read).await?)? {
+        let document = match read_archive(read).await? {
             Ok(document) => document,
             Err(message) => return Ok(Err(message)),
         };

@@ -431,18 +431,12 @@ impl Task for TaskService {
         handle(request, "StartImport", |r| async move {
             if r.target == "project" {
                 let caller = Caller::from_wire(r.caller)?;
-                let rq_id = self
-                    .engine
-                    .start_dataset_import(
-                        &caller,
-                        r.id,
-                        &r.format,
-                        &r.filename,
-                        &r.file_key,
-                        &r.location,
-                        r.cloud_storage_id,
-                    )
-                    .await?;
+                let file = cvat_engine::Location {
+                    location: &r.location,
+                    cloud_storage_id: r.cloud_storage_id,
+                    filename: &r.filename,
+                };
+                let rq_id = self.engine.start_dataset_import(&caller, r.id, &r.format, file, &r.file_key).await?;
                 let work = Work::RestoreBackup(RestoreBackup { request_id: rq_id.clone() });
                 self.queue_export_work(&rq_id, work).await?;
                 return Ok(ExportStarted { rq_id, queued: true });
@@ -471,10 +465,12 @@ impl Task for TaskService {
     async fn start_restore(&self, request: Request<ImportStart>) -> Reply<ExportStarted> {
         handle(request, "StartRestore", |r| async move {
             let caller = Caller::from_wire(r.caller)?;
-            let rq_id = self
-                .engine
-                .start_restore(&caller, &r.target, &r.filename, &r.file_key, &r.location, r.cloud_storage_id)
-                .await?;
+            let file = cvat_engine::Location {
+                location: &r.location,
+                cloud_storage_id: r.cloud_storage_id,
+                filename: &r.filename,
+            };
+            let rq_id = self.engine.start_restore(&caller, &r.target, file, &r.file_key).await?;
             let work = Work::RestoreBackup(RestoreBackup { request_id: rq_id.clone() });
             self.queue_export_work(&rq_id, work).await?;
             Ok(ExportStarted { rq_id, queued: true })
