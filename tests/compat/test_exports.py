@@ -19,13 +19,14 @@ import requests
 from cvat_sdk import make_client
 from cvat_sdk.api_client import models
 import cli
-from test_annotations import by_name, document, labels, make_task
+from test_annotations import MASK, by_name, document, labels, make_task
 from test_cloud_storages import bucket  # noqa: F401 (a fixture)
 
 ULTRALYTICS = ["Ultralytics YOLO Detection 1.0", "Ultralytics YOLO Detection Track 1.0",
                "Ultralytics YOLO Oriented Bounding Boxes 1.0", "Ultralytics YOLO Segmentation 1.0",
                "Ultralytics YOLO Pose 1.0", "Ultralytics YOLO Classification 1.0"]
-EXPORTERS = ["COCO 1.0", "COCO Keypoints 1.0", "CVAT for video 1.1", "CVAT for images 1.1", "Datumaro 1.0", "YOLO 1.1"] + ULTRALYTICS
+EXPORTERS = ["COCO 1.0", "COCO Keypoints 1.0", "CVAT for video 1.1", "CVAT for images 1.1", "Datumaro 1.0",
+             "Segmentation mask 1.1", "PASCAL VOC 1.1", "YOLO 1.1"] + ULTRALYTICS
 
 
 def register(base_url):
@@ -47,12 +48,14 @@ def test_the_formats_list_names_exactly_the_working_exporters(base_url, new_user
     formats = requests.get(f"{base_url}/api/server/annotation/formats", auth=new_user, timeout=10).json()
     assert [f["name"] for f in formats["exporters"]] == EXPORTERS
     assert all(f["enabled"] and f["ext"] == "ZIP" and f["dimension"] == "2d" for f in formats["exporters"])
-    assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.0", "1.1", "1.1", "1.0", "1.1"] + ["1.0"] * 6
+    assert [f["version"] for f in formats["exporters"]] == ["1.0", "1.0", "1.1", "1.1", "1.0", "1.1", "1.1", "1.1"] + [
+        "1.0"] * 6
     # As CVAT: one importer for both CVAT flavours, none for Detection Track (Detection
     # reads track numbers), the Ultralytics ones in CVAT's order.
     assert [(f["name"], f["ext"]) for f in formats["importers"]] == [
         ("COCO 1.0", "JSON, ZIP"), ("COCO Keypoints 1.0", "JSON, ZIP"), ("CVAT 1.1", "XML, ZIP"),
-        ("Datumaro 1.0", "JSON, ZIP"), ("YOLO 1.1", "ZIP"),
+        ("Datumaro 1.0", "JSON, ZIP"), ("Segmentation mask 1.1", "ZIP"), ("PASCAL VOC 1.1", "ZIP"),
+        ("YOLO 1.1", "ZIP"),
         ("Ultralytics YOLO Detection 1.0", "ZIP"), ("Ultralytics YOLO Segmentation 1.0", "ZIP"),
         ("Ultralytics YOLO Oriented Bounding Boxes 1.0", "ZIP"), ("Ultralytics YOLO Pose 1.0", "ZIP"),
         ("Ultralytics YOLO Classification 1.0", "ZIP")]
@@ -288,7 +291,8 @@ def seen(task):
 
 @pytest.mark.parametrize("exporter, importer", [
     ("CVAT for images 1.1", "CVAT 1.1"), ("CVAT for video 1.1", "CVAT 1.1"), ("COCO 1.0", "COCO 1.0"),
-    ("COCO Keypoints 1.0", "COCO Keypoints 1.0"), ("Datumaro 1.0", "Datumaro 1.0"), ("YOLO 1.1", "YOLO 1.1"),
+    ("COCO Keypoints 1.0", "COCO Keypoints 1.0"), ("Datumaro 1.0", "Datumaro 1.0"),
+    ("PASCAL VOC 1.1", "PASCAL VOC 1.1"), ("Segmentation mask 1.1", "Segmentation mask 1.1"), ("YOLO 1.1", "YOLO 1.1"),
     ("Ultralytics YOLO Detection 1.0", "Ultralytics YOLO Detection 1.0"),
     ("Ultralytics YOLO Detection Track 1.0", "Ultralytics YOLO Detection 1.0"),
     ("Ultralytics YOLO Oriented Bounding Boxes 1.0", "Ultralytics YOLO Oriented Bounding Boxes 1.0"),
@@ -334,6 +338,24 @@ def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, expor
                                    for frame, nodes in seen(source)]
             assert len(imported.tracks) == 2 and [(t.frame, t.label_id) for t in imported.tags] == [
                 (0, by_name(fresh)["sky"])]
+        elif importer == "Segmentation mask 1.1":
+            # Every shape with an area painted, back as masks of its label: the track's box
+            # alone on frames 0 and 2 (11×11 pixels, outline included), frame 1's shapes.
+            assert {s.type.value for s in imported.shapes} == {"mask"} and imported.tracks == []
+            assert {s.label_id for s in imported.shapes} == {by_name(fresh)["car"]}
+            by_frame = {f: [s for s in imported.shapes if s.frame == f] for f in range(6)}
+            assert [len(by_frame[f]) for f in (0, 2, 3)] == [1, 1, 0] and len(by_frame[1]) >= 3
+            assert sum(by_frame[0][0].points[1:-4:2]) == 121
+        elif importer == "PASCAL VOC 1.1":
+            # Boxes (the rotated one keeps its rotation), the box track again from its
+            # track_id/keyframe, the mask and the ellipse as masks, the tag.
+            assert sorted((s.type.value, s.frame, round(s.rotation)) for s in imported.shapes) == [
+                ("mask", 1, 0), ("mask", 1, 0), ("rectangle", 1, 45)]
+            (track,) = imported.tracks
+            assert [(s.frame, s.outside) for s in track.shapes] == [(0, False), (2, False), (3, True)]
+            assert [(t.frame, t.label_id) for t in imported.tags] == [(0, by_name(fresh)["sky"])]
+            mask = next(s for s in imported.shapes if s.type.value == "mask" and s.points[-4:] == [10, 20, 11, 21])
+            assert mask.points == [float(v) for v in MASK]
         elif importer == "COCO Keypoints 1.0":
             # Skeletons only: the plain one (its hand absent), and the track again from
             # its per-frame skeletons, each point a track of its own.
@@ -585,6 +607,17 @@ def test_exports_open_in_datumaro(base_url, new_user, tmp_path):
         coco = task.export_dataset("COCO 1.0", tmp_path / "coco.zip")
         cvat = task.export_dataset("CVAT for images 1.1", tmp_path / "cvat.zip")
         keypoints = task.export_dataset("COCO Keypoints 1.0", tmp_path / "keypoints.zip")
+        voc = task.export_dataset("PASCAL VOC 1.1", tmp_path / "voc.zip")
+    # VOC: the tag, the four boxes (the track's three), the mask and the ellipse painted.
+    opened = datumaro_opens(voc, "voc")
+    assert (opened["items"], opened["annotations"]) == (6, {"label": 1, "bbox": 4, "mask": 2})
+    assert opened["labels"][0] == "background"
+    with make_client(base_url, credentials=new_user) as client:
+        masks = client.tasks.retrieve(task.id).export_dataset("Segmentation mask 1.1", tmp_path / "masks.zip")
+    # Segmentation mask: the three frames with shapes that have an area; frame 1's five
+    # such shapes and the track's box on each frame, one instance each.
+    opened = datumaro_opens(masks, "voc_segmentation")
+    assert (opened["items"], opened["annotations"]) == (3, {"mask": 7})
     # The plain skeleton and the track's on frames 1-5, each with its box; only
     # top-level labels are categories.
     opened = datumaro_opens(keypoints, "coco_person_keypoints")

@@ -20,6 +20,21 @@ pub struct S3Keys {
     pub session_token: Option<String>,
 }
 
+impl S3Keys {
+    /// The field (`key` or `session_token`) whose value cannot go into a request's
+    /// headers (only visible ASCII can; the SDK would fail on anything else), if any.
+    pub fn unusable_field(&self) -> Option<&'static str> {
+        let visible = |text: &str| text.bytes().all(|b| b.is_ascii_graphic());
+        if !visible(&self.access_key) {
+            Some("key")
+        } else if !self.session_token.as_deref().is_none_or(visible) {
+            Some("session_token")
+        } else {
+            None
+        }
+    }
+}
+
 impl std::fmt::Debug for S3Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("S3Keys(***)")

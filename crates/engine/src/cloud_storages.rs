@@ -190,6 +190,7 @@ impl StorageSettings {
     }
 
     fn validate(&self) -> ApiResult<()> {
+        self.check_keys()?;
         if self.provider_type != "AWS_S3_BUCKET" {
             return Err(ApiError::field(
                 "provider_type",
@@ -219,6 +220,14 @@ impl StorageSettings {
             }
         }
         Ok(())
+    }
+
+    /// Keys that cannot be sent (the S3 client would fail on them) are the caller's error.
+    fn check_keys(&self) -> ApiResult<()> {
+        match self.keys.as_ref().and_then(S3Keys::unusable_field) {
+            Some(field) => Err(ApiError::field(field, "Only visible ASCII characters (no spaces) are allowed.")),
+            None => Ok(()),
+        }
     }
 
     fn attributes(&self) -> ApiResult<Attributes> {
@@ -310,6 +319,7 @@ impl Engine {
 
     /// The bucket of a storage, after the endpoint passed the network policy.
     async fn bucket(&self, settings: &StorageSettings) -> ApiResult<Bucket> {
+        settings.check_keys()?;
         let attributes = settings.attributes()?;
         if let Some(endpoint) = attributes.endpoint.as_deref() {
             self.network

@@ -12,14 +12,19 @@ use std::io::BufRead;
 
 /// One element with its attributes, text and children.
 #[derive(Debug, Default)]
-struct Element {
-    name: String,
+pub(crate) struct Element {
+    pub name: String,
     attributes: HashMap<String, String>,
-    text: String,
-    children: Vec<Element>,
+    pub text: String,
+    pub children: Vec<Element>,
 }
 
 impl Element {
+    /// The text of the first child named `name` (trimmed), if any.
+    pub fn child_text(&self, name: &str) -> Option<&str> {
+        self.children.iter().find(|c| c.name == name).map(|c| c.text.trim())
+    }
+
     fn get(&self, key: &str) -> Option<&str> {
         self.attributes.get(key).map(String::as_str)
     }
@@ -53,7 +58,7 @@ fn xml_error(err: impl std::fmt::Display, position: u64) -> ImportError {
     ImportError::invalid(format!("Malformed XML near byte {position}: {err}"))
 }
 
-fn start(reader: &quick_xml::Reader<impl BufRead>, tag: &BytesStart) -> Result<Element, ImportError> {
+pub(crate) fn start(reader: &quick_xml::Reader<impl BufRead>, tag: &BytesStart) -> Result<Element, ImportError> {
     let position = reader.buffer_position();
     let mut element = Element { name: String::from_utf8_lossy(tag.name().as_ref()).into_owned(), ..Default::default() };
     for attribute in tag.attributes() {
@@ -69,7 +74,10 @@ fn start(reader: &quick_xml::Reader<impl BufRead>, tag: &BytesStart) -> Result<E
 }
 
 /// Reads the rest of `element` (its start tag was read) up to its end tag.
-fn finish(reader: &mut quick_xml::Reader<impl BufRead>, mut element: Element) -> Result<Element, ImportError> {
+pub(crate) fn finish(
+    reader: &mut quick_xml::Reader<impl BufRead>,
+    mut element: Element,
+) -> Result<Element, ImportError> {
     let mut stack: Vec<Element> = Vec::new();
     let mut buffer = Vec::new();
     loop {

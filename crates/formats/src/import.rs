@@ -37,6 +37,8 @@ pub enum ImportFormat {
     Coco,
     CocoKeypoints,
     Datumaro,
+    SegmentationMask,
+    Voc,
     Yolo,
     /// Detection (which reads Detection Track files too), Segmentation, Oriented
     /// Bounding Boxes and Pose.
@@ -46,11 +48,13 @@ pub enum ImportFormat {
 
 impl ImportFormat {
     /// In CVAT's registry order.
-    pub const IMPORTERS: [ImportFormat; 10] = [
+    pub const IMPORTERS: [ImportFormat; 12] = [
         ImportFormat::Coco,
         ImportFormat::CocoKeypoints,
         ImportFormat::Cvat,
         ImportFormat::Datumaro,
+        ImportFormat::SegmentationMask,
+        ImportFormat::Voc,
         ImportFormat::Yolo,
         ImportFormat::Ultralytics(Task::Detection),
         ImportFormat::Ultralytics(Task::Segmentation),
@@ -65,6 +69,8 @@ impl ImportFormat {
             ImportFormat::Coco => "COCO 1.0",
             ImportFormat::CocoKeypoints => "COCO Keypoints 1.0",
             ImportFormat::Datumaro => "Datumaro 1.0",
+            ImportFormat::Voc => "PASCAL VOC 1.1",
+            ImportFormat::SegmentationMask => "Segmentation mask 1.1",
             ImportFormat::Yolo => "YOLO 1.1",
             ImportFormat::Ultralytics(task) => task.name(),
             ImportFormat::UltralyticsClassification => "Ultralytics YOLO Classification 1.0",
@@ -76,7 +82,11 @@ impl ImportFormat {
         match self {
             ImportFormat::Cvat => "XML, ZIP",
             ImportFormat::Coco | ImportFormat::CocoKeypoints | ImportFormat::Datumaro => "JSON, ZIP",
-            ImportFormat::Yolo | ImportFormat::Ultralytics(_) | ImportFormat::UltralyticsClassification => "ZIP",
+            ImportFormat::Voc
+            | ImportFormat::SegmentationMask
+            | ImportFormat::Yolo
+            | ImportFormat::Ultralytics(_)
+            | ImportFormat::UltralyticsClassification => "ZIP",
         }
     }
 
@@ -113,7 +123,11 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
             ImportFormat::Cvat | ImportFormat::Coco | ImportFormat::CocoKeypoints | ImportFormat::Datumaro => {
                 read_document(format, reader, &names, None)
             }
-            ImportFormat::Yolo | ImportFormat::Ultralytics(_) | ImportFormat::UltralyticsClassification => {
+            ImportFormat::Voc
+            | ImportFormat::SegmentationMask
+            | ImportFormat::Yolo
+            | ImportFormat::Ultralytics(_)
+            | ImportFormat::UltralyticsClassification => {
                 Err(ImportError::invalid(format!("{} files come as a zip archive", format.name())))
             }
         };
@@ -121,6 +135,9 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))?;
     match format {
         ImportFormat::Yolo => return crate::yolo::read(&mut archive, &names),
+        ImportFormat::Voc | ImportFormat::SegmentationMask => {
+            return crate::voc::read(&mut archive, &names, &source.labels)
+        }
         ImportFormat::Ultralytics(task) => return crate::ultralytics::read(&mut archive, &names, task),
         ImportFormat::UltralyticsClassification => return crate::classification::read(&mut archive, &names),
         ImportFormat::Cvat | ImportFormat::Coco | ImportFormat::CocoKeypoints | ImportFormat::Datumaro => {}

@@ -17,6 +17,7 @@ mod frames;
 mod import;
 mod source;
 mod ultralytics;
+mod voc;
 mod xml;
 mod yolo;
 
@@ -47,16 +48,20 @@ pub enum Format {
     Ultralytics(UltralyticsTask),
     UltralyticsClassification,
     Datumaro,
+    Voc,
+    SegmentationMask,
 }
 
 impl Format {
     /// In CVAT's registry order.
-    pub const EXPORTERS: [Format; 12] = [
+    pub const EXPORTERS: [Format; 14] = [
         Format::Coco,
         Format::CocoKeypoints,
         Format::CvatVideo,
         Format::CvatImages,
         Format::Datumaro,
+        Format::SegmentationMask,
+        Format::Voc,
         Format::Yolo,
         Format::Ultralytics(UltralyticsTask::Detection),
         Format::Ultralytics(UltralyticsTask::DetectionTrack),
@@ -76,6 +81,8 @@ impl Format {
             Format::Ultralytics(task) => task.name(),
             Format::UltralyticsClassification => "Ultralytics YOLO Classification 1.0",
             Format::Datumaro => "Datumaro 1.0",
+            Format::Voc => "PASCAL VOC 1.1",
+            Format::SegmentationMask => "Segmentation mask 1.1",
         }
     }
 
@@ -141,6 +148,8 @@ pub fn write_annotations<W: Write + Seek>(
             Format::Ultralytics(task) => ultralytics::write(source, data, zip, task)?,
             Format::UltralyticsClassification => return classification::write(source, data, zip),
             Format::Datumaro => datumaro::write(source, data, zip)?,
+            Format::Voc => voc::write(source, data, zip, voc::Flavour::Voc)?,
+            Format::SegmentationMask => voc::write(source, data, zip, voc::Flavour::SegmentationMask)?,
         }
     }
     Ok(source.frames.iter().map(|frame| vec![image_path(source, frame, format)]).collect())
@@ -174,6 +183,7 @@ fn image_path(source: &ExportSource, frame: &FrameInfo, format: Option<Format>) 
         },
         Some(Format::Coco | Format::CocoKeypoints | Format::Datumaro) => format!("images/{}/{name}", frame.subset),
         Some(Format::Yolo) => yolo::image_path(frame, &name),
+        Some(Format::Voc | Format::SegmentationMask) => format!("JPEGImages/{name}"),
         Some(Format::Ultralytics(_)) => ultralytics::image_path(frame, &name),
         _ if source.meta.is_project() => format!("images/{}/{name}", frame.subset),
         _ => format!("images/{name}"),

@@ -138,7 +138,7 @@ fn normalised(class: usize, values: impl Iterator<Item = f64>) -> String {
 
 /// A box's corners (x1,y1), (x2,y1), (x2,y2), (x1,y2), turned by `rotation` degrees
 /// about its centre.
-fn rotated_corners(points: &[f64], rotation: f64) -> Option<[(f64, f64); 4]> {
+pub(crate) fn rotated_corners(points: &[f64], rotation: f64) -> Option<[(f64, f64); 4]> {
     let &[x1, y1, x2, y2] = points else { return None };
     let (cx, cy) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
     let (sin, cos) = rotation.to_radians().sin_cos();

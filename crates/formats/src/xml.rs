@@ -7,16 +7,27 @@ use std::io::{self, Write};
 pub struct Xml<W: Write> {
     out: W,
     depth: usize,
+    /// Whether anything was written (the first tag of a document without a declaration
+    /// starts the file).
+    started: bool,
 }
 
 impl<W: Write> Xml<W> {
     /// Starts the document with its declaration.
     pub fn new(mut out: W) -> io::Result<Self> {
         out.write_all(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>")?;
-        Ok(Self { out, depth: 0 })
+        Ok(Self { out, depth: 0, started: true })
+    }
+
+    /// A document without a declaration (lxml's pretty print, as VOC files are written).
+    pub fn bare(out: W) -> Self {
+        Self { out, depth: 0, started: false }
     }
 
     fn indent(&mut self) -> io::Result<()> {
+        if !std::mem::replace(&mut self.started, true) {
+            return Ok(());
+        }
         self.out.write_all(b"\n")?;
         for _ in 0..self.depth {
             self.out.write_all(b"  ")?;

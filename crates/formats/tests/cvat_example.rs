@@ -419,9 +419,9 @@ fn text_files(source: &ExportSource, data: &LabeledData) -> (std::collections::H
     let files = (0..read.len())
         .map(|i| {
             let mut entry = read.by_index(i).unwrap();
-            let mut text = String::new();
-            entry.read_to_string(&mut text).unwrap();
-            (entry.name().to_string(), text)
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            (entry.name().to_string(), String::from_utf8_lossy(&bytes).into_owned())
         })
         .collect();
     (files, bytes)
@@ -582,4 +582,63 @@ fn coco_keypoints_writes_the_reference_annotation_and_reads_the_skeleton_back() 
     let back = &read.shapes[0];
     assert_eq!((back.kind, back.label_id, back.frame), (ShapeType::Skeleton, 3, 0));
     assert_eq!(back.elements, skeleton.elements);
+}
+
+#[test]
+fn pascal_voc_writes_the_reference_example_and_reads_boxes_and_masks_back() {
+    let source = source(Format::Voc.name());
+    let mut data = document();
+    // A 3×2 mask on img2 (rows 011/110 of the box (2,1)-(4,2)).
+    data.shapes.push(shape(ShapeType::Mask, 1, 2, vec![1.0, 4.0, 1.0, 2.0, 1.0, 4.0, 2.0], Vec::new()));
+    let (files, bytes) = text_files(&source, &document());
+    assert_eq!(
+        files["Annotations/img1.xml"],
+        "<annotation>\n  <folder></folder>\n  <filename>img1.jpg</filename>\n  <source>\n    <database>Unknown</database>\n    \
+         <annotation>Unknown</annotation>\n    <image>Unknown</image>\n  </source>\n  <size>\n    <width>640</width>\n    \
+         <height>480</height>\n    <depth></depth>\n  </size>\n  <segmented>0</segmented>\n  <object>\n    <name>car</name>\n    \
+         <truncated>0</truncated>\n    <occluded>0</occluded>\n    <difficult>0</difficult>\n    <bndbox>\n      \
+         <xmin>10.0</xmin>\n      <ymin>20.0</ymin>\n      <xmax>110.0</xmax>\n      <ymax>70.0</ymax>\n    </bndbox>\n    \
+         <attributes>\n      <attribute>\n        <name>color</name>\n        <value>red</value>\n      </attribute>\n      \
+         <attribute>\n        <name>rotation</name>\n        <value>0.0</value>\n      </attribute>\n    </attributes>\n  \
+         </object>\n</annotation>\n"
+    );
+    assert_eq!(files["ImageSets/Main/default.txt"], "img1\nimg2\n");
+    assert_eq!(
+        files["labelmap.txt"],
+        "# label:color_rgb:parts:actions\nbackground:0,0,0::\ncar:128,0,0::\nroad:0,128,0::\n"
+    );
+    assert!(!files.contains_key("SegmentationClass/img2.png"), "no masks, no segmentation");
+    let read = read_back(ImportFormat::Voc, &bytes, &source);
+    let [box_] = &read.shapes[..] else { panic!("one box: {read:?}") };
+    assert_eq!(box_.points, vec![10.0, 20.0, 110.0, 70.0]);
+    assert_eq!(box_.attributes, vec![AttributeVal { spec_id: 11, value: "red".into() }]);
+
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    cvat_formats::write_annotations(&source, &data, &mut zip).unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    let read = read_back(ImportFormat::Voc, &bytes, &source);
+    let masks: Vec<&Shape> = read.shapes.iter().filter(|s| s.kind == ShapeType::Mask).collect();
+    assert_eq!(masks.len(), 1);
+    assert_eq!((masks[0].frame, masks[0].label_id), (1, 2));
+    assert_eq!(masks[0].points, vec![1.0, 4.0, 1.0, 2.0, 1.0, 4.0, 2.0]);
+}
+
+#[test]
+fn segmentation_mask_paints_every_shape_with_an_area_and_reads_masks_back() {
+    let source = source(Format::SegmentationMask.name());
+    let (files, bytes) = text_files(&source, &document());
+    assert_eq!(
+        files["labelmap.txt"],
+        "# label:color_rgb:parts:actions\nbackground:0,0,0::\ncar:250,50,83::\nroad:51,221,255::\n"
+    );
+    assert_eq!(files["ImageSets/Segmentation/default.txt"], "img1\nimg2\n");
+    assert!(!files.keys().any(|f| f.starts_with("Annotations/")), "segmentation only");
+    let read = read_back(ImportFormat::SegmentationMask, &bytes, &source);
+    let masks: Vec<(u32, i64, Vec<f64>)> =
+        read.shapes.iter().map(|s| (s.frame, s.label_id, s.points[s.points.len() - 4..].to_vec())).collect();
+    // The box (10,20)-(110,70) and the triangle's bounds, as masks of their labels.
+    assert_eq!(masks, vec![(0, 1, vec![10.0, 20.0, 110.0, 70.0]), (1, 2, vec![0.0, 300.0, 639.0, 400.0])]);
+    let box_mask = &read.shapes[0].points;
+    let set: f64 = box_mask[..box_mask.len() - 4].iter().skip(1).step_by(2).sum();
+    assert_eq!(set, 101.0 * 51.0, "the box's pixels, outline included");
 }

@@ -259,15 +259,21 @@ pub(crate) async fn open_bucket(
         fetcher.policy().check_endpoint(&access.endpoint).await.map_err(|e| Failure::Data(e.to_string()))?;
     }
     let signed = !access.access_key.is_empty();
+    let keys = signed.then(|| cvat_blob::S3Keys {
+        access_key: access.access_key,
+        secret_key: access.secret_key,
+        session_token: Some(access.session_token).filter(|t| !t.is_empty()),
+    });
+    if let Some(field) = keys.as_ref().and_then(cvat_blob::S3Keys::unusable_field) {
+        return Err(Failure::Data(format!(
+            "cloud storage {cloud_storage_id} cannot be used: its {field} is not plain ASCII"
+        )));
+    }
     let store = cvat_blob::S3Store::connect(&cvat_blob::S3Access {
         endpoint: Some(access.endpoint).filter(|e| !e.is_empty()),
         region: access.region,
         bucket: access.bucket,
-        keys: signed.then(|| cvat_blob::S3Keys {
-            access_key: access.access_key,
-            secret_key: access.secret_key,
-            session_token: Some(access.session_token).filter(|t| !t.is_empty()),
-        }),
+        keys,
         timeout: Some(BUCKET_TIMEOUT),
     });
     Ok((store, access.prefix))

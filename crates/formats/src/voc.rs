@@ -1,0 +1,610 @@
+//! PASCAL VOC 1.1 (formats.md §11): `Annotations/<item>.xml` for every item (its boxes as
+//! objects with `truncated`, `occluded`, `difficult`, `pose` and the other attributes),
+//! `ImageSets/Main/<subset>.txt`, for tags `ImageSets/Main/<label>_<subset>.txt` (`1` or
+//! `-1` per item), masks and ellipses painted into `SegmentationClass/<item>.png` (label
+//! colours) and `SegmentationObject/<item>.png` (an instance colour each, in z order)
+//! listed in `ImageSets/Segmentation/<subset>.txt`, `labelmap.txt` (`background` first,
+//! colours of the VOC palette by position), and `JPEGImages/` when images are saved.
+//! Polygons, polylines, points, skeletons and cuboids have no place in VOC and are left
+//! out, as CVAT does.
+//!
+//! Import reads the same back: boxes from the XML files (those with `track_id` and
+//! `keyframe` attributes as tracks again), tags from the label lists, and
+//! one mask per instance of `SegmentationObject` (its label from `SegmentationClass`),
+//! or per label of `SegmentationClass` alone. Masks stay masks (no polygons are traced).
+//!
+//! Segmentation mask 1.1 (§12) is the segmentation part alone: every shape with an
+//! area (masks, ellipses, polygons, boxes) painted, the labels' own colours in a label
+//! map sorted by name; it is read back by the same reader.
+//!
+//! Not as CVAT: ellipses and polygons are painted by testing each pixel's centre
+//! (OpenCV's outline may differ by a pixel), shapes of one group are not merged into one
+//! instance, and `ImageSets/Action` and `Layout` are not written.
+
+use crate::coco_read::rebuild_track;
+use crate::cvat_read::{finish, start, Element};
+use crate::darknet::new_shape;
+use crate::frames::{FrameShape, Frames};
+use crate::import::{ImportError, Names as Frames2};
+use crate::source::{ExportSource, LabelInfo};
+use crate::xml::Xml;
+use crate::{item_id, stored, FormatError, Names};
+use cvat_annotations::{AttributeVal, LabeledData, ShapeType, Tag};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufRead, Read, Seek, Write};
+
+/// The colour of index `i` in the VOC palette: the bits of `i` spread over the high bits
+/// of red, green and blue.
+pub(crate) fn palette(i: usize) -> [u8; 3] {
+    let (mut rgb, mut c) = ([0u8; 3], i);
+    for bit in 0..8 {
+        for (channel, value) in rgb.iter_mut().enumerate() {
+            *value |= (((c >> channel) & 1) as u8) << (7 - bit);
+        }
+        c >>= 3;
+    }
+    rgb
+}
+
+/// Which of the two VOC-shaped formats is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// PASCAL VOC 1.1: boxes, tags and masks.
+    Voc,
+    /// Segmentation mask 1.1: every shape with an area painted, nothing else.
+    SegmentationMask,
+}
+
+/// The label map with each label's colour. VOC: `background` first unless a label has
+/// that name, then the labels in order, in the palette's colours by position.
+/// Segmentation mask: the labels' own colours (`background` black unless a label has
+/// that name), sorted by name.
+fn label_map(labels: &[LabelInfo], flavour: Flavour) -> Vec<(String, [u8; 3])> {
+    let mut names: Vec<(&str, Option<&str>)> = Vec::with_capacity(labels.len() + 1);
+    if !labels.iter().any(|l| l.name == "background") {
+        names.push(("background", Some("#000000")));
+    }
+    names.extend(labels.iter().map(|l| (l.name.as_str(), Some(l.color.as_str()))));
+    match flavour {
+        Flavour::Voc => names.iter().enumerate().map(|(i, (n, _))| (n.to_string(), palette(i))).collect(),
+        Flavour::SegmentationMask => {
+            let colour = |hex: &str| -> [u8; 3] {
+                let hex = hex.trim_start_matches('#');
+                let part = |i: usize| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).unwrap_or(0);
+                [part(0), part(2), part(4)]
+            };
+            let mut map: Vec<(String, [u8; 3])> =
+                names.iter().map(|(n, c)| (n.to_string(), colour(c.unwrap_or_default()))).collect();
+            map.sort_by(|a, b| a.0.cmp(&b.0));
+            map
+        }
+    }
+}
+
+/// Python's `str(float)` for the values VOC files carry.
+fn py_float(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e16 {
+        format!("{value:.1}")
+    } else {
+        format!("{value}")
+    }
+}
+
+/// The pixels of a mask or an ellipse on a `width`×`height` image.
+fn pixels(shape: &FrameShape, width: u32, height: u32) -> Vec<(u32, u32)> {
+    let p = &shape.points;
+    let inside = |x: i64, y: i64| x >= 0 && y >= 0 && x < i64::from(width) && y < i64::from(height);
+    let mut out = Vec::new();
+    match shape.kind {
+        ShapeType::Mask if p.len() >= 4 => {
+            let n = p.len() - 4;
+            let (left, top, right) = (p[n] as i64, p[n + 1] as i64, p[n + 2] as i64);
+            let box_width = (right - left + 1).max(1);
+            let mut at = 0i64;
+            for (i, run) in p[..n].iter().enumerate() {
+                let run = *run as i64;
+                if i % 2 == 1 {
+                    for k in at..at + run {
+                        let (x, y) = (left + k % box_width, top + k / box_width);
+                        if inside(x, y) {
+                            out.push((x as u32, y as u32));
+                        }
+                    }
+                }
+                at += run;
+            }
+        }
+        ShapeType::Ellipse if p.len() >= 4 => {
+            let (cx, cy, rx, ry) = (p[0], p[1], (p[2] - p[0]).abs().max(0.5), (p[1] - p[3]).abs().max(0.5));
+            let (sin, cos) = shape.rotation.to_radians().sin_cos();
+            let reach = rx.max(ry).ceil() as i64 + 1;
+            for y in (cy as i64 - reach)..=(cy as i64 + reach) {
+                for x in (cx as i64 - reach)..=(cx as i64 + reach) {
+                    let (dx, dy) = (x as f64 - cx, y as f64 - cy);
+                    let (u, v) = (dx * cos + dy * sin, -dx * sin + dy * cos);
+                    if (u / rx).powi(2) + (v / ry).powi(2) <= 1.0 && inside(x, y) {
+                        out.push((x as u32, y as u32));
+                    }
+                }
+            }
+        }
+        ShapeType::Polygon | ShapeType::Rectangle => {
+            let corners: Vec<(f64, f64)> = match shape.kind {
+                ShapeType::Rectangle if p.len() >= 4 => {
+                    crate::ultralytics::rotated_corners(&p[..4], shape.rotation).map_or(Vec::new(), |c| c.to_vec())
+                }
+                _ => p.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect(),
+            };
+            fill_polygon(&corners, &mut |x, y| {
+                if inside(x, y) {
+                    out.push((x as u32, y as u32));
+                }
+            });
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Calls `paint` for every pixel whose centre (integer coordinates) is inside the
+/// polygon or on its outline, row by row (even-odd rule; the bottom row is taken just
+/// above the lowest corner, so that outline belongs to the shape too).
+fn fill_polygon(corners: &[(f64, f64)], paint: &mut impl FnMut(i64, i64)) {
+    if corners.len() < 3 {
+        return;
+    }
+    let min_y = corners.iter().map(|c| c.1).fold(f64::INFINITY, f64::min);
+    let max_y = corners.iter().map(|c| c.1).fold(f64::NEG_INFINITY, f64::max);
+    for y in min_y.ceil() as i64..=max_y.floor() as i64 {
+        let row = (y as f64).min(max_y - 1e-9);
+        let mut crossings: Vec<f64> = Vec::new();
+        for (i, &(x0, y0)) in corners.iter().enumerate() {
+            let (x1, y1) = corners[(i + 1) % corners.len()];
+            if (y0 <= row && row < y1) || (y1 <= row && row < y0) {
+                crossings.push(x0 + (row - y0) / (y1 - y0) * (x1 - x0));
+            }
+        }
+        crossings.sort_by(f64::total_cmp);
+        for pair in crossings.chunks(2) {
+            if let [left, right] = pair {
+                // A hair of slack: the bottom row is taken a hair above the corner.
+                for x in (left - 1e-6).ceil() as i64..=(right + 1e-6).floor() as i64 {
+                    paint(x, y);
+                }
+            }
+        }
+    }
+}
+
+fn write_png(
+    zip: &mut zip::ZipWriter<impl Write + Seek>,
+    path: &str,
+    width: u32,
+    height: u32,
+    rgb: &[u8],
+) -> Result<(), FormatError> {
+    zip.start_file(path, stored())?;
+    let mut encoder = png::Encoder::new(&mut *zip, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(io::Error::other)?;
+    writer.write_image_data(rgb).map_err(io::Error::other)?;
+    writer.finish().map_err(io::Error::other)?;
+    Ok(())
+}
+
+pub fn write<W: Write + Seek>(
+    source: &ExportSource,
+    data: &LabeledData,
+    zip: &mut zip::ZipWriter<W>,
+    flavour: Flavour,
+) -> Result<(), FormatError> {
+    let names = Names::new(&source.labels);
+    let map = label_map(&source.labels, flavour);
+    let class: HashMap<&str, [u8; 3]> = map.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+    let painted = |kind: ShapeType| match flavour {
+        Flavour::Voc => matches!(kind, ShapeType::Mask | ShapeType::Ellipse),
+        Flavour::SegmentationMask => {
+            matches!(kind, ShapeType::Mask | ShapeType::Ellipse | ShapeType::Polygon | ShapeType::Rectangle)
+        }
+    };
+    let frames = Frames::new(source, data);
+    let mut main: BTreeMap<&str, String> = BTreeMap::new();
+    let mut segmentation: BTreeMap<&str, String> = BTreeMap::new();
+    // Per subset: each item's id and the labels of its tags.
+    let mut tagged: BTreeMap<&str, Vec<(&str, Vec<&str>)>> = BTreeMap::new();
+    for (at, frame) in source.frames.iter().enumerate() {
+        let annotations = frames.at(at);
+        let id = item_id(&frame.name);
+        let subset = frame.subset.as_str();
+        let mut masks: Vec<&FrameShape> = annotations.shapes.iter().filter(|s| painted(s.kind)).collect();
+        masks.sort_by_key(|s| s.z_order);
+        if flavour == Flavour::Voc {
+            main.entry(subset).or_default().push_str(&format!("{id}\n"));
+            zip.start_file(format!("Annotations/{id}.xml"), stored())?;
+            let mut out = io::BufWriter::new(&mut *zip);
+            write_annotation(&mut out, &names, source, frame, id, &annotations.shapes, !masks.is_empty())?;
+            out.flush()?;
+        }
+        if !masks.is_empty() || (annotations.shapes.is_empty() && annotations.tags.is_empty()) {
+            segmentation.entry(subset).or_default().push_str(&format!("{id}\n"));
+        }
+        if !masks.is_empty() {
+            let (w, h) = (frame.width, frame.height);
+            let (mut classes, mut objects) = (vec![0u8; (w * h * 3) as usize], vec![0u8; (w * h * 3) as usize]);
+            for (instance, mask) in masks.iter().enumerate() {
+                let class_colour = class.get(names.label(mask.label_id)).copied().unwrap_or_default();
+                let object_colour = palette(instance + 1);
+                for (x, y) in pixels(mask, w, h) {
+                    let at = ((y * w + x) * 3) as usize;
+                    classes[at..at + 3].copy_from_slice(&class_colour);
+                    objects[at..at + 3].copy_from_slice(&object_colour);
+                }
+            }
+            write_png(zip, &format!("SegmentationClass/{id}.png"), w, h, &classes)?;
+            write_png(zip, &format!("SegmentationObject/{id}.png"), w, h, &objects)?;
+        }
+        let labels: Vec<&str> = annotations.tags.iter().map(|t| names.label(t.label_id)).collect();
+        tagged.entry(subset).or_default().push((id, labels));
+    }
+    for (subset, list) in &main {
+        zip.start_file(format!("ImageSets/Main/{subset}.txt"), stored())?;
+        zip.write_all(list.as_bytes())?;
+    }
+    for (subset, list) in &segmentation {
+        zip.start_file(format!("ImageSets/Segmentation/{subset}.txt"), stored())?;
+        zip.write_all(list.as_bytes())?;
+    }
+    if flavour == Flavour::Voc && data.tags.iter().any(|t| names.index(t.label_id).is_some()) {
+        for (subset, items) in &tagged {
+            for label in source.labels.iter().filter(|l| l.parent.is_none()) {
+                zip.start_file(format!("ImageSets/Main/{}_{subset}.txt", label.name), stored())?;
+                for (id, labels) in items {
+                    let mark = if labels.contains(&label.name.as_str()) { " 1" } else { "-1" };
+                    writeln!(zip, "{id} {mark}")?;
+                }
+            }
+        }
+    }
+    zip.start_file("labelmap.txt", stored())?;
+    zip.write_all(b"# label:color_rgb:parts:actions\n")?;
+    for (name, [r, g, b]) in &map {
+        writeln!(zip, "{name}:{r},{g},{b}::")?;
+    }
+    Ok(())
+}
+
+/// One item's `Annotations/<id>.xml`: its boxes as objects.
+fn write_annotation(
+    out: impl Write,
+    names: &Names,
+    source: &ExportSource,
+    frame: &crate::FrameInfo,
+    id: &str,
+    shapes: &[FrameShape],
+    segmented: bool,
+) -> io::Result<()> {
+    let mut xml = Xml::bare(out);
+    xml.open("annotation", &[])?;
+    xml.leaf("folder", id.split_once('_').map_or("", |(folder, _)| folder))?;
+    xml.leaf("filename", &frame.name)?;
+    xml.open("source", &[])?;
+    for part in ["database", "annotation", "image"] {
+        xml.leaf(part, "Unknown")?;
+    }
+    xml.close("source")?;
+    xml.open("size", &[])?;
+    xml.leaf("width", &frame.width.to_string())?;
+    xml.leaf("height", &frame.height.to_string())?;
+    xml.leaf("depth", "")?;
+    xml.close("size")?;
+    xml.leaf("segmented", if segmented { "1" } else { "0" })?;
+    for shape in shapes.iter().filter(|s| s.kind == ShapeType::Rectangle) {
+        let Some(label) = source.labels.iter().find(|l| l.id == shape.label_id) else { continue };
+        let value = |name: &str| -> Option<&str> {
+            let spec = label.attributes.iter().find(|a| a.name == name)?;
+            Some(
+                shape
+                    .attributes
+                    .iter()
+                    .find(|v| v.spec_id == spec.id)
+                    .map_or(spec.default_value.as_str(), |v| &v.value),
+            )
+        };
+        let flag = |name: &str| match value(name) {
+            Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => "1",
+            _ => "0",
+        };
+        xml.open("object", &[])?;
+        xml.leaf("name", names.label(shape.label_id))?;
+        if let Some(pose) = value("pose") {
+            xml.leaf("pose", pose)?;
+        }
+        xml.leaf("truncated", flag("truncated"))?;
+        xml.leaf("occluded", if shape.occluded { "1" } else { "0" })?;
+        xml.leaf("difficult", flag("difficult"))?;
+        xml.open("bndbox", &[])?;
+        for (key, value) in ["xmin", "ymin", "xmax", "ymax"].iter().zip(&shape.points) {
+            xml.leaf(key, &py_float(*value))?;
+        }
+        xml.close("bndbox")?;
+        xml.open("attributes", &[])?;
+        let mut pairs: Vec<(&str, String)> = label
+            .attributes
+            .iter()
+            .filter(|a| !matches!(a.name.as_str(), "pose" | "truncated" | "difficult"))
+            .map(|a| {
+                let v =
+                    shape.attributes.iter().find(|v| v.spec_id == a.id).map_or(a.default_value.as_str(), |v| &v.value);
+                let v = match (a.input_type.as_str(), v) {
+                    ("checkbox", v) => if v.eq_ignore_ascii_case("true") { "True" } else { "False" }.to_string(),
+                    ("number", v) => v.parse::<f64>().map_or(v.to_string(), py_float),
+                    (_, v) => v.to_string(),
+                };
+                (a.name.as_str(), v)
+            })
+            .collect();
+        pairs.push(("rotation", py_float(shape.rotation)));
+        if let Some((track, keyframe)) = shape.track {
+            pairs.push(("track_id", track.to_string()));
+            pairs.push(("keyframe", if keyframe { "True" } else { "False" }.to_string()));
+        }
+        for (name, value) in pairs {
+            xml.open("attribute", &[])?;
+            xml.leaf("name", name)?;
+            xml.leaf("value", &value)?;
+            xml.close("attribute")?;
+        }
+        xml.close("attributes")?;
+        xml.close("object")?;
+    }
+    xml.close("annotation")?;
+    xml.finish()?;
+    Ok(())
+}
+
+/// Reads a VOC archive back (see the module's documentation).
+pub(crate) fn read<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    names: &Frames2,
+    labels: &[LabelInfo],
+) -> Result<LabeledData, ImportError> {
+    let files: Vec<String> = archive.file_names().map(str::to_string).collect();
+    let root = files
+        .iter()
+        .find_map(|f| f.find("Annotations/").or_else(|| f.find("ImageSets/")).map(|at| f[..at].to_string()))
+        .ok_or_else(|| ImportError::invalid("The archive has neither Annotations/ nor ImageSets/ of a VOC dataset"))?;
+    let text = |archive: &mut zip::ZipArchive<R>, path: &str| -> Result<Option<String>, ImportError> {
+        let Ok(entry) = archive.by_name(path) else { return Ok(None) };
+        let mut content = String::new();
+        entry
+            .take(1 << 30)
+            .read_to_string(&mut content)
+            .map_err(|_| ImportError::invalid(format!("{path} is not UTF-8 text")))?;
+        Ok(Some(content))
+    };
+    // The label map: the archive's, or the task's labels in the palette's colours.
+    let map: Vec<(String, [u8; 3])> = match text(archive, &format!("{root}labelmap.txt"))? {
+        Some(content) => content
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|line| {
+                let mut parts = line.split(':');
+                let name = parts.next().unwrap_or_default().to_string();
+                let rgb: Vec<u8> =
+                    parts.next().unwrap_or_default().split(',').filter_map(|v| v.trim().parse().ok()).collect();
+                match rgb[..] {
+                    [r, g, b] => Ok((name, [r, g, b])),
+                    _ => Err(ImportError::invalid(format!("labelmap.txt: \"{line}\" has no r,g,b colour"))),
+                }
+            })
+            .collect::<Result<_, _>>()?,
+        None => label_map(labels, Flavour::Voc),
+    };
+    let by_colour: HashMap<[u8; 3], &str> = map.iter().map(|(n, c)| (*c, n.as_str())).collect();
+    let mut data = LabeledData::default();
+    let mut tracks: BTreeMap<i64, Vec<(bool, cvat_annotations::Shape)>> = BTreeMap::new();
+    let annotations = format!("{root}Annotations/");
+    for file in files.iter().filter(|f| f.starts_with(&annotations) && f.ends_with(".xml")) {
+        let id = &file[annotations.len()..file.len() - 4];
+        let entry = archive.by_name(file)?;
+        let element = read_element(std::io::BufReader::new(entry.take(1 << 30)))
+            .map_err(|e| ImportError::invalid(format!("{file}: {e}")))?;
+        let frame = match element.child_text("filename") {
+            Some(name) if !name.is_empty() => names.frame(name, None).or_else(|_| names.frame(id, None))?,
+            _ => names.frame(id, None)?,
+        };
+        for object in element.children.iter().filter(|c| c.name == "object") {
+            let name = object
+                .child_text("name")
+                .ok_or_else(|| ImportError::invalid(format!("{file}: an object has no name")))?;
+            let label = names.label(name)?;
+            let Some(bndbox) = object.children.iter().find(|c| c.name == "bndbox") else { continue };
+            let number = |key: &str| -> Result<f64, ImportError> {
+                bndbox
+                    .child_text(key)
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| ImportError::invalid(format!("{file}: <bndbox> has no number {key}")))
+            };
+            let mut shape = new_shape(
+                ShapeType::Rectangle,
+                frame,
+                label.id,
+                vec![number("xmin")?, number("ymin")?, number("xmax")?, number("ymax")?],
+            );
+            shape.occluded = object.child_text("occluded") == Some("1");
+            let mut named: Vec<(String, String)> = Vec::new();
+            let (mut track, mut keyframe) = (None, None);
+            for key in ["truncated", "difficult"] {
+                if let Some(v) = object.child_text(key) {
+                    named.push((key.to_string(), (v == "1").to_string()));
+                }
+            }
+            if let Some(pose) = object.child_text("pose") {
+                named.push(("pose".into(), pose.to_string()));
+            }
+            for attribute in object.children.iter().filter(|c| c.name == "attributes").flat_map(|a| &a.children) {
+                let (Some(key), Some(value)) = (attribute.child_text("name"), attribute.child_text("value")) else {
+                    continue;
+                };
+                match key {
+                    "rotation" => shape.rotation = value.parse().unwrap_or(0.0),
+                    "track_id" => track = value.parse::<i64>().ok(),
+                    "keyframe" => keyframe = Some(value.eq_ignore_ascii_case("true")),
+                    "occluded" => shape.occluded = value.eq_ignore_ascii_case("true") || value == "1",
+                    _ => named.push((key.to_string(), value.to_string())),
+                }
+            }
+            shape.attributes = Frames2::values(label, named);
+            match track.zip(keyframe) {
+                Some((track, keyframe)) => tracks.entry(track).or_default().push((keyframe, shape)),
+                None => data.shapes.push(shape),
+            }
+        }
+    }
+    data.tracks.extend(tracks.into_values().map(|shapes| rebuild_track(shapes, names)));
+    read_tags(archive, &files, &root, names, &mut data)?;
+    read_segmentation(archive, &files, &root, names, &by_colour, &mut data)?;
+    Ok(data)
+}
+
+/// Tags from `ImageSets/Main/<label>_<subset>.txt` (`<id> 1`).
+fn read_tags<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    files: &[String],
+    root: &str,
+    names: &Frames2,
+    data: &mut LabeledData,
+) -> Result<(), ImportError> {
+    let main = format!("{root}ImageSets/Main/");
+    let lists: Vec<&String> = files.iter().filter(|f| f.starts_with(&main) && f.ends_with(".txt")).collect();
+    let subsets: Vec<&str> = lists.iter().map(|f| &f[main.len()..f.len() - 4]).filter(|s| !s.contains('/')).collect();
+    for file in &lists {
+        let stem = &file[main.len()..file.len() - 4];
+        let Some(label) = subsets.iter().find_map(|s| stem.strip_suffix(&format!("_{s}"))) else { continue };
+        let Ok(label) = names.label(label) else { continue };
+        let mut content = String::new();
+        archive
+            .by_name(file)?
+            .take(1 << 30)
+            .read_to_string(&mut content)
+            .map_err(|_| ImportError::invalid(format!("{file} is not UTF-8 text")))?;
+        for line in content.lines() {
+            let mut parts = line.split_whitespace();
+            let (Some(id), Some("1")) = (parts.next(), parts.next()) else { continue };
+            data.tags.push(Tag {
+                id: None,
+                frame: names.frame(id, None)?,
+                label_id: label.id,
+                group: None,
+                source: Default::default(),
+                attributes: Vec::<AttributeVal>::new(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Masks from `SegmentationObject/<id>.png` (one per instance colour, its label from
+/// `SegmentationClass`), or from `SegmentationClass/<id>.png` alone (one per label).
+fn read_segmentation<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    files: &[String],
+    root: &str,
+    names: &Frames2,
+    by_colour: &HashMap<[u8; 3], &str>,
+    data: &mut LabeledData,
+) -> Result<(), ImportError> {
+    let classes_dir = format!("{root}SegmentationClass/");
+    for file in files.iter().filter(|f| f.starts_with(&classes_dir) && f.ends_with(".png")) {
+        let id = &file[classes_dir.len()..file.len() - 4];
+        let frame = names.frame(id, None)?;
+        let (width, height, classes) = read_png(archive, file)?;
+        let objects_path = format!("{root}SegmentationObject/{id}.png");
+        let objects = if files.contains(&objects_path) { Some(read_png(archive, &objects_path)?.2) } else { None };
+        // Pixels by instance (or by class): their class colour and positions.
+        let mut regions: BTreeMap<[u8; 3], ([u8; 3], Vec<usize>)> = BTreeMap::new();
+        for at in 0..(width * height) as usize {
+            let class = [classes[at * 3], classes[at * 3 + 1], classes[at * 3 + 2]];
+            if class == [0, 0, 0] || class == [224, 224, 192] {
+                continue;
+            }
+            let key = objects.as_ref().map_or(class, |o| [o[at * 3], o[at * 3 + 1], o[at * 3 + 2]]);
+            regions.entry(key).or_insert((class, Vec::new())).1.push(at);
+        }
+        for (class, pixels) in regions.into_values() {
+            let name = by_colour
+                .get(&class)
+                .ok_or_else(|| ImportError::invalid(format!("{file}: the colour {class:?} is not in the label map")))?;
+            let label = names.label(name)?;
+            data.shapes.push(new_shape(ShapeType::Mask, frame, label.id, cvat_mask(&pixels, width as usize)));
+        }
+    }
+    Ok(())
+}
+
+/// Pixels (row-major indices on an image `width` wide) as CVAT mask points: runs over
+/// the tight box starting with a run of unset pixels, then the box.
+fn cvat_mask(pixels: &[usize], width: usize) -> Vec<f64> {
+    let (xs, ys): (Vec<usize>, Vec<usize>) = pixels.iter().map(|p| (p % width, p / width)).unzip();
+    let (left, right) = (*xs.iter().min().unwrap_or(&0), *xs.iter().max().unwrap_or(&0));
+    let (top, bottom) = (*ys.iter().min().unwrap_or(&0), *ys.iter().max().unwrap_or(&0));
+    let box_width = right - left + 1;
+    let mut set = vec![false; box_width * (bottom - top + 1)];
+    for (x, y) in xs.iter().zip(&ys) {
+        set[(y - top) * box_width + (x - left)] = true;
+    }
+    let mut runs = Vec::new();
+    let (mut current, mut run) = (false, 0u64);
+    for value in set {
+        if value != current {
+            runs.push(run as f64);
+            (current, run) = (value, 0);
+        }
+        run += 1;
+    }
+    runs.push(run as f64);
+    runs.extend([left as f64, top as f64, right as f64, bottom as f64]);
+    runs
+}
+
+/// A PNG as 8-bit RGB pixels (palette and grey images expanded).
+fn read_png<R: Read + Seek>(archive: &mut zip::ZipArchive<R>, path: &str) -> Result<(u32, u32, Vec<u8>), ImportError> {
+    let broken = |e: &dyn std::fmt::Display| ImportError::invalid(format!("{path} is not a readable PNG: {e}"));
+    let mut bytes = Vec::new();
+    archive.by_name(path)?.take(1 << 30).read_to_end(&mut bytes)?;
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|e| broken(&e))?;
+    let mut buffer = vec![0; reader.output_buffer_size().ok_or_else(|| broken(&"too large"))?];
+    let info = reader.next_frame(&mut buffer).map_err(|e| broken(&e))?;
+    let (width, height) = (info.width, info.height);
+    let channels = info.color_type.samples();
+    let rgb = buffer[..info.buffer_size()]
+        .chunks(channels)
+        .flat_map(|p| match p.len() {
+            1 | 2 => [p[0], p[0], p[0]],
+            _ => [p[0], p[1], p[2]],
+        })
+        .collect();
+    Ok((width, height, rgb))
+}
+
+/// The root element of a small XML file, whole.
+fn read_element(input: impl BufRead) -> Result<Element, ImportError> {
+    let mut reader = quick_xml::Reader::from_reader(input);
+    let mut buffer = Vec::new();
+    loop {
+        let position = reader.buffer_position();
+        match reader.read_event_into(&mut buffer) {
+            Ok(quick_xml::events::Event::Start(tag)) => {
+                let element = start(&reader, &tag)?;
+                return finish(&mut reader, element);
+            }
+            Ok(quick_xml::events::Event::Eof) => return Err(ImportError::invalid("the file has no root element")),
+            Ok(_) => {}
+            Err(e) => return Err(ImportError::invalid(format!("Malformed XML near byte {position}: {e}"))),
+        }
+        buffer.clear();
+    }
+}
