@@ -920,6 +920,7 @@ def test_the_cli_makes_a_project_from_a_cvat_dataset(base_url, new_user, tmp_pat
     with make_client(base_url, credentials=new_user) as client:
         source, _ = project_with_tasks(client, tmp_path)
         cvat = source.export_dataset("CVAT for images 1.1", tmp_path / "cvat.zip")
+        datumaro = source.export_dataset("Datumaro 1.0", tmp_path / "datumaro.zip")
         # The labels as the suite makes them, in the CLI's JSON.
         label_spec = json.dumps([l.to_dict() for l in labels()])
     cli.run(base_url, new_user, "project", "create", "from cvat", "--labels", label_spec,
@@ -933,6 +934,14 @@ def test_the_cli_makes_a_project_from_a_cvat_dataset(base_url, new_user, tmp_pat
         for task in tasks:
             imported = client.tasks.retrieve(task.id).get_annotations()
             assert len(imported.shapes) == 8 + 3 + 5 and len(imported.tags) == 1
+    # import-dataset adds a task per subset of another dataset to the project.
+    cli.run(base_url, new_user, "project", "import-dataset", str(made.id), str(datumaro), "--format", "Datumaro 1.0")
+    with make_client(base_url, credentials=new_user) as client:
+        tasks = client.projects.retrieve(made.id).get_tasks()
+        assert sorted(t.name for t in tasks) == ["default", "default", "train", "train"]
+        newest = client.tasks.retrieve(max(t.id for t in tasks))
+        # Datumaro carries every shape but the 2D cuboid, tracks per frame made tracks again.
+        assert len(newest.get_annotations().tracks) == 2 and len(newest.get_annotations().tags) == 1
 
 
 def test_dataset_imports_into_projects_are_refused_clearly(base_url, new_user, tmp_path):
