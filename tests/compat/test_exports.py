@@ -135,15 +135,19 @@ def test_coco_has_instances_with_track_ids(base_url, new_user, tmp_path):
     assert [a["id"] for a in coco["annotations"]] == list(range(1, len(coco["annotations"]) + 1))
     frame1 = by_image[2]
     kinds = sorted((a["iscrowd"], type(a["segmentation"]).__name__) for a in frame1)
-    # The box, the polygon and the mask of frame 1, and the track's box.
-    assert kinds == [(0, "list"), (0, "list"), (0, "list"), (1, "dict")]
+    # The box, the polygon, the mask and the ellipse (painted) of frame 1, and the track's box.
+    assert kinds == [(0, "list"), (0, "list"), (0, "list"), (1, "dict"), (1, "dict")]
     box = next(a for a in frame1 if a["bbox"] == [1.5, 2.0, 28.5, 38.25])
     assert box["segmentation"] == [] and box["area"] == pytest.approx(28.5 * 38.25)
     assert box["attributes"] == {"model": "b", "speed": 40.0, "occluded": True, "rotation": 45.0}
     polygon = next(a for a in frame1 if a["segmentation"] and isinstance(a["segmentation"], list))
     assert polygon["segmentation"] == [[0.0, 0.0, 10.0, 0.0, 10.0, 10.0]] and polygon["area"] == 50.0
-    mask = next(a for a in frame1 if a["iscrowd"] == 1)
+    mask = next(a for a in frame1 if a["iscrowd"] == 1 and a["bbox"][0:2] == [10.0, 20.0])
     assert mask["bbox"] == [10.0, 20.0, 2.0, 2.0] and mask["area"] == 3
+    # The ellipse centred at (20, 20) with radii 10 and 5, as a crowd RLE of its pixels.
+    ellipse = next(a for a in frame1 if a["iscrowd"] == 1 and a is not mask)
+    assert ellipse["bbox"] == [10.0, 15.0, 21.0, 11.0] and 140 < ellipse["area"] < 175
+    assert ellipse["attributes"]["rotation"] == 0.0
     tracked = [a for a in coco["annotations"] if "track_id" in a.get("attributes", {})]
     assert [(a["image_id"], a["attributes"]["keyframe"]) for a in tracked] == [(1, True), (2, False), (3, False)]
     assert {a["category_id"] for a in tracked} == {1}
@@ -406,7 +410,10 @@ def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, expor
             # Neither z_order nor the rotation of anything but boxes has a place in COCO.
             kept = [s[:4] + (s[4] if s[1] == "rectangle" else 0.0, s[5], 0) + s[7:]
                     for s in per_frame(source.get_annotations(), names) if s[1] in ("rectangle", "polygon", "mask")]
-            assert per_frame(imported, fresh_names) == sorted(kept, key=repr)
+            # The ellipse comes back as the mask it was painted into.
+            back = per_frame(imported, fresh_names)
+            painted = [s for s in back if s[1] == "mask" and s[3][-4:] == [10.0, 15.0, 30.0, 25.0]]
+            assert len(painted) == 1 and [s for s in back if s not in painted] == sorted(kept, key=repr)
             (track,) = imported.tracks
             assert [(s.frame, s.outside) for s in track.shapes] == [(0, False), (2, False), (3, True)]
             assert track.shapes[1].points == [4.0, 4.0, 14.0, 14.0]
@@ -623,10 +630,10 @@ def test_exports_open_in_datumaro(base_url, new_user, tmp_path):
     opened = datumaro_opens(keypoints, "coco_person_keypoints")
     assert opened == {"items": 6, "annotations": {"points": 6, "bbox": 6}, "labels": ["car", "person", "sky"]}
     opened = datumaro_opens(coco, "coco_instances")
-    # Six frames; frame 1's box, polygon and mask, and the track's boxes on frames 0-2
-    # (datumaro reads each instance's bbox as a box too: 4 + 2).
+    # Six frames; frame 1's box, polygon, mask and ellipse (a mask), and the track's boxes
+    # on frames 0-2 (datumaro reads each instance's bbox as a box too: 4 + 3).
     assert opened["items"] == 6
-    assert opened["annotations"] == {"bbox": 6, "polygon": 1, "mask": 1}
+    assert opened["annotations"] == {"bbox": 7, "polygon": 1, "mask": 2}
     assert set(opened["labels"]) == {"car", "person", "head", "hand", "sky"}
     with make_client(base_url, credentials=new_user) as client:
         yolo = client.tasks.retrieve(task.id).export_dataset("YOLO 1.1", tmp_path / "yolo.zip")

@@ -1,5 +1,5 @@
 //! COCO 1.0 (formats.md §6): `annotations/instances_<subset>.json` (one per subset) with rectangles,
-//! polygons and masks as instances; tracks become per-frame instances carrying
+//! polygons, masks and ellipses as instances; tracks become per-frame instances carrying
 //! `track_id` and `keyframe`. Polylines, points, skeletons, cuboids and tags have no
 //! place in COCO instances and are left out.
 //!
@@ -9,11 +9,12 @@
 //! with a box, polygon or mask, that instance's box and segmentation. Other shapes are
 //! left out.
 //!
-//! Not yet as CVAT: ellipses are left out (CVAT rasterises them into masks), and a
-//! polygon's `area` is its exact (shoelace) area, where CVAT uses pycocotools' raster
-//! area, which differs by a fraction of the outline.
+//! Masks and ellipses (painted, see `raster`) become crowd RLEs (`iscrowd` 1). Not yet
+//! as CVAT: a polygon's `area` is its exact (shoelace) area, where CVAT uses
+//! pycocotools' raster area, which differs by a fraction of the outline.
 
 use crate::frames::{FrameShape, Frames};
+use crate::raster::pixels;
 use crate::source::{points_by_skeleton, ExportSource, FrameInfo, LabelInfo};
 use crate::Names;
 use cvat_annotations::ShapeType;
@@ -244,7 +245,7 @@ fn instances(shapes: &[FrameShape], task: Task) -> Vec<Vec<&FrameShape>> {
     let mut groups: BTreeMap<i64, Vec<&FrameShape>> = BTreeMap::new();
     for shape in shapes {
         let carried = match shape.kind {
-            ShapeType::Rectangle | ShapeType::Polygon | ShapeType::Mask => true,
+            ShapeType::Rectangle | ShapeType::Polygon | ShapeType::Mask | ShapeType::Ellipse => true,
             ShapeType::Skeleton => task == Task::Keypoints,
             _ => false,
         };
@@ -268,6 +269,10 @@ fn bounds(shape: &FrameShape) -> [f64; 4] {
         ShapeType::Mask if p.len() >= 4 => {
             let n = p.len() - 4;
             [p[n], p[n + 1], p[n + 2] - p[n] + 1.0, p[n + 3] - p[n + 1] + 1.0]
+        }
+        ShapeType::Ellipse if p.len() >= 4 => {
+            let (rx, ry) = ((p[2] - p[0]).abs(), (p[1] - p[3]).abs());
+            [p[0] - rx, p[1] - ry, 2.0 * rx, 2.0 * ry]
         }
         _ => {
             let xs = p.iter().step_by(2);
@@ -323,10 +328,10 @@ fn instance(
     })?;
     let boxes: Vec<&FrameShape> = members.iter().copied().filter(|s| s.kind == ShapeType::Rectangle).collect();
     let polygons: Vec<&FrameShape> = members.iter().copied().filter(|s| s.kind == ShapeType::Polygon).collect();
-    let masks: Vec<&FrameShape> = members.iter().copied().filter(|s| s.kind == ShapeType::Mask).collect();
+    let masks: Vec<&FrameShape> =
+        members.iter().copied().filter(|s| matches!(s.kind, ShapeType::Mask | ShapeType::Ellipse)).collect();
     let (segmentation, area, bbox, iscrowd) = if !masks.is_empty() {
-        let (counts, area) = coco_rle(&masks, width, height);
-        let bbox = union(masks.iter().map(|m| bounds(m)));
+        let (counts, area, bbox) = coco_rle(&masks, width, height);
         (serde_json::json!({"counts": counts, "size": [height, width]}), area as f64, bbox, 1)
     } else if !polygons.is_empty() {
         let parts: Vec<Value> = polygons.iter().map(|p| serde_json::json!(p.points)).collect();
@@ -345,7 +350,7 @@ fn instance(
     let score = attributes.remove("score").and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()));
     attributes.remove("is_crowd");
     attributes.insert("occluded".into(), Value::Bool(leader.occluded));
-    if leader.kind == ShapeType::Rectangle {
+    if matches!(leader.kind, ShapeType::Rectangle | ShapeType::Ellipse) {
         attributes.insert("rotation".into(), serde_json::json!(leader.rotation));
     }
     if let Some((track, keyframe)) = leader.track {
@@ -367,48 +372,39 @@ fn instance(
     })
 }
 
-/// The masks painted into one image, as COCO's uncompressed RLE (column-major counts
-/// starting with a run of zeros), and the number of pixels set.
-pub(crate) fn coco_rle(masks: &[&FrameShape], width: u32, height: u32) -> (Vec<u64>, u64) {
+/// The masks and ellipses painted into one image, as COCO's uncompressed RLE
+/// (column-major counts starting with a run of zeros), the number of pixels set, and the
+/// box `[x, y, w, h]` of those pixels.
+pub(crate) fn coco_rle(masks: &[&FrameShape], width: u32, height: u32) -> (Vec<u64>, u64, [f64; 4]) {
     let (w, h) = (width as usize, height as usize);
-    let mut pixels = vec![false; w * h];
+    let mut set = vec![false; w * h];
+    let (mut left, mut top, mut right, mut bottom) = (usize::MAX, usize::MAX, 0, 0);
     for mask in masks {
-        let p = &mask.points;
-        if p.len() < 4 {
-            continue;
-        }
-        let n = p.len() - 4;
-        let (left, top, right) = (p[n] as usize, p[n + 1] as usize, p[n + 2] as usize);
-        let box_width = right.saturating_sub(left) + 1;
-        let mut at = 0usize;
-        for (i, run) in p[..n].iter().enumerate() {
-            let run = *run as usize;
-            if i % 2 == 1 {
-                for k in at..at + run {
-                    let (x, y) = (left + k % box_width, top + k / box_width);
-                    if x < w && y < h {
-                        pixels[y * w + x] = true;
-                    }
-                }
-            }
-            at += run;
+        for (x, y) in pixels(mask, width, height) {
+            let (x, y) = (x as usize, y as usize);
+            set[y * w + x] = true;
+            (left, top, right, bottom) = (left.min(x), top.min(y), right.max(x), bottom.max(y));
         }
     }
     let mut counts = Vec::new();
     let (mut current, mut run, mut area) = (false, 0u64, 0u64);
     for x in 0..w {
         for y in 0..h {
-            let set = pixels[y * w + x];
-            area += u64::from(set);
-            if set != current {
+            let value = set[y * w + x];
+            area += u64::from(value);
+            if value != current {
                 counts.push(run);
-                (current, run) = (set, 0);
+                (current, run) = (value, 0);
             }
             run += 1;
         }
     }
     counts.push(run);
-    (counts, area)
+    let bbox = match area {
+        0 => [0.0; 4],
+        _ => [left as f64, top as f64, (right - left + 1) as f64, (bottom - top + 1) as f64],
+    };
+    (counts, area, bbox)
 }
 
 #[cfg(test)]
@@ -436,7 +432,7 @@ mod tests {
     fn cvat_mask_becomes_the_documented_coco_rle() {
         // formats.md §2.2/§2.3: box (2,1)-(4,2), rows 011/110, in a 640×480 image.
         let shape = mask(vec![1.0, 4.0, 1.0, 2.0, 1.0, 4.0, 2.0]);
-        let (counts, area) = coco_rle(&[&shape], 640, 480);
+        let (counts, area, _) = coco_rle(&[&shape], 640, 480);
         assert_eq!(counts, vec![962, 1, 478, 2, 478, 1, 305278]);
         assert_eq!(area, 4);
         assert_eq!(bounds(&shape), [2.0, 1.0, 3.0, 2.0]);

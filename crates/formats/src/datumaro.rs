@@ -125,7 +125,7 @@ fn annotations(source: &ExportSource, names: &Names, frame: &FrameAnnotations, w
                 )
             }
             ShapeType::Mask => {
-                let (counts, _) = coco_rle(&[shape], width, height);
+                let (counts, ..) = coco_rle(&[shape], width, height);
                 (
                     "mask",
                     vec![

@@ -15,6 +15,7 @@ mod datumaro;
 mod datumaro_read;
 mod frames;
 mod import;
+mod raster;
 mod source;
 mod ultralytics;
 mod voc;
