@@ -444,7 +444,8 @@ def test_the_cli_imports_a_file(base_url, new_user, tmp_path):
             str(fresh.id), str(exported), "--format", "COCO 1.0")
     with make_client(base_url, credentials=new_user) as client:
         imported = client.tasks.retrieve(fresh.id).get_annotations()
-    assert len(imported.shapes) == 3 and len(imported.tracks) == 1
+    # Frame 1's box, polygon, mask and ellipse (painted into a mask), and the box track.
+    assert len(imported.shapes) == 4 and len(imported.tracks) == 1
 
 
 def bad_file(tmp_path, name, content):
@@ -484,7 +485,7 @@ def test_a_plain_multipart_import_and_refusals(base_url, new_user, tmp_path):
                                     auth=new_user, timeout=30)
         assert started.status_code == 202, started.text
         client.wait_for_completion(started.json()["rq_id"], status_check_period=0.2)
-        assert len(fresh.get_annotations().shapes) == 3
+        assert len(fresh.get_annotations().shapes) == 4  # box, polygon, mask, ellipse as a mask
 
         unknown = requests.post(url, params={"format": "Nope 1.0"}, files={"annotation_file": ("a.xml", b"<a/>")},
                                 auth=new_user, timeout=10)
@@ -555,7 +556,8 @@ def test_a_project_exports_its_tasks_by_subset(base_url, new_user, tmp_path):
     # Image ids count across the export: the default subset's task comes first.
     assert [i["id"] for i in default["images"]] == [1, 2, 3, 4, 5, 6]
     assert [i["id"] for i in trained["images"]] == [7, 8, 9, 10, 11, 12]
-    assert len(default["annotations"]) == len(trained["annotations"]) == 6
+    # Per task: frame 1's box, polygon, mask and ellipse, and the track's three boxes.
+    assert len(default["annotations"]) == len(trained["annotations"]) == 7
     assert {a["image_id"] for a in trained["annotations"]} == {7, 8, 9}
     with zipfile.ZipFile(with_images) as archive:
         assert {n for n in archive.namelist() if n.startswith("images/")} == {
@@ -913,7 +915,8 @@ def test_a_project_makes_a_task_per_subset_of_a_dataset(base_url, new_user, tmp_
         for task in tasks:
             task = client.tasks.retrieve(task.id)
             imported = task.get_annotations()
-            assert sorted(s.type.value for s in imported.shapes) == ["mask", "polygon", "rectangle"]
+            # The ellipse comes back as the mask it was painted into.
+            assert sorted(s.type.value for s in imported.shapes) == ["mask", "mask", "polygon", "rectangle"]
             assert len(imported.tracks) == 1
         frame = client.tasks.retrieve(tasks[1].id).get_frame(4, quality="original").read()
         assert frame == (tmp_path / "train" / "frame_04.png").read_bytes()
@@ -1005,7 +1008,7 @@ def test_exports_and_imports_go_through_a_cloud_storage(base_url, new_user, tmp_
                                 params={"format": "COCO 1.0", "filename": "out/coco.zip", **cloud})
         assert started.status_code == 202, started.text
         assert wait_for(base_url, new_user, started.json()["rq_id"])["status"] == "finished"
-        assert len(fresh.get_annotations().shapes) == 3 and len(fresh.get_annotations().tracks) == 1
+        assert len(fresh.get_annotations().shapes) == 4 and len(fresh.get_annotations().tracks) == 1
 
         # Without a location, the task's target storage decides; a missing object fails
         # the import with its name.
@@ -1019,7 +1022,7 @@ def test_exports_and_imports_go_through_a_cloud_storage(base_url, new_user, tmp_
                                 params={"filename": f"task_{fresh.id}_backup.zip", **cloud})
         restored = wait_for(base_url, new_user, started.json()["rq_id"])
         assert restored["status"] == "finished", restored
-        assert len(client.tasks.retrieve(restored["result_id"]).get_annotations().shapes) == 3
+        assert len(client.tasks.retrieve(restored["result_id"]).get_annotations().shapes) == 4
         started = requests.post(f"{base_url}/api/tasks/{fresh.id}/annotations/", auth=new_user, timeout=30,
                                 params={"format": "COCO 1.0", "filename": "out/missing.zip", **cloud})
         failed = wait_for(base_url, new_user, started.json()["rq_id"])
