@@ -7,7 +7,7 @@
 
 use crate::darknet::subset_name;
 use crate::frames::per_frame;
-use crate::import::{ImportError, Names as Frames};
+use crate::import::{required_text, ImportError, Names as Frames};
 use crate::source::ExportSource;
 use crate::{archive_name, item_id, stored, FormatError, Names};
 use cvat_annotations::{LabeledData, Source, Tag};
@@ -96,12 +96,7 @@ pub(crate) fn read<R: Read + Seek>(
         files.iter().filter(|f| f.matches('/').count() == 1 && f.ends_with("/labels.json")).collect();
     let listed: HashSet<&str> = lists.iter().filter_map(|f| f.split('/').next()).collect();
     for list in &lists {
-        let mut text = String::new();
-        archive
-            .by_name(list)?
-            .take(1 << 30)
-            .read_to_string(&mut text)
-            .map_err(|_| ImportError::invalid(format!("{list} is not UTF-8 text")))?;
+        let text = required_text(archive, list)?;
         let items: HashMap<String, Value> =
             serde_json::from_str(&text).map_err(|e| ImportError::invalid(format!("{list}: {e}")))?;
         for (id, entry) in items {

@@ -79,11 +79,6 @@ impl<'a> Frames<'a> {
         }));
         FrameAnnotations { shapes, tags: self.tags[at].iter().map(|&i| &self.data.tags[i as usize]).collect() }
     }
-
-    /// Every frame's annotations, in the order of `source.frames`.
-    pub fn iter(&self) -> impl Iterator<Item = FrameAnnotations<'a>> + '_ {
-        (0..self.source.frames.len()).map(|at| self.at(at))
-    }
 }
 
 /// One entry per frame of `source.frames`, in the same order, made as it is taken.

@@ -108,6 +108,31 @@ impl ImportFormat {
 /// The largest annotation file read out of an archive (a zip bomb stops here).
 const MAX_MEMBER_BYTES: u64 = 4 << 30;
 
+/// The largest text file (lists, configurations, label maps) read out of an archive.
+const MAX_TEXT_BYTES: u64 = 1 << 30;
+
+/// A member of an archive as UTF-8 text, `None` when the archive has no such member.
+pub(crate) fn member_text<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    path: &str,
+) -> Result<Option<String>, ImportError> {
+    let Ok(entry) = archive.by_name(path) else { return Ok(None) };
+    let mut content = String::new();
+    entry
+        .take(MAX_TEXT_BYTES)
+        .read_to_string(&mut content)
+        .map_err(|_| ImportError::invalid(format!("{path} is not UTF-8 text")))?;
+    Ok(Some(content))
+}
+
+/// A member the archive must have, as UTF-8 text.
+pub(crate) fn required_text<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    path: &str,
+) -> Result<String, ImportError> {
+    member_text(archive, path)?.ok_or_else(|| ImportError::invalid(format!("The archive has no {path}")))
+}
+
 /// Reads the file at `path` (as uploaded) in `format` into a document for `source`'s
 /// task or job. Nothing is written anywhere: the caller saves the whole document or
 /// nothing.

@@ -18,7 +18,7 @@
 use crate::coco_read::rebuild_track;
 use crate::darknet::{box_line, box_shape, new_shape, subset_name};
 use crate::frames::{per_frame, FrameShape};
-use crate::import::{ImportError, Names as Frames};
+use crate::import::{required_text, ImportError, Names as Frames};
 use crate::source::{points_by_skeleton, ExportSource, FrameInfo, LabelInfo};
 use crate::{item_id, stored, FormatError};
 use cvat_annotations::{LabeledData, Shape, ShapeType};
@@ -209,17 +209,7 @@ pub(crate) fn read<R: Read + Seek>(
         .cloned()
         .ok_or_else(|| ImportError::invalid("The archive has no data.yaml for Ultralytics YOLO"))?;
     let root = config_path.rsplit_once('/').map_or(String::new(), |(dir, _)| format!("{dir}/"));
-    let read_text = |archive: &mut zip::ZipArchive<R>, path: &str| -> Result<String, ImportError> {
-        let mut entry =
-            archive.by_name(path).map_err(|_| ImportError::invalid(format!("The archive has no {path}")))?;
-        let mut content = String::new();
-        (&mut entry)
-            .take(1 << 30)
-            .read_to_string(&mut content)
-            .map_err(|_| ImportError::invalid(format!("{path} is not UTF-8 text")))?;
-        Ok(content)
-    };
-    let config: serde_yaml::Value = serde_yaml::from_str(&read_text(archive, &config_path)?)
+    let config: serde_yaml::Value = serde_yaml::from_str(&required_text(archive, &config_path)?)
         .map_err(|e| ImportError::invalid(format!("{config_path} is not YAML: {e}")))?;
     let keypoints = match (task, config.get("kpt_shape")) {
         (Task::Pose, Some(shape)) => {
@@ -258,7 +248,7 @@ pub(crate) fn read<R: Read + Seek>(
         }
         let Some(value) = value.as_str() else { continue };
         if value.ends_with(".txt") {
-            let list = read_text(archive, &format!("{root}{value}"))?;
+            let list = required_text(archive, &format!("{root}{value}"))?;
             images.extend(
                 list.lines()
                     .map(str::trim)

@@ -25,7 +25,7 @@ use crate::coco_read::rebuild_track;
 use crate::cvat_read::{finish, start, Element};
 use crate::darknet::new_shape;
 use crate::frames::{FrameShape, Frames};
-use crate::import::{ImportError, Names as Frames2};
+use crate::import::{member_text, required_text, ImportError, Names as ImportNames};
 use crate::raster::pixels;
 use crate::source::{ExportSource, LabelInfo};
 use crate::xml::Xml;
@@ -61,11 +61,11 @@ pub enum Flavour {
 /// Segmentation mask: the labels' own colours (`background` black unless a label has
 /// that name), sorted by name.
 fn label_map(labels: &[LabelInfo], flavour: Flavour) -> Vec<(String, [u8; 3])> {
-    let mut names: Vec<(&str, Option<&str>)> = Vec::with_capacity(labels.len() + 1);
+    let mut names: Vec<(&str, &str)> = Vec::with_capacity(labels.len() + 1);
     if !labels.iter().any(|l| l.name == "background") {
-        names.push(("background", Some("#000000")));
+        names.push(("background", "#000000"));
     }
-    names.extend(labels.iter().map(|l| (l.name.as_str(), Some(l.color.as_str()))));
+    names.extend(labels.iter().map(|l| (l.name.as_str(), l.color.as_str())));
     match flavour {
         Flavour::Voc => names.iter().enumerate().map(|(i, (n, _))| (n.to_string(), palette(i))).collect(),
         Flavour::SegmentationMask => {
@@ -74,8 +74,7 @@ fn label_map(labels: &[LabelInfo], flavour: Flavour) -> Vec<(String, [u8; 3])> {
                 let part = |i: usize| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).unwrap_or(0);
                 [part(0), part(2), part(4)]
             };
-            let mut map: Vec<(String, [u8; 3])> =
-                names.iter().map(|(n, c)| (n.to_string(), colour(c.unwrap_or_default()))).collect();
+            let mut map: Vec<(String, [u8; 3])> = names.iter().map(|(n, c)| (n.to_string(), colour(c))).collect();
             map.sort_by(|a, b| a.0.cmp(&b.0));
             map
         }
@@ -281,7 +280,7 @@ fn write_annotation(
 /// Reads a VOC archive back (see the module's documentation).
 pub(crate) fn read<R: Read + Seek>(
     archive: &mut zip::ZipArchive<R>,
-    names: &Frames2,
+    names: &ImportNames,
     labels: &[LabelInfo],
 ) -> Result<LabeledData, ImportError> {
     let files: Vec<String> = archive.file_names().map(str::to_string).collect();
@@ -289,17 +288,8 @@ pub(crate) fn read<R: Read + Seek>(
         .iter()
         .find_map(|f| f.find("Annotations/").or_else(|| f.find("ImageSets/")).map(|at| f[..at].to_string()))
         .ok_or_else(|| ImportError::invalid("The archive has neither Annotations/ nor ImageSets/ of a VOC dataset"))?;
-    let text = |archive: &mut zip::ZipArchive<R>, path: &str| -> Result<Option<String>, ImportError> {
-        let Ok(entry) = archive.by_name(path) else { return Ok(None) };
-        let mut content = String::new();
-        entry
-            .take(1 << 30)
-            .read_to_string(&mut content)
-            .map_err(|_| ImportError::invalid(format!("{path} is not UTF-8 text")))?;
-        Ok(Some(content))
-    };
     // The label map: the archive's, or the task's labels in the palette's colours.
-    let map: Vec<(String, [u8; 3])> = match text(archive, &format!("{root}labelmap.txt"))? {
+    let map: Vec<(String, [u8; 3])> = match member_text(archive, &format!("{root}labelmap.txt"))? {
         Some(content) => content
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
@@ -370,7 +360,7 @@ pub(crate) fn read<R: Read + Seek>(
                     _ => named.push((key.to_string(), value.to_string())),
                 }
             }
-            shape.attributes = Frames2::values(label, named);
+            shape.attributes = ImportNames::values(label, named);
             match track.zip(keyframe) {
                 Some((track, keyframe)) => tracks.entry(track).or_default().push((keyframe, shape)),
                 None => data.shapes.push(shape),
@@ -388,7 +378,7 @@ fn read_tags<R: Read + Seek>(
     archive: &mut zip::ZipArchive<R>,
     files: &[String],
     root: &str,
-    names: &Frames2,
+    names: &ImportNames,
     data: &mut LabeledData,
 ) -> Result<(), ImportError> {
     let main = format!("{root}ImageSets/Main/");
@@ -398,13 +388,7 @@ fn read_tags<R: Read + Seek>(
         let stem = &file[main.len()..file.len() - 4];
         let Some(label) = subsets.iter().find_map(|s| stem.strip_suffix(&format!("_{s}"))) else { continue };
         let Ok(label) = names.label(label) else { continue };
-        let mut content = String::new();
-        archive
-            .by_name(file)?
-            .take(1 << 30)
-            .read_to_string(&mut content)
-            .map_err(|_| ImportError::invalid(format!("{file} is not UTF-8 text")))?;
-        for line in content.lines() {
+        for line in required_text(archive, file)?.lines() {
             let mut parts = line.split_whitespace();
             let (Some(id), Some("1")) = (parts.next(), parts.next()) else { continue };
             data.tags.push(Tag {
@@ -426,7 +410,7 @@ fn read_segmentation<R: Read + Seek>(
     archive: &mut zip::ZipArchive<R>,
     files: &[String],
     root: &str,
-    names: &Frames2,
+    names: &ImportNames,
     by_colour: &HashMap<[u8; 3], &str>,
     data: &mut LabeledData,
 ) -> Result<(), ImportError> {

@@ -6,7 +6,7 @@
 
 use crate::darknet::{box_line, box_shape, class_numbers, subset_name};
 use crate::frames::per_frame;
-use crate::import::{ImportError, Names as Frames};
+use crate::import::{required_text, ImportError, Names as Frames};
 use crate::source::{ExportSource, FrameInfo};
 use crate::{item_id, stored, FormatError, Names};
 use cvat_annotations::{LabeledData, ShapeType};
@@ -73,17 +73,7 @@ pub(crate) fn read<R: Read + Seek>(
         .map(str::to_string)
         .ok_or_else(|| ImportError::invalid("The archive has no obj.data for YOLO 1.1"))?;
     let root = config_path.strip_suffix("obj.data").unwrap_or_default().to_string();
-    let text = |archive: &mut zip::ZipArchive<R>, path: &str| -> Result<String, ImportError> {
-        let mut entry = archive
-            .by_name(&format!("{root}{path}"))
-            .map_err(|_| ImportError::invalid(format!("The archive has no {root}{path}")))?;
-        let mut content = String::new();
-        (&mut entry)
-            .take(1 << 30)
-            .read_to_string(&mut content)
-            .map_err(|_| ImportError::invalid(format!("{root}{path} is not UTF-8 text")))?;
-        Ok(content)
-    };
+    let text = |archive: &mut zip::ZipArchive<R>, path: &str| required_text(archive, &format!("{root}{path}"));
     let config = text(archive, "obj.data")?;
     let mut lists = Vec::new();
     let mut names_file = String::from("obj.names");
