@@ -299,3 +299,57 @@ async fn a_statement_over_the_time_out_is_a_503_with_its_sqlstate_logged() {
     assert!(log.contains("57014"), "the SQLSTATE of the cancelled statement is logged");
     pids.into_iter().for_each(kill);
 }
+
+/// A list whose client goes away is cancelled in the database at once, not at the
+/// statement time-out: an auth service of this stack with no time-out at all, its list
+/// kept waiting on a lock held until the end of the test. The gateway drops the abandoned
+/// read, the auth service drops its handler and cancels the statement, and its connection
+/// leaves the pool (the next list is served).
+#[tokio::test]
+async fn a_list_whose_client_went_away_is_cancelled() {
+    let (base, pids) = spawn_auth_and_gateway(38, "abandoned", &[("CVAT_DB_STATEMENT_TIMEOUT_MS", "0".into())]).await;
+    let (owner, _) = Caller::new().await;
+    let mut database = crate::foundations::database().await;
+    let monitor = crate::foundations::database().await;
+    let waiting = || async {
+        let sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                   AND wait_event_type = 'Lock' AND query ILIKE '%FROM organizations%'";
+        monitor.query_one(sql, &[]).await.unwrap().get::<_, i64>(0)
+    };
+    let lock = database.transaction().await.unwrap();
+    lock.batch_execute("LOCK TABLE auth.organizations IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let list = {
+        let (base, key) = (base.clone(), owner.0.clone());
+        tokio::spawn(async move {
+            http().get(format!("{base}/api/organizations")).header("Authorization", key).send().await
+        })
+    };
+    let mut seen = 0;
+    for _ in 0..600 {
+        seen = waiting().await;
+        if seen > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen > 0, "the list never reached the database");
+    // The client gives up: its connection closes.
+    list.abort();
+    // Well inside the gateway's 30 s call deadline, which would end the statement anyway.
+    let mut left = seen;
+    for _ in 0..400 {
+        left = waiting().await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 0, "the abandoned statement still waits on the lock");
+    lock.rollback().await.unwrap();
+    let again = http().get(format!("{base}/api/organizations")).header("Authorization", &owner.0).send().await.unwrap();
+    expect(again, StatusCode::OK).await;
+    let data = std::env::var("CVAT_DATA_DIR").expect("set by tests/run.sh");
+    let log = std::fs::read_to_string(format!("{data}/logs/auth-abandoned.log")).unwrap();
+    assert!(log.contains("statement of an abandoned request cancelled"));
+    pids.into_iter().for_each(kill);
+}

@@ -93,6 +93,47 @@ async fn apply_missing(client: &mut Client, schema: &str, migrations: &[Migratio
     Ok(done)
 }
 
+/// A pooled connection whose running statement is cancelled when the future using it is
+/// dropped, as a service's handler is when the caller goes away: PostgreSQL would
+/// otherwise finish an abandoned query while the connection stays busy. A cancelled
+/// connection leaves the pool and is closed, so a cancel that lands late can never stop
+/// another request's statement.
+pub struct CancelOnDrop {
+    client: Option<Client>,
+}
+
+impl CancelOnDrop {
+    pub fn new(client: Client) -> Self {
+        Self { client: Some(client) }
+    }
+
+    pub fn client(&self) -> &Client {
+        self.client.as_ref().expect("present until finish or drop")
+    }
+
+    /// The work ended (well or not): the connection goes back to the pool as usual.
+    pub fn finish(mut self) -> Client {
+        self.client.take().expect("present until finish or drop")
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else { return };
+        let token = client.cancel_token();
+        let connection = Client::take(client);
+        // Outside a runtime (shutdown) there is nobody left to wait for the answer.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        runtime.spawn(async move {
+            match token.cancel_query(NoTls).await {
+                Ok(()) => tracing::info!("statement of an abandoned request cancelled"),
+                Err(err) => tracing::warn!(error = %err, "cancelling an abandoned statement failed"),
+            }
+            drop(connection);
+        });
+    }
+}
+
 /// True when a query can run: used by readiness checks.
 pub async fn ping(pool: &Pool) -> bool {
     match pool.get().await {

@@ -361,8 +361,8 @@ impl Engine {
         let actor = self.context_actor(caller).await?;
         let scope = list_scope(caller, &actor, &VISIBILITY)?;
         let client = self.client().await?;
-        let (count, rows) =
-            cvat_listing::fetch_page(&client, &CLOUD_STORAGE_LIST, params, scope, &columns(), FROM).await?;
+        let cvat_listing::Page { count, rows, .. } =
+            cvat_listing::fetch_page(client, &CLOUD_STORAGE_LIST, params, scope, &columns(), FROM).await?;
         Ok(DocumentPage {
             count,
             results: rows.iter().map(|r| render_row(&caller.base_url, r)).collect::<ApiResult<_>>()?,

@@ -212,8 +212,8 @@ impl Engine {
         let actor = self.context_actor(caller).await?;
         let scope = list_scope(caller, &actor, &ISSUE_VISIBILITY)?;
         let client = self.client().await?;
-        let (count, rows) =
-            cvat_listing::fetch_page(&client, &ISSUE_LIST, params, scope, &issue_columns(), ISSUE_FROM).await?;
+        let cvat_listing::Page { count, rows, .. } =
+            cvat_listing::fetch_page(client, &ISSUE_LIST, params, scope, &issue_columns(), ISSUE_FROM).await?;
         let results = rows.iter().map(|r| render_issue(&caller.base_url, r)).collect::<ApiResult<_>>()?;
         Ok(DocumentPage { count, results })
     }
@@ -343,8 +343,8 @@ impl Engine {
         let actor = self.context_actor(caller).await?;
         let scope = list_scope(caller, &actor, &COMMENT_VISIBILITY)?;
         let client = self.client().await?;
-        let (count, rows) =
-            cvat_listing::fetch_page(&client, &COMMENT_LIST, params, scope, &comment_columns(), COMMENT_FROM).await?;
+        let cvat_listing::Page { count, rows, .. } =
+            cvat_listing::fetch_page(client, &COMMENT_LIST, params, scope, &comment_columns(), COMMENT_FROM).await?;
         let results = rows.iter().map(|r| render_comment(&caller.base_url, r)).collect::<ApiResult<_>>()?;
         Ok(DocumentPage { count, results })
     }

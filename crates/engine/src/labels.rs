@@ -364,8 +364,8 @@ impl Engine {
         if !params.equals.contains_key("parent_id") && !params.equals.contains_key("parent") {
             scope.push_raw("l.parent_id IS NULL");
         }
-        let (count, rows) = cvat_listing::fetch_page(&client, &LABEL_LIST, params, scope, LABEL_COLUMNS, FROM).await?;
-        Ok(DocumentPage { count, results: render(&client, &rows).await? })
+        let page = cvat_listing::fetch_page(client, &LABEL_LIST, params, scope, LABEL_COLUMNS, FROM).await?;
+        Ok(DocumentPage { count: page.count, results: render(&page.client, &page.rows).await? })
     }
 
     /// Checks the caller may view a task and answers whose labels it uses.

@@ -222,7 +222,8 @@ impl Engine {
         let mut scope = SqlWhere::default();
         scope.push("r.owner_id = {}", SqlParam::Int(caller.id()));
         let client = self.client().await?;
-        let (count, rows) = cvat_listing::fetch_page(&client, &REQUEST_LIST, params, scope, COLUMNS, FROM).await?;
+        let cvat_listing::Page { count, rows, .. } =
+            cvat_listing::fetch_page(client, &REQUEST_LIST, params, scope, COLUMNS, FROM).await?;
         Ok(DocumentPage { count, results: rows.iter().map(|r| render(r, &caller.base_url)).collect::<ApiResult<_>>()? })
     }
 }

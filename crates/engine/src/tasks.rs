@@ -221,8 +221,8 @@ impl Engine {
         let actor = self.context_actor(caller).await?;
         let scope = list_scope(caller, &actor, &VISIBILITY)?;
         let client = self.client().await?;
-        let (count, rows) = cvat_listing::fetch_page(&client, &TASK_LIST, params, scope, &columns(), FROM).await?;
-        Ok(DocumentPage { count, results: render_rows(&client, &caller.base_url, &rows).await? })
+        let page = cvat_listing::fetch_page(client, &TASK_LIST, params, scope, &columns(), FROM).await?;
+        Ok(DocumentPage { count: page.count, results: render_rows(&page.client, &caller.base_url, &page.rows).await? })
     }
 
     pub async fn get_task(&self, caller: &Caller, id: i64) -> ApiResult<String> {

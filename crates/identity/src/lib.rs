@@ -87,7 +87,8 @@ impl Identity {
         from: &str,
     ) -> Result<(i64, Vec<tokio_postgres::Row>), ApiError> {
         let client = self.client().await?;
-        cvat_listing::fetch_page(&client, spec, params, scope, columns, from).await
+        let page = cvat_listing::fetch_page(client, spec, params, scope, columns, from).await?;
+        Ok((page.count, page.rows))
     }
 
     /// One optional row through the connection's statement cache: the credential lookups

@@ -89,19 +89,44 @@ pub fn compile(spec: &ListSpec, params: &ListParams, mut conditions: SqlWhere) -
     })
 }
 
+/// One page of a list, the total count, and the connection back for more queries.
+pub struct Page {
+    pub count: i64,
+    pub rows: Vec<tokio_postgres::Row>,
+    pub client: cvat_db::Client,
+}
+
 /// One page of a list and the total count: `params` compiled against `spec` on top of the
 /// caller's `scope`, selecting `columns` from `from`. The count and the page are two
 /// statements sent together, so the page can stop at its `LIMIT` (an index walk) instead
-/// of numbering every match. A page past the end is a 404, as in CVAT.
+/// of numbering every match. A page past the end is a 404, as in CVAT. Lists are what a
+/// client may give up on (a costly search): if this future is dropped, the statements are
+/// cancelled ([`cvat_db::CancelOnDrop`]).
 pub async fn fetch_page(
-    client: &cvat_db::Client,
+    client: cvat_db::Client,
     spec: &ListSpec,
     params: &ListParams,
     scope: SqlWhere,
     columns: &str,
     from: &str,
-) -> ApiResult<(i64, Vec<tokio_postgres::Row>)> {
+) -> ApiResult<Page> {
     let list = compile(spec, params, scope)?;
+    let guard = cvat_db::CancelOnDrop::new(client);
+    let fetched = run_page(guard.client(), &list, columns, from).await;
+    let client = guard.finish();
+    let (count, rows) = fetched?;
+    if rows.is_empty() && list.offset > 0 {
+        return Err(ApiError::detail(ErrorKind::NotFound, "Invalid page."));
+    }
+    Ok(Page { count, rows, client })
+}
+
+async fn run_page(
+    client: &cvat_db::Client,
+    list: &CompiledList,
+    columns: &str,
+    from: &str,
+) -> ApiResult<(i64, Vec<tokio_postgres::Row>)> {
     let conditions = list.conditions.to_sql();
     let count_sql = format!("SELECT count(*) FROM {from} {conditions}");
     let page_sql = format!(
@@ -124,11 +149,7 @@ pub async fn fetch_page(
     )
     .await
     .map_err(cvat_db::api_error)?;
-    let count: i64 = cvat_db::column(&count, 0)?;
-    if rows.is_empty() && list.offset > 0 {
-        return Err(ApiError::detail(ErrorKind::NotFound, "Invalid page."));
-    }
-    Ok((count, rows))
+    Ok((cvat_db::column(&count, 0)?, rows))
 }
 
 fn equality_filters(spec: &ListSpec, equals: &HashMap<String, String>, out: &mut SqlWhere) -> ApiResult<()> {

@@ -3,6 +3,7 @@
 //! It holds no business rules and no SQL.
 
 mod body;
+mod disconnect;
 mod error;
 mod host;
 mod identity;
@@ -35,12 +36,14 @@ async fn main() -> anyhow::Result<()> {
             .wrap(actix_web::middleware::from_fn(middleware::check_host))
             .wrap(actix_web::middleware::from_fn(middleware::negotiate))
             .wrap(actix_web::middleware::NormalizePath::trim())
+            .wrap(actix_web::middleware::from_fn(disconnect::stop_abandoned_reads))
             .wrap(actix_web::middleware::from_fn(middleware::observe))
             .wrap(middleware::security_headers())
     })
     // A client on a busy network may take a while to send its request head: allow what
     // nginx allows (60 s) rather than actix's 5 s, after which it would be cut off.
     .client_request_timeout(std::time::Duration::from_secs(60))
+    .on_connect(disconnect::watch)
     .bind(settings.gateway_listen)?
     .run()
     .await?;
