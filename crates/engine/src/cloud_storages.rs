@@ -14,9 +14,9 @@ use cvat_blob::{BucketStatus, S3Access, S3Keys, S3Store};
 use cvat_db::column;
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
-use cvat_error::{ApiError, ApiResult, ErrorKind, Fields};
+use cvat_error::{ApiError, ApiResult, ErrorKind, FieldErrors};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
-use cvat_models::CloudStorageRead;
+use cvat_models::{CloudStorageRead, CloudStorageWriteRequest, PatchedCloudStorageWriteRequest};
 use cvat_permissions::{Actor, CloudStorageFacts, CloudStorageScope, Role};
 use serde_json::{json, Map, Value};
 use std::time::Duration;
@@ -52,9 +52,6 @@ const SETTINGS: &str =
 const VISIBILITY: Visibility =
     Visibility { org_column: "c.organization_id", relations: "c.owner_id = {user}", staff: Role::Supervisor };
 
-const PROVIDERS: &[&str] = &["AWS_S3_BUCKET", "AZURE_CONTAINER", "GOOGLE_CLOUD_STORAGE"];
-const CREDENTIALS: &[&str] =
-    &["KEY_SECRET_KEY_PAIR", "ACCOUNT_NAME_TOKEN_PAIR", "KEY_FILE_PATH", "ANONYMOUS_ACCESS", "CONNECTION_STRING"];
 /// The keys of `specific_attributes` an S3 storage understands.
 const ATTRIBUTES: &[&str] = &["region", "endpoint_url", "prefix"];
 /// How long a user's bucket may take to answer one request. A request that asks a
@@ -125,34 +122,30 @@ impl StorageSettings {
         })
     }
 
-    /// Applies the fields of a create or PATCH body, then checks the whole.
-    fn apply(&mut self, body: &Map<String, Value>) -> ApiResult<()> {
-        let mut fields = Fields::new(body);
-        let provider = fields.choice("provider_type", PROVIDERS);
-        let resource = fields.bounded_str("resource", 222, true);
-        let display_name = fields.bounded_str("display_name", 63, true);
-        let credentials_type = fields.choice("credentials_type", CREDENTIALS);
-        let key = fields.bounded_str("key", 40, false);
-        let secret_key = fields.bounded_str("secret_key", 64, false);
-        let session_token = fields.bounded_str("session_token", 440, false);
-        let attributes = fields.bounded_str("specific_attributes", 1024, false);
-        let description = fields.optional_str("description");
+    /// Applies a create or PATCH body, then checks the whole. `body` is the raw JSON, for
+    /// the fields this server refuses.
+    fn apply(&mut self, body: &Map<String, Value>, request: PatchedCloudStorageWriteRequest) -> ApiResult<()> {
+        let mut refused = FieldErrors::default();
         for unsupported in ["account_name", "connection_string", "key_file"] {
             if body.get(unsupported).is_some_and(|v| !v.is_null() && v != "") {
-                fields.errors.add(unsupported, "Only S3 key pairs and anonymous access are supported by this server.");
+                refused.add(unsupported, "Only S3 key pairs and anonymous access are supported by this server.");
             }
         }
-        let manifests = match body.get("manifests") {
-            None => None,
-            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-                Some(items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-            }
-            Some(_) => {
-                fields.errors.add("manifests", "Expected a list of file names.");
-                None
-            }
-        };
-        fields.finish()?;
+        refused.finish()?;
+        let PatchedCloudStorageWriteRequest {
+            provider_type,
+            resource,
+            display_name,
+            credentials_type,
+            key,
+            secret_key,
+            session_token,
+            specific_attributes: attributes,
+            description,
+            manifests,
+        } = request;
+        let provider = provider_type.as_ref().map(cvat_models::wire_name);
+        let credentials_type = credentials_type.as_ref().map(cvat_models::wire_name);
         if let Some(provider) = provider {
             self.provider_type = provider;
         }
@@ -380,11 +373,7 @@ impl Engine {
         let actor = self.context_actor(caller).await?;
         let org = caller.context.org();
         allow(cvat_permissions::create_cloud_storage(&actor, org.is_some()))?;
-        let mut fields = Fields::new(&body);
-        for required in ["provider_type", "resource", "display_name", "credentials_type"] {
-            fields.required_str(required);
-        }
-        fields.finish()?;
+        let request: CloudStorageWriteRequest = cvat_models::parse(&body)?;
         let mut settings = StorageSettings {
             provider_type: String::new(),
             resource: String::new(),
@@ -395,7 +384,7 @@ impl Engine {
             description: String::new(),
             manifests: Vec::new(),
         };
-        settings.apply(&body)?;
+        settings.apply(&body, request.into())?;
         self.check_available(&settings).await?;
         let client = self.client().await?;
         self.remember_caller(&client, caller).await?;
@@ -419,7 +408,7 @@ impl Engine {
             self.check_cloud_storage(&client, caller, id, CloudStorageScope::Update).await?
         };
         let mut settings = StorageSettings::from_row(&checked)?;
-        settings.apply(&body)?;
+        settings.apply(&body, cvat_models::parse(&body)?)?;
         // Bucket I/O (seconds, at worst) with no database connection held.
         self.check_available(&settings).await?;
         let mut client = self.client().await?;

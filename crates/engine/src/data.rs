@@ -7,23 +7,22 @@ use crate::{parse_body, Caller, Engine};
 use cvat_blob::keys;
 use cvat_db::DbResultExt;
 use cvat_db::{column, column_values};
-use cvat_error::{ApiError, ApiResult, ErrorKind, Fields};
+use cvat_error::{ApiError, ApiResult, ErrorKind};
 use cvat_models::{DataMetaRead, FrameMeta as FrameMetaRead};
+use cvat_models::{DataRequest, SortingMethod};
 use cvat_permissions::{JobScope, TaskScope};
 use cvat_proto::queue::{FileParts, ProcessTaskData};
 use cvat_proto::task::{DataLocation, DataQuery, FrameMeta, TusUpload, UploadedFile};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-pub const SORTING_METHODS: &[&str] = &["lexicographical", "natural", "predefined", "random"];
-
 /// Extensions of media kinds this server cannot take yet (other archives).
 const NOT_YET: &[&str] = &["gz", "bz2", "tbz2", "xz", "7z", "rar"];
 
 /// The accepted parameters of a data request.
 struct DataParams {
-    image_quality: i64,
-    chunk_size: Option<i64>,
+    image_quality: i32,
+    chunk_size: Option<i32>,
     start_frame: i64,
     stop_frame: Option<i64>,
     step: u32,
@@ -31,7 +30,6 @@ struct DataParams {
     upload_order: Vec<String>,
     use_zip_chunks: bool,
     use_cache: bool,
-    storage: String,
     server_files: Vec<String>,
     server_files_exclude: Vec<String>,
     /// Files per job, in order (`job_file_mapping`).
@@ -46,15 +44,8 @@ struct DataParams {
 
 /// `remote_files`: http(s) URLs, each naming a file (the last path segment, decoded),
 /// no name twice. Whether the address may be reached is the media worker's check.
-fn remote_files(body: &serde_json::Map<String, Value>) -> ApiResult<Vec<(String, String)>> {
+fn remote_files(urls: &[String]) -> ApiResult<Vec<(String, String)>> {
     const KEY: &str = "remote_files";
-    let urls: Vec<&str> = match body.get(KEY) {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-            items.iter().filter_map(Value::as_str).collect()
-        }
-        Some(_) => return Err(ApiError::field(KEY, "Expected a list of URLs.")),
-    };
     let mut files = Vec::with_capacity(urls.len());
     let mut names = std::collections::HashSet::new();
     for text in urls {
@@ -79,19 +70,9 @@ fn percent_decode(segment: &str) -> String {
     percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
 }
 
-fn job_file_mapping(body: &serde_json::Map<String, Value>) -> ApiResult<Vec<Vec<String>>> {
-    let bad = || ApiError::field("job_file_mapping", "Expected a list of lists of file names.");
-    let Some(value) = body.get("job_file_mapping").filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
-    let jobs = value.as_array().ok_or_else(bad)?;
-    let mut mapping = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let files = job.as_array().ok_or_else(bad)?;
-        let names: Vec<String> =
-            files.iter().map(|f| f.as_str().map(str::to_string).ok_or_else(bad)).collect::<Result<_, _>>()?;
-        if names.is_empty() {
-            return Err(ApiError::field("job_file_mapping", "A job needs at least one file."));
-        }
-        mapping.push(names);
+fn job_file_mapping(mapping: Vec<Vec<String>>) -> ApiResult<Vec<Vec<String>>> {
+    if mapping.iter().any(Vec::is_empty) {
+        return Err(ApiError::field("job_file_mapping", "A job needs at least one file."));
     }
     let mut seen = std::collections::HashSet::new();
     if let Some(repeated) = mapping.iter().flatten().find(|n| !seen.insert(n.as_str())) {
@@ -100,14 +81,8 @@ fn job_file_mapping(body: &serde_json::Map<String, Value>) -> ApiResult<Vec<Vec<
     Ok(mapping)
 }
 /// A list of share paths: strings without `..` components.
-fn share_paths(body: &serde_json::Map<String, Value>, key: &str) -> ApiResult<Vec<String>> {
-    let paths: Vec<String> = match body.get(key) {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-            items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
-        }
-        Some(_) => return Err(ApiError::field(key, "Expected a list of paths.")),
-    };
+fn share_paths(paths: Option<Vec<String>>, key: &str) -> ApiResult<Vec<String>> {
+    let paths = paths.unwrap_or_default();
     if let Some(bad) =
         paths.iter().find(|p| p.split('/').any(|part| part == "..") || p.contains('\\') || p.contains('\0'))
     {
@@ -117,48 +92,22 @@ fn share_paths(body: &serde_json::Map<String, Value>, key: &str) -> ApiResult<Ve
 }
 
 fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
-    if body.get("validation_params").is_some_and(|v| !v.is_null()) {
+    let request: DataRequest = cvat_models::parse(body)?;
+    if request.validation_params.as_ref().is_some_and(|v| !v.is_null()) {
         return Err(ApiError::field("validation_params", "Validation frames are not supported by this server yet."));
     }
-    let mut fields = Fields::new(body);
-    let image_quality = fields.optional_int("image_quality", 1..=100);
-    if image_quality.is_none() && !body.contains_key("image_quality") {
-        fields.errors.add("image_quality", "This field is required.");
-    }
-    let chunk_size = fields.nullable_int("chunk_size", 1..=i32::MAX as i64).flatten();
-    let start_frame = fields.optional_int("start_frame", 0..=i32::MAX as i64).unwrap_or(0);
-    let stop_frame = fields.optional_int("stop_frame", 0..=i32::MAX as i64);
-    let frame_filter = fields.bounded_str("frame_filter", 256, false).unwrap_or_default();
-    let sorting_method = fields.choice("sorting_method", SORTING_METHODS).unwrap_or_else(|| "lexicographical".into());
-    let use_zip_chunks = fields.optional_bool("use_zip_chunks").unwrap_or(true);
-    let use_cache = fields.optional_bool("use_cache").unwrap_or(true);
-    fields.optional_bool("copy_data");
-    fields.choice("storage_method", &["cache", "file_system"]);
-    let storage = fields.choice("storage", &["local", "share", "cloud_storage"]).unwrap_or_else(|| "local".into());
-    let cloud_storage_id = fields.nullable_int("cloud_storage_id", 1..=i64::MAX).flatten();
-    let filename_pattern = fields.nullable_str("filename_pattern").flatten().filter(|p| !p.is_empty());
-    let step = match cvat_segments::parse_frame_filter(&frame_filter) {
-        Ok(step) => step,
-        Err(_) => {
-            fields.errors.add("frame_filter", "Invalid frame filter: only \"step=N\" with N ≥ 1 is supported.");
-            1
-        }
-    };
-    let upload_order = match body.get("upload_file_order") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-            items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
-        }
-        Some(_) => {
-            fields.errors.add("upload_file_order", "Expected a list of file names.");
-            Vec::new()
-        }
-    };
-    fields.finish()?;
-    let server_files = share_paths(body, "server_files")?;
-    let server_files_exclude = share_paths(body, "server_files_exclude")?;
-    let job_file_mapping = job_file_mapping(body)?;
-    let remote_files = remote_files(body)?;
+    let start_frame = i64::from(request.start_frame.unwrap_or(0));
+    let stop_frame = request.stop_frame.map(i64::from);
+    let frame_filter = request.frame_filter.unwrap_or_default();
+    let step = cvat_segments::parse_frame_filter(&frame_filter).map_err(|_| {
+        ApiError::field("frame_filter", "Invalid frame filter: only \"step=N\" with N ≥ 1 is supported.")
+    })?;
+    let sorting_method = cvat_models::wire_name(&request.sorting_method.unwrap_or(SortingMethod::Lexicographical));
+    let upload_order = request.upload_file_order.unwrap_or_default();
+    let server_files = share_paths(request.server_files, "server_files")?;
+    let server_files_exclude = share_paths(request.server_files_exclude, "server_files_exclude")?;
+    let job_file_mapping = job_file_mapping(request.job_file_mapping.unwrap_or_default())?;
+    let remote_files = remote_files(&request.remote_files.unwrap_or_default())?;
     if !job_file_mapping.is_empty() {
         let conflicting = [
             ("start_frame", start_frame != 0),
@@ -175,22 +124,21 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
         return Err(ApiError::invalid(format!("Stop frame must be more or equal start frame (got {stop})")));
     }
     Ok(DataParams {
-        image_quality: image_quality.unwrap_or(70),
-        chunk_size,
+        image_quality: request.image_quality,
+        chunk_size: request.chunk_size,
         start_frame,
         stop_frame,
         step,
         sorting_method,
         upload_order,
-        use_zip_chunks,
-        use_cache,
-        storage,
+        use_zip_chunks: request.use_zip_chunks.unwrap_or(true),
+        use_cache: request.use_cache.unwrap_or(true),
         server_files,
         server_files_exclude,
         job_file_mapping,
         remote_files,
-        cloud_storage_id,
-        filename_pattern,
+        cloud_storage_id: request.cloud_storage_id,
+        filename_pattern: request.filename_pattern,
     })
 }
 
@@ -577,8 +525,8 @@ impl Engine {
         let split = client.query_one("SELECT segment_size, overlap FROM tasks WHERE id = $1", &[&task]).await.db()?;
         let (segment_size, overlap): (i32, Option<i32>) = (column(&split, 0)?, column(&split, 1)?);
         let stored = StoredParams {
-            image_quality: params.image_quality as i32,
-            chunk_size: params.chunk_size,
+            image_quality: params.image_quality,
+            chunk_size: params.chunk_size.map(i64::from),
             start_frame: start as i32,
             stop_frame: stop.map(|s| s as i64),
             frame_step: params.step as i32,
@@ -588,7 +536,7 @@ impl Engine {
             storage: match (from_cloud, from_share) {
                 (true, _) => "cloud_storage".to_string(),
                 (false, true) => "share".to_string(),
-                _ => params.storage.clone(),
+                _ => "local".to_string(),
             },
             frames_per_job: params.job_file_mapping.iter().map(|files| files.len() as i64).collect(),
             cloud_storage_id: params.cloud_storage_id,
@@ -614,7 +562,7 @@ impl Engine {
             request_id,
             task_id: task,
             files,
-            image_quality: params.image_quality as i32,
+            image_quality: params.image_quality,
             chunk_size: params.chunk_size.unwrap_or(0) as i32,
             archive: if video.is_some() || pdf.is_some() { String::new() } else { archive.unwrap_or_default() },
             video: video.unwrap_or_default(),

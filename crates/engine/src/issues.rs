@@ -12,9 +12,12 @@ use crate::projects::unknown_field;
 use crate::render::{self, user_columns};
 use crate::{parse_body, Caller, DocumentPage, Engine};
 use cvat_db::{column, DbResultExt, GenericClient};
-use cvat_error::{ApiError, ApiResult, Fields};
+use cvat_error::{ApiError, ApiResult};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
-use cvat_models::{CommentRead, CommentsSummary, IssueRead};
+use cvat_models::{
+    CommentRead, CommentWriteRequest, CommentsSummary, IssueRead, IssueWriteRequest, PatchedCommentWriteRequest,
+    PatchedIssueWriteRequest,
+};
 use cvat_permissions::{Actor, CommentFacts, CommentScope, IssueFacts, IssueScope, Role};
 use tokio_postgres::Row;
 
@@ -124,9 +127,11 @@ fn render_comment(base: &str, r: &Row) -> ApiResult<String> {
 }
 
 /// At least one point, as x, y pairs.
-fn check_position(fields: &mut Fields, position: &Option<Vec<f64>>) {
-    if position.as_ref().is_some_and(|p| p.len() < 2 || !p.len().is_multiple_of(2)) {
-        fields.errors.add("position", "A position is at least one point: x, y pairs.");
+/// What the schema cannot say of a position: x, y pairs, at least one.
+fn check_position(position: Option<&Vec<f64>>) -> ApiResult<()> {
+    match position.is_some_and(|p| p.len() < 2 || !p.len().is_multiple_of(2)) {
+        true => Err(ApiError::field("position", "A position is at least one point: x, y pairs.")),
+        false => Ok(()),
     }
 }
 
@@ -226,24 +231,10 @@ impl Engine {
 
     /// POST `{job, frame, position, message, assignee?, resolved?}`.
     pub async fn create_issue(&self, caller: &Caller, body: &str) -> ApiResult<String> {
-        let body = parse_body(body)?;
-        let mut fields = Fields::new(&body);
-        let job = fields.optional_int("job", 1..=i64::MAX);
-        let frame = fields.optional_int("frame", 0..=i32::MAX as i64);
-        let position = fields.optional_numbers("position");
-        let message = fields.required_str("message");
-        let assignee = fields.nullable_int("assignee", 1..=i64::MAX).flatten();
-        let resolved = fields.optional_bool("resolved").unwrap_or(false);
-        for (name, given) in [("job", job.is_some()), ("frame", frame.is_some()), ("position", position.is_some())] {
-            if !given && !body.contains_key(name) {
-                fields.errors.add(name, "This field is required.");
-            }
-        }
-        check_position(&mut fields, &position);
-        fields.finish()?;
-        let (Some(job), Some(frame), Some(position)) = (job, frame, position) else {
-            return Err(ApiError::internal());
-        };
+        let request: IssueWriteRequest = cvat_models::parse(&parse_body(body)?)?;
+        check_position(Some(&request.position))?;
+        let IssueWriteRequest { job, frame, position, message, assignee, .. } = request;
+        let resolved = request.resolved.unwrap_or(false);
         let mut client = self.client().await?;
         let (facts, task, org) = match self.job_access(&client, job).await {
             Err(err) if err.status_code() == 404 => {
@@ -261,7 +252,7 @@ impl Engine {
             .await
             .db()?;
         let (start, stop): (i32, i32) = (column(&range, 0)?, column(&range, 1)?);
-        if !(i64::from(start)..=i64::from(stop)).contains(&frame) {
+        if !(start..=stop).contains(&frame) {
             return Err(ApiError::field(
                 "frame",
                 format!("The frame {frame} is outside the job's frames [{start}, {stop}]."),
@@ -278,7 +269,7 @@ impl Engine {
             .query_one(
                 "INSERT INTO issues (job_id, frame, position, owner_id, assignee_id, resolved) \
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                &[&job, &(frame as i32), &position, &caller.id(), &assignee, &resolved],
+                &[&job, &frame, &position, &caller.id(), &assignee, &resolved],
             )
             .await
             .db()?;
@@ -301,12 +292,8 @@ impl Engine {
         if body.keys().any(|k| !["position", "assignee", "resolved"].contains(&k.as_str())) {
             return Err(unknown_field());
         }
-        let mut fields = Fields::new(&body);
-        let position = fields.optional_numbers("position");
-        let assignee = fields.nullable_int("assignee", 1..=i64::MAX);
-        let resolved = fields.optional_bool("resolved");
-        check_position(&mut fields, &position);
-        fields.finish()?;
+        let PatchedIssueWriteRequest { position, assignee, resolved } = cvat_models::parse(&body)?;
+        check_position(position.as_ref())?;
         let mut client = self.client().await?;
         let (facts, org, actor) = self.check_issue(&client, caller, id, IssueScope::Update).await?;
         let named = self.maybe_named_user(caller, "assignee", assignee.flatten(), facts.job.task.in_org).await?;
@@ -357,15 +344,8 @@ impl Engine {
 
     /// POST `{issue, message}`.
     pub async fn create_comment(&self, caller: &Caller, body: &str) -> ApiResult<String> {
-        let body = parse_body(body)?;
-        let mut fields = Fields::new(&body);
-        let issue = fields.optional_int("issue", 1..=i64::MAX);
-        let message = fields.required_str("message");
-        if issue.is_none() && !body.contains_key("issue") {
-            fields.errors.add("issue", "This field is required.");
-        }
-        fields.finish()?;
-        let Some(issue) = issue else { return Err(ApiError::internal()) };
+        let CommentWriteRequest { issue, message } = cvat_models::parse(&parse_body(body)?)?;
+        let message = message.unwrap_or_default();
         let mut client = self.client().await?;
         let missing = || ApiError::field("issue", format!("Invalid pk \"{issue}\" - object does not exist."));
         let (_, org, actor) = match self.check_issue(&client, caller, issue, IssueScope::Comment).await {
@@ -396,9 +376,7 @@ impl Engine {
         if body.keys().any(|k| k != "message") {
             return Err(unknown_field());
         }
-        let mut fields = Fields::new(&body);
-        let message = fields.bounded_str("message", usize::MAX, true);
-        fields.finish()?;
+        let PatchedCommentWriteRequest { message } = cvat_models::parse(&body)?;
         let mut client = self.client().await?;
         let (org, actor) = self.check_comment(&client, caller, id, CommentScope::Change).await?;
         let tx = client.transaction().await.db()?;

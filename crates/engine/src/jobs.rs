@@ -8,14 +8,11 @@ use crate::{parse_body, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_db::{column, column_values};
-use cvat_error::{ApiError, ApiResult, Fields};
+use cvat_error::{ApiError, ApiResult};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
 use cvat_models::{IssuesSummary, JobRead, LabelsSummary};
 use cvat_permissions::{Actor, JobFacts, JobScope};
 use tokio_postgres::Row;
-
-const STAGES: &[&str] = &["annotation", "validation", "acceptance"];
-const STATES: &[&str] = &["new", "in progress", "completed", "rejected"];
 
 const FIELDS: &[Field] = &[
     Field { name: "id", sql: "j.id", ty: FieldType::Int },
@@ -211,11 +208,10 @@ impl Engine {
             Ok(())
         };
         may_change(&facts)?;
-        let mut fields = Fields::new(&body);
-        let assignee = fields.nullable_int("assignee", 1..=i64::MAX);
-        let stage = fields.choice("stage", STAGES);
-        let state = fields.choice("state", STATES);
-        fields.finish()?;
+        let request: cvat_models::PatchedJobWriteRequest = cvat_models::parse(&body)?;
+        let assignee = request.assignee;
+        let stage = request.stage.as_ref().map(cvat_models::wire_name);
+        let state = request.state.as_ref().map(cvat_models::wire_name);
 
         let named = self.maybe_named_user(caller, "assignee", assignee.flatten(), facts.task.in_org).await?;
         let tx = client.transaction().await.db()?;

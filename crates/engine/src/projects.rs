@@ -8,11 +8,11 @@ use crate::{parse_body, query_cached, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
 use cvat_db::{column, column_values};
-use cvat_error::{ApiError, ApiResult, Fields};
+use cvat_error::{ApiError, ApiResult};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
-use cvat_models::{LabelsSummary, ProjectRead, TasksSummary};
+use cvat_models::{LabelsSummary, PatchedProjectWriteRequest, ProjectRead, ProjectWriteRequest, TasksSummary};
 use cvat_permissions::{Actor, CreateScope, ProjectFacts, ProjectScope};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use tokio_postgres::Row;
 
@@ -114,19 +114,18 @@ pub(crate) async fn storage_field(
     engine: &Engine,
     client: &impl GenericClient,
     caller: &Caller,
-    body: &Map<String, Value>,
+    value: Option<&Value>,
     name: &str,
 ) -> ApiResult<Option<Value>> {
-    let Some(value) = body.get(name) else { return Ok(None) };
+    let Some(value) = value else { return Ok(None) };
     let Some(object) = value.as_object() else {
         return Err(ApiError::field(name, "Invalid data. Expected a dictionary."));
     };
-    let mut fields = Fields::new(object);
-    let location = fields.choice("location", &["local", "cloud_storage"]).unwrap_or_else(|| "local".into());
-    let cloud_storage_id = fields.nullable_int("cloud_storage_id", 1..=i64::MAX).flatten();
-    fields.finish().map_err(|e| ApiError::new(e.kind, json!({ name: e.body })))?;
-    match (location.as_str(), cloud_storage_id) {
-        ("cloud_storage", None) => {
+    let storage: cvat_models::StorageRequest =
+        cvat_models::parse(object).map_err(|e| ApiError::new(e.kind, json!({ name: e.body })))?;
+    let location = storage.location.unwrap_or(cvat_models::LocationEnum::Local);
+    match (location, storage.cloud_storage_id) {
+        (cvat_models::LocationEnum::CloudStorage, None) => {
             return Err(ApiError::field(
                 name,
                 "Cloud storage location was selected as the source, but cloud storage id was not specified",
@@ -135,7 +134,7 @@ pub(crate) async fn storage_field(
         (_, Some(id)) => engine.check_cloud_storage_readable(client, caller, id).await?,
         _ => {}
     }
-    Ok(Some(json!({"location": location, "cloud_storage_id": cloud_storage_id})))
+    Ok(Some(json!({"location": cvat_models::wire_name(&location), "cloud_storage_id": storage.cloud_storage_id})))
 }
 
 /// Gives a storage value its id.
@@ -227,14 +226,10 @@ impl Engine {
         let actor = self.context_actor(caller).await?;
         let org = caller.context.org();
         allow(cvat_permissions::create_or_list(&actor, CreateScope::Create, org.is_some()))?;
-        let mut fields = Fields::new(&body);
-        let name = fields.required_str("name");
-        let name = fields.bounded_str("name", 256, true).unwrap_or(name);
-        let owner_id = fields.nullable_int("owner_id", 1..=i64::MAX).flatten();
-        let assignee_id = fields.nullable_int("assignee_id", 1..=i64::MAX).flatten();
-        let bug_tracker = fields.bounded_str("bug_tracker", 2000, false).unwrap_or_default();
-        fields.finish()?;
-        let labels = match body.get("labels") {
+        let request: ProjectWriteRequest = cvat_models::parse(&body)?;
+        let ProjectWriteRequest { name, owner_id, assignee_id, .. } = request;
+        let bug_tracker = request.bug_tracker.unwrap_or_default();
+        let labels = match &request.labels {
             Some(value) => cvat_labels::parse_labels(value)?,
             None => Vec::new(),
         };
@@ -245,8 +240,8 @@ impl Engine {
         let named_owner = self.named_user(caller, "owner_id", owner, org.is_some()).await?;
         let named_assignee = self.maybe_named_user(caller, "assignee_id", assignee_id, org.is_some()).await?;
         let mut client = self.client().await?;
-        let source = storage_field(self, &client, caller, &body, "source_storage").await?;
-        let target = storage_field(self, &client, caller, &body, "target_storage").await?;
+        let source = storage_field(self, &client, caller, request.source_storage.as_ref(), "source_storage").await?;
+        let target = storage_field(self, &client, caller, request.target_storage.as_ref(), "target_storage").await?;
         let tx = client.transaction().await.db()?;
         remember_all(&tx, &[Some(&named_owner), named_assignee.as_ref()]).await?;
         let source = store_storage(&tx, source).await?;
@@ -287,16 +282,11 @@ impl Engine {
             Ok(())
         };
         may_change(&facts)?;
-        let mut fields = Fields::new(&body);
-        let name = fields.bounded_str("name", 256, true);
-        let owner_id = fields.nullable_int("owner_id", 1..=i64::MAX);
-        let assignee_id = fields.nullable_int("assignee_id", 1..=i64::MAX);
-        let bug_tracker = fields.bounded_str("bug_tracker", 2000, false);
-        let organization_id = fields.nullable_int("organization_id", 1..=i64::MAX);
-        fields.finish()?;
-        let labels = body.get("labels").map(cvat_labels::parse_labels).transpose()?;
-        let source = storage_field(self, &client, caller, &body, "source_storage").await?;
-        let target = storage_field(self, &client, caller, &body, "target_storage").await?;
+        let request: PatchedProjectWriteRequest = cvat_models::parse(&body)?;
+        let PatchedProjectWriteRequest { name, owner_id, assignee_id, bug_tracker, organization_id, .. } = request;
+        let labels = request.labels.as_ref().map(cvat_labels::parse_labels).transpose()?;
+        let source = storage_field(self, &client, caller, request.source_storage.as_ref(), "source_storage").await?;
+        let target = storage_field(self, &client, caller, request.target_storage.as_ref(), "target_storage").await?;
         // What the auth service knows is asked before the transaction opens.
         let named_owner = self.maybe_named_user(caller, "owner_id", owner_id.flatten(), org.is_some()).await?;
         let named_assignee = self.maybe_named_user(caller, "assignee_id", assignee_id.flatten(), org.is_some()).await?;

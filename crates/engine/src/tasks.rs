@@ -9,9 +9,9 @@ use crate::users::remember_all;
 use crate::{parse_body, query_cached, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::{column, column_values, GenericClient};
-use cvat_error::{ApiError, ApiResult, Fields};
+use cvat_error::{ApiError, ApiResult};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec};
-use cvat_models::{JobsSummary, LabelsSummary, TaskRead};
+use cvat_models::{JobsSummary, LabelsSummary, PatchedTaskWriteRequest, TaskRead, TaskWriteRequest};
 use cvat_permissions::{Actor, CreateScope, ProjectFacts, ProjectScope, TaskFacts, TaskScope};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -232,20 +232,13 @@ impl Engine {
     }
 
     pub async fn create_task(&self, caller: &Caller, body: &str) -> ApiResult<String> {
-        let body = parse_body(body)?;
-        let mut fields = Fields::new(&body);
-        let name = fields.required_str("name");
-        let name = fields.bounded_str("name", 256, true).unwrap_or(name);
-        let project_id = fields.nullable_int("project_id", 1..=i64::MAX).flatten();
-        let owner_id = fields.nullable_int("owner_id", 1..=i64::MAX).flatten();
-        let assignee_id = fields.nullable_int("assignee_id", 1..=i64::MAX).flatten();
-        let bug_tracker = fields.bounded_str("bug_tracker", 2000, false).unwrap_or_default();
-        let overlap = fields.nullable_int("overlap", 0..=i32::MAX as i64).flatten();
-        let segment_size = fields.optional_int("segment_size", 0..=i32::MAX as i64).unwrap_or(0);
-        let subset = fields.bounded_str("subset", 64, false).unwrap_or_default();
-        let replicas = fields.optional_int("consensus_replicas", 0..=i32::MAX as i64).unwrap_or(0);
-        fields.finish()?;
-        let labels = match body.get("labels") {
+        let request: TaskWriteRequest = cvat_models::parse(&parse_body(body)?)?;
+        let TaskWriteRequest { name, project_id, owner_id, assignee_id, overlap, .. } = request;
+        let bug_tracker = request.bug_tracker.unwrap_or_default();
+        let segment_size = request.segment_size.unwrap_or(0);
+        let subset = request.subset.unwrap_or_default();
+        let replicas = request.consensus_replicas.unwrap_or(0);
+        let labels = match &request.labels {
             Some(value) => cvat_labels::parse_labels(value)?,
             None => Vec::new(),
         };
@@ -261,8 +254,8 @@ impl Engine {
         let named_owner = self.named_user(caller, "owner_id", owner, org.is_some()).await?;
         let named_assignee = self.maybe_named_user(caller, "assignee_id", assignee_id, org.is_some()).await?;
         let mut client = self.client().await?;
-        let source = storage_field(self, &client, caller, &body, "source_storage").await?;
-        let target = storage_field(self, &client, caller, &body, "target_storage").await?;
+        let source = storage_field(self, &client, caller, request.source_storage.as_ref(), "source_storage").await?;
+        let target = storage_field(self, &client, caller, request.target_storage.as_ref(), "target_storage").await?;
         // The caller's role where the project is, asked before the transaction opens; the
         // transaction then checks it against the project row it locks.
         let project_actor = match project_id {
@@ -314,10 +307,10 @@ impl Engine {
                     &owner,
                     &assignee_id,
                     &bug_tracker,
-                    &overlap.map(|v| v as i32),
-                    &(segment_size as i32),
+                    &overlap,
+                    &segment_size,
                     &subset,
-                    &(replicas as i32),
+                    &replicas,
                     &org,
                     &source,
                     &target,
@@ -354,18 +347,20 @@ impl Engine {
             Ok(())
         };
         may_change(&access.facts)?;
-        let mut fields = Fields::new(&body);
-        let name = fields.bounded_str("name", 256, true);
-        let owner_id = fields.nullable_int("owner_id", 1..=i64::MAX);
-        let assignee_id = fields.nullable_int("assignee_id", 1..=i64::MAX);
-        let project_id = fields.nullable_int("project_id", 1..=i64::MAX).flatten();
-        let organization_id = fields.nullable_int("organization_id", 1..=i64::MAX);
-        let bug_tracker = fields.bounded_str("bug_tracker", 2000, false);
-        let subset = fields.bounded_str("subset", 64, false);
-        fields.finish()?;
-        let labels = body.get("labels").map(cvat_labels::parse_labels).transpose()?;
-        let source = storage_field(self, &client, caller, &body, "source_storage").await?;
-        let target = storage_field(self, &client, caller, &body, "target_storage").await?;
+        let request: PatchedTaskWriteRequest = cvat_models::parse(&body)?;
+        let PatchedTaskWriteRequest {
+            name,
+            owner_id,
+            assignee_id,
+            project_id,
+            organization_id,
+            bug_tracker,
+            subset,
+            ..
+        } = request;
+        let labels = request.labels.as_ref().map(cvat_labels::parse_labels).transpose()?;
+        let source = storage_field(self, &client, caller, request.source_storage.as_ref(), "source_storage").await?;
+        let target = storage_field(self, &client, caller, request.target_storage.as_ref(), "target_storage").await?;
 
         // What the auth service knows is asked before the transaction opens.
         let in_org = access.org.is_some();

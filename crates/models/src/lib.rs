@@ -1,9 +1,17 @@
-//! The documents the task service answers, one Rust type each, named and shaped as the
-//! CVAT 2.80 client's models (`TaskRead`, `JobRead`, … in the reference's
-//! `api-models.json`). The same declaration renders the JSON (serde) and describes it
-//! in `/api/schema/` (utoipa), so the schema cannot drift from what is sent. No I/O.
+//! The documents the task service answers and the bodies it reads, one Rust type each,
+//! named and shaped as the CVAT 2.80 client's models (`TaskRead`, `TaskWriteRequest`, …
+//! in the reference's `api-models.json`). The same declaration renders or parses the JSON
+//! (serde) and describes it in `/api/schema/` (utoipa); request bodies are checked
+//! against that description ([`parse`]), so the schema cannot drift from what is sent
+//! or accepted. No I/O.
 //!
 //! Timestamps render as RFC 3339 with microseconds and `Z`, as CVAT's do.
+
+mod requests;
+mod validate;
+
+pub use requests::*;
+pub use validate::parse;
 
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};

@@ -15,10 +15,10 @@ use cvat_proto::task::CloudContentQuery;
 
 document_handlers! {
     tag: "cloudstorages", collection: "/api/cloudstorages", item: "/api/cloudstorages/{id}",
-    patch: crate::requests::PatchedCloudStorageWriteRequest,
+    patch: cvat_models::PatchedCloudStorageWriteRequest,
     read: cvat_models::CloudStorageRead, page: cvat_models::PaginatedCloudStorageReadList,
     list: list_cloud_storages, get: get_cloud_storage, update: update_cloud_storage, delete: delete_cloud_storage,
-    create: create_cloud_storage(crate::requests::CloudStorageWriteRequest)
+    create: create_cloud_storage(cvat_models::CloudStorageWriteRequest)
 }
 
 pub fn configure_bucket(cfg: &mut web::ServiceConfig) {

@@ -64,6 +64,7 @@ pub(super) fn blob_error(err: BlobError) -> HttpError {
 }
 
 #[utoipa::path(post, path = "/api/tasks/{id}/data", operation_id = "tasks_create_data", tag = "tasks",
+    request_body = cvat_models::DataRequest,
     responses((status = 202, description = "Processing started: {\"rq_id\"}"), (status = 200, description = "Files received")))]
 pub async fn upload(
     req: HttpRequest,

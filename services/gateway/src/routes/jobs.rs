@@ -3,7 +3,7 @@
 use super::documents::document_handlers;
 
 document_handlers! {
-    tag: "jobs", collection: "/api/jobs", item: "/api/jobs/{id}", patch: crate::requests::PatchedJobWriteRequest,
+    tag: "jobs", collection: "/api/jobs", item: "/api/jobs/{id}", patch: cvat_models::PatchedJobWriteRequest,
     read: cvat_models::JobRead, page: cvat_models::PaginatedJobReadList,
     list: list_jobs, get: get_job, update: update_job, delete: delete_job
 }

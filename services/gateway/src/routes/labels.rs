@@ -3,7 +3,7 @@
 use super::documents::document_handlers;
 
 document_handlers! {
-    tag: "labels", collection: "/api/labels", item: "/api/labels/{id}", patch: crate::requests::PatchedLabelRequest,
+    tag: "labels", collection: "/api/labels", item: "/api/labels/{id}", patch: cvat_models::PatchedLabelRequest,
     read: cvat_models::Label, page: cvat_models::PaginatedLabelList,
     list: list_labels, get: get_label, update: update_label, delete: delete_label
 }
