@@ -7,10 +7,6 @@
 //! the client: log it where it happens, then return [`ApiError::internal`].
 
 use serde_json::{json, Map, Value};
-mod fields;
-
-pub use fields::Fields;
-
 use std::fmt;
 use tonic::{Code, Status};
 

@@ -6,8 +6,9 @@ use crate::users::{is_admin, is_unique_violation, timestamp};
 use crate::{db_error, Identity};
 use cvat_db::DbResultExt;
 use cvat_db::{column, column_values};
-use cvat_error::{ApiError, ApiResult, ErrorKind, FieldErrors};
+use cvat_error::{ApiError, ApiResult, ErrorKind};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
+use cvat_models::{OrganizationWriteRequest, PatchedOrganizationWriteRequest};
 use cvat_proto::auth::{Organization, OrganizationPage, Principal, ResolvedOrganization};
 use cvat_proto::common::{org_context::Selector, OrgContext};
 use serde_json::{Map, Value};
@@ -56,58 +57,16 @@ pub(crate) fn at_least_user(principal: &Principal) -> bool {
     is_admin(principal) || principal.groups.iter().any(|g| g == "user")
 }
 
-fn valid_slug(slug: &str) -> bool {
-    (1..=16).contains(&slug.len()) && slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-/// The writable fields of an organization body, validated.
-#[derive(Debug)]
-struct OrganizationFields {
-    slug: Option<String>,
-    name: Option<String>,
-    description: Option<String>,
-    contact: Option<Option<Value>>,
-}
-
-fn parse_fields(body: &str, creating: bool) -> ApiResult<OrganizationFields> {
+/// An organization body, checked against its model; a create must name a slug.
+fn parse_fields(body: &str, creating: bool) -> ApiResult<PatchedOrganizationWriteRequest> {
     let body: Map<String, Value> = match serde_json::from_str(body) {
         Ok(Value::Object(map)) => map,
         _ => return Err(ApiError::field("non_field_errors", "Invalid data. Expected a dictionary.")),
     };
-    let mut errors = FieldErrors::default();
-    let mut text = |name: &str, max: usize| match body.get(name) {
-        None => None,
-        Some(Value::String(s)) if s.chars().count() <= max => Some(s.clone()),
-        Some(Value::String(_)) => {
-            errors.add(name, format!("Ensure this field has no more than {max} characters."));
-            None
-        }
-        Some(_) => {
-            errors.add(name, "Not a valid string.");
-            None
-        }
-    };
-    let slug = text("slug", 16);
-    let name = text("name", 64);
-    let description = text("description", 10_000);
-    match (&slug, body.get("slug")) {
-        (Some(slug), _) if !valid_slug(slug) => {
-            errors.add("slug", "Enter a valid slug consisting of 1-16 letters, numbers, underscores or hyphens.")
-        }
-        (None, None) if creating => errors.add("slug", "This field is required."),
-        _ => {}
+    match creating {
+        true => cvat_models::parse::<OrganizationWriteRequest>(&body).map(Into::into),
+        false => cvat_models::parse(&body),
     }
-    let contact = match body.get("contact") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(value @ Value::Object(_)) => Some(Some(value.clone())),
-        Some(_) => {
-            errors.add("contact", "Expected a JSON object or null.");
-            None
-        }
-    };
-    errors.finish()?;
-    Ok(OrganizationFields { slug, name, description, contact })
 }
 
 fn slug_taken() -> ApiError {
@@ -277,11 +236,11 @@ mod tests {
 
     #[test]
     fn slugs() {
-        assert!(valid_slug("acme_2-x"));
-        assert!(!valid_slug(""));
-        assert!(!valid_slug("seventeen-chars-x"));
-        assert!(!valid_slug("bad slug"));
-        assert!(!valid_slug("ünï"));
+        let slug = |s: &str| parse_fields(&serde_json::json!({ "slug": s }).to_string(), true);
+        assert!(slug("acme_2-x").is_ok());
+        for bad in ["", "seventeen-chars-x", "bad slug", "ünï"] {
+            assert!(slug(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -4,8 +4,9 @@ use crate::{db_error, Identity};
 use chrono::{DateTime, Utc};
 use cvat_db::column;
 use cvat_db::DbResultExt;
-use cvat_error::{ApiError, ApiResult, FieldErrors};
+use cvat_error::{ApiError, ApiResult};
 use cvat_listing::{Field, FieldType, ListParams, ListSpec, SqlParam, SqlWhere};
+use cvat_models::PatchedUserRequest;
 use cvat_proto::auth::{Principal, User, UserPage};
 use serde_json::{Map, Value};
 use tokio_postgres::Row;
@@ -61,8 +62,6 @@ const BASIC_FIELDS: &[&str] = &["username", "first_name", "last_name"];
 const PRIVILEGED_FIELDS: &[&str] = &["groups", "is_staff", "is_superuser", "is_active"];
 const ADMIN_FIELDS: &[&str] =
     &["username", "first_name", "last_name", "email", "groups", "is_staff", "is_superuser", "is_active"];
-const GROUPS: &[&str] = &["admin", "user", "worker"];
-
 impl Identity {
     pub async fn user_by_id(&self, id: i64) -> ApiResult<Option<User>> {
         let client = self.client().await?;
@@ -223,45 +222,28 @@ fn check_patch_keys(patch: &Map<String, Value>, admin: bool) -> ApiResult<()> {
 }
 
 fn apply_patch(user: &mut User, patch: &Map<String, Value>) -> ApiResult<()> {
-    let mut errors = FieldErrors::default();
-    for (key, value) in patch {
-        match key.as_str() {
-            "username" => match value.as_str() {
-                Some(name) if valid_username(name) => user.username = name.to_string(),
-                _ => errors.add(
-                    key,
-                    "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.",
-                ),
-            },
-            "first_name" | "last_name" => match value.as_str() {
-                Some(text) if text.chars().count() <= 150 => {
-                    let target = if key == "first_name" { &mut user.first_name } else { &mut user.last_name };
-                    *target = text.to_string();
-                }
-                _ => errors.add(key, "Not a valid string of at most 150 characters."),
-            },
-            "email" => match value.as_str() {
-                Some(email) if email.is_empty() || valid_email(email) => user.email = email.to_string(),
-                _ => errors.add(key, "Enter a valid email address."),
-            },
-            "groups" => match value.as_array().map(|a| a.iter().map(Value::as_str).collect::<Option<Vec<_>>>()) {
-                Some(Some(groups)) if groups.iter().all(|g| GROUPS.contains(g)) => {
-                    user.groups = groups.into_iter().map(str::to_string).collect();
-                }
-                _ => errors.add(key, format!("Expected a list of group names from {GROUPS:?}.")),
-            },
-            "is_staff" | "is_superuser" | "is_active" => match value.as_bool() {
-                Some(flag) => match key.as_str() {
-                    "is_staff" => user.is_staff = flag,
-                    "is_superuser" => user.is_superuser = flag,
-                    _ => user.is_active = flag,
-                },
-                None => errors.add(key, "Must be a valid boolean."),
-            },
-            _ => unreachable!("keys were checked"),
-        }
+    let PatchedUserRequest { username, first_name, last_name, email, groups, is_staff, is_superuser, is_active } =
+        cvat_models::parse(patch)?;
+    // What the model cannot say: Django's e-mail rule.
+    if email.as_deref().is_some_and(|e| !e.is_empty() && !valid_email(e)) {
+        return Err(ApiError::field("email", "Enter a valid email address."));
     }
-    errors.finish()
+    let keep = |given: Option<String>, current: &mut String| {
+        if let Some(value) = given {
+            *current = value;
+        }
+    };
+    keep(username, &mut user.username);
+    keep(first_name, &mut user.first_name);
+    keep(last_name, &mut user.last_name);
+    keep(email, &mut user.email);
+    if let Some(groups) = groups {
+        user.groups = groups.iter().map(cvat_models::wire_name).collect();
+    }
+    user.is_staff = is_staff.unwrap_or(user.is_staff);
+    user.is_superuser = is_superuser.unwrap_or(user.is_superuser);
+    user.is_active = is_active.unwrap_or(user.is_active);
+    Ok(())
 }
 
 /// Django's username rule: 1–150 of letters, digits and `@.+-_`.

@@ -20,7 +20,7 @@ pub fn wire_name<T: Serialize>(choice: &T) -> String {
 }
 
 /// Present (`Some`), possibly `null` (`Some(None)`); absence is serde's default `None`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -373,6 +373,68 @@ pub struct DataRequest {
     /// Validation frames: refused by this server for now.
     #[schema(value_type = Option<Object>)]
     pub validation_params: Option<Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OrganizationWriteRequest {
+    #[schema(pattern = "^[-a-zA-Z0-9_]+$", min_length = 1, max_length = 16)]
+    pub slug: String,
+    #[schema(max_length = 64, nullable = false)]
+    pub name: Option<String>,
+    #[schema(nullable = false)]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
+    pub contact: Option<Option<Value>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PatchedOrganizationWriteRequest {
+    #[schema(pattern = "^[-a-zA-Z0-9_]+$", min_length = 1, max_length = 16, nullable = false)]
+    pub slug: Option<String>,
+    #[schema(max_length = 64, nullable = false)]
+    pub name: Option<String>,
+    #[schema(nullable = false)]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
+    pub contact: Option<Option<Value>>,
+}
+
+/// A create is a PATCH that names a slug.
+impl From<OrganizationWriteRequest> for PatchedOrganizationWriteRequest {
+    fn from(full: OrganizationWriteRequest) -> Self {
+        Self { slug: Some(full.slug), name: full.name, description: full.description, contact: full.contact }
+    }
+}
+
+/// The groups a user may be put in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserGroup {
+    Admin,
+    User,
+    Worker,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PatchedUserRequest {
+    #[schema(pattern = r"^[\w.@+-]+$", min_length = 1, max_length = 150, nullable = false)]
+    pub username: Option<String>,
+    #[schema(max_length = 150, nullable = false)]
+    pub first_name: Option<String>,
+    #[schema(max_length = 150, nullable = false)]
+    pub last_name: Option<String>,
+    #[schema(max_length = 254, nullable = false)]
+    pub email: Option<String>,
+    #[schema(inline, nullable = false)]
+    pub groups: Option<Vec<UserGroup>>,
+    #[schema(nullable = false)]
+    pub is_staff: Option<bool>,
+    #[schema(nullable = false)]
+    pub is_superuser: Option<bool>,
+    #[schema(nullable = false)]
+    pub is_active: Option<bool>,
 }
 
 // Labels are parsed by `cvat_labels` (nested, with errors per label and attribute);

@@ -1,6 +1,6 @@
 //! Request bodies parsed against their own declaration: a request type's utoipa schema
-//! (types, `required`, `nullable`, `min_length`/`max_length`, `minimum`/`maximum`,
-//! `enum`) is the one statement of its rules. [`parse`] checks a body against it,
+//! (types, `required`, `nullable`, `min_length`/`max_length`, `pattern`,
+//! `minimum`/`maximum`, `enum`) is the one statement of its rules. [`parse`] checks a body against it,
 //! collecting every field error in Django REST framework's words and CVAT's
 //! `{"field": ["message"]}` shape, then lets serde build the type. So the schema in
 //! `/api/schema/`, the checks and the parsed value cannot disagree.
@@ -83,6 +83,7 @@ enum Kind {
     Text {
         min: usize,
         max: Option<usize>,
+        pattern: Option<regex::Regex>,
         choices: Option<Vec<String>>,
     },
     Integer {
@@ -133,6 +134,12 @@ impl Kind {
             Some("string") => Kind::Text {
                 min: size("minLength").unwrap_or(0),
                 max: size("maxLength"),
+                // A pattern that does not compile is the declaration's mistake: logged, not applied.
+                pattern: spec["pattern"].as_str().and_then(|p| {
+                    regex::Regex::new(p)
+                        .map_err(|err| tracing::error!(error = %err, pattern = p, "unusable schema pattern"))
+                        .ok()
+                }),
                 choices: spec["enum"]
                     .as_array()
                     .map(|values| values.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()),
@@ -158,7 +165,7 @@ impl Kind {
     fn check(&self, value: &mut Value) -> Result<(), String> {
         match self {
             Kind::Referenced => Ok(()),
-            Kind::Text { min, max, choices } => {
+            Kind::Text { min, max, pattern, choices } => {
                 let Value::String(text) = value else { return Err("Not a valid string.".into()) };
                 if let Some(choices) = choices {
                     return match choices.contains(text) {
@@ -173,6 +180,9 @@ impl Kind {
                     Err(format!("Ensure this field has no more than {max} characters."))
                 } else if length < *min {
                     Err(format!("Ensure this field has at least {min} characters."))
+                } else if pattern.as_ref().is_some_and(|p| !p.is_match(text)) {
+                    // Django's RegexValidator says no more.
+                    Err("Enter a valid value.".into())
                 } else {
                     Ok(())
                 }

@@ -5,11 +5,14 @@ use crate::body::JsonBody;
 use crate::error::HttpResult;
 use crate::identity::{Auth, MaybeAuth, CSRF_COOKIE, SESSION_COOKIE};
 use crate::listing::{self, Page};
+use crate::requests::{
+    AccessTokenWriteRequest, LoginSerializerExRequest, PasswordChangeRequest, PasswordResetConfirmRequest,
+    PasswordResetSerializerExRequest, PatchedAccessTokenWriteRequest, RegisterSerializerExRequest,
+};
 use crate::routes::on;
 use crate::state::AppState;
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
-use cvat_error::Fields;
 use cvat_proto::auth::*;
 use serde::Serialize;
 use serde_json::json;
@@ -65,12 +68,13 @@ fn session_cookies(session_id: &str, csrf: &str, max_age: i64) -> [String; 2] {
 #[utoipa::path(post, path = "/api/auth/login", request_body = crate::requests::LoginSerializerExRequest, operation_id = "auth_create_login", tag = "auth",
     responses((status = 200, body = Token)))]
 pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body.0);
-    let username = fields.optional_str("username").unwrap_or_default();
-    let email = fields.optional_str("email").unwrap_or_default();
-    let password = fields.required_str("password");
-    fields.finish()?;
-    let request = LoginRequest { username, email, password, client_address: client_address(&req) };
+    let login: LoginSerializerExRequest = cvat_models::parse(&body.0)?;
+    let request = LoginRequest {
+        username: login.username.unwrap_or_default(),
+        email: login.email.unwrap_or_default(),
+        password: login.password,
+        client_address: client_address(&req),
+    };
     let session = state.auth().login(request).await?.into_inner();
     let mut response = HttpResponse::Ok();
     for cookie in session_cookies(&session.session_id, &session.csrf_token, session.session_max_age_seconds) {
@@ -105,16 +109,15 @@ pub struct RegisterSerializerEx {
 #[utoipa::path(post, path = "/api/auth/register", request_body = crate::requests::RegisterSerializerExRequest, operation_id = "auth_create_register", tag = "auth",
     responses((status = 201, body = RegisterSerializerEx)))]
 pub async fn register(state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body.0);
+    let form: RegisterSerializerExRequest = cvat_models::parse(&body.0)?;
     let request = RegisterRequest {
-        username: fields.required_str("username"),
-        password1: fields.required_str("password1"),
-        password2: fields.required_str("password2"),
-        email: fields.optional_str("email").unwrap_or_default(),
-        first_name: fields.optional_str("first_name").unwrap_or_default(),
-        last_name: fields.optional_str("last_name").unwrap_or_default(),
+        username: form.username,
+        password1: form.password1,
+        password2: form.password2,
+        email: form.email.unwrap_or_default(),
+        first_name: form.first_name.unwrap_or_default(),
+        last_name: form.last_name.unwrap_or_default(),
     };
-    fields.finish()?;
     let user = state.auth().register(request).await?.into_inner();
     Ok(HttpResponse::Created().json(RegisterSerializerEx {
         username: user.username,
@@ -129,14 +132,13 @@ pub async fn register(state: web::Data<AppState>, body: JsonBody) -> HttpResult<
 #[utoipa::path(post, path = "/api/auth/password/change", request_body = crate::requests::PasswordChangeRequest, operation_id = "auth_create_password_change", tag = "auth",
     responses((status = 200, body = RestAuthDetail)))]
 pub async fn change_password(auth: Auth, state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body.0);
+    let form: PasswordChangeRequest = cvat_models::parse(&body.0)?;
     let request = ChangePasswordRequest {
         principal: Some(auth.0),
-        old_password: fields.required_str("old_password"),
-        new_password1: fields.required_str("new_password1"),
-        new_password2: fields.required_str("new_password2"),
+        old_password: form.old_password,
+        new_password1: form.new_password1,
+        new_password2: form.new_password2,
     };
-    fields.finish()?;
     state.auth().change_password(request).await?;
     Ok(detail("New password has been saved."))
 }
@@ -144,9 +146,7 @@ pub async fn change_password(auth: Auth, state: web::Data<AppState>, body: JsonB
 #[utoipa::path(post, path = "/api/auth/password/reset", request_body = crate::requests::PasswordResetSerializerExRequest, operation_id = "auth_create_password_reset", tag = "auth",
     responses((status = 200, body = RestAuthDetail)))]
 pub async fn reset_password(state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body.0);
-    let email = fields.required_str("email");
-    fields.finish()?;
+    let PasswordResetSerializerExRequest { email } = cvat_models::parse(&body.0)?;
     state.auth().request_password_reset(PasswordResetRequest { email }).await?;
     Ok(detail("Password reset e-mail has been sent."))
 }
@@ -154,14 +154,13 @@ pub async fn reset_password(state: web::Data<AppState>, body: JsonBody) -> HttpR
 #[utoipa::path(post, path = "/api/auth/password/reset/confirm", request_body = crate::requests::PasswordResetConfirmRequest, operation_id = "auth_create_password_reset_confirm",
     tag = "auth", responses((status = 200, body = RestAuthDetail)))]
 pub async fn confirm_reset(state: web::Data<AppState>, body: JsonBody) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body.0);
+    let form: PasswordResetConfirmRequest = cvat_models::parse(&body.0)?;
     let request = PasswordResetConfirm {
-        uid: fields.required_str("uid"),
-        token: fields.required_str("token"),
-        new_password1: fields.required_str("new_password1"),
-        new_password2: fields.required_str("new_password2"),
+        uid: form.uid,
+        token: form.token,
+        new_password1: form.new_password1,
+        new_password2: form.new_password2,
     };
-    fields.finish()?;
     state.auth().confirm_password_reset(request).await?;
     Ok(detail("Password has been reset with the new password."))
 }
@@ -222,11 +221,6 @@ fn token_read(req: &HttpRequest, token: AccessToken) -> AccessTokenRead {
     }
 }
 
-/// `expiry_date`: absent → unchanged (`None`), null → no expiry (`Some("")`), else the value.
-fn expiry(fields: &mut Fields) -> Option<String> {
-    fields.nullable_str("expiry_date").map(Option::unwrap_or_default)
-}
-
 #[utoipa::path(post, path = "/api/auth/access_tokens", request_body = crate::requests::AccessTokenWriteRequest, operation_id = "auth_create_access_tokens", tag = "auth",
     responses((status = 201, body = AccessTokenRead)))]
 pub async fn create_token(
@@ -235,15 +229,15 @@ pub async fn create_token(
     state: web::Data<AppState>,
     body: JsonBody,
 ) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body.0);
+    let form: AccessTokenWriteRequest = cvat_models::parse(&body.0)?;
     let request = CreateAccessTokenRequest {
         principal: Some(auth.0),
-        name: fields.required_str("name"),
-        expiry_date: expiry(&mut fields).unwrap_or_default(),
+        name: form.name,
+        // No date (absent or null) is no expiry, which the auth service reads as "".
+        expiry_date: form.expiry_date.unwrap_or_default(),
         // CVAT makes tokens read-only unless asked otherwise.
-        read_only: fields.optional_bool("read_only").unwrap_or(true),
+        read_only: form.read_only.unwrap_or(true),
     };
-    fields.finish()?;
     let token = state.auth().create_access_token(request).await?.into_inner();
     Ok(HttpResponse::Created().json(token_read(&req, token)))
 }
@@ -294,18 +288,15 @@ pub async fn update_token(
     id: web::Path<i64>,
     body: JsonBody,
 ) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body.0);
+    let form: PatchedAccessTokenWriteRequest = cvat_models::parse(&body.0)?;
     let request = UpdateAccessTokenRequest {
         principal: Some(auth.0),
         id: *id,
-        name: fields.optional_str("name"),
-        expiry_date: expiry(&mut fields),
-        read_only: fields.optional_bool("read_only"),
+        name: form.name,
+        // Absent: unchanged (`None`); null: no expiry (`Some("")`).
+        expiry_date: form.expiry_date.map(Option::unwrap_or_default),
+        read_only: form.read_only,
     };
-    if request.name.as_deref() == Some("") {
-        fields.errors.add("name", "This field may not be blank.");
-    }
-    fields.finish()?;
     let token = state.auth().update_access_token(request).await?.into_inner();
     Ok(HttpResponse::Ok().json(token_read(&req, token)))
 }

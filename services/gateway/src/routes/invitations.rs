@@ -10,7 +10,6 @@ use crate::routes::on;
 use crate::state::AppState;
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
-use cvat_error::Fields;
 use cvat_proto::auth::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -64,10 +63,8 @@ pub async fn create(
     state: web::Data<AppState>,
     body: JsonBody,
 ) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body.0);
-    let email = fields.required_str("email");
-    let role = fields.required_str("role");
-    fields.finish()?;
+    let form: crate::requests::InvitationWriteRequest = cvat_models::parse(&body.0)?;
+    let (email, role) = (form.email, cvat_models::wire_name(&form.role));
     let org = Some(crate::org::of_request(&req));
     let request = CreateInvitationRequest { principal: Some(auth.0), org, email, role };
     let invitation = state.auth().create_invitation(request).await?.into_inner();

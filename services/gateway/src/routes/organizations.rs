@@ -10,7 +10,6 @@ use crate::routes::on;
 use crate::state::AppState;
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
-use cvat_error::Fields;
 use cvat_proto::auth::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -74,7 +73,7 @@ pub async fn list(req: HttpRequest, auth: Auth, state: web::Data<AppState>, para
     Ok(HttpResponse::Ok().json(Page::new(&req, &query, page.count, results)))
 }
 
-#[utoipa::path(post, path = "/api/organizations", request_body = crate::requests::OrganizationWriteRequest, operation_id = "organizations_create", tag = "organizations",
+#[utoipa::path(post, path = "/api/organizations", request_body = cvat_models::OrganizationWriteRequest, operation_id = "organizations_create", tag = "organizations",
     responses((status = 201)))]
 pub async fn create(
     req: HttpRequest,
@@ -99,7 +98,7 @@ pub async fn retrieve(
     Ok(HttpResponse::Ok().json(organization_json(&req, org)))
 }
 
-#[utoipa::path(patch, path = "/api/organizations/{id}", request_body = crate::requests::PatchedOrganizationWriteRequest, operation_id = "organizations_partial_update",
+#[utoipa::path(patch, path = "/api/organizations/{id}", request_body = cvat_models::PatchedOrganizationWriteRequest, operation_id = "organizations_partial_update",
     tag = "organizations", responses((status = 200)))]
 pub async fn partial_update(
     req: HttpRequest,
@@ -159,11 +158,16 @@ pub async fn update_membership(
     id: web::Path<i64>,
     body: JsonBody,
 ) -> HttpResult<HttpResponse> {
-    let mut fields = Fields::new(&body.0);
-    let role = fields.required_str("role");
-    fields.finish()?;
-    let request = UpdateMembershipRequest { principal: Some(auth.0), id: *id, role };
-    let membership = state.auth().update_membership(request).await?.into_inner();
+    let form: crate::requests::PatchedMembershipWriteRequest = cvat_models::parse(&body.0)?;
+    let membership = match form.role {
+        Some(role) => {
+            let request =
+                UpdateMembershipRequest { principal: Some(auth.0), id: *id, role: cvat_models::wire_name(&role) };
+            state.auth().update_membership(request).await?.into_inner()
+        }
+        // A PATCH that changes nothing answers the membership as it is.
+        None => state.auth().get_membership(MembershipRef { principal: Some(auth.0), id: *id }).await?.into_inner(),
+    };
     Ok(HttpResponse::Ok().json(membership_json(&req, membership)))
 }
 

@@ -93,7 +93,7 @@ pub async fn retrieve(
     fetch(&req, &state, UserRef { principal: Some(auth.0), id: *id, org }).await
 }
 
-#[utoipa::path(patch, path = "/api/users/{id}", request_body = crate::requests::PatchedUserRequest, operation_id = "users_partial_update", tag = "users",
+#[utoipa::path(patch, path = "/api/users/{id}", request_body = cvat_models::PatchedUserRequest, operation_id = "users_partial_update", tag = "users",
     responses((status = 200)))]
 pub async fn partial_update(
     req: HttpRequest,
