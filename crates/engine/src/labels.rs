@@ -467,7 +467,7 @@ impl Engine {
             Some(_) => return Err(ApiError::invalid("Label deletion is done with DELETE /api/labels/{id}")),
         }
         body.insert("id".into(), json!(id));
-        let specs = cvat_labels::parse_labels(&Value::Array(vec![Value::Object(body)]))?;
+        let specs = [cvat_labels::parse_label(&cvat_models::parse(&body)?)?];
         let mut client = self.client().await?;
         let (row, org, actor) = self.label_for(&client, caller, id, true).await?;
         if column::<_, Option<i64>>(&row, "parent_id")?.is_some() {

@@ -114,15 +114,10 @@ pub(crate) async fn storage_field(
     engine: &Engine,
     client: &impl GenericClient,
     caller: &Caller,
-    value: Option<&Value>,
+    storage: Option<&cvat_models::StorageRequest>,
     name: &str,
 ) -> ApiResult<Option<Value>> {
-    let Some(value) = value else { return Ok(None) };
-    let Some(object) = value.as_object() else {
-        return Err(ApiError::field(name, "Invalid data. Expected a dictionary."));
-    };
-    let storage: cvat_models::StorageRequest =
-        cvat_models::parse(object).map_err(|e| ApiError::new(e.kind, json!({ name: e.body })))?;
+    let Some(storage) = storage else { return Ok(None) };
     let location = storage.location.unwrap_or(cvat_models::LocationEnum::Local);
     match (location, storage.cloud_storage_id) {
         (cvat_models::LocationEnum::CloudStorage, None) => {
@@ -229,10 +224,7 @@ impl Engine {
         let request: ProjectWriteRequest = cvat_models::parse(&body)?;
         let ProjectWriteRequest { name, owner_id, assignee_id, .. } = request;
         let bug_tracker = request.bug_tracker.unwrap_or_default();
-        let labels = match &request.labels {
-            Some(value) => cvat_labels::parse_labels(value)?,
-            None => Vec::new(),
-        };
+        let labels = cvat_labels::parse_labels(request.labels.as_deref().unwrap_or_default())?;
         if labels.iter().any(|l| l.id.is_some()) {
             return Err(ApiError::invalid("New labels cannot have an id"));
         }
@@ -284,7 +276,7 @@ impl Engine {
         may_change(&facts)?;
         let request: PatchedProjectWriteRequest = cvat_models::parse(&body)?;
         let PatchedProjectWriteRequest { name, owner_id, assignee_id, bug_tracker, organization_id, .. } = request;
-        let labels = request.labels.as_ref().map(cvat_labels::parse_labels).transpose()?;
+        let labels = request.labels.as_deref().map(cvat_labels::parse_labels).transpose()?;
         let source = storage_field(self, &client, caller, request.source_storage.as_ref(), "source_storage").await?;
         let target = storage_field(self, &client, caller, request.target_storage.as_ref(), "target_storage").await?;
         // What the auth service knows is asked before the transaction opens.

@@ -238,10 +238,7 @@ impl Engine {
         let segment_size = request.segment_size.unwrap_or(0);
         let subset = request.subset.unwrap_or_default();
         let replicas = request.consensus_replicas.unwrap_or(0);
-        let labels = match &request.labels {
-            Some(value) => cvat_labels::parse_labels(value)?,
-            None => Vec::new(),
-        };
+        let labels = cvat_labels::parse_labels(request.labels.as_deref().unwrap_or_default())?;
         if project_id.is_none() && labels.is_empty() {
             return Err(ApiError::field("non_field_errors", "Label set or project_id must be present"));
         }
@@ -358,7 +355,7 @@ impl Engine {
             subset,
             ..
         } = request;
-        let labels = request.labels.as_ref().map(cvat_labels::parse_labels).transpose()?;
+        let labels = request.labels.as_deref().map(cvat_labels::parse_labels).transpose()?;
         let source = storage_field(self, &client, caller, request.source_storage.as_ref(), "source_storage").await?;
         let target = storage_field(self, &client, caller, request.target_storage.as_ref(), "target_storage").await?;
 

@@ -1,19 +1,17 @@
 //! Label specifications as clients send them for projects and tasks (`labels` of
-//! `ProjectWriteRequest`/`TaskWriteRequest`, `PatchedLabelRequest`): parsed from JSON and
-//! validated, with errors in CVAT's nested shape (`{"labels": [{}, {"name": ["…"]}]}`) or
-//! its list shape for rules across labels (`["All label names must be unique"]`).
+//! `ProjectWriteRequest`/`TaskWriteRequest`, `PatchedLabelRequest`). `cvat_models::parse`
+//! has checked each field's shape; this applies the rules across fields, with errors in
+//! CVAT's nested shape (`{"labels": [{}, {"name": ["…"]}]}`) or its list shape for rules
+//! across labels (`["All label names must be unique"]`).
 //!
 //! Beyond CVAT (which leaves these to clients): colors must be `#RRGGBB`, a default value
 //! must be one of the allowed values, `number` attributes need `[min, max, step]`, and
 //! checkbox attributes `["true"]` or `["false"]`.
 
 use cvat_error::{ApiError, ApiResult, ErrorKind};
+use cvat_models::{AttributeRequest, LabelType, PatchedLabelRequest, SublabelRequest};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
-
-pub const LABEL_TYPES: &[&str] =
-    &["any", "rectangle", "polygon", "polyline", "points", "ellipse", "cuboid", "mask", "skeleton", "tag", "interval"];
-pub const INPUT_TYPES: &[&str] = &["checkbox", "radio", "number", "text", "select"];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttributeSpec {
@@ -66,26 +64,31 @@ impl Errors {
     }
 }
 
-/// Parses and validates a `labels` list.
-pub fn parse_labels(value: &Value) -> ApiResult<Vec<LabelSpec>> {
-    let items = value
-        .as_array()
-        .ok_or_else(|| ApiError::field("labels", "Expected a list of items but got something else."))?;
-    let mut results = Vec::with_capacity(items.len());
-    let mut errors = Vec::with_capacity(items.len());
-    for item in items {
+/// Checks a `labels` list.
+pub fn parse_labels(requests: &[PatchedLabelRequest]) -> ApiResult<Vec<LabelSpec>> {
+    let mut results = Vec::with_capacity(requests.len());
+    let mut errors = Vec::with_capacity(requests.len());
+    for request in requests {
         let mut own = Errors::default();
-        let parsed = label(item, &mut own, false);
+        results.push(label(request, &mut own));
         errors.push(Value::Object(own.0));
-        results.push(parsed);
     }
     if errors.iter().any(|e| e.as_object().is_some_and(|o| !o.is_empty())) {
         return Err(ApiError::new(ErrorKind::BadRequest, json!({ "labels": errors })));
     }
-    let labels: Vec<LabelSpec> = results.into_iter().flatten().collect();
-    unique_names(labels.iter().filter(|l| !l.deleted).map(|l| l.name.as_str()))
+    unique_names(results.iter().filter(|l| !l.deleted).map(|l| l.name.as_str()))
         .map_err(|_| ApiError::invalid("All label names must be unique"))?;
-    Ok(labels)
+    Ok(results)
+}
+
+/// Checks one label on its own (`PATCH /api/labels/{id}`): errors keyed by its fields.
+pub fn parse_label(request: &PatchedLabelRequest) -> ApiResult<LabelSpec> {
+    let mut errors = Errors::default();
+    let spec = label(request, &mut errors);
+    match errors.0.is_empty() {
+        true => Ok(spec),
+        false => Err(ApiError::new(ErrorKind::BadRequest, Value::Object(errors.0))),
+    }
 }
 
 fn unique_names<'a>(names: impl Iterator<Item = &'a str>) -> Result<(), String> {
@@ -98,156 +101,102 @@ fn unique_names<'a>(names: impl Iterator<Item = &'a str>) -> Result<(), String> 
     Ok(())
 }
 
-fn string(object: &Map<String, Value>, key: &str, errors: &mut Errors, max: usize) -> Option<String> {
-    match object.get(key)? {
-        Value::String(s) if s.chars().count() <= max => Some(s.clone()),
-        Value::String(_) => {
-            errors.add(key, format!("Ensure this field has no more than {max} characters."));
-            None
-        }
-        _ => {
-            errors.add(key, "Not a valid string.");
-            None
-        }
-    }
-}
-
-fn flag(object: &Map<String, Value>, key: &str, errors: &mut Errors) -> Option<bool> {
-    match object.get(key)? {
-        Value::Bool(b) => Some(*b),
-        _ => {
-            errors.add(key, "Must be a valid boolean.");
-            None
-        }
-    }
-}
-
-fn id(object: &Map<String, Value>, errors: &mut Errors) -> Option<i64> {
-    match object.get("id")? {
-        Value::Number(n) if n.as_i64().is_some_and(|v| v > 0) => n.as_i64(),
-        _ => {
-            errors.add("id", "A valid integer is required.");
-            None
-        }
-    }
-}
-
 fn valid_color(color: &str) -> bool {
     color.len() == 7 && color.starts_with('#') && color[1..].chars().all(|c| c.is_ascii_hexdigit())
 }
 
-fn label(value: &Value, errors: &mut Errors, sublabel: bool) -> Option<LabelSpec> {
-    let Some(object) = value.as_object() else {
-        errors.add("non_field_errors", "Invalid data. Expected a dictionary.");
-        return None;
-    };
-    let id = id(object, errors);
-    let deleted = flag(object, "deleted", errors).unwrap_or(false);
-    if deleted && id.is_none() {
+fn label(request: &PatchedLabelRequest, errors: &mut Errors) -> LabelSpec {
+    let deleted = request.deleted.unwrap_or(false);
+    if deleted && request.id.is_none() {
         errors.add("deleted", "Deleted label must have an ID");
     }
-    let name = string(object, "name", errors, 64).unwrap_or_default();
-    if name.is_empty() && id.is_none() {
+    let name = request.name.clone().unwrap_or_default();
+    if name.is_empty() && request.id.is_none() {
         errors.add("name", "This field is required.");
     }
-    let color = string(object, "color", errors, 8).unwrap_or_default();
-    if !color.is_empty() && !valid_color(&color) {
+    let sublabels: Vec<LabelSpec> =
+        nested(request.sublabels.as_deref().unwrap_or_default(), "sublabels", errors, sublabel);
+    let spec = LabelSpec {
+        id: request.id,
+        name,
+        color: request.color.clone().unwrap_or_default(),
+        kind: request.r#type.as_ref().map(cvat_models::wire_name),
+        svg: request.svg.clone().unwrap_or_default(),
+        attributes: attributes(request.attributes.as_deref().unwrap_or_default(), errors),
+        sublabels,
+        deleted,
+    };
+    check_label(&spec, request.r#type, false, errors);
+    spec
+}
+
+fn sublabel(request: &SublabelRequest, errors: &mut Errors) -> LabelSpec {
+    let spec = LabelSpec {
+        id: request.id,
+        name: request.name.clone(),
+        color: request.color.clone().unwrap_or_default(),
+        kind: request.r#type.as_ref().map(cvat_models::wire_name),
+        svg: String::new(),
+        attributes: attributes(request.attributes.as_deref().unwrap_or_default(), errors),
+        sublabels: Vec::new(),
+        deleted: false,
+    };
+    check_label(&spec, request.r#type, true, errors);
+    spec
+}
+
+/// The rules across a label's fields: its colour, skeletons and their sublabels.
+fn check_label(spec: &LabelSpec, kind: Option<LabelType>, sublabel: bool, errors: &mut Errors) {
+    if !spec.color.is_empty() && !valid_color(&spec.color) {
         errors.add("color", "Enter a color as #RRGGBB.");
     }
-    let kind = match object.get("type") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(kind)) if LABEL_TYPES.contains(&kind.as_str()) => Some(kind.clone()),
-        Some(other) => {
-            errors.add("type", format!("{other} is not a valid choice."));
-            None
+    if kind == Some(LabelType::Skeleton) {
+        if sublabel {
+            errors.add("type", "A sublabel cannot be a skeleton.");
+        } else if spec.sublabels.is_empty() && spec.id.is_none() {
+            errors.add("sublabels", "A skeleton needs at least one sublabel.");
         }
-    };
-    let svg = string(object, "svg", errors, usize::MAX).unwrap_or_default();
-    let attributes = list(object, "attributes", errors, attribute);
+    } else if !spec.sublabels.is_empty() {
+        errors.add("sublabels", "Only skeleton labels have sublabels.");
+    }
+    if let Err(name) = unique_names(spec.sublabels.iter().map(|l| l.name.as_str())) {
+        errors.add("sublabels", format!("Duplicate sublabel with name '{name}' exists"));
+    }
+}
+
+fn attributes(requests: &[AttributeRequest], errors: &mut Errors) -> Vec<AttributeSpec> {
+    let attributes = nested(requests, "attributes", errors, attribute);
     if let Err(name) = unique_names(attributes.iter().filter(|a| !a.deleted).map(|a| a.name.as_str())) {
         errors.add("attributes", format!("Duplicate attribute with name '{name}' exists"));
     }
-    let sublabels = list(object, "sublabels", errors, |v, e| label(v, e, true));
-    if kind.as_deref() == Some("skeleton") {
-        if sublabel {
-            errors.add("type", "A sublabel cannot be a skeleton.");
-        } else if sublabels.is_empty() && id.is_none() {
-            errors.add("sublabels", "A skeleton needs at least one sublabel.");
-        }
-    } else if !sublabels.is_empty() {
-        errors.add("sublabels", "Only skeleton labels have sublabels.");
-    }
-    if let Err(name) = unique_names(sublabels.iter().map(|l| l.name.as_str())) {
-        errors.add("sublabels", format!("Duplicate sublabel with name '{name}' exists"));
-    }
-    Some(LabelSpec { id, name, color, kind, svg, attributes, sublabels, deleted })
+    attributes
 }
 
-/// Parses a nested list, keeping per-item errors at their positions.
-fn list<T>(
-    object: &Map<String, Value>,
-    key: &str,
-    errors: &mut Errors,
-    parse: impl Fn(&Value, &mut Errors) -> Option<T>,
-) -> Vec<T> {
-    let Some(value) = object.get(key) else { return Vec::new() };
-    let Some(items) = value.as_array() else {
-        errors.add(key, "Expected a list of items but got something else.");
-        return Vec::new();
-    };
-    let mut nested = Vec::with_capacity(items.len());
-    let mut parsed = Vec::with_capacity(items.len());
-    for item in items {
+/// Checks a nested list, keeping per-item errors at their positions.
+fn nested<R, T>(requests: &[R], key: &str, errors: &mut Errors, check: impl Fn(&R, &mut Errors) -> T) -> Vec<T> {
+    let mut positions = Vec::with_capacity(requests.len());
+    let mut checked = Vec::with_capacity(requests.len());
+    for request in requests {
         let mut own = Errors::default();
-        parsed.extend(parse(item, &mut own));
-        nested.push(Value::Object(own.0));
+        checked.push(check(request, &mut own));
+        positions.push(Value::Object(own.0));
     }
-    errors.nest(key, nested);
-    parsed
+    errors.nest(key, positions);
+    checked
 }
 
-fn attribute(value: &Value, errors: &mut Errors) -> Option<AttributeSpec> {
-    let Some(object) = value.as_object() else {
-        errors.add("non_field_errors", "Invalid data. Expected a dictionary.");
-        return None;
-    };
-    let id = id(object, errors);
-    let deleted = flag(object, "deleted", errors).unwrap_or(false);
-    let name = string(object, "name", errors, 64).unwrap_or_default();
-    if name.is_empty() {
-        errors.add("name", "This field is required.");
+fn attribute(request: &AttributeRequest, errors: &mut Errors) -> AttributeSpec {
+    let input_type = cvat_models::wire_name(&request.input_type);
+    let default_value = check_values(&input_type, &request.values, request.default_value.clone(), errors);
+    AttributeSpec {
+        id: request.id,
+        name: request.name.clone(),
+        mutable: request.mutable,
+        input_type,
+        default_value,
+        values: request.values.clone(),
+        deleted: request.deleted.unwrap_or(false),
     }
-    let mutable = flag(object, "mutable", errors);
-    if mutable.is_none() && !object.contains_key("mutable") {
-        errors.add("mutable", "This field is required.");
-    }
-    let input_type = match object.get("input_type") {
-        Some(Value::String(t)) if INPUT_TYPES.contains(&t.as_str()) => t.clone(),
-        Some(other) => {
-            errors.add("input_type", format!("{other} is not a valid choice."));
-            String::new()
-        }
-        None => {
-            errors.add("input_type", "This field is required.");
-            String::new()
-        }
-    };
-    let values = match object.get("values") {
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-            items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
-        }
-        Some(_) => {
-            errors.add("values", "Expected a list of strings.");
-            Vec::new()
-        }
-        None => {
-            errors.add("values", "This field is required.");
-            Vec::new()
-        }
-    };
-    let default_value = string(object, "default_value", errors, 128);
-    let default_value = check_values(&input_type, &values, default_value, errors);
-    Some(AttributeSpec { id, name, mutable: mutable.unwrap_or(false), input_type, default_value, values, deleted })
 }
 
 /// Checks `values` for the input type and returns the default value to store.
@@ -300,13 +249,20 @@ fn check_values(input_type: &str, values: &[String], default: Option<String>, er
 mod tests {
     use super::*;
 
+    /// `labels` as a task body carries them: the model's checks, then these.
+    fn check(labels: Value) -> ApiResult<Vec<LabelSpec>> {
+        let body = json!({"name": "task", "labels": labels});
+        let task: cvat_models::TaskWriteRequest = cvat_models::parse(body.as_object().unwrap())?;
+        parse_labels(task.labels.as_deref().unwrap_or_default())
+    }
+
     fn errors_of(value: Value) -> Value {
-        parse_labels(&value).unwrap_err().body
+        check(value).unwrap_err().body
     }
 
     #[test]
     fn a_full_specification() {
-        let labels = parse_labels(&json!([
+        let labels = check(json!([
             {"name": "car", "color": "#ff0000", "attributes": [
                 {"name": "model", "mutable": false, "input_type": "select", "values": ["a", "b"], "default_value": "b"},
                 {"name": "speed", "mutable": true, "input_type": "number", "values": ["0", "200", "5"]},
@@ -339,16 +295,19 @@ mod tests {
 
     #[test]
     fn errors_keep_their_positions() {
+        // The model's checks first: shapes and choices, at their positions.
         let body = errors_of(json!([
             {"name": "ok"},
-            {"color": "red"},
             {"name": "b", "type": "hexagon", "attributes": [{"name": "q", "mutable": true, "input_type": "slider", "values": []}]}
         ]));
         assert_eq!(body["labels"][0], json!({}));
+        assert_eq!(body["labels"][1]["type"], json!(["\"hexagon\" is not a valid choice."]));
+        assert!(body["labels"][1]["attributes"][0]["input_type"].is_array());
+        // Then the rules across fields, at theirs.
+        let body = errors_of(json!([{"name": "ok"}, {"color": "red"}]));
+        assert_eq!(body["labels"][0], json!({}));
         assert_eq!(body["labels"][1]["name"][0], "This field is required.");
         assert!(body["labels"][1]["color"].is_array());
-        assert!(body["labels"][2]["type"].is_array());
-        assert!(body["labels"][2]["attributes"][0]["input_type"].is_array());
     }
 
     #[test]
@@ -376,8 +335,8 @@ mod tests {
         assert!(body["labels"][0]["sublabels"].is_array());
         assert!(errors_of(json!([{"name": "a", "deleted": true}]))["labels"][0]["deleted"].is_array());
         assert_eq!(
-            parse_labels(&json!({"name": "a"})).unwrap_err().body,
-            json!({"labels": ["Expected a list of items but got something else."]})
+            errors_of(json!({"name": "a"})),
+            json!({"labels": ["Expected a list of items but got type \"dict\"."]})
         );
     }
 }

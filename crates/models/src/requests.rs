@@ -4,8 +4,7 @@
 //! against that description (limits, choices, nullability) and serde builds the value.
 //!
 //! `Option<Option<T>>` fields tell an absent field (`None`: leave it) from `null`
-//! (`Some(None)`: clear it). Labels and storages are kept as JSON: their own parsers
-//! (`cvat_labels`, the engine's storage check) report their nested errors.
+//! (`Some(None)`: clear it).
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -32,7 +31,7 @@ pub enum LocationEnum {
 }
 
 /// Where a task's or project's exports go and imports come from.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct StorageRequest {
     #[schema(inline, nullable = false)]
     pub location: Option<LocationEnum>,
@@ -44,26 +43,26 @@ pub struct StorageRequest {
 pub struct ProjectWriteRequest {
     #[schema(min_length = 1, max_length = 256)]
     pub name: String,
-    #[schema(value_type = Option<Vec<PatchedLabelRequest>>, nullable = false)]
-    pub labels: Option<Value>,
+    #[schema(nullable = false)]
+    pub labels: Option<Vec<PatchedLabelRequest>>,
     #[schema(minimum = 1)]
     pub owner_id: Option<i64>,
     #[schema(minimum = 1)]
     pub assignee_id: Option<i64>,
     #[schema(max_length = 2000, nullable = false)]
     pub bug_tracker: Option<String>,
-    #[schema(value_type = Option<StorageRequest>, nullable = false)]
-    pub target_storage: Option<Value>,
-    #[schema(value_type = Option<StorageRequest>, nullable = false)]
-    pub source_storage: Option<Value>,
+    #[schema(nullable = false)]
+    pub target_storage: Option<StorageRequest>,
+    #[schema(nullable = false)]
+    pub source_storage: Option<StorageRequest>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PatchedProjectWriteRequest {
     #[schema(min_length = 1, max_length = 256, nullable = false)]
     pub name: Option<String>,
-    #[schema(value_type = Option<Vec<PatchedLabelRequest>>, nullable = false)]
-    pub labels: Option<Value>,
+    #[schema(nullable = false)]
+    pub labels: Option<Vec<PatchedLabelRequest>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub owner_id: Option<Option<i64>>,
@@ -72,10 +71,10 @@ pub struct PatchedProjectWriteRequest {
     pub assignee_id: Option<Option<i64>>,
     #[schema(max_length = 2000, nullable = false)]
     pub bug_tracker: Option<String>,
-    #[schema(value_type = Option<StorageRequest>, nullable = false)]
-    pub target_storage: Option<Value>,
-    #[schema(value_type = Option<StorageRequest>, nullable = false)]
-    pub source_storage: Option<Value>,
+    #[schema(nullable = false)]
+    pub target_storage: Option<StorageRequest>,
+    #[schema(nullable = false)]
+    pub source_storage: Option<StorageRequest>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub organization_id: Option<Option<i64>>,
@@ -97,14 +96,14 @@ pub struct TaskWriteRequest {
     pub overlap: Option<i32>,
     #[schema(minimum = 0, maximum = 2147483647, nullable = false)]
     pub segment_size: Option<i32>,
-    #[schema(value_type = Option<Vec<PatchedLabelRequest>>, nullable = false)]
-    pub labels: Option<Value>,
+    #[schema(nullable = false)]
+    pub labels: Option<Vec<PatchedLabelRequest>>,
     #[schema(max_length = 64, nullable = false)]
     pub subset: Option<String>,
-    #[schema(value_type = Option<StorageRequest>, nullable = false)]
-    pub target_storage: Option<Value>,
-    #[schema(value_type = Option<StorageRequest>, nullable = false)]
-    pub source_storage: Option<Value>,
+    #[schema(nullable = false)]
+    pub target_storage: Option<StorageRequest>,
+    #[schema(nullable = false)]
+    pub source_storage: Option<StorageRequest>,
     #[schema(minimum = 0, maximum = 2147483647, nullable = false)]
     pub consensus_replicas: Option<i32>,
 }
@@ -123,14 +122,14 @@ pub struct PatchedTaskWriteRequest {
     pub assignee_id: Option<Option<i64>>,
     #[schema(max_length = 2000, nullable = false)]
     pub bug_tracker: Option<String>,
-    #[schema(value_type = Option<Vec<PatchedLabelRequest>>, nullable = false)]
-    pub labels: Option<Value>,
+    #[schema(nullable = false)]
+    pub labels: Option<Vec<PatchedLabelRequest>>,
     #[schema(max_length = 64, nullable = false)]
     pub subset: Option<String>,
-    #[schema(value_type = Option<StorageRequest>, nullable = false)]
-    pub target_storage: Option<Value>,
-    #[schema(value_type = Option<StorageRequest>, nullable = false)]
-    pub source_storage: Option<Value>,
+    #[schema(nullable = false)]
+    pub target_storage: Option<StorageRequest>,
+    #[schema(nullable = false)]
+    pub source_storage: Option<StorageRequest>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub organization_id: Option<Option<i64>>,
@@ -437,59 +436,88 @@ pub struct PatchedUserRequest {
     pub is_active: Option<bool>,
 }
 
-// Labels are parsed by `cvat_labels` (nested, with errors per label and attribute);
-// these describe them for the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelType {
+    Any,
+    Rectangle,
+    Polygon,
+    Polyline,
+    Points,
+    Ellipse,
+    Cuboid,
+    Mask,
+    Skeleton,
+    Tag,
+    Interval,
+}
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InputTypeEnum {
+    Checkbox,
+    Radio,
+    Number,
+    Text,
+    Select,
+}
+
+// Labels: the shapes are checked here; `cvat_labels` applies the rules across fields
+// (colours, defaults among the values, skeletons, unique names).
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct AttributeRequest {
-    #[schema(nullable = false)]
-    id: Option<i64>,
-    #[schema(max_length = 64)]
-    name: String,
-    mutable: bool,
-    /// checkbox, radio, number, text or select
-    input_type: String,
+    #[schema(minimum = 1, nullable = false)]
+    pub id: Option<i64>,
+    #[schema(min_length = 1, max_length = 64)]
+    pub name: String,
+    pub mutable: bool,
+    #[schema(inline)]
+    pub input_type: InputTypeEnum,
     #[schema(max_length = 128, nullable = false)]
-    default_value: Option<String>,
-    values: Vec<String>,
+    pub default_value: Option<String>,
+    pub values: Vec<String>,
+    #[schema(nullable = false)]
+    pub deleted: Option<bool>,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct SublabelRequest {
+    #[schema(min_length = 1, max_length = 64)]
+    pub name: String,
+    #[schema(minimum = 1, nullable = false)]
+    pub id: Option<i64>,
+    /// `#RRGGBB`
     #[schema(nullable = false)]
-    id: Option<i64>,
-    #[schema(max_length = 64)]
-    name: String,
+    pub color: Option<String>,
     #[schema(nullable = false)]
-    color: Option<String>,
+    pub attributes: Option<Vec<AttributeRequest>>,
+    #[schema(inline)]
+    pub r#type: Option<LabelType>,
     #[schema(nullable = false)]
-    attributes: Option<Vec<AttributeRequest>>,
-    r#type: Option<String>,
-    #[schema(nullable = false)]
-    has_parent: Option<bool>,
+    pub has_parent: Option<bool>,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct PatchedLabelRequest {
-    #[schema(nullable = false)]
-    id: Option<i64>,
+    /// An existing label's id (to change or delete it); none for a new one.
+    #[schema(minimum = 1, nullable = false)]
+    pub id: Option<i64>,
     #[schema(min_length = 1, max_length = 64, nullable = false)]
-    name: Option<String>,
+    pub name: Option<String>,
+    /// `#RRGGBB`
     #[schema(nullable = false)]
-    color: Option<String>,
+    pub color: Option<String>,
     #[schema(nullable = false)]
-    attributes: Option<Vec<AttributeRequest>>,
+    pub attributes: Option<Vec<AttributeRequest>>,
     #[schema(nullable = false)]
-    deleted: Option<bool>,
-    /// any, rectangle, polygon, polyline, points, ellipse, cuboid, mask, skeleton, tag
-    r#type: Option<String>,
+    pub deleted: Option<bool>,
+    #[schema(inline)]
+    pub r#type: Option<LabelType>,
     #[schema(nullable = false)]
-    svg: Option<String>,
+    pub svg: Option<String>,
     #[schema(nullable = false)]
-    sublabels: Option<Vec<SublabelRequest>>,
+    pub sublabels: Option<Vec<SublabelRequest>>,
 }
 
 #[cfg(test)]
@@ -533,6 +561,35 @@ mod tests {
         assert_eq!((task.owner_id, task.assignee_id, task.organization_id), (Some(Some(3)), Some(None), None));
         let err = crate::parse::<PatchedTaskWriteRequest>(&body(json!({"owner_id": 2.5}))).unwrap_err();
         assert_eq!(err.body, json!({"owner_id": ["A valid integer is required."]}));
+    }
+
+    #[test]
+    fn nested_models_report_errors_in_place() {
+        let err = crate::parse::<TaskWriteRequest>(&body(json!({
+            "name": "t",
+            "labels": [{"name": "ok"}, {"name": 1, "attributes": [{"name": "a", "input_type": "slider", "values": []}]}],
+            "source_storage": {"location": "moon"},
+            "target_storage": "local",
+        })))
+        .unwrap_err();
+        assert_eq!(
+            err.body,
+            json!({
+                "labels": [{}, {
+                    "name": ["Not a valid string."],
+                    "attributes": [{"mutable": ["This field is required."], "input_type": ["\"slider\" is not a valid choice."]}],
+                }],
+                "source_storage": {"location": ["\"moon\" is not a valid choice."]},
+                "target_storage": {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]},
+            })
+        );
+        let task: TaskWriteRequest = crate::parse(&body(json!({
+            "name": "t", "labels": [{"name": "s", "type": "skeleton", "sublabels": [{"name": "x", "type": null}]}]
+        })))
+        .unwrap();
+        let labels = task.labels.unwrap_or_default();
+        assert_eq!(labels[0].r#type, Some(LabelType::Skeleton));
+        assert_eq!(labels[0].sublabels.as_ref().map(Vec::len), Some(1));
     }
 
     #[test]
