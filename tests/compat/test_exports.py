@@ -792,6 +792,45 @@ def test_the_cli_restores_a_backup(base_url, new_user, tmp_path):
     assert names.count("annotated") == 2
 
 
+def test_a_cvat_made_backup_keeps_its_frame_selection(base_url, new_user, tmp_path):
+    """CVAT's backups keep every uploaded file under data/ and select the frames with
+    start_frame, stop_frame and frame_filter; frames deleted in CVAT stay deleted."""
+    from test_task_data import make_images
+    paths = make_images(tmp_path, 8)
+    spec = {"name": "selected", "version": "1.0", "status": "annotation", "subset": "", "bug_tracker": "",
+            "labels": [{"name": "car", "color": "#ff0000", "type": "rectangle", "attributes": []}],
+            "data": {"image_quality": 70, "chunk_size": 2, "start_frame": 1, "stop_frame": 6,
+                     "frame_filter": "step=2", "deleted_frames": [1], "sorting_method": "lexicographical",
+                     "storage": "local", "storage_method": "cache", "chunk_type": "imageset"},
+            "jobs": [{"start_frame": 0, "stop_frame": 2, "status": "annotation", "type": "annotation"}]}
+    document = {"version": 0, "tags": [], "tracks": [], "shapes": [
+        {"type": "rectangle", "frame": 2, "label": "car", "points": [1, 1, 4, 4], "attributes": []}]}
+    path = tmp_path / "cvat-made.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("task.json", json.dumps(spec))
+        archive.writestr("annotations.json", json.dumps([document]))
+        for p in paths:
+            archive.write(p, f"data/{p.name}")
+    with make_client(base_url, credentials=new_user) as client:
+        task = client.tasks.create_from_backup(path, status_check_period=0.2)
+        meta = task.get_meta()
+        # Frames 1, 3 and 5 of the eight files; the task's frame 1 (file 3) deleted.
+        assert task.size == 3 and [f.name for f in meta.frames] == [paths[i].name for i in (1, 3, 5)]
+        assert meta.deleted_frames == [1]
+        assert [s.frame for s in task.get_annotations().shapes] == [2]
+        # Backed up here, the archive holds those frames and selects all of them.
+        backup = task.download_backup(tmp_path / "again.zip")
+        with zipfile.ZipFile(backup) as archive:
+            data = json.loads(archive.read("task.json"))["data"]
+            media = sorted(n for n in archive.namelist() if n.startswith("data/"))
+        assert media == [f"data/{paths[i].name}" for i in (1, 3, 5)]
+        assert (data["start_frame"], data["stop_frame"], data.get("frame_filter")) == (0, 2, None)
+        assert data["deleted_frames"] == [1]
+        again = client.tasks.create_from_backup(backup, status_check_period=0.2)
+        assert [f.name for f in again.get_meta().frames] == [paths[i].name for i in (1, 3, 5)]
+        assert again.get_meta().deleted_frames == [1]
+
+
 def broken_backup(tmp_path, task_json=None, annotations="[]", media=True):
     path = tmp_path / "broken.zip"
     with zipfile.ZipFile(path, "w") as archive:

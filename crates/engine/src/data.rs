@@ -20,7 +20,7 @@ use std::collections::HashMap;
 const NOT_YET: &[&str] = &["gz", "bz2", "tbz2", "xz", "7z", "rar"];
 
 /// The accepted parameters of a data request.
-struct DataParams {
+pub(crate) struct DataParams {
     image_quality: i32,
     chunk_size: Option<i32>,
     start_frame: i64,
@@ -40,6 +40,8 @@ struct DataParams {
     cloud_storage_id: Option<i64>,
     /// A glob the files of the share or a cloud storage must match.
     filename_pattern: Option<String>,
+    /// Frames marked deleted from the start (a restored backup's; clients cannot send it).
+    pub deleted_frames: Vec<i32>,
 }
 
 /// `remote_files`: http(s) URLs, each naming a file (the last path segment, decoded),
@@ -91,7 +93,7 @@ fn share_paths(paths: Option<Vec<String>>, key: &str) -> ApiResult<Vec<String>> 
     Ok(paths)
 }
 
-fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
+pub(crate) fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
     let request: DataRequest = cvat_models::parse(body)?;
     if request.validation_params.as_ref().is_some_and(|v| !v.is_null()) {
         return Err(ApiError::field("validation_params", "Validation frames are not supported by this server yet."));
@@ -139,6 +141,7 @@ fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<DataParams> {
         remote_files,
         cloud_storage_id: request.cloud_storage_id,
         filename_pattern: request.filename_pattern,
+        deleted_frames: Vec::new(),
     })
 }
 
@@ -425,8 +428,17 @@ impl Engine {
     /// `batch`: a one-request upload starts from its own files alone (empty: the files of
     /// the Upload-Multiple protocol).
     pub async fn start_data(&self, caller: &Caller, task: i64, body: &str, batch: &str) -> ApiResult<ProcessTaskData> {
-        let body = parse_body(body)?;
-        let params = data_params(&body)?;
+        self.start_data_with(caller, task, data_params(&parse_body(body)?)?, batch).await
+    }
+
+    /// [`Self::start_data`] with its parameters read.
+    pub(crate) async fn start_data_with(
+        &self,
+        caller: &Caller,
+        task: i64,
+        params: DataParams,
+        batch: &str,
+    ) -> ApiResult<ProcessTaskData> {
         let mut client = self.client().await?;
         self.check_can_upload(&client, caller, task).await?;
         let rows = client
@@ -540,6 +552,7 @@ impl Engine {
             },
             frames_per_job: params.job_file_mapping.iter().map(|files| files.len() as i64).collect(),
             cloud_storage_id: params.cloud_storage_id,
+            deleted_frames: params.deleted_frames.clone(),
         };
         let stored = serde_json::to_value(&stored).map_err(|_| ApiError::internal())?;
         if !params.job_file_mapping.is_empty() && (archive.is_some() || from_share) {
@@ -563,7 +576,7 @@ impl Engine {
             task_id: task,
             files,
             image_quality: params.image_quality,
-            chunk_size: params.chunk_size.unwrap_or(0) as i32,
+            chunk_size: params.chunk_size.unwrap_or(0),
             archive: if video.is_some() || pdf.is_some() { String::new() } else { archive.unwrap_or_default() },
             video: video.unwrap_or_default(),
             pdf: pdf.unwrap_or_default(),
@@ -619,10 +632,13 @@ impl Engine {
         })?;
         insert_frames(&tx, task, frames).await?;
         let stop_frame = params.start_frame + (frames.len() as i32 - 1) * params.frame_step.max(1);
+        let deleted: Vec<i32> =
+            params.deleted_frames.iter().copied().filter(|f| (0..frames.len() as i32).contains(f)).collect();
         tx.execute(
             "INSERT INTO task_data (task_id, image_quality, chunk_size, start_frame, stop_frame, frame_step, \
              sorting_method, storage, use_zip_chunks, use_cache, compressed_chunk_type, original_chunk_type, \
-             cloud_storage_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'imageset', 'imageset', $11) \
+             cloud_storage_id, deleted_frames) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'imageset', 'imageset', $11, $12) \
              ON CONFLICT (task_id) DO NOTHING",
             &[
                 &task,
@@ -636,6 +652,7 @@ impl Engine {
                 &params.use_zip_chunks,
                 &params.use_cache,
                 &params.cloud_storage_id,
+                &deleted,
             ],
         )
         .await
@@ -979,6 +996,7 @@ struct StoredParams {
     storage: String,
     frames_per_job: Vec<i64>,
     cloud_storage_id: Option<i64>,
+    deleted_frames: Vec<i32>,
 }
 
 impl Default for StoredParams {
@@ -995,6 +1013,7 @@ impl Default for StoredParams {
             storage: "local".into(),
             frames_per_job: Vec::new(),
             cloud_storage_id: None,
+            deleted_frames: Vec::new(),
         }
     }
 }

@@ -67,6 +67,13 @@ impl ExportTarget {
     }
 }
 
+/// Whether a source leaves out the frames marked deleted (exports) or keeps them (backups).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deleted {
+    Skip,
+    Keep,
+}
+
 /// A task's data settings an export needs besides `TaskInfo`.
 struct TaskData {
     deleted: Vec<i32>,
@@ -268,7 +275,8 @@ impl Engine {
         let save_images = params["save_images"].as_bool().unwrap_or(false);
         let (mut source, data) = match target {
             ExportTarget::Task(task) if params["backup"].as_bool() == Some(true) => {
-                let mut source = self.task_source(&client, task, None, base_url, true).await?;
+                // A backup keeps deleted frames: `task.json` lists them, as CVAT's does.
+                let mut source = self.task_source_of(&client, task, None, base_url, true, Deleted::Keep).await?;
                 source.backup = Some(self.backup_files(&client, task, &source.labels).await?);
                 (source, LabeledData::default())
             }
@@ -277,7 +285,8 @@ impl Engine {
                 (source, self.document_of(&client, task, AnnotationTarget::Task(task)).await?)
             }
             ExportTarget::Job(job) => {
-                let task: i64 = client.query_one("SELECT task_id FROM jobs WHERE id = $1", &[&job]).await.db()?.get(0);
+                let task: i64 =
+                    column(&client.query_one("SELECT task_id FROM jobs WHERE id = $1", &[&job]).await.db()?, 0)?;
                 let source = self.task_source(&client, task, Some(job), base_url, save_images).await?;
                 (source, self.document_of(&client, task, AnnotationTarget::Job(job)).await?)
             }
@@ -302,7 +311,8 @@ impl Engine {
         Ok(Box::pin(parts))
     }
 
-    /// A task (or one of its jobs) as an export or an import sees it.
+    /// A task (or one of its jobs) as an export or an import sees it: without its
+    /// deleted frames.
     pub(crate) async fn task_source(
         &self,
         client: &impl GenericClient,
@@ -311,7 +321,22 @@ impl Engine {
         base_url: &str,
         save_images: bool,
     ) -> ApiResult<ExportSource> {
-        let (info, data) = self.task_info(client, task, base_url).await?;
+        self.task_source_of(client, task, job, base_url, save_images, Deleted::Skip).await
+    }
+
+    async fn task_source_of(
+        &self,
+        client: &impl GenericClient,
+        task: i64,
+        job: Option<i64>,
+        base_url: &str,
+        save_images: bool,
+        deleted: Deleted,
+    ) -> ApiResult<ExportSource> {
+        let (info, mut data) = self.task_info(client, task, base_url).await?;
+        if deleted == Deleted::Keep {
+            data.deleted.clear();
+        }
         let job = match job {
             None => None,
             Some(id) => Some(self.job_info(client, id).await?),
@@ -435,7 +460,9 @@ impl Engine {
         let mut frames = Vec::new();
         for (n, row) in tasks.iter().enumerate() {
             let task: i64 = column(row, 0)?;
-            let (task_info, task_data) = self.task_info(client, task, base_url).await?;
+            let (task_info, mut task_data) = self.task_info(client, task, base_url).await?;
+            // Deleted frames stay in a backup, as in a task's.
+            task_data.deleted.clear();
             frames.extend(task_frames(client, &task_info, &task_data, None, true, Placement::default()).await?);
             if let serde_json::Value::Object(task_files) = self.backup_files(client, task, &labels).await? {
                 files.extend(task_files.into_iter().map(|(name, content)| (format!("task_{n}/{name}"), content)));
@@ -697,21 +724,20 @@ impl Engine {
             )
             .await
             .db()?;
-        let step: i32 = column(&row, 8)?;
-        let mut data = json!({
+        // `data/` holds the task's frames only (not every file uploaded, as CVAT's), so the
+        // selection written is all of them: restoring here or in CVAT selects them again.
+        let (start, stop, step): (i32, i32, i32) = (column(&row, 6)?, column(&row, 7)?, column(&row, 8)?);
+        let data = json!({
             "chunk_size": column::<_, i32>(&row, 4)?,
             "image_quality": column::<_, i32>(&row, 5)?,
-            "start_frame": column::<_, i32>(&row, 6)?,
-            "stop_frame": column::<_, i32>(&row, 7)?,
+            "start_frame": 0,
+            "stop_frame": (stop - start) / step.max(1),
             "chunk_type": column::<_, String>(&row, 9)?,
             "storage_method": column::<_, String>(&row, 10)?,
             "storage": column::<_, String>(&row, 11)?,
             "sorting_method": column::<_, String>(&row, 12)?,
             "deleted_frames": column::<_, Vec<i32>>(&row, 13)?,
         });
-        if step > 1 {
-            data["frame_filter"] = json!(format!("step={step}"));
-        }
         let jobs = client
             .query(
                 "SELECT j.id, j.status, j.type, s.start_frame, s.stop_frame FROM jobs j \

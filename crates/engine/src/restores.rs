@@ -274,16 +274,31 @@ impl Engine {
         }
         let caller = requester(&restore.params);
         let data: Value = serde_json::from_str(data_json).unwrap_or_default();
+        // The archive's media in its order, with the backup's frame selection (CVAT keeps
+        // every uploaded file and selects; ours keep the selected frames and select all).
         let mut body = json!({
             "image_quality": data["image_quality"].as_i64().unwrap_or(70),
             "sorting_method": "predefined",
             "upload_file_order": files.iter().map(|f| f.name.clone()).collect::<Vec<_>>(),
         });
-        if let Some(chunk_size) = data["chunk_size"].as_i64().filter(|size| *size > 0) {
-            body["chunk_size"] = json!(chunk_size);
+        for key in ["chunk_size", "start_frame", "stop_frame"] {
+            if let Some(value) = data[key].as_i64().filter(|v| *v >= 0 && (key != "chunk_size" || *v > 0)) {
+                body[key] = json!(value);
+            }
         }
+        if let Some(filter) = data["frame_filter"].as_str().filter(|f| !f.is_empty()) {
+            body["frame_filter"] = json!(filter);
+        }
+        let mut params = crate::data::data_params(body.as_object().ok_or_else(ApiError::internal)?)
+            .map_err(|e| ApiError::bad_request(format!("task.json has unusable data settings: {}", e.body)))?;
+        params.deleted_frames = data["deleted_frames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.as_i64().and_then(|f| i32::try_from(f).ok()))
+            .collect();
         self.record_uploads(&caller, task, files, "").await?;
-        self.start_data(&caller, task, &body.to_string(), "").await
+        self.start_data_with(&caller, task, params, "").await
     }
 
     /// Per task, last: each annotation job's document (a JSON array in job order, ids in
