@@ -5,6 +5,8 @@
 //! colours) and `SegmentationObject/<item>.png` (an instance colour each, in z order)
 //! listed in `ImageSets/Segmentation/<subset>.txt`, `labelmap.txt` (`background` first,
 //! colours of the VOC palette by position), and `JPEGImages/` when images are saved.
+//! Items without any annotation are also listed in `ImageSets/Segmentation`, `Action`
+//! and `Layout` (CVAT's labels declare no actions or parts, so nothing else is).
 //! Polygons, polylines, points, skeletons and cuboids have no place in VOC and are left
 //! out, as CVAT does.
 //!
@@ -19,7 +21,7 @@
 //!
 //! Not as CVAT: ellipses and polygons are painted by testing each pixel's centre
 //! (OpenCV's outline may differ by a pixel), shapes of one group are not merged into one
-//! instance, and `ImageSets/Action` and `Layout` are not written.
+//! instance.
 
 use crate::coco_read::rebuild_track;
 use crate::cvat_read::{finish, start, Element};
@@ -125,6 +127,8 @@ pub fn write<W: Write + Seek>(
     let frames = Frames::new(source, data);
     let mut main: BTreeMap<&str, String> = BTreeMap::new();
     let mut segmentation: BTreeMap<&str, String> = BTreeMap::new();
+    // Per subset: the items without any annotation, for the Action and Layout lists.
+    let mut bare: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     // Per subset: each item's id and the labels of its tags.
     let mut tagged: BTreeMap<&str, Vec<(&str, Vec<&str>)>> = BTreeMap::new();
     for (at, frame) in source.frames.iter().enumerate() {
@@ -140,8 +144,12 @@ pub fn write<W: Write + Seek>(
             write_annotation(&mut out, &names, source, frame, id, &annotations.shapes, !masks.is_empty())?;
             out.flush()?;
         }
-        if !masks.is_empty() || (annotations.shapes.is_empty() && annotations.tags.is_empty()) {
+        let unannotated = annotations.shapes.is_empty() && annotations.tags.is_empty();
+        if !masks.is_empty() || unannotated {
             segmentation.entry(subset).or_default().push_str(&format!("{id}\n"));
+        }
+        if unannotated && flavour == Flavour::Voc {
+            bare.entry(subset).or_default().push(id);
         }
         if !masks.is_empty() {
             let (w, h) = (frame.width, frame.height);
@@ -168,6 +176,20 @@ pub fn write<W: Write + Seek>(
     for (subset, list) in &segmentation {
         zip.start_file(format!("ImageSets/Segmentation/{subset}.txt"), stored())?;
         zip.write_all(list.as_bytes())?;
+    }
+    for (subset, ids) in &bare {
+        zip.start_file(format!("ImageSets/Action/{subset}.txt"), stored())?;
+        for id in ids {
+            writeln!(zip, "{id}")?;
+        }
+        // The layout list quotes an id with spaces (its lines may carry object numbers).
+        zip.start_file(format!("ImageSets/Layout/{subset}.txt"), stored())?;
+        for id in ids {
+            match id.split_whitespace().nth(1) {
+                Some(_) => writeln!(zip, "\"{id}\"")?,
+                None => writeln!(zip, "{id}")?,
+            }
+        }
     }
     if flavour == Flavour::Voc && data.tags.iter().any(|t| names.index(t.label_id).is_some()) {
         for (subset, items) in &tagged {

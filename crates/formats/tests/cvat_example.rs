@@ -608,6 +608,12 @@ fn pascal_voc_writes_the_reference_example_and_reads_boxes_and_masks_back() {
         "# label:color_rgb:parts:actions\nbackground:0,0,0::\ncar:128,0,0::\nroad:0,128,0::\n"
     );
     assert!(!files.contains_key("SegmentationClass/img2.png"), "no masks, no segmentation");
+    assert!(!files.keys().any(|f| f.starts_with("ImageSets/Action/")), "every item has annotations");
+    // Items without annotations are listed for Segmentation, Action and Layout too.
+    let (bare, _) = text_files(&source, &LabeledData::default());
+    for list in ["Main", "Segmentation", "Action", "Layout"] {
+        assert_eq!(bare[&format!("ImageSets/{list}/default.txt")], "img1\nimg2\n", "{list}");
+    }
     let read = read_back(ImportFormat::Voc, &bytes, &source);
     let [box_] = &read.shapes[..] else { panic!("one box: {read:?}") };
     assert_eq!(box_.points, vec![10.0, 20.0, 110.0, 70.0]);
