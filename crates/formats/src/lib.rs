@@ -6,6 +6,7 @@
 mod backup;
 mod classification;
 mod coco;
+mod coco_area;
 mod coco_read;
 mod cvat_images;
 mod cvat_read;
