@@ -320,7 +320,9 @@ fn instance(
     let masks: Vec<&FrameShape> =
         members.iter().copied().filter(|s| matches!(s.kind, ShapeType::Mask | ShapeType::Ellipse)).collect();
     let (segmentation, area, bbox, iscrowd) = if !masks.is_empty() {
-        let (counts, area, bbox) = coco_rle(&masks, width, height);
+        // The instance's polygons join its masks in the one RLE.
+        let painted: Vec<&FrameShape> = masks.iter().chain(&polygons).copied().collect();
+        let (counts, area, bbox) = coco_rle(&painted, width, height);
         (serde_json::json!({"counts": counts, "size": [height, width]}), area as f64, bbox, 1)
     } else if !polygons.is_empty() {
         let parts: Vec<Value> = polygons.iter().map(|p| serde_json::json!(p.points)).collect();
@@ -361,18 +363,26 @@ fn instance(
     })
 }
 
-/// The masks and ellipses painted into one image, as COCO's uncompressed RLE
-/// (column-major counts starting with a run of zeros), the number of pixels set, and the
-/// box `[x, y, w, h]` of those pixels.
+/// The masks and ellipses painted into one image, with the polygons of the instance
+/// rasterised as pycocotools does, as COCO's uncompressed RLE (column-major counts
+/// starting with a run of zeros), the number of pixels set, and the box `[x, y, w, h]` of
+/// those pixels.
 pub(crate) fn coco_rle(masks: &[&FrameShape], width: u32, height: u32) -> (Vec<u64>, u64, [f64; 4]) {
     let (w, h) = (width as usize, height as usize);
     let mut set = vec![false; w * h];
     let (mut left, mut top, mut right, mut bottom) = (usize::MAX, usize::MAX, 0, 0);
+    let mut paint = |x: usize, y: usize| {
+        set[y * w + x] = true;
+        (left, top, right, bottom) = (left.min(x), top.min(y), right.max(x), bottom.max(y));
+    };
     for mask in masks {
-        for (x, y) in pixels(mask, width, height) {
-            let (x, y) = (x as usize, y as usize);
-            set[y * w + x] = true;
-            (left, top, right, bottom) = (left.min(x), top.min(y), right.max(x), bottom.max(y));
+        match mask.kind {
+            ShapeType::Polygon => {
+                for (start, stop) in crate::coco_area::polygon_runs(&mask.points, width, height) {
+                    (start..stop).for_each(|at| paint(at as usize / h, at as usize % h));
+                }
+            }
+            _ => pixels(mask, width, height).into_iter().for_each(|(x, y)| paint(x as usize, y as usize)),
         }
     }
     let mut counts = Vec::new();
@@ -425,5 +435,17 @@ mod tests {
         assert_eq!(counts, vec![962, 1, 478, 2, 478, 1, 305278]);
         assert_eq!(area, 4);
         assert_eq!(bounds(&shape), [2.0, 1.0, 3.0, 2.0]);
+    }
+
+    #[test]
+    fn polygons_join_a_mask_instance_as_pycocotools_rasterises_them() {
+        let square = [10.0, 0.0, 16.0, 0.0, 16.0, 6.0, 10.0, 6.0];
+        let polygon = FrameShape { kind: ShapeType::Polygon, points: square.to_vec(), ..mask(Vec::new()) };
+        let shape = mask(vec![1.0, 4.0, 1.0, 2.0, 1.0, 4.0, 2.0]);
+        let (counts, area, bbox) = coco_rle(&[&shape, &polygon], 20, 10);
+        let polygon_area = crate::coco_area::polygons_area([&square[..]].into_iter(), 20, 10);
+        assert_eq!(area as f64, 4.0 + polygon_area);
+        assert_eq!(counts.iter().sum::<u64>(), 200);
+        assert_eq!(bbox[0], 2.0);
     }
 }

@@ -1,6 +1,6 @@
-//! The area COCO gives a polygon instance: the pixels pycocotools' polygon rasteriser
-//! (`rleFrPoly`, which CVAT's exports go through) marks on an image of the frame's size,
-//! for the union of the instance's polygons. Its rule, followed here:
+//! Polygons as COCO's pixels: what pycocotools' polygon rasteriser (`rleFrPoly`, which
+//! CVAT's exports go through) marks on an image of the frame's size, for an instance's
+//! `area` and for polygons joining a mask instance's RLE. Its rule, followed here:
 //!
 //! 1. Corners are scaled ×5 and rounded (`(int)(5·v + 0.5)`, truncating toward zero);
 //!    the outline is closed.
@@ -62,19 +62,20 @@ fn boundaries(points: &[f64], width: u32, height: u32) -> Vec<u64> {
     offsets
 }
 
+/// The runs of pixels inside `points` on a `width`×`height` frame, as column-major
+/// offset ranges (`start..stop` of `x·height + y`), in order.
+pub(crate) fn polygon_runs(points: &[f64], width: u32, height: u32) -> Vec<(u64, u64)> {
+    let mut marks = boundaries(points, width, height);
+    marks.push(u64::from(width) * u64::from(height));
+    // From an even-numbered mark to the next one is inside (a repeated mark gives an
+    // empty run, which is how a point met twice cancels).
+    marks.chunks_exact(2).map(|run| (run[0], run[1])).filter(|(a, b)| a < b).collect()
+}
+
 /// The area (in pixels) of the union of `polygons` on a `width`×`height` frame, as
 /// pycocotools counts it.
 pub(crate) fn polygons_area<'a>(polygons: impl Iterator<Item = &'a [f64]>, width: u32, height: u32) -> f64 {
-    let end = u64::from(width) * u64::from(height);
-    let mut inside: Vec<(u64, u64)> = polygons
-        .flat_map(|points| {
-            let mut marks = boundaries(points, width, height);
-            marks.push(end);
-            // From an even-numbered mark to the next one is inside (a repeated mark
-            // gives an empty run, which is how a point met twice cancels).
-            marks.chunks_exact(2).map(|run| (run[0], run[1])).filter(|(a, b)| a < b).collect::<Vec<_>>()
-        })
-        .collect();
+    let mut inside: Vec<(u64, u64)> = polygons.flat_map(|points| polygon_runs(points, width, height)).collect();
     inside.sort_unstable();
     let (mut area, mut reached) = (0u64, 0u64);
     for (start, stop) in inside {
