@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite against real dependencies (called by `make test`):
 #   1. dependencies (PostgreSQL, Redis, RabbitMQ, S3) via deploy/local/deps.sh
-#   2. unit tests of every crate
+#   2. the deployment files checked offline (deploy/check.sh), lints, unit tests of every crate
 #   3. an isolated stack of the five services: its own database, queue prefix, bucket,
 #      ports (a free block of 100 found at start, so two runs can overlap) and its own
 #      Redis (which the outage test stops and restarts)
@@ -16,6 +16,9 @@ STACK_ONLY=$([ "${1:-}" = "--stack" ] && echo 1 || echo "")
 bash deploy/local/deps.sh
 
 if [ -z "$STACK_ONLY" ]; then
+  echo "== deployment files"
+  bash deploy/check.sh
+
   echo "== formatting and lints"
   cargo fmt --all -- --check
   cargo clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Offline checks of the deployment files (run by `make test`): deploy/compose.yaml must
+# parse and resolve with the example settings (docker-compose from Debian, installed once
+# when missing), and must refuse to resolve while a secret is unset.
+set -euo pipefail
+cd "$(dirname "$0")"
+if ! command -v docker-compose >/dev/null; then
+  (apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null) ||
+    { echo "docker-compose is needed to check deploy/compose.yaml" >&2; exit 1; }
+fi
+# A clean environment: only the env file speaks (the caller may have CVAT_* set).
+compose() { env -i PATH="$PATH" HOME="${HOME:-/tmp}" docker-compose -f compose.yaml --env-file "$1" config "${@:2}"; }
+compose compose.env.example -q
+resolved=$(compose compose.env.example)
+for service in postgres redis rabbitmq s3 auth task media export gateway; do
+  grep -q "^  $service:$" <<<"$resolved" || { echo "compose.yaml: no service $service" >&2; exit 1; }
+done
+# Every secret is required: leaving one out must stop the file from resolving.
+unset_env=$(mktemp)
+trap 'rm -f "$unset_env"' EXIT
+grep -v '^CVAT_WORKER_TOKEN=' compose.env.example >"$unset_env"
+if compose "$unset_env" -q 2>/dev/null; then
+  echo "compose.yaml resolves without CVAT_WORKER_TOKEN" >&2
+  exit 1
+fi
+echo "deploy/compose.yaml: valid"
