@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Offline checks of the deployment files (run by `make test`): deploy/compose.yaml must
 # parse and resolve with the example settings (docker-compose from Debian, installed once
-# when missing), and must refuse to resolve while a secret is unset.
+# when missing), and must refuse to resolve while a secret is unset; every kustomization
+# under k8s/ must build (kubectl from Debian when there is none) into what it promises.
 set -euo pipefail
 cd "$(dirname "$0")"
 if ! command -v docker-compose >/dev/null; then
@@ -24,3 +25,26 @@ if compose "$unset_env" -q 2>/dev/null; then
   exit 1
 fi
 echo "deploy/compose.yaml: valid"
+
+if ! command -v kubectl >/dev/null; then
+  (apt-get update -qq && apt-get install -y -qq kubernetes-client >/dev/null) ||
+    { echo "kubectl is needed to check k8s/" >&2; exit 1; }
+fi
+count() { grep -c "^kind: $2$" <<<"$1" || true; }
+expect() { # built-manifests kind count what
+  [ "$(count "$1" "$2")" = "$3" ] || { echo "k8s/$4: expected $3 $2, got $(count "$1" "$2")" >&2; exit 1; }
+}
+built() { kubectl kustomize "../k8s/$1"; }
+base=$(built base)
+expect "$base" Deployment 5 base
+expect "$base" HorizontalPodAutoscaler 0 base
+expect "$(built cpu-autoscaling)" HorizontalPodAutoscaler 2 cpu-autoscaling
+dev=$(built overlays/dev)
+expect "$dev" Deployment 9 overlays/dev
+expect "$dev" Secret 3 overlays/dev
+production=$(built overlays/production)
+expect "$production" ScaledObject 2 overlays/production
+expect "$production" PodDisruptionBudget 3 overlays/production
+expect "$production" Ingress 1 overlays/production
+expect "$production" HorizontalPodAutoscaler 0 overlays/production
+echo "k8s/: base, cpu-autoscaling, overlays dev and production build"
