@@ -101,3 +101,44 @@ async fn a_worker_gives_up_once_after_the_last_attempt() {
     let mut dead = broker.consume("media.dead", "inspector", 1).await.unwrap();
     assert_eq!(next(&mut dead).await.message_id, "doomed-1");
 }
+
+/// A media worker whose broker settings can never work stops at once with a message that
+/// says why and a non-zero code (so Kubernetes shows a crash, not a worker that idles):
+/// an AMQP URL that does not parse, and a login the broker refuses. (A broker that is
+/// merely down is waited for: see the outage tests.)
+#[tokio::test]
+async fn a_worker_with_unusable_broker_settings_exits_saying_why() {
+    let bin = std::env::var("CVAT_TEST_BIN_DIR").expect("set by tests/run.sh");
+    let url = amqp_url();
+    let address = url.rsplit_once('@').map_or("127.0.0.1:5672/%2f", |(_, rest)| rest);
+    let cases = [
+        ("nonsense://broker".to_string(), "CVAT_AMQP_URL is not usable"),
+        (format!("amqp://no-such-user:wrong-password@{address}"), "the message broker refuses this worker"),
+    ];
+    for (offset, (url, reason)) in (28..).zip(cases) {
+        let mut child = std::process::Command::new(format!("{bin}/cvat-media"))
+            .env("CVAT_DEV_MODE", "1")
+            .env("CVAT_AMQP_URL", &url)
+            .env("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{}", crate::common::stack_port(offset)))
+            .env("RUST_BACKTRACE", "0")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut waited = 0;
+        while child.try_wait().unwrap().is_none() && waited < 1200 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            waited += 1;
+        }
+        let still_running = child.try_wait().unwrap().is_none();
+        if still_running {
+            child.kill().unwrap();
+        }
+        let output = child.wait_with_output().unwrap();
+        assert!(!still_running, "{url}: the worker kept running");
+        let printed = String::from_utf8_lossy(&output.stderr).to_string() + &String::from_utf8_lossy(&output.stdout);
+        assert!(!output.status.success(), "{url}: {printed}");
+        assert!(printed.contains(reason), "{url}: {printed}");
+        assert!(!printed.contains("wrong-password"), "the password is not printed: {printed}");
+    }
+}

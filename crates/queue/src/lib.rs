@@ -49,6 +49,22 @@ pub enum QueueError {
     UnknownPool(String),
 }
 
+impl QueueError {
+    /// The broker refused this login (`ACCESS_REFUSED`): wrong credentials or virtual host,
+    /// which waiting does not mend.
+    pub fn is_refused_login(&self) -> bool {
+        use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
+        matches!(self, QueueError::Broker(lapin::Error::ProtocolError(e))
+            if *e.kind() == AMQPErrorKind::Soft(AMQPSoftError::ACCESSREFUSED))
+    }
+}
+
+/// Checks that `url` is an AMQP URL the client can use, before any connection is tried:
+/// a malformed one is a configuration error (the process should stop), not an outage.
+pub fn check_url(url: &str) -> Result<(), String> {
+    url.parse::<lapin::uri::AMQPUri>().map(drop).map_err(|reason| format!("CVAT_AMQP_URL is not usable: {reason}"))
+}
+
 /// A connection to RabbitMQ for one name prefix (tests use a unique prefix each), or
 /// the same rules in memory.
 pub struct Broker {

@@ -13,7 +13,7 @@ mod video;
 use cvat_proto::queue::{job::Work, Job};
 use cvat_proto::task::task_internal_client::TaskInternalClient;
 use cvat_proto::task::TraceProbeReport;
-use cvat_queue::{Broker, Delivery};
+use cvat_queue::{Broker, Delivery, QueueError};
 use cvat_runtime::credentials::{Authorized, Outgoing};
 use cvat_runtime::telemetry::{self, current_trace_id};
 use cvat_runtime::Secret;
@@ -64,14 +64,17 @@ pub struct Worker<H> {
 }
 
 impl<H: Handler> Worker<H> {
-    /// Consumes until the process stops.
-    pub async fn run(self) {
+    /// Consumes until the process stops. A broker that is down is waited for; one that
+    /// refuses the login before this worker ever consumed is a configuration error, and
+    /// ends the run (the process exits, and Kubernetes shows the crash).
+    pub async fn run(self) -> Result<(), QueueError> {
         let tag = format!("{}-{}", self.pool, std::process::id());
         let mut backoff = Duration::from_millis(200);
+        let mut consumed = false;
         loop {
             match self.broker.consume(self.pool, &tag, self.prefetch).await {
                 Ok(mut consumer) => {
-                    backoff = Duration::from_millis(200);
+                    (backoff, consumed) = (Duration::from_millis(200), true);
                     tracing::info!(pool = self.pool, "consuming");
                     while let Some(delivery) = consumer.next().await {
                         match delivery {
@@ -84,6 +87,7 @@ impl<H: Handler> Worker<H> {
                     }
                     tracing::warn!(pool = self.pool, "broker connection lost, reconnecting");
                 }
+                Err(err) if err.is_refused_login() && !consumed => return Err(err),
                 Err(err) => tracing::warn!(error = %err, ?backoff, "cannot consume yet"),
             }
             tokio::time::sleep(backoff).await;
@@ -198,6 +202,7 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     let settings = Settings::from_env(default_health_port)?;
     let _telemetry = telemetry::init(pool, settings.otlp_endpoint.as_deref())?;
     cvat_codecs::limit_pixels(settings.max_image_pixels);
+    cvat_queue::check_url(settings.amqp_url.expose()).map_err(anyhow::Error::msg)?;
     let broker = Arc::new(Broker::new(settings.amqp_url.expose(), &settings.queue_prefix));
     let blobs = cvat_blob::from_settings(&settings).await?;
     let probe_broker = broker.clone();
@@ -221,7 +226,7 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     // One job at a time: a long job must not hold back messages another replica could take.
     let worker = Worker { pool, broker, prefetch: 1, handler };
     tokio::select! {
-        _ = worker.run() => {}
+        ended = worker.run() => ended.map_err(|err| anyhow::anyhow!("the message broker refuses this worker: {err}"))?,
         _ = cvat_runtime::shutdown_signal() => {}
     }
     Ok(())
