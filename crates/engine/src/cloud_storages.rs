@@ -144,10 +144,8 @@ impl StorageSettings {
             description,
             manifests,
         } = request;
-        let provider = provider_type.as_ref().map(cvat_models::wire_name);
-        let credentials_type = credentials_type.as_ref().map(cvat_models::wire_name);
-        if let Some(provider) = provider {
-            self.provider_type = provider;
+        if let Some(provider) = provider_type {
+            self.provider_type = cvat_models::wire_name(&provider);
         }
         if let Some(resource) = resource {
             self.resource = resource.trim().to_string();
@@ -156,7 +154,7 @@ impl StorageSettings {
             self.display_name = name;
         }
         if let Some(kind) = credentials_type {
-            self.credentials_type = kind;
+            self.credentials_type = cvat_models::wire_name(&kind);
         }
         if let Some(attributes) = attributes {
             self.specific_attributes = attributes;

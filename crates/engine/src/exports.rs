@@ -69,7 +69,7 @@ impl ExportTarget {
 
 /// Whether a source leaves out the frames marked deleted (exports) or keeps them (backups).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Deleted {
+pub(crate) enum Deleted {
     Skip,
     Keep,
 }
@@ -276,18 +276,18 @@ impl Engine {
         let (mut source, data) = match target {
             ExportTarget::Task(task) if params["backup"].as_bool() == Some(true) => {
                 // A backup keeps deleted frames: `task.json` lists them, as CVAT's does.
-                let mut source = self.task_source_of(&client, task, None, base_url, true, Deleted::Keep).await?;
+                let mut source = self.task_source(&client, task, None, base_url, true, Deleted::Keep).await?;
                 source.backup = Some(self.backup_files(&client, task, &source.labels).await?);
                 (source, LabeledData::default())
             }
             ExportTarget::Task(task) => {
-                let source = self.task_source(&client, task, None, base_url, save_images).await?;
+                let source = self.task_source(&client, task, None, base_url, save_images, Deleted::Skip).await?;
                 (source, self.document_of(&client, task, AnnotationTarget::Task(task)).await?)
             }
             ExportTarget::Job(job) => {
                 let task: i64 =
                     column(&client.query_one("SELECT task_id FROM jobs WHERE id = $1", &[&job]).await.db()?, 0)?;
-                let source = self.task_source(&client, task, Some(job), base_url, save_images).await?;
+                let source = self.task_source(&client, task, Some(job), base_url, save_images, Deleted::Skip).await?;
                 (source, self.document_of(&client, task, AnnotationTarget::Job(job)).await?)
             }
             ExportTarget::Project(project) if params["backup"].as_bool() == Some(true) => {
@@ -311,20 +311,9 @@ impl Engine {
         Ok(Box::pin(parts))
     }
 
-    /// A task (or one of its jobs) as an export or an import sees it: without its
-    /// deleted frames.
+    /// A task (or one of its jobs) as an export, an import or a backup sees it, with or
+    /// without its deleted frames.
     pub(crate) async fn task_source(
-        &self,
-        client: &impl GenericClient,
-        task: i64,
-        job: Option<i64>,
-        base_url: &str,
-        save_images: bool,
-    ) -> ApiResult<ExportSource> {
-        self.task_source_of(client, task, job, base_url, save_images, Deleted::Skip).await
-    }
-
-    async fn task_source_of(
         &self,
         client: &impl GenericClient,
         task: i64,

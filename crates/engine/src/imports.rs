@@ -191,7 +191,9 @@ impl Engine {
             _ => {}
         }
         let base_url = params["base_url"].as_str().unwrap_or_default();
-        let source = self.task_source(&client, column(&row, 0)?, column(&row, 1)?, base_url, false).await?;
+        let source = self
+            .task_source(&client, column(&row, 0)?, column(&row, 1)?, base_url, false, crate::exports::Deleted::Skip)
+            .await?;
         Ok(json!({"source": source, "format": params["format"], "parts": params["parts"], "cloud": params["cloud"]})
             .to_string())
     }

@@ -132,7 +132,7 @@ impl Engine {
             .ok_or_else(|| ApiError::bad_request("The import has no task for this subset yet"))?;
         let base_url = restore.params["base_url"].as_str().unwrap_or_default();
         let client = self.client().await?;
-        let source = self.task_source(&client, task, None, base_url, false).await?;
+        let source = self.task_source(&client, task, None, base_url, false, crate::exports::Deleted::Skip).await?;
         Ok(cvat_models::render(&source))
     }
 
