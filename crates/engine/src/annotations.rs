@@ -95,9 +95,9 @@ fn sequence(space: IdSpace) -> &'static str {
 }
 
 /// An annotation job and its frames.
-struct JobSpan {
-    id: i64,
-    range: FrameRange,
+pub(crate) struct JobSpan {
+    pub id: i64,
+    pub range: FrameRange,
 }
 
 /// What a call works on, after its permission check.
@@ -186,7 +186,7 @@ impl Engine {
     }
 
     /// The labels (and their attributes) annotations of the task may use.
-    async fn label_schema(&self, client: &impl GenericClient, task: i64) -> ApiResult<Schema> {
+    pub(crate) async fn label_schema(&self, client: &impl GenericClient, task: i64) -> ApiResult<Schema> {
         let owner = self.task_label_owner_unchecked(client, task).await?;
         let column_name = owner.column();
         let labels = client
@@ -353,7 +353,11 @@ impl Engine {
 
 /// The annotation jobs of a target in frame order: the job itself, or the task's
 /// annotation jobs (ground-truth jobs keep their own annotations).
-async fn annotation_jobs(client: &impl GenericClient, task: i64, target: AnnotationTarget) -> ApiResult<Vec<JobSpan>> {
+pub(crate) async fn annotation_jobs(
+    client: &impl GenericClient,
+    task: i64,
+    target: AnnotationTarget,
+) -> ApiResult<Vec<JobSpan>> {
     let job = match target {
         AnnotationTarget::Job(id) => Some(id),
         AnnotationTarget::Task(_) => None,
@@ -380,7 +384,7 @@ async fn annotation_jobs(client: &impl GenericClient, task: i64, target: Annotat
 pub type DocumentStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = ApiResult<Vec<u8>>> + Send>>;
 
 /// Bytes per part of a streamed document.
-const PART_BYTES: usize = 1 << 20;
+pub(crate) const PART_BYTES: usize = 1 << 20;
 
 /// Writes one job's objects as `LabeledData`, row by row, in parts of about
 /// [`PART_BYTES`].
@@ -417,7 +421,7 @@ async fn stream_job(
 }
 
 /// A stored object; with `schema`, completed with attribute defaults.
-fn read_object<T: serde::de::DeserializeOwned + ann::FillDefaults>(
+pub(crate) fn read_object<T: serde::de::DeserializeOwned + ann::FillDefaults>(
     document: &str,
     schema: Option<&Schema>,
 ) -> ApiResult<T> {
@@ -523,7 +527,7 @@ impl DocumentWriter {
 }
 
 /// The objects stored for one job, in id order per kind.
-async fn stored(client: &impl GenericClient, job: i64) -> ApiResult<LabeledData> {
+pub(crate) async fn stored(client: &impl GenericClient, job: i64) -> ApiResult<LabeledData> {
     let rows = client
         .query("SELECT kind, document FROM annotations WHERE job_id = $1 ORDER BY kind, id", &[&job])
         .await

@@ -14,16 +14,16 @@
 //! Not yet: exports to cloud storages (refused with a 400).
 
 use crate::access::Caller;
-use crate::annotations::{in_parts, AnnotationTarget, DocumentStream};
+use crate::annotations::{annotation_jobs, read_object, stored, AnnotationTarget, DocumentStream, JobSpan, PART_BYTES};
 use crate::labels::LabelOwner;
 use crate::locations::{CloudFile, Direction, Location, Owner};
 use crate::Engine;
-use cvat_annotations::LabeledData;
+use cvat_annotations::{Schema, Shape, Tag, Track, TrackedShape};
 use cvat_db::{column, DbResultExt, GenericClient};
 use cvat_error::{ApiError, ApiResult, ErrorKind};
 use cvat_formats::{
-    AttributeInfo, ExportSource, Format, FrameInfo, ImageRef, JobInfo, LabelInfo, Meta, Person, ProjectInfo,
-    SegmentInfo, TaskInfo, VideoInfo,
+    write_line, AttributeInfo, ExportSource, Format, FrameInfo, ImageRef, JobInfo, LabelInfo, Meta, ObjectKind, Person,
+    ProjectInfo, SegmentInfo, TaskInfo, VideoInfo,
 };
 use cvat_permissions::{JobScope, ProjectScope, TaskScope};
 use serde_json::json;
@@ -253,9 +253,10 @@ impl Engine {
         Ok((id, queued == 1))
     }
 
-    /// For the export worker: what the request exports, as `{"source": ExportSource,
-    /// "annotations": LabeledData}` in parts. The request is marked started; a request
-    /// that is gone or no longer open is a 404 (nothing to do).
+    /// For the export worker: what the request exports, in parts: a line
+    /// `{"source": ExportSource, "cloud": …}`, then the annotations one object per line
+    /// (`cvat_formats::write_line`) as they are read. The request is marked started; a
+    /// request that is gone or no longer open is a 404 (nothing to do).
     pub async fn export_source(&self, request_id: &str) -> ApiResult<DocumentStream> {
         let client = self.client().await?;
         let row = client
@@ -273,25 +274,25 @@ impl Engine {
         let params: serde_json::Value = column(&row, 3)?;
         let base_url = params["base_url"].as_str().unwrap_or_default();
         let save_images = params["save_images"].as_bool().unwrap_or(false);
-        let (mut source, data) = match target {
+        let (mut source, objects) = match target {
             ExportTarget::Task(task) if params["backup"].as_bool() == Some(true) => {
                 // A backup keeps deleted frames: `task.json` lists them, as CVAT's does.
                 let mut source = self.task_source(&client, task, None, base_url, true, Deleted::Keep).await?;
                 source.backup = Some(self.backup_files(&client, task, &source.labels).await?);
-                (source, LabeledData::default())
+                (source, Vec::new())
             }
             ExportTarget::Task(task) => {
                 let source = self.task_source(&client, task, None, base_url, save_images, Deleted::Skip).await?;
-                (source, self.document_of(&client, task, AnnotationTarget::Task(task)).await?)
+                (source, vec![self.exported_objects(&client, task, AnnotationTarget::Task(task), None).await?])
             }
             ExportTarget::Job(job) => {
                 let task: i64 =
                     column(&client.query_one("SELECT task_id FROM jobs WHERE id = $1", &[&job]).await.db()?, 0)?;
                 let source = self.task_source(&client, task, Some(job), base_url, save_images, Deleted::Skip).await?;
-                (source, self.document_of(&client, task, AnnotationTarget::Job(job)).await?)
+                (source, vec![self.exported_objects(&client, task, AnnotationTarget::Job(job), None).await?])
             }
             ExportTarget::Project(project) if params["backup"].as_bool() == Some(true) => {
-                (self.project_backup_source(&client, project, base_url).await?, LabeledData::default())
+                (self.project_backup_source(&client, project, base_url).await?, Vec::new())
             }
             ExportTarget::Project(project) => self.project_source(&client, project, base_url, save_images).await?,
         };
@@ -300,15 +301,33 @@ impl Engine {
             ExportTarget::Project(project) => cvat_blob::keys::project_export(project, request_id),
             _ => cvat_blob::keys::export(source.frames.first().map_or(0, |f| f.task_id), request_id),
         };
-        drop(client);
-        let head =
-            format!("{{\"source\":{},\"cloud\":{},\"annotations\":", cvat_models::render(&source), params["cloud"])
-                .into_bytes();
-        use futures_util::StreamExt;
-        let parts = futures_util::stream::once(async { Ok(head) })
-            .chain(in_parts(data))
-            .chain(futures_util::stream::once(async { Ok(b"}".to_vec()) }));
-        Ok(Box::pin(parts))
+        let head = format!("{{\"source\":{},\"cloud\":{}}}\n", cvat_models::render(&source), params["cloud"]);
+        let (sender, receiver) = tokio::sync::mpsc::channel(2);
+        tokio::spawn(async move {
+            let mut lines = Lines { buffer: head.into_bytes(), sender };
+            if let Err(err) = send_objects(&client, objects, &mut lines).await {
+                let _ = lines.sender.send(Err(err)).await;
+            }
+        });
+        Ok(Box::pin(futures_util::stream::unfold(
+            receiver,
+            |mut r| async move { r.recv().await.map(|part| (part, r)) },
+        )))
+    }
+
+    /// What an export carries of a task's (or one job's) annotations.
+    async fn exported_objects(
+        &self,
+        client: &impl GenericClient,
+        task: i64,
+        target: AnnotationTarget,
+        moved: Option<Moved>,
+    ) -> ApiResult<ExportedObjects> {
+        Ok(ExportedObjects {
+            jobs: annotation_jobs(client, task, target).await?,
+            schema: self.label_schema(client, task).await?,
+            moved,
+        })
     }
 
     /// A task (or one of its jobs) as an export, an import or a backup sees it, with or
@@ -356,7 +375,7 @@ impl Engine {
         project: i64,
         base_url: &str,
         save_images: bool,
-    ) -> ApiResult<(ExportSource, LabeledData)> {
+    ) -> ApiResult<(ExportSource, Vec<ExportedObjects>)> {
         let info = self.project_info(client, project).await?;
         let tasks: Vec<i64> = client
             .query(
@@ -371,7 +390,7 @@ impl Engine {
             .collect::<ApiResult<_>>()?;
         let mut infos = Vec::with_capacity(tasks.len());
         let mut frames = Vec::new();
-        let mut data = LabeledData::default();
+        let mut objects = Vec::with_capacity(tasks.len());
         let mut subset_ends: HashMap<String, i64> = HashMap::new();
         for task in tasks {
             let (task_info, task_data) = self.task_info(client, task, base_url).await?;
@@ -381,8 +400,8 @@ impl Engine {
             let base = frames.len() as u32;
             let placement = Placement { base, id_offset };
             frames.extend(task_frames(client, &task_info, &task_data, None, save_images, placement).await?);
-            let document = self.document_of(client, task, AnnotationTarget::Task(task)).await?;
-            append_moved(&mut data, document, base, frames.len() as u32);
+            let moved = Moved { base, end: frames.len() as u32 };
+            objects.push(self.exported_objects(client, task, AnnotationTarget::Task(task), Some(moved)).await?);
             infos.push(task_info);
         }
         rename_repeated(&mut frames);
@@ -396,7 +415,7 @@ impl Engine {
             frames,
             dumped: python_time(chrono::Utc::now()),
         };
-        Ok((source, data))
+        Ok((source, objects))
     }
 
     async fn project_info(&self, client: &impl GenericClient, project: i64) -> ApiResult<ProjectInfo> {
@@ -877,34 +896,133 @@ async fn task_frames(
         .collect()
 }
 
-/// Adds a task's document to a project's, its frames moved by `base`; a track that is
-/// still visible at the task's end (`end`, the first frame after it) stops there.
-fn append_moved(into: &mut LabeledData, mut document: LabeledData, base: u32, end: u32) {
-    document.tags.iter_mut().for_each(|t| t.frame += base);
-    for shape in &mut document.shapes {
-        shape.frame += base;
-        shape.elements.iter_mut().for_each(|e| e.frame += base);
-    }
-    for track in &mut document.tracks {
-        move_track(track, base, end);
-        track.elements.iter_mut().for_each(|e| move_track(e, base, end));
-    }
-    for interval in &mut document.intervals {
-        interval.start += base;
-        interval.stop = Some(interval.stop.map_or(end.saturating_sub(1), |stop| stop + base));
-    }
-    into.tags.append(&mut document.tags);
-    into.shapes.append(&mut document.shapes);
-    into.tracks.append(&mut document.tracks);
-    into.intervals.append(&mut document.intervals);
+/// A task's objects as an export carries them: from its annotation jobs (or one job),
+/// attribute defaults filled, and for a project moved onto the export's frames.
+struct ExportedObjects {
+    jobs: Vec<JobSpan>,
+    schema: Schema,
+    moved: Option<Moved>,
 }
 
-fn move_track(track: &mut cvat_annotations::Track, base: u32, end: u32) {
-    track.frame += base;
-    track.shapes.iter_mut().for_each(|s| s.frame += base);
-    if let Some(last) = track.shapes.last().filter(|s| !s.outside && s.frame + 1 < end).cloned() {
-        track.shapes.push(cvat_annotations::TrackedShape { frame: end, outside: true, id: None, ..last });
+/// Where a project's task lands in its export: its frames move by `base`; a track still
+/// visible at the task's end (`end`, the first frame after it) stops there.
+#[derive(Debug, Clone, Copy)]
+struct Moved {
+    base: u32,
+    end: u32,
+}
+
+impl Moved {
+    fn track(self, track: &mut Track) {
+        track.frame += self.base;
+        track.shapes.iter_mut().for_each(|s| s.frame += self.base);
+        if let Some(last) = track.shapes.last().filter(|s| !s.outside && s.frame + 1 < self.end).cloned() {
+            track.shapes.push(TrackedShape { frame: self.end, outside: true, id: None, ..last });
+        }
     }
+}
+
+/// One object on its way to the export worker.
+enum Exported {
+    Tag(Tag),
+    Shape(Shape),
+    Track(Track),
+}
+
+impl Exported {
+    fn read(kind: i16, document: &str, schema: &Schema) -> ApiResult<Self> {
+        Ok(match kind {
+            0 => Exported::Tag(read_object(document, Some(schema))?),
+            1 => Exported::Shape(read_object(document, Some(schema))?),
+            _ => Exported::Track(read_object(document, Some(schema))?),
+        })
+    }
+
+    fn move_by(&mut self, moved: Moved) {
+        match self {
+            Exported::Tag(tag) => tag.frame += moved.base,
+            Exported::Shape(shape) => {
+                shape.frame += moved.base;
+                shape.elements.iter_mut().for_each(|e| e.frame += moved.base);
+            }
+            Exported::Track(track) => {
+                moved.track(track);
+                track.elements.iter_mut().for_each(|e| moved.track(e));
+            }
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Exported::Tag(tag) => write_line(out, ObjectKind::Tag, tag.frame, tag),
+            Exported::Shape(shape) => write_line(out, ObjectKind::Shape, shape.frame, shape),
+            Exported::Track(track) => write_line(out, ObjectKind::Track, track.frame, track),
+        }
+    }
+}
+
+/// Lines sent in parts of about [`PART_BYTES`].
+struct Lines {
+    buffer: Vec<u8>,
+    sender: tokio::sync::mpsc::Sender<ApiResult<Vec<u8>>>,
+}
+
+impl Lines {
+    /// Adds an object; false once the reader has gone away.
+    async fn push(&mut self, mut object: Exported, moved: Option<Moved>) -> bool {
+        if let Some(moved) = moved {
+            object.move_by(moved);
+        }
+        object.write(&mut self.buffer);
+        self.buffer.len() < PART_BYTES || self.sender.send(Ok(std::mem::take(&mut self.buffer))).await.is_ok()
+    }
+}
+
+/// Sends the objects (tags, shapes and tracks: the formats have no intervals) task by
+/// task. The jobs of a task that share no frames stream from PostgreSQL row by row, so
+/// neither side holds more than a part; jobs that share frames are joined whole first,
+/// as a task's read joins them (the join compares their objects).
+async fn send_objects(client: &impl GenericClient, tasks: Vec<ExportedObjects>, lines: &mut Lines) -> ApiResult<()> {
+    use futures_util::StreamExt;
+    for task in tasks {
+        let overlapping = task.jobs.windows(2).any(|pair| pair[1].range.start <= pair[0].range.stop);
+        if overlapping {
+            let mut documents = Vec::with_capacity(task.jobs.len());
+            for job in &task.jobs {
+                documents.push((job.range, stored(client, job.id).await?));
+            }
+            let mut data = cvat_annotations::merge(documents);
+            cvat_annotations::fill_defaults(&mut data, &task.schema);
+            let objects = (data.tags.into_iter().map(Exported::Tag))
+                .chain(data.shapes.into_iter().map(Exported::Shape))
+                .chain(data.tracks.into_iter().map(Exported::Track));
+            for object in objects {
+                if !lines.push(object, task.moved).await {
+                    return Ok(());
+                }
+            }
+            continue;
+        }
+        for job in &task.jobs {
+            let rows = client
+                .query_raw(
+                    "SELECT kind, document FROM annotations WHERE job_id = $1 AND kind < 3 ORDER BY kind, id",
+                    [job.id],
+                )
+                .await
+                .db()?;
+            futures_util::pin_mut!(rows);
+            while let Some(row) = rows.next().await {
+                let row = row.db()?;
+                let object = Exported::read(column(&row, 0)?, column(&row, 1)?, &task.schema)?;
+                if !lines.push(object, task.moved).await {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    let _ = lines.sender.send(Ok(std::mem::take(&mut lines.buffer))).await;
+    Ok(())
 }
 
 /// A name used again within a subset becomes `name_1.ext`, `name_2.ext`, … as in CVAT.

@@ -6,6 +6,7 @@
 //! Import reads `labels.json`, or without it the label folders.
 
 use crate::darknet::subset_name;
+use crate::document::Annotations;
 use crate::frames::per_frame;
 use crate::import::{required_text, ImportError, Names as Frames};
 use crate::source::ExportSource;
@@ -20,7 +21,7 @@ const NO_LABEL: &str = "no_label";
 /// Writes the `labels.json` files and answers where each frame's image goes.
 pub fn write<W: Write + Seek>(
     source: &ExportSource,
-    data: &LabeledData,
+    data: &Annotations,
     zip: &mut zip::ZipWriter<W>,
 ) -> Result<Vec<Vec<String>>, FormatError> {
     let names = Names::new(&source.labels);
@@ -28,6 +29,7 @@ pub fn write<W: Write + Seek>(
     let mut taken: HashSet<String> = HashSet::new();
     let mut places = Vec::with_capacity(source.frames.len());
     for (frame, annotations) in source.frames.iter().zip(per_frame(source, data)) {
+        let annotations = annotations?;
         let subset = subset_name(&frame.subset);
         let mut labels: Vec<&str> = Vec::new();
         for tag in &annotations.tags {

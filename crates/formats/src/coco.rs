@@ -134,7 +134,7 @@ pub fn write(source: &ExportSource, frames: &Frames, subset: &str, task: Task, m
     out.write_all(b"],\"annotations\":[")?;
     let mut next_id = 1;
     for (i, frame) in in_subset() {
-        let annotations = frames.at(i);
+        let annotations = frames.at(i)?;
         for members in instances(&annotations.shapes, task) {
             let made = match task {
                 Task::Instances => instance(&names, &members, frame.width, frame.height, i + 1, next_id),

@@ -2,18 +2,20 @@
 //! project's meta and one `<image>` per exported frame (in a project with its subset and
 //! task); tracks appear as plain shapes on every frame where they are visible.
 
+use crate::document::Annotations;
 use crate::frames::{per_frame, FrameShape};
 use crate::source::{ExportSource, LabelInfo, Meta, Person, TaskInfo, VideoInfo};
 use crate::xml::Xml;
 use crate::{source_name, Names};
-use cvat_annotations::{AttributeVal, LabeledData, ShapeType};
+use cvat_annotations::{AttributeVal, ShapeType};
 use std::io::{self, Write};
 
-pub fn write(source: &ExportSource, data: &LabeledData, out: impl Write) -> io::Result<()> {
+pub fn write(source: &ExportSource, data: &Annotations, out: impl Write) -> io::Result<()> {
     let names = Names::new(&source.labels);
     let mut xml = Xml::new(out)?;
     write_head(&mut xml, source)?;
     for (frame, annotations) in source.frames.iter().zip(per_frame(source, data)) {
+        let annotations = annotations?;
         let id = frame.id.to_string();
         let (width, height, task_id) = (frame.width.to_string(), frame.height.to_string(), frame.task_id.to_string());
         let mut attributes = vec![("id", id.as_str()), ("name", frame.name.as_str())];

@@ -4,30 +4,32 @@
 //! frame is the last one). Tags are not written: the format has no place for them.
 
 use crate::cvat_images::{flag, geometry, point_list, write_head, write_values};
+use crate::document::Annotations;
 use crate::frames::{from_shape, track_frames, FrameShape};
 use crate::source::ExportSource;
 use crate::xml::Xml;
 use crate::{source_name, Names};
-use cvat_annotations::{LabeledData, ShapeType, Source};
+use cvat_annotations::{ShapeType, Source};
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-pub fn write(source: &ExportSource, data: &LabeledData, out: impl Write) -> io::Result<()> {
+pub fn write(source: &ExportSource, data: &Annotations, out: impl Write) -> io::Result<()> {
     let names = Names::new(&source.labels);
     let index: HashMap<u32, usize> = source.frames.iter().enumerate().map(|(i, f)| (f.frame, i)).collect();
     let mut xml = Xml::new(out)?;
     write_head(&mut xml, source)?;
     let mut id = 0;
-    for (number, track) in data.tracks.iter().enumerate() {
+    for (number, track) in data.tracks().iter().enumerate() {
         let shapes = track_frames(source, track, number);
         let header = TrackHeader { label_id: track.label_id, source: track.source, group: track.group.unwrap_or(0) };
         write_track(&mut xml, &names, source, id, &header, &shapes)?;
         id += 1;
     }
-    for shape in &data.shapes {
+    for shape in data.shapes() {
+        let shape = shape?;
         let Some(&at) = index.get(&shape.frame) else { continue };
         let header = TrackHeader { label_id: shape.label_id, source: shape.source, group: shape.group.unwrap_or(0) };
-        write_track(&mut xml, &names, source, id, &header, &shape_as_track(source, at, from_shape(shape)))?;
+        write_track(&mut xml, &names, source, id, &header, &shape_as_track(source, at, from_shape(&shape)))?;
         id += 1;
     }
     xml.close("annotations")?;

@@ -7,10 +7,11 @@
 //! Python's `json.dump` separators. The importer is `datumaro_read`.
 
 use crate::coco::{coco_rle, edges};
+use crate::document::Annotations;
 use crate::frames::{FrameAnnotations, FrameShape, Frames};
 use crate::source::ExportSource;
 use crate::{item_id, stored, FormatError, Names};
-use cvat_annotations::{LabeledData, ShapeType};
+use cvat_annotations::ShapeType;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::io::{self, Seek, Write};
@@ -203,7 +204,7 @@ fn skeleton_points(source: &ExportSource, names: &Names, shape: &FrameShape) -> 
 
 pub fn write<W: Write + Seek>(
     source: &ExportSource,
-    data: &LabeledData,
+    data: &Annotations,
     zip: &mut zip::ZipWriter<W>,
 ) -> Result<(), FormatError> {
     let names = Names::new(&source.labels);
@@ -258,7 +259,7 @@ pub fn write<W: Write + Seek>(
             }
             let item = json!({
                 "id": item_id(&frame.name),
-                "annotations": self::annotations(source, &names, &frames.at(at), frame.width, frame.height),
+                "annotations": self::annotations(source, &names, &frames.at(at)?, frame.width, frame.height),
                 "attr": {"frame": frame.id},
                 "image": {"path": frame.name, "size": [frame.height, frame.width]},
             });

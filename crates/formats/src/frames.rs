@@ -2,9 +2,10 @@
 //! each exported frame (tracks interpolated to every frame on which they are visible,
 //! §2.6) and its tags.
 
+use crate::document::Annotations;
 use crate::source::ExportSource;
-use cvat_annotations::{shape_at, AttributeVal, LabeledData, Shape, ShapeType, Source, Tag, Track};
-use std::collections::HashMap;
+use cvat_annotations::{shape_at, AttributeVal, Shape, ShapeType, Source, Tag, Track};
+use std::io;
 
 /// A shape on one frame, from a shape or from a track.
 #[derive(Debug, Clone)]
@@ -28,62 +29,53 @@ pub struct FrameShape {
 
 /// What one exported frame shows.
 #[derive(Debug, Default)]
-pub struct FrameAnnotations<'a> {
+pub struct FrameAnnotations {
     pub shapes: Vec<FrameShape>,
-    pub tags: Vec<&'a Tag>,
+    pub tags: Vec<Tag>,
 }
 
-/// A document frame by frame: where each exported frame's shapes, track spans and tags
-/// are, so that a frame's annotations are made when it is written and dropped after
-/// (memory holds one frame's copies, not the whole export's).
+/// A document frame by frame: a frame's shapes and tags are read from the spool and
+/// its tracks interpolated when it is written, and dropped after (memory holds one
+/// frame's objects, not the whole export's).
 pub struct Frames<'a> {
     source: &'a ExportSource,
-    data: &'a LabeledData,
-    /// Per frame of `source.frames`: indices into the document's shapes, tracks, tags.
-    shapes: Vec<Vec<u32>>,
+    annotations: &'a Annotations,
+    /// Per frame of `source.frames`: the tracks visible on it, by index.
     tracks: Vec<Vec<u32>>,
-    tags: Vec<Vec<u32>>,
 }
 
 impl<'a> Frames<'a> {
-    pub fn new(source: &'a ExportSource, data: &'a LabeledData) -> Self {
-        let index: HashMap<u32, usize> = source.frames.iter().enumerate().map(|(i, f)| (f.frame, i)).collect();
-        let empty = || vec![Vec::new(); source.frames.len()];
-        let (mut shapes, mut tracks, mut tags) = (empty(), empty(), empty());
-        for (i, shape) in data.shapes.iter().enumerate() {
-            if let Some(&at) = index.get(&shape.frame) {
-                shapes[at].push(i as u32);
-            }
-        }
-        for (i, track) in data.tracks.iter().enumerate() {
+    pub fn new(source: &'a ExportSource, annotations: &'a Annotations) -> Self {
+        let mut tracks = vec![Vec::new(); source.frames.len()];
+        for (i, track) in annotations.tracks().iter().enumerate() {
             for at in track_span(source, track) {
                 tracks[at].push(i as u32);
             }
         }
-        for (i, tag) in data.tags.iter().enumerate() {
-            if let Some(&at) = index.get(&tag.frame) {
-                tags[at].push(i as u32);
-            }
-        }
-        Self { source, data, shapes, tracks, tags }
+        Self { source, annotations, tracks }
     }
 
     /// What frame `at` of `source.frames` shows: its shapes, the tracks visible on it, its
     /// tags.
-    pub fn at(&self, at: usize) -> FrameAnnotations<'a> {
+    pub fn at(&self, at: usize) -> io::Result<FrameAnnotations> {
         let frame = self.source.frames[at].frame;
-        let mut shapes: Vec<FrameShape> =
-            self.shapes[at].iter().map(|&i| from_shape(&self.data.shapes[i as usize])).collect();
-        shapes.extend(self.tracks[at].iter().filter_map(|&i| {
-            track_shape(&self.data.tracks[i as usize], frame, i as usize).filter(|shape| !shape.outside)
-        }));
-        FrameAnnotations { shapes, tags: self.tags[at].iter().map(|&i| &self.data.tags[i as usize]).collect() }
+        let mut shapes: Vec<FrameShape> = self.annotations.shapes_on(frame)?.iter().map(from_shape).collect();
+        let tracks = self.annotations.tracks();
+        shapes.extend(
+            self.tracks[at]
+                .iter()
+                .filter_map(|&i| track_shape(&tracks[i as usize], frame, i as usize).filter(|shape| !shape.outside)),
+        );
+        Ok(FrameAnnotations { shapes, tags: self.annotations.tags_on(frame)? })
     }
 }
 
 /// One entry per frame of `source.frames`, in the same order, made as it is taken.
-pub fn per_frame<'a>(source: &'a ExportSource, data: &'a LabeledData) -> impl Iterator<Item = FrameAnnotations<'a>> {
-    let frames = Frames::new(source, data);
+pub fn per_frame<'a>(
+    source: &'a ExportSource,
+    annotations: &'a Annotations,
+) -> impl Iterator<Item = io::Result<FrameAnnotations>> + 'a {
+    let frames = Frames::new(source, annotations);
     (0..source.frames.len()).map(move |at| frames.at(at))
 }
 

@@ -14,6 +14,7 @@ mod cvat_video;
 mod darknet;
 mod datumaro;
 mod datumaro_read;
+mod document;
 mod frames;
 mod import;
 mod raster;
@@ -24,6 +25,7 @@ mod xml;
 mod yolo;
 
 pub use backup::documents_with_ids;
+pub use document::{write_line, Annotations, ObjectKind, Spool};
 pub use frames::{per_frame, FrameAnnotations, FrameShape, Frames};
 pub use import::{dataset_subsets, read_annotations, read_subset, DatasetSubset, ImportError, ImportFormat};
 pub use source::{
@@ -32,7 +34,7 @@ pub use source::{
 };
 pub use ultralytics::Task as UltralyticsTask;
 
-use cvat_annotations::{AttributeVal, LabeledData, Source};
+use cvat_annotations::{AttributeVal, Source};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::io::{Seek, Write};
@@ -116,7 +118,7 @@ pub type ImagePlaces = Vec<Vec<String>>;
 /// and answers where the images go (writing them is the caller's: see [`write_image`]).
 pub fn write_annotations<W: Write + Seek>(
     source: &ExportSource,
-    data: &LabeledData,
+    data: &Annotations,
     zip: &mut zip::ZipWriter<W>,
 ) -> Result<ImagePlaces, FormatError> {
     let format = Format::exporter(&source.format);

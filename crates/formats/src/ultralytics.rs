@@ -17,6 +17,7 @@
 
 use crate::coco_read::rebuild_track;
 use crate::darknet::{box_line, box_shape, new_shape, subset_name};
+use crate::document::Annotations;
 use crate::frames::{per_frame, FrameShape};
 use crate::import::{required_text, ImportError, Names as Frames};
 use crate::source::{points_by_skeleton, ExportSource, FrameInfo, LabelInfo};
@@ -148,7 +149,7 @@ pub(crate) fn rotated_corners(points: &[f64], rotation: f64) -> Option<[(f64, f6
 
 pub fn write<W: Write + Seek>(
     source: &ExportSource,
-    data: &LabeledData,
+    data: &Annotations,
     zip: &mut zip::ZipWriter<W>,
     task: Task,
 ) -> Result<(), FormatError> {
@@ -163,6 +164,7 @@ pub fn write<W: Write + Seek>(
     let writer = LineWriter { task, classes, points, max_points };
     let mut lists: BTreeMap<&str, String> = BTreeMap::new();
     for (frame, annotations) in source.frames.iter().zip(per_frame(source, data)) {
+        let annotations = annotations?;
         let subset = subset_name(&frame.subset);
         lists.entry(subset).or_default().push_str(&format!("data/images/{subset}/{}\n", frame.name));
         let lines: String = annotations.shapes.iter().filter_map(|s| writer.line(s, frame)).map(|l| l + "\n").collect();

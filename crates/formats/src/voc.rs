@@ -26,6 +26,7 @@
 use crate::coco_read::rebuild_track;
 use crate::cvat_read::{finish, start, Element};
 use crate::darknet::new_shape;
+use crate::document::Annotations;
 use crate::frames::{FrameShape, Frames};
 use crate::import::{member_text, required_text, ImportError, Names as ImportNames};
 use crate::raster::pixels;
@@ -111,7 +112,7 @@ fn write_png(
 
 pub fn write<W: Write + Seek>(
     source: &ExportSource,
-    data: &LabeledData,
+    data: &Annotations,
     zip: &mut zip::ZipWriter<W>,
     flavour: Flavour,
 ) -> Result<(), FormatError> {
@@ -131,8 +132,9 @@ pub fn write<W: Write + Seek>(
     let mut bare: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     // Per subset: each item's id and the labels of its tags.
     let mut tagged: BTreeMap<&str, Vec<(&str, Vec<&str>)>> = BTreeMap::new();
+    let mut any_tags = false;
     for (at, frame) in source.frames.iter().enumerate() {
-        let annotations = frames.at(at);
+        let annotations = frames.at(at)?;
         let id = item_id(&frame.name);
         let subset = frame.subset.as_str();
         let mut masks: Vec<&FrameShape> = annotations.shapes.iter().filter(|s| painted(s.kind)).collect();
@@ -166,6 +168,7 @@ pub fn write<W: Write + Seek>(
             write_png(zip, &format!("SegmentationClass/{id}.png"), w, h, &classes)?;
             write_png(zip, &format!("SegmentationObject/{id}.png"), w, h, &objects)?;
         }
+        any_tags |= annotations.tags.iter().any(|t| names.index(t.label_id).is_some());
         let labels: Vec<&str> = annotations.tags.iter().map(|t| names.label(t.label_id)).collect();
         tagged.entry(subset).or_default().push((id, labels));
     }
@@ -191,7 +194,7 @@ pub fn write<W: Write + Seek>(
             }
         }
     }
-    if flavour == Flavour::Voc && data.tags.iter().any(|t| names.index(t.label_id).is_some()) {
+    if flavour == Flavour::Voc && any_tags {
         for (subset, items) in &tagged {
             for label in source.labels.iter().filter(|l| l.parent.is_none()) {
                 zip.start_file(format!("ImageSets/Main/{}_{subset}.txt", label.name), stored())?;

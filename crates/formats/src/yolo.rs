@@ -5,6 +5,7 @@
 //! written as boxes on the frames where they are visible, and come back as shapes.
 
 use crate::darknet::{box_line, box_shape, class_numbers, subset_name};
+use crate::document::Annotations;
 use crate::frames::per_frame;
 use crate::import::{required_text, ImportError, Names as Frames};
 use crate::source::{ExportSource, FrameInfo};
@@ -20,7 +21,7 @@ pub fn image_path(frame: &FrameInfo, name: &str) -> String {
 
 pub fn write<W: Write + Seek>(
     source: &ExportSource,
-    data: &LabeledData,
+    data: &Annotations,
     zip: &mut zip::ZipWriter<W>,
 ) -> Result<(), FormatError> {
     let names = Names::new(&source.labels);
@@ -28,6 +29,7 @@ pub fn write<W: Write + Seek>(
     let mut subsets: Vec<&str> = Vec::new();
     let mut lists: HashMap<&str, String> = HashMap::new();
     for (frame, annotations) in source.frames.iter().zip(per_frame(source, data)) {
+        let annotations = annotations?;
         let subset = subset_name(&frame.subset);
         if !subsets.contains(&subset) {
             subsets.push(subset);

@@ -184,7 +184,7 @@ fn document() -> LabeledData {
 /// The archive the writer makes for `source`, as (name, bytes) pairs.
 fn archive(source: &ExportSource) -> Vec<(String, Vec<u8>)> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    cvat_formats::write_annotations(source, &document(), &mut zip).unwrap();
+    cvat_formats::write_annotations(source, &annotations(&document()), &mut zip).unwrap();
     let bytes = zip.finish().unwrap().into_inner();
     let mut read = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     (0..read.len())
@@ -251,7 +251,7 @@ fn yolo_writes_the_reference_example_and_reads_its_boxes_back() {
     assert_eq!(files["obj_train_data/img2.txt"], "");
 
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    cvat_formats::write_annotations(&source, &document(), &mut zip).unwrap();
+    cvat_formats::write_annotations(&source, &annotations(&document()), &mut zip).unwrap();
     let bytes = zip.finish().unwrap().into_inner();
     let read = read_back(ImportFormat::Yolo, &bytes, &source);
     let [box_] = &read.shapes[..] else { panic!("one box: {read:?}") };
@@ -272,7 +272,7 @@ fn ultralytics_detection_writes_the_reference_layout_and_reads_it_back() {
     assert!(!files.contains_key("labels/train/img2.txt"), "no file for an item without boxes");
 
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    cvat_formats::write_annotations(&source, &document(), &mut zip).unwrap();
+    cvat_formats::write_annotations(&source, &annotations(&document()), &mut zip).unwrap();
     let read =
         read_back(ImportFormat::Ultralytics(UltralyticsTask::Detection), &zip.finish().unwrap().into_inner(), &source);
     let [box_] = &read.shapes[..] else { panic!("one box: {read:?}") };
@@ -378,7 +378,7 @@ fn cvat_for_video_writes_interpolated_frames_and_outside_keyframes() {
     let plain = box_at(1, 50.0);
     let data = LabeledData { shapes: vec![plain.clone()], tracks: vec![track.clone()], ..Default::default() };
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    cvat_formats::write_annotations(&source, &data, &mut zip).unwrap();
+    cvat_formats::write_annotations(&source, &annotations(&data), &mut zip).unwrap();
     let bytes = zip.finish().unwrap().into_inner();
     let mut xml = String::new();
     zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap().by_index(0).unwrap().read_to_string(&mut xml).unwrap();
@@ -413,7 +413,7 @@ fn cvat_for_video_writes_interpolated_frames_and_outside_keyframes() {
 /// The archive of `source` for `data`, as (name → text).
 fn text_files(source: &ExportSource, data: &LabeledData) -> (std::collections::HashMap<String, String>, Vec<u8>) {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    cvat_formats::write_annotations(source, data, &mut zip).unwrap();
+    cvat_formats::write_annotations(source, &annotations(data), &mut zip).unwrap();
     let bytes = zip.finish().unwrap().into_inner();
     let mut read = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
     let files = (0..read.len())
@@ -518,7 +518,7 @@ fn ultralytics_classification_lists_tags_per_item_and_reads_them_back() {
         attributes: Vec::new(),
     });
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let places = cvat_formats::write_annotations(&source, &data, &mut zip).unwrap();
+    let places = cvat_formats::write_annotations(&source, &annotations(&data), &mut zip).unwrap();
     assert_eq!(places, [vec!["train/car/img1.jpg".to_string()], vec!["train/no_label/img2.jpg".to_string()]]);
     let bytes = zip.finish().unwrap().into_inner();
     let mut json = String::new();
@@ -620,7 +620,7 @@ fn pascal_voc_writes_the_reference_example_and_reads_boxes_and_masks_back() {
     assert_eq!(box_.attributes, vec![AttributeVal { spec_id: 11, value: "red".into() }]);
 
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    cvat_formats::write_annotations(&source, &data, &mut zip).unwrap();
+    cvat_formats::write_annotations(&source, &annotations(&data), &mut zip).unwrap();
     let bytes = zip.finish().unwrap().into_inner();
     let read = read_back(ImportFormat::Voc, &bytes, &source);
     let masks: Vec<&Shape> = read.shapes.iter().filter(|s| s.kind == ShapeType::Mask).collect();
@@ -647,4 +647,9 @@ fn segmentation_mask_paints_every_shape_with_an_area_and_reads_masks_back() {
     let box_mask = &read.shapes[0].points;
     let set: f64 = box_mask[..box_mask.len() - 4].iter().skip(1).step_by(2).sum();
     assert_eq!(set, 101.0 * 51.0, "the box's pixels, outline included");
+}
+
+/// A document as the export worker holds it.
+fn annotations(data: &LabeledData) -> cvat_formats::Annotations {
+    cvat_formats::Annotations::from_data(data).unwrap()
 }

@@ -1,33 +1,32 @@
 //! The export pool's work: an export request's archive, written as the format lays it
-//! out and stored in the object store. The task service says what to export (source and
-//! annotations); the document is spooled to a temporary file, the archive is written to
-//! another one on a blocking thread, and uploaded in a streamed (multipart) write.
+//! out and stored in the object store. The task service says what to export (a line of
+//! source, then the annotations one object per line); the answer is spooled to a
+//! temporary file and indexed there (`cvat_formats::Annotations`: tracks in memory,
+//! tags and shapes read back a frame at a time), the archive is written to another file
+//! on a blocking thread, and uploaded in a streamed (multipart) write.
 //!
 //! With `save_images`, the original images are copied from their chunks one at a time.
-//!
-//! Not yet: reading the document object by object (it is parsed whole, so memory grows
-//! with the number of objects).
 
 use crate::import::CloudFile;
 use crate::media::Failure;
 use crate::media::LocalFile;
 use crate::TaskApi;
 use cvat_blob::{BlobError, BlobStore, ByteStream};
-use cvat_formats::ExportSource;
+use cvat_formats::{Annotations, ExportSource};
 use cvat_proto::queue::ExportDataset;
 use cvat_proto::task::{DataFailure, ExportDone, RequestRef};
 use futures_util::StreamExt;
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::sync::Arc;
 use tokio::io::AsyncReadExt;
 
+/// The first line of the task service's answer.
 #[derive(serde::Deserialize)]
 struct Export {
     source: ExportSource,
     /// Where the archive goes instead of this server's store.
     #[serde(default)]
     cloud: Option<CloudFile>,
-    annotations: cvat_annotations::LabeledData,
 }
 
 pub async fn export_dataset(
@@ -59,9 +58,14 @@ pub async fn export_dataset(
     let runtime = tokio::runtime::Handle::current();
     let store = blobs.clone();
     let key = tokio::task::spawn_blocking(move || -> anyhow::Result<(String, Option<CloudFile>)> {
-        let export: Export = serde_json::from_reader(std::io::BufReader::new(std::fs::File::open(document_path)?))?;
+        let spool = std::fs::File::open(&document_path)?;
+        let mut lines = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&document_path)?);
+        let mut head = Vec::new();
+        lines.read_until(b'\n', &mut head)?;
+        let export: Export = serde_json::from_slice(&head)?;
+        let annotations = Annotations::index(Box::new(spool), lines, head.len() as u64)?;
         let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(std::fs::File::create(archive_path)?));
-        let places = cvat_formats::write_annotations(&export.source, &export.annotations, &mut zip)?;
+        let places = cvat_formats::write_annotations(&export.source, &annotations, &mut zip)?;
         // One image at a time, read from its chunk as the archive is written.
         for (frame, paths) in export.source.frames.iter().zip(places) {
             let Some(image) = &frame.image else { continue };
