@@ -87,10 +87,12 @@ def points(n, label):
 
 
 class PeakRss:
-    """Samples the services' resident memory every 0.1 s while in use."""
+    """Samples the services' resident memory every 0.1 s while in use: the first sample
+    (what the process held before, freed heap included) and the peak."""
 
     def __init__(self):
         self.peak = {name: 0 for name in SERVICES}
+        self.start = {}
         self.running = True
         self.thread = threading.Thread(target=self.sample, daemon=True)
 
@@ -101,6 +103,7 @@ class PeakRss:
                     with open(f"/proc/{pid}/status") as status:
                         kib = next(int(l.split()[1]) for l in status if l.startswith("VmRSS"))
                     self.peak[name] = max(self.peak[name], kib)
+                    self.start.setdefault(name, kib)
                 except (OSError, StopIteration):
                     pass
             time.sleep(0.1)
@@ -115,6 +118,10 @@ class PeakRss:
 
     def of(self, *names):
         return ", ".join(f"{n} {self.peak[n] // 1024} MiB" for n in names)
+
+    def grown(self, *names):
+        """Each service's RSS before and at its peak."""
+        return ", ".join(f"{n} {self.start.get(n, 0) // 1024}\u2192{self.peak[n] // 1024} MiB" for n in names)
 
     def __str__(self):
         return self.of("gateway", "task")

@@ -132,9 +132,9 @@ def main():
             took, rss, archive = export(task, format_name)
             coco = archive if importer == "COCO 1.0" else coco
             print(f"   export {format_name:<22} {took:6.2f} s  {len(archive) / 1e6:6.1f} MB  "
-                  f"peak RSS: {rss.of('export', 'task')}")
+                  f"RSS before\u2192peak: {rss.grown('export', 'task')}")
             took, rss = import_file(task, importer, name, archive)
-            print(f"   import {importer:<22} {took:6.2f} s  peak RSS: {rss.of('export', 'task')}")
+            print(f"   import {importer:<22} {took:6.2f} s  RSS before\u2192peak: {rss.grown('export', 'task')}")
         print(f"   {datumaro_yardstick(coco)}")
 
 

@@ -475,6 +475,24 @@ def test_bad_files_fail_the_import_and_change_nothing(base_url, new_user, tmp_pa
         assert task.get_annotations().to_dict() == before
 
 
+def test_an_import_refused_after_many_objects_changes_nothing(base_url, new_user, tmp_path):
+    # The task service saves an import in batches of 10,000 objects inside one
+    # transaction: a problem in the 25,001st object leaves the task as it was.
+    boxes = b'<box label="car" xtl="1" ytl="1" xbr="2" ybr="2"/>' * 25_000
+    content = (b'<annotations><image id="0" name="frame_00.png">' + boxes +
+               b'<box label="car" xtl="1" ytl="1" xbr="2" ybr="2" rotation="400"/></image></annotations>')
+    with make_client(base_url, credentials=new_user) as client:
+        task, _ = annotated_task(client, tmp_path)
+        before = task.get_annotations().to_dict()
+        with pytest.raises(Exception, match="Ensure this value is between 0 and 360"):
+            task.import_annotations("CVAT 1.1", bad_file(tmp_path, "late.xml", content), status_check_period=0.2)
+        assert task.get_annotations().to_dict() == before
+        # Without the bad box, all of them are saved.
+        good = content.replace(b' rotation="400"', b"")
+        task.import_annotations("CVAT 1.1", bad_file(tmp_path, "good.xml", good), status_check_period=0.2)
+        assert len(task.get_annotations().shapes) == 25_001
+
+
 def test_a_plain_multipart_import_and_refusals(base_url, new_user, tmp_path):
     with make_client(base_url, credentials=new_user) as client:
         source, _ = annotated_task(client, tmp_path)

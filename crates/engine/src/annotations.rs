@@ -331,11 +331,56 @@ impl Engine {
             }
         }
         if save != AnnotationSave::Patch(Action::Delete) {
-            store(&tx, &scope, &data).await?;
+            store(&tx, &tx, &scope, &data).await?;
         }
-        record_change(&tx, caller, &job_ids, save, &data).await?;
+        record_change(&tx, caller, &job_ids, save, Counts::of(&data)).await?;
         tx.commit().await.db()?;
         Ok(in_parts(data))
+    }
+
+    /// An import's objects, as lines (`cvat_formats::write_line`) in parts, saved as the
+    /// caller's PUT (or PATCH create) in one transaction: all or nothing. Each object is
+    /// checked alone (a problem names its kind and field, not a position in a file of a
+    /// million), and they are written batch by batch, so memory holds one batch. Ids are
+    /// reserved on another connection: the reservation's lock must not be held for the
+    /// whole import.
+    pub async fn save_lines(
+        &self,
+        caller: &Caller,
+        target: AnnotationTarget,
+        save: AnnotationSave,
+        mut parts: impl futures_util::Stream<Item = ApiResult<Vec<u8>>> + Unpin,
+    ) -> ApiResult<()> {
+        use futures_util::StreamExt;
+        let mut client = self.client().await?;
+        let ids = self.client().await?;
+        let scope = self.annotation_scope(&client, caller, target, true).await?;
+        let schema = self.label_schema(&client, scope.task).await?;
+        let tx = client.transaction().await.db()?;
+        let job_ids = self.lock_for_save(&tx, caller, target, &scope).await?;
+        if save == AnnotationSave::Replace {
+            tx.execute("DELETE FROM annotations WHERE job_id = ANY($1)", &[&job_ids]).await.db()?;
+        }
+        let mut batch = Batch::default();
+        let mut rest: Vec<u8> = Vec::new();
+        while let Some(part) = parts.next().await {
+            rest.extend_from_slice(&part?);
+            let Some(end) = rest.iter().rposition(|b| *b == b'\n') else { continue };
+            for line in rest[..end].split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                batch.add(line, &schema, scope.frames)?;
+            }
+            rest.drain(..=end);
+            if batch.objects >= SAVE_BATCH {
+                batch.save(&tx, &ids, &scope).await?;
+            }
+        }
+        if !rest.is_empty() {
+            return Err(ApiError::invalid("The annotations sent end inside an object."));
+        }
+        batch.save(&tx, &ids, &scope).await?;
+        record_change(&tx, caller, &job_ids, save, batch.counts).await?;
+        tx.commit().await.db()?;
+        Ok(())
     }
 
     /// DELETE: removes every object of the job (or of the task's annotation jobs).
@@ -345,9 +390,81 @@ impl Engine {
         let tx = client.transaction().await.db()?;
         let job_ids = self.lock_for_save(&tx, caller, target, &scope).await?;
         tx.execute("DELETE FROM annotations WHERE job_id = ANY($1)", &[&job_ids]).await.db()?;
-        record_change(&tx, caller, &job_ids, AnnotationSave::Patch(Action::Delete), &LabeledData::default()).await?;
+        record_change(&tx, caller, &job_ids, AnnotationSave::Patch(Action::Delete), Counts::default()).await?;
         tx.commit().await.db()?;
         Ok(())
+    }
+}
+
+/// Objects per batch of a streamed save.
+const SAVE_BATCH: usize = 10_000;
+
+/// The objects of a streamed save not yet written, and how many went before.
+#[derive(Default)]
+struct Batch {
+    data: LabeledData,
+    objects: usize,
+    counts: Counts,
+}
+
+impl Batch {
+    /// Checks one line's object and adds it.
+    fn add(&mut self, line: &[u8], schema: &Schema, frames: FrameRange) -> ApiResult<()> {
+        let (kind, _, json) = cvat_formats::read_line(line)
+            .map_err(|e| ApiError::invalid(format!("The annotations sent are broken: {e}")))?;
+        let parse_error = |e: serde_json::Error| ApiError::invalid(format!("An object sent does not parse: {e}"));
+        let mut one = LabeledData::default();
+        match kind {
+            cvat_formats::ObjectKind::Tag => one.tags.push(serde_json::from_slice(json).map_err(parse_error)?),
+            cvat_formats::ObjectKind::Shape => one.shapes.push(serde_json::from_slice(json).map_err(parse_error)?),
+            cvat_formats::ObjectKind::Track => one.tracks.push(serde_json::from_slice(json).map_err(parse_error)?),
+        }
+        ann::validate(&mut one, schema, frames)?;
+        ann::clear_ids(&mut one);
+        self.data.tags.append(&mut one.tags);
+        self.data.shapes.append(&mut one.shapes);
+        self.data.tracks.append(&mut one.tracks);
+        self.objects += 1;
+        Ok(())
+    }
+
+    async fn save(&mut self, tx: &cvat_db::Transaction<'_>, ids: &impl GenericClient, scope: &Scope) -> ApiResult<()> {
+        let mut data = std::mem::take(&mut self.data);
+        self.objects = 0;
+        if data.is_empty() {
+            return Ok(());
+        }
+        if scope.jobs.is_empty() {
+            return Err(ApiError::invalid("The task has no data: annotations need its frames."));
+        }
+        assign_ids(ids, &mut data).await?;
+        store(tx, ids, scope, &data).await?;
+        self.counts.add(&data);
+        Ok(())
+    }
+}
+
+/// How many objects of each kind a save wrote (the change log keeps them).
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    tags: usize,
+    shapes: usize,
+    tracks: usize,
+    intervals: usize,
+}
+
+impl Counts {
+    fn of(data: &LabeledData) -> Self {
+        let mut counts = Counts::default();
+        counts.add(data);
+        counts
+    }
+
+    fn add(&mut self, data: &LabeledData) {
+        self.tags += data.tags.len();
+        self.shapes += data.shapes.len();
+        self.tracks += data.tracks.len();
+        self.intervals += data.intervals.len();
     }
 }
 
@@ -617,15 +734,21 @@ async fn assign_ids(client: &impl GenericClient, data: &mut LabeledData) -> ApiR
     Ok(())
 }
 
-/// Writes `data` into the scope's jobs: whole for a job, cut by frame range for a task.
-async fn store(client: &cvat_db::Transaction<'_>, scope: &Scope, data: &LabeledData) -> ApiResult<()> {
+/// Writes `data` into the scope's jobs: whole for a job, cut by frame range for a task
+/// (ids of keyframes made at a cut are reserved through `ids`).
+async fn store(
+    client: &cvat_db::Transaction<'_>,
+    ids: &impl GenericClient,
+    scope: &Scope,
+    data: &LabeledData,
+) -> ApiResult<()> {
     let mut parts = Vec::new();
     if scope.jobs.len() > 1 {
         for job in &scope.jobs {
             let mut part = ann::slice(data, job.range);
             // Keyframes made at the cut have no id yet; ids come before the COPY starts,
             // which holds the connection until it ends.
-            assign_ids(client, &mut part).await?;
+            assign_ids(ids, &mut part).await?;
             parts.push((job.id, part));
         }
     }
@@ -676,7 +799,7 @@ async fn record_change(
     caller: &Caller,
     jobs: &[i64],
     save: AnnotationSave,
-    data: &LabeledData,
+    counts: Counts,
 ) -> ApiResult<()> {
     let scope = match save {
         AnnotationSave::Replace | AnnotationSave::Patch(Action::Update) => "update",
@@ -684,8 +807,7 @@ async fn record_change(
         AnnotationSave::Patch(Action::Delete) => "delete",
     };
     let counts = serde_json::json!({
-        "tags": data.tags.len(), "shapes": data.shapes.len(),
-        "tracks": data.tracks.len(), "intervals": data.intervals.len(),
+        "tags": counts.tags, "shapes": counts.shapes, "tracks": counts.tracks, "intervals": counts.intervals,
     });
     client
         .execute(

@@ -198,10 +198,15 @@ impl Engine {
             .to_string())
     }
 
-    /// The worker read the file: the document replaces the target's annotations as the
-    /// user who asked. A document the task refuses (or a user who lost the right) fails
-    /// the request with the reason; only an outage is an error here (the worker retries).
-    pub async fn complete_import(&self, request_id: &str, body: Vec<u8>) -> ApiResult<()> {
+    /// The worker reads the file: its objects (lines, streamed in `parts`) replace the
+    /// target's annotations as the user who asked. A document the task refuses (or a
+    /// user who lost the right) fails the request with the reason; only an outage is an
+    /// error here (the worker retries).
+    pub async fn complete_import(
+        &self,
+        request_id: &str,
+        parts: impl futures_util::Stream<Item = ApiResult<Vec<u8>>> + Unpin,
+    ) -> ApiResult<()> {
         let row = {
             let client = self.client().await?;
             client
@@ -225,7 +230,7 @@ impl Engine {
             Some(true) => AnnotationSave::Patch(crate::AnnotationAction::Create),
             _ => AnnotationSave::Replace,
         };
-        match self.save_annotations(&caller, target, save, body).await {
+        match self.save_lines(&caller, target, save, parts).await {
             Ok(_) => {
                 let client = self.client().await?;
                 self.finish_request(&client, request_id).await

@@ -12,20 +12,13 @@
 
 use crate::coco::Task;
 use crate::darknet::new_shape;
-use crate::import::{ImportError, Names};
-use cvat_annotations::{LabeledData, Shape, ShapeType, Source, Track, TrackedShape};
+use crate::import::{ImportError, Names, Sink};
+use cvat_annotations::{Shape, ShapeType, Source, Track, TrackedShape};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
-
-#[derive(Deserialize)]
-struct Coco {
-    images: Vec<Image>,
-    #[serde(default)]
-    annotations: Vec<Annotation>,
-    categories: Vec<Category>,
-}
 
 #[derive(Deserialize)]
 struct Image {
@@ -73,19 +66,81 @@ pub(crate) fn text(value: &Value) -> String {
     }
 }
 
-pub(crate) fn read(input: impl BufRead, names: &Names, task: Task) -> Result<LabeledData, ImportError> {
-    let coco: Coco =
-        serde_json::from_reader(input).map_err(|e| ImportError::invalid(format!("Malformed COCO JSON: {e}")))?;
-    let categories: HashMap<i64, &Category> = coco.categories.iter().map(|c| (c.id, c)).collect();
-    let mut images = HashMap::new();
-    for image in &coco.images {
-        images.insert(image.id, (names.frame(&image.file_name, None)?, image));
+/// Reads a COCO file into `sink` annotation by annotation: the `annotations` list is
+/// taken an element at a time (after `images` and `categories`, where COCO files have
+/// it; a file that lists them later has its annotations held until they come). Only
+/// tracks are held to the end, to be rebuilt from their shapes.
+pub(crate) fn read(input: impl BufRead, names: &Names, task: Task, sink: &mut dyn Sink) -> Result<(), ImportError> {
+    let mut reader = Reader {
+        names,
+        task,
+        sink,
+        images: None,
+        categories: None,
+        index: None,
+        waiting: Vec::new(),
+        tracks: BTreeMap::new(),
+        failure: None,
+    };
+    let mut json = serde_json::Deserializer::from_reader(input);
+    let parsed = DeserializeSeed::deserialize(&mut reader, &mut json).and_then(|()| json.end());
+    if let Some(failure) = reader.failure.take() {
+        return Err(failure);
     }
-    let mut data = LabeledData::default();
-    let mut tracks: BTreeMap<i64, Vec<(bool, Shape)>> = BTreeMap::new();
-    for annotation in coco.annotations {
+    parsed.map_err(|e| ImportError::invalid(format!("Malformed COCO JSON: {e}")))?;
+    reader.finish()
+}
+
+/// An image's frame, width and height.
+type Frame = (u32, u32, u32);
+
+struct Reader<'a, 's> {
+    names: &'a Names<'a>,
+    task: Task,
+    sink: &'s mut dyn Sink,
+    images: Option<Vec<Image>>,
+    categories: Option<Vec<Category>>,
+    /// Frames (and sizes) by image id and categories by id, once both lists are read.
+    index: Option<(HashMap<i64, Frame>, HashMap<i64, Category>)>,
+    /// Annotations read before the lists they refer to.
+    waiting: Vec<Annotation>,
+    tracks: BTreeMap<i64, Vec<(bool, Shape)>>,
+    /// Why reading stopped, when it was not the JSON.
+    failure: Option<ImportError>,
+}
+
+impl Reader<'_, '_> {
+    /// Builds the index once both lists are there; answers whether it is.
+    fn ready(&mut self) -> Result<bool, ImportError> {
+        if self.index.is_none() && self.images.is_some() && self.categories.is_some() {
+            let mut images = HashMap::new();
+            for image in self.images.take().unwrap_or_default() {
+                images.insert(image.id, (self.names.frame(&image.file_name, None)?, image.width, image.height));
+            }
+            let categories = self.categories.take().unwrap_or_default().into_iter().map(|c| (c.id, c)).collect();
+            self.index = Some((images, categories));
+            for annotation in std::mem::take(&mut self.waiting) {
+                self.add(annotation)?;
+            }
+        }
+        Ok(self.index.is_some())
+    }
+
+    fn take(&mut self, annotation: Annotation) -> Result<(), ImportError> {
+        match self.ready()? {
+            true => self.add(annotation),
+            false => {
+                self.waiting.push(annotation);
+                Ok(())
+            }
+        }
+    }
+
+    fn add(&mut self, annotation: Annotation) -> Result<(), ImportError> {
+        let Some((images, categories)) = &self.index else { return Ok(()) };
+        let names = self.names;
         let context = |message: String| ImportError::invalid(format!("annotation {}: {message}", annotation.id));
-        let &(frame, image) =
+        let &(frame, width, height) =
             images.get(&annotation.image_id).ok_or_else(|| context(format!("no image {}", annotation.image_id)))?;
         let category = categories
             .get(&annotation.category_id)
@@ -97,12 +152,11 @@ pub(crate) fn read(input: impl BufRead, names: &Names, task: Task) -> Result<Lab
         let track = attributes.remove("track_id").and_then(|v| v.as_i64());
         let keyframe = attributes.remove("keyframe").map(|v| v.as_bool() == Some(true));
         let values = Names::values(label, attributes.iter().map(|(k, v)| (k.clone(), text(v))));
-        let mut geometries =
-            geometry(&annotation.segmentation, &annotation.bbox, image.width, image.height).map_err(context)?;
+        let mut geometries = geometry(&annotation.segmentation, &annotation.bbox, width, height).map_err(context)?;
         let mut elements = Vec::new();
-        if task == Task::Keypoints {
+        if self.task == Task::Keypoints {
             geometries.retain(|(kind, _)| *kind != ShapeType::Rectangle);
-            let Some(keypoints) = &annotation.keypoints else { continue };
+            let Some(keypoints) = &annotation.keypoints else { return Ok(()) };
             elements = skeleton_points(keypoints, category, names, frame).map_err(context)?;
             geometries.push((ShapeType::Skeleton, Vec::new()));
         }
@@ -125,15 +179,84 @@ pub(crate) fn read(input: impl BufRead, names: &Names, task: Task) -> Result<Lab
                 elements: if kind == ShapeType::Skeleton { std::mem::take(&mut elements) } else { Vec::new() },
             };
             match (track, keyframe) {
-                (Some(track), Some(keyframe)) => tracks.entry(track).or_default().push((keyframe, shape)),
-                _ => data.shapes.push(shape),
+                (Some(track), Some(keyframe)) => self.tracks.entry(track).or_default().push((keyframe, shape)),
+                _ => self.sink.shape(shape)?,
             }
         }
+        Ok(())
     }
-    for shapes in tracks.into_values() {
-        data.tracks.push(rebuild_track(shapes, names));
+
+    fn finish(mut self) -> Result<(), ImportError> {
+        for (list, present) in [("images", self.images.is_some()), ("categories", self.categories.is_some())] {
+            if !present && self.index.is_none() {
+                return Err(ImportError::invalid(format!("Malformed COCO JSON: missing field `{list}`")));
+            }
+        }
+        self.ready()?;
+        for shapes in std::mem::take(&mut self.tracks).into_values() {
+            self.sink.track(rebuild_track(shapes, self.names))?;
+        }
+        Ok(())
     }
-    Ok(data)
+}
+
+impl<'de> DeserializeSeed<'de> for &mut Reader<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for &mut Reader<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a COCO object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "images" => self.images = Some(map.next_value()?),
+                "categories" => self.categories = Some(map.next_value()?),
+                "annotations" => map.next_value_seed(EachAnnotation(&mut *self))?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `annotations` list, taken an element at a time.
+struct EachAnnotation<'r, 'a, 's>(&'r mut Reader<'a, 's>);
+
+impl<'de> DeserializeSeed<'de> for EachAnnotation<'_, '_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EachAnnotation<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of annotations")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut list: A) -> Result<(), A::Error> {
+        while let Some(annotation) = list.next_element::<Annotation>()? {
+            if let Err(failure) = self.0.take(annotation) {
+                self.0.failure = Some(failure);
+                return Err(serde::de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The points of a COCO Keypoints annotation (`x, y, v` per name of the category's

@@ -3,9 +3,9 @@
 //! for video). The file is read element by element: one `<image>` or `<track>` at a
 //! time is held as a small tree.
 
-use crate::import::{ImportError, Names};
+use crate::import::{ImportError, Names, Sink};
 use crate::source::LabelInfo;
-use cvat_annotations::{LabeledData, Shape, ShapeType, Source, Tag, Track, TrackedShape};
+use cvat_annotations::{Shape, ShapeType, Source, Tag, Track, TrackedShape};
 use quick_xml::events::{BytesStart, Event};
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -118,9 +118,13 @@ pub(crate) fn finish(
 
 /// Reads a whole file, or with `subset` only its `<image>` and `<track>` elements of that
 /// subset (elements without one are in `default`).
-pub(crate) fn read(input: impl BufRead, names: &Names, subset: Option<&str>) -> Result<LabeledData, ImportError> {
+pub(crate) fn read(
+    input: impl BufRead,
+    names: &Names,
+    subset: Option<&str>,
+    sink: &mut dyn Sink,
+) -> Result<(), ImportError> {
     let mut reader = quick_xml::Reader::from_reader(input);
-    let mut data = LabeledData::default();
     let mut buffer = Vec::new();
     let mut seen_root = false;
     loop {
@@ -136,8 +140,8 @@ pub(crate) fn read(input: impl BufRead, names: &Names, subset: Option<&str>) -> 
                     continue;
                 }
                 match element.name.as_str() {
-                    "image" => read_image(&element, names, &mut data)?,
-                    "track" => read_track(&element, names, &mut data)?,
+                    "image" => read_image(&element, names, sink)?,
+                    "track" => read_track(&element, names, sink)?,
                     _ => {}
                 }
             }
@@ -157,7 +161,7 @@ pub(crate) fn read(input: impl BufRead, names: &Names, subset: Option<&str>) -> 
     if !seen_root {
         return Err(ImportError::invalid("This is not a CVAT annotation file: it has no <annotations> element"));
     }
-    Ok(data)
+    Ok(())
 }
 
 fn source_of(element: &Element) -> Source {
@@ -225,25 +229,25 @@ fn quad(element: &Element, keys: [&str; 4]) -> Result<[f64; 4], ImportError> {
     Ok([element.number(keys[0])?, element.number(keys[1])?, element.number(keys[2])?, element.number(keys[3])?])
 }
 
-fn read_image(image: &Element, names: &Names, data: &mut LabeledData) -> Result<(), ImportError> {
+fn read_image(image: &Element, names: &Names, sink: &mut dyn Sink) -> Result<(), ImportError> {
     let frame = names.frame(image.required("name")?, image.get("id").and_then(|i| i.parse().ok()))?;
     for child in &image.children {
         if child.name == "tag" {
             let label = names.label(child.required("label")?)?;
-            data.tags.push(Tag {
+            sink.tag(Tag {
                 id: None,
                 frame,
                 label_id: label.id,
                 group: group_of(child),
                 source: source_of(child),
                 attributes: Names::values(label, child.named_values()),
-            });
+            })?;
             continue;
         }
         let Some((kind, points)) = geometry(child)? else { continue };
         let label = names.label(child.required("label")?)?;
         let elements = skeleton_points(child, label, names, frame)?;
-        data.shapes.push(Shape {
+        sink.shape(Shape {
             kind,
             occluded: child.flag("occluded"),
             outside: false,
@@ -258,7 +262,7 @@ fn read_image(image: &Element, names: &Names, data: &mut LabeledData) -> Result<
             attributes: Names::values(label, child.named_values()),
             score: None,
             elements,
-        });
+        })?;
     }
     Ok(())
 }
@@ -296,7 +300,7 @@ fn skeleton_points(shape: &Element, label: &LabelInfo, names: &Names, frame: u32
 /// are interpolated again) and its source becomes `file`, as CVAT does; a skeleton's
 /// `<points>` become one element track per sublabel. A track that starts with a mask is
 /// a plain mask shape (masks are not tracked).
-fn read_track(track: &Element, names: &Names, data: &mut LabeledData) -> Result<(), ImportError> {
+fn read_track(track: &Element, names: &Names, sink: &mut dyn Sink) -> Result<(), ImportError> {
     let label = names.label(track.required("label")?)?;
     let mut shapes = Vec::new();
     let mut immutable = Vec::new();
@@ -339,7 +343,7 @@ fn read_track(track: &Element, names: &Names, data: &mut LabeledData) -> Result<
     if first.kind == ShapeType::Mask {
         let mut attributes = first.attributes.clone();
         attributes.extend(immutable);
-        data.shapes.push(Shape {
+        sink.shape(Shape {
             kind: ShapeType::Mask,
             occluded: first.occluded,
             outside: false,
@@ -354,14 +358,14 @@ fn read_track(track: &Element, names: &Names, data: &mut LabeledData) -> Result<
             attributes,
             score: None,
             elements: Vec::new(),
-        });
+        })?;
         return Ok(());
     }
     for element in &mut elements {
         element.shapes.sort_by_key(|s| s.frame);
         element.frame = element.shapes.first().map_or(0, |s| s.frame);
     }
-    data.tracks.push(Track {
+    sink.track(Track {
         id: None,
         frame: first.frame,
         label_id: label.id,
@@ -370,7 +374,7 @@ fn read_track(track: &Element, names: &Names, data: &mut LabeledData) -> Result<
         attributes: immutable,
         shapes,
         elements,
-    });
+    })?;
     Ok(())
 }
 

@@ -20,6 +20,15 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
+    fn from_letter(letter: u8) -> Option<Self> {
+        match letter {
+            b't' => Some(ObjectKind::Tag),
+            b's' => Some(ObjectKind::Shape),
+            b'k' => Some(ObjectKind::Track),
+            _ => None,
+        }
+    }
+
     fn letter(self) -> u8 {
         match self {
             ObjectKind::Tag => b't',
@@ -114,14 +123,13 @@ impl Annotations {
             if body.is_empty() {
                 continue;
             }
-            let (kind, frame, json) = split_line(body)?;
+            let (kind, frame, json) = read_line(body)?;
             let json_at = at + (body.len() - json.len()) as u64;
             let entry = Entry { frame, length: json.len() as u32, offset: json_at };
             match kind {
-                b't' => annotations.tags.entries.push(entry),
-                b's' => annotations.shapes.entries.push(entry),
-                b'k' => annotations.tracks.push(serde_json::from_slice(json)?),
-                _ => return Err(invalid("an object of an unknown kind")),
+                ObjectKind::Tag => annotations.tags.entries.push(entry),
+                ObjectKind::Shape => annotations.shapes.entries.push(entry),
+                ObjectKind::Track => annotations.tracks.push(serde_json::from_slice(json)?),
             }
         }
         annotations.tags.sort();
@@ -168,17 +176,19 @@ impl Annotations {
     }
 }
 
-fn split_line(line: &[u8]) -> io::Result<(u8, u32, &[u8])> {
+/// One line (without its newline): the object's kind, frame and JSON.
+pub fn read_line(line: &[u8]) -> io::Result<(ObjectKind, u32, &[u8])> {
     let mut fields = line.splitn(3, |b| *b == b' ');
     let (Some([kind]), Some(frame), Some(json)) = (fields.next(), fields.next(), fields.next()) else {
         return Err(invalid("a line that is not an object"));
     };
+    let kind = ObjectKind::from_letter(*kind).ok_or_else(|| invalid("an object of an unknown kind"))?;
     let frame = std::str::from_utf8(frame).ok().and_then(|f| f.parse().ok()).ok_or_else(|| invalid("a bad frame"))?;
-    Ok((*kind, frame, json))
+    Ok((kind, frame, json))
 }
 
 fn invalid(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("the export's annotations have {what}"))
+    io::Error::new(io::ErrorKind::InvalidData, format!("the annotations sent have {what}"))
 }
 
 #[cfg(test)]

@@ -2,9 +2,10 @@
 //! finding the annotation file in an upload (a zip archive or the bare file), matching
 //! items to the task's frames and names to its labels and attributes (formats.md §2.7).
 
+use crate::document::{write_line, ObjectKind};
 use crate::source::{ExportSource, LabelInfo};
 use crate::ultralytics::Task;
-use cvat_annotations::{AttributeVal, LabeledData};
+use cvat_annotations::{AttributeVal, LabeledData, Shape, Tag, Track};
 use std::collections::HashMap;
 use std::io::{Read, Seek};
 use std::path::Path;
@@ -27,6 +28,74 @@ impl ImportError {
 impl From<zip::result::ZipError> for ImportError {
     fn from(err: zip::result::ZipError) -> Self {
         Self::invalid(format!("The archive is broken: {err}"))
+    }
+}
+
+/// Where a reader puts what it reads, object by object.
+pub trait Sink {
+    fn tag(&mut self, tag: Tag) -> Result<(), ImportError>;
+    fn shape(&mut self, shape: Shape) -> Result<(), ImportError>;
+    fn track(&mut self, track: Track) -> Result<(), ImportError>;
+
+    /// Takes every object of a document read whole.
+    fn take_all(&mut self, data: LabeledData) -> Result<(), ImportError> {
+        data.tags.into_iter().try_for_each(|t| self.tag(t))?;
+        data.shapes.into_iter().try_for_each(|s| self.shape(s))?;
+        data.tracks.into_iter().try_for_each(|t| self.track(t))
+    }
+}
+
+impl Sink for LabeledData {
+    fn tag(&mut self, tag: Tag) -> Result<(), ImportError> {
+        self.tags.push(tag);
+        Ok(())
+    }
+
+    fn shape(&mut self, shape: Shape) -> Result<(), ImportError> {
+        self.shapes.push(shape);
+        Ok(())
+    }
+
+    fn track(&mut self, track: Track) -> Result<(), ImportError> {
+        self.tracks.push(track);
+        Ok(())
+    }
+}
+
+/// Objects written out as lines ([`write_line`]) as they are read: what an import sends
+/// the task service, without holding the document.
+pub struct LineSink<W: std::io::Write> {
+    out: W,
+    line: Vec<u8>,
+}
+
+impl<W: std::io::Write> LineSink<W> {
+    pub fn new(out: W) -> Self {
+        Self { out, line: Vec::new() }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn put(&mut self, kind: ObjectKind, frame: u32, object: &impl serde::Serialize) -> Result<(), ImportError> {
+        self.line.clear();
+        write_line(&mut self.line, kind, frame, object);
+        Ok(self.out.write_all(&self.line)?)
+    }
+}
+
+impl<W: std::io::Write> Sink for LineSink<W> {
+    fn tag(&mut self, tag: Tag) -> Result<(), ImportError> {
+        self.put(ObjectKind::Tag, tag.frame, &tag)
+    }
+
+    fn shape(&mut self, shape: Shape) -> Result<(), ImportError> {
+        self.put(ObjectKind::Shape, shape.frame, &shape)
+    }
+
+    fn track(&mut self, track: Track) -> Result<(), ImportError> {
+        self.put(ObjectKind::Track, track.frame, &track)
     }
 }
 
@@ -133,10 +202,15 @@ pub(crate) fn required_text<R: Read + Seek>(
     member_text(archive, path)?.ok_or_else(|| ImportError::invalid(format!("The archive has no {path}")))
 }
 
-/// Reads the file at `path` (as uploaded) in `format` into a document for `source`'s
-/// task or job. Nothing is written anywhere: the caller saves the whole document or
-/// nothing.
-pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource) -> Result<LabeledData, ImportError> {
+/// Reads the file at `path` (as uploaded) in `format` into `sink`, object by object,
+/// for `source`'s task or job. A file that turns out bad part-way has given the sink
+/// some objects already: the caller saves all of them or nothing.
+pub fn read_annotations(
+    format: ImportFormat,
+    path: &Path,
+    source: &ExportSource,
+    sink: &mut dyn Sink,
+) -> Result<(), ImportError> {
     let mut file = std::fs::File::open(path)?;
     let mut magic = [0u8; 4];
     let is_zip = file.read(&mut magic)? == 4 && magic[..2] == *b"PK" && matches!(magic[2..], [3, 4] | [5, 6] | [7, 8]);
@@ -146,7 +220,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         let reader = std::io::BufReader::new(file);
         return match format {
             ImportFormat::Cvat | ImportFormat::Coco | ImportFormat::CocoKeypoints | ImportFormat::Datumaro => {
-                read_document(format, reader, &names, None)
+                read_document(format, reader, &names, None, sink)
             }
             ImportFormat::Voc
             | ImportFormat::SegmentationMask
@@ -158,14 +232,19 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         };
     }
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))?;
-    match format {
-        ImportFormat::Yolo => return crate::yolo::read(&mut archive, &names),
+    // These formats' readers make the whole document (their files are per item, or
+    // their tracks are rebuilt across files).
+    let whole = match format {
+        ImportFormat::Yolo => Some(crate::yolo::read(&mut archive, &names)?),
         ImportFormat::Voc | ImportFormat::SegmentationMask => {
-            return crate::voc::read(&mut archive, &names, &source.labels)
+            Some(crate::voc::read(&mut archive, &names, &source.labels)?)
         }
-        ImportFormat::Ultralytics(task) => return crate::ultralytics::read(&mut archive, &names, task),
-        ImportFormat::UltralyticsClassification => return crate::classification::read(&mut archive, &names),
-        ImportFormat::Cvat | ImportFormat::Coco | ImportFormat::CocoKeypoints | ImportFormat::Datumaro => {}
+        ImportFormat::Ultralytics(task) => Some(crate::ultralytics::read(&mut archive, &names, task)?),
+        ImportFormat::UltralyticsClassification => Some(crate::classification::read(&mut archive, &names)?),
+        ImportFormat::Cvat | ImportFormat::Coco | ImportFormat::CocoKeypoints | ImportFormat::Datumaro => None,
+    };
+    if let Some(data) = whole {
+        return sink.take_all(data);
     }
     let prefix = annotation_prefix(format);
     let wanted = |name: &str| match format {
@@ -185,7 +264,7 @@ pub fn read_annotations(format: ImportFormat, path: &Path, source: &ExportSource
         };
         return Err(ImportError::invalid(format!("The archive has no {expected} for {}", format.name())));
     }
-    read_members(&mut archive, &members, format, &names, None)
+    read_members(&mut archive, &members, format, &names, None, sink)
 }
 
 /// One subset of a dataset imported into a project: its name and its images (archive
@@ -267,7 +346,9 @@ pub fn read_subset(
         ImportFormat::Cvat => archive.file_names().filter(|n| n.ends_with(".xml")).map(str::to_string).collect(),
         _ => vec![format!("annotations/{}{subset}.json", annotation_prefix(format))],
     };
-    read_members(&mut archive, &members, format, &names, Some(subset))
+    let mut data = LabeledData::default();
+    read_members(&mut archive, &members, format, &names, Some(subset), &mut data)?;
+    Ok(data)
 }
 
 fn open_dataset(path: &Path) -> Result<zip::ZipArchive<std::io::BufReader<std::fs::File>>, ImportError> {
@@ -292,20 +373,17 @@ fn read_members<R: Read + Seek>(
     format: ImportFormat,
     names: &Names,
     subset: Option<&str>,
-) -> Result<LabeledData, ImportError> {
-    let mut data = LabeledData::default();
+    sink: &mut dyn Sink,
+) -> Result<(), ImportError> {
     for member in members {
         let entry = archive.by_name(member)?;
         let reader = std::io::BufReader::new(entry.take(MAX_MEMBER_BYTES));
-        let part = read_document(format, reader, names, subset).map_err(|err| match err {
+        read_document(format, reader, names, subset, sink).map_err(|err| match err {
             ImportError::Invalid(message) => ImportError::invalid(format!("{member}: {message}")),
             other => other,
         })?;
-        data.tags.extend(part.tags);
-        data.shapes.extend(part.shapes);
-        data.tracks.extend(part.tracks);
     }
-    Ok(data)
+    Ok(())
 }
 
 /// One annotation file of a format whose annotations are a single document.
@@ -314,12 +392,13 @@ fn read_document(
     reader: impl std::io::BufRead,
     names: &Names,
     subset: Option<&str>,
-) -> Result<LabeledData, ImportError> {
+    sink: &mut dyn Sink,
+) -> Result<(), ImportError> {
     match format {
-        ImportFormat::Cvat => crate::cvat_read::read(reader, names, subset),
-        ImportFormat::CocoKeypoints => crate::coco_read::read(reader, names, crate::coco::Task::Keypoints),
-        ImportFormat::Datumaro => crate::datumaro_read::read(reader, names),
-        _ => crate::coco_read::read(reader, names, crate::coco::Task::Instances),
+        ImportFormat::Cvat => crate::cvat_read::read(reader, names, subset, sink),
+        ImportFormat::CocoKeypoints => crate::coco_read::read(reader, names, crate::coco::Task::Keypoints, sink),
+        ImportFormat::Datumaro => sink.take_all(crate::datumaro_read::read(reader, names)?),
+        _ => crate::coco_read::read(reader, names, crate::coco::Task::Instances, sink),
     }
 }
 

@@ -25,9 +25,11 @@ mod xml;
 mod yolo;
 
 pub use backup::documents_with_ids;
-pub use document::{write_line, Annotations, ObjectKind, Spool};
+pub use document::{read_line, write_line, Annotations, ObjectKind, Spool};
 pub use frames::{per_frame, FrameAnnotations, FrameShape, Frames};
-pub use import::{dataset_subsets, read_annotations, read_subset, DatasetSubset, ImportError, ImportFormat};
+pub use import::{
+    dataset_subsets, read_annotations, read_subset, DatasetSubset, ImportError, ImportFormat, LineSink, Sink,
+};
 pub use source::{
     AttributeInfo, ExportSource, FrameInfo, ImageRef, JobInfo, LabelInfo, Meta, Person, ProjectInfo, SegmentInfo,
     TaskInfo, VideoInfo,

@@ -203,7 +203,8 @@ fn read_back(format: ImportFormat, bytes: &[u8], source: &ExportSource) -> Label
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = std::env::temp_dir().join(format!("cvat-formats-test-{}-{call}-{format:?}", std::process::id()));
     std::fs::write(&path, bytes).unwrap();
-    let data = read_annotations(format, &path, source).unwrap();
+    let mut data = LabeledData::default();
+    read_annotations(format, &path, source, &mut data).unwrap();
     std::fs::remove_file(&path).unwrap();
     data
 }
@@ -237,6 +238,21 @@ fn coco_writes_the_reference_example_and_reads_it_back() {
              "bbox":[0.0,300.0,640.0,100.0],"iscrowd":0,"attributes":{"occluded":false}}]});
     assert_eq!(written, expected);
     assert_eq!(read_back(ImportFormat::Coco, &files[0].1, &source), document());
+    // A file that lists its annotations before the images and categories they name is
+    // read the same (they wait for the lists); one without categories is refused.
+    let mut reordered = serde_json::Map::new();
+    for key in ["annotations", "images", "categories"] {
+        reordered.insert(key.to_string(), expected[key].clone());
+    }
+    let reordered = serde_json::to_vec(&reordered).unwrap();
+    assert_eq!(read_back(ImportFormat::Coco, &reordered, &source), document());
+    let mut no_categories = expected.clone();
+    no_categories.as_object_mut().unwrap().remove("categories");
+    let path = std::env::temp_dir().join(format!("cvat-formats-test-{}-no-categories", std::process::id()));
+    std::fs::write(&path, serde_json::to_vec(&no_categories).unwrap()).unwrap();
+    let refused = read_annotations(ImportFormat::Coco, &path, &source, &mut LabeledData::default()).unwrap_err();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(refused.to_string(), "Malformed COCO JSON: missing field `categories`");
 }
 
 #[test]

@@ -6,12 +6,13 @@
 use crate::media::LocalFile;
 use crate::TaskApi;
 use cvat_blob::BlobStore;
-use cvat_formats::{ExportSource, ImportError, ImportFormat};
+use cvat_formats::{ExportSource, ImportError, ImportFormat, LineSink};
 use cvat_proto::queue::ImportAnnotations;
 use cvat_proto::task::{DataFailure, ImportPart, RequestRef};
 use futures_util::StreamExt;
+use std::io::Write;
 use std::sync::Arc;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(serde::Deserialize)]
 struct Import {
@@ -100,6 +101,31 @@ pub(crate) fn document_parts(head: &ImportPart, body: &[u8]) -> impl futures_uti
     futures_util::stream::iter(parts)
 }
 
+/// A file as the parts of a streamed call, each a copy of `head` with a piece of it;
+/// the last part, marked so, comes after its end (a stream cut short is not whole).
+async fn file_parts(
+    head: ImportPart,
+    path: std::path::PathBuf,
+) -> std::io::Result<impl futures_util::Stream<Item = ImportPart>> {
+    let file = tokio::fs::File::open(path).await?;
+    Ok(futures_util::stream::unfold(Some(file), move |file| {
+        let head = head.clone();
+        async move {
+            let mut file = file?;
+            let mut piece = Vec::with_capacity(PART_BYTES);
+            match (&mut file).take(PART_BYTES as u64).read_to_end(&mut piece).await {
+                Ok(0) => Some((ImportPart { last: true, ..head }, None)),
+                Ok(_) => Some((ImportPart { json: piece, ..head }, Some(file))),
+                // Ending without the last part: the task service refuses what came.
+                Err(err) => {
+                    tracing::warn!(error = %err, "an import's objects could not be read back");
+                    None
+                }
+            }
+        }
+    }))
+}
+
 pub async fn import_annotations(
     work: ImportAnnotations,
     blobs: Arc<dyn BlobStore>,
@@ -126,18 +152,21 @@ pub async fn import_annotations(
         task.clone().fail_data(fail(format!("Unknown import format {:?}", import.format))).await?;
         return Ok(());
     };
-    let path = file.path.clone();
+    // The objects go to a file as they are read, and from it to the task service.
+    let objects = LocalFile::temporary(std::env::temp_dir().join(format!("cvat-objects-{}", uuid::Uuid::new_v4())));
+    let (path, objects_path) = (file.path.clone(), objects.path.clone());
     let source = import.source;
-    let read = tokio::task::spawn_blocking(move || {
-        cvat_formats::read_annotations(format, &path, &source).and_then(|data| {
-            serde_json::to_vec(&data).map_err(|e| ImportError::invalid(format!("The document cannot be written: {e}")))
-        })
+    let read = tokio::task::spawn_blocking(move || -> Result<(), ImportError> {
+        let mut sink = LineSink::new(std::io::BufWriter::new(std::fs::File::create(objects_path)?));
+        cvat_formats::read_annotations(format, &path, &source, &mut sink)?;
+        Ok(sink.into_inner().flush()?)
     })
     .await?;
+    drop(file);
     match read {
-        Ok(body) => {
+        Ok(()) => {
             let head = ImportPart { request_id: work.request_id.clone(), ..Default::default() };
-            task.clone().complete_import(document_parts(&head, &body)).await?;
+            task.clone().complete_import(file_parts(head, objects.path.clone()).await?).await?;
         }
         Err(ImportError::Invalid(message)) => {
             task.clone().fail_data(fail(message)).await?;

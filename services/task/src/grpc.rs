@@ -87,14 +87,15 @@ fn annotation_target(query: AnnotationsQuery) -> ApiResult<(Caller, AnnotationTa
 
 /// A document a worker sends in parts: the request it belongs to and its bytes.
 /// An import's or restore's parts: the first names the call, all carry body bytes.
+fn broken_import(e: tonic::Status) -> ApiError {
+    tracing::warn!(error = %e, "a document from a worker broke off");
+    ApiError::bad_request("The document broke off.")
+}
+
 async fn collect_import(parts: &mut Streaming<ImportPart>) -> ApiResult<(ImportPart, Vec<u8>)> {
-    let broken = |e: tonic::Status| {
-        tracing::warn!(error = %e, "a document from a worker broke off");
-        ApiError::bad_request("The document broke off.")
-    };
-    let mut first = parts.message().await.map_err(broken)?.unwrap_or_default();
+    let mut first = parts.message().await.map_err(broken_import)?.unwrap_or_default();
     let mut body = std::mem::take(&mut first.json);
-    while let Some(part) = parts.message().await.map_err(broken)? {
+    while let Some(part) = parts.message().await.map_err(broken_import)? {
         body.extend_from_slice(&part.json);
     }
     Ok((first, body))
@@ -523,8 +524,23 @@ impl TaskInternal for InternalService {
 
     async fn complete_import(&self, request: Request<Streaming<ImportPart>>) -> Reply<Empty> {
         handle(request, "CompleteImport", |mut parts| async move {
-            let (head, body) = collect_import(&mut parts).await?;
-            self.engine.complete_import(&head.request_id, body).await.map(|_| Empty {})
+            // The first part names the request; the objects stream on into the save, and
+            // only a stream closed by a part marked `last` is whole.
+            use futures_util::StreamExt;
+            let mut first = parts.message().await.map_err(broken_import)?.unwrap_or_default();
+            let request_id = std::mem::take(&mut first.request_id);
+            let parts = futures_util::stream::once(async { Ok(first) }).chain(parts);
+            let body = futures_util::stream::unfold((Box::pin(parts), false), |(mut parts, done)| async move {
+                if done {
+                    return None;
+                }
+                match parts.next().await {
+                    Some(Ok(part)) => Some((Ok(part.json), (parts, part.last))),
+                    None => Some((Err(ApiError::bad_request("The document broke off.")), (parts, true))),
+                    Some(Err(e)) => Some((Err(broken_import(e)), (parts, true))),
+                }
+            });
+            self.engine.complete_import(&request_id, Box::pin(body)).await.map(|_| Empty {})
         })
         .await
     }
