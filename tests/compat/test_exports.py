@@ -311,7 +311,8 @@ def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, expor
         exported = source.export_dataset(exporter, tmp_path / "export.zip", include_images=False)
         fresh = make_task(client, tmp_path)
         fresh.set_annotations(models.LabeledDataRequest(tags=[{"frame": 5, "label_id": by_name(fresh)["sky"]}]))
-        fresh.import_annotations(importer, exported, status_check_period=0.2)
+        # Masks stay masks here; the next test imports them as CVAT does by default.
+        fresh.import_annotations(importer, exported, status_check_period=0.2, conv_mask_to_poly=False)
         imported = fresh.get_annotations()
         names, fresh_names = label_names(source), label_names(fresh)
         if exporter == "CVAT for video 1.1":
@@ -382,9 +383,15 @@ def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, expor
             assert rotated.points == pytest.approx([1.5, 2.0, 30.0, 40.25], abs=0.01)
             assert imported.tracks == [] and {s.type.value for s in imported.shapes} == {"rectangle"}
         elif importer == "Ultralytics YOLO Segmentation 1.0":
-            (polygon,) = imported.shapes
-            assert (polygon.type.value, polygon.frame, polygon.label_id) == ("polygon", 1, by_name(fresh)["car"])
+            # The polygon, and the ellipse traced into the outline of its pixels (the
+            # three-pixel mask is too small to keep, as in CVAT).
+            polygon, ellipse = sorted(imported.shapes, key=lambda s: len(s.points))
+            assert {(s.type.value, s.frame, s.label_id) for s in imported.shapes} == {
+                ("polygon", 1, by_name(fresh)["car"])}
             assert polygon.points == pytest.approx([0.0, 0.0, 10.0, 0.0, 10.0, 10.0], abs=0.01)
+            xs, ys = ellipse.points[0::2], ellipse.points[1::2]
+            assert ellipse.points[:2] == pytest.approx(ellipse.points[-2:], abs=0.01)
+            assert 10 <= min(xs) <= 11 and 29 <= max(xs) <= 30 and 15 <= min(ys) <= 16 and 24 <= max(ys) <= 25
         elif importer == "Ultralytics YOLO Pose 1.0":
             # The plain skeleton (its hand absent) and the track's skeleton on frames 1-5.
             ids = by_name(fresh)
@@ -422,6 +429,26 @@ def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, expor
         request = [r for r in client.api_client.requests_api.list()[0].results
                    if r.operation.type == "import:annotations" and r.operation.task_id == fresh.id]
         assert request and request[0].status.value == "finished" and request[0].operation.format == importer
+
+
+@pytest.mark.parametrize("format_name", ["PASCAL VOC 1.1", "Segmentation mask 1.1"])
+def test_masks_become_polygons_unless_asked_not_to(base_url, new_user, tmp_path, format_name):
+    # CVAT's default for these importers: each mask becomes the outlines of its parts
+    # (OpenCV's borders, as datumaro traces them); conv_mask_to_poly=false keeps masks.
+    with make_client(base_url, credentials=new_user) as client:
+        task = make_task(client, tmp_path)
+        car = by_name(task)["car"]
+        block = [0, 5, 6, 5, 6, 5, 5, 6, 6, 10, 10, 20, 13]  # a 5x4 block and a pixel beside it
+        task.set_annotations(models.LabeledDataRequest(shapes=[
+            {"type": "mask", "frame": 1, "label_id": car, "points": block}]))
+        exported = task.export_dataset(format_name, tmp_path / "masks.zip", include_images=False)
+        task.import_annotations(format_name, exported, status_check_period=0.2)
+        shapes = task.get_annotations().shapes
+        assert [(s.type.value, s.frame, s.label_id, s.points) for s in shapes] == [
+            ("polygon", 1, car, [10, 10, 10, 13, 14, 13, 14, 10, 10, 10])]
+        task.import_annotations(format_name, exported, status_check_period=0.2, conv_mask_to_poly=False)
+        shapes = task.get_annotations().shapes
+        assert [(s.type.value, s.points[-4:]) for s in shapes] == [("mask", [10, 10, 20, 13])]
 
 
 def test_a_job_imports_its_frames(base_url, new_user, tmp_path):

@@ -29,6 +29,8 @@ pub struct ImportStart {
     /// storage the file is the object `filename`.
     pub location: String,
     pub cloud_storage_id: Option<i64>,
+    /// CVAT's `conv_mask_to_poly`: masks of mask-based formats become polygons.
+    pub conv_mask_to_poly: bool,
 }
 
 /// What an import without a file says.
@@ -137,6 +139,7 @@ impl Engine {
             "parts": parts,
             "file_name": start.filename,
             "append": start.append,
+            "conv_mask_to_poly": start.conv_mask_to_poly,
             "cloud": cloud.as_ref().map(CloudFile::to_json),
             "base_url": caller.base_url,
             "user": requester_params(caller),
@@ -194,8 +197,9 @@ impl Engine {
         let source = self
             .task_source(&client, column(&row, 0)?, column(&row, 1)?, base_url, false, crate::exports::Deleted::Skip)
             .await?;
-        Ok(json!({"source": source, "format": params["format"], "parts": params["parts"], "cloud": params["cloud"]})
-            .to_string())
+        Ok(json!({"source": source, "format": params["format"], "parts": params["parts"], "cloud": params["cloud"],
+            "conv_mask_to_poly": params["conv_mask_to_poly"]})
+        .to_string())
     }
 
     /// The worker reads the file: its objects (lines, streamed in `parts`) replace the

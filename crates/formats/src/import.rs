@@ -99,6 +99,15 @@ impl<W: std::io::Write> Sink for LineSink<W> {
     }
 }
 
+/// What an import makes of masks: CVAT's `conv_mask_to_poly` (on unless asked off),
+/// which only its mask-based importers — PASCAL VOC and Segmentation mask — apply:
+/// each mask becomes the polygons of its parts' outer borders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Masks {
+    Keep,
+    Trace,
+}
+
 /// The formats this server reads, by the names CVAT lists and clients send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportFormat {
@@ -209,6 +218,7 @@ pub fn read_annotations(
     format: ImportFormat,
     path: &Path,
     source: &ExportSource,
+    masks: Masks,
     sink: &mut dyn Sink,
 ) -> Result<(), ImportError> {
     let mut file = std::fs::File::open(path)?;
@@ -237,7 +247,7 @@ pub fn read_annotations(
     let whole = match format {
         ImportFormat::Yolo => Some(crate::yolo::read(&mut archive, &names)?),
         ImportFormat::Voc | ImportFormat::SegmentationMask => {
-            Some(crate::voc::read(&mut archive, &names, &source.labels)?)
+            Some(crate::voc::read(&mut archive, &names, &source.labels, masks)?)
         }
         ImportFormat::Ultralytics(task) => Some(crate::ultralytics::read(&mut archive, &names, task)?),
         ImportFormat::UltralyticsClassification => Some(crate::classification::read(&mut archive, &names)?),

@@ -8,6 +8,7 @@ mod classification;
 mod coco;
 mod coco_area;
 mod coco_read;
+mod contours;
 mod cvat_images;
 mod cvat_read;
 mod cvat_video;
@@ -28,7 +29,7 @@ pub use backup::documents_with_ids;
 pub use document::{read_line, write_line, Annotations, ObjectKind, Spool};
 pub use frames::{per_frame, FrameAnnotations, FrameShape, Frames};
 pub use import::{
-    dataset_subsets, read_annotations, read_subset, DatasetSubset, ImportError, ImportFormat, LineSink, Sink,
+    dataset_subsets, read_annotations, read_subset, DatasetSubset, ImportError, ImportFormat, LineSink, Masks, Sink,
 };
 pub use source::{
     AttributeInfo, ExportSource, FrameInfo, ImageRef, JobInfo, LabelInfo, Meta, Person, ProjectInfo, SegmentInfo,

@@ -6,8 +6,9 @@
 //! `train`. Lines hold normalised coordinates (`%.6f`):
 //! - Detection: `cls cx cy w h` of axis-aligned boxes (Track adds the track number);
 //! - Oriented Bounding Boxes: `cls` and the four corners of a box, rotated;
-//! - Segmentation: `cls x0 y0 x1 y1 …` of polygons (masks and ellipses are not turned
-//!   into polygons here: they are left out);
+//! - Segmentation: `cls x0 y0 x1 y1 …` of polygons, and of masks and ellipses traced
+//!   into the polygons of their parts as CVAT traces them (`contours`; an ellipse is
+//!   painted first, its pixel centres tested);
 //! - Pose: `cls cx cy w h` of a skeleton's present points, then `x y v` per point of the
 //!   largest skeleton (`v` 0 absent, 1 occluded, 2 visible; missing points `0.0 0.0 0`).
 //!
@@ -16,10 +17,12 @@
 //! back with the rotation their corners show.
 
 use crate::coco_read::rebuild_track;
+use crate::contours::mask_polygons;
 use crate::darknet::{box_line, box_shape, new_shape, subset_name};
 use crate::document::Annotations;
 use crate::frames::{per_frame, FrameShape};
 use crate::import::{required_text, ImportError, Names as Frames};
+use crate::raster::pixels;
 use crate::source::{points_by_skeleton, ExportSource, FrameInfo, LabelInfo};
 use crate::{item_id, stored, FormatError};
 use cvat_annotations::{LabeledData, Shape, ShapeType};
@@ -79,9 +82,7 @@ impl LineWriter {
                 let corners = rotated_corners(&shape.points, shape.rotation)?;
                 normalised(class, corners.iter().flat_map(|(x, y)| [x / w, y / h]))
             }
-            (Task::Segmentation, ShapeType::Polygon) => {
-                normalised(class, shape.points.chunks(2).flat_map(|p| [p[0] / w, p.get(1).copied().unwrap_or(0.0) / h]))
-            }
+            (Task::Segmentation, ShapeType::Polygon) => polygon_line(class, &shape.points, frame),
             (Task::Pose, ShapeType::Skeleton) => self.pose_line(class, shape, frame)?,
             _ => return None,
         };
@@ -89,6 +90,20 @@ impl LineWriter {
             line.push_str(&format!(" {track}"));
         }
         Some(line)
+    }
+
+    /// A shape's lines: one, none, or for a mask or an ellipse in Segmentation one per
+    /// part it is traced into.
+    fn lines(&self, shape: &FrameShape, frame: &FrameInfo) -> Vec<String> {
+        if self.task != Task::Segmentation || !matches!(shape.kind, ShapeType::Mask | ShapeType::Ellipse) {
+            return self.line(shape, frame).into_iter().collect();
+        }
+        let Some(&class) = self.classes.get(&shape.label_id) else { return Vec::new() };
+        let mut mask = vec![false; frame.width as usize * frame.height as usize];
+        for (x, y) in pixels(shape, frame.width, frame.height) {
+            mask[y as usize * frame.width as usize + x as usize] = true;
+        }
+        mask_polygons(&mask, frame.width, frame.height).iter().map(|p| polygon_line(class, p, frame)).collect()
     }
 
     /// `cls cx cy w h` of the present points, then `x y v` per point slot.
@@ -167,7 +182,7 @@ pub fn write<W: Write + Seek>(
         let annotations = annotations?;
         let subset = subset_name(&frame.subset);
         lists.entry(subset).or_default().push_str(&format!("data/images/{subset}/{}\n", frame.name));
-        let lines: String = annotations.shapes.iter().filter_map(|s| writer.line(s, frame)).map(|l| l + "\n").collect();
+        let lines: String = annotations.shapes.iter().flat_map(|s| writer.lines(s, frame)).map(|l| l + "\n").collect();
         if !lines.is_empty() {
             zip.start_file(format!("labels/{subset}/{}.txt", item_id(&frame.name)), stored())?;
             zip.write_all(lines.as_bytes())?;
@@ -193,6 +208,12 @@ pub fn write<W: Write + Seek>(
         zip.write_all(list.as_bytes())?;
     }
     Ok(())
+}
+
+/// `cls x0 y0 x1 y1 …` of a polygon, normalised by the frame's size.
+fn polygon_line(class: usize, points: &[f64], frame: &FrameInfo) -> String {
+    let (w, h) = (f64::from(frame.width.max(1)), f64::from(frame.height.max(1)));
+    normalised(class, points.chunks(2).flat_map(|p| [p[0] / w, p.get(1).copied().unwrap_or(0.0) / h]))
 }
 
 /// Reads an archive of `task`: the `*.yaml` (at the root or one level down; `data.yaml`

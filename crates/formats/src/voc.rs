@@ -24,11 +24,12 @@
 //! instance.
 
 use crate::coco_read::rebuild_track;
+use crate::contours::mask_polygons;
 use crate::cvat_read::{finish, start, Element};
 use crate::darknet::new_shape;
 use crate::document::Annotations;
 use crate::frames::{FrameShape, Frames};
-use crate::import::{member_text, required_text, ImportError, Names as ImportNames};
+use crate::import::{member_text, required_text, ImportError, Masks, Names as ImportNames};
 use crate::raster::pixels;
 use crate::source::{ExportSource, LabelInfo};
 use crate::xml::Xml;
@@ -307,6 +308,7 @@ pub(crate) fn read<R: Read + Seek>(
     archive: &mut zip::ZipArchive<R>,
     names: &ImportNames,
     labels: &[LabelInfo],
+    masks: Masks,
 ) -> Result<LabeledData, ImportError> {
     let files: Vec<String> = archive.file_names().map(str::to_string).collect();
     let root = files
@@ -394,7 +396,7 @@ pub(crate) fn read<R: Read + Seek>(
     }
     data.tracks.extend(tracks.into_values().map(|shapes| rebuild_track(shapes, names)));
     read_tags(archive, &files, &root, names, &mut data)?;
-    read_segmentation(archive, &files, &root, names, &by_colour, &mut data)?;
+    read_segmentation(archive, &files, &root, names, &by_colour, masks, &mut data)?;
     Ok(data)
 }
 
@@ -437,6 +439,7 @@ fn read_segmentation<R: Read + Seek>(
     root: &str,
     names: &ImportNames,
     by_colour: &HashMap<[u8; 3], &str>,
+    masks: Masks,
     data: &mut LabeledData,
 ) -> Result<(), ImportError> {
     let classes_dir = format!("{root}SegmentationClass/");
@@ -461,7 +464,18 @@ fn read_segmentation<R: Read + Seek>(
                 .get(&class)
                 .ok_or_else(|| ImportError::invalid(format!("{file}: the colour {class:?} is not in the label map")))?;
             let label = names.label(name)?;
-            data.shapes.push(new_shape(ShapeType::Mask, frame, label.id, cvat_mask(&pixels, width as usize)));
+            match masks {
+                Masks::Keep => {
+                    data.shapes.push(new_shape(ShapeType::Mask, frame, label.id, cvat_mask(&pixels, width as usize)))
+                }
+                Masks::Trace => {
+                    let mut mask = vec![false; (width * height) as usize];
+                    pixels.iter().for_each(|&at| mask[at] = true);
+                    for polygon in mask_polygons(&mask, width, height) {
+                        data.shapes.push(new_shape(ShapeType::Polygon, frame, label.id, polygon));
+                    }
+                }
+            }
         }
     }
     Ok(())

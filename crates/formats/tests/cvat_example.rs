@@ -4,7 +4,7 @@
 
 use cvat_annotations::{AttributeVal, LabeledData, Shape, ShapeType, Source, Track, TrackedShape};
 use cvat_formats::{
-    read_annotations, AttributeInfo, ExportSource, Format, FrameInfo, ImportFormat, LabelInfo, Meta, Person,
+    read_annotations, AttributeInfo, ExportSource, Format, FrameInfo, ImportFormat, LabelInfo, Masks, Meta, Person,
     SegmentInfo, TaskInfo, UltralyticsTask,
 };
 use std::io::Read;
@@ -198,13 +198,17 @@ fn archive(source: &ExportSource) -> Vec<(String, Vec<u8>)> {
 }
 
 fn read_back(format: ImportFormat, bytes: &[u8], source: &ExportSource) -> LabeledData {
+    read_back_with(format, bytes, source, Masks::Keep)
+}
+
+fn read_back_with(format: ImportFormat, bytes: &[u8], source: &ExportSource, masks: Masks) -> LabeledData {
     // Tests run in parallel: one file per call.
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = std::env::temp_dir().join(format!("cvat-formats-test-{}-{call}-{format:?}", std::process::id()));
     std::fs::write(&path, bytes).unwrap();
     let mut data = LabeledData::default();
-    read_annotations(format, &path, source, &mut data).unwrap();
+    read_annotations(format, &path, source, masks, &mut data).unwrap();
     std::fs::remove_file(&path).unwrap();
     data
 }
@@ -250,7 +254,8 @@ fn coco_writes_the_reference_example_and_reads_it_back() {
     no_categories.as_object_mut().unwrap().remove("categories");
     let path = std::env::temp_dir().join(format!("cvat-formats-test-{}-no-categories", std::process::id()));
     std::fs::write(&path, serde_json::to_vec(&no_categories).unwrap()).unwrap();
-    let refused = read_annotations(ImportFormat::Coco, &path, &source, &mut LabeledData::default()).unwrap_err();
+    let refused =
+        read_annotations(ImportFormat::Coco, &path, &source, Masks::Keep, &mut LabeledData::default()).unwrap_err();
     std::fs::remove_file(&path).unwrap();
     assert_eq!(refused.to_string(), "Malformed COCO JSON: missing field `categories`");
 }
@@ -479,6 +484,16 @@ fn ultralytics_segmentation_writes_the_reference_polygon_and_reads_it_back() {
     let [polygon] = &read.shapes[..] else { panic!("one polygon: {read:?}") };
     assert_eq!((polygon.kind, polygon.frame, polygon.label_id), (ShapeType::Polygon, 1, 2));
     assert_close(&polygon.points, &[0.0, 400.0, 320.0, 300.0, 640.0, 400.0]);
+    // A mask is traced into the polygons of its parts (the 5×4 block; the lone pixel
+    // beside it is too small), as CVAT's exporter does.
+    let mut data = document();
+    let block = vec![0.0, 5.0, 6.0, 5.0, 6.0, 5.0, 5.0, 6.0, 6.0, 10.0, 10.0, 20.0, 13.0];
+    data.shapes.push(shape(ShapeType::Mask, 0, 1, block, Vec::new()));
+    let (files, _) = text_files(&source, &data);
+    assert_eq!(
+        files["labels/train/img1.txt"],
+        "0 0.015625 0.020833 0.015625 0.027083 0.021875 0.027083 0.021875 0.020833 0.015625 0.020833\n"
+    );
 }
 
 #[test]
@@ -643,6 +658,23 @@ fn pascal_voc_writes_the_reference_example_and_reads_boxes_and_masks_back() {
     assert_eq!(masks.len(), 1);
     assert_eq!((masks[0].frame, masks[0].label_id), (1, 2));
     assert_eq!(masks[0].points, vec![1.0, 4.0, 1.0, 2.0, 1.0, 4.0, 2.0]);
+
+    // With `conv_mask_to_poly` (CVAT's default) masks are traced: a 5×4 block with a
+    // pixel beside it becomes the block's outline (datumaro's polygon, made with
+    // OpenCV); the 3×2 mask above and the lone pixel are too small to keep.
+    let mut data = document();
+    data.shapes.push(shape(ShapeType::Mask, 1, 2, vec![1.0, 4.0, 1.0, 2.0, 1.0, 4.0, 2.0], Vec::new()));
+    let block = vec![0.0, 5.0, 6.0, 5.0, 6.0, 5.0, 5.0, 6.0, 6.0, 10.0, 10.0, 20.0, 13.0];
+    data.shapes.push(shape(ShapeType::Mask, 1, 1, block, Vec::new()));
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    cvat_formats::write_annotations(&source, &annotations(&data), &mut zip).unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    let read = read_back_with(ImportFormat::Voc, &bytes, &source, Masks::Trace);
+    let traced: Vec<(u32, i64, ShapeType, Vec<f64>)> =
+        read.shapes.iter().filter(|s| s.frame == 1).map(|s| (s.frame, s.label_id, s.kind, s.points.clone())).collect();
+    let outline = vec![10.0, 10.0, 10.0, 13.0, 14.0, 13.0, 14.0, 10.0, 10.0, 10.0];
+    assert!(traced.contains(&(1, 1, ShapeType::Polygon, outline)), "{traced:?}");
+    assert!(!read.shapes.iter().any(|s| s.kind == ShapeType::Mask));
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use crate::media::LocalFile;
 use crate::TaskApi;
 use cvat_blob::BlobStore;
-use cvat_formats::{ExportSource, ImportError, ImportFormat, LineSink};
+use cvat_formats::{ExportSource, ImportError, ImportFormat, LineSink, Masks};
 use cvat_proto::queue::ImportAnnotations;
 use cvat_proto::task::{DataFailure, ImportPart, RequestRef};
 use futures_util::StreamExt;
@@ -21,6 +21,9 @@ struct Import {
     parts: Vec<String>,
     #[serde(default)]
     cloud: Option<CloudFile>,
+    /// CVAT's `conv_mask_to_poly`.
+    #[serde(default)]
+    conv_mask_to_poly: bool,
 }
 
 /// A file in a user's cloud storage, as requests name it.
@@ -156,9 +159,10 @@ pub async fn import_annotations(
     let objects = LocalFile::temporary(std::env::temp_dir().join(format!("cvat-objects-{}", uuid::Uuid::new_v4())));
     let (path, objects_path) = (file.path.clone(), objects.path.clone());
     let source = import.source;
+    let masks = if import.conv_mask_to_poly { Masks::Trace } else { Masks::Keep };
     let read = tokio::task::spawn_blocking(move || -> Result<(), ImportError> {
         let mut sink = LineSink::new(std::io::BufWriter::new(std::fs::File::create(objects_path)?));
-        cvat_formats::read_annotations(format, &path, &source, &mut sink)?;
+        cvat_formats::read_annotations(format, &path, &source, masks, &mut sink)?;
         Ok(sink.into_inner().flush()?)
     })
     .await?;

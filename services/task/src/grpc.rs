@@ -454,6 +454,7 @@ impl Task for TaskService {
                 },
                 location: r.location,
                 cloud_storage_id: r.cloud_storage_id,
+                conv_mask_to_poly: r.conv_mask_to_poly,
             };
             let rq_id = self.engine.start_import(&Caller::from_wire(r.caller)?, &start).await?;
             let work = Work::ImportAnnotations(ImportAnnotations { request_id: rq_id.clone() });

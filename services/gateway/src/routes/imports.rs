@@ -52,6 +52,8 @@ pub async fn import(
         import_mode: query.get("import_mode").cloned().unwrap_or_default(),
         location: query.get("location").cloned().unwrap_or_default(),
         cloud_storage_id: super::exports::cloud_storage_id(&query)?,
+        // Only an explicit no turns it off, as CVAT's default is on.
+        conv_mask_to_poly: !query.get("conv_mask_to_poly").is_some_and(|v| v.eq_ignore_ascii_case("false") || v == "0"),
     };
     if header(&req, "Upload-Finish") {
         if start.filename.is_empty() {
