@@ -376,14 +376,7 @@ pub(crate) fn coco_rle(masks: &[&FrameShape], width: u32, height: u32) -> (Vec<u
         (left, top, right, bottom) = (left.min(x), top.min(y), right.max(x), bottom.max(y));
     };
     for mask in masks {
-        match mask.kind {
-            ShapeType::Polygon => {
-                for (start, stop) in crate::coco_area::polygon_runs(&mask.points, width, height) {
-                    (start..stop).for_each(|at| paint(at as usize / h, at as usize % h));
-                }
-            }
-            _ => pixels(mask, width, height).into_iter().for_each(|(x, y)| paint(x as usize, y as usize)),
-        }
+        pixels(mask, width, height).into_iter().for_each(|(x, y)| paint(x as usize, y as usize));
     }
     let mut counts = Vec::new();
     let (mut current, mut run, mut area) = (false, 0u64, 0u64);

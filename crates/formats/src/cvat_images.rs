@@ -3,7 +3,7 @@
 //! task); tracks appear as plain shapes on every frame where they are visible.
 
 use crate::document::Annotations;
-use crate::frames::{per_frame, FrameShape};
+use crate::frames::{FrameShape, Frames};
 use crate::source::{ExportSource, LabelInfo, Meta, Person, TaskInfo, VideoInfo};
 use crate::xml::Xml;
 use crate::{source_name, Names};
@@ -14,8 +14,9 @@ pub fn write(source: &ExportSource, data: &Annotations, out: impl Write) -> io::
     let names = Names::new(&source.labels);
     let mut xml = Xml::new(out)?;
     write_head(&mut xml, source)?;
-    for (frame, annotations) in source.frames.iter().zip(per_frame(source, data)) {
-        let annotations = annotations?;
+    let frames = Frames::exact(source, data);
+    for (at, frame) in source.frames.iter().enumerate() {
+        let annotations = frames.at(at)?;
         let id = frame.id.to_string();
         let (width, height, task_id) = (frame.width.to_string(), frame.height.to_string(), frame.task_id.to_string());
         let mut attributes = vec![("id", id.as_str()), ("name", frame.name.as_str())];

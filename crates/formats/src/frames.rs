@@ -42,17 +42,31 @@ pub struct Frames<'a> {
     annotations: &'a Annotations,
     /// Per frame of `source.frames`: the tracks visible on it, by index.
     tracks: Vec<Vec<u32>>,
+    /// Coordinates rounded to two decimals.
+    rounded: bool,
 }
 
 impl<'a> Frames<'a> {
+    /// For the formats CVAT writes through datumaro, whose shapes keep their coordinates
+    /// rounded to two decimals (numpy's `around`: halves to even) — what files show and
+    /// what areas and pixels are computed from.
     pub fn new(source: &'a ExportSource, annotations: &'a Annotations) -> Self {
+        Self::with(source, annotations, true)
+    }
+
+    /// For CVAT's own XML, which formats coordinates as they are.
+    pub fn exact(source: &'a ExportSource, annotations: &'a Annotations) -> Self {
+        Self::with(source, annotations, false)
+    }
+
+    fn with(source: &'a ExportSource, annotations: &'a Annotations, rounded: bool) -> Self {
         let mut tracks = vec![Vec::new(); source.frames.len()];
         for (i, track) in annotations.tracks().iter().enumerate() {
             for at in track_span(source, track) {
                 tracks[at].push(i as u32);
             }
         }
-        Self { source, annotations, tracks }
+        Self { source, annotations, tracks, rounded }
     }
 
     /// What frame `at` of `source.frames` shows: its shapes, the tracks visible on it, its
@@ -66,6 +80,9 @@ impl<'a> Frames<'a> {
                 .iter()
                 .filter_map(|&i| track_shape(&tracks[i as usize], frame, i as usize).filter(|shape| !shape.outside)),
         );
+        if self.rounded {
+            shapes.iter_mut().for_each(round_points);
+        }
         Ok(FrameAnnotations { shapes, tags: self.annotations.tags_on(frame)? })
     }
 }
@@ -77,6 +94,12 @@ pub fn per_frame<'a>(
 ) -> impl Iterator<Item = io::Result<FrameAnnotations>> + 'a {
     let frames = Frames::new(source, annotations);
     (0..source.frames.len()).map(move |at| frames.at(at))
+}
+
+/// A shape's (and its elements') coordinates to two decimals, as `numpy.around` rounds.
+fn round_points(shape: &mut FrameShape) {
+    shape.points.iter_mut().for_each(|v| *v = (*v * 100.0).round_ties_even() / 100.0);
+    shape.elements.iter_mut().for_each(round_points);
 }
 
 pub(crate) fn from_shape(shape: &Shape) -> FrameShape {
@@ -165,4 +188,21 @@ fn track_shape(track: &Track, frame: u32, number: usize) -> Option<FrameShape> {
         elements,
         track: Some((number, keyframe)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coordinates_round_as_numpy_around_does() {
+        let values = [0.125, 0.375, 19.6312, 2.675, -1.005, 1e-7, 123.4550000001, 0.145];
+        let mut shape = from_shape(&serde_json::from_value(serde_json::json!({
+            "type": "polygon", "frame": 0, "label_id": 1, "points": values,
+        }))
+        .unwrap());
+        round_points(&mut shape);
+        // numpy 2's `around(values, 2)`.
+        assert_eq!(shape.points, [0.12, 0.38, 19.63, 2.68, -1.0, 0.0, 123.46, 0.14]);
+    }
 }

@@ -1,7 +1,10 @@
 //! Shapes as pixels, for the formats that carry areas as images or run lengths (VOC,
-//! Segmentation mask, COCO's RLE): masks from their runs, ellipses, polygons and boxes by
-//! testing each pixel's centre (OpenCV's outline may differ by a pixel).
+//! Segmentation mask, COCO's RLE): masks from their runs; polygons and boxes (turned by
+//! their rotation) as pycocotools rasterises them, which is how CVAT's exporters paint
+//! them (`polygons_to_masks`, `boxes_to_masks`); ellipses by testing each pixel's centre
+//! (CVAT draws them with OpenCV, whose outline may differ by a pixel).
 
+use crate::coco_area::polygon_runs;
 use crate::frames::FrameShape;
 use cvat_annotations::ShapeType;
 
@@ -45,49 +48,17 @@ pub(crate) fn pixels(shape: &FrameShape, width: u32, height: u32) -> Vec<(u32, u
             }
         }
         ShapeType::Polygon | ShapeType::Rectangle => {
-            let corners: Vec<(f64, f64)> = match shape.kind {
-                ShapeType::Rectangle if p.len() >= 4 => {
-                    crate::ultralytics::rotated_corners(&p[..4], shape.rotation).map_or(Vec::new(), |c| c.to_vec())
-                }
-                _ => p.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect(),
+            let outline: Vec<f64> = match shape.kind {
+                ShapeType::Rectangle if p.len() >= 4 => crate::ultralytics::rotated_corners(&p[..4], shape.rotation)
+                    .map_or(Vec::new(), |corners| corners.iter().flat_map(|&(x, y)| [x, y]).collect()),
+                _ => p.clone(),
             };
-            fill_polygon(&corners, &mut |x, y| {
-                if inside(x, y) {
-                    out.push((x as u32, y as u32));
-                }
-            });
+            let h = u64::from(height.max(1));
+            for (start, stop) in polygon_runs(&outline, width, height) {
+                out.extend((start..stop).map(|at| ((at / h) as u32, (at % h) as u32)));
+            }
         }
         _ => {}
     }
     out
-}
-
-/// Calls `paint` for every pixel whose centre (integer coordinates) is inside the
-/// polygon or on its outline, row by row (even-odd rule; the bottom row is taken just
-/// above the lowest corner, so that outline belongs to the shape too).
-fn fill_polygon(corners: &[(f64, f64)], paint: &mut impl FnMut(i64, i64)) {
-    if corners.len() < 3 {
-        return;
-    }
-    let min_y = corners.iter().map(|c| c.1).fold(f64::INFINITY, f64::min);
-    let max_y = corners.iter().map(|c| c.1).fold(f64::NEG_INFINITY, f64::max);
-    for y in min_y.ceil() as i64..=max_y.floor() as i64 {
-        let row = (y as f64).min(max_y - 1e-9);
-        let mut crossings: Vec<f64> = Vec::new();
-        for (i, &(x0, y0)) in corners.iter().enumerate() {
-            let (x1, y1) = corners[(i + 1) % corners.len()];
-            if (y0 <= row && row < y1) || (y1 <= row && row < y0) {
-                crossings.push(x0 + (row - y0) / (y1 - y0) * (x1 - x0));
-            }
-        }
-        crossings.sort_by(f64::total_cmp);
-        for pair in crossings.chunks(2) {
-            if let [left, right] = pair {
-                // A hair of slack: the bottom row is taken a hair above the corner.
-                for x in (left - 1e-6).ceil() as i64..=(right + 1e-6).floor() as i64 {
-                    paint(x, y);
-                }
-            }
-        }
-    }
 }

@@ -690,11 +690,13 @@ fn segmentation_mask_paints_every_shape_with_an_area_and_reads_masks_back() {
     let read = read_back(ImportFormat::SegmentationMask, &bytes, &source);
     let masks: Vec<(u32, i64, Vec<f64>)> =
         read.shapes.iter().map(|s| (s.frame, s.label_id, s.points[s.points.len() - 4..].to_vec())).collect();
-    // The box (10,20)-(110,70) and the triangle's bounds, as masks of their labels.
-    assert_eq!(masks, vec![(0, 1, vec![10.0, 20.0, 110.0, 70.0]), (1, 2, vec![0.0, 300.0, 639.0, 400.0])]);
+    // The box (10,20)-(110,70) and the triangle, painted as pycocotools rasterises them
+    // (CVAT's boxes_to_masks and polygons_to_masks: its bboxes [10,20,100,50] and
+    // [2,300,636,100]), as masks of their labels.
+    assert_eq!(masks, vec![(0, 1, vec![10.0, 20.0, 109.0, 69.0]), (1, 2, vec![2.0, 300.0, 637.0, 399.0])]);
     let box_mask = &read.shapes[0].points;
     let set: f64 = box_mask[..box_mask.len() - 4].iter().skip(1).step_by(2).sum();
-    assert_eq!(set, 101.0 * 51.0, "the box's pixels, outline included");
+    assert_eq!(set, 100.0 * 50.0, "the box's pixels");
 }
 
 /// A document as the export worker holds it.
