@@ -95,9 +95,12 @@ async fn apply_missing(client: &mut Client, schema: &str, migrations: &[Migratio
 
 /// A pooled connection whose running statement is cancelled when the future using it is
 /// dropped, as a service's handler is when the caller goes away: PostgreSQL would
-/// otherwise finish an abandoned query while the connection stays busy. A cancelled
-/// connection leaves the pool and is closed, so a cancel that lands late can never stop
-/// another request's statement.
+/// otherwise finish an abandoned query while the connection stays busy. Statements sent
+/// together (a list's count and page) run one after the other, and a cancel stops only
+/// the running one, so cancels go on until the connection answers a trivial query: then
+/// none is left (closing the socket would not stop a statement waiting on a lock). A
+/// cancelled connection leaves the pool and is closed, so a cancel that lands late can
+/// never stop another request's statement.
 pub struct CancelOnDrop {
     client: Option<Client>,
 }
@@ -125,14 +128,26 @@ impl Drop for CancelOnDrop {
         // Outside a runtime (shutdown) there is nobody left to wait for the answer.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         runtime.spawn(async move {
-            match token.cancel_query(NoTls).await {
-                Ok(()) => tracing::info!("statement of an abandoned request cancelled"),
-                Err(err) => tracing::warn!(error = %err, "cancelling an abandoned statement failed"),
+            for _ in 0..CANCEL_ATTEMPTS {
+                if let Err(err) = token.cancel_query(NoTls).await {
+                    tracing::warn!(error = %err, "cancelling an abandoned statement failed");
+                    break;
+                }
+                let idle = tokio::time::timeout(CANCEL_SETTLE, connection.simple_query("SELECT 1")).await;
+                if idle.is_ok() {
+                    tracing::info!("statement of an abandoned request cancelled");
+                    break;
+                }
             }
             drop(connection);
         });
     }
 }
+
+/// How often an abandoned connection is cancelled at most, and how long it is given to
+/// answer after each cancel.
+const CANCEL_ATTEMPTS: usize = 10;
+const CANCEL_SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// True when a query can run: used by readiness checks.
 pub async fn ping(pool: &Pool) -> bool {

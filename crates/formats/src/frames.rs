@@ -197,10 +197,12 @@ mod tests {
     #[test]
     fn coordinates_round_as_numpy_around_does() {
         let values = [0.125, 0.375, 19.6312, 2.675, -1.005, 1e-7, 123.4550000001, 0.145];
-        let mut shape = from_shape(&serde_json::from_value(serde_json::json!({
-            "type": "polygon", "frame": 0, "label_id": 1, "points": values,
-        }))
-        .unwrap());
+        let mut shape = from_shape(
+            &serde_json::from_value(serde_json::json!({
+                "type": "polygon", "frame": 0, "label_id": 1, "points": values,
+            }))
+            .unwrap(),
+        );
         round_points(&mut shape);
         // numpy 2's `around(values, 2)`.
         assert_eq!(shape.points, [0.12, 0.38, 19.63, 2.68, -1.0, 0.0, 123.46, 0.14]);

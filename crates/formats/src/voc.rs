@@ -626,7 +626,8 @@ mod tests {
                 .collect();
             let made = instances(shapes.iter().collect(), width, height, Flavour::SegmentationMask);
             merged += shapes.len() - made.len();
-            let (mut classes, mut objects) = (vec![0i64; (width * height) as usize], vec![0i64; (width * height) as usize]);
+            let (mut classes, mut objects) =
+                (vec![0i64; (width * height) as usize], vec![0i64; (width * height) as usize]);
             for (number, instance) in made.iter().enumerate() {
                 for &(x, y) in &instance.pixels {
                     classes[(y * width + x) as usize] = instance.label_id;
