@@ -145,9 +145,10 @@ def test_coco_has_instances_with_track_ids(base_url, new_user, tmp_path):
     assert polygon["segmentation"] == [[0.0, 0.0, 10.0, 0.0, 10.0, 10.0]] and polygon["area"] == 45.0
     mask = next(a for a in frame1 if a["iscrowd"] == 1 and a["bbox"][0:2] == [10.0, 20.0])
     assert mask["bbox"] == [10.0, 20.0, 2.0, 2.0] and mask["area"] == 3
-    # The ellipse centred at (20, 20) with radii 10 and 5, as a crowd RLE of its pixels.
+    # The ellipse centred at (20, 20) with radii 10 and 5, as a crowd RLE of the pixels
+    # OpenCV's filled ellipse sets (cv2.ellipse on this frame sets 187).
     ellipse = next(a for a in frame1 if a["iscrowd"] == 1 and a is not mask)
-    assert ellipse["bbox"] == [10.0, 15.0, 21.0, 11.0] and 140 < ellipse["area"] < 175
+    assert ellipse["bbox"] == [10.0, 15.0, 21.0, 11.0] and ellipse["area"] == 187
     assert ellipse["attributes"]["rotation"] == 0.0
     tracked = [a for a in coco["annotations"] if "track_id" in a.get("attributes", {})]
     assert [(a["image_id"], a["attributes"]["keyframe"]) for a in tracked] == [(1, True), (2, False), (3, False)]
@@ -392,7 +393,8 @@ def test_an_export_imports_into_a_fresh_task(base_url, new_user, tmp_path, expor
             assert polygon.points == pytest.approx([0.0, 0.0, 10.0, 0.0, 10.0, 10.0], abs=0.01)
             xs, ys = ellipse.points[0::2], ellipse.points[1::2]
             assert ellipse.points[:2] == pytest.approx(ellipse.points[-2:], abs=0.01)
-            assert 10 <= min(xs) <= 11 and 29 <= max(xs) <= 30 and 15 <= min(ys) <= 16 and 24 <= max(ys) <= 25
+            # OpenCV's filled ellipse spans x 10-30 and y 15-25 (normalised and back).
+            assert [min(xs), max(xs), min(ys), max(ys)] == pytest.approx([10, 30, 15, 25], abs=0.01)
         elif importer == "Ultralytics YOLO Pose 1.0":
             # The plain skeleton (its hand absent) and the track's skeleton on frames 1-5.
             ids = by_name(fresh)
@@ -670,10 +672,12 @@ def test_exports_open_in_datumaro(base_url, new_user, tmp_path):
     assert opened["labels"][0] == "background"
     with make_client(base_url, credentials=new_user) as client:
         masks = client.tasks.retrieve(task.id).export_dataset("Segmentation mask 1.1", tmp_path / "masks.zip")
-    # Segmentation mask: the three frames with shapes that have an area; frame 1's five
-    # such shapes and the track's box on each frame, one instance each.
+    # Segmentation mask: the three frames with shapes that have an area, one instance
+    # each, as CVAT paints them: on frame 1 the rotated box, which CVAT turns into a
+    # polygon after the other shapes, covers the ellipse and the mask; the polygon and
+    # the track's box stay visible; the track's box on frames 0 and 2.
     opened = datumaro_opens(masks, "voc_segmentation")
-    assert (opened["items"], opened["annotations"]) == (3, {"mask": 7})
+    assert (opened["items"], opened["annotations"]) == (3, {"mask": 5})
     # The plain skeleton and the track's on frames 1-5, each with its box; only
     # top-level labels are categories.
     opened = datumaro_opens(keypoints, "coco_person_keypoints")
