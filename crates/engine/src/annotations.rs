@@ -263,24 +263,6 @@ impl Engine {
         Ok(in_parts(data))
     }
 
-    /// The whole document of a target, defaults filled, without a permission check: for
-    /// exports, whose request was checked when it was made.
-    pub(crate) async fn document_of(
-        &self,
-        client: &impl GenericClient,
-        task: i64,
-        target: AnnotationTarget,
-    ) -> ApiResult<LabeledData> {
-        let schema = self.label_schema(client, task).await?;
-        let mut parts = Vec::new();
-        for job in annotation_jobs(client, task, target).await? {
-            parts.push((job.range, stored(client, job.id).await?));
-        }
-        let mut data = ann::merge(parts);
-        ann::fill_defaults(&mut data, &schema);
-        Ok(data)
-    }
-
     /// PUT or PATCH; answers the saved objects with their ids (a delete echoes its body).
     pub async fn save_annotations(
         &self,
@@ -418,6 +400,9 @@ impl Batch {
             cvat_formats::ObjectKind::Tag => one.tags.push(serde_json::from_slice(json).map_err(parse_error)?),
             cvat_formats::ObjectKind::Shape => one.shapes.push(serde_json::from_slice(json).map_err(parse_error)?),
             cvat_formats::ObjectKind::Track => one.tracks.push(serde_json::from_slice(json).map_err(parse_error)?),
+            cvat_formats::ObjectKind::Raw => {
+                return Err(ApiError::invalid("The annotations sent hold a file's piece."))
+            }
         }
         ann::validate(&mut one, schema, frames)?;
         ann::clear_ids(&mut one);

@@ -22,8 +22,8 @@ use cvat_annotations::{Schema, Shape, Tag, Track, TrackedShape};
 use cvat_db::{column, DbResultExt, GenericClient};
 use cvat_error::{ApiError, ApiResult, ErrorKind};
 use cvat_formats::{
-    write_line, AttributeInfo, ExportSource, Format, FrameInfo, ImageRef, JobInfo, LabelInfo, Meta, ObjectKind, Person,
-    ProjectInfo, SegmentInfo, TaskInfo, VideoInfo,
+    write_line, write_raw_line, AttributeInfo, ExportSource, Format, FrameInfo, ImageRef, JobInfo, LabelInfo, Meta,
+    ObjectKind, Person, ProjectInfo, SegmentInfo, TaskInfo, VideoInfo,
 };
 use cvat_permissions::{JobScope, ProjectScope, TaskScope};
 use serde_json::json;
@@ -274,27 +274,39 @@ impl Engine {
         let params: serde_json::Value = column(&row, 3)?;
         let base_url = params["base_url"].as_str().unwrap_or_default();
         let save_images = params["save_images"].as_bool().unwrap_or(false);
-        let (mut source, objects) = match target {
+        let (mut source, payload) = match target {
             ExportTarget::Task(task) if params["backup"].as_bool() == Some(true) => {
                 // A backup keeps deleted frames: `task.json` lists them, as CVAT's does.
                 let mut source = self.task_source(&client, task, None, base_url, true, Deleted::Keep).await?;
-                source.backup = Some(self.backup_files(&client, task, &source.labels).await?);
-                (source, Vec::new())
+                let (files, jobs) = self.backup_files(&client, task).await?;
+                let documents = BackupDocuments {
+                    file: file_number(&files, "annotations.json"),
+                    jobs,
+                    schema: self.label_schema(&client, task).await?,
+                };
+                source.backup = Some(serde_json::Value::Object(files));
+                (source, Payload::Backup(vec![documents]))
             }
             ExportTarget::Task(task) => {
                 let source = self.task_source(&client, task, None, base_url, save_images, Deleted::Skip).await?;
-                (source, vec![self.exported_objects(&client, task, AnnotationTarget::Task(task), None).await?])
+                let objects = self.exported_objects(&client, task, AnnotationTarget::Task(task), None).await?;
+                (source, Payload::Objects(vec![objects]))
             }
             ExportTarget::Job(job) => {
                 let task: i64 =
                     column(&client.query_one("SELECT task_id FROM jobs WHERE id = $1", &[&job]).await.db()?, 0)?;
                 let source = self.task_source(&client, task, Some(job), base_url, save_images, Deleted::Skip).await?;
-                (source, vec![self.exported_objects(&client, task, AnnotationTarget::Job(job), None).await?])
+                let objects = self.exported_objects(&client, task, AnnotationTarget::Job(job), None).await?;
+                (source, Payload::Objects(vec![objects]))
             }
             ExportTarget::Project(project) if params["backup"].as_bool() == Some(true) => {
-                (self.project_backup_source(&client, project, base_url).await?, Vec::new())
+                let (source, documents) = self.project_backup_source(&client, project, base_url).await?;
+                (source, Payload::Backup(documents))
             }
-            ExportTarget::Project(project) => self.project_source(&client, project, base_url, save_images).await?,
+            ExportTarget::Project(project) => {
+                let (source, objects) = self.project_source(&client, project, base_url, save_images).await?;
+                (source, Payload::Objects(objects))
+            }
         };
         source.format = format.unwrap_or_default();
         source.result_key = match target {
@@ -302,11 +314,22 @@ impl Engine {
             _ => cvat_blob::keys::export(source.frames.first().map_or(0, |f| f.task_id), request_id),
         };
         let head = format!("{{\"source\":{},\"cloud\":{}}}\n", cvat_models::render(&source), params["cloud"]);
+        let names = BackupNames::new(&source.labels);
         let (sender, receiver) = tokio::sync::mpsc::channel(2);
         tokio::spawn(async move {
             let mut lines = Lines { buffer: head.into_bytes(), sender };
-            if let Err(err) = send_objects(&client, objects, &mut lines).await {
-                let _ = lines.sender.send(Err(err)).await;
+            let sent = match payload {
+                Payload::Objects(tasks) => send_objects(&client, tasks, &mut lines).await,
+                Payload::Backup(documents) => send_backup_documents(&client, documents, &names, &mut lines).await,
+            };
+            match sent {
+                Ok(true) => {
+                    let _ = lines.sender.send(Ok(std::mem::take(&mut lines.buffer))).await;
+                }
+                Ok(false) => {}
+                Err(err) => {
+                    let _ = lines.sender.send(Err(err)).await;
+                }
             }
         });
         Ok(Box::pin(futures_util::stream::unfold(
@@ -446,7 +469,7 @@ impl Engine {
         client: &impl GenericClient,
         project: i64,
         base_url: &str,
-    ) -> ApiResult<ExportSource> {
+    ) -> ApiResult<(ExportSource, Vec<BackupDocuments>)> {
         let info = self.project_info(client, project).await?;
         let labels = self.export_labels(client, LabelOwner::Project(project)).await?;
         let status: String =
@@ -466,18 +489,23 @@ impl Engine {
             .db()?;
         let mut infos = Vec::with_capacity(tasks.len());
         let mut frames = Vec::new();
+        let mut streamed = Vec::with_capacity(tasks.len());
         for (n, row) in tasks.iter().enumerate() {
             let task: i64 = column(row, 0)?;
             let (task_info, mut task_data) = self.task_info(client, task, base_url).await?;
             // Deleted frames stay in a backup, as in a task's.
             task_data.deleted.clear();
             frames.extend(task_frames(client, &task_info, &task_data, None, true, Placement::default()).await?);
-            if let serde_json::Value::Object(task_files) = self.backup_files(client, task, &labels).await? {
-                files.extend(task_files.into_iter().map(|(name, content)| (format!("task_{n}/{name}"), content)));
-            }
+            let (task_files, jobs) = self.backup_files(client, task).await?;
+            files.extend(task_files.into_iter().map(|(name, content)| (format!("task_{n}/{name}"), content)));
+            streamed.push((format!("task_{n}/annotations.json"), jobs, self.label_schema(client, task).await?));
             infos.push(task_info);
         }
-        Ok(ExportSource {
+        let documents = streamed
+            .into_iter()
+            .map(|(name, jobs, schema)| BackupDocuments { file: file_number(&files, &name), jobs, schema })
+            .collect();
+        let source = ExportSource {
             format: String::new(),
             save_images: true,
             result_key: String::new(),
@@ -486,7 +514,8 @@ impl Engine {
             labels,
             frames,
             dumped: python_time(chrono::Utc::now()),
-        })
+        };
+        Ok((source, documents))
     }
 
     async fn task_info(
@@ -714,15 +743,16 @@ impl Engine {
 }
 
 impl Engine {
-    /// `task.json` and `annotations.json` of a task's backup (cvat-semantics §9): the
-    /// task's settings, labels (by name, without ids), data settings and jobs, and each
-    /// annotation job's document with label and attribute names instead of ids.
+    /// `task.json` of a task's backup (cvat-semantics §9): the task's settings, labels
+    /// (by name, without ids), data settings and jobs; and `annotations.json` as null, as
+    /// its documents are streamed (`send_backup_documents`) from the jobs answered, in
+    /// job order.
     async fn backup_files(
         &self,
         client: &impl GenericClient,
         task: i64,
-        labels: &[LabelInfo],
-    ) -> ApiResult<serde_json::Value> {
+    ) -> ApiResult<(serde_json::Map<String, serde_json::Value>, Vec<i64>)> {
+        let labels = &self.export_labels(client, self.task_label_owner_unchecked(client, task).await?).await?;
         let row = client
             .query_one(
                 "SELECT t.name, t.bug_tracker, t.status, t.subset, d.chunk_size, d.image_quality, d.start_frame, \
@@ -755,23 +785,15 @@ impl Engine {
             .await
             .db()?;
         let mut job_list = Vec::with_capacity(jobs.len());
-        let mut documents = Vec::with_capacity(jobs.len());
-        let names = BackupNames::new(labels);
+        let mut job_ids = Vec::with_capacity(jobs.len());
         for job in &jobs {
-            let id: i64 = column(job, 0)?;
+            job_ids.push(column(job, 0)?);
             job_list.push(json!({
                 "status": column::<_, String>(job, 1)?,
                 "type": column::<_, String>(job, 2)?,
                 "start_frame": column::<_, i32>(job, 3)?,
                 "stop_frame": column::<_, i32>(job, 4)?,
             }));
-            let mut document = serde_json::to_value(self.document_of(client, task, AnnotationTarget::Job(id)).await?)
-                .map_err(|_| ApiError::internal())?;
-            names.rename(&mut document);
-            if let Some(map) = document.as_object_mut() {
-                map.remove("intervals");
-            }
-            documents.push(document);
         }
         let task_json = json!({
             "name": column::<_, String>(&row, 0)?,
@@ -783,7 +805,10 @@ impl Engine {
             "data": data,
             "jobs": job_list,
         });
-        Ok(json!({"task.json": task_json, "annotations.json": documents}))
+        let mut files = serde_json::Map::new();
+        files.insert("task.json".into(), task_json);
+        files.insert("annotations.json".into(), serde_json::Value::Null);
+        Ok((files, job_ids))
     }
 }
 
@@ -815,16 +840,16 @@ fn backup_labels(labels: &[LabelInfo]) -> serde_json::Value {
 }
 
 /// Label and attribute names by id, to write documents as backups carry them.
-struct BackupNames<'a> {
-    labels: HashMap<i64, &'a str>,
-    attributes: HashMap<i64, &'a str>,
+struct BackupNames {
+    labels: HashMap<i64, String>,
+    attributes: HashMap<i64, String>,
 }
 
-impl<'a> BackupNames<'a> {
-    fn new(labels: &'a [LabelInfo]) -> Self {
+impl BackupNames {
+    fn new(labels: &[LabelInfo]) -> Self {
         Self {
-            labels: labels.iter().map(|l| (l.id, l.name.as_str())).collect(),
-            attributes: labels.iter().flat_map(|l| &l.attributes).map(|a| (a.id, a.name.as_str())).collect(),
+            labels: labels.iter().map(|l| (l.id, l.name.clone())).collect(),
+            attributes: labels.iter().flat_map(|l| &l.attributes).map(|a| (a.id, a.name.clone())).collect(),
         }
     }
 
@@ -834,10 +859,10 @@ impl<'a> BackupNames<'a> {
         match value {
             serde_json::Value::Object(map) => {
                 if let Some(id) = map.remove("label_id").and_then(|v| v.as_i64()) {
-                    map.insert("label".into(), json!(self.labels.get(&id).copied().unwrap_or_default()));
+                    map.insert("label".into(), json!(self.labels.get(&id).cloned().unwrap_or_default()));
                 }
                 if let Some(id) = map.remove("spec_id").and_then(|v| v.as_i64()) {
-                    map.insert("name".into(), json!(self.attributes.get(&id).copied().unwrap_or_default()));
+                    map.insert("name".into(), json!(self.attributes.get(&id).cloned().unwrap_or_default()));
                 }
                 map.values_mut().for_each(|v| self.rename(v));
             }
@@ -922,6 +947,27 @@ impl Moved {
     }
 }
 
+/// What an export sends after its source line.
+enum Payload {
+    /// Annotations, task by task.
+    Objects(Vec<ExportedObjects>),
+    /// The `annotations.json` files of a backup.
+    Backup(Vec<BackupDocuments>),
+}
+
+/// One `annotations.json` of a backup: backup file number `file`, the documents of a
+/// task's jobs.
+struct BackupDocuments {
+    file: u32,
+    jobs: Vec<i64>,
+    schema: Schema,
+}
+
+/// A file's position among a backup's files, as the worker numbers them.
+fn file_number(files: &serde_json::Map<String, serde_json::Value>, name: &str) -> u32 {
+    files.keys().position(|key| key == name).unwrap_or_default() as u32
+}
+
 /// One object on its way to the export worker.
 enum Exported {
     Tag(Tag),
@@ -952,6 +998,15 @@ impl Exported {
         }
     }
 
+    fn to_value(&self) -> ApiResult<serde_json::Value> {
+        let value = match self {
+            Exported::Tag(tag) => serde_json::to_value(tag),
+            Exported::Shape(shape) => serde_json::to_value(shape),
+            Exported::Track(track) => serde_json::to_value(track),
+        };
+        value.map_err(|_| ApiError::internal())
+    }
+
     fn write(&self, out: &mut Vec<u8>) {
         match self {
             Exported::Tag(tag) => write_line(out, ObjectKind::Tag, tag.frame, tag),
@@ -974,6 +1029,16 @@ impl Lines {
             object.move_by(moved);
         }
         object.write(&mut self.buffer);
+        self.sent_when_full().await
+    }
+
+    /// Adds a piece of backup file `file`; false once the reader has gone away.
+    async fn push_raw(&mut self, file: u32, piece: &str) -> bool {
+        write_raw_line(&mut self.buffer, file, piece);
+        self.sent_when_full().await
+    }
+
+    async fn sent_when_full(&mut self) -> bool {
         self.buffer.len() < PART_BYTES || self.sender.send(Ok(std::mem::take(&mut self.buffer))).await.is_ok()
     }
 }
@@ -982,7 +1047,8 @@ impl Lines {
 /// task. The jobs of a task that share no frames stream from PostgreSQL row by row, so
 /// neither side holds more than a part; jobs that share frames are joined whole first,
 /// as a task's read joins them (the join compares their objects).
-async fn send_objects(client: &impl GenericClient, tasks: Vec<ExportedObjects>, lines: &mut Lines) -> ApiResult<()> {
+/// Answers whether the reader is still there.
+async fn send_objects(client: &impl GenericClient, tasks: Vec<ExportedObjects>, lines: &mut Lines) -> ApiResult<bool> {
     use futures_util::StreamExt;
     for task in tasks {
         let overlapping = task.jobs.windows(2).any(|pair| pair[1].range.start <= pair[0].range.stop);
@@ -998,7 +1064,7 @@ async fn send_objects(client: &impl GenericClient, tasks: Vec<ExportedObjects>, 
                 .chain(data.tracks.into_iter().map(Exported::Track));
             for object in objects {
                 if !lines.push(object, task.moved).await {
-                    return Ok(());
+                    return Ok(false);
                 }
             }
             continue;
@@ -1016,13 +1082,74 @@ async fn send_objects(client: &impl GenericClient, tasks: Vec<ExportedObjects>, 
                 let row = row.db()?;
                 let object = Exported::read(column(&row, 0)?, column(&row, 1)?, &task.schema)?;
                 if !lines.push(object, task.moved).await {
-                    return Ok(());
+                    return Ok(false);
                 }
             }
         }
     }
-    let _ = lines.sender.send(Ok(std::mem::take(&mut lines.buffer))).await;
-    Ok(())
+    Ok(true)
+}
+
+/// Sends each backup `annotations.json` as pieces: a list of the jobs' documents
+/// (`{"version":0,"tags":[…],"shapes":[…],"tracks":[…]}`), objects streamed row by row
+/// with their attribute defaults filled and label and attribute names in place of ids.
+/// Answers whether the reader is still there.
+async fn send_backup_documents(
+    client: &impl GenericClient,
+    files: Vec<BackupDocuments>,
+    names: &BackupNames,
+    lines: &mut Lines,
+) -> ApiResult<bool> {
+    use futures_util::StreamExt;
+    const LISTS: [&str; 3] = ["tags", "shapes", "tracks"];
+    for documents in files {
+        let file = documents.file;
+        let mut piece = String::from("[");
+        for (n, job) in documents.jobs.iter().enumerate() {
+            if n > 0 {
+                piece.push(',');
+            }
+            piece.push_str(r#"{"version":0"#);
+            let (mut opened, mut empty) = (0usize, true);
+            let rows = client
+                .query_raw(
+                    "SELECT kind, document FROM annotations WHERE job_id = $1 AND kind < 3 ORDER BY kind, id",
+                    [job],
+                )
+                .await
+                .db()?;
+            futures_util::pin_mut!(rows);
+            loop {
+                let row = rows.next().await.transpose().db()?;
+                // The lists up to this object's (all three at the end), each opened once.
+                let reach = row.as_ref().map_or(Ok(LISTS.len() - 1), |r| column::<_, i16>(r, 0).map(|k| k as usize))?;
+                while opened <= reach {
+                    if opened > 0 {
+                        piece.push(']');
+                    }
+                    piece.push_str(&format!(r#","{}":["#, LISTS[opened]));
+                    (opened, empty) = (opened + 1, true);
+                }
+                let Some(row) = row else { break };
+                let mut value = Exported::read(column(&row, 0)?, column(&row, 1)?, &documents.schema)?.to_value()?;
+                names.rename(&mut value);
+                if !empty {
+                    piece.push(',');
+                }
+                empty = false;
+                piece.push_str(&value.to_string());
+                if !lines.push_raw(file, &std::mem::take(&mut piece)).await {
+                    return Ok(false);
+                }
+            }
+            piece.push_str("]}");
+        }
+        piece.push(']');
+        if !lines.push_raw(file, &piece).await {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// A name used again within a subset becomes `name_1.ext`, `name_2.ext`, … as in CVAT.

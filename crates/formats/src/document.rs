@@ -6,7 +6,9 @@
 //!
 //! The task service sends objects as lines (`t 12 {…}`): the kind's letter (`t`ag,
 //! `s`hape, trac`k`), the frame, then the object as JSON (which has no raw newline).
-//! Objects of one kind keep the order they are sent in: the document's order.
+//! Objects of one kind keep the order they are sent in: the document's order. A
+//! backup's `annotations.json` comes as `r` lines instead: pieces of the file's JSON, in
+//! order, with the file's position among the backup's files in place of a frame.
 
 use cvat_annotations::{LabeledData, Shape, Tag, Track};
 use serde::Serialize;
@@ -17,6 +19,8 @@ pub enum ObjectKind {
     Tag,
     Shape,
     Track,
+    /// A piece of a backup file.
+    Raw,
 }
 
 impl ObjectKind {
@@ -25,6 +29,7 @@ impl ObjectKind {
             b't' => Some(ObjectKind::Tag),
             b's' => Some(ObjectKind::Shape),
             b'k' => Some(ObjectKind::Track),
+            b'r' => Some(ObjectKind::Raw),
             _ => None,
         }
     }
@@ -34,6 +39,7 @@ impl ObjectKind {
             ObjectKind::Tag => b't',
             ObjectKind::Shape => b's',
             ObjectKind::Track => b'k',
+            ObjectKind::Raw => b'r',
         }
     }
 }
@@ -44,6 +50,13 @@ pub fn write_line(out: &mut Vec<u8>, kind: ObjectKind, frame: u32, object: &impl
     out.extend_from_slice(format!(" {frame} ").as_bytes());
     // Rendering a value made from our own types cannot fail.
     serde_json::to_writer(&mut *out, object).unwrap_or_default();
+    out.push(b'\n');
+}
+
+/// Appends a piece of backup file number `file` as a line (it must hold no newline).
+pub fn write_raw_line(out: &mut Vec<u8>, file: u32, piece: &str) {
+    out.extend_from_slice(format!("r {file} ").as_bytes());
+    out.extend_from_slice(piece.as_bytes());
     out.push(b'\n');
 }
 
@@ -103,13 +116,20 @@ pub struct Annotations {
     tracks: Vec<Track>,
     tags: Index,
     shapes: Index,
+    /// Pieces of backup files, in order (`frame`: the file's number).
+    raw: Vec<Entry>,
 }
 
 impl Annotations {
     /// Indexes the lines `lines` reads, which are the spool's bytes from `start` on.
     pub fn index(spool: Box<dyn Spool>, mut lines: impl BufRead, start: u64) -> io::Result<Self> {
-        let mut annotations =
-            Annotations { spool, tracks: Vec::new(), tags: Index::default(), shapes: Index::default() };
+        let mut annotations = Annotations {
+            spool,
+            tracks: Vec::new(),
+            tags: Index::default(),
+            shapes: Index::default(),
+            raw: Vec::new(),
+        };
         let (mut offset, mut line) = (start, Vec::new());
         loop {
             line.clear();
@@ -130,6 +150,7 @@ impl Annotations {
                 ObjectKind::Tag => annotations.tags.entries.push(entry),
                 ObjectKind::Shape => annotations.shapes.entries.push(entry),
                 ObjectKind::Track => annotations.tracks.push(serde_json::from_slice(json)?),
+                ObjectKind::Raw => annotations.raw.push(entry),
             }
         }
         annotations.tags.sort();
@@ -168,6 +189,14 @@ impl Annotations {
     /// Every shape, in document order.
     pub fn shapes(&self) -> impl Iterator<Item = io::Result<Shape>> + '_ {
         self.shapes.entries.iter().map(|e| self.read(e))
+    }
+
+    /// Writes the pieces of backup file number `file` to `out`, in order.
+    pub fn copy_raw(&self, file: u32, out: &mut impl std::io::Write) -> io::Result<()> {
+        for entry in self.raw.iter().filter(|e| e.frame == file) {
+            out.write_all(&self.spool.read_at(entry.offset, entry.length as usize)?)?;
+        }
+        Ok(())
     }
 
     fn read<T: serde::de::DeserializeOwned>(&self, entry: &Entry) -> io::Result<T> {
@@ -215,6 +244,20 @@ mod tests {
         let all: Vec<f64> = annotations.shapes().map(|s| s.unwrap().points[0]).collect();
         assert_eq!(all, [1.0, 2.0, 3.0]);
         assert_eq!(annotations.tracks().len(), 1);
+    }
+
+    #[test]
+    fn pieces_of_a_file_come_back_in_order() {
+        let mut lines = Vec::new();
+        write_raw_line(&mut lines, 1, "[{\"a\":");
+        write_line(&mut lines, ObjectKind::Tag, 0, &serde_json::json!({"frame": 0, "label_id": 1}));
+        write_raw_line(&mut lines, 0, "other");
+        write_raw_line(&mut lines, 1, "1}]");
+        let annotations = Annotations::index(Box::new(lines.clone()), io::Cursor::new(lines), 0).unwrap();
+        let mut file = Vec::new();
+        annotations.copy_raw(1, &mut file).unwrap();
+        assert_eq!(file, br#"[{"a":1}]"#);
+        assert_eq!(annotations.tags_on(0).unwrap().len(), 1);
     }
 
     #[test]

@@ -26,7 +26,7 @@ mod xml;
 mod yolo;
 
 pub use backup::documents_with_ids;
-pub use document::{read_line, write_line, Annotations, ObjectKind, Spool};
+pub use document::{read_line, write_line, write_raw_line, Annotations, ObjectKind, Spool};
 pub use frames::{per_frame, FrameAnnotations, FrameShape, Frames};
 pub use import::{
     dataset_subsets, read_annotations, read_subset, DatasetSubset, ImportError, ImportFormat, LineSink, Masks, Sink,
@@ -126,9 +126,13 @@ pub fn write_annotations<W: Write + Seek>(
 ) -> Result<ImagePlaces, FormatError> {
     let format = Format::exporter(&source.format);
     if let Some(files) = source.backup.as_ref().and_then(|b| b.as_object()) {
-        for (name, content) in files {
+        for (number, (name, content)) in files.iter().enumerate() {
             zip.start_file(name.as_str(), stored())?;
-            serde_json::to_writer(&mut *zip, content).map_err(std::io::Error::from)?;
+            match content {
+                // Streamed by the task service (`annotations.json`), piece by piece.
+                Value::Null => data.copy_raw(number as u32, &mut *zip)?,
+                _ => serde_json::to_writer(&mut *zip, content).map_err(std::io::Error::from)?,
+            }
         }
     } else {
         match format.ok_or_else(|| FormatError::UnknownFormat(source.format.clone()))? {
