@@ -113,9 +113,7 @@ mod tests {
     /// several per instance) with the areas pycocotools 2.0.11 gave them.
     #[test]
     fn random_polygons_match_pycocotools() {
-        let cases: Vec<serde_json::Value> =
-            serde_json::from_str(include_str!("../tests/data/pycocotools_areas.json")).unwrap();
-        for case in cases {
+        for case in crate::test_support::cases(include_str!("../tests/data/pycocotools_areas.json")) {
             let polygons: Vec<Vec<f64>> = serde_json::from_value(case["polygons"].clone()).unwrap();
             let (width, height) = (case["width"].as_u64().unwrap() as u32, case["height"].as_u64().unwrap() as u32);
             let area = polygons_area(polygons.iter().map(Vec::as_slice), width, height);

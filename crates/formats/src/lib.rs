@@ -277,3 +277,42 @@ impl<'a> Names<'a> {
         out
     }
 }
+
+/// What the tests against other tools' output share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::frames::FrameShape;
+    use cvat_annotations::{ShapeType, Source};
+
+    /// The cases of a fixture made with the other tool (`tests/data/*.json`).
+    pub fn cases(json: &str) -> Vec<serde_json::Value> {
+        let cases: Vec<serde_json::Value> = serde_json::from_str(json).unwrap();
+        assert!(cases.len() >= 100, "a fixture of {} cases", cases.len());
+        cases
+    }
+
+    /// A shape on a frame with only what painting looks at.
+    pub fn shape(
+        kind: ShapeType,
+        label_id: i64,
+        points: Vec<f64>,
+        rotation: f64,
+        z_order: i32,
+        group: i64,
+    ) -> FrameShape {
+        FrameShape {
+            kind,
+            label_id,
+            points,
+            rotation,
+            occluded: false,
+            outside: false,
+            z_order,
+            group,
+            source: Source::Manual,
+            attributes: Vec::new(),
+            elements: Vec::new(),
+            track: None,
+        }
+    }
+}

@@ -296,30 +296,15 @@ fn clip(width: i64, height: i64, p1: &mut (i64, i64), p2: &mut (i64, i64)) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cvat_annotations::Source;
+    use crate::test_support::shape;
 
     /// Ellipses and the pixels CVAT's EllipsesToMasks sets for them (OpenCV 4.14).
     #[test]
     fn ellipses_are_opencvs() {
-        let cases: Vec<serde_json::Value> =
-            serde_json::from_str(include_str!("../tests/data/opencv_ellipses.json")).unwrap();
-        assert!(cases.len() >= 100);
-        for case in &cases {
+        for case in &crate::test_support::cases(include_str!("../tests/data/opencv_ellipses.json")) {
             let (width, height) = (case["width"].as_u64().unwrap() as u32, case["height"].as_u64().unwrap() as u32);
-            let shape = FrameShape {
-                kind: ShapeType::Ellipse,
-                label_id: 1,
-                points: serde_json::from_value(case["points"].clone()).unwrap(),
-                rotation: case["rotation"].as_f64().unwrap(),
-                occluded: false,
-                outside: false,
-                z_order: 0,
-                group: 0,
-                source: Source::Manual,
-                attributes: Vec::new(),
-                elements: Vec::new(),
-                track: None,
-            };
+            let points = serde_json::from_value(case["points"].clone()).unwrap();
+            let shape = shape(ShapeType::Ellipse, 1, points, case["rotation"].as_f64().unwrap(), 0, 0);
             let mut mask = vec![b'0'; (width * height) as usize];
             for (x, y) in pixels(&shape, width, height) {
                 mask[(y * width + x) as usize] = b'1';

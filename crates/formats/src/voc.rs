@@ -592,16 +592,13 @@ fn read_element(input: impl BufRead) -> Result<Element, ImportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cvat_annotations::Source;
 
     /// Frames of polygons, boxes and masks with groups and z orders, and the class and
     /// instance masks CVAT's Segmentation mask exporter paints for them (its transforms
     /// and datumaro's CompiledMask, run with datumaro 1.13 and pycocotools from PyPI).
     #[test]
     fn segmentation_instances_are_cvats() {
-        let cases: Vec<serde_json::Value> =
-            serde_json::from_str(include_str!("../tests/data/segmentation_instances.json")).unwrap();
-        assert!(cases.len() >= 100);
+        let cases = crate::test_support::cases(include_str!("../tests/data/segmentation_instances.json"));
         let mut merged = 0;
         for case in &cases {
             let (width, height) = (case["width"].as_u64().unwrap() as u32, case["height"].as_u64().unwrap() as u32);
@@ -609,19 +606,15 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|s| FrameShape {
-                    kind: serde_json::from_value(s["type"].clone()).unwrap(),
-                    label_id: s["label"].as_i64().unwrap(),
-                    points: serde_json::from_value(s["points"].clone()).unwrap(),
-                    rotation: s["rotation"].as_f64().unwrap(),
-                    occluded: false,
-                    outside: false,
-                    z_order: s["z_order"].as_i64().unwrap() as i32,
-                    group: s["group"].as_i64().unwrap(),
-                    source: Source::Manual,
-                    attributes: Vec::new(),
-                    elements: Vec::new(),
-                    track: None,
+                .map(|s| {
+                    crate::test_support::shape(
+                        serde_json::from_value(s["type"].clone()).unwrap(),
+                        s["label"].as_i64().unwrap(),
+                        serde_json::from_value(s["points"].clone()).unwrap(),
+                        s["rotation"].as_f64().unwrap(),
+                        s["z_order"].as_i64().unwrap() as i32,
+                        s["group"].as_i64().unwrap(),
+                    )
                 })
                 .collect();
             let made = instances(shapes.iter().collect(), width, height, Flavour::SegmentationMask);
