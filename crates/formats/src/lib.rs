@@ -1,7 +1,9 @@
 //! Dataset formats, written natively as CVAT writes them (`formats.md` in the reference):
-//! an export is an [`ExportSource`] (task, labels, frames) and a task's annotation
-//! document, written into a zip archive laid out as CVAT's (entries stored, no
-//! directory entries). The export worker does the I/O; this crate only writes.
+//! an export is an [`ExportSource`] (task, labels, frames) and the task's annotations
+//! ([`Annotations`], spooled by the export worker and read back a frame at a time),
+//! written into a zip archive laid out as CVAT's (entries stored, no directory entries);
+//! an import reads a file object by object into a [`Sink`]. The export worker fetches
+//! and stores; this crate reads and writes the files it is given.
 
 mod backup;
 mod classification;
