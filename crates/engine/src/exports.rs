@@ -1047,6 +1047,15 @@ impl Lines {
 /// task. The jobs of a task that share no frames stream from PostgreSQL row by row, so
 /// neither side holds more than a part; jobs that share frames are joined whole first,
 /// as a task's read joins them (the join compares their objects).
+/// A job's tags, shapes and tracks (the formats have no intervals), in document order,
+/// as PostgreSQL sends them.
+async fn exported_rows(client: &impl GenericClient, job: i64) -> ApiResult<tokio_postgres::RowStream> {
+    client
+        .query_raw("SELECT kind, document FROM annotations WHERE job_id = $1 AND kind < 3 ORDER BY kind, id", [job])
+        .await
+        .db()
+}
+
 /// Answers whether the reader is still there.
 async fn send_objects(client: &impl GenericClient, tasks: Vec<ExportedObjects>, lines: &mut Lines) -> ApiResult<bool> {
     use futures_util::StreamExt;
@@ -1070,13 +1079,7 @@ async fn send_objects(client: &impl GenericClient, tasks: Vec<ExportedObjects>, 
             continue;
         }
         for job in &task.jobs {
-            let rows = client
-                .query_raw(
-                    "SELECT kind, document FROM annotations WHERE job_id = $1 AND kind < 3 ORDER BY kind, id",
-                    [job.id],
-                )
-                .await
-                .db()?;
+            let rows = exported_rows(client, job.id).await?;
             futures_util::pin_mut!(rows);
             while let Some(row) = rows.next().await {
                 let row = row.db()?;
@@ -1111,13 +1114,7 @@ async fn send_backup_documents(
             }
             piece.push_str(r#"{"version":0"#);
             let (mut opened, mut empty) = (0usize, true);
-            let rows = client
-                .query_raw(
-                    "SELECT kind, document FROM annotations WHERE job_id = $1 AND kind < 3 ORDER BY kind, id",
-                    [job],
-                )
-                .await
-                .db()?;
+            let rows = exported_rows(client, *job).await?;
             futures_util::pin_mut!(rows);
             loop {
                 let row = rows.next().await.transpose().db()?;

@@ -237,14 +237,14 @@ fn line(mut p1: (i64, i64), mut p2: (i64, i64), w: i64, h: i64, put: &mut impl F
     put((p2.0 + half) >> SHIFT, (p2.1 + half) >> SHIFT);
     if ax > ay {
         x >>= SHIFT;
-        for _ in 0..=count.max(-1) {
+        for _ in 0..=count {
             put(x, y >> SHIFT);
             x += 1;
             y += y_step;
         }
     } else {
         y >>= SHIFT;
-        for _ in 0..=count.max(-1) {
+        for _ in 0..=count {
             put(x >> SHIFT, y);
             x += x_step;
             y += 1;

@@ -66,15 +66,10 @@ impl Errors {
 
 /// Checks a `labels` list.
 pub fn parse_labels(requests: &[PatchedLabelRequest]) -> ApiResult<Vec<LabelSpec>> {
-    let mut results = Vec::with_capacity(requests.len());
-    let mut errors = Vec::with_capacity(requests.len());
-    for request in requests {
-        let mut own = Errors::default();
-        results.push(label(request, &mut own));
-        errors.push(Value::Object(own.0));
-    }
-    if errors.iter().any(|e| e.as_object().is_some_and(|o| !o.is_empty())) {
-        return Err(ApiError::new(ErrorKind::BadRequest, json!({ "labels": errors })));
+    let mut errors = Errors::default();
+    let results = nested(requests, "labels", &mut errors, label);
+    if !errors.0.is_empty() {
+        return Err(ApiError::new(ErrorKind::BadRequest, Value::Object(errors.0)));
     }
     unique_names(results.iter().filter(|l| !l.deleted).map(|l| l.name.as_str()))
         .map_err(|_| ApiError::invalid("All label names must be unique"))?;

@@ -18,7 +18,6 @@ use cvat_proto::task::{DataFailure, ExportDone, RequestRef};
 use futures_util::StreamExt;
 use std::io::{BufRead, Write};
 use std::sync::Arc;
-use tokio::io::AsyncReadExt;
 
 /// The first line of the task service's answer.
 #[derive(serde::Deserialize)]
@@ -116,11 +115,6 @@ pub async fn export_dataset(
 /// A local file as a stream of pieces for a streamed upload.
 async fn file_stream(path: std::path::PathBuf) -> std::io::Result<ByteStream> {
     const PIECE: usize = 8 << 20;
-    let file = tokio::fs::File::open(path).await?;
-    let pieces = futures_util::stream::try_unfold(file, |mut file| async move {
-        let mut piece = Vec::with_capacity(PIECE);
-        (&mut file).take(PIECE as u64).read_to_end(&mut piece).await.map_err(BlobError::Io)?;
-        Ok::<_, BlobError>((!piece.is_empty()).then(|| (bytes::Bytes::from(piece), file)))
-    });
-    Ok(pieces.boxed())
+    let pieces = crate::media::file_pieces(path, PIECE).await?;
+    Ok(pieces.map(|piece| piece.map(bytes::Bytes::from).map_err(BlobError::Io)).boxed())
 }

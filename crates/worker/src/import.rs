@@ -12,7 +12,7 @@ use cvat_proto::task::{DataFailure, ImportPart, RequestRef};
 use futures_util::StreamExt;
 use std::io::Write;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 #[derive(serde::Deserialize)]
 struct Import {
@@ -110,23 +110,20 @@ async fn file_parts(
     head: ImportPart,
     path: std::path::PathBuf,
 ) -> std::io::Result<impl futures_util::Stream<Item = ImportPart>> {
-    let file = tokio::fs::File::open(path).await?;
-    Ok(futures_util::stream::unfold(Some(file), move |file| {
-        let head = head.clone();
-        async move {
-            let mut file = file?;
-            let mut piece = Vec::with_capacity(PART_BYTES);
-            match (&mut file).take(PART_BYTES as u64).read_to_end(&mut piece).await {
-                Ok(0) => Some((ImportPart { last: true, ..head }, None)),
-                Ok(_) => Some((ImportPart { json: piece, ..head }, Some(file))),
-                // Ending without the last part: the task service refuses what came.
-                Err(err) => {
-                    tracing::warn!(error = %err, "an import's objects could not be read back");
-                    None
-                }
+    let last = ImportPart { last: true, ..head.clone() };
+    let parts = crate::media::file_pieces(path, PART_BYTES)
+        .await?
+        .map(move |piece| piece.map(|json| ImportPart { json, ..head.clone() }))
+        .chain(futures_util::stream::once(async { Ok(last) }))
+        .inspect(|part| {
+            if let Err(err) = part {
+                tracing::warn!(error = %err, "an import's objects could not be read back");
             }
-        }
-    }))
+        })
+        // A read error ends the stream without the last part: the task service refuses it.
+        .take_while(|part| std::future::ready(part.is_ok()))
+        .filter_map(|part| std::future::ready(part.ok()));
+    Ok(parts)
 }
 
 pub async fn import_annotations(

@@ -107,6 +107,20 @@ impl Drop for LocalFile {
     }
 }
 
+/// A local file as pieces of at most `piece_bytes`, each read when it is taken.
+pub(crate) async fn file_pieces(
+    path: std::path::PathBuf,
+    piece_bytes: usize,
+) -> std::io::Result<impl futures_util::Stream<Item = std::io::Result<Vec<u8>>>> {
+    use tokio::io::AsyncReadExt;
+    let file = tokio::fs::File::open(path).await?;
+    Ok(futures_util::stream::try_unfold(file, move |mut file| async move {
+        let mut piece = Vec::with_capacity(piece_bytes);
+        (&mut file).take(piece_bytes as u64).read_to_end(&mut piece).await?;
+        Ok((!piece.is_empty()).then_some((piece, file)))
+    }))
+}
+
 /// The blobs of an uploaded file: one, or the pieces of a resumable upload in order.
 fn upload_keys(job: &ProcessTaskData, name: &str) -> Vec<String> {
     match job.parts.get(name) {
