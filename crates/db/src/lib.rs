@@ -5,6 +5,10 @@
 //! missing ones in order, each in its own transaction, under an advisory lock so that
 //! replicas starting together do not race.
 
+mod notices;
+
+pub use notices::{Notice, Notices};
+
 use cvat_error::{ApiError, ErrorKind};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;

@@ -101,14 +101,22 @@ pub(crate) struct JobSpan {
 }
 
 /// What a call works on, after its permission check.
-struct Scope {
+pub(crate) struct Scope {
     task: i64,
     jobs: Vec<JobSpan>,
     /// The frames a body may use: the job's, or those of all the task's jobs.
-    frames: FrameRange,
+    pub(crate) frames: FrameRange,
     /// The caller as an actor in the task's organization, as found before any write.
     actor: Actor,
     org: Option<i64>,
+}
+
+/// Who writes a save, and what its transaction checks on the locked rows: a caller's
+/// rights again, or that an agent still holds the function request whose result it is
+/// (the request's owner was checked when it was made; the save is recorded as theirs).
+pub(crate) enum Writer<'a> {
+    Caller(&'a Caller, AnnotationTarget),
+    Agent { request: &'a str, agent: &'a str, owner: Option<i64> },
 }
 
 impl Engine {
@@ -122,12 +130,22 @@ impl Engine {
         update: bool,
     ) -> ApiResult<Scope> {
         let (task, org, actor) = self.annotation_access(client, caller, target, update, None).await?;
-        let jobs = annotation_jobs(client, task, target).await?;
-        let frames = FrameRange {
-            start: jobs.iter().map(|j| j.range.start).min().unwrap_or(0),
-            stop: jobs.iter().map(|j| j.range.stop).max().unwrap_or(0),
-        };
-        Ok(Scope { task, jobs, frames, actor, org })
+        scope_of(client, task, target, actor, org).await
+    }
+
+    /// The scope of an agent's result: the request's task (or job), checked when the
+    /// request was made.
+    pub(crate) async fn request_scope(
+        &self,
+        client: &impl GenericClient,
+        task: i64,
+        job: Option<i64>,
+        owner: Option<i64>,
+    ) -> ApiResult<Scope> {
+        let target = job.map_or(AnnotationTarget::Task(task), AnnotationTarget::Job);
+        let actor =
+            Actor { user_id: owner.unwrap_or_default(), privilege: cvat_permissions::Privilege::None, role: None };
+        scope_of(client, task, target, actor, None).await
     }
 
     /// Checks view/update:annotations on the target against the rows `client` sees;
@@ -177,10 +195,7 @@ impl Engine {
         target: AnnotationTarget,
         scope: &Scope,
     ) -> ApiResult<Vec<i64>> {
-        let job_ids: Vec<i64> = scope.jobs.iter().map(|j| j.id).collect();
-        tx.query("SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&job_ids]).await.db()?;
-        tx.execute("UPDATE jobs SET updated_date = now() WHERE id = ANY($1)", &[&job_ids]).await.db()?;
-        tx.execute("UPDATE tasks SET updated_date = now() WHERE id = $1", &[&scope.task]).await.db()?;
+        let job_ids = lock_jobs(tx, scope).await?;
         self.annotation_access(tx, caller, target, true, Some((scope.actor, scope.org))).await?;
         Ok(job_ids)
     }
@@ -271,10 +286,24 @@ impl Engine {
         save: AnnotationSave,
         body: Vec<u8>,
     ) -> ApiResult<DocumentStream> {
-        let mut data = ann::parse(&body)?;
+        let data = ann::parse(&body)?;
         drop(body);
-        let mut client = self.client().await?;
+        let client = self.client().await?;
         let scope = self.annotation_scope(&client, caller, target, true).await?;
+        let data = self.write_annotations(client, Writer::Caller(caller, target), &scope, save, data).await?;
+        Ok(in_parts(data))
+    }
+
+    /// A save's checks and its one transaction, whoever writes it; answers the objects
+    /// saved with their ids.
+    pub(crate) async fn write_annotations(
+        &self,
+        mut client: cvat_db::Client,
+        writer: Writer<'_>,
+        scope: &Scope,
+        save: AnnotationSave,
+        mut data: LabeledData,
+    ) -> ApiResult<LabeledData> {
         if scope.jobs.is_empty() && !data.is_empty() {
             return Err(ApiError::invalid("The task has no data: annotations need its frames."));
         }
@@ -292,7 +321,15 @@ impl Engine {
         assign_ids(&client, &mut data).await?;
 
         let tx = client.transaction().await.db()?;
-        let job_ids = self.lock_for_save(&tx, caller, target, &scope).await?;
+        let (job_ids, owner) = match writer {
+            Writer::Caller(caller, target) => {
+                (self.lock_for_save(&tx, caller, target, scope).await?, Some(caller.id()))
+            }
+            Writer::Agent { request, agent, owner } => {
+                crate::functions::finish_held(&tx, request, agent).await?;
+                (lock_jobs(&tx, scope).await?, owner)
+            }
+        };
         match save {
             AnnotationSave::Replace => {
                 tx.execute("DELETE FROM annotations WHERE job_id = ANY($1)", &[&job_ids]).await.db()?;
@@ -313,11 +350,11 @@ impl Engine {
             }
         }
         if save != AnnotationSave::Patch(Action::Delete) {
-            store(&tx, &tx, &scope, &data).await?;
+            store(&tx, &tx, scope, &data).await?;
         }
-        record_change(&tx, caller, &job_ids, save, Counts::of(&data)).await?;
+        record_change(&tx, owner, &job_ids, save, Counts::of(&data)).await?;
         tx.commit().await.db()?;
-        Ok(in_parts(data))
+        Ok(data)
     }
 
     /// An import's objects, as lines (`cvat_formats::write_line`) in parts, saved as the
@@ -360,7 +397,7 @@ impl Engine {
             return Err(ApiError::invalid("The annotations sent end inside an object."));
         }
         batch.save(&tx, &ids, &scope).await?;
-        record_change(&tx, caller, &job_ids, save, batch.counts).await?;
+        record_change(&tx, Some(caller.id()), &job_ids, save, batch.counts).await?;
         tx.commit().await.db()?;
         Ok(())
     }
@@ -372,7 +409,8 @@ impl Engine {
         let tx = client.transaction().await.db()?;
         let job_ids = self.lock_for_save(&tx, caller, target, &scope).await?;
         tx.execute("DELETE FROM annotations WHERE job_id = ANY($1)", &[&job_ids]).await.db()?;
-        record_change(&tx, caller, &job_ids, AnnotationSave::Patch(Action::Delete), Counts::default()).await?;
+        record_change(&tx, Some(caller.id()), &job_ids, AnnotationSave::Patch(Action::Delete), Counts::default())
+            .await?;
         tx.commit().await.db()?;
         Ok(())
     }
@@ -451,6 +489,32 @@ impl Counts {
         self.tracks += data.tracks.len();
         self.intervals += data.intervals.len();
     }
+}
+
+/// A scope of `target` in `task`, for `actor` found in `org`.
+async fn scope_of(
+    client: &impl GenericClient,
+    task: i64,
+    target: AnnotationTarget,
+    actor: Actor,
+    org: Option<i64>,
+) -> ApiResult<Scope> {
+    let jobs = annotation_jobs(client, task, target).await?;
+    let frames = FrameRange {
+        start: jobs.iter().map(|j| j.range.start).min().unwrap_or(0),
+        stop: jobs.iter().map(|j| j.range.stop).max().unwrap_or(0),
+    };
+    Ok(Scope { task, jobs, frames, actor, org })
+}
+
+/// Locks the scope's job rows (saves of one job are serialised) and marks the jobs and
+/// the task changed; answers the job ids.
+async fn lock_jobs(tx: &cvat_db::Transaction<'_>, scope: &Scope) -> ApiResult<Vec<i64>> {
+    let job_ids: Vec<i64> = scope.jobs.iter().map(|j| j.id).collect();
+    tx.query("SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&job_ids]).await.db()?;
+    tx.execute("UPDATE jobs SET updated_date = now() WHERE id = ANY($1)", &[&job_ids]).await.db()?;
+    tx.execute("UPDATE tasks SET updated_date = now() WHERE id = $1", &[&scope.task]).await.db()?;
+    Ok(job_ids)
 }
 
 /// The annotation jobs of a target in frame order: the job itself, or the task's
@@ -781,7 +845,7 @@ async fn write_rows(mut writer: std::pin::Pin<&mut BinaryCopyInWriter>, job: i64
 /// One entry of the change log per job touched.
 async fn record_change(
     client: &impl GenericClient,
-    caller: &Caller,
+    owner: Option<i64>,
     jobs: &[i64],
     save: AnnotationSave,
     counts: Counts,
@@ -797,7 +861,7 @@ async fn record_change(
     client
         .execute(
             "INSERT INTO annotation_changes (job_id, owner_id, scope, counts) SELECT j, $2, $3, $4 FROM unnest($1::bigint[]) j",
-            &[&jobs, &caller.id(), &scope, &counts],
+            &[&jobs, &owner, &scope, &counts],
         )
         .await
         .db()?;

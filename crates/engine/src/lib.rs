@@ -13,6 +13,7 @@ mod cloud_storages;
 pub mod data;
 mod directory;
 mod exports;
+pub mod functions;
 mod imports;
 mod issues;
 mod jobs;
@@ -63,6 +64,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 14, name: "import_uploads", sql: include_str!("../migrations/0014_import_uploads.sql") },
     Migration { version: 15, name: "restores", sql: include_str!("../migrations/0015_restores.sql") },
     Migration { version: 16, name: "restored_tasks", sql: include_str!("../migrations/0016_restored_tasks.sql") },
+    Migration { version: 17, name: "functions", sql: include_str!("../migrations/0017_functions.sql") },
 ];
 
 /// A page of rendered documents and the total count.
@@ -76,11 +78,17 @@ pub struct Engine {
     directory: std::sync::Arc<dyn Directory>,
     /// What user-chosen endpoints (cloud storages) may be reached.
     network: cvat_fetch::FetchPolicy,
+    agents: functions::Agents,
 }
 
 impl Engine {
-    pub fn new(db: PgPool, directory: std::sync::Arc<dyn Directory>, network: cvat_fetch::FetchPolicy) -> Self {
-        Self { db, directory, network }
+    pub fn new(
+        db: PgPool,
+        directory: std::sync::Arc<dyn Directory>,
+        network: cvat_fetch::FetchPolicy,
+        agents: functions::Agents,
+    ) -> Self {
+        Self { db, directory, network, agents }
     }
 
     async fn client(&self) -> ApiResult<cvat_db::Client> {

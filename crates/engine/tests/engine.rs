@@ -82,7 +82,12 @@ impl Fixture {
             timeout: std::time::Duration::from_secs(5),
         };
         let directory = Arc::new(directory);
-        let engine = Engine::new(pool, directory.clone(), network);
+        let agents = cvat_engine::functions::Agents {
+            notices: cvat_db::Notices::silent(),
+            lease: std::time::Duration::from_secs(60),
+            answer_wait: std::time::Duration::from_secs(1),
+        };
+        let engine = Engine::new(pool, directory.clone(), network, agents);
         let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(connection);
         Self { engine, directory, admin, schema }

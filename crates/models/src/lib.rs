@@ -7,9 +7,11 @@
 //!
 //! Timestamps render as RFC 3339 with microseconds and `Z`, as CVAT's do.
 
+mod functions;
 mod requests;
 mod validate;
 
+pub use functions::*;
 pub use requests::*;
 pub use validate::parse;
 

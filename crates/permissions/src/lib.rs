@@ -406,5 +406,44 @@ pub fn cloud_storage(actor: &Actor, scope: CloudStorageScope, facts: &CloudStora
     }
 }
 
+/// What a call does with a function (`/api/functions`, `/api/lambda/…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunctionScope {
+    /// See it, list it, call it and send it requests (with a task the caller may use).
+    View,
+    /// Run an agent for it: watch its queue, acquire, update, complete and fail requests.
+    Serve,
+    Delete,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FunctionFacts {
+    pub in_org: bool,
+    pub owner: Option<i64>,
+    /// `visibility: public`: every member of its organization (or every user, outside
+    /// organizations) sees it.
+    pub public: bool,
+}
+
+/// Registering a function: as attaching a cloud storage (a user; in an organization, a
+/// maintainer or its owner).
+pub fn create_function(actor: &Actor, in_org: bool) -> bool {
+    create_cloud_storage(actor, in_org)
+}
+
+/// Beyond CVAT (whose open-source server has no native functions): a private function is
+/// its owner's (and its organization's managers'); only the owner runs its agents.
+pub fn function(actor: &Actor, scope: FunctionScope, facts: &FunctionFacts) -> bool {
+    if actor.privilege == Privilege::Admin || actor.is(facts.owner) {
+        return true;
+    }
+    let manager = facts.in_org && actor.org_manager();
+    match scope {
+        FunctionScope::View => manager || (facts.public && (!facts.in_org || actor.member())),
+        FunctionScope::Serve => false,
+        FunctionScope::Delete => manager,
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -206,3 +206,27 @@ fn issue_and_comment_rules() {
     assert!(comment(&actor(Worker, None), CommentScope::Change, &mine));
     assert!(!comment(&actor(Worker, None), CommentScope::View, &CommentFacts { owner: None, ..mine }));
 }
+
+#[test]
+fn function_rules() {
+    let private_in_org = FunctionFacts { in_org: true, owner: Some(OTHER), public: false };
+    let public_in_org = FunctionFacts { public: true, ..private_in_org };
+    let public_personal = FunctionFacts { in_org: false, ..public_in_org };
+    let mine = FunctionFacts { owner: Some(ME), ..private_in_org };
+    // The owner does everything, even as a worker; nobody else runs its agents.
+    for scope in [FunctionScope::View, FunctionScope::Serve, FunctionScope::Delete] {
+        assert!(function(&actor(Worker, Some(Role::Worker)), scope, &mine));
+        assert!(!function(&actor(User, Some(Role::Owner)), FunctionScope::Serve, &private_in_org));
+    }
+    assert!(function(&actor(Admin, None), FunctionScope::Serve, &private_in_org));
+    // Members see public functions of their organization; managers see and delete all.
+    assert!(function(&actor(Worker, Some(Role::Worker)), FunctionScope::View, &public_in_org));
+    assert!(!function(&actor(Worker, Some(Role::Worker)), FunctionScope::View, &private_in_org));
+    assert!(!function(&actor(User, None), FunctionScope::View, &public_in_org));
+    assert!(function(&actor(User, Some(Role::Maintainer)), FunctionScope::Delete, &private_in_org));
+    assert!(!function(&actor(Worker, Some(Role::Worker)), FunctionScope::Delete, &public_in_org));
+    assert!(function(&actor(Worker, None), FunctionScope::View, &public_personal));
+    assert!(create_function(&actor(User, None), false));
+    assert!(!create_function(&actor(Worker, None), false));
+    assert!(!create_function(&actor(User, Some(Role::Supervisor)), true));
+}

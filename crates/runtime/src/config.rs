@@ -92,6 +92,12 @@ pub struct Settings {
     pub remote_timeout_seconds: u64,
     /// Uploads of a task without data that saw no activity this long are deleted.
     pub upload_ttl_seconds: u64,
+    /// How long a function's agent holds a request without reporting (then it is queued
+    /// again for another agent).
+    pub function_lease_seconds: u64,
+    /// How long an online function call waits for an agent's answer (below the
+    /// gateway's 30 s deadline of a backend call).
+    pub function_answer_seconds: u64,
     /// The credential of calls from the gateway (and the task service) to auth and task;
     /// see [`Settings::service_token`].
     service_token: Option<Secret>,
@@ -185,6 +191,8 @@ impl Settings {
             remote_max_bytes: parse(env, "CVAT_REMOTE_MAX_BYTES", "1073741824")?,
             remote_timeout_seconds: parse(env, "CVAT_REMOTE_TIMEOUT_SECONDS", "300")?,
             upload_ttl_seconds: parse(env, "CVAT_UPLOAD_TTL_SECONDS", "86400")?,
+            function_lease_seconds: parse(env, "CVAT_FUNCTION_LEASE_SECONDS", "120")?,
+            function_answer_seconds: parse(env, "CVAT_FUNCTION_ANSWER_SECONDS", "20")?,
             service_token: Some(secret("CVAT_SERVICE_TOKEN")).filter(|s| !s.expose().is_empty()),
             worker_token: Some(secret("CVAT_WORKER_TOKEN")).filter(|s| !s.expose().is_empty()),
             dev_mode,

@@ -64,6 +64,64 @@ where
     Ok(bytes)
 }
 
+/// Bytes per part of a body passed on to a backend while it arrives.
+const PART_BYTES: usize = 256 << 10;
+
+/// Passes a large body (an annotation save, an agent's result) on to a backend call in
+/// parts while it arrives, so the gateway never holds all of it: `part` wraps each
+/// piece of about 256 KiB (it is called first for the first part, which names the
+/// call), and `call` sends the parts. Refused with 413 past `limit` bytes; a body cut
+/// short drops the call, so the backend saves nothing of it.
+pub async fn forward_parts<P, T, Fut>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+    mut part: impl FnMut(Vec<u8>) -> P,
+    call: impl FnOnce(futures_util::stream::BoxStream<'static, P>) -> Fut,
+) -> Result<T, HttpError>
+where
+    P: Send + 'static,
+    Fut: Future<Output = Result<T, tonic::Status>>,
+{
+    use futures_util::future::{select, Either};
+    let declared =
+        req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(HttpError(too_large(limit)));
+    }
+    let (sender, receiver) = tokio::sync::mpsc::channel::<P>(4);
+    let parts = futures_util::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|p| (p, r)) }).boxed();
+    let idle = idle_of(req);
+    let pump = async move {
+        let mut pending = Vec::new();
+        let mut total = 0usize;
+        let mut payload = payload;
+        while let Some(piece) = next_piece(&mut payload, idle).await? {
+            total += piece.len();
+            if total > limit {
+                return Err(too_large(limit));
+            }
+            pending.extend_from_slice(&piece);
+            if pending.len() >= PART_BYTES {
+                // A closed channel: the backend already answered (an error).
+                if sender.send(part(std::mem::take(&mut pending))).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        let _ = sender.send(part(pending)).await;
+        Ok(())
+    };
+    let call = call(parts);
+    futures_util::pin_mut!(pump, call);
+    match select(pump, call).await {
+        Either::Left((Ok(()), call)) => Ok(call.await?),
+        // Dropping the call cancels it.
+        Either::Left((Err(err), _)) => Err(HttpError(err)),
+        Either::Right((answer, _)) => Ok(answer?),
+    }
+}
+
 /// A JSON object body from a payload a handler reads itself (one that also takes
 /// multipart forms): the same limit and parsing as [`JsonBody`].
 pub async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Map<String, Value>, ApiError> {

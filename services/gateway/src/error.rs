@@ -5,6 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use cvat_error::{ApiError, ErrorKind};
 use std::fmt;
 
+/// What a 429 tells the client to wait, in seconds.
+const RETRY_AFTER_SECONDS: u64 = 5;
+
 /// An [`ApiError`] as an actix response.
 #[derive(Debug)]
 pub struct HttpError(pub ApiError);
@@ -22,8 +25,15 @@ impl ResponseError for HttpError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        if self.0.kind == ErrorKind::Unauthenticated {
-            response.insert_header(("WWW-Authenticate", "Token"));
+        match self.0.kind {
+            ErrorKind::Unauthenticated => {
+                response.insert_header(("WWW-Authenticate", "Token"));
+            }
+            // Clients that back off (agents, the SDK's retries) read when to come back.
+            ErrorKind::TooManyRequests => {
+                response.insert_header(("Retry-After", RETRY_AFTER_SECONDS.to_string()));
+            }
+            _ => {}
         }
         response.json(&self.0.body)
     }

@@ -3,8 +3,8 @@
 //! as in CVAT's own schema.
 
 use crate::routes::{
-    annotations, auth, backups, cloud_storages, comments, data, exports, imports, invitations, issues, jobs, labels,
-    organizations, projects, requests, server, tasks, users,
+    annotations, auth, backups, cloud_storages, comments, data, exports, functions, imports, invitations, issues, jobs,
+    labels, organizations, projects, requests, server, tasks, users,
 };
 use serde_json::{json, Value};
 use utoipa::OpenApi;
@@ -126,6 +126,22 @@ use utoipa::OpenApi;
         requests::retrieve,
         requests::cancel,
         requests::task_status,
+        functions::list,
+        functions::create,
+        functions::retrieve,
+        functions::destroy,
+        functions::watch,
+        functions::acquire,
+        functions::update,
+        functions::complete,
+        functions::fail,
+        functions::lambda_functions,
+        functions::lambda_function,
+        functions::call_function,
+        functions::lambda_requests,
+        functions::create_request,
+        functions::lambda_request,
+        functions::cancel_request,
         crate::routes::schema::schema,
     ),
     components(schemas(
@@ -170,6 +186,12 @@ use utoipa::OpenApi;
         cvat_models::CommentWriteRequest,
         cvat_models::PatchedCommentWriteRequest,
         cvat_models::DataRequest,
+        cvat_models::FunctionWriteRequest,
+        cvat_models::FunctionCallRequest,
+        cvat_models::AgentAcquireRequest,
+        cvat_models::AgentUpdateRequest,
+        cvat_models::AgentFailRequest,
+        cvat_models::AgentCompleteRequest,
     ))
 )]
 pub struct ApiDoc;

@@ -115,6 +115,12 @@ async fn collect_annotations(parts: &mut Streaming<AnnotationsPart>) -> ApiResul
     Ok((first.query.unwrap_or_default(), first.action, body))
 }
 
+/// A queue notice as tonic sends it (its item type is fixed by tonic).
+#[allow(clippy::result_large_err)]
+fn queue_event(category: cvat_models::RequestCategory) -> Result<QueueEvent, tonic::Status> {
+    Ok(QueueEvent { category: category.name().to_string() })
+}
+
 /// A part of a streamed document as tonic sends it (its item type is fixed by tonic).
 #[allow(clippy::result_large_err)]
 fn wire_part(part: ApiResult<Vec<u8>>) -> Result<DocumentPart, tonic::Status> {
@@ -485,6 +491,112 @@ impl Task for TaskService {
             let target = cvat_engine::ExportTarget::from_name(&r.target, r.id)?;
             let result = self.engine.export_result(&Caller::from_wire(r.caller)?, target, &r.rq_id).await?;
             Ok(ExportLocation { key: result.key, file_name: result.file_name })
+        })
+        .await
+    }
+
+    rpc!(create create_function => create_function, "CreateFunction");
+    rpc!(get get_function => get_function, "GetFunction");
+    rpc!(list list_functions => list_functions, "ListFunctions");
+    rpc!(delete delete_function => delete_function, "DeleteFunction");
+
+    async fn list_lambda_functions(&self, request: Request<cvat_proto::task::Caller>) -> Reply<Document> {
+        handle(request, "ListLambdaFunctions", |r| async move {
+            self.engine.list_lambda_functions(&Caller::from_wire(Some(r))?).await.map(document)
+        })
+        .await
+    }
+
+    async fn get_lambda_function(&self, request: Request<TextRef>) -> Reply<Document> {
+        handle(request, "GetLambdaFunction", |r| async move {
+            self.engine.get_lambda_function(&Caller::from_wire(r.caller)?, &r.id).await.map(document)
+        })
+        .await
+    }
+
+    async fn call_lambda_function(&self, request: Request<TextWrite>) -> Reply<Document> {
+        handle(request, "CallLambdaFunction", |r| async move {
+            self.engine.call_lambda_function(&Caller::from_wire(r.caller)?, &r.id, &r.body_json).await.map(document)
+        })
+        .await
+    }
+
+    rpc!(create create_lambda_request => create_lambda_request, "CreateLambdaRequest");
+
+    async fn list_lambda_requests(&self, request: Request<cvat_proto::task::Caller>) -> Reply<Document> {
+        handle(request, "ListLambdaRequests", |r| async move {
+            self.engine.list_lambda_requests(&Caller::from_wire(Some(r))?).await.map(document)
+        })
+        .await
+    }
+
+    async fn get_lambda_request(&self, request: Request<TextRef>) -> Reply<Document> {
+        handle(request, "GetLambdaRequest", |r| async move {
+            self.engine.get_lambda_request(&Caller::from_wire(r.caller)?, &r.id).await.map(document)
+        })
+        .await
+    }
+
+    async fn cancel_lambda_request(&self, request: Request<TextRef>) -> Reply<Empty> {
+        handle(request, "CancelLambdaRequest", |r| async move {
+            self.engine.cancel_lambda_request(&Caller::from_wire(r.caller)?, &r.id).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    type WatchFunctionQueueStream =
+        std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<QueueEvent, tonic::Status>> + Send>>;
+
+    async fn watch_function_queue(&self, request: Request<AgentCall>) -> Reply<Self::WatchFunctionQueueStream> {
+        handle(request, "WatchFunctionQueue", |r| async move {
+            use futures_util::StreamExt;
+            let events = self.engine.watch_function_queue(&Caller::from_wire(r.caller)?, r.function_id).await?;
+            let events = events.map(queue_event);
+            Ok(Box::pin(events) as Self::WatchFunctionQueueStream)
+        })
+        .await
+    }
+
+    async fn acquire_function_request(&self, request: Request<AgentCall>) -> Reply<Document> {
+        handle(request, "AcquireFunctionRequest", |r| async move {
+            let caller = Caller::from_wire(r.caller)?;
+            self.engine.acquire_function_request(&caller, r.function_id, &r.json).await.map(document)
+        })
+        .await
+    }
+
+    async fn update_function_request(&self, request: Request<AgentCall>) -> Reply<Empty> {
+        handle(request, "UpdateFunctionRequest", |r| async move {
+            let caller = Caller::from_wire(r.caller)?;
+            self.engine.update_function_request(&caller, r.function_id, &r.request_id, &r.json).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn complete_function_request(&self, request: Request<Streaming<AgentCall>>) -> Reply<Empty> {
+        handle(request, "CompleteFunctionRequest", |mut parts| async move {
+            let broken = |e: tonic::Status| {
+                tracing::warn!(error = %e, "a function result broke off");
+                ApiError::bad_request("The request body broke off.")
+            };
+            let mut first = parts.message().await.map_err(broken)?.unwrap_or_default();
+            let mut body = std::mem::take(&mut first.json);
+            while let Some(part) = parts.message().await.map_err(broken)? {
+                body.extend_from_slice(&part.json);
+            }
+            let caller = Caller::from_wire(first.caller)?;
+            self.engine
+                .complete_function_request(&caller, first.function_id, &first.request_id, body)
+                .await
+                .map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn fail_function_request(&self, request: Request<AgentCall>) -> Reply<Empty> {
+        handle(request, "FailFunctionRequest", |r| async move {
+            let caller = Caller::from_wire(r.caller)?;
+            self.engine.fail_function_request(&caller, r.function_id, &r.request_id, &r.json).await.map(|_| Empty {})
         })
         .await
     }

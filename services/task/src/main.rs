@@ -42,7 +42,12 @@ async fn main() -> anyhow::Result<()> {
         .connect_lazy();
     let directory = Arc::new(AuthDirectory::new(auth, Outgoing::new(settings.service_token()?)?));
     let network = cvat_fetch::FetchPolicy::from_settings(&settings).map_err(anyhow::Error::msg)?;
-    let engine = Arc::new(Engine::new(db.clone(), directory, network));
+    let agents = cvat_engine::functions::Agents {
+        notices: cvat_db::Notices::listen(settings.database_url.expose(), cvat_engine::functions::CHANNELS)?,
+        lease: std::time::Duration::from_secs(settings.function_lease_seconds.max(1)),
+        answer_wait: std::time::Duration::from_secs(settings.function_answer_seconds.clamp(1, 25)),
+    };
+    let engine = Arc::new(Engine::new(db.clone(), directory, network, agents));
     let users = cvat_worker::Worker {
         pool: cvat_queue::TASK_QUEUE,
         broker: broker.clone(),

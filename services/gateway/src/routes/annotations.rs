@@ -10,14 +10,13 @@
 
 use super::documents::{self, Query};
 use super::{on, resource};
-use crate::error::{HttpError, HttpResult};
+use crate::error::HttpResult;
 use crate::identity::Auth;
 use crate::state::AppState;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use cvat_error::{ApiError, ErrorKind};
+use cvat_error::ApiError;
 use cvat_proto::task::{AnnotationsPart, AnnotationsQuery};
-use futures_util::future::{select, Either};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource(
@@ -49,9 +48,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ],
     ));
 }
-
-/// Bytes per part sent to the task service.
-const PART_BYTES: usize = 256 << 10;
 
 fn query(req: &HttpRequest, auth: Auth, target: &str, id: i64) -> AnnotationsQuery {
     AnnotationsQuery { caller: Some(documents::caller(req, auth)), target: target.to_string(), id }
@@ -109,48 +105,16 @@ async fn save(
     action: String,
     payload: web::Payload,
 ) -> HttpResult<HttpResponse> {
-    let limit = state.max_annotation_bytes;
-    let too_large =
-        || ApiError::detail(ErrorKind::PayloadTooLarge, format!("Request body is larger than {limit} bytes."));
-    let declared =
-        req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large().into());
-    }
-    let (sender, receiver) = tokio::sync::mpsc::channel::<AnnotationsPart>(4);
-    let first = AnnotationsPart { query: Some(query(&req, auth, target, id)), action, json: Vec::new() };
-    let parts = futures_util::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|p| (p, r)) });
-    let idle = state.body_idle;
-    let pump = async move {
-        let mut pending = first;
-        let mut total = 0usize;
-        let mut payload = payload;
-        while let Some(piece) = crate::body::next_piece(&mut payload, idle).await? {
-            total += piece.len();
-            if total > limit {
-                return Err(too_large());
-            }
-            pending.json.extend_from_slice(&piece);
-            if pending.json.len() >= PART_BYTES {
-                let full = std::mem::take(&mut pending);
-                // A closed channel: the task service already answered (an error).
-                if sender.send(full).await.is_err() {
-                    return Ok(());
-                }
-            }
-        }
-        let _ = sender.send(pending).await;
-        Ok(())
+    let mut first = Some((query(&req, auth, target, id), action));
+    let part = move |json| match first.take() {
+        Some((query, action)) => AnnotationsPart { query: Some(query), action, json },
+        None => AnnotationsPart { json, ..Default::default() },
     };
-    let call = async move { state.task().save_annotations(parts).await };
-    futures_util::pin_mut!(pump, call);
-    let answer = match select(pump, call).await {
-        Either::Left((Ok(()), call)) => call.await?,
-        // Dropping the call cancels it: the task service saves nothing of a body it did
-        // not receive whole.
-        Either::Left((Err(err), _)) => return Err(HttpError(err)),
-        Either::Right((answer, _)) => answer?,
-    };
+    let mut task = state.task();
+    let answer = crate::body::forward_parts(&req, payload, state.max_annotation_bytes, part, |parts| async move {
+        task.save_annotations(parts).await
+    })
+    .await?;
     Ok(documents::streamed(StatusCode::OK, answer.into_inner()))
 }
 

@@ -8,6 +8,7 @@ pub mod comments;
 pub mod data;
 mod documents;
 pub mod exports;
+pub mod functions;
 pub mod health;
 pub mod imports;
 pub mod invitations;
@@ -87,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cloud_storages::configure_bucket(cfg);
     cloud_storages::configure(cfg);
     exports::configure(cfg);
+    functions::configure(cfg);
     requests::configure(cfg);
     schema::configure(cfg);
 }
