@@ -907,9 +907,27 @@ impl Engine {
         let client = self.client().await?;
         self.check_function(&client, caller, function, FunctionScope::Serve).await?;
         let notices = self.agents.notices.subscribe();
+        // What waits already is announced first: a request queued before this watch
+        // began is not missed (its notice may have gone before the subscription).
+        let waiting = client
+            .query(
+                "SELECT DISTINCT category FROM function_requests WHERE function_id = $1 \
+                 AND (status = 'queued' OR (status = 'started' AND lease_until < now()))",
+                &[&function],
+            )
+            .await
+            .db()?;
+        let mut pending = Vec::new();
+        for row in &waiting {
+            match column::<_, String>(row, 0)?.as_str() {
+                "interactive" => pending.push(RequestCategory::Interactive),
+                _ => pending.push(RequestCategory::Batch),
+            }
+        }
+        drop(client);
         let prefix = format!("{function} ");
         Ok(futures_util::stream::unfold(
-            (notices, prefix, Vec::new()),
+            (notices, prefix, pending),
             |(mut notices, prefix, mut pending)| async move {
                 loop {
                     if let Some(category) = pending.pop() {

@@ -262,3 +262,61 @@ async fn writes_check_again_on_the_rows_they_lock() {
     assert_eq!(kept, 1);
     fixture.drop_schema().await;
 }
+
+/// A request whose agent stops reporting goes back to the queue when its lease ends: the
+/// next agent gets it, and the first can neither report nor complete it any more.
+#[tokio::test]
+async fn a_request_whose_agent_went_quiet_goes_to_the_next_agent() {
+    let fixture = Fixture::new(4).await;
+    let owner = caller(1);
+    let (task, request) = fixture.task_with_request(&owner).await;
+    fixture.engine.complete_data(&request, task, &frames(3), 2, false).await.unwrap();
+    let function = json!({"provider": "native", "name": "f", "kind": "detector", "labels_v2": [{"name": "car"}]});
+    let function: Value =
+        serde_json::from_str(&fixture.engine.create_function(&owner, &function.to_string()).await.unwrap()).unwrap();
+    let function = function["id"].as_i64().unwrap();
+    let ask = json!({"function": function.to_string(), "task": task}).to_string();
+    fixture.engine.create_lambda_request(&owner, &ask).await.unwrap();
+
+    let acquire = |agent: &str| json!({"agent_id": agent, "request_category": "batch"}).to_string().into_bytes();
+    let first: Value =
+        serde_json::from_str(&fixture.engine.acquire_function_request(&owner, function, &acquire("a")).await.unwrap())
+            .unwrap();
+    let id = first["ar_assignment"]["ar_id"].as_str().unwrap().to_string();
+    let held: Value =
+        serde_json::from_str(&fixture.engine.acquire_function_request(&owner, function, &acquire("b")).await.unwrap())
+            .unwrap();
+    assert_eq!(held["ar_assignment"], Value::Null, "a held request is nobody else's");
+
+    // The lease ends (as if 120 s passed without an update).
+    let schema = &fixture.schema;
+    fixture
+        .admin
+        .batch_execute(&format!("UPDATE {schema}.function_requests SET lease_until = now() - interval '1 second'"))
+        .await
+        .unwrap();
+    let second: Value =
+        serde_json::from_str(&fixture.engine.acquire_function_request(&owner, function, &acquire("b")).await.unwrap())
+            .unwrap();
+    assert_eq!(second["ar_assignment"]["ar_id"], json!(id));
+    let update = json!({"agent_id": "a", "progress": 0.5}).to_string().into_bytes();
+    let late = fixture.engine.update_function_request(&owner, function, &id, &update).await.unwrap_err();
+    assert_eq!(late.kind, ErrorKind::Conflict);
+    let result = |agent: &str| json!({"agent_id": agent, "annotations": {"shapes": []}}).to_string().into_bytes();
+    let late = fixture.engine.complete_function_request(&owner, function, &id, result("a")).await.unwrap_err();
+    assert_eq!(late.kind, ErrorKind::Conflict);
+    fixture.engine.complete_function_request(&owner, function, &id, result("b")).await.unwrap();
+    let status =
+        fixture.count("SELECT count(*) FROM {s}.function_requests WHERE task_id = $1 AND status = 'finished'", task);
+    assert_eq!(status.await, 1);
+    // A cancelled request is gone for its agent too.
+    fixture.engine.create_lambda_request(&owner, &ask).await.unwrap();
+    let third: Value =
+        serde_json::from_str(&fixture.engine.acquire_function_request(&owner, function, &acquire("c")).await.unwrap())
+            .unwrap();
+    let id = third["ar_assignment"]["ar_id"].as_str().unwrap().to_string();
+    fixture.engine.cancel_lambda_request(&owner, &id).await.unwrap();
+    let gone = fixture.engine.complete_function_request(&owner, function, &id, result("c")).await.unwrap_err();
+    assert_eq!(gone.kind, ErrorKind::NotFound);
+    fixture.drop_schema().await;
+}
