@@ -180,5 +180,17 @@ async fn invitations_wait_for_acceptance_when_configured() {
     let accept = call(&invitee, reqwest::Method::POST, &format!("/api/invitations/{key}/accept"), None);
     assert_eq!(expect(accept.send().await.unwrap(), StatusCode::OK).await, json!({"organization_slug": slug}));
     expect(invitee.get("/api/memberships", Some(&slug)).await, StatusCode::OK).await;
+    // CVAT's older clients accept with `PATCH {"accepted": true}`: the invitation answers.
+    let other = unique("c");
+    expect(owner.post("/api/organizations", None, json!({"slug": other})).await, StatusCode::CREATED).await;
+    let invite = call(&owner, reqwest::Method::POST, "/api/invitations", Some(&other))
+        .json(&json!({"email": invitee_name, "role": "supervisor"}));
+    let invitation = expect(invite.send().await.unwrap(), StatusCode::CREATED).await;
+    let key = invitation["key"].as_str().unwrap();
+    let patch = call(&invitee, reqwest::Method::PATCH, &format!("/api/invitations/{key}"), None)
+        .json(&json!({"accepted": true}));
+    let accepted = expect(patch.send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!((accepted["accepted"].as_bool(), accepted["role"].as_str()), (Some(true), Some("supervisor")));
+    expect(invitee.get("/api/memberships", Some(&other)).await, StatusCode::OK).await;
     pids.into_iter().for_each(kill);
 }

@@ -60,6 +60,8 @@ const ATTRIBUTES: &[&str] = &["region", "endpoint_url", "prefix"];
 const BUCKET_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most objects a content page lists.
 const MAX_PAGE_SIZE: i64 = 1000;
+/// The most files the legacy flat listing answers.
+const MAX_FLAT_FILES: usize = 10_000;
 /// The largest object read for a preview.
 const MAX_PREVIEW_SOURCE: u64 = 64 << 20;
 
@@ -493,6 +495,33 @@ impl Engine {
         let mut content: Vec<Value> = page.files.iter().map(|k| entry(k, "REG")).collect();
         content.extend(page.directories.iter().map(|d| entry(d, "DIR")));
         Ok(json!({"content": content, "next": page.next}).to_string())
+    }
+
+    /// The legacy `GET /api/cloudstorages/{id}/content` (CVAT before `content-v2`): the
+    /// paths of the files below the storage's prefix, relative to it, as one JSON list.
+    /// Beyond CVAT (which listed a manifest's entries): the bucket's files are listed,
+    /// at most [`MAX_FLAT_FILES`] (a 400 says to use `content-v2` for more).
+    pub async fn cloud_storage_files(&self, caller: &Caller, id: i64) -> ApiResult<String> {
+        let settings = self.viewable_storage(caller, id).await?;
+        let bucket = self.bucket(&settings).await?;
+        let store = S3Store::connect(&bucket.access);
+        let mut names = Vec::new();
+        let mut token = None;
+        loop {
+            let page =
+                store.list_page(&bucket.prefix, true, token, MAX_PAGE_SIZE as i32).await.map_err(bucket_error)?;
+            names.extend(page.files.iter().map(|key| key[bucket.prefix.len().min(key.len())..].to_string()));
+            if names.len() > MAX_FLAT_FILES {
+                return Err(ApiError::bad_request(format!(
+                    "The storage holds more than {MAX_FLAT_FILES} files: list them page by page with content-v2."
+                )));
+            }
+            match page.next {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        Ok(Value::from(names).to_string())
     }
 
     /// A 256×256 preview of the first image in the storage (below its prefix).

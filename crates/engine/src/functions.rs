@@ -926,28 +926,25 @@ impl Engine {
         }
         drop(client);
         let prefix = format!("{function} ");
-        Ok(futures_util::stream::unfold(
-            (notices, prefix, pending),
-            |(mut notices, prefix, mut pending)| async move {
-                loop {
-                    if let Some(category) = pending.pop() {
-                        return Some((category, (notices, prefix, pending)));
-                    }
-                    match notices.recv().await {
-                        Ok(n) if n.channel == QUEUE_CHANNEL => match n.payload.strip_prefix(prefix.as_str()) {
-                            Some("batch") => pending.push(RequestCategory::Batch),
-                            Some("interactive") => pending.push(RequestCategory::Interactive),
-                            _ => {}
-                        },
-                        Ok(_) => {}
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                            pending = vec![RequestCategory::Batch, RequestCategory::Interactive];
-                        }
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                    }
+        Ok(futures_util::stream::unfold((notices, prefix, pending), |(mut notices, prefix, mut pending)| async move {
+            loop {
+                if let Some(category) = pending.pop() {
+                    return Some((category, (notices, prefix, pending)));
                 }
-            },
-        ))
+                match notices.recv().await {
+                    Ok(n) if n.channel == QUEUE_CHANNEL => match n.payload.strip_prefix(prefix.as_str()) {
+                        Some("batch") => pending.push(RequestCategory::Batch),
+                        Some("interactive") => pending.push(RequestCategory::Interactive),
+                        _ => {}
+                    },
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        pending = vec![RequestCategory::Batch, RequestCategory::Interactive];
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        }))
     }
 
     /// Hands the oldest waiting request of the category (or one whose agent's lease

@@ -4,7 +4,7 @@
 
 use crate::routes::{
     annotations, auth, backups, cloud_storages, comments, data, exports, functions, imports, invitations, issues, jobs,
-    labels, organizations, projects, requests, server, tasks, users,
+    labels, organizations, projects, requests, restrictions, server, tasks, users,
 };
 use serde_json::{json, Value};
 use utoipa::OpenApi;
@@ -113,6 +113,10 @@ use utoipa::OpenApi;
         cloud_storages::status,
         cloud_storages::actions,
         cloud_storages::content,
+        cloud_storages::legacy_content,
+        restrictions::user_agreements,
+        restrictions::terms_of_use,
+        invitations::partial_update,
         cloud_storages::preview,
         exports::start,
         exports::download,

@@ -399,6 +399,9 @@ impl Task for TaskService {
     async fn list_cloud_storage_content(&self, request: Request<CloudContentQuery>) -> Reply<Document> {
         handle(request, "ListCloudStorageContent", |r| async move {
             let caller = Caller::from_wire(r.caller)?;
+            if r.flat {
+                return self.engine.cloud_storage_files(&caller, r.id).await.map(document);
+            }
             self.engine.cloud_storage_content(&caller, r.id, &r.prefix, &r.next_token, r.page_size).await.map(document)
         })
         .await

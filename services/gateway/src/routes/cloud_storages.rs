@@ -25,6 +25,7 @@ pub fn configure_bucket(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/api/cloudstorages/{id}/status", vec![on(Method::GET, status)]))
         .service(super::resource("/api/cloudstorages/{id}/actions", vec![on(Method::GET, actions)]))
         .service(super::resource("/api/cloudstorages/{id}/content-v2", vec![on(Method::GET, content)]))
+        .service(super::resource("/api/cloudstorages/{id}/content", vec![on(Method::GET, legacy_content)]))
         .service(super::resource("/api/cloudstorages/{id}/preview", vec![on(Method::GET, preview)]));
 }
 
@@ -75,7 +76,24 @@ pub async fn content(
         prefix: text("prefix"),
         next_token: text("next_token"),
         page_size,
+        flat: false,
     };
+    let answer = state.task().list_cloud_storage_content(query).await?;
+    Ok(documents::document(StatusCode::OK, answer.into_inner()))
+}
+
+/// CVAT's older listing: every file's path below the storage's prefix, in one list.
+#[utoipa::path(get, path = "/api/cloudstorages/{id}/content", operation_id = "cloudstorages_retrieve_content",
+    tag = "cloudstorages", params(("manifest_path" = Option<String>, Query)),
+    responses((status = 200, description = "The files' paths", body = [String])))]
+pub async fn legacy_content(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> HttpResult<HttpResponse> {
+    let query =
+        CloudContentQuery { caller: Some(documents::caller(&req, auth)), id: *id, flat: true, ..Default::default() };
     let answer = state.task().list_cloud_storage_content(query).await?;
     Ok(documents::document(StatusCode::OK, answer.into_inner()))
 }

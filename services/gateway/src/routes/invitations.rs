@@ -16,7 +16,10 @@ use std::collections::HashMap;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/invitations", vec![on(Method::GET, list), on(Method::POST, create)]))
-        .service(resource("/api/invitations/{key}", vec![on(Method::GET, retrieve), on(Method::DELETE, destroy)]))
+        .service(resource(
+            "/api/invitations/{key}",
+            vec![on(Method::GET, retrieve), on(Method::PATCH, partial_update), on(Method::DELETE, destroy)],
+        ))
         .service(resource("/api/invitations/{key}/accept", vec![on(Method::POST, accept)]))
         .service(resource("/api/invitations/{key}/decline", vec![on(Method::POST, decline)]))
         .service(resource("/api/invitations/{key}/resend", vec![on(Method::POST, resend)]));
@@ -80,6 +83,30 @@ pub async fn retrieve(
     key: web::Path<String>,
 ) -> HttpResult<HttpResponse> {
     let invitation = state.auth().get_invitation(reference(auth, key)).await?.into_inner();
+    Ok(HttpResponse::Ok().json(invitation_json(&req, invitation)))
+}
+
+/// CVAT's older way to accept: `PATCH {"accepted": true}`; answers the invitation.
+/// Nothing else of an invitation changes (a decline is `POST …/decline`).
+#[utoipa::path(patch, path = "/api/invitations/{key}", operation_id = "invitations_partial_update",
+    tag = "invitations", responses((status = 200)))]
+pub async fn partial_update(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+    body: JsonBody,
+) -> HttpResult<HttpResponse> {
+    if body.0.len() != 1 || body.0.get("accepted") != Some(&Value::Bool(true)) {
+        return Err(cvat_error::ApiError::field(
+            "accepted",
+            "Only {\"accepted\": true} is taken here: it accepts the invitation (decline with POST …/decline).",
+        )
+        .into());
+    }
+    let reference = reference(auth, key);
+    state.auth().accept_invitation(reference.clone()).await?;
+    let invitation = state.auth().get_invitation(reference).await?.into_inner();
     Ok(HttpResponse::Ok().json(invitation_json(&req, invitation)))
 }
 

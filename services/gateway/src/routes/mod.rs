@@ -18,6 +18,7 @@ pub mod labels;
 pub mod organizations;
 pub mod projects;
 pub mod requests;
+pub mod restrictions;
 pub mod schema;
 pub mod server;
 pub mod tasks;
@@ -90,5 +91,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     exports::configure(cfg);
     functions::configure(cfg);
     requests::configure(cfg);
+    restrictions::configure(cfg);
     schema::configure(cfg);
 }

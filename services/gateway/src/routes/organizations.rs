@@ -37,7 +37,12 @@ type Query = web::Query<HashMap<String, String>>;
 fn organization_json(req: &HttpRequest, org: Organization) -> Value {
     let owner = (org.owner_id != 0)
         .then(|| basic_user(req, org.owner_id, &org.owner_username, &org.owner_first_name, &org.owner_last_name));
-    let contact: Value = serde_json::from_str(&org.contact_json).unwrap_or(Value::Null);
+    // CVAT's UI reads `contact` as an object on every page of organizations: `{}` when
+    // none was given, never null.
+    let contact = match serde_json::from_str(&org.contact_json) {
+        Ok(Value::Object(contact)) => Value::Object(contact),
+        _ => Value::Object(Default::default()),
+    };
     json!({
         "id": org.id,
         "slug": org.slug,

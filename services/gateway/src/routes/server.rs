@@ -21,7 +21,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/server/plugins", vec![on(Method::GET, plugins)]))
         .service(resource("/api/server/share", vec![on(Method::GET, share)]))
         .service(resource("/api/server/trace-probe", vec![on(Method::POST, start_probe)]))
-        .service(resource("/api/server/trace-probe/{id}", vec![on(Method::GET, get_probe)]));
+        .service(resource("/api/server/trace-probe/{id}", vec![on(Method::GET, get_probe)]))
+        .service(resource(LOGO_PATH, vec![on(Method::GET, logo)]));
+}
+
+/// The logo `about` points at (CVAT's UI shows it in its header).
+const LOGO_PATH: &str = "/static/logo.svg";
+const LOGO: &str = include_str!("../../static/logo.svg");
+
+pub async fn logo() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .body(LOGO)
 }
 
 /// CVAT's `FileInfo`.
@@ -66,19 +78,20 @@ pub struct About {
     name: &'static str,
     description: &'static str,
     version: &'static str,
-    logo_url: &'static str,
+    /// Absolute, as CVAT gives it.
+    logo_url: String,
     subtitle: &'static str,
 }
 
 /// Public: the client asks before it has credentials.
 #[utoipa::path(get, path = "/api/server/about", operation_id = "server_retrieve_about", tag = "server",
     responses((status = 200, body = About)))]
-pub async fn about() -> HttpResponse {
+pub async fn about(req: actix_web::HttpRequest) -> HttpResponse {
     HttpResponse::Ok().json(About {
         name: "Computer Vision Annotation Tool",
         description: "CVAT-compatible annotation server written in Rust.",
         version: CVAT_VERSION,
-        logo_url: "",
+        logo_url: format!("{}{LOGO_PATH}", crate::listing::base_url(&req)),
         subtitle: "Open, fast, CVAT-compatible annotation server",
     })
 }
