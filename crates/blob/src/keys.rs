@@ -12,6 +12,11 @@ pub fn project_export(project: i64, request_id: &str) -> String {
     format!("projects/{project}/exports/{}.zip", key_segment(request_id))
 }
 
+/// The CSV of an events export request.
+pub fn events_export(request_id: &str) -> String {
+    format!("events/{}.csv", key_segment(request_id))
+}
+
 /// A request id as one safe key segment (`&`, `=` and the like become `_`).
 fn key_segment(request_id: &str) -> String {
     request_id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_@".contains(c) { c } else { '_' }).collect()

@@ -689,11 +689,14 @@ impl Engine {
             .db()?
             .ok_or_else(ApiError::not_found)?;
         let kind: String = column(&row, 0)?;
-        let target = ExportTarget::from_name(&column::<_, String>(&row, 1)?, column(&row, 2)?)?;
-        let format = column::<_, Option<String>>(&row, 3)?.and_then(|f| Format::exporter(&f));
-        let name = match format {
-            Some(format) => file_name(target, kind.trim_start_matches("export:"), format),
-            None => format!("{}_{}_backup.zip", target.name(), target.id()),
+        let name = if kind == "export:events" {
+            self.events_file_name(&client, request_id).await?
+        } else {
+            let target = ExportTarget::from_name(&column::<_, String>(&row, 1)?, column(&row, 2)?)?;
+            match column::<_, Option<String>>(&row, 3)?.and_then(|f| Format::exporter(&f)) {
+                Some(format) => file_name(target, kind.trim_start_matches("export:"), format),
+                None => format!("{}_{}_backup.zip", target.name(), target.id()),
+            }
         };
         client
             .execute(
@@ -714,6 +717,23 @@ impl Engine {
         target: ExportTarget,
         request_id: &str,
     ) -> ApiResult<ExportResult> {
+        self.exported(caller, target.name(), Some(target.id()), request_id).await
+    }
+
+    /// The CSV of a finished events export, for the user who asked for it.
+    pub async fn events_export_result(&self, caller: &Caller, query_id: &str) -> ApiResult<ExportResult> {
+        let id = crate::events::export_request_id(query_id, caller.id());
+        self.exported(caller, "events", None, &id).await
+    }
+
+    /// A finished export of `target` (and its object, when it has one).
+    async fn exported(
+        &self,
+        caller: &Caller,
+        target: &str,
+        object: Option<i64>,
+        request_id: &str,
+    ) -> ApiResult<ExportResult> {
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -726,7 +746,7 @@ impl Engine {
             .db()?
             .ok_or_else(|| ApiError::detail(ErrorKind::NotFound, "There is no export with this id"))?;
         let target_name: String = column(&row, 1)?;
-        if target_name != target.name() || column::<_, i64>(&row, 2)? != target.id() {
+        if target_name != target || column::<_, Option<i64>>(&row, 2)? != object {
             return Err(ApiError::detail(ErrorKind::NotFound, "There is no export with this id"));
         }
         if column::<_, i64>(&row, 0)? != caller.id() {

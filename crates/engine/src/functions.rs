@@ -46,7 +46,6 @@ use tokio_postgres::Row;
 /// interactive request answered (`<request id>`).
 pub const QUEUE_CHANNEL: &str = "function_queue";
 pub const RESULT_CHANNEL: &str = "function_results";
-pub const CHANNELS: &[&str] = &[QUEUE_CHANNEL, RESULT_CHANNEL];
 
 /// How agents are dealt with.
 #[derive(Clone)]

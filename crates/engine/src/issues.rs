@@ -10,6 +10,7 @@
 use crate::access::{allow, list_scope, lock_row, recheck, Lock, Visibility};
 use crate::projects::unknown_field;
 use crate::render::{self, user_columns};
+use crate::webhooks::{Change, Place};
 use crate::{parse_body, Caller, DocumentPage, Engine};
 use cvat_db::{column, DbResultExt, GenericClient};
 use cvat_error::{ApiError, ApiResult};
@@ -282,6 +283,8 @@ impl Engine {
         .db()?;
         tx.execute("UPDATE tasks SET updated_date = now() WHERE id = $1", &[&task]).await.db()?;
         let document = self.issue_document(&tx, caller, id).await?;
+        let change = Change::new("create", "issue", id).within(org, Place::of(&tx, "issue", id).await?);
+        self.publish_change(&tx, caller, change.document(Some(&document))).await?;
         tx.commit().await.db()?;
         Ok(document)
     }
@@ -302,6 +305,9 @@ impl Engine {
         lock_row(&tx, "issues", id, Lock::Update).await?;
         let (locked, locked_org) = self.issue_access(&tx, id).await?;
         recheck(org, locked_org, cvat_permissions::issue(&actor, IssueScope::Update, &locked))?;
+        let place = Place::of(&tx, "issue", id).await?;
+        let before =
+            self.watched(&tx, "update:issue", org, place.project, self.issue_document(&tx, caller, id)).await?;
         crate::users::remember_all(&tx, &[named.as_ref()]).await?;
         tx.execute(
             "UPDATE issues SET position = COALESCE($2, position), resolved = COALESCE($3, resolved), \
@@ -311,6 +317,8 @@ impl Engine {
         .await
         .db()?;
         let document = self.issue_document(&tx, caller, id).await?;
+        let change = Change::new("update", "issue", id).within(org, place);
+        self.publish_change(&tx, caller, change.document(Some(&document)).before(before.as_deref())).await?;
         tx.commit().await.db()?;
         Ok(document)
     }
@@ -322,7 +330,11 @@ impl Engine {
         lock_row(&tx, "issues", id, Lock::Update).await?;
         let (locked, locked_org) = self.issue_access(&tx, id).await?;
         recheck(org, locked_org, cvat_permissions::issue(&actor, IssueScope::Delete, &locked))?;
+        let place = Place::of(&tx, "issue", id).await?;
+        let gone = self.watched(&tx, "delete:issue", org, place.project, self.issue_document(&tx, caller, id)).await?;
         tx.execute("DELETE FROM issues WHERE id = $1", &[&id]).await.db()?;
+        let change = Change::new("delete", "issue", id).within(org, place);
+        self.publish_change(&tx, caller, change.document(gone.as_deref())).await?;
         tx.commit().await.db()
     }
 
@@ -365,7 +377,10 @@ impl Engine {
             )
             .await
             .db()?;
-        let document = self.comment_document(&tx, caller, column(&row, 0)?).await?;
+        let id: i64 = column(&row, 0)?;
+        let document = self.comment_document(&tx, caller, id).await?;
+        let change = Change::new("create", "comment", id).within(org, Place::of(&tx, "comment", id).await?);
+        self.publish_change(&tx, caller, change.document(Some(&document))).await?;
         tx.commit().await.db()?;
         Ok(document)
     }
@@ -381,6 +396,9 @@ impl Engine {
         let (org, actor) = self.check_comment(&client, caller, id, CommentScope::Change).await?;
         let tx = client.transaction().await.db()?;
         self.recheck_comment(&tx, id, org, &actor).await?;
+        let place = Place::of(&tx, "comment", id).await?;
+        let before =
+            self.watched(&tx, "update:comment", org, place.project, self.comment_document(&tx, caller, id)).await?;
         tx.execute(
             "UPDATE comments SET message = COALESCE($2, message), updated_date = now() WHERE id = $1",
             &[&id, &message],
@@ -388,6 +406,8 @@ impl Engine {
         .await
         .db()?;
         let document = self.comment_document(&tx, caller, id).await?;
+        let change = Change::new("update", "comment", id).within(org, place);
+        self.publish_change(&tx, caller, change.document(Some(&document)).before(before.as_deref())).await?;
         tx.commit().await.db()?;
         Ok(document)
     }
@@ -397,7 +417,12 @@ impl Engine {
         let (org, actor) = self.check_comment(&client, caller, id, CommentScope::Change).await?;
         let tx = client.transaction().await.db()?;
         self.recheck_comment(&tx, id, org, &actor).await?;
+        let place = Place::of(&tx, "comment", id).await?;
+        let gone =
+            self.watched(&tx, "delete:comment", org, place.project, self.comment_document(&tx, caller, id)).await?;
         tx.execute("DELETE FROM comments WHERE id = $1", &[&id]).await.db()?;
+        let change = Change::new("delete", "comment", id).within(org, place);
+        self.publish_change(&tx, caller, change.document(gone.as_deref())).await?;
         tx.commit().await.db()
     }
 }

@@ -4,6 +4,7 @@
 use crate::access::{allow, list_scope, Visibility};
 use crate::projects::unknown_field;
 use crate::render::{self, user_columns};
+use crate::webhooks::{Change, Place};
 use crate::{parse_body, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
@@ -220,6 +221,8 @@ impl Engine {
         let (locked, _, locked_org) = self.job_access(&tx, id).await?;
         crate::access::same_organization(org, locked_org)?;
         may_change(&locked)?;
+        let place = Place::of(&tx, "job", id).await?;
+        let before = self.watched(&tx, "update:job", org, place.project, self.job_document(&tx, caller, id)).await?;
         let (old_stage, old_state): (String, String) = (column(&row, 0)?, column(&row, 1)?);
         let new_stage = stage.clone().unwrap_or(old_stage.clone());
         let new_state = match (&stage, state) {
@@ -246,22 +249,26 @@ impl Engine {
             .await
             .db()?;
         let document = self.job_document(&tx, caller, id).await?;
+        let change = Change::new("update", "job", id).within(org, place);
+        self.publish_change(&tx, caller, change.document(Some(&document)).before(before.as_deref())).await?;
         tx.commit().await.db()?;
         Ok(document)
     }
 
     /// Only ground-truth jobs can be deleted; annotation jobs belong to their segments.
     pub async fn delete_job(&self, caller: &Caller, id: i64) -> ApiResult<()> {
-        let client = self.client().await?;
-        self.check_job(&client, caller, id, JobScope::CreateOrDelete).await?;
+        let mut client = self.client().await?;
+        let (_, _, org, _) = self.check_job(&client, caller, id, JobScope::CreateOrDelete).await?;
         let kind: String = column(&client.query_one("SELECT type FROM jobs WHERE id = $1", &[&id]).await.db()?, 0)?;
         if kind != "ground_truth" {
             return Err(ApiError::invalid("Only ground truth jobs can be removed"));
         }
-        client
-            .execute("DELETE FROM segments WHERE id = (SELECT segment_id FROM jobs WHERE id = $1)", &[&id])
-            .await
-            .db()?;
-        Ok(())
+        let tx = client.transaction().await.db()?;
+        let place = Place::of(&tx, "job", id).await?;
+        let gone = self.watched(&tx, "delete:job", org, place.project, self.job_document(&tx, caller, id)).await?;
+        tx.execute("DELETE FROM segments WHERE id = (SELECT segment_id FROM jobs WHERE id = $1)", &[&id]).await.db()?;
+        let change = Change::new("delete", "job", id).within(org, place);
+        self.publish_change(&tx, caller, change.document(gone.as_deref())).await?;
+        tx.commit().await.db()
     }
 }

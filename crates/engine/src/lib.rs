@@ -12,6 +12,7 @@ mod annotations;
 mod cloud_storages;
 pub mod data;
 mod directory;
+pub mod events;
 mod exports;
 pub mod functions;
 mod imports;
@@ -26,6 +27,7 @@ mod requests;
 mod restores;
 mod tasks;
 mod users;
+pub mod webhooks;
 
 pub use access::{Caller, Context};
 pub use annotations::{AnnotationSave, AnnotationTarget, DocumentStream};
@@ -65,6 +67,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 15, name: "restores", sql: include_str!("../migrations/0015_restores.sql") },
     Migration { version: 16, name: "restored_tasks", sql: include_str!("../migrations/0016_restored_tasks.sql") },
     Migration { version: 17, name: "functions", sql: include_str!("../migrations/0017_functions.sql") },
+    Migration {
+        version: 18,
+        name: "webhooks_and_events",
+        sql: include_str!("../migrations/0018_webhooks_and_events.sql"),
+    },
 ];
 
 /// A page of rendered documents and the total count.

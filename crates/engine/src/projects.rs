@@ -4,6 +4,7 @@ use crate::access::{allow, list_scope, Visibility};
 use crate::labels::{self, LabelOwner};
 use crate::render::{self, user_columns};
 use crate::users::remember_all;
+use crate::webhooks::{Change, Place};
 use crate::{parse_body, query_cached, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
@@ -250,6 +251,8 @@ impl Engine {
         let id: i64 = column(&row, 0)?;
         labels::apply(&tx, LabelOwner::Project(id), &labels).await?;
         let document = self.project_document(&tx, caller, id).await?;
+        let change = Change::new("create", "project", id).within(org, Place::project(id));
+        self.publish_change(&tx, caller, change.document(Some(&document))).await?;
         tx.commit().await.db()?;
         Ok(document)
     }
@@ -291,6 +294,8 @@ impl Engine {
         let (locked, locked_org) = self.project_facts(&tx, id).await?;
         crate::access::same_organization(org, locked_org)?;
         may_change(&locked)?;
+        let before =
+            self.watched(&tx, "update:project", locked_org, Some(id), self.project_document(&tx, caller, id)).await?;
         remember_all(&tx, &[named_owner.as_ref(), named_assignee.as_ref()]).await?;
         if let Some(target_org) = organization_id {
             tx.execute("UPDATE tasks SET organization_id = $2 WHERE project_id = $1", &[&id, &target_org])
@@ -329,6 +334,9 @@ impl Engine {
             labels::apply(&tx, LabelOwner::Project(id), &labels).await?;
         }
         let document = self.project_document(&tx, caller, id).await?;
+        let change =
+            Change::new("update", "project", id).within(organization_id.unwrap_or(locked_org), Place::project(id));
+        self.publish_change(&tx, caller, change.document(Some(&document)).before(before.as_deref())).await?;
         tx.commit().await.db()?;
         Ok(document)
     }
@@ -336,11 +344,14 @@ impl Engine {
     /// Answers the tasks deleted with the project (whose blobs the caller has removed).
     pub async fn delete_project(&self, caller: &Caller, id: i64) -> ApiResult<Vec<i64>> {
         let mut client = self.client().await?;
-        self.check_project(&client, caller, id, ProjectScope::Manage).await?;
+        let (_, org, _) = self.check_project(&client, caller, id, ProjectScope::Manage).await?;
         let tx = client.transaction().await.db()?;
+        let gone = self.watched(&tx, "delete:project", org, Some(id), self.project_document(&tx, caller, id)).await?;
         let tasks = tx.query("DELETE FROM tasks WHERE project_id = $1 RETURNING id", &[&id]).await.db()?;
         // Jobs and every label go with them (foreign keys cascade).
         tx.execute("DELETE FROM projects WHERE id = $1", &[&id]).await.db()?;
+        let change = Change::new("delete", "project", id).within(org, Place::project(id));
+        self.publish_change(&tx, caller, change.document(gone.as_deref())).await?;
         tx.commit().await.db()?;
         column_values(&tasks, 0)
     }

@@ -59,7 +59,11 @@ fn render(row: &Row, base_url: &str) -> ApiResult<String> {
     let id: String = column(row, "id")?;
     let finished_date = crate::render::maybe_moment(row, "finished_date")?;
     let exported = kind.starts_with("export:") && column::<_, Option<String>>(row, "result_key")?.is_some();
-    let result_url = if exported {
+    let result_url = if exported && target == "events" {
+        // The legacy download names the export by its query id.
+        let query = id.split('&').find_map(|part| part.strip_prefix("id=")).unwrap_or_default();
+        Some(format!("{base_url}/api/events?action=download&query_id={query}"))
+    } else if exported {
         let object: Option<i64> = column(
             row,
             match target.as_str() {

@@ -6,6 +6,7 @@ use crate::labels::{self, LabelOwner};
 use crate::projects::{storage_field, store_storage, unknown_field};
 use crate::render::{self, user_columns};
 use crate::users::remember_all;
+use crate::webhooks::{Change, Place};
 use crate::{parse_body, query_cached, Caller, DocumentPage, Engine};
 use cvat_db::DbResultExt;
 use cvat_db::{column, column_values, GenericClient};
@@ -320,6 +321,9 @@ impl Engine {
             labels::apply(&tx, LabelOwner::Task(id), &labels).await?;
         }
         let document = self.task_document(&tx, caller, id).await?;
+        let place = Place { project: project_id, task: Some(id), job: None };
+        let change = Change::new("create", "task", id).within(org, place);
+        self.publish_change(&tx, caller, change.document(Some(&document))).await?;
         tx.commit().await.db()?;
         Ok(document)
     }
@@ -381,6 +385,8 @@ impl Engine {
         let locked = self.task_access(&tx, id).await?;
         crate::access::same_organization(access.org, locked.org)?;
         may_change(&locked.facts)?;
+        let before =
+            self.watched(&tx, "update:task", locked.org, locked.project, self.task_document(&tx, caller, id)).await?;
         remember_all(&tx, &[named_owner.as_ref(), named_assignee.as_ref()]).await?;
         if let Some((project, asked)) = moving {
             self.move_to_project(&tx, id, access.project, project, org, asked).await?;
@@ -420,6 +426,8 @@ impl Engine {
             }
         }
         let document = self.task_document(&tx, caller, id).await?;
+        let change = Change::new("update", "task", id).within(org, Place::of(&tx, "task", id).await?);
+        self.publish_change(&tx, caller, change.document(Some(&document)).before(before.as_deref())).await?;
         tx.commit().await.db()?;
         Ok(document)
     }
@@ -476,10 +484,17 @@ impl Engine {
 
     /// Answers the deleted task (whose blobs the caller has removed).
     pub async fn delete_task(&self, caller: &Caller, id: i64) -> ApiResult<Vec<i64>> {
-        let client = self.client().await?;
-        self.check_task(&client, caller, id, TaskScope::Manage).await?;
+        let mut client = self.client().await?;
+        let (access, _) = self.check_task(&client, caller, id, TaskScope::Manage).await?;
+        let tx = client.transaction().await.db()?;
+        let place = Place::of(&tx, "task", id).await?;
+        let gone =
+            self.watched(&tx, "delete:task", access.org, place.project, self.task_document(&tx, caller, id)).await?;
         // Segments, jobs and labels go with it (foreign keys cascade).
-        client.execute("DELETE FROM tasks WHERE id = $1", &[&id]).await.db()?;
+        tx.execute("DELETE FROM tasks WHERE id = $1", &[&id]).await.db()?;
+        let change = Change::new("delete", "task", id).within(access.org, place);
+        self.publish_change(&tx, caller, change.document(gone.as_deref())).await?;
+        tx.commit().await.db()?;
         Ok(vec![id])
     }
 

@@ -160,37 +160,90 @@ pub type Body = BoxStream<'static, Result<Bytes, FetchError>>;
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// The same, for targets whose TLS certificate is not to be checked (a webhook with
+    /// `enable_ssl: false`).
+    unchecked_tls: reqwest::Client,
     policy: Arc<FetchPolicy>,
+}
+
+/// What a target answered to a POST: its status and the start of its body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    /// The body as text; empty when it was longer than the limit asked for.
+    pub body: String,
 }
 
 impl Fetcher {
     pub fn new(policy: FetchPolicy) -> Result<Self, FetchError> {
         let policy = Arc::new(policy);
-        let redirect_policy = policy.clone();
-        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
-                return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
-            }
-            match check_url(&redirect_policy, attempt.url()) {
-                Ok(()) => attempt.follow(),
-                Err(FetchError::Refused(url)) => attempt.error(AddressRefused(url)),
-                Err(other) => attempt.error(other.to_string()),
-            }
-        });
-        let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver(policy.clone())))
-            .redirect(redirects)
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(10).min(policy.timeout))
-            .timeout(policy.timeout)
-            .user_agent(concat!("cvat-rs/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| FetchError::Failed { url: String::new(), reason: reason(&e) })?;
-        Ok(Self { client, policy })
+        let redirects = |policy: Arc<FetchPolicy>| {
+            reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= MAX_REDIRECTS {
+                    return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+                }
+                match check_url(&policy, attempt.url()) {
+                    Ok(()) => attempt.follow(),
+                    Err(FetchError::Refused(url)) => attempt.error(AddressRefused(url)),
+                    Err(other) => attempt.error(other.to_string()),
+                }
+            })
+        };
+        let build = |check_tls: bool| {
+            reqwest::Client::builder()
+                .dns_resolver(Arc::new(GuardedResolver(policy.clone())))
+                .redirect(redirects(policy.clone()))
+                .no_proxy()
+                .connect_timeout(Duration::from_secs(10).min(policy.timeout))
+                .timeout(policy.timeout)
+                .user_agent(concat!("cvat-rs/", env!("CARGO_PKG_VERSION")))
+                .danger_accept_invalid_certs(!check_tls)
+                .build()
+                .map_err(|e| FetchError::Failed { url: String::new(), reason: reason(&e) })
+        };
+        Ok(Self { client: build(true)?, unchecked_tls: build(false)?, policy })
     }
 
     pub fn policy(&self) -> &FetchPolicy {
         &self.policy
+    }
+
+    /// POSTs `body` with `headers` (redirects are not followed for a POST); answers the
+    /// status and at most `max_answer` bytes of the answer's body. A target that cannot
+    /// be reached or takes longer than the policy's time-out is an error.
+    pub async fn post(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        headers: &[(&str, String)],
+        check_tls: bool,
+        max_answer: usize,
+    ) -> Result<Answer, FetchError> {
+        let parsed = reqwest::Url::parse(url).map_err(|_| FetchError::BadUrl(url.to_string()))?;
+        check_url(&self.policy, &parsed)?;
+        let client = if check_tls { &self.client } else { &self.unchecked_tls };
+        let mut request = client.post(parsed).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let failed = |e: reqwest::Error| {
+            if refused_in_chain(&e) {
+                FetchError::Refused(url.to_string())
+            } else {
+                FetchError::Failed { url: url.to_string(), reason: reason(&e) }
+            }
+        };
+        let response = request.send().await.map_err(failed)?;
+        let status = response.status().as_u16();
+        let mut received = Vec::new();
+        let mut pieces = response.bytes_stream();
+        while let Some(piece) = pieces.next().await {
+            received.extend_from_slice(&piece.map_err(failed)?);
+            if received.len() > max_answer {
+                return Ok(Answer { status, body: String::new() });
+            }
+        }
+        Ok(Answer { status, body: String::from_utf8_lossy(&received).into_owned() })
     }
 
     /// Starts a GET; answers the body as a capped stream.

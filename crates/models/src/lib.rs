@@ -10,10 +10,12 @@
 mod functions;
 mod requests;
 mod validate;
+mod webhooks;
 
 pub use functions::*;
 pub use requests::*;
 pub use validate::parse;
+pub use webhooks::*;
 
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};

@@ -109,6 +109,8 @@ enum Kind {
         max: Option<usize>,
         pattern: Option<regex::Regex>,
         choices: Option<Vec<String>>,
+        /// `format: date-time`: RFC 3339, as chrono reads it.
+        moment: bool,
     },
     Integer {
         min: i64,
@@ -175,6 +177,7 @@ impl Kind {
                 choices: spec["enum"]
                     .as_array()
                     .map(|values| values.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()),
+                moment: spec["format"] == "date-time",
             },
             Some("integer") => Kind::Integer { min: whole("minimum", i64::MIN), max: whole("maximum", i64::MAX) },
             Some("number") => Kind::Number,
@@ -193,8 +196,14 @@ impl Kind {
     fn check(&self, value: &mut Value) -> Result<(), Value> {
         match self {
             Kind::Any => Ok(()),
-            Kind::Text { min, max, pattern, choices } => {
+            Kind::Text { min, max, pattern, choices, moment } => {
                 let Value::String(text) = value else { return Err(message("Not a valid string.")) };
+                if *moment && chrono::DateTime::parse_from_rfc3339(text).is_err() {
+                    return Err(message(
+                        "Datetime has wrong format. Use one of these formats instead: \
+                         YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].",
+                    ));
+                }
                 if let Some(choices) = choices {
                     return match choices.contains(text) {
                         true => Ok(()),

@@ -445,5 +445,33 @@ pub fn function(actor: &Actor, scope: FunctionScope, facts: &FunctionFacts) -> b
     }
 }
 
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebhookFacts {
+    pub in_org: bool,
+    pub owner: Option<i64>,
+    /// The owner of the webhook's project (none for an organization's webhook).
+    pub project_owner: Option<i64>,
+}
+
+/// Adding a webhook: to an organization, its owner or a maintainer; to a project, also
+/// the project's owner (CVAT's webhooks.rego).
+pub fn create_webhook(actor: &Actor, in_org: bool, project_owner: Option<Option<i64>>) -> bool {
+    if actor.privilege == Privilege::Admin || (in_org && actor.org_manager()) {
+        return true;
+    }
+    match project_owner {
+        Some(owner) => actor.at_least(Privilege::Worker) && actor.is(owner) && (!in_org || actor.member()),
+        None => false,
+    }
+}
+
+/// Seeing, changing, pinging or deleting a webhook, and its deliveries.
+pub fn webhook(actor: &Actor, facts: &WebhookFacts) -> bool {
+    let related = actor.is(facts.owner) || actor.is(facts.project_owner);
+    actor.privilege == Privilege::Admin
+        || (facts.in_org && actor.org_manager())
+        || (related && actor.at_least(Privilege::Worker) && (!facts.in_org || actor.member()))
+}
+
 #[cfg(test)]
 mod tests;

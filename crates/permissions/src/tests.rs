@@ -230,3 +230,21 @@ fn function_rules() {
     assert!(!create_function(&actor(Worker, None), false));
     assert!(!create_function(&actor(User, Some(Role::Supervisor)), true));
 }
+
+#[test]
+fn webhook_rules() {
+    // Organizations: their owners and maintainers.
+    assert!(create_webhook(&actor(User, Some(Maintainer)), true, None));
+    assert!(!create_webhook(&actor(User, Some(Supervisor)), true, None));
+    assert!(!create_webhook(&actor(User, None), false, None));
+    // Projects: also the project's owner, who must be a member in an organization.
+    assert!(create_webhook(&actor(Worker, None), false, Some(Some(ME))));
+    assert!(!create_webhook(&actor(User, None), false, Some(Some(OTHER))));
+    assert!(!create_webhook(&actor(Worker, None), true, Some(Some(ME))));
+    let project_hook = WebhookFacts { in_org: false, owner: Some(OTHER), project_owner: Some(ME) };
+    assert!(webhook(&actor(Worker, None), &project_hook));
+    let theirs = WebhookFacts { in_org: true, owner: Some(OTHER), project_owner: None };
+    assert!(!webhook(&actor(User, Some(Supervisor)), &theirs));
+    assert!(webhook(&actor(User, Some(Owner)), &theirs));
+    assert!(webhook(&actor(Admin, None), &theirs));
+}

@@ -34,7 +34,9 @@ use tokio::sync::Mutex;
 pub const POOLS: [&str; 2] = ["media", "export"];
 /// The task service's queue: changes other services tell it about.
 pub const TASK_QUEUE: &str = "task";
-const QUEUES: [&str; 3] = ["media", "export", TASK_QUEUE];
+/// Webhook deliveries, consumed by the export service beside its pool.
+pub const WEBHOOK_QUEUE: &str = "webhook";
+const QUEUES: [&str; 4] = ["media", "export", TASK_QUEUE, WEBHOOK_QUEUE];
 pub const MAX_ATTEMPTS: u32 = 5;
 pub const RETRY_DELAY_MS: u32 = 2000;
 const ATTEMPT_HEADER: &str = "x-attempt";

@@ -98,6 +98,8 @@ pub struct Settings {
     /// How long an online function call waits for an agent's answer (below the
     /// gateway's 30 s deadline of a backend call).
     pub function_answer_seconds: u64,
+    /// Webhook deliveries an export service posts at once.
+    pub webhook_consumers: usize,
     /// The credential of calls from the gateway (and the task service) to auth and task;
     /// see [`Settings::service_token`].
     service_token: Option<Secret>,
@@ -193,6 +195,7 @@ impl Settings {
             upload_ttl_seconds: parse(env, "CVAT_UPLOAD_TTL_SECONDS", "86400")?,
             function_lease_seconds: parse(env, "CVAT_FUNCTION_LEASE_SECONDS", "120")?,
             function_answer_seconds: parse(env, "CVAT_FUNCTION_ANSWER_SECONDS", "20")?,
+            webhook_consumers: parse(env, "CVAT_WEBHOOK_CONSUMERS", "8")?,
             service_token: Some(secret("CVAT_SERVICE_TOKEN")).filter(|s| !s.expose().is_empty()),
             worker_token: Some(secret("CVAT_WORKER_TOKEN")).filter(|s| !s.expose().is_empty()),
             dev_mode,

@@ -118,3 +118,29 @@ async fn file_stream(path: std::path::PathBuf) -> std::io::Result<ByteStream> {
     let pieces = crate::media::file_pieces(path, PIECE).await?;
     Ok(pieces.map(|piece| piece.map(bytes::Bytes::from).map_err(BlobError::Io)).boxed())
 }
+
+/// An events export: the CSV the task service streams, spooled and stored.
+pub async fn export_events(
+    work: cvat_proto::queue::ExportEvents,
+    blobs: Arc<dyn BlobStore>,
+    task: TaskApi,
+) -> anyhow::Result<()> {
+    let request = RequestRef { rq_id: work.request_id.clone() };
+    let mut parts = match task.clone().get_events_source(request).await {
+        Ok(answer) => answer.into_inner(),
+        Err(status) if status.code() == tonic::Code::NotFound => return Ok(()),
+        Err(status) => return Err(status.into()),
+    };
+    let csv = LocalFile::temporary(std::env::temp_dir().join(format!("cvat-events-{}", uuid::Uuid::new_v4())));
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&csv.path)?);
+        while let Some(part) = parts.message().await? {
+            out.write_all(&part.json)?;
+        }
+        out.flush()?;
+    }
+    let key = cvat_blob::keys::events_export(&work.request_id);
+    blobs.put_stream(&key, file_stream(csv.path.clone()).await?).await?;
+    task.clone().complete_export(ExportDone { request_id: work.request_id, key }).await?;
+    Ok(())
+}

@@ -9,6 +9,7 @@ mod import;
 mod media;
 mod restore;
 mod video;
+mod webhook;
 
 use cvat_proto::queue::{job::Work, Job};
 use cvat_proto::task::task_internal_client::TaskInternalClient;
@@ -166,6 +167,12 @@ impl Handler for PoolHandler {
             Some(Work::ImportAnnotations(work)) if self.pool == "export" => {
                 import::import_annotations(work, self.blobs.clone(), &self.fetcher, self.task.clone()).await
             }
+            Some(Work::ExportEvents(work)) if self.pool == "export" => {
+                export::export_events(work, self.blobs.clone(), self.task.clone()).await
+            }
+            Some(Work::DeliverWebhook(work)) if self.pool == cvat_queue::WEBHOOK_QUEUE => {
+                webhook::deliver(work, &self.fetcher, self.task.clone()).await
+            }
             Some(Work::RestoreBackup(work)) if self.pool == "export" => {
                 let sources =
                     media::Sources { blobs: self.blobs.clone(), share: self.share.clone(), fetcher: &self.fetcher };
@@ -184,6 +191,7 @@ impl Handler for PoolHandler {
             Some(Work::ExportDataset(export)) => export.request_id,
             Some(Work::ImportAnnotations(import)) => import.request_id,
             Some(Work::RestoreBackup(restore)) => restore.request_id,
+            Some(Work::ExportEvents(export)) => export.request_id,
             _ => return,
         };
         let failure = cvat_proto::task::DataFailure {
@@ -221,12 +229,31 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     let share = cvat_blob::share::Share::new(&settings.share_dir);
     let fetcher =
         cvat_fetch::Fetcher::new(cvat_fetch::FetchPolicy::from_settings(&settings).map_err(anyhow::Error::msg)?)?;
+    let task = task_client(&settings.task_url, settings.worker_token()?)?;
     let handler =
-        PoolHandler { pool, task: task_client(&settings.task_url, settings.worker_token()?)?, blobs, share, fetcher };
+        PoolHandler { pool, task: task.clone(), blobs: blobs.clone(), share: share.clone(), fetcher: fetcher.clone() };
     // One job at a time: a long job must not hold back messages another replica could take.
-    let worker = Worker { pool, broker, prefetch: 1, handler };
+    let mut consumers = tokio::task::JoinSet::new();
+    consumers.spawn(Worker { pool, broker: broker.clone(), prefetch: 1, handler }.run());
+    // The export service also posts webhook deliveries: many at once, each its own
+    // consumer, so one slow target does not hold back the others.
+    if pool == "export" {
+        for _ in 0..settings.webhook_consumers.max(1) {
+            let handler = PoolHandler {
+                pool: cvat_queue::WEBHOOK_QUEUE,
+                task: task.clone(),
+                blobs: blobs.clone(),
+                share: share.clone(),
+                fetcher: fetcher.clone(),
+            };
+            consumers
+                .spawn(Worker { pool: cvat_queue::WEBHOOK_QUEUE, broker: broker.clone(), prefetch: 1, handler }.run());
+        }
+    }
     tokio::select! {
-        ended = worker.run() => ended.map_err(|err| anyhow::anyhow!("the message broker refuses this worker: {err}"))?,
+        Some(ended) = consumers.join_next() => {
+            ended?.map_err(|err| anyhow::anyhow!("the message broker refuses this worker: {err}"))?
+        }
         _ = cvat_runtime::shutdown_signal() => {}
     }
     Ok(())

@@ -3,8 +3,8 @@
 //! as in CVAT's own schema.
 
 use crate::routes::{
-    annotations, auth, backups, cloud_storages, comments, data, exports, functions, imports, invitations, issues, jobs,
-    labels, organizations, projects, requests, restrictions, server, tasks, users,
+    annotations, auth, backups, cloud_storages, comments, data, events, exports, functions, imports, invitations,
+    issues, jobs, labels, organizations, projects, requests, restrictions, server, tasks, users, webhooks,
 };
 use serde_json::{json, Value};
 use utoipa::OpenApi;
@@ -117,6 +117,22 @@ use utoipa::OpenApi;
         restrictions::user_agreements,
         restrictions::terms_of_use,
         invitations::partial_update,
+        webhooks::events,
+        webhooks::list,
+        webhooks::create,
+        webhooks::retrieve,
+        webhooks::update,
+        webhooks::partial_update,
+        webhooks::destroy,
+        webhooks::ping,
+        webhooks::deliveries,
+        webhooks::delivery,
+        webhooks::redelivery,
+        events::create,
+        events::export,
+        events::list,
+        events::logs,
+        events::exception,
         cloud_storages::preview,
         exports::start,
         exports::download,
@@ -196,6 +212,9 @@ use utoipa::OpenApi;
         cvat_models::AgentUpdateRequest,
         cvat_models::AgentFailRequest,
         cvat_models::AgentCompleteRequest,
+        cvat_models::WebhookWriteRequest,
+        cvat_models::PatchedWebhookWriteRequest,
+        cvat_models::ClientEventsRequest,
     ))
 )]
 pub struct ApiDoc;

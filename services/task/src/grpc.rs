@@ -596,6 +596,77 @@ impl Task for TaskService {
         .await
     }
 
+    rpc!(list list_webhooks => list_webhooks, "ListWebhooks");
+    rpc!(get get_webhook => get_webhook, "GetWebhook");
+    rpc!(create create_webhook => create_webhook, "CreateWebhook");
+    rpc!(get ping_webhook => ping_webhook, "PingWebhook");
+    rpc!(delete delete_webhook => delete_webhook, "DeleteWebhook");
+    rpc!(list list_webhook_deliveries => list_webhook_deliveries, "ListWebhookDeliveries");
+
+    async fn update_webhook(&self, request: Request<WriteRequest>) -> Reply<Document> {
+        handle(request, "UpdateWebhook", |r| async move {
+            self.engine.update_webhook(&Caller::from_wire(r.caller)?, r.id, &r.body_json, false).await.map(document)
+        })
+        .await
+    }
+
+    async fn replace_webhook(&self, request: Request<WriteRequest>) -> Reply<Document> {
+        handle(request, "ReplaceWebhook", |r| async move {
+            self.engine.update_webhook(&Caller::from_wire(r.caller)?, r.id, &r.body_json, true).await.map(document)
+        })
+        .await
+    }
+
+    async fn get_webhook_delivery(&self, request: Request<DeliveryRef>) -> Reply<Document> {
+        handle(request, "GetWebhookDelivery", |r| async move {
+            self.engine.get_webhook_delivery(&Caller::from_wire(r.caller)?, r.webhook_id, r.id).await.map(document)
+        })
+        .await
+    }
+
+    async fn redeliver_webhook(&self, request: Request<DeliveryRef>) -> Reply<Empty> {
+        handle(request, "RedeliverWebhook", |r| async move {
+            self.engine.redeliver_webhook(&Caller::from_wire(r.caller)?, r.webhook_id, r.id).await.map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn record_events(&self, request: Request<TextWrite>) -> Reply<Document> {
+        handle(request, "RecordEvents", |r| async move {
+            self.engine.record_client_events(&Caller::from_wire(r.caller)?, &r.id, &r.body_json).await.map(document)
+        })
+        .await
+    }
+
+    async fn start_events_export(&self, request: Request<EventsExport>) -> Reply<ExportStarted> {
+        handle(request, "StartEventsExport", |r| async move {
+            let caller = Caller::from_wire(r.caller)?;
+            let (rq_id, queued) =
+                self.engine.start_events_export(&caller, &r.query_id, &r.filter_json, &r.filename).await?;
+            if queued {
+                let work = Work::ExportEvents(cvat_proto::queue::ExportEvents { request_id: rq_id.clone() });
+                self.queue_export_work(&rq_id, work).await?;
+            }
+            Ok(ExportStarted { rq_id, queued })
+        })
+        .await
+    }
+
+    async fn get_events_export(&self, request: Request<TextRef>) -> Reply<Document> {
+        handle(request, "GetEventsExport", |r| async move {
+            self.engine.events_export_status(&Caller::from_wire(r.caller)?, &r.id).await.map(document)
+        })
+        .await
+    }
+
+    async fn locate_events_export(&self, request: Request<TextRef>) -> Reply<ExportLocation> {
+        handle(request, "LocateEventsExport", |r| async move {
+            let result = self.engine.events_export_result(&Caller::from_wire(r.caller)?, &r.id).await?;
+            Ok(ExportLocation { key: result.key, file_name: result.file_name })
+        })
+        .await
+    }
+
     async fn fail_function_request(&self, request: Request<AgentCall>) -> Reply<Empty> {
         handle(request, "FailFunctionRequest", |r| async move {
             let caller = Caller::from_wire(r.caller)?;
@@ -623,6 +694,36 @@ impl TaskInternal for InternalService {
     }
 
     type GetExportSourceStream = DocumentParts;
+    type GetEventsSourceStream = DocumentParts;
+
+    async fn get_events_source(&self, request: Request<RequestRef>) -> Reply<DocumentParts> {
+        handle(request, "GetEventsSource", |r| async move {
+            use futures_util::StreamExt;
+            let csv = self.engine.events_csv(&r.rq_id).await?;
+            Ok(Box::pin(csv.map(wire_part)) as DocumentParts)
+        })
+        .await
+    }
+
+    async fn take_webhook_delivery(&self, request: Request<DeliveryId>) -> Reply<WebhookDeliveryWork> {
+        handle(request, "TakeWebhookDelivery", |r| async move {
+            let work = self.engine.webhook_delivery_work(r.id).await?.ok_or_else(ApiError::not_found)?;
+            Ok(WebhookDeliveryWork {
+                target_url: work.target_url,
+                secret: work.secret,
+                enable_ssl: work.enable_ssl,
+                payload_json: work.payload.to_string(),
+            })
+        })
+        .await
+    }
+
+    async fn report_webhook_delivery(&self, request: Request<WebhookDeliveryReport>) -> Reply<Empty> {
+        handle(request, "ReportWebhookDelivery", |r| async move {
+            self.engine.report_webhook_delivery(r.id, r.status_code, &r.response, r.duration_ms).await.map(|_| Empty {})
+        })
+        .await
+    }
 
     async fn get_export_source(&self, request: Request<RequestRef>) -> Reply<DocumentParts> {
         handle(request, "GetExportSource", |r| async move {

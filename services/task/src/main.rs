@@ -4,6 +4,7 @@
 
 mod auth_changes;
 mod blobs;
+mod deliveries;
 mod grpc;
 mod probes;
 
@@ -14,6 +15,13 @@ use cvat_queue::Broker;
 use cvat_runtime::credentials::{Outgoing, RequireToken};
 use cvat_runtime::{health, telemetry, Settings};
 use std::sync::Arc;
+
+/// The notices this service reacts to: function requests and webhook deliveries.
+const NOTICES: &[&str] = &[
+    cvat_engine::functions::QUEUE_CHANNEL,
+    cvat_engine::functions::RESULT_CHANNEL,
+    cvat_engine::webhooks::DELIVERY_CHANNEL,
+];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -42,8 +50,9 @@ async fn main() -> anyhow::Result<()> {
         .connect_lazy();
     let directory = Arc::new(AuthDirectory::new(auth, Outgoing::new(settings.service_token()?)?));
     let network = cvat_fetch::FetchPolicy::from_settings(&settings).map_err(anyhow::Error::msg)?;
+    let notices = cvat_db::Notices::listen(settings.database_url.expose(), NOTICES)?;
     let agents = cvat_engine::functions::Agents {
-        notices: cvat_db::Notices::listen(settings.database_url.expose(), cvat_engine::functions::CHANNELS)?,
+        notices: notices.clone(),
         lease: std::time::Duration::from_secs(settings.function_lease_seconds.max(1)),
         answer_wait: std::time::Duration::from_secs(settings.function_answer_seconds.clamp(1, 25)),
     };
@@ -58,6 +67,8 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(auth_changes::resync_periodically(engine.clone(), broker.clone()));
     let upload_ttl = std::time::Duration::from_secs(settings.upload_ttl_seconds.max(1));
     tokio::spawn(blobs::sweep_periodically(engine.clone(), broker.clone(), upload_ttl));
+    tokio::spawn(deliveries::dispatch(engine.clone(), broker.clone(), notices));
+    tokio::spawn(deliveries::keep_event_partitions(engine.clone()));
     let probes = probes::Probes::new(db.clone(), broker.clone());
     let public = grpc::TaskService { engine: engine.clone(), probes: probes.clone(), broker: broker.clone() };
     let internal = grpc::InternalService { engine, probes, broker };

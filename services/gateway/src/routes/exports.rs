@@ -254,9 +254,18 @@ async fn serve(req: &HttpRequest, auth: Auth, state: &AppState, id: i64, rq_id: 
         })
         .await?
         .into_inner();
+    attachment(state, located, "application/zip").await
+}
+
+/// A finished export's file, streamed from the object store as an attachment.
+pub(super) async fn attachment(
+    state: &AppState,
+    located: cvat_proto::task::ExportLocation,
+    content_type: &str,
+) -> HttpResult<HttpResponse> {
     let stream = state.blobs.get_stream(&located.key).await.map_err(super::data::blob_error)?;
     Ok(HttpResponse::Ok()
-        .content_type("application/zip")
+        .content_type(content_type)
         .insert_header(("Content-Disposition", format!("attachment; filename=\"{}\"", located.file_name)))
         .streaming(stream.map(|r| r.map_err(|e| actix_web::error::ErrorServiceUnavailable(e.to_string())))))
 }

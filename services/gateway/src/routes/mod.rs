@@ -7,6 +7,7 @@ pub mod cloud_storages;
 pub mod comments;
 pub mod data;
 mod documents;
+pub mod events;
 pub mod exports;
 pub mod functions;
 pub mod health;
@@ -23,6 +24,7 @@ pub mod schema;
 pub mod server;
 pub mod tasks;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse, Route};
@@ -90,6 +92,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cloud_storages::configure(cfg);
     exports::configure(cfg);
     functions::configure(cfg);
+    webhooks::configure(cfg);
+    events::configure(cfg);
     requests::configure(cfg);
     restrictions::configure(cfg);
     schema::configure(cfg);
