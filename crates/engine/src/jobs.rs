@@ -73,7 +73,9 @@ fn columns() -> String {
          t.bug_tracker, j.status, j.stage, j.state, j.type, j.parent_job_id, s.start_frame, s.stop_frame, \
          j.created_date, j.updated_date, j.assignee_updated_date, t.organization_id, t.source_storage, \
          t.target_storage, d.chunk_size AS data_chunk_size, \
-         (SELECT count(*) FROM issues i WHERE i.job_id = j.id) AS issue_count, {}",
+         (SELECT count(*) FROM issues i WHERE i.job_id = j.id) AS issue_count, \
+         coalesce((SELECT g.id FROM guides g WHERE g.task_id = j.task_id), \
+                  (SELECT g.id FROM guides g WHERE g.project_id = t.project_id)) AS guide_id, {}",
         user_columns("a", "assignee")
     )
 }
@@ -91,7 +93,7 @@ fn render_row(base: &str, r: &Row) -> ApiResult<String> {
         project_id: column(r, "project_id")?,
         project_name: column(r, "project_name")?,
         assignee: render::user(base, r, "assignee")?,
-        guide_id: None,
+        guide_id: column(r, "guide_id")?,
         dimension: column(r, "dimension")?,
         mode,
         media_type: "image".into(),

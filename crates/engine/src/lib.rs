@@ -15,6 +15,7 @@ mod directory;
 pub mod events;
 mod exports;
 pub mod functions;
+mod guides;
 mod imports;
 mod issues;
 mod jobs;
@@ -72,6 +73,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "webhooks_and_events",
         sql: include_str!("../migrations/0018_webhooks_and_events.sql"),
     },
+    Migration { version: 19, name: "guides", sql: include_str!("../migrations/0019_guides.sql") },
 ];
 
 /// A page of rendered documents and the total count.

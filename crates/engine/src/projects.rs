@@ -46,7 +46,8 @@ const VISIBILITY: Visibility = Visibility {
 fn columns() -> String {
     format!(
         "p.id, p.name, p.bug_tracker, p.status, p.organization_id, p.source_storage, p.target_storage, \
-         p.created_date, p.updated_date, p.assignee_updated_date, {}, {}",
+         p.created_date, p.updated_date, p.assignee_updated_date, \
+         (SELECT g.id FROM guides g WHERE g.project_id = p.id) AS guide_id, {}, {}",
         user_columns("o", "owner"),
         user_columns("a", "assignee")
     )
@@ -92,7 +93,7 @@ async fn render_rows(client: &impl GenericClient, base: &str, rows: &[Row]) -> A
                 tasks: TasksSummary { count: tasks.count, url: format!("{base}/api/tasks?project_id={id}") },
                 owner: render::user(base, r, "owner")?,
                 assignee: render::user(base, r, "assignee")?,
-                guide_id: None,
+                guide_id: column(r, "guide_id")?,
                 bug_tracker: column(r, "bug_tracker")?,
                 task_subsets: tasks.subsets,
                 created_date: render::moment(r, "created_date")?,

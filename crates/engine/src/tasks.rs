@@ -79,7 +79,8 @@ fn columns() -> String {
          t.dimension, t.validation_mode, t.segment_size, t.overlap, t.consensus_replicas, t.organization_id, \
          t.source_storage, t.target_storage, t.size, t.created_date, t.updated_date, t.assignee_updated_date, \
          d.task_id AS data_id, d.chunk_size AS data_chunk_size, d.image_quality AS data_image_quality, \
-         d.compressed_chunk_type, d.original_chunk_type, d.cloud_storage_id AS data_cloud_storage_id, {}, {}",
+         d.compressed_chunk_type, d.original_chunk_type, d.cloud_storage_id AS data_cloud_storage_id, \
+         (SELECT g.id FROM guides g WHERE g.task_id = t.id) AS guide_id, {}, {}",
         user_columns("o", "owner"),
         user_columns("a", "assignee")
     )
@@ -138,7 +139,7 @@ async fn render_rows(client: &impl GenericClient, base: &str, rows: &[Row]) -> A
                 data_original_chunk_type: column(r, "original_chunk_type")?,
                 data_compressed_chunk_type: column(r, "compressed_chunk_type")?,
                 data_cloud_storage_id: column(r, "data_cloud_storage_id")?,
-                guide_id: None,
+                guide_id: column(r, "guide_id")?,
                 size,
                 image_quality: column::<_, Option<i32>>(r, "data_image_quality")?.unwrap_or(0),
                 data,

@@ -8,11 +8,13 @@
 //! Timestamps render as RFC 3339 with microseconds and `Z`, as CVAT's do.
 
 mod functions;
+mod guides;
 mod requests;
 mod validate;
 mod webhooks;
 
 pub use functions::*;
+pub use guides::*;
 pub use requests::*;
 pub use validate::parse;
 pub use webhooks::*;

@@ -3,8 +3,8 @@
 //! as in CVAT's own schema.
 
 use crate::routes::{
-    annotations, auth, backups, cloud_storages, comments, data, events, exports, functions, imports, invitations,
-    issues, jobs, labels, organizations, projects, requests, restrictions, server, tasks, users, webhooks,
+    annotations, auth, backups, cloud_storages, comments, data, events, exports, functions, guides, imports,
+    invitations, issues, jobs, labels, organizations, projects, requests, restrictions, server, tasks, users, webhooks,
 };
 use serde_json::{json, Value};
 use utoipa::OpenApi;
@@ -133,6 +133,13 @@ use utoipa::OpenApi;
         events::list,
         events::logs,
         events::exception,
+        guides::create,
+        guides::retrieve,
+        guides::partial_update,
+        guides::destroy,
+        guides::upload,
+        guides::download,
+        guides::remove,
         cloud_storages::preview,
         exports::start,
         exports::download,
@@ -215,6 +222,8 @@ use utoipa::OpenApi;
         cvat_models::WebhookWriteRequest,
         cvat_models::PatchedWebhookWriteRequest,
         cvat_models::ClientEventsRequest,
+        cvat_models::AnnotationGuideWriteRequest,
+        cvat_models::PatchedAnnotationGuideWriteRequest,
     ))
 )]
 pub struct ApiDoc;

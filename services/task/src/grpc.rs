@@ -667,6 +667,41 @@ impl Task for TaskService {
         .await
     }
 
+    rpc!(create create_guide => create_guide, "CreateGuide");
+    rpc!(get get_guide => get_guide, "GetGuide");
+    rpc!(update update_guide => update_guide, "UpdateGuide");
+
+    async fn delete_guide(&self, request: Request<ObjectRef>) -> Reply<BlobKeys> {
+        handle(request, "DeleteGuide", |r| async move {
+            let keys = self.engine.delete_guide(&Caller::from_wire(r.caller)?, r.id).await?;
+            Ok(BlobKeys { keys })
+        })
+        .await
+    }
+
+    async fn create_asset(&self, request: Request<TextWrite>) -> Reply<Document> {
+        handle(request, "CreateAsset", |r| async move {
+            self.engine.create_asset(&Caller::from_wire(r.caller)?, &r.body_json).await.map(document)
+        })
+        .await
+    }
+
+    async fn get_asset(&self, request: Request<TextRef>) -> Reply<AssetLocation> {
+        handle(request, "GetAsset", |r| async move {
+            let file = self.engine.get_asset(&Caller::from_wire(r.caller)?, &r.id).await?;
+            Ok(AssetLocation { key: file.key, filename: file.filename, content_type: file.content_type })
+        })
+        .await
+    }
+
+    async fn delete_asset(&self, request: Request<TextRef>) -> Reply<BlobKeys> {
+        handle(request, "DeleteAsset", |r| async move {
+            let key = self.engine.delete_asset(&Caller::from_wire(r.caller)?, &r.id).await?;
+            Ok(BlobKeys { keys: vec![key] })
+        })
+        .await
+    }
+
     async fn fail_function_request(&self, request: Request<AgentCall>) -> Reply<Empty> {
         handle(request, "FailFunctionRequest", |r| async move {
             let caller = Caller::from_wire(r.caller)?;

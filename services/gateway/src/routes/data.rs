@@ -49,7 +49,7 @@ pub(super) fn is_multipart(req: &HttpRequest) -> bool {
 }
 
 /// The base name of a client's file name (the SDK sends full local paths).
-fn base_name(name: &str) -> &str {
+pub(super) fn base_name(name: &str) -> &str {
     name.rsplit(['/', '\\']).next().unwrap_or(name)
 }
 

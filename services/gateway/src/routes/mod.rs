@@ -10,6 +10,7 @@ mod documents;
 pub mod events;
 pub mod exports;
 pub mod functions;
+pub mod guides;
 pub mod health;
 pub mod imports;
 pub mod invitations;
@@ -94,6 +95,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     functions::configure(cfg);
     webhooks::configure(cfg);
     events::configure(cfg);
+    guides::configure(cfg);
     requests::configure(cfg);
     restrictions::configure(cfg);
     schema::configure(cfg);
