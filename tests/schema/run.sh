@@ -7,6 +7,7 @@
 # take its rights away (logout, password changes and resets, token and user edits,
 # deleting users) are left out, and so is login (schemathesis 4.32.5's coverage phase
 # fails on its own there, "AST constructor recursion depth mismatch"; that phase is off).
+# A function's queue watch is an event stream that stays open: not a document to check.
 set -euo pipefail
 cd "$(dirname "$0")"
 : "${CVAT_TEST_URL:?run through tests/run.sh}"
@@ -22,6 +23,6 @@ KEY=$(curl -fsS -X POST "$CVAT_TEST_URL/api/auth/login" -H 'Content-Type: applic
   --header "Authorization: Token $KEY" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --phases examples,fuzzing \
-  --exclude-path-regex '^/api/auth/(login|logout|password|access_tokens)|^/api/users/\{id\}$|^/api/server/trace-probe' \
+  --exclude-path-regex '^/api/auth/(login|logout|password|access_tokens)|^/api/users/\{id\}$|^/api/server/trace-probe|^/api/functions/queues/[^/]+/watch$' \
   --seed 20261205 --max-time "${CVAT_SCHEMA_SECONDS:-150}" --workers 2 \
   --request-timeout 30 --no-color "$@"
