@@ -73,3 +73,28 @@ def test_the_legacy_content_lists_every_file(base_url, new_user, bucket):  # noq
     assert content.json() == [f"frames/{p.name}" for p in paths]
     stranger = register(base_url)
     assert get(base_url, f"/api/cloudstorages/{storage.id}/content", stranger).status_code == 403
+
+
+def test_a_signed_url_reads_without_credentials_for_a_while(base_url, new_user):
+    import time
+
+    task = requests.post(f"{base_url}/api/tasks", auth=new_user, timeout=10,
+                         json={"name": "signed", "labels": [{"name": "a"}]}).json()
+    other = requests.post(f"{base_url}/api/tasks", auth=new_user, timeout=10,
+                          json={"name": "not signed", "labels": [{"name": "a"}]}).json()
+    signed = requests.post(f"{base_url}/api/auth/signing", auth=new_user, timeout=10,
+                           json={"url": f"/api/tasks/{task['id']}/"})
+    assert signed.status_code == 200, signed.text
+    url = signed.json()
+    assert url.startswith(f"{base_url}/api/tasks/{task['id']}?sign=")
+    read = requests.get(url, timeout=10)
+    assert read.status_code == 200 and read.json()["name"] == "signed"
+    # The signature is for that URL only, and only for reading.
+    sign = url.split("sign=")[1]
+    assert requests.get(f"{base_url}/api/tasks/{other['id']}?sign={sign}", timeout=10).status_code == 401
+    assert requests.patch(url, json={"name": "changed"}, timeout=10).status_code == 403
+    assert requests.post(f"{base_url}/api/auth/signing", auth=new_user, timeout=10,
+                         json={"url": "http://elsewhere.example/x"}).status_code == 400
+    time.sleep(31)
+    expired = requests.get(url, timeout=10)
+    assert expired.status_code == 401 and "expired" in expired.text

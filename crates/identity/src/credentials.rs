@@ -18,7 +18,7 @@ use tokio_postgres::Row;
 const BAD_LOGIN: &str = "Unable to log in with provided credentials.";
 const RESET_TTL_HOURS: i64 = 24;
 
-fn principal(row: &Row, method: &str) -> ApiResult<Principal> {
+pub(crate) fn principal(row: &Row, method: &str) -> ApiResult<Principal> {
     Ok(principal_of(user_from_row(row)?, method))
 }
 
@@ -128,6 +128,7 @@ impl Identity {
             Some(Kind::TokenKey(key)) => self.by_api_key(key).await,
             Some(Kind::Bearer(token)) => self.by_access_token(token).await,
             Some(Kind::Session(session)) => self.by_session(session).await,
+            Some(Kind::Signed(signed)) => self.by_signature(signed).await,
             Some(Kind::Basic(basic)) => {
                 self.throttle.check(&basic.username, &credentials.client_address).await?;
                 match self.verify_password(&basic.username, &basic.password).await? {

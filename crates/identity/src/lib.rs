@@ -16,6 +16,7 @@ mod memberships;
 mod orgs;
 mod password;
 mod secrets;
+mod signing;
 mod throttle;
 mod users;
 
@@ -37,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0002_organization_details.sql"),
     },
     Migration { version: 3, name: "invitations", sql: include_str!("../migrations/0003_invitations.sql") },
+    Migration { version: 4, name: "url_signatures", sql: include_str!("../migrations/0004_url_signatures.sql") },
 ];
 
 /// Settings the identity rules need.

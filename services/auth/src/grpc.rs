@@ -63,6 +63,16 @@ impl Auth for AuthService {
         handle(request, "Authenticate", |c| async move { self.identity.authenticate(&c).await }).await
     }
 
+    async fn sign_url(&self, request: Request<SignUrlRequest>) -> Reply<SignedUrl> {
+        handle(request, "SignUrl", |r| async move {
+            let principal = r
+                .principal
+                .ok_or_else(|| ApiError::unauthenticated("Authentication credentials were not provided."))?;
+            self.identity.sign_url(&principal, &r.url).await
+        })
+        .await
+    }
+
     async fn login(&self, request: Request<LoginRequest>) -> Reply<LoginResponse> {
         handle(request, "Login", |r| async move { self.identity.login(&r).await }).await
     }

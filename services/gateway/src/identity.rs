@@ -9,7 +9,7 @@ use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest};
 use base64::Engine;
 use cvat_error::{ApiError, ErrorKind};
-use cvat_proto::auth::{credentials::Kind, BasicCredentials, Credentials, Principal, SessionCredentials};
+use cvat_proto::auth::{credentials::Kind, BasicCredentials, Credentials, Principal, SessionCredentials, SignedUrl};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -31,8 +31,40 @@ fn forbidden(message: impl Into<String>) -> ApiError {
     ApiError::detail(ErrorKind::Forbidden, message)
 }
 
+/// The query parameter a signed URL carries its signature in.
+pub const SIGN_PARAM: &str = "sign";
+
+/// `url` as signatures are made and checked for: absolute, without its `sign`
+/// parameter and without a trailing slash (which the gateway trims from paths).
+pub fn unsigned(url: &str) -> Option<String> {
+    let mut parsed = url::Url::parse(url).ok()?;
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(name, _)| name != SIGN_PARAM)
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    let path = parsed.path().to_string();
+    if path.len() > 1 && path.ends_with('/') {
+        parsed.set_path(path.trim_end_matches('/'));
+    }
+    Some(parsed.to_string())
+}
+
+/// The signature of a signed URL (`?sign=`), with the URL it must have been made for.
+fn signature(req: &HttpRequest) -> Option<SignedUrl> {
+    let query = url::form_urlencoded::parse(req.query_string().as_bytes());
+    let sign = query.into_iter().find(|(name, _)| name == SIGN_PARAM)?.1.into_owned();
+    let url = unsigned(&format!("{}{}", crate::listing::base_url(req), req.uri()))?;
+    Some(SignedUrl { url, sign })
+}
+
 /// The credentials a request carries, by CVAT's precedence: the Authorization header
-/// (Bearer, Token, Basic), then the session cookie.
+/// (Bearer, Token, Basic), then the session cookie, then a URL's signature.
 pub fn credentials(req: &HttpRequest) -> Result<Option<Credentials>, ApiError> {
     let client_address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     let header = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::trim);
@@ -43,9 +75,10 @@ pub fn credentials(req: &HttpRequest) -> Result<Option<Credentials>, ApiError> {
         Some(_) | None if header.is_some() => {
             return Err(ApiError::unauthenticated("Invalid token header. No credentials provided."))
         }
-        _ => match req.cookie(SESSION_COOKIE) {
-            Some(cookie) => Kind::Session(session(req, cookie.value())?),
-            None => return Ok(None),
+        _ => match (req.cookie(SESSION_COOKIE), signature(req)) {
+            (Some(cookie), _) => Kind::Session(session(req, cookie.value())?),
+            (None, Some(signed)) => Kind::Signed(signed),
+            (None, None) => return Ok(None),
         },
     };
     Ok(Some(Credentials { kind: Some(kind), client_address }))

@@ -107,3 +107,10 @@ pub struct InvitationWriteRequest {
     #[schema(min_length = 1)]
     pub email: String,
 }
+
+/// `POST /api/auth/signing`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SigningRequest {
+    #[schema(min_length = 1, max_length = 8192)]
+    pub url: String,
+}

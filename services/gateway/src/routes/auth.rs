@@ -13,6 +13,7 @@ use crate::routes::on;
 use crate::state::AppState;
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
+use cvat_error::ApiError;
 use cvat_proto::auth::*;
 use serde::Serialize;
 use serde_json::json;
@@ -27,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/auth/password/reset", vec![on(Method::POST, reset_password)]))
         .service(resource("/api/auth/password/reset/confirm", vec![on(Method::POST, confirm_reset)]))
         .service(resource("/api/auth/rules", vec![on(Method::GET, rules)]))
+        .service(resource("/api/auth/signing", vec![on(Method::POST, signing)]))
         .service(resource(
             "/api/auth/access_tokens",
             vec![on(Method::GET, list_tokens), on(Method::POST, create_token)],
@@ -307,4 +309,25 @@ pub async fn delete_token(auth: Auth, state: web::Data<AppState>, id: web::Path<
     let reference = AccessTokenRef { principal: Some(auth.0), id: *id, self_: false };
     state.auth().delete_access_token(reference).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `{"url": …}`: the URL (absolute, or a path of this server) with a signature that
+/// lets it be read without other credentials for a short while (`sign=`).
+#[utoipa::path(post, path = "/api/auth/signing", operation_id = "auth_create_signing", tag = "auth",
+    request_body = crate::requests::SigningRequest, responses((status = 200, body = String)))]
+pub async fn signing(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    body: JsonBody,
+) -> HttpResult<HttpResponse> {
+    let form: crate::requests::SigningRequest = cvat_models::parse(&body.0)?;
+    let base = crate::listing::base_url(&req);
+    let absolute = if form.url.starts_with('/') { format!("{base}{}", form.url) } else { form.url };
+    let url = crate::identity::unsigned(&absolute)
+        .filter(|u| u.starts_with(&format!("{base}/")))
+        .ok_or_else(|| ApiError::field("url", "A URL of this server is expected."))?;
+    let signed = state.auth().sign_url(SignUrlRequest { principal: Some(auth.0), url }).await?.into_inner();
+    let separator = if signed.url.contains('?') { '&' } else { '?' };
+    Ok(HttpResponse::Ok().json(format!("{}{separator}{}={}", signed.url, crate::identity::SIGN_PARAM, signed.sign)))
 }
