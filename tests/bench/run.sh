@@ -14,7 +14,10 @@
 #      task service's peak RSS, beside `datumaro convert` and PostgreSQL's COPY
 #   7. memory: the media worker's peak RSS over a 1,000- and a 10,000-image task and a
 #      1 GiB video, all from the share (sampled from /proc every 0.2 s).
-# BENCH_SECTIONS picks sections (default "api lists media annotations exports memory").
+#   8. surface: events ingest beside PostgreSQL's COPY, task PATCH latency with and without
+#      a webhook, webhook deliveries per second beside a direct client, and an online
+#      function call through an agent beside GET /api/users/self (tests/bench/surface.py).
+# BENCH_SECTIONS picks sections (default "api lists media annotations exports memory surface").
 # Release build, an isolated stack (own database and ports), wrk as the load generator.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,7 +38,9 @@ export CVAT_ADMIN_USER=admin CVAT_ADMIN_PASSWORD=bench-admin-pass-1
 export CVAT_SHARE_DIR=$CVAT_DATA_DIR/share
 # The exports section imports its 200 MB archives in one multipart request.
 export CVAT_MAX_UPLOAD_FILE_BYTES=$((1024 * 1024 * 1024))
-SECTIONS=" ${BENCH_SECTIONS:-api lists media annotations exports memory} "
+SECTIONS=" ${BENCH_SECTIONS:-api lists media annotations exports memory surface} "
+# The surface section's webhook receiver listens on 127.0.0.2, the one internal network allowed.
+export CVAT_REMOTE_ALLOWED_NETWORKS=127.0.0.2/32
 want() { [[ "$SECTIONS" == *" $1 "* ]]; }
 export RUST_LOG=warn
 URL=http://127.0.0.1:28080
@@ -198,6 +203,13 @@ PYTHON=python3
 python3 -c 'import requests' 2>/dev/null || { bash tests/compat/run.sh --version >/dev/null; PYTHON=tests/compat/.venv/bin/python; }
 PGPASSWORD=cvat "$PYTHON" tests/bench/exports.py "$URL" "$owner_key" \
   "postgres://cvat@127.0.0.1:5432/cvat_bench_$RUN_ID" "$CVAT_DATA_DIR/services.pids" "$CVAT_SHARE_DIR"
+fi
+
+if want surface; then
+echo "== events, webhooks and functions"
+PYTHON=python3
+python3 -c 'import requests' 2>/dev/null || { bash tests/compat/run.sh --version >/dev/null; PYTHON=tests/compat/.venv/bin/python; }
+PGPASSWORD=cvat "$PYTHON" tests/bench/surface.py "$URL" "$owner_key" "postgres://cvat@127.0.0.1:5432/cvat_bench_$RUN_ID"
 fi
 
 if want memory; then

@@ -2,7 +2,6 @@
 create-native`, `function run-agent` (batch, with --burst; interactive, running), the
 lambda endpoints CVAT's UI calls, and the agent protocol's refusals."""
 
-import json
 import os
 import queue
 import subprocess
@@ -11,7 +10,6 @@ import threading
 import uuid
 from pathlib import Path
 
-import pytest
 import requests
 from cvat_sdk import make_client
 from cvat_sdk.api_client import models

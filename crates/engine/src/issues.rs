@@ -306,8 +306,7 @@ impl Engine {
         let (locked, locked_org) = self.issue_access(&tx, id).await?;
         recheck(org, locked_org, cvat_permissions::issue(&actor, IssueScope::Update, &locked))?;
         let place = Place::of(&tx, "issue", id).await?;
-        let before =
-            self.watched(&tx, "update:issue", org, place.project, self.issue_document(&tx, caller, id)).await?;
+        let before = self.snapshot(&tx, "update:issue", org, place.project, "issues", id).await?;
         crate::users::remember_all(&tx, &[named.as_ref()]).await?;
         tx.execute(
             "UPDATE issues SET position = COALESCE($2, position), resolved = COALESCE($3, resolved), \
@@ -318,7 +317,7 @@ impl Engine {
         .db()?;
         let document = self.issue_document(&tx, caller, id).await?;
         let change = Change::new("update", "issue", id).within(org, place);
-        self.publish_change(&tx, caller, change.document(Some(&document)).before(before.as_deref())).await?;
+        self.publish_change(&tx, caller, change.document(Some(&document)).before(before)).await?;
         tx.commit().await.db()?;
         Ok(document)
     }
@@ -397,8 +396,7 @@ impl Engine {
         let tx = client.transaction().await.db()?;
         self.recheck_comment(&tx, id, org, &actor).await?;
         let place = Place::of(&tx, "comment", id).await?;
-        let before =
-            self.watched(&tx, "update:comment", org, place.project, self.comment_document(&tx, caller, id)).await?;
+        let before = self.snapshot(&tx, "update:comment", org, place.project, "comments", id).await?;
         tx.execute(
             "UPDATE comments SET message = COALESCE($2, message), updated_date = now() WHERE id = $1",
             &[&id, &message],
@@ -407,7 +405,7 @@ impl Engine {
         .db()?;
         let document = self.comment_document(&tx, caller, id).await?;
         let change = Change::new("update", "comment", id).within(org, place);
-        self.publish_change(&tx, caller, change.document(Some(&document)).before(before.as_deref())).await?;
+        self.publish_change(&tx, caller, change.document(Some(&document)).before(before)).await?;
         tx.commit().await.db()?;
         Ok(document)
     }

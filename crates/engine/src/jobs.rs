@@ -224,7 +224,7 @@ impl Engine {
         crate::access::same_organization(org, locked_org)?;
         may_change(&locked)?;
         let place = Place::of(&tx, "job", id).await?;
-        let before = self.watched(&tx, "update:job", org, place.project, self.job_document(&tx, caller, id)).await?;
+        let before = self.snapshot(&tx, "update:job", org, place.project, "jobs", id).await?;
         let (old_stage, old_state): (String, String) = (column(&row, 0)?, column(&row, 1)?);
         let new_stage = stage.clone().unwrap_or(old_stage.clone());
         let new_state = match (&stage, state) {
@@ -252,7 +252,7 @@ impl Engine {
             .db()?;
         let document = self.job_document(&tx, caller, id).await?;
         let change = Change::new("update", "job", id).within(org, place);
-        self.publish_change(&tx, caller, change.document(Some(&document)).before(before.as_deref())).await?;
+        self.publish_change(&tx, caller, change.document(Some(&document)).before(before)).await?;
         tx.commit().await.db()?;
         Ok(document)
     }

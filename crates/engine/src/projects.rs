@@ -295,8 +295,7 @@ impl Engine {
         let (locked, locked_org) = self.project_facts(&tx, id).await?;
         crate::access::same_organization(org, locked_org)?;
         may_change(&locked)?;
-        let before =
-            self.watched(&tx, "update:project", locked_org, Some(id), self.project_document(&tx, caller, id)).await?;
+        let before = self.snapshot(&tx, "update:project", locked_org, Some(id), "projects", id).await?;
         remember_all(&tx, &[named_owner.as_ref(), named_assignee.as_ref()]).await?;
         if let Some(target_org) = organization_id {
             tx.execute("UPDATE tasks SET organization_id = $2 WHERE project_id = $1", &[&id, &target_org])
@@ -337,7 +336,7 @@ impl Engine {
         let document = self.project_document(&tx, caller, id).await?;
         let change =
             Change::new("update", "project", id).within(organization_id.unwrap_or(locked_org), Place::project(id));
-        self.publish_change(&tx, caller, change.document(Some(&document)).before(before.as_deref())).await?;
+        self.publish_change(&tx, caller, change.document(Some(&document)).before(before)).await?;
         tx.commit().await.db()?;
         Ok(document)
     }

@@ -386,8 +386,7 @@ impl Engine {
         let locked = self.task_access(&tx, id).await?;
         crate::access::same_organization(access.org, locked.org)?;
         may_change(&locked.facts)?;
-        let before =
-            self.watched(&tx, "update:task", locked.org, locked.project, self.task_document(&tx, caller, id)).await?;
+        let before = self.snapshot(&tx, "update:task", locked.org, locked.project, "tasks", id).await?;
         remember_all(&tx, &[named_owner.as_ref(), named_assignee.as_ref()]).await?;
         if let Some((project, asked)) = moving {
             self.move_to_project(&tx, id, access.project, project, org, asked).await?;
@@ -428,7 +427,7 @@ impl Engine {
         }
         let document = self.task_document(&tx, caller, id).await?;
         let change = Change::new("update", "task", id).within(org, Place::of(&tx, "task", id).await?);
-        self.publish_change(&tx, caller, change.document(Some(&document)).before(before.as_deref())).await?;
+        self.publish_change(&tx, caller, change.document(Some(&document)).before(before)).await?;
         tx.commit().await.db()?;
         Ok(document)
     }

@@ -177,8 +177,14 @@ pub(crate) struct Change<'a> {
     /// The object after a create or an update, before a delete (for a delete, rendered
     /// only when a webhook listens: see [`Engine::watched`]).
     document: Option<&'a str>,
-    /// The object before an update, when a webhook listens.
-    before: Option<&'a str>,
+    /// The row before an update, when a webhook listens.
+    before: Option<Snapshot>,
+}
+
+/// A row as it was before an update (`to_jsonb` of it), and its table.
+pub(crate) struct Snapshot {
+    table: &'static str,
+    row: Map<String, Value>,
 }
 
 impl<'a> Change<'a> {
@@ -197,7 +203,7 @@ impl<'a> Change<'a> {
         self
     }
 
-    pub fn before(mut self, before: Option<&'a str>) -> Self {
+    pub fn before(mut self, before: Option<Snapshot>) -> Self {
         self.before = before;
         self
     }
@@ -237,11 +243,34 @@ impl Place {
     }
 }
 
-/// The old values of the top-level fields that changed (`before_update`).
-fn changed_fields(before: &str, after: &str) -> ApiResult<Map<String, Value>> {
-    let parse = |text: &str| serde_json::from_str::<Map<String, Value>>(text).map_err(|_| ApiError::internal());
-    let (before, after) = (parse(before)?, parse(after)?);
-    Ok(before.into_iter().filter(|(key, old)| key != "updated_date" && after.get(key) != Some(old)).collect())
+/// The document fields whose values an update changed, with their old values
+/// (`before_update`), from the row before and after it: a column the document shows
+/// under its own name keeps its old value; `owner_id` and `assignee_id` become the old
+/// user (`users`: their basic records by id); others the document does not show.
+fn before_update(
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+    document: &Map<String, Value>,
+    users: &std::collections::HashMap<i64, Value>,
+) -> Map<String, Value> {
+    let mut old = Map::new();
+    for (column, value) in before {
+        if column == "updated_date" || after.get(column) == Some(value) {
+            continue;
+        }
+        if document.contains_key(column) {
+            old.insert(column.clone(), value.clone());
+        } else if let Some(user) = column.strip_suffix("_id").filter(|f| ["owner", "assignee"].contains(f)) {
+            let previous = value.as_i64().and_then(|id| users.get(&id)).cloned().unwrap_or(Value::Null);
+            old.insert(user.to_string(), previous);
+        }
+    }
+    old
+}
+
+/// The user ids a row names as owner or assignee.
+fn user_ids(row: &Map<String, Value>) -> Vec<i64> {
+    ["owner_id", "assignee_id"].iter().filter_map(|c| row.get(*c).and_then(Value::as_i64)).collect()
 }
 
 impl Engine {
@@ -266,7 +295,7 @@ impl Engine {
     }
 
     /// The object as `render` gives it, when an active webhook listens to `event`
-    /// (`render` is not run otherwise): what an update was, or what a delete removes.
+    /// (`render` is not run otherwise): what a delete removes.
     pub(crate) async fn watched(
         &self,
         client: &impl GenericClient,
@@ -279,6 +308,65 @@ impl Engine {
             true => render.await.map(Some),
             false => Ok(None),
         }
+    }
+
+    /// The row `id` of `table` before an update, when an active webhook listens to
+    /// `event` (one statement either way: an update nobody listens to costs little).
+    pub(crate) async fn snapshot(
+        &self,
+        client: &impl GenericClient,
+        event: &str,
+        org: Option<i64>,
+        project: Option<i64>,
+        table: &'static str,
+        id: i64,
+    ) -> ApiResult<Option<Snapshot>> {
+        let sql = format!(
+            "SELECT to_jsonb(x) FROM {table} x WHERE x.id = $1 AND EXISTS (SELECT 1 FROM webhooks \
+             WHERE is_active AND $2 = ANY(events) \
+             AND ((type = 'organization' AND organization_id = $3) OR (type = 'project' AND project_id = $4)))"
+        );
+        let row = client.query_opt(&sql, &[&id, &event, &org, &project]).await.db()?;
+        Ok(match row.map(|r| column::<_, Value>(&r, 0)).transpose()? {
+            Some(Value::Object(row)) => Some(Snapshot { table, row }),
+            _ => None,
+        })
+    }
+
+    /// `before_update` of an update whose row was `before`: the row now is read in the
+    /// same transaction.
+    async fn old_values(
+        &self,
+        tx: &impl GenericClient,
+        caller: &Caller,
+        id: i64,
+        before: &Snapshot,
+        document: &str,
+    ) -> ApiResult<Map<String, Value>> {
+        let sql = format!("SELECT to_jsonb(x) FROM {} x WHERE x.id = $1", before.table);
+        let after = match tx.query_opt(&sql, &[&id]).await.db()?.map(|r| column::<_, Value>(&r, 0)).transpose()? {
+            Some(Value::Object(row)) => row,
+            _ => Map::new(),
+        };
+        let ids = user_ids(&before.row);
+        let mut users = std::collections::HashMap::new();
+        if !ids.is_empty() {
+            let rows = tx
+                .query("SELECT id, username, first_name, last_name FROM users WHERE id = ANY($1)", &[&ids])
+                .await
+                .db()?;
+            for row in &rows {
+                let id: i64 = column(row, 0)?;
+                let user = json!({
+                    "url": format!("{}/api/users/{id}", caller.base_url), "id": id,
+                    "username": column::<_, String>(row, 1)?, "first_name": column::<_, String>(row, 2)?,
+                    "last_name": column::<_, String>(row, 3)?,
+                });
+                users.insert(id, user);
+            }
+        }
+        let document: Map<String, Value> = serde_json::from_str(document).map_err(|_| ApiError::internal())?;
+        Ok(before_update(&before.row, &after, &document, &users))
     }
 
     /// Records a change in its transaction: a server event, and a queued delivery for
@@ -311,9 +399,9 @@ impl Engine {
         .await
         .db()?;
         let Some(document) = change.document else { return Ok(()) };
-        let (changed, before) = match change.before {
+        let (changed, before) = match &change.before {
             Some(before) => {
-                let old = changed_fields(before, document)?;
+                let old = self.old_values(tx, caller, change.id, before, document).await?;
                 (old.keys().cloned().collect::<Vec<_>>().join(","), Some(json!({ "before_update": old })))
             }
             None => (String::new(), None),
@@ -674,9 +762,19 @@ mod tests {
 
     #[test]
     fn before_update_holds_the_old_values_of_what_changed() {
-        let before = r#"{"id": 1, "name": "a", "status": "annotation", "updated_date": "x", "labels": [1]}"#;
-        let after = r#"{"id": 1, "name": "b", "status": "annotation", "updated_date": "y", "labels": [1, 2]}"#;
-        assert_eq!(Value::Object(changed_fields(before, after).unwrap()), json!({"name": "a", "labels": [1]}));
+        let before = json!({"id": 1, "name": "a", "subset": "", "owner_id": 5, "assignee_id": null,
+                            "segment_size": 10, "updated_date": "x"});
+        let after = json!({"id": 1, "name": "b", "subset": "", "owner_id": 6, "assignee_id": 5,
+                           "segment_size": 10, "updated_date": "y"});
+        let document = json!({"id": 1, "name": "b", "subset": "", "owner": {}, "assignee": {}});
+        let users = std::collections::HashMap::from([(5, json!({"id": 5, "username": "five"}))]);
+        let old = before_update(
+            before.as_object().unwrap(),
+            after.as_object().unwrap(),
+            document.as_object().unwrap(),
+            &users,
+        );
+        assert_eq!(Value::Object(old), json!({"name": "a", "owner": {"id": 5, "username": "five"}, "assignee": null}));
     }
 
     #[test]

@@ -185,9 +185,8 @@ pub async fn update(
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> HttpResult<HttpResponse> {
-    let json = small_body(&req, payload).await?;
-    state.task().update_function_request(agent_call(&req, auth, &path.0, &path.1, json)?).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({})))
+    let mut task = state.task();
+    report(&req, auth, &path, payload, |call| async move { task.update_function_request(call).await }).await
 }
 
 #[utoipa::path(post, path = "/api/functions/queues/{queue}/requests/{request}/fail",
@@ -200,8 +199,23 @@ pub async fn fail(
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> HttpResult<HttpResponse> {
-    let json = small_body(&req, payload).await?;
-    state.task().fail_function_request(agent_call(&req, auth, &path.0, &path.1, json)?).await?;
+    let mut task = state.task();
+    report(&req, auth, &path, payload, |call| async move { task.fail_function_request(call).await }).await
+}
+
+/// An agent's report on a request it holds (`update`, `fail`): a small JSON body.
+async fn report<Fut>(
+    req: &HttpRequest,
+    auth: Auth,
+    path: &(String, String),
+    payload: web::Payload,
+    send: impl FnOnce(AgentCall) -> Fut,
+) -> HttpResult<HttpResponse>
+where
+    Fut: std::future::Future<Output = Result<tonic::Response<cvat_proto::common::Empty>, tonic::Status>>,
+{
+    let json = small_body(req, payload).await?;
+    send(agent_call(req, auth, &path.0, &path.1, json)?).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({})))
 }
 
