@@ -209,7 +209,8 @@ if want surface; then
 echo "== events, webhooks and functions"
 PYTHON=python3
 python3 -c 'import requests' 2>/dev/null || { bash tests/compat/run.sh --version >/dev/null; PYTHON=tests/compat/.venv/bin/python; }
-PGPASSWORD=cvat "$PYTHON" tests/bench/surface.py "$URL" "$owner_key" "postgres://cvat@127.0.0.1:5432/cvat_bench_$RUN_ID"
+PGPASSWORD=cvat "$PYTHON" tests/bench/surface.py "$URL" "$owner_key" "postgres://cvat@127.0.0.1:5432/cvat_bench_$RUN_ID" \
+  "$CVAT_DATA_DIR/services.pids"
 fi
 
 if want memory; then

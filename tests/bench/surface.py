@@ -11,12 +11,14 @@ measured in the same run.
   * an online function call (`annotate_frame`-like interactive request) answered by an
     agent that does no work (SSE watch, acquire, complete), beside GET /api/users/self.
 
-Usage: surface.py URL OWNER_TOKEN DATABASE_URL
+Usage: surface.py URL OWNER_TOKEN DATABASE_URL PIDS_FILE
 """
 
 import concurrent.futures
 import http.server
 import json
+import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -28,7 +30,8 @@ from datetime import datetime, timezone
 
 import requests
 
-URL, TOKEN, DATABASE = sys.argv[1:4]
+URL, TOKEN, DATABASE, PIDS = sys.argv[1:5]
+SERVICES = dict(zip(["auth", "task", "media", "export", "gateway"], open(PIDS).read().split()))
 HEADERS = {"Authorization": f"Token {TOKEN}", "Content-Type": "application/json"}
 session = requests.Session()
 session.headers.update(HEADERS)
@@ -128,8 +131,18 @@ def webhooks():
         "target_url": receiver.url, "type": "organization", "events": ["update:task"], "secret": "bench"}).json()["id"]
     with_hook = p50_ms(timed(patch, 300))
     receiver.wait_for(300)
+    # The same with the export service (which posts deliveries) stopped: what the request
+    # path itself adds, without the deliveries' work competing for the two cores.
+    export = int(SERVICES["export"])
+    os.kill(export, signal.SIGSTOP)
+    try:
+        paused = p50_ms(timed(patch, 300))
+    finally:
+        os.kill(export, signal.SIGCONT)
+    receiver.wait_for(600)
     print(f"task PATCH p50, no webhook / a webhook listening   {without:7.2f} ms / {with_hook:7.2f} ms "
-          f"(added {with_hook - without:+.2f} ms; deliveries are queued, not sent, on the request path)")
+          f"(added {with_hook - without:+.2f} ms while deliveries are sent on the same cores; "
+          f"{paused - without:+.2f} ms with the senders paused)")
 
     api("PATCH", f"/api/webhooks/{hook}", json={"is_active": False})
     for _ in range(1000):
@@ -162,23 +175,34 @@ def functions():
         "provider": "native", "name": "instant", "kind": "interactor", "min_pos_points": 1}).json()["id"]
     queue = f"/api/functions/queues/function:{function}"
     stop = threading.Event()
+    waiting = threading.Event()
+
+    def watch():
+        # As cvat-cli's agent: one event stream kept open, telling the worker to look.
+        with requests.Session() as s:
+            s.headers.update(HEADERS)
+            with s.get(URL + queue + "/watch", stream=True, timeout=None) as stream:
+                for line in stream.iter_lines(chunk_size=1):
+                    if line.startswith(b"event: newrequest"):
+                        waiting.set()
+                    if stop.is_set():
+                        return
 
     def agent():
         with requests.Session() as s:
             s.headers.update(HEADERS)
             while not stop.is_set():
-                got = s.post(URL + queue + "/requests/acquire", timeout=30,
-                             json={"agent_id": "bench", "request_category": "interactive"}).json()["ar_assignment"]
-                if got:
+                waiting.wait(1)
+                waiting.clear()
+                while True:
+                    got = s.post(URL + queue + "/requests/acquire", timeout=30,
+                                 json={"agent_id": "bench", "request_category": "interactive"}).json()["ar_assignment"]
+                    if not got:
+                        break
                     s.post(URL + queue + f"/requests/{got['ar_id']}/complete", timeout=30,
                            json={"agent_id": "bench", "shapes": []}).raise_for_status()
-                    continue
-                # Nothing waiting: sleep on the event stream until something is queued.
-                with s.get(URL + queue + "/watch", stream=True, timeout=30) as stream:
-                    for line in stream.iter_lines():
-                        if line.startswith(b"event: newrequest") or stop.is_set():
-                            break
 
+    threading.Thread(target=watch, daemon=True).start()
     worker = threading.Thread(target=agent, daemon=True)
     worker.start()
     time.sleep(1)

@@ -268,9 +268,13 @@ fn before_update(
     old
 }
 
-/// The user ids a row names as owner or assignee.
-fn user_ids(row: &Map<String, Value>) -> Vec<i64> {
-    ["owner_id", "assignee_id"].iter().filter_map(|c| row.get(*c).and_then(Value::as_i64)).collect()
+/// The previous owner and assignee of a row, where the update changed them.
+fn changed_users(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<i64> {
+    ["owner_id", "assignee_id"]
+        .iter()
+        .filter(|c| before.get(**c) != after.get(**c))
+        .filter_map(|c| before.get(*c).and_then(Value::as_i64))
+        .collect()
 }
 
 impl Engine {
@@ -348,7 +352,7 @@ impl Engine {
             Some(Value::Object(row)) => row,
             _ => Map::new(),
         };
-        let ids = user_ids(&before.row);
+        let ids = changed_users(&before.row, &after);
         let mut users = std::collections::HashMap::new();
         if !ids.is_empty() {
             let rows = tx
@@ -380,49 +384,42 @@ impl Engine {
         change: Change<'_>,
     ) -> ApiResult<()> {
         let event = format!("{}:{}", change.action, change.resource);
-        tx.execute(
-            "INSERT INTO events (scope, obj_name, obj_id, source, timestamp, project_id, task_id, job_id, \
-             user_id, user_name, user_email, org_id) VALUES ($1, $2, $3, 'server', now(), $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                &event,
-                &change.resource,
-                &change.id,
-                &change.project,
-                &change.task,
-                &change.job,
-                &caller.id(),
-                &caller.user.username,
-                &Some(caller.user.email.as_str()).filter(|e| !e.is_empty()),
-                &change.org,
-            ],
-        )
-        .await
-        .db()?;
-        let Some(document) = change.document else { return Ok(()) };
-        let (changed, before) = match &change.before {
-            Some(before) => {
+        let (changed, before) = match (&change.before, change.document) {
+            (Some(before), Some(document)) => {
                 let old = self.old_values(tx, caller, change.id, before, document).await?;
                 (old.keys().cloned().collect::<Vec<_>>().join(","), Some(json!({ "before_update": old })))
             }
-            None => (String::new(), None),
+            _ => (String::new(), None),
         };
+        // One statement: the event, and (with a document) the deliveries of the webhooks
+        // listening, and the dispatcher's wake-up when there are any.
         tx.execute(
-            "WITH queued AS (INSERT INTO webhook_deliveries (webhook_id, event, changed_fields, request) \
-             SELECT id, $1, $2, jsonb_build_object('event', $1::text, $3::text, $4::text::jsonb, 'sender', $5::jsonb, \
-               'webhook_id', id) || coalesce($6::jsonb, '{}') FROM webhooks \
-             WHERE is_active AND $1 = ANY(events) \
-             AND ((type = 'organization' AND organization_id = $7) OR (type = 'project' AND project_id = $8)) \
-             RETURNING 1) SELECT pg_notify($9, '') FROM queued LIMIT 1",
+            "WITH recorded AS (INSERT INTO events (scope, obj_name, obj_id, source, timestamp, project_id, task_id, \
+               job_id, user_id, user_name, user_email, org_id) \
+               VALUES ($1, $3, $10, 'server', now(), $8, $11, $12, $13, $14, $15, $7)), \
+             queued AS (INSERT INTO webhook_deliveries (webhook_id, event, changed_fields, request) \
+               SELECT id, $1, $2, jsonb_build_object('event', $1::text, $3::text, $4::text::jsonb, \
+                 'sender', $5::jsonb, 'webhook_id', id) || coalesce($6::jsonb, '{}') FROM webhooks \
+               WHERE $4::text IS NOT NULL AND is_active AND $1 = ANY(events) \
+               AND ((type = 'organization' AND organization_id = $7) OR (type = 'project' AND project_id = $8)) \
+               RETURNING 1) \
+             SELECT pg_notify($9, '') FROM queued LIMIT 1",
             &[
                 &event,
                 &changed,
                 &change.resource,
-                &document,
+                &change.document,
                 &sender(caller),
                 &before,
                 &change.org,
                 &change.project,
                 &DELIVERY_CHANNEL,
+                &change.id,
+                &change.task,
+                &change.job,
+                &caller.id(),
+                &caller.user.username,
+                &Some(caller.user.email.as_str()).filter(|e| !e.is_empty()),
             ],
         )
         .await
