@@ -179,3 +179,37 @@ def test_webhooks_refuse_what_they_cannot_take(base_url, new_user):
         assert "update:task" in keys and "create:project" not in keys and "delete:project" in keys
         bad = requests.get(f"{base_url}/api/webhooks/events?type=galaxy", auth=new_user, timeout=10)
         assert bad.status_code == 400 and "type" in bad.json()
+
+
+def test_organization_changes_reach_an_organization_webhook(base_url, new_user):
+    receiver = Receiver()
+    try:
+        slug = "o" + uuid.uuid4().hex[:10]
+        member = ("m" + uuid.uuid4().hex[:10], "Compat-pass-31")
+        requests.post(f"{base_url}/api/auth/register", timeout=10, json={
+            "username": member[0], "password1": member[1], "password2": member[1], "email": f"{member[0]}@example.com"})
+        with make_client(base_url, credentials=new_user) as client:
+            org = client.organizations.create(models.OrganizationWriteRequest(slug=slug, name="before"))
+            client.organization_slug = slug
+            client.api_client.webhooks_api.create(models.WebhookWriteRequest(
+                target_url=receiver.url, type="organization", secret=SECRET,
+                events=["update:organization", "create:invitation", "update:membership", "delete:membership"],
+            ))
+            org.update(models.PatchedOrganizationWriteRequest(name="after"))
+            updated = receiver.next()
+            assert updated["event"] == "update:organization"
+            assert updated["organization"]["name"] == "after" and updated["before_update"] == {"name": "before"}
+            client.api_client.invitations_api.create(
+                models.InvitationWriteRequest(role="worker", email=f"{member[0]}@example.com"))
+            invited = receiver.next()
+            assert (invited["event"], invited["invitation"]["user"]["username"]) == ("create:invitation", member[0])
+            membership = [m for m in client.api_client.memberships_api.list()[0].results if m.user.username == member[0]][0]
+            client.api_client.memberships_api.partial_update(
+                membership.id, patched_membership_write_request=models.PatchedMembershipWriteRequest(role="supervisor"))
+            changed = receiver.next()
+            assert changed["event"] == "update:membership" and changed["before_update"] == {"role": "worker"}
+            client.api_client.memberships_api.destroy(membership.id)
+            removed = receiver.next()
+            assert (removed["event"], removed["membership"]["id"]) == ("delete:membership", membership.id)
+    finally:
+        receiver.close()

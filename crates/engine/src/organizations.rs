@@ -22,6 +22,8 @@ impl Engine {
         let tasks = tx.query("DELETE FROM tasks WHERE organization_id = ANY($1) RETURNING id", &[&gone]).await.db()?;
         tx.execute("DELETE FROM projects WHERE organization_id = ANY($1)", &[&gone]).await.db()?;
         tx.execute("DELETE FROM cloud_storages WHERE organization_id = ANY($1)", &[&gone]).await.db()?;
+        tx.execute("DELETE FROM webhooks WHERE organization_id = ANY($1)", &[&gone]).await.db()?;
+        tx.execute("DELETE FROM functions WHERE organization_id = ANY($1)", &[&gone]).await.db()?;
         tx.commit().await.db()?;
         tracing::info!(organizations = ?gone, "objects of deleted organizations removed");
         column_values(&tasks, 0)
@@ -34,7 +36,9 @@ impl Engine {
             let rows = client
                 .query(
                     "SELECT organization_id FROM projects WHERE organization_id IS NOT NULL \
-                     UNION SELECT organization_id FROM tasks WHERE organization_id IS NOT NULL",
+                     UNION SELECT organization_id FROM tasks WHERE organization_id IS NOT NULL \
+                     UNION SELECT organization_id FROM webhooks WHERE organization_id IS NOT NULL \
+                     UNION SELECT organization_id FROM functions WHERE organization_id IS NOT NULL",
                     &[],
                 )
                 .await

@@ -9,10 +9,13 @@
 //! back-off, at most [`MAX_ATTEMPTS`] times. A delivery handed out and never reported (a
 //! worker that died) is handed out again.
 //!
+//! Changes the auth service makes (organizations, memberships, invitations) are reported
+//! by the gateway after they are committed ([`Engine::record_reported_change`]).
+//!
 //! Decisions where CVAT is silent or differs: target URLs pass the outgoing-address
 //! policy at creation (and again at each delivery); `ping` answers the queued delivery at
-//! once (its result shows in the deliveries); organizations, memberships and
-//! invitations (the auth service's) and jobs made with task data send no events yet.
+//! once (its result shows in the deliveries); jobs made with task data and memberships
+//! made by accepting an invitation send no events yet.
 
 use crate::access::{allow, list_scope, Visibility};
 use crate::render::{self, user_columns};
@@ -177,8 +180,16 @@ pub(crate) struct Change<'a> {
     /// The object after a create or an update, before a delete (for a delete, rendered
     /// only when a webhook listens: see [`Engine::watched`]).
     document: Option<&'a str>,
-    /// The row before an update, when a webhook listens.
-    before: Option<Snapshot>,
+    /// What the object was before an update, when a webhook listens.
+    before: Option<Before>,
+}
+
+/// What an update changed from.
+pub(crate) enum Before {
+    /// The row, read in the update's transaction.
+    Row(Snapshot),
+    /// The object as its GET rendered it (changes the auth service makes, reported).
+    Document(Map<String, Value>),
 }
 
 /// A row as it was before an update (`to_jsonb` of it), and its table.
@@ -204,7 +215,7 @@ impl<'a> Change<'a> {
     }
 
     pub fn before(mut self, before: Option<Snapshot>) -> Self {
-        self.before = before;
+        self.before = before.map(Before::Row);
         self
     }
 }
@@ -266,6 +277,16 @@ fn before_update(
         }
     }
     old
+}
+
+/// The old values of the top-level fields of a document that changed.
+fn changed_fields(before: &Map<String, Value>, after: &str) -> ApiResult<Map<String, Value>> {
+    let after: Map<String, Value> = serde_json::from_str(after).map_err(|_| ApiError::internal())?;
+    Ok(before
+        .iter()
+        .filter(|(key, old)| *key != "updated_date" && after.get(*key) != Some(*old))
+        .map(|(key, old)| (key.clone(), old.clone()))
+        .collect())
 }
 
 /// The previous owner and assignee of a row, where the update changed them.
@@ -384,19 +405,21 @@ impl Engine {
         change: Change<'_>,
     ) -> ApiResult<()> {
         let event = format!("{}:{}", change.action, change.resource);
-        let (changed, before) = match (&change.before, change.document) {
-            (Some(before), Some(document)) => {
-                let old = self.old_values(tx, caller, change.id, before, document).await?;
-                (old.keys().cloned().collect::<Vec<_>>().join(","), Some(json!({ "before_update": old })))
+        let old = match (&change.before, change.document) {
+            (Some(Before::Row(before)), Some(document)) => {
+                Some(self.old_values(tx, caller, change.id, before, document).await?)
             }
-            _ => (String::new(), None),
+            (Some(Before::Document(before)), Some(document)) => Some(changed_fields(before, document)?),
+            _ => None,
         };
+        let changed = old.iter().flat_map(|o| o.keys().cloned()).collect::<Vec<_>>().join(",");
+        let before = old.map(|old| json!({ "before_update": old }));
         // One statement: the event, and (with a document) the deliveries of the webhooks
         // listening, and the dispatcher's wake-up when there are any.
         tx.execute(
             "WITH recorded AS (INSERT INTO events (scope, obj_name, obj_id, source, timestamp, project_id, task_id, \
                job_id, user_id, user_name, user_email, org_id) \
-               VALUES ($1, $3, $10, 'server', now(), $8, $11, $12, $13, $14, $15, $7)), \
+               VALUES ($1, $3, NULLIF($10::int8, 0), 'server', now(), $8, $11, $12, $13, $14, $15, $7)), \
              queued AS (INSERT INTO webhook_deliveries (webhook_id, event, changed_fields, request) \
                SELECT id, $1, $2, jsonb_build_object('event', $1::text, $3::text, $4::text::jsonb, \
                  'sender', $5::jsonb, 'webhook_id', id) || coalesce($6::jsonb, '{}') FROM webhooks \
@@ -425,6 +448,46 @@ impl Engine {
         .await
         .db()?;
         Ok(())
+    }
+
+    /// Whether a webhook of the organization listens to `event` (for changes the auth
+    /// service makes: the gateway reads the object before an update or a delete only then).
+    pub async fn organization_change_listened(&self, event: &str, org: i64) -> ApiResult<bool> {
+        let client = self.client().await?;
+        self.listened(&client, event, Some(org), None).await
+    }
+
+    /// Records a change the auth service made (an organization, a membership or an
+    /// invitation), as the gateway reports it: its event and its deliveries. The gateway
+    /// reports after the auth service committed, so a report lost in between loses them
+    /// (the task service's own changes are recorded in their transactions).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_reported_change(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resource: &str,
+        org: i64,
+        id: i64,
+        document: &str,
+        before: &str,
+    ) -> ApiResult<()> {
+        let known = |name: &str, among: &[&'static str]| among.iter().copied().find(|n| *n == name);
+        let resource = known(resource, &["organization", "membership", "invitation"])
+            .ok_or_else(|| ApiError::bad_request(format!("No changes of {resource:?} are reported here.")))?;
+        let action = known(action, &["create", "update", "delete"])
+            .ok_or_else(|| ApiError::bad_request(format!("Unknown action {action:?}.")))?;
+        let before = match serde_json::from_str::<Value>(before) {
+            Ok(Value::Object(before)) => Some(Before::Document(before)),
+            _ => None,
+        };
+        let mut change = Change::new(action, resource, id).within(Some(org), Place::default());
+        change.document = Some(document).filter(|d| !d.is_empty());
+        change.before = before;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.db()?;
+        self.publish_change(&tx, caller, change).await?;
+        tx.commit().await.db()
     }
 
     async fn webhook_row(&self, client: &impl GenericClient, id: i64) -> ApiResult<Row> {

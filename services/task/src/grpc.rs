@@ -702,6 +702,34 @@ impl Task for TaskService {
         .await
     }
 
+    async fn record_change(&self, request: Request<ChangeReport>) -> Reply<Empty> {
+        handle(request, "RecordChange", |r| async move {
+            let caller = Caller::from_wire(r.caller)?;
+            self.engine
+                .record_reported_change(
+                    &caller,
+                    &r.action,
+                    &r.resource,
+                    r.organization_id,
+                    r.id,
+                    &r.document_json,
+                    &r.before_json,
+                )
+                .await
+                .map(|_| Empty {})
+        })
+        .await
+    }
+
+    async fn is_change_listened(&self, request: Request<ChangeReport>) -> Reply<Listened> {
+        handle(request, "IsChangeListened", |r| async move {
+            let event = format!("{}:{}", r.action, r.resource);
+            let listened = self.engine.organization_change_listened(&event, r.organization_id).await?;
+            Ok(Listened { listened })
+        })
+        .await
+    }
+
     async fn fail_function_request(&self, request: Request<AgentCall>) -> Reply<Empty> {
         handle(request, "FailFunctionRequest", |r| async move {
             let caller = Caller::from_wire(r.caller)?;

@@ -1,5 +1,6 @@
 //! `/api/invitations`: invite by e-mail or username, accept, decline, resend, withdraw.
 
+use super::changes::Reported;
 use super::resource;
 use super::users::basic_user;
 use crate::body::JsonBody;
@@ -69,9 +70,14 @@ pub async fn create(
     let form: crate::requests::InvitationWriteRequest = cvat_models::parse(&body.0)?;
     let (email, role) = (form.email, cvat_models::wire_name(&form.role));
     let org = Some(crate::org::of_request(&req));
-    let request = CreateInvitationRequest { principal: Some(auth.0), org, email, role };
+    let request = CreateInvitationRequest { principal: Some(auth.0.clone()), org, email, role };
     let invitation = state.auth().create_invitation(request).await?.into_inner();
-    Ok(HttpResponse::Created().json(invitation_json(&req, invitation)))
+    let change = Reported { action: "create", resource: "invitation", org: invitation.organization_id, id: 0 };
+    let document = invitation_json(&req, invitation);
+    if change.listened(&req, &auth, &state).await {
+        change.report(&req, &auth, &state, Some(&document), None).await;
+    }
+    Ok(HttpResponse::Created().json(document))
 }
 
 #[utoipa::path(get, path = "/api/invitations/{key}", operation_id = "invitations_retrieve", tag = "invitations",
@@ -133,7 +139,18 @@ pub async fn resend(auth: Auth, state: web::Data<AppState>, key: web::Path<Strin
 
 #[utoipa::path(delete, path = "/api/invitations/{key}", operation_id = "invitations_destroy", tag = "invitations",
     responses((status = 204)))]
-pub async fn destroy(auth: Auth, state: web::Data<AppState>, key: web::Path<String>) -> HttpResult<HttpResponse> {
-    state.auth().delete_invitation(reference(auth, key)).await?;
+pub async fn destroy(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+) -> HttpResult<HttpResponse> {
+    let reference = reference(auth.clone(), key);
+    let gone = state.auth().get_invitation(reference.clone()).await?.into_inner();
+    let change = Reported { action: "delete", resource: "invitation", org: gone.organization_id, id: 0 };
+    state.auth().delete_invitation(reference).await?;
+    if change.listened(&req, &auth, &state).await {
+        change.report(&req, &auth, &state, Some(&invitation_json(&req, gone)), None).await;
+    }
     Ok(HttpResponse::NoContent().finish())
 }

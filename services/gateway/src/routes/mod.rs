@@ -3,6 +3,7 @@
 pub mod annotations;
 pub mod auth;
 pub mod backups;
+mod changes;
 pub mod cloud_storages;
 pub mod comments;
 pub mod data;

@@ -1,5 +1,6 @@
 //! `/api/organizations` and `/api/memberships`.
 
+use super::changes::Reported;
 use super::resource;
 use super::users::basic_user;
 use crate::body::JsonBody;
@@ -112,16 +113,48 @@ pub async fn partial_update(
     id: web::Path<i64>,
     body: JsonBody,
 ) -> HttpResult<HttpResponse> {
-    let request =
-        UpdateOrganizationRequest { principal: Some(auth.0), id: *id, body_json: Value::Object(body.0).to_string() };
-    let org = state.auth().update_organization(request).await?.into_inner();
-    Ok(HttpResponse::Ok().json(organization_json(&req, org)))
+    let change = Reported { action: "update", resource: "organization", org: *id, id: *id };
+    let before = match change.listened(&req, &auth, &state).await {
+        true => Some(organization_json(
+            &req,
+            state.auth().get_organization(organization_ref(&auth, *id)).await?.into_inner(),
+        )),
+        false => None,
+    };
+    let request = UpdateOrganizationRequest {
+        principal: Some(auth.0.clone()),
+        id: *id,
+        body_json: Value::Object(body.0).to_string(),
+    };
+    let org = organization_json(&req, state.auth().update_organization(request).await?.into_inner());
+    change.report(&req, &auth, &state, Some(&org), before.as_ref()).await;
+    Ok(HttpResponse::Ok().json(org))
+}
+
+fn organization_ref(auth: &Auth, id: i64) -> OrganizationRef {
+    OrganizationRef { principal: Some(auth.0.clone()), id }
 }
 
 #[utoipa::path(delete, path = "/api/organizations/{id}", operation_id = "organizations_destroy",
     tag = "organizations", responses((status = 204)))]
-pub async fn destroy(auth: Auth, state: web::Data<AppState>, id: web::Path<i64>) -> HttpResult<HttpResponse> {
-    state.auth().delete_organization(OrganizationRef { principal: Some(auth.0), id: *id }).await?;
+pub async fn destroy(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> HttpResult<HttpResponse> {
+    let change = Reported { action: "delete", resource: "organization", org: *id, id: *id };
+    let gone = match change.listened(&req, &auth, &state).await {
+        true => Some(organization_json(
+            &req,
+            state.auth().get_organization(organization_ref(&auth, *id)).await?.into_inner(),
+        )),
+        false => None,
+    };
+    state.auth().delete_organization(organization_ref(&auth, *id)).await?;
+    if gone.is_some() {
+        change.report(&req, &auth, &state, gone.as_ref(), None).await;
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -164,25 +197,39 @@ pub async fn update_membership(
     body: JsonBody,
 ) -> HttpResult<HttpResponse> {
     let form: crate::requests::PatchedMembershipWriteRequest = cvat_models::parse(&body.0)?;
-    let membership = match form.role {
-        Some(role) => {
-            let request =
-                UpdateMembershipRequest { principal: Some(auth.0), id: *id, role: cvat_models::wire_name(&role) };
-            state.auth().update_membership(request).await?.into_inner()
-        }
+    let current = state.auth().get_membership(membership_ref(&auth, *id)).await?.into_inner();
+    let Some(role) = form.role else {
         // A PATCH that changes nothing answers the membership as it is.
-        None => state.auth().get_membership(MembershipRef { principal: Some(auth.0), id: *id }).await?.into_inner(),
+        return Ok(HttpResponse::Ok().json(membership_json(&req, current)));
     };
-    Ok(HttpResponse::Ok().json(membership_json(&req, membership)))
+    let change = Reported { action: "update", resource: "membership", org: current.organization_id, id: *id };
+    let before = membership_json(&req, current);
+    let request =
+        UpdateMembershipRequest { principal: Some(auth.0.clone()), id: *id, role: cvat_models::wire_name(&role) };
+    let membership = membership_json(&req, state.auth().update_membership(request).await?.into_inner());
+    if change.listened(&req, &auth, &state).await {
+        change.report(&req, &auth, &state, Some(&membership), Some(&before)).await;
+    }
+    Ok(HttpResponse::Ok().json(membership))
+}
+
+fn membership_ref(auth: &Auth, id: i64) -> MembershipRef {
+    MembershipRef { principal: Some(auth.0.clone()), id }
 }
 
 #[utoipa::path(delete, path = "/api/memberships/{id}", operation_id = "memberships_destroy", tag = "memberships",
     responses((status = 204)))]
 pub async fn destroy_membership(
+    req: HttpRequest,
     auth: Auth,
     state: web::Data<AppState>,
     id: web::Path<i64>,
 ) -> HttpResult<HttpResponse> {
-    state.auth().delete_membership(MembershipRef { principal: Some(auth.0), id: *id }).await?;
+    let gone = state.auth().get_membership(membership_ref(&auth, *id)).await?.into_inner();
+    let change = Reported { action: "delete", resource: "membership", org: gone.organization_id, id: *id };
+    state.auth().delete_membership(membership_ref(&auth, *id)).await?;
+    if change.listened(&req, &auth, &state).await {
+        change.report(&req, &auth, &state, Some(&membership_json(&req, gone)), None).await;
+    }
     Ok(HttpResponse::NoContent().finish())
 }
