@@ -227,6 +227,7 @@ pub struct FunctionCallParams {
     pub task: Option<i64>,
     pub threshold: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub job: Option<i64>,
 }
 

@@ -41,6 +41,9 @@ pub struct AssetRead {
     pub uuid: String,
     pub filename: String,
     pub created_date: Timestamp,
+    /// Left out when the uploader's account is gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub owner: Option<BasicUser>,
     pub guide_id: i64,
 }

@@ -121,8 +121,10 @@ pub struct WebhookRead {
     pub organization: Option<i64>,
     pub events: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub last_status: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub last_delivery_date: Option<Timestamp>,
 }
 
@@ -138,7 +140,7 @@ pub struct WebhookDeliveryRead {
     pub created_date: Timestamp,
     pub updated_date: Timestamp,
     pub changed_fields: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub request: Value,
     pub response: Option<String>,
 }
