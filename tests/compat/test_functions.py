@@ -209,3 +209,49 @@ def test_without_functions_the_ui_sees_none(base_url, new_user):
     assert call(s, "HEAD", "/api/lambda/functions").status_code == 503
     assert call(s, "GET", "/api/lambda/functions").json() == []
     assert call(s, "GET", "/api/lambda/requests").json() == []
+
+
+def test_a_tracker_answers_through_the_raw_agent_protocol(base_url, new_user, tmp_path):
+    """An agent speaking the protocol by hand (as cvat-cli's does): watch, acquire,
+    complete; a tracker's first call starts tracking, the next one tracks."""
+    s = session(base_url, new_user)
+    task = make_task(base_url, new_user, tmp_path, frames=2)
+    created = call(s, "POST", "/api/functions", json={
+        "provider": "native", "name": "follow", "kind": "tracker", "supported_shape_types": ["rectangle"]})
+    assert created.status_code == 201, created.text
+    function = created.json()["id"]
+    queue_path = f"/api/functions/queues/function:{function}"
+    seen = []
+
+    def agent():
+        with requests.Session() as a:
+            a.auth = new_user
+            for _ in range(2):
+                while True:
+                    got = a.post(base_url + queue_path + "/requests/acquire", timeout=30,
+                                 json={"agent_id": "hand", "request_category": "interactive"}).json()["ar_assignment"]
+                    if got:
+                        break
+                    with a.get(base_url + queue_path + "/watch", stream=True, timeout=30) as stream:
+                        for line in stream.iter_lines(chunk_size=1):
+                            if line.startswith(b"event: newrequest"):
+                                break
+                params = got["ar_params"]
+                seen.append(params)
+                result = ({"states": ["s1"]} if params["type"] == "init_tracking"
+                          else {"states": params["states"], "shapes": [{"type": "rectangle", "points": [2, 2, 6, 6]}]})
+                a.post(base_url + queue_path + f"/requests/{got['ar_id']}/complete", timeout=30,
+                       json={"agent_id": "hand", **result}).raise_for_status()
+
+    worker = threading.Thread(target=agent, daemon=True)
+    worker.start()
+    started = call(s, "POST", f"/api/lambda/functions/{function}",
+                   json={"task": task, "frame": 0, "shapes": [{"type": "rectangle", "points": [1, 1, 5, 5]}]})
+    assert started.status_code == 200, started.text
+    assert started.json() == {"states": ["s1"]}
+    tracked = call(s, "POST", f"/api/lambda/functions/{function}", json={"task": task, "frame": 1, "states": ["s1"]})
+    assert tracked.status_code == 200, tracked.text
+    assert tracked.json() == {"states": ["s1"], "shapes": [{"type": "rectangle", "points": [2, 2, 6, 6]}]}
+    worker.join(timeout=60)
+    assert [p["type"] for p in seen] == ["init_tracking", "track"]
+    assert seen[0]["shapes"] == [{"type": "rectangle", "points": [1, 1, 5, 5]}] and seen[1]["frame"] == 1

@@ -309,10 +309,12 @@ pub struct AgentCompleteRequest {
     pub agent_id: String,
     #[schema(value_type = Option<Object>, nullable = false)]
     pub annotations: Option<Value>,
-    #[schema(value_type = Option<Vec<Object>>, nullable = false)]
-    pub shapes: Option<Value>,
-    #[schema(value_type = Option<Vec<Object>>, nullable = false)]
-    pub states: Option<Value>,
+    /// An interactor's shapes; a tracker's (null where a shape was lost).
+    #[schema(nullable = false)]
+    pub shapes: Option<Vec<Value>>,
+    /// A tracker's states (opaque to the server).
+    #[schema(nullable = false)]
+    pub states: Option<Vec<Value>>,
 }
 
 #[cfg(test)]
