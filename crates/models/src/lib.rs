@@ -398,6 +398,8 @@ paginated! {
     PaginatedIssueReadList of IssueRead,
     PaginatedCommentReadList of CommentRead,
     PaginatedJobCommitList of JobCommit,
+    PaginatedWebhookReadList of WebhookRead,
+    PaginatedWebhookDeliveryReadList of WebhookDeliveryRead,
 }
 
 #[cfg(test)]

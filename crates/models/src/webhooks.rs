@@ -104,7 +104,7 @@ pub struct PatchedWebhookWriteRequest {
 }
 
 /// `WebhookRead`; the secret is never rendered.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WebhookRead {
     pub id: i64,
     pub url: String,
@@ -128,7 +128,7 @@ pub struct WebhookRead {
     pub last_delivery_date: Option<Timestamp>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WebhookDeliveryRead {
     pub id: i64,
     pub webhook_id: i64,

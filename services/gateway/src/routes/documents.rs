@@ -83,7 +83,7 @@ macro_rules! document_handlers {
         crate::routes::documents::document_handlers!(@common $tag, $collection, $item, $patch, $read, $page, $list, $get, $update, $delete);
 
         pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-            configure_documents(cfg, None);
+            configure_documents(cfg, None, Vec::new());
         }
     };
     (tag: $tag:literal, collection: $collection:literal, item: $item:literal, patch: $patch:ty,
@@ -94,7 +94,7 @@ macro_rules! document_handlers {
         crate::routes::documents::document_handlers!(@create $tag, $collection, $read, $create, $create_body);
 
         pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-            configure_documents(cfg, Some(crate::routes::on(actix_web::http::Method::POST, create)));
+            configure_documents(cfg, Some(crate::routes::on(actix_web::http::Method::POST, create)), Vec::new());
         }
     };
     (tag: $tag:literal, collection: $collection:literal, item: $item:literal, patch: $patch:ty,
@@ -105,7 +105,7 @@ macro_rules! document_handlers {
         crate::routes::documents::document_handlers!(@create $tag, $collection, $read, $create, $create_body);
 
         pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
-            configure_documents(cfg, Some(crate::routes::on(actix_web::http::Method::POST, create)));
+            configure_documents(cfg, Some(crate::routes::on(actix_web::http::Method::POST, create)), Vec::new());
             cfg.service(crate::routes::resource($children, vec![crate::routes::on(actix_web::http::Method::GET, list_children)]));
         }
 
@@ -122,6 +122,32 @@ macro_rules! document_handlers {
                 task.$child_list(r).await
             })
             .await
+        }
+    };
+    (tag: $tag:literal, collection: $collection:literal, item: $item:literal, patch: $patch:ty,
+     read: $read:ty, page: $page:ty,
+     list: $list:ident, get: $get:ident, update: $update:ident, delete: $delete:ident,
+     create: $create:ident($create_body:ty), replace: $replace:ident) => {
+        crate::routes::documents::document_handlers!(@common $tag, $collection, $item, $patch, $read, $page, $list, $get, $update, $delete);
+        crate::routes::documents::document_handlers!(@create $tag, $collection, $read, $create, $create_body);
+
+        /// PUT: the whole write model.
+        #[utoipa::path(put, path = $item, request_body = $create_body, operation_id = concat!($tag, "_update"),
+            tag = $tag, responses((status = 200, description = "The replaced document", body = $read)))]
+        pub async fn update(
+            req: actix_web::HttpRequest,
+            auth: crate::identity::Auth,
+            state: actix_web::web::Data<crate::state::AppState>,
+            id: actix_web::web::Path<i64>,
+            body: crate::body::JsonBody,
+        ) -> crate::error::HttpResult<actix_web::HttpResponse> {
+            let replaced = state.task().$replace(crate::routes::documents::write(&req, auth, *id, body.0)).await?;
+            Ok(crate::routes::documents::document(actix_web::http::StatusCode::OK, replaced.into_inner()))
+        }
+
+        pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+            use actix_web::http::Method;
+            configure_documents(cfg, Some(crate::routes::on(Method::POST, create)), vec![crate::routes::on(Method::PUT, update)]);
         }
     };
     (@create $tag:literal, $collection:literal, $read:ty, $create:ident, $create_body:ty) => {
@@ -193,16 +219,18 @@ macro_rules! document_handlers {
             Ok(actix_web::HttpResponse::NoContent().finish())
         }
 
-        /// Routes of the collection and of one item.
+        /// Routes of the collection and of one item (`more`: other methods of an item).
         fn configure_documents(
             cfg: &mut actix_web::web::ServiceConfig,
             create: Option<(actix_web::http::Method, actix_web::Route)>,
+            more: Vec<(actix_web::http::Method, actix_web::Route)>,
         ) {
             use actix_web::http::Method;
             use crate::routes::on;
             let mut collection = vec![on(Method::GET, list)];
             collection.extend(create);
-            let item = vec![on(Method::GET, retrieve), on(Method::PATCH, partial_update), on(Method::DELETE, destroy)];
+            let mut item = vec![on(Method::GET, retrieve), on(Method::PATCH, partial_update), on(Method::DELETE, destroy)];
+            item.extend(more);
             cfg.service(crate::routes::resource($collection, collection))
                 .service(crate::routes::resource($item, item));
         }

@@ -94,7 +94,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cloud_storages::configure(cfg);
     exports::configure(cfg);
     functions::configure(cfg);
+    webhooks::configure_catalogue(cfg);
     webhooks::configure(cfg);
+    webhooks::configure_deliveries(cfg);
     events::configure(cfg);
     guides::configure(cfg);
     requests::configure(cfg);

@@ -2,7 +2,7 @@
 //! to, pings and deliveries. The task service keeps them and queues deliveries; the
 //! export service's webhook consumers post them.
 
-use super::documents::{self, Query};
+use super::documents::{self, document_handlers, Query};
 use super::{on, resource};
 use crate::error::HttpResult;
 use crate::identity::Auth;
@@ -13,20 +13,21 @@ use cvat_error::ApiError;
 use cvat_models::{EventGroup, WebhookEvents, WebhooksEvent};
 use cvat_proto::task::DeliveryRef;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    // `events` before `{id}`: the catalogue is not a webhook.
-    cfg.service(resource("/api/webhooks/events", vec![on(Method::GET, events)]))
-        .service(resource("/api/webhooks", vec![on(Method::GET, list), on(Method::POST, create)]))
-        .service(resource(
-            "/api/webhooks/{id}",
-            vec![
-                on(Method::GET, retrieve),
-                on(Method::PUT, update),
-                on(Method::PATCH, partial_update),
-                on(Method::DELETE, destroy),
-            ],
-        ))
-        .service(resource("/api/webhooks/{id}/ping", vec![on(Method::POST, ping)]))
+document_handlers! {
+    tag: "webhooks", collection: "/api/webhooks", item: "/api/webhooks/{id}", patch: cvat_models::PatchedWebhookWriteRequest,
+    read: cvat_models::WebhookRead, page: cvat_models::PaginatedWebhookReadList,
+    list: list_webhooks, get: get_webhook, update: update_webhook, delete: delete_webhook,
+    create: create_webhook(cvat_models::WebhookWriteRequest), replace: replace_webhook
+}
+
+/// The events catalogue: registered before the webhooks, whose `{id}` it is not.
+pub fn configure_catalogue(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/webhooks/events", vec![on(Method::GET, events)]));
+}
+
+/// A webhook's ping and deliveries.
+pub fn configure_deliveries(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/webhooks/{id}/ping", vec![on(Method::POST, ping)]))
         .service(resource("/api/webhooks/{id}/deliveries", vec![on(Method::GET, deliveries)]))
         .service(resource("/api/webhooks/{id}/deliveries/{delivery_id}", vec![on(Method::GET, delivery)]))
         .service(resource(
@@ -58,74 +59,6 @@ pub async fn events(_: Auth, params: Query) -> HttpResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(WebhookEvents { webhook_type: kind.to_string(), events }))
 }
 
-#[utoipa::path(get, path = "/api/webhooks", operation_id = "webhooks_list", tag = "webhooks",
-    responses((status = 200, description = "A page of webhooks (WebhookRead)")))]
-pub async fn list(req: HttpRequest, auth: Auth, params: Query) -> HttpResult<HttpResponse> {
-    documents::list_of(&req, auth, &params, &[], |mut task, r| async move { task.list_webhooks(r).await }).await
-}
-
-#[utoipa::path(post, path = "/api/webhooks", operation_id = "webhooks_create", tag = "webhooks",
-    request_body = cvat_models::WebhookWriteRequest, responses((status = 201, body = cvat_models::WebhookRead)))]
-pub async fn create(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    body: crate::body::JsonBody,
-) -> HttpResult<HttpResponse> {
-    let created = state.task().create_webhook(documents::write(&req, auth, 0, body.0)).await?;
-    Ok(documents::document(StatusCode::CREATED, created.into_inner()))
-}
-
-#[utoipa::path(get, path = "/api/webhooks/{id}", operation_id = "webhooks_retrieve", tag = "webhooks",
-    responses((status = 200, body = cvat_models::WebhookRead)))]
-pub async fn retrieve(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> HttpResult<HttpResponse> {
-    let found = state.task().get_webhook(documents::object(&req, auth, *id)).await?;
-    Ok(documents::document(StatusCode::OK, found.into_inner()))
-}
-
-#[utoipa::path(put, path = "/api/webhooks/{id}", operation_id = "webhooks_update", tag = "webhooks",
-    request_body = cvat_models::WebhookWriteRequest, responses((status = 200, body = cvat_models::WebhookRead)))]
-pub async fn update(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-    body: crate::body::JsonBody,
-) -> HttpResult<HttpResponse> {
-    let updated = state.task().replace_webhook(documents::write(&req, auth, *id, body.0)).await?;
-    Ok(documents::document(StatusCode::OK, updated.into_inner()))
-}
-
-#[utoipa::path(patch, path = "/api/webhooks/{id}", operation_id = "webhooks_partial_update", tag = "webhooks",
-    request_body = cvat_models::PatchedWebhookWriteRequest, responses((status = 200, body = cvat_models::WebhookRead)))]
-pub async fn partial_update(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-    body: crate::body::JsonBody,
-) -> HttpResult<HttpResponse> {
-    let updated = state.task().update_webhook(documents::write(&req, auth, *id, body.0)).await?;
-    Ok(documents::document(StatusCode::OK, updated.into_inner()))
-}
-
-#[utoipa::path(delete, path = "/api/webhooks/{id}", operation_id = "webhooks_destroy", tag = "webhooks",
-    responses((status = 204)))]
-pub async fn destroy(
-    req: HttpRequest,
-    auth: Auth,
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> HttpResult<HttpResponse> {
-    state.task().delete_webhook(documents::object(&req, auth, *id)).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
 /// Queues a `ping` delivery and answers it (its status shows once it is sent).
 #[utoipa::path(post, path = "/api/webhooks/{id}/ping", operation_id = "webhooks_create_ping", tag = "webhooks",
     responses((status = 200, body = cvat_models::WebhookDeliveryRead)))]
@@ -140,7 +73,8 @@ pub async fn ping(
 }
 
 #[utoipa::path(get, path = "/api/webhooks/{id}/deliveries", operation_id = "webhooks_list_deliveries",
-    tag = "webhooks", responses((status = 200, description = "A page of deliveries (WebhookDeliveryRead)")))]
+    tag = "webhooks", responses((status = 200, description = "A page of deliveries",
+                                 body = cvat_models::PaginatedWebhookDeliveryReadList)))]
 pub async fn deliveries(req: HttpRequest, auth: Auth, id: web::Path<i64>, params: Query) -> HttpResult<HttpResponse> {
     documents::list_of(&req, auth, &params, &[("webhook_id", *id)], |mut task, r| async move {
         task.list_webhook_deliveries(r).await
