@@ -314,7 +314,8 @@ pub async fn delete_token(auth: Auth, state: web::Data<AppState>, id: web::Path<
 /// `{"url": …}`: the URL (absolute, or a path of this server) with a signature that
 /// lets it be read without other credentials for a short while (`sign=`).
 #[utoipa::path(post, path = "/api/auth/signing", operation_id = "auth_create_signing", tag = "auth",
-    request_body = crate::requests::SigningRequest, responses((status = 200, body = String)))]
+    request_body = crate::requests::SigningRequest,
+    responses((status = 200, description = "The signed URL", body = String, content_type = "application/json")))]
 pub async fn signing(
     req: HttpRequest,
     auth: Auth,
