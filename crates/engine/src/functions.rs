@@ -784,9 +784,13 @@ impl Engine {
         };
         let (task, job) = self.request_target(&client, caller, int("task")?, int("job")?, false).await?;
         let frame = frame_of(&body)?;
+        // A detector's labels map its request and, later, name what it found.
+        let labels = match function.kind {
+            FunctionKind::Detector => self.task_labels(&client, task).await?,
+            _ => Vec::new(),
+        };
         let mut params = match function.kind {
             FunctionKind::Detector => {
-                let labels = self.task_labels(&client, task).await?;
                 let mapping: Option<BTreeMap<String, LabelMappingEntryRequest>> = match body.get("mapping") {
                     None | Some(Value::Null) => None,
                     Some(m) => {
@@ -846,8 +850,6 @@ impl Engine {
         if function.kind != FunctionKind::Detector {
             return Ok(answer.to_string());
         }
-        let client = self.client().await?;
-        let labels = self.task_labels(&client, task).await?;
         Ok(Value::Array(nuclio_detections(&answer, &labels)).to_string())
     }
 

@@ -30,6 +30,15 @@ use cvat_permissions::{Role, WebhookFacts};
 use serde_json::{json, Map, Value};
 use tokio_postgres::Row;
 
+/// Active webhooks listening to event `$E` where it happens (organization `$O`, project
+/// `$P`): `{e}`, `{o}`, `{p}` stand for the statement's parameter numbers.
+const LISTENING: &str = "is_active AND {e} = ANY(events) \
+     AND ((type = 'organization' AND organization_id = {o}) OR (type = 'project' AND project_id = {p}))";
+
+fn listening(e: &str, o: &str, p: &str) -> String {
+    LISTENING.replace("{e}", e).replace("{o}", o).replace("{p}", p)
+}
+
 /// The notification that wakes the dispatcher.
 pub const DELIVERY_CHANNEL: &str = "webhook_deliveries";
 /// Attempts of one delivery, the first included.
@@ -310,8 +319,7 @@ impl Engine {
     ) -> ApiResult<bool> {
         let row = client
             .query_one(
-                "SELECT EXISTS (SELECT 1 FROM webhooks WHERE is_active AND $1 = ANY(events) \
-                 AND ((type = 'organization' AND organization_id = $2) OR (type = 'project' AND project_id = $3)))",
+                &format!("SELECT EXISTS (SELECT 1 FROM webhooks WHERE {})", listening("$1", "$2", "$3")),
                 &[&event, &org, &project],
             )
             .await
@@ -347,9 +355,8 @@ impl Engine {
         id: i64,
     ) -> ApiResult<Option<Snapshot>> {
         let sql = format!(
-            "SELECT to_jsonb(x) FROM {table} x WHERE x.id = $1 AND EXISTS (SELECT 1 FROM webhooks \
-             WHERE is_active AND $2 = ANY(events) \
-             AND ((type = 'organization' AND organization_id = $3) OR (type = 'project' AND project_id = $4)))"
+            "SELECT to_jsonb(x) FROM {table} x WHERE x.id = $1 AND EXISTS (SELECT 1 FROM webhooks WHERE {})",
+            listening("$2", "$3", "$4")
         );
         let row = client.query_opt(&sql, &[&id, &event, &org, &project]).await.db()?;
         Ok(match row.map(|r| column::<_, Value>(&r, 0)).transpose()? {
@@ -416,17 +423,19 @@ impl Engine {
         let before = old.map(|old| json!({ "before_update": old }));
         // One statement: the event, and (with a document) the deliveries of the webhooks
         // listening, and the dispatcher's wake-up when there are any.
-        tx.execute(
+        let sql = format!(
             "WITH recorded AS (INSERT INTO events (scope, obj_name, obj_id, source, timestamp, project_id, task_id, \
                job_id, user_id, user_name, user_email, org_id) \
                VALUES ($1, $3, NULLIF($10::int8, 0), 'server', now(), $8, $11, $12, $13, $14, $15, $7)), \
              queued AS (INSERT INTO webhook_deliveries (webhook_id, event, changed_fields, request) \
                SELECT id, $1, $2, jsonb_build_object('event', $1::text, $3::text, $4::text::jsonb, \
-                 'sender', $5::jsonb, 'webhook_id', id) || coalesce($6::jsonb, '{}') FROM webhooks \
-               WHERE $4::text IS NOT NULL AND is_active AND $1 = ANY(events) \
-               AND ((type = 'organization' AND organization_id = $7) OR (type = 'project' AND project_id = $8)) \
-               RETURNING 1) \
+                 'sender', $5::jsonb, 'webhook_id', id) || coalesce($6::jsonb, '{{}}') FROM webhooks \
+               WHERE $4::text IS NOT NULL AND {} RETURNING 1) \
              SELECT pg_notify($9, '') FROM queued LIMIT 1",
+            listening("$1", "$7", "$8")
+        );
+        tx.execute(
+            &sql,
             &[
                 &event,
                 &changed,
