@@ -53,6 +53,8 @@ BASE=$(free_block)
 export CVAT_TEST_PORT_BASE=$BASE
 echo "== test stack on ports $BASE..$((BASE + 99))"
 
+# Where deploy/local/deps.sh keeps the local object store, before this run sets its own data dir.
+LOCAL_S3_DIR=${CVAT_DATA_DIR:-$ROOT/.data}/s3
 RUN_ID=t$$
 export CVAT_DATA_DIR=$ROOT/.data/test-$RUN_ID
 mkdir -p "$CVAT_DATA_DIR"
@@ -110,6 +112,8 @@ cleanup() {
   kill $USER_S3_PID 2>/dev/null
   PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d postgres -q -c "DROP DATABASE IF EXISTS cvat_test_$RUN_ID WITH (FORCE)" >/dev/null 2>&1
   rm -rf "$CVAT_DATA_DIR"
+  # The bucket, when the store is the local s3s-fs (a directory per bucket): runs add up.
+  if [ -d "$LOCAL_S3_DIR/$CVAT_S3_BUCKET" ]; then rm -rf "${LOCAL_S3_DIR:?}/$CVAT_S3_BUCKET"; fi
 }
 trap cleanup EXIT
 

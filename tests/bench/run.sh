@@ -27,6 +27,8 @@ CONNECTIONS=${BENCH_CONNECTIONS:-32}
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 cargo build --release --workspace --bins
 
+# Where deploy/local/deps.sh keeps the local object store, before this run sets its own data dir.
+LOCAL_S3_DIR=${CVAT_DATA_DIR:-$ROOT/.data}/s3
 RUN_ID=b$$
 export CVAT_DATA_DIR=$ROOT/.data/bench-$RUN_ID
 mkdir -p "$CVAT_DATA_DIR"
@@ -50,6 +52,8 @@ cleanup() {
   bash deploy/local/stop-services.sh
   PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d postgres -q -c "DROP DATABASE IF EXISTS cvat_bench_$RUN_ID WITH (FORCE)" >/dev/null 2>&1
   rm -rf "$CVAT_DATA_DIR"
+  # The bucket, when the store is the local s3s-fs (a directory per bucket): runs add up.
+  if [ -d "$LOCAL_S3_DIR/$CVAT_S3_BUCKET" ]; then rm -rf "${LOCAL_S3_DIR:?}/$CVAT_S3_BUCKET"; fi
 }
 trap cleanup EXIT
 CVAT_HEALTH_PORT_BASE=29100 bash deploy/local/services.sh target/release
