@@ -426,3 +426,45 @@ async fn a_taken_email_is_named_as_such() {
     let answer = expect(taken, StatusCode::BAD_REQUEST).await;
     assert!(answer.get("email").is_some() && answer.get("username").is_none(), "{answer}");
 }
+
+/// Gateways keep verified tokens for a few seconds: a token revoked through one gateway
+/// is refused there at once and by every other gateway within the promised 10 s (at once
+/// when Redis carries the auth service's announcement).
+#[tokio::test]
+async fn a_revoked_token_is_refused_by_every_gateway() {
+    let (other, pids) = spawn_auth_and_gateway(42, "revocation", &[]).await;
+    let (_, _, key) = new_user().await;
+    let created = expect(
+        http()
+            .post(url("/api/auth/access_tokens"))
+            .header("Authorization", token(&key))
+            .json(&json!({"name": "revoked soon"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let bearer = format!("Bearer {}", created["value"].as_str().unwrap());
+    let me = |base: String| {
+        let bearer = bearer.clone();
+        async move { http().get(format!("{base}/api/users/self")).header("Authorization", bearer).send().await.unwrap() }
+    };
+    for base in [url(""), other.clone(), url(""), other.clone()] {
+        assert_eq!(me(base).await.status(), StatusCode::OK);
+    }
+    let revoke = http()
+        .delete(url(&format!("/api/auth/access_tokens/{}", created["id"])))
+        .header("Authorization", token(&key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    let revoked_at = std::time::Instant::now();
+    expect(me(url("")).await, StatusCode::UNAUTHORIZED).await;
+    while me(other.clone()).await.status() != StatusCode::UNAUTHORIZED {
+        assert!(revoked_at.elapsed() < std::time::Duration::from_secs(10), "the other gateway still accepts it");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    pids.into_iter().for_each(kill);
+}

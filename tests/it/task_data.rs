@@ -412,3 +412,31 @@ async fn racing_tus_pieces_keep_the_accepted_bytes() {
     let frame = user.get(&format!("/api/tasks/{task}/data?type=frame&number=0&quality=original"), None).await;
     assert_eq!(frame.bytes().await.unwrap().as_ref(), accepted.as_slice(), "the accepted piece's bytes");
 }
+
+/// The gateway keeps frames it has read; the cache never answers a caller the task
+/// service has not allowed, nor a frame of a task that is gone.
+#[tokio::test]
+async fn cached_frames_are_served_only_to_who_may_see_them() {
+    let (owner, _) = Caller::new().await;
+    let (stranger, _) = Caller::new().await;
+    let task = new_task(&owner).await;
+    expect(send(&owner, task, vec![("a.png", png(8, 8)), ("b.png", png(9, 9))]).await, StatusCode::ACCEPTED).await;
+    assert_eq!(request_of(&owner, task).await["status"], "finished");
+    for path in [
+        format!("/api/tasks/{task}/data?type=frame&number=1&quality=compressed"),
+        format!("/api/tasks/{task}/data?type=frame&number=1&quality=original"),
+        format!("/api/tasks/{task}/preview"),
+    ] {
+        let first = owner.get(&path, None).await;
+        assert_eq!(first.status(), StatusCode::OK, "{path}");
+        let first = first.bytes().await.unwrap();
+        let again = owner.get(&path, None).await;
+        assert_eq!(again.bytes().await.unwrap(), first, "{path}");
+        assert_eq!(stranger.get(&path, None).await.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let original = owner.get(&format!("/api/tasks/{task}/data?type=frame&number=1&quality=original"), None).await;
+    assert_eq!(original.bytes().await.unwrap().as_ref(), png(9, 9).as_slice());
+    expect(owner.delete(&format!("/api/tasks/{task}")).await, StatusCode::NO_CONTENT).await;
+    let gone = owner.get(&format!("/api/tasks/{task}/data?type=frame&number=1&quality=compressed"), None).await;
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}

@@ -6,7 +6,8 @@
 //! removes its own; changing, deactivating or deleting a user, or their password,
 //! removes all of that user's (tracked in a per-user set). A lookup racing with such a
 //! change can re-add a stale entry for at most the TTL. Redis failures only bypass the
-//! cache: authentication then reads PostgreSQL as without it.
+//! cache: authentication then reads PostgreSQL as without it. Every removal is also
+//! announced to the gateways' in-process caches (`cvat_cache::invalidation`).
 
 use cvat_proto::auth::Principal;
 use prost::Message;
@@ -67,10 +68,13 @@ impl CredentialCache {
         self.delete(keys.into_iter().chain([set]).collect()).await;
     }
 
+    /// Removes entries here and tells the gateways to forget what they verified.
     async fn delete(&self, keys: Vec<String>) {
-        if let Err(err) = redis::cmd("DEL").arg(keys).query_async::<()>(&mut self.redis.clone()).await {
+        let mut redis = self.redis.clone();
+        if let Err(err) = redis::cmd("DEL").arg(keys).query_async::<()>(&mut redis).await {
             // The entries expire on their own within the TTL.
             tracing::warn!(error = %err, "credential cache invalidation failed");
         }
+        cvat_cache::invalidation::publish(&mut redis, &cvat_cache::invalidation::credentials_channel(&self.prefix)).await;
     }
 }

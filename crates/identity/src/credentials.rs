@@ -172,7 +172,8 @@ impl Identity {
                 &format!(
                     "SELECT {USER_COLUMNS}, t.id AS token_id, t.read_only, \
                      (t.last_used_date IS NULL OR t.last_used_date < now() - interval '1 minute') AS stale, \
-                     floor(extract(epoch FROM t.expiry_date - now()))::int8 AS seconds_left \
+                     floor(extract(epoch FROM t.expiry_date - now()))::int8 AS seconds_left, \
+                     floor(extract(epoch FROM t.expiry_date))::int8 AS expires_at \
                      FROM access_tokens t JOIN users u ON u.id = t.user_id \
                      WHERE t.token_hash = $1 AND u.is_active AND (t.expiry_date IS NULL OR t.expiry_date > now())"
                 ),
@@ -192,6 +193,7 @@ impl Identity {
         let mut found = principal(&row, "bearer")?;
         found.read_only = column(&row, "read_only")?;
         found.access_token_id = Some(token_id);
+        found.credential_expires_at = column(&row, "expires_at")?;
         let seconds_left: Option<i64> = column(&row, "seconds_left")?;
         let ttl = seconds_left.map_or(TTL_SECONDS, |s| s.max(0) as u64);
         self.cache.put("bearer", &hash, &found, ttl).await;

@@ -112,6 +112,11 @@ pub struct Settings {
     pub dev_mode: bool,
     /// Connections of a service's PostgreSQL pool.
     pub db_pool_size: usize,
+    /// How long a gateway keeps a verified API key or access token (0 = ask the auth
+    /// service on every request); changes announced by the auth service clear it at once.
+    pub credential_cache_seconds: u64,
+    /// Bytes of frames (and previews) a gateway keeps in memory after their first read.
+    pub frame_cache_bytes: usize,
 }
 
 /// The service tokens: each required only by the services that use it, so that a
@@ -200,6 +205,8 @@ impl Settings {
             worker_token: Some(secret("CVAT_WORKER_TOKEN")).filter(|s| !s.expose().is_empty()),
             dev_mode,
             db_pool_size: parse(env, "CVAT_DB_POOL_SIZE", "16")?,
+            credential_cache_seconds: parse(env, "CVAT_CREDENTIAL_CACHE_SECONDS", "5")?,
+            frame_cache_bytes: parse(env, "CVAT_FRAME_CACHE_BYTES", "67108864")?,
         })
     }
 }

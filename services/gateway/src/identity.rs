@@ -133,7 +133,7 @@ async fn authenticate(req: HttpRequest) -> Result<Option<Principal>, HttpError> 
         return Ok(None);
     };
     let state = req.app_data::<web::Data<AppState>>().expect("state is configured");
-    let principal = state.auth().authenticate(credentials).await?.into_inner();
+    let principal = state.verified.principal(state.auth(), credentials).await?;
     if principal.read_only && is_unsafe(req.method()) {
         return Err(forbidden("This access token is read-only.").into());
     }

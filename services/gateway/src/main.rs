@@ -5,6 +5,7 @@
 mod body;
 mod disconnect;
 mod error;
+mod frames;
 mod host;
 mod identity;
 mod listing;
@@ -15,6 +16,7 @@ mod org;
 mod requests;
 mod routes;
 mod state;
+mod verified;
 
 use actix_web::{web, App, HttpServer};
 use cvat_runtime::{telemetry, Settings};
@@ -27,10 +29,17 @@ async fn main() -> anyhow::Result<()> {
     let state = web::Data::new(state::AppState::connect(&settings).await?);
     // Metrics go to the health port, as for the other services, not to API clients.
     tokio::spawn(cvat_runtime::health::serve(settings.health_listen, cvat_runtime::health::readiness(vec![])));
+    let followed = state.clone();
+    tokio::spawn(cvat_cache::invalidation::follow(
+        redis::Client::open(settings.redis_url.expose())?,
+        cvat_cache::invalidation::credentials_channel(&settings.queue_prefix),
+        move || followed.verified.clear(),
+    ));
     tracing::info!(addr = %settings.gateway_listen, "gateway listening");
     HttpServer::new(move || {
         App::new()
             .configure(|cfg| app(cfg, state.clone()))
+            .wrap(actix_web::middleware::from_fn(middleware::forget_changed_credentials))
             .wrap(actix_web::middleware::from_fn(middleware::check_organization))
             .wrap(actix_web::middleware::from_fn(middleware::refuse_null_characters))
             .wrap(actix_web::middleware::from_fn(middleware::check_host))

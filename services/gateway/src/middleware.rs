@@ -6,6 +6,7 @@ use crate::state::AppState;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
+use actix_web::http::Method;
 use actix_web::web;
 use actix_web::HttpMessage;
 use actix_web::ResponseError;
@@ -163,4 +164,23 @@ pub async fn check_organization(
     };
     req.extensions_mut().insert(resolved);
     Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// A credential-changing request answered by this gateway (a token revoked or edited, a
+/// logout, a password or user changed) empties its cache of verified credentials before
+/// the answer leaves, so the caller's next request here sees the change; other gateways
+/// hear of it from the auth service (`crate::verified`).
+pub async fn forget_changed_credentials(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let path = req.path();
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && (path.starts_with("/api/auth/") || path.starts_with("/api/users/"));
+    let state = changes.then(|| req.app_data::<web::Data<AppState>>().expect("state is configured").clone());
+    let response = next.call(req).await?;
+    if let Some(state) = state.filter(|_| response.status().is_success()) {
+        state.verified.clear();
+    }
+    Ok(response)
 }

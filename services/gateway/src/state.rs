@@ -22,6 +22,8 @@ pub struct AppState {
     pub max_tus_bytes: u64,
     pub share: cvat_blob::share::Share,
     pub hosts: crate::host::HostPolicy,
+    pub verified: crate::verified::VerifiedCredentials,
+    pub frames: crate::frames::FrameCache,
 }
 
 fn channel(url: &str) -> anyhow::Result<Channel> {
@@ -48,6 +50,8 @@ impl AppState {
             share: cvat_blob::share::Share::new(&settings.share_dir),
             hosts: crate::host::HostPolicy::new(&settings.allowed_hosts, &settings.trusted_proxies)
                 .map_err(anyhow::Error::msg)?,
+            verified: crate::verified::VerifiedCredentials::new(Duration::from_secs(settings.credential_cache_seconds)),
+            frames: crate::frames::FrameCache::new(settings.frame_cache_bytes),
         })
     }
 

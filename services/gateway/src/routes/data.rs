@@ -6,6 +6,7 @@
 use super::documents::{self, Query};
 use super::resource;
 use crate::error::{HttpError, HttpResult};
+use crate::frames::Frame;
 use crate::identity::Auth;
 use crate::routes::on;
 use crate::state::AppState;
@@ -467,24 +468,38 @@ async fn serve(req: &HttpRequest, state: &AppState, location: DataLocation) -> H
     }
     let mut response = HttpResponse::Ok();
     response.insert_header(("ETag", etag)).insert_header(("Cache-Control", "private, max-age=3600"));
+    if location.length > 0 || location.member >= 0 {
+        let frame = match state.frames.get(&location) {
+            Some(frame) => frame,
+            None => {
+                let frame = read_frame(state, &location).await?;
+                state.frames.insert(&location, frame.clone());
+                frame
+            }
+        };
+        return Ok(response.content_type(frame.content_type).body(frame.bytes));
+    }
+    let stream = state.blobs.get_stream(&location.key).await.map_err(blob_error)?;
+    Ok(response
+        .content_type(location.content_type)
+        .streaming(stream.map(|r| r.map_err(|e| actix_web::error::ErrorServiceUnavailable(e.to_string())))))
+}
+
+/// One frame (or preview): its byte range when the task service knows it, otherwise its
+/// member of the chunk archive.
+async fn read_frame(state: &AppState, location: &DataLocation) -> HttpResult<Frame> {
     if location.length > 0 {
         let bytes = state
             .blobs
             .get_range(&location.key, location.offset as u64, location.length as u64)
             .await
             .map_err(blob_error)?;
-        return Ok(response.content_type(location.content_type).body(bytes));
+        return Ok(Frame { bytes, content_type: location.content_type.clone() });
     }
-    if location.member >= 0 {
-        let archive = state.blobs.get(&location.key).await.map_err(blob_error)?;
-        let (bytes, extension) =
-            cvat_codecs::chunk_member(&archive, location.member as usize).map_err(|_| ApiError::not_found())?;
-        return Ok(response.content_type(cvat_codecs::content_type(&extension)).body(bytes));
-    }
-    let stream = state.blobs.get_stream(&location.key).await.map_err(blob_error)?;
-    Ok(response
-        .content_type(location.content_type)
-        .streaming(stream.map(|r| r.map_err(|e| actix_web::error::ErrorServiceUnavailable(e.to_string())))))
+    let archive = state.blobs.get(&location.key).await.map_err(blob_error)?;
+    let (bytes, extension) =
+        cvat_codecs::chunk_member(&archive, location.member as usize).map_err(|_| ApiError::not_found())?;
+    Ok(Frame { bytes: bytes.into(), content_type: cvat_codecs::content_type(&extension).to_string() })
 }
 
 async fn data(
