@@ -138,6 +138,8 @@ cargo test -p cvat-e2e -- --test-threads=1 outage:: a_task_of_200000_frames
 
 echo "== client compatibility suite (cvat-sdk / cvat-cli 2.80.0)"
 bash tests/compat/run.sh
+# Memory at rest after the suites (debug builds; `make bench` reports release builds).
+bash tests/rss.sh "$CVAT_DATA_DIR/services.pids"
 
 echo "== schema conformance (schemathesis)"
 bash tests/schema/run.sh
