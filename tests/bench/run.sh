@@ -57,6 +57,14 @@ cleanup() {
 }
 trap cleanup EXIT
 CVAT_HEALTH_PORT_BASE=29100 bash deploy/local/services.sh target/release
+# The same gateway without its caches (verified credentials, frames), beside it, for the
+# before/after of the same run.
+UNCACHED=http://127.0.0.1:28081
+CVAT_GATEWAY_LISTEN=127.0.0.1:28081 CVAT_HEALTH_LISTEN=127.0.0.1:29105 CVAT_CREDENTIAL_CACHE_SECONDS=0 \
+  CVAT_FRAME_CACHE_BYTES=0 \
+  target/release/cvat-gateway >>"$CVAT_DATA_DIR/logs/gateway-uncached.log" 2>&1 &
+echo " $!" >>"$CVAT_DATA_DIR/services.pids"
+for _ in $(seq 1 100); do curl -fsS -o /dev/null "$UNCACHED/readyz" 2>/dev/null && break; sleep 0.1; done
 
 key=$(curl -fsS -X POST "$URL/api/auth/login" -H 'Content-Type: application/json' \
   -d "{\"username\":\"admin\",\"password\":\"$CVAT_ADMIN_PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
@@ -87,7 +95,8 @@ CONNECTIONS_SAVED=$CONNECTIONS
 if want api; then
 echo "== whole stack, $CONNECTIONS connections, $DURATION each, $(nproc) cores"
 run "GET /healthz (gateway only)" /healthz
-run "GET /api/users/self (Bearer, auth gRPC, PG)" /api/users/self "Authorization: Bearer $token"
+run "GET /api/users/self (Bearer, gateway's cache)" /api/users/self "Authorization: Bearer $token"
+URL=$UNCACHED run "GET /api/users/self (Bearer, auth gRPC, Redis)" /api/users/self "Authorization: Bearer $token"
 fi
 
 if want lists; then
@@ -189,7 +198,8 @@ echo "== serving task data (a compressed chunk is $((chunk_bytes / 1048576)) MiB
 CONNECTIONS=4
 run "warm compressed chunk" "$chunk" "Authorization: Token $owner_key"
 CONNECTIONS=$CONNECTIONS_SAVED
-run "compressed frame (from its chunk)" "/api/tasks/$task/data?type=frame&number=5&quality=compressed" "Authorization: Token $owner_key"
+run "compressed frame (gateway's frame cache)" "/api/tasks/$task/data?type=frame&number=5&quality=compressed" "Authorization: Token $owner_key"
+URL=$UNCACHED run "compressed frame (range read from S3)" "/api/tasks/$task/data?type=frame&number=5&quality=compressed" "Authorization: Token $owner_key"
 run "task data meta" "/api/tasks/$task/data/meta" "Authorization: Token $owner_key"
 fi
 
@@ -268,3 +278,7 @@ ffmpeg -v error -stream_loop "$loops" -i "$CVAT_DATA_DIR/noise.avi" -c copy -y "
 echo "video: $(( $(stat -c %s "$CVAT_SHARE_DIR/big.avi") / 1048576 )) MiB"
 process_share "1 GiB video (1080p)" '["big.avi"]'
 fi
+
+echo "== memory at rest: each service's RSS after the sections above (the uncached gateway included, without the allocator settings)"
+sleep 5
+bash tests/rss.sh "$CVAT_DATA_DIR/services.pids"

@@ -684,27 +684,29 @@ impl Engine {
             "job" => {
                 let scope = if update { JobScope::Update } else { JobScope::View };
                 let task = self.check_job_scope(client, &caller, query.id, scope).await?;
-                let row = client
-                    .query_one(
-                        "SELECT s.start_frame, s.stop_frame FROM jobs j JOIN segments s ON s.id = j.segment_id \
-                         WHERE j.id = $1",
-                        &[&query.id],
-                    )
-                    .await
-                    .db()?;
+                let row = crate::query_cached(
+                    client,
+                    "SELECT s.start_frame, s.stop_frame FROM jobs j JOIN segments s ON s.id = j.segment_id \
+                     WHERE j.id = $1",
+                    &[&query.id],
+                )
+                .await?
+                .pop()
+                .ok_or_else(ApiError::not_found)?;
                 (task, Some(column::<_, i32>(&row, 0)? as i64), Some(column::<_, i32>(&row, 1)? as i64))
             }
             other => return Err(ApiError::bad_request(format!("Unknown data target {other}"))),
         };
-        let row = client
-            .query_opt(
-                "SELECT d.chunk_size, d.image_quality, d.start_frame, d.frame_step, d.storage, \
-                 d.deleted_frames, d.chunks_updated_date, t.size FROM task_data d \
-                 JOIN tasks t ON t.id = d.task_id WHERE d.task_id = $1",
-                &[&task],
-            )
-            .await
-            .db()?;
+        // Cached statements here and in `frame_range`: every frame request runs them.
+        let row = crate::query_cached(
+            client,
+            "SELECT d.chunk_size, d.image_quality, d.start_frame, d.frame_step, d.storage, \
+             d.deleted_frames, d.chunks_updated_date, t.size FROM task_data d \
+             JOIN tasks t ON t.id = d.task_id WHERE d.task_id = $1",
+            &[&task],
+        )
+        .await?
+        .pop();
         let Some(row) = row else {
             return Err(ApiError::detail(ErrorKind::NotFound, "The task has no data."));
         };
@@ -868,15 +870,15 @@ impl Engine {
         number: i64,
         quality: &str,
     ) -> ApiResult<(i64, i64, String)> {
-        let row = client
-            .query_opt(
-                "SELECT original_offset, original_length, compressed_offset, compressed_length, original_extension \
-                 FROM frames WHERE task_id = $1 AND number = $2",
-                &[&task, &(number as i32)],
-            )
-            .await
-            .db()?
-            .ok_or_else(ApiError::not_found)?;
+        let row = crate::query_cached(
+            client,
+            "SELECT original_offset, original_length, compressed_offset, compressed_length, original_extension \
+             FROM frames WHERE task_id = $1 AND number = $2",
+            &[&task, &(number as i32)],
+        )
+        .await?
+        .pop()
+        .ok_or_else(ApiError::not_found)?;
         Ok(if quality == "original" {
             (column(&row, 0)?, column(&row, 1)?, column(&row, 4)?)
         } else {

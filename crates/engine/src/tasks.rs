@@ -174,15 +174,16 @@ pub(crate) struct TaskAccess {
 
 impl Engine {
     pub(crate) async fn task_access(&self, client: &impl GenericClient, id: i64) -> ApiResult<TaskAccess> {
-        let row = client
-            .query_opt(
-                "SELECT t.owner_id, t.assignee_id, t.organization_id, t.project_id, p.owner_id, p.assignee_id \
-                 FROM tasks t LEFT JOIN projects p ON p.id = t.project_id WHERE t.id = $1",
-                &[&id],
-            )
-            .await
-            .db()?
-            .ok_or_else(ApiError::not_found)?;
+        // Every request on a task (each frame an annotator steps to) checks it: a cached statement.
+        let row = crate::query_cached(
+            client,
+            "SELECT t.owner_id, t.assignee_id, t.organization_id, t.project_id, p.owner_id, p.assignee_id \
+             FROM tasks t LEFT JOIN projects p ON p.id = t.project_id WHERE t.id = $1",
+            &[&id],
+        )
+        .await?
+        .pop()
+        .ok_or_else(ApiError::not_found)?;
         let org: Option<i64> = column(&row, 2)?;
         let project: Option<i64> = column(&row, 3)?;
         let facts = TaskFacts {

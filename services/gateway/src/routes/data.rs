@@ -468,7 +468,8 @@ async fn serve(req: &HttpRequest, state: &AppState, location: DataLocation) -> H
     }
     let mut response = HttpResponse::Ok();
     response.insert_header(("ETag", etag)).insert_header(("Cache-Control", "private, max-age=3600"));
-    if location.length > 0 || location.member >= 0 {
+    // Frames and previews (one image each) are kept; chunk archives stream.
+    if location.length > 0 || location.member >= 0 || location.content_type.starts_with("image/") {
         let frame = match state.frames.get(&location) {
             Some(frame) => frame,
             None => {
@@ -485,8 +486,8 @@ async fn serve(req: &HttpRequest, state: &AppState, location: DataLocation) -> H
         .streaming(stream.map(|r| r.map_err(|e| actix_web::error::ErrorServiceUnavailable(e.to_string())))))
 }
 
-/// One frame (or preview): its byte range when the task service knows it, otherwise its
-/// member of the chunk archive.
+/// One frame or preview: its byte range when the task service knows it, its member of
+/// the chunk archive, or the whole blob (a preview).
 async fn read_frame(state: &AppState, location: &DataLocation) -> HttpResult<Frame> {
     if location.length > 0 {
         let bytes = state
@@ -496,9 +497,12 @@ async fn read_frame(state: &AppState, location: &DataLocation) -> HttpResult<Fra
             .map_err(blob_error)?;
         return Ok(Frame { bytes, content_type: location.content_type.clone() });
     }
-    let archive = state.blobs.get(&location.key).await.map_err(blob_error)?;
+    let blob = state.blobs.get(&location.key).await.map_err(blob_error)?;
+    if location.member < 0 {
+        return Ok(Frame { bytes: blob, content_type: location.content_type.clone() });
+    }
     let (bytes, extension) =
-        cvat_codecs::chunk_member(&archive, location.member as usize).map_err(|_| ApiError::not_found())?;
+        cvat_codecs::chunk_member(&blob, location.member as usize).map_err(|_| ApiError::not_found())?;
     Ok(Frame { bytes: bytes.into(), content_type: cvat_codecs::content_type(&extension).to_string() })
 }
 
