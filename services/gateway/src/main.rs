@@ -1,5 +1,6 @@
 //! The gateway: the only HTTP surface. It authenticates every request through the auth
-//! service, maps CVAT's REST endpoints to gRPC, and serves the OpenAPI schema and docs.
+//! service (keeping what it verified for a few seconds, `verified`), maps CVAT's REST
+//! endpoints to gRPC, and serves the OpenAPI schema and docs.
 //! It holds no business rules and no SQL.
 
 mod body;
