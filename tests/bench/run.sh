@@ -61,7 +61,7 @@ CVAT_HEALTH_PORT_BASE=29100 bash deploy/local/services.sh target/release
 # before/after of the same run.
 UNCACHED=http://127.0.0.1:28081
 CVAT_GATEWAY_LISTEN=127.0.0.1:28081 CVAT_HEALTH_LISTEN=127.0.0.1:29105 CVAT_CREDENTIAL_CACHE_SECONDS=0 \
-  CVAT_FRAME_CACHE_BYTES=0 \
+  CVAT_FRAME_CACHE_BYTES=0 CVAT_DEV_MODE=1 \
   target/release/cvat-gateway >>"$CVAT_DATA_DIR/logs/gateway-uncached.log" 2>&1 &
 echo " $!" >>"$CVAT_DATA_DIR/services.pids"
 for _ in $(seq 1 100); do curl -fsS -o /dev/null "$UNCACHED/readyz" 2>/dev/null && break; sleep 0.1; done

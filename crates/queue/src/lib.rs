@@ -49,6 +49,8 @@ pub enum QueueError {
     NotConfirmed,
     #[error("unknown worker pool {0:?}")]
     UnknownPool(String),
+    #[error("the broker's URL is not usable: {0}")]
+    Url(String),
 }
 
 impl QueueError {
@@ -60,6 +62,9 @@ impl QueueError {
             if *e.kind() == AMQPErrorKind::Soft(AMQPSoftError::ACCESSREFUSED))
     }
 }
+
+/// Frames asked of the broker (see `Broker::uri`).
+const FRAME_MAX: u32 = 16 * 1024;
 
 /// Checks that `url` is an AMQP URL the client can use, before any connection is tried:
 /// a malformed one is a configuration error (the process should stop), not an outage.
@@ -136,11 +141,20 @@ impl Broker {
         let properties = ConnectionProperties::default()
             .with_executor(tokio_executor_trait::Tokio::current())
             .with_reactor(tokio_reactor_trait::Tokio);
-        let connection = Connection::connect(&self.url, properties).await?;
+        let connection = Connection::connect_uri(self.uri()?, properties).await?;
         let channel = connection.create_channel().await?;
         channel.confirm_select(ConfirmSelectOptions::default()).await?;
         self.declare(&channel).await?;
         Ok((connection, channel))
+    }
+
+    /// The broker's address, asking for frames of [`FRAME_MAX`] unless it names its own:
+    /// lapin holds 64 frames of buffers per connection (8 MiB at RabbitMQ's 128 KiB, per
+    /// consumer), and our messages are small protobufs.
+    fn uri(&self) -> Result<lapin::uri::AMQPUri, QueueError> {
+        let mut uri: lapin::uri::AMQPUri = self.url.parse().map_err(QueueError::Url)?;
+        uri.query.frame_max.get_or_insert(FRAME_MAX);
+        Ok(uri)
     }
 
     async fn declare(&self, channel: &Channel) -> Result<(), QueueError> {
