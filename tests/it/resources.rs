@@ -485,3 +485,66 @@ async fn deleting_an_organization_deletes_its_projects_and_tasks() {
     expect(admin.get(&format!("/api/projects/{}", project["id"]), None).await, StatusCode::NOT_FOUND).await;
     expect(owner.get(&format!("/api/projects/{}", kept["id"]), None).await, StatusCode::OK).await;
 }
+
+/// The task service keeps list counts between writes. Whatever runs at the same time, a
+/// count read after a write was answered includes that write, and every count is exact
+/// once the writers stop — for searches, filters and the plain list alike.
+#[tokio::test]
+async fn list_counts_stay_exact_under_concurrent_writes() {
+    const WRITERS: usize = 4;
+    const ROUNDS: usize = 6;
+    let user = std::sync::Arc::new(Caller::new().await.0);
+    let marker = unique("counted");
+    let count = |user: std::sync::Arc<Caller>, path: String| async move {
+        expect(user.get(&path, None).await, StatusCode::OK).await["count"].as_i64().unwrap()
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Readers keep counts kept at every generation the writers pass through.
+    let mut readers = tokio::task::JoinSet::new();
+    for path in [format!("/api/tasks?search={marker}"), "/api/tasks".to_string(), "/api/jobs".to_string()] {
+        let (user, stop) = (user.clone(), stop.clone());
+        readers.spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                count(user.clone(), path.clone()).await;
+            }
+        });
+    }
+    let mut writers = tokio::task::JoinSet::new();
+    for writer in 0..WRITERS {
+        let (user, marker) = (user.clone(), marker.clone());
+        writers.spawn(async move {
+            let own = format!("/api/tasks?search={marker}w{writer}x");
+            let mut live = Vec::new();
+            for round in 0..ROUNDS {
+                let body = json!({"name": format!("{marker}w{writer}x r{round}"), "labels": [{"name": "a"}]});
+                live.push(
+                    expect(user.post("/api/tasks", None, body).await, StatusCode::CREATED).await["id"]
+                        .as_i64()
+                        .unwrap(),
+                );
+                assert_eq!(count(user.clone(), own.clone()).await, live.len() as i64, "after a create");
+                if round % 2 == 1 {
+                    let gone = live.remove(0);
+                    expect(user.delete(&format!("/api/tasks/{gone}")).await, StatusCode::NO_CONTENT).await;
+                    assert_eq!(count(user.clone(), own.clone()).await, live.len() as i64, "after a delete");
+                }
+            }
+            live.len()
+        });
+    }
+    let mut total = 0;
+    while let Some(live) = writers.join_next().await {
+        total += live.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    while let Some(done) = readers.join_next().await {
+        done.unwrap();
+    }
+    assert_eq!(total, WRITERS * ROUNDS / 2);
+    assert_eq!(count(user.clone(), format!("/api/tasks?search={marker}")).await, total as i64);
+    assert_eq!(count(user.clone(), "/api/tasks".to_string()).await, total as i64);
+    let filter = "/api/tasks?filter=%7B%22%3D%3D%22%3A%5B%7B%22var%22%3A%22status%22%7D%2C%22annotation%22%5D%7D";
+    assert_eq!(count(user.clone(), filter.to_string()).await, total as i64);
+    let listed = results(&user, &format!("/api/tasks?search={marker}&page_size=100"), None).await;
+    assert_eq!(listed.len(), total);
+}

@@ -74,7 +74,26 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0018_webhooks_and_events.sql"),
     },
     Migration { version: 19, name: "guides", sql: include_str!("../migrations/0019_guides.sql") },
+    Migration { version: 20, name: "list_generations", sql: include_str!("../migrations/0020_list_generations.sql") },
 ];
+
+impl Engine {
+    /// Folds the generation rows of database connections that are gone into row 0: the
+    /// sum, and so every kept count, stays as it is, and the table stays small.
+    pub async fn fold_list_generations(&self) -> ApiResult<()> {
+        self.client()
+            .await?
+            .execute(
+                "WITH gone AS (DELETE FROM list_generations WHERE backend <> 0 \
+                 AND backend NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL) RETURNING n) \
+                 UPDATE list_generations SET n = n + (SELECT coalesce(sum(n), 0) FROM gone) WHERE backend = 0",
+                &[],
+            )
+            .await
+            .db()?;
+        Ok(())
+    }
+}
 
 /// A page of rendered documents and the total count.
 pub struct DocumentPage {
@@ -88,7 +107,12 @@ pub struct Engine {
     /// What user-chosen endpoints (cloud storages) may be reached.
     network: cvat_fetch::FetchPolicy,
     agents: functions::Agents,
+    /// Counts of the project, task and job lists between writes (migration 0020).
+    list_counts: cvat_listing::CountCache,
 }
+
+/// The generation of the tables the project, task and job lists read.
+const LIST_GENERATION: &str = "(SELECT sum(n)::int8 FROM list_generations)";
 
 impl Engine {
     pub fn new(
@@ -97,7 +121,7 @@ impl Engine {
         network: cvat_fetch::FetchPolicy,
         agents: functions::Agents,
     ) -> Self {
-        Self { db, directory, network, agents }
+        Self { db, directory, network, agents, list_counts: cvat_listing::CountCache::new(LIST_GENERATION) }
     }
 
     async fn client(&self) -> ApiResult<cvat_db::Client> {

@@ -208,7 +208,9 @@ impl Engine {
         let actor = self.context_actor(caller).await?;
         let scope = list_scope(caller, &actor, &VISIBILITY)?;
         let client = self.client().await?;
-        let page = cvat_listing::fetch_page(client, &PROJECT_LIST, params, scope, &columns(), FROM).await?;
+        let page =
+            cvat_listing::fetch_counted_page(client, &PROJECT_LIST, params, scope, &columns(), FROM, &self.list_counts)
+                .await?;
         Ok(DocumentPage { count: page.count, results: render_rows(&page.client, &caller.base_url, &page.rows).await? })
     }
 

@@ -75,6 +75,7 @@ impl CredentialCache {
             // The entries expire on their own within the TTL.
             tracing::warn!(error = %err, "credential cache invalidation failed");
         }
-        cvat_cache::invalidation::publish(&mut redis, &cvat_cache::invalidation::credentials_channel(&self.prefix)).await;
+        cvat_cache::invalidation::publish(&mut redis, &cvat_cache::invalidation::credentials_channel(&self.prefix))
+            .await;
     }
 }

@@ -110,9 +110,39 @@ pub async fn fetch_page(
     columns: &str,
     from: &str,
 ) -> ApiResult<Page> {
+    fetch(client, spec, params, scope, columns, from, None).await
+}
+
+/// [`fetch_page`] for a list whose tables bump a generation with every write: the count
+/// comes from `counts` while the generation the page was read at is the one it was
+/// counted at (see [`CountCache`]).
+pub async fn fetch_counted_page(
+    client: cvat_db::Client,
+    spec: &ListSpec,
+    params: &ListParams,
+    scope: SqlWhere,
+    columns: &str,
+    from: &str,
+    counts: &CountCache,
+) -> ApiResult<Page> {
+    fetch(client, spec, params, scope, columns, from, Some(counts)).await
+}
+
+async fn fetch(
+    client: cvat_db::Client,
+    spec: &ListSpec,
+    params: &ListParams,
+    scope: SqlWhere,
+    columns: &str,
+    from: &str,
+    counts: Option<&CountCache>,
+) -> ApiResult<Page> {
     let list = compile(spec, params, scope)?;
     let guard = cvat_db::CancelOnDrop::new(client);
-    let fetched = run_page(guard.client(), &list, columns, from).await;
+    let fetched = match counts {
+        None => run_page(guard.client(), &list, columns, from).await,
+        Some(counts) => run_counted_page(guard.client(), &list, columns, from, counts).await,
+    };
     let client = guard.finish();
     let (count, rows) = fetched?;
     if rows.is_empty() && list.offset > 0 {
@@ -121,28 +151,37 @@ pub async fn fetch_page(
     Ok(Page { count, rows, client })
 }
 
+/// A statement through the connection's statement cache (bounded: filters give many shapes).
+async fn prepared(client: &cvat_db::Client, sql: &str) -> ApiResult<tokio_postgres::Statement> {
+    if client.statement_cache.size() > STATEMENT_CACHE_LIMIT {
+        client.statement_cache.clear();
+    }
+    client.prepare_cached(sql).await.map_err(cvat_db::api_error)
+}
+
+fn page_sql(list: &CompiledList, columns: &str, from: &str) -> String {
+    format!(
+        "SELECT {columns} FROM {from} {} ORDER BY {} LIMIT {} OFFSET {}",
+        list.conditions.to_sql(),
+        list.order_by,
+        list.limit,
+        list.offset
+    )
+}
+
 async fn run_page(
     client: &cvat_db::Client,
     list: &CompiledList,
     columns: &str,
     from: &str,
 ) -> ApiResult<(i64, Vec<tokio_postgres::Row>)> {
-    let conditions = list.conditions.to_sql();
-    let count_sql = format!("SELECT count(*) FROM {from} {conditions}");
-    let page_sql = format!(
-        "SELECT {columns} FROM {from} {conditions} ORDER BY {} LIMIT {} OFFSET {}",
-        list.order_by, list.limit, list.offset
-    );
+    let count_sql = format!("SELECT count(*) FROM {from} {}", list.conditions.to_sql());
     let values = list.conditions.params();
     // Planning costs more than running these index-backed queries, so statements are
-    // kept per connection; the cache is bounded because filters give many shapes.
-    if client.statement_cache.size() > STATEMENT_CACHE_LIMIT {
-        client.statement_cache.clear();
-    }
+    // kept per connection.
     let (count_statement, page_statement) =
-        futures_util::future::try_join(client.prepare_cached(&count_sql), client.prepare_cached(&page_sql))
-            .await
-            .map_err(cvat_db::api_error)?;
+        futures_util::future::try_join(prepared(client, &count_sql), prepared(client, &page_sql(list, columns, from)))
+            .await?;
     let (count, rows) = futures_util::future::try_join(
         client.query_one(&count_statement, &values),
         client.query(&page_statement, &values),
@@ -150,6 +189,68 @@ async fn run_page(
     .await
     .map_err(cvat_db::api_error)?;
     Ok((cvat_db::column(&count, 0)?, rows))
+}
+
+/// Exact counts of lists kept between writes. The tables a list reads bump a generation
+/// in every writing transaction (the engine's `list_generations`); a count is kept with
+/// the generation it was taken at, in the same snapshot, and used for a page read (in one
+/// statement) at that same generation: no committed write can lie between them, so the
+/// count is exact for that page. Anything else is counted again. Bounded in entries and
+/// age; correct with any number of replicas, each keeping its own.
+pub struct CountCache {
+    /// A scalar SQL expression of the current generation.
+    generation: &'static str,
+    counts: cvat_cache::BoundedCache<String, (i64, i64)>,
+}
+
+impl CountCache {
+    const ENTRIES: usize = 10_000;
+    const TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+    pub fn new(generation: &'static str) -> Self {
+        Self { generation, counts: cvat_cache::BoundedCache::new(Self::ENTRIES, Self::TTL) }
+    }
+}
+
+/// The column of a counted page that carries the generation it was read at.
+const GENERATION_COLUMN: &str = "list_generation";
+
+async fn run_counted_page(
+    client: &cvat_db::Client,
+    list: &CompiledList,
+    columns: &str,
+    from: &str,
+    counts: &CountCache,
+) -> ApiResult<(i64, Vec<tokio_postgres::Row>)> {
+    let conditions = list.conditions.to_sql();
+    let key = format!("{from} {conditions}\u{0}{:?}", list.conditions.param_values());
+    let values = list.conditions.params();
+    let generation = counts.generation;
+    let page_sql = page_sql(list, &format!("{columns}, {generation} AS {GENERATION_COLUMN}"), from);
+    let count_sql = format!("SELECT {generation}, (SELECT count(*) FROM {from} {conditions})");
+    let read_page = async {
+        let statement = prepared(client, &page_sql).await?;
+        client.query(&statement, &values).await.map_err(cvat_db::api_error)
+    };
+    // Counts in one snapshot with the generation, and keeps the pair.
+    let count = async {
+        let statement = prepared(client, &count_sql).await?;
+        let row = client.query_one(&statement, &values).await.map_err(cvat_db::api_error)?;
+        let (generation, count): (i64, i64) = (cvat_db::column(&row, 0)?, cvat_db::column(&row, 1)?);
+        counts.counts.insert(key.clone(), (generation, count), 1);
+        ApiResult::Ok(count)
+    };
+    let Some((kept_generation, kept_count)) = counts.counts.get(&key) else {
+        // Nothing kept: the page and the count go together, as without a cache.
+        let (rows, count) = futures_util::future::try_join(read_page, count).await?;
+        return Ok((count, rows));
+    };
+    let rows = read_page.await?;
+    let read_at: Option<i64> = rows.first().map(|row| cvat_db::column(row, GENERATION_COLUMN)).transpose()?;
+    if read_at == Some(kept_generation) {
+        return Ok((kept_count, rows));
+    }
+    Ok((count.await?, rows))
 }
 
 fn equality_filters(spec: &ListSpec, equals: &HashMap<String, String>, out: &mut SqlWhere) -> ApiResult<()> {

@@ -60,13 +60,3 @@ pub async fn dispatch(engine: Arc<Engine>, broker: Arc<Broker>, notices: Notices
         .await;
     }
 }
-
-/// Makes the coming months' event partitions, now and every six hours.
-pub async fn keep_event_partitions(engine: Arc<Engine>) {
-    loop {
-        if let Err(err) = engine.ensure_event_partitions().await {
-            tracing::warn!(error = %err, "event partitions not made; next attempt later");
-        }
-        tokio::time::sleep(Duration::from_secs(6 * 3600)).await;
-    }
-}

@@ -6,6 +6,7 @@ mod auth_changes;
 mod blobs;
 mod deliveries;
 mod grpc;
+mod housekeeping;
 mod probes;
 
 use cvat_engine::{AuthDirectory, Engine, MIGRATIONS, SCHEMA};
@@ -68,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
     let upload_ttl = std::time::Duration::from_secs(settings.upload_ttl_seconds.max(1));
     tokio::spawn(blobs::sweep_periodically(engine.clone(), broker.clone(), upload_ttl));
     tokio::spawn(deliveries::dispatch(engine.clone(), broker.clone(), notices));
-    tokio::spawn(deliveries::keep_event_partitions(engine.clone()));
+    tokio::spawn(housekeeping::keep_tables(engine.clone()));
     let probes = probes::Probes::new(db.clone(), broker.clone());
     let public = grpc::TaskService { engine: engine.clone(), probes: probes.clone(), broker: broker.clone() };
     let internal = grpc::InternalService { engine, probes, broker };

@@ -1,0 +1,33 @@
+-- A generation of what the project, task and job lists read: every statement that writes
+-- one of their tables adds one, in its own transaction. A count taken together with the
+-- generation (one snapshot) stays exact for as long as the generation is unchanged, so
+-- the task service keeps counts between writes (cvat_listing::CountCache).
+-- The generation is the sum over one row per database backend: a backend runs one
+-- transaction at a time, so writers never wait for each other here (nor deadlock). Rows
+-- of backends that are gone are folded into row 0 now and then, keeping the sum.
+CREATE TABLE list_generations (
+    backend int PRIMARY KEY,
+    n bigint NOT NULL DEFAULT 0
+);
+INSERT INTO list_generations (backend) VALUES (0);
+
+CREATE FUNCTION bump_list_generation() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO list_generations (backend, n) VALUES (pg_backend_pid(), 1)
+        ON CONFLICT (backend) DO UPDATE SET n = list_generations.n + 1;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER projects_list_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON projects
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_list_generation();
+CREATE TRIGGER tasks_list_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tasks
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_list_generation();
+CREATE TRIGGER task_data_list_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON task_data
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_list_generation();
+CREATE TRIGGER segments_list_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON segments
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_list_generation();
+CREATE TRIGGER jobs_list_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobs
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_list_generation();
+CREATE TRIGGER users_list_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_list_generation();
