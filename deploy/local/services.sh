@@ -17,7 +17,7 @@ mkdir -p "$CVAT_SHARE_DIR"
 # glibc's allocator otherwise keeps what a burst of large buffers (argon2's 19 MiB per
 # password hash, decoded images, chunks) once needed, per thread arena: buffers of 1 MiB
 # and more are mapped and returned when freed, and four arenas serve all threads.
-export GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.mmap_threshold=1048576:glibc.malloc.arena_max=4}
+if [ -z "${GLIBC_TUNABLES:-}" ]; then set -a; . deploy/local/allocator.env; set +a; fi
 GATEWAY=${CVAT_GATEWAY_LISTEN:-127.0.0.1:8080}
 pids=()
 

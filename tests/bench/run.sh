@@ -29,6 +29,8 @@ cargo build --release --workspace --bins
 
 # Where deploy/local/deps.sh keeps the local object store, before this run sets its own data dir.
 LOCAL_S3_DIR=${CVAT_DATA_DIR:-$ROOT/.data}/s3
+# The services' allocator settings, for the processes this script starts itself too.
+set -a; . deploy/local/allocator.env; set +a
 RUN_ID=b$$
 export CVAT_DATA_DIR=$ROOT/.data/bench-$RUN_ID
 mkdir -p "$CVAT_DATA_DIR"
@@ -100,7 +102,7 @@ URL=$UNCACHED run "GET /api/users/self (Bearer, auth gRPC, Redis)" /api/users/se
 fi
 
 if want lists; then
-echo "== filling 100,000 tasks across 1,000 projects"
+echo "== filling 100,000 tasks across 1,000 projects, and 1,000,000 jobs"
 # The owner creates one project through the API (which records them in the engine's
 # users table); the rest is bulk SQL so the fill takes seconds, not an hour.
 curl -fsS -X POST "$URL/api/projects" -H "Authorization: Token $owner_key" -H 'Content-Type: application/json' \
@@ -114,10 +116,15 @@ INSERT INTO tasks (name, project_id, owner_id, status, subset, updated_date)
          (ARRAY['train', 'val', 'test', ''])[1 + g % 4], now() - g * interval '1 second'
   FROM generate_series(1, 100000) g
   JOIN (SELECT id, owner_id, row_number() OVER (ORDER BY id) - 1 AS n FROM projects) p ON p.n = g % 1000;
+-- Ten jobs (and segments) per task: 1,000,000 jobs.
+INSERT INTO segments (task_id, start_frame, stop_frame)
+  SELECT t.id, k * 10, k * 10 + 9 FROM tasks t, generate_series(0, 9) k;
+INSERT INTO jobs (segment_id, task_id, state)
+  SELECT s.id, s.task_id, (ARRAY['new', 'in progress', 'completed'])[1 + s.id % 3] FROM segments s;
 SQL
 # What autovacuum would have done by now: statistics and the visibility map.
 PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d "cvat_bench_$RUN_ID" -q -c "VACUUM ANALYZE engine.tasks" \
-  -c "VACUUM ANALYZE engine.projects"
+  -c "VACUUM ANALYZE engine.projects" -c "VACUUM ANALYZE engine.segments" -c "VACUUM ANALYZE engine.jobs"
 
 project=$(PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d "cvat_bench_$RUN_ID" -tA -c "SELECT max(id) - 500 FROM engine.projects")
 encode() { python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
@@ -125,8 +132,10 @@ in_project="/api/tasks?page_size=100&sort=-updated_date&filter=$(encode "{\"and\
 by_status="/api/tasks?page_size=100&sort=-updated_date&filter=$(encode '{"and":[{"==":[{"var":"status"},"annotation"]},{"==":[{"var":"subset"},"train"]}]}')"
 by_project="/api/tasks?page_size=100&sort=name&project_id=$project"
 by_search="/api/tasks?page_size=100&sort=-id&search=task%2099"
+jobs_by_state="/api/jobs?filter=$(encode '{"==":[{"var":"state"},"in progress"]}')"
 
-echo "== latency, 1 connection, page_size=100"
+list_runs() { # label suffix
+echo "== lists, $1: latency, 1 connection, page_size=100"
 CONNECTIONS=1
 run "tasks: filter project+status, sort -updated" "$in_project" "Authorization: Token $owner_key"
 run "tasks: project_id=, sort name" "$by_project" "Authorization: Token $owner_key"
@@ -134,9 +143,31 @@ run "tasks: filter project+status (admin)" "$in_project" "Authorization: Bearer 
 run "tasks: filter status+subset (8k of 100k match)" "$by_status" "Authorization: Token $owner_key"
 run "tasks: search across 10 fields, sort -id" "$by_search" "Authorization: Token $owner_key"
 CONNECTIONS=$CONNECTIONS_SAVED
-echo "== throughput, $CONNECTIONS connections, page_size=100"
+echo "== lists, $1: throughput, $CONNECTIONS connections"
 run "tasks: filter project+status, sort -updated" "$in_project" "Authorization: Token $owner_key"
 run "GET /api/tasks (page of 10 of 100k)" "/api/tasks" "Authorization: Token $owner_key"
+run "GET /api/tasks (admin)" "/api/tasks" "Authorization: Bearer $token"
+run "tasks: filter status+subset" "$by_status" "Authorization: Token $owner_key"
+run "tasks: search across 10 fields" "$by_search" "Authorization: Token $owner_key"
+run "GET /api/jobs (page of 10 of 1M)" "/api/jobs" "Authorization: Token $owner_key"
+run "GET /api/jobs?filter=state (1M)" "$jobs_by_state" "Authorization: Token $owner_key"
+run "GET /api/projects (page of 10 of 1k)" "/api/projects" "Authorization: Token $owner_key"
+}
+restart_task() { # settings...: the stack's task service again, with these settings
+  local pid
+  pid=$(awk '{print $2}' "$CVAT_DATA_DIR/services.pids")
+  kill "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  env "$@" CVAT_HEALTH_LISTEN=127.0.0.1:29102 CVAT_DEV_MODE=1 target/release/cvat-task >>"$CVAT_DATA_DIR/logs/task.log" 2>&1 &
+  # Second in the list, where the stop script and the memory report look for it.
+  sed -i "s/^\([0-9]*\) $pid /\1 $! /" "$CVAT_DATA_DIR/services.pids"
+  for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:29102/readyz" 2>/dev/null && break; sleep 0.1; done
+}
+list_runs "counts kept between writes"
+# The same with the task service counting every page (as before counts were kept).
+restart_task CVAT_LIST_COUNT_CACHE_ENTRIES=0
+list_runs "every page counted"
+restart_task CVAT_LIST_COUNT_CACHE_ENTRIES=10000
 fi
 
 new_task() { # name
@@ -279,6 +310,6 @@ echo "video: $(( $(stat -c %s "$CVAT_SHARE_DIR/big.avi") / 1048576 )) MiB"
 process_share "1 GiB video (1080p)" '["big.avi"]'
 fi
 
-echo "== memory at rest: each service's RSS after the sections above (the uncached gateway included, without the allocator settings)"
+echo "== memory at rest: each service's RSS after the sections above (the uncached gateway included)"
 sleep 5
 bash tests/rss.sh "$CVAT_DATA_DIR/services.pids"

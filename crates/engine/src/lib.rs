@@ -120,8 +120,10 @@ impl Engine {
         directory: std::sync::Arc<dyn Directory>,
         network: cvat_fetch::FetchPolicy,
         agents: functions::Agents,
+        list_count_entries: usize,
     ) -> Self {
-        Self { db, directory, network, agents, list_counts: cvat_listing::CountCache::new(LIST_GENERATION) }
+        let list_counts = cvat_listing::CountCache::new(LIST_GENERATION, list_count_entries);
+        Self { db, directory, network, agents, list_counts }
     }
 
     async fn client(&self) -> ApiResult<cvat_db::Client> {

@@ -87,7 +87,7 @@ impl Fixture {
             lease: std::time::Duration::from_secs(60),
             answer_wait: std::time::Duration::from_secs(1),
         };
-        let engine = Engine::new(pool, directory.clone(), network, agents);
+        let engine = Engine::new(pool, directory.clone(), network, agents, 1000);
         let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(connection);
         Self { engine, directory, admin, schema }
@@ -319,4 +319,42 @@ async fn a_request_whose_agent_went_quiet_goes_to_the_next_agent() {
     let gone = fixture.engine.complete_function_request(&owner, function, &id, result("c")).await.unwrap_err();
     assert_eq!(gone.kind, ErrorKind::NotFound);
     fixture.drop_schema().await;
+}
+
+/// Every write to a listed table raises the list generation; folding the rows of gone
+/// connections keeps the sum (so no kept count becomes wrongly valid) and the table small.
+#[tokio::test]
+async fn list_generations_rise_with_writes_and_survive_folding() {
+    let fixture = Fixture::new(2).await;
+    let (before, _) = list_generation(&fixture).await;
+    // A connection that writes a project and goes away.
+    let (gone, connection) = tokio_postgres::connect(&database_url(), tokio_postgres::NoTls).await.unwrap();
+    let driver = tokio::spawn(connection);
+    gone.batch_execute(&format!(
+        "SET search_path TO {}; INSERT INTO projects (name) VALUES ('p'); UPDATE projects SET name = 'q'",
+        fixture.schema
+    ))
+    .await
+    .unwrap();
+    let (written, rows) = list_generation(&fixture).await;
+    assert_eq!((written, rows), (before + 2, 2));
+    drop(gone);
+    driver.await.unwrap().unwrap();
+    // The server may take a moment to forget the ended backend: fold until it has.
+    for _ in 0..100 {
+        fixture.engine.fold_list_generations().await.unwrap();
+        if list_generation(&fixture).await.1 == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(list_generation(&fixture).await, (written, 1));
+    fixture.drop_schema().await;
+}
+
+/// The list generation (the sum) and how many rows hold it.
+async fn list_generation(fixture: &Fixture) -> (i64, i64) {
+    let sql = format!("SELECT sum(n)::int8, count(*) FROM {}.list_generations", fixture.schema);
+    let row = fixture.admin.query_one(&sql, &[]).await.unwrap();
+    (row.get(0), row.get(1))
 }

@@ -204,11 +204,11 @@ pub struct CountCache {
 }
 
 impl CountCache {
-    const ENTRIES: usize = 10_000;
     const TTL: std::time::Duration = std::time::Duration::from_secs(300);
 
-    pub fn new(generation: &'static str) -> Self {
-        Self { generation, counts: cvat_cache::BoundedCache::new(Self::ENTRIES, Self::TTL) }
+    /// At most `entries` counts (0: count every time).
+    pub fn new(generation: &'static str, entries: usize) -> Self {
+        Self { generation, counts: cvat_cache::BoundedCache::new(entries, Self::TTL) }
     }
 }
 

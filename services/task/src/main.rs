@@ -57,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
         lease: std::time::Duration::from_secs(settings.function_lease_seconds.max(1)),
         answer_wait: std::time::Duration::from_secs(settings.function_answer_seconds.clamp(1, 25)),
     };
-    let engine = Arc::new(Engine::new(db.clone(), directory, network, agents));
+    let engine = Arc::new(Engine::new(db.clone(), directory, network, agents, settings.list_count_cache_entries));
     let users = cvat_worker::Worker {
         pool: cvat_queue::TASK_QUEUE,
         broker: broker.clone(),
