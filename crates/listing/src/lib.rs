@@ -18,6 +18,7 @@ pub use sql::{SqlParam, SqlWhere};
 
 use cvat_error::{ApiError, ApiResult, ErrorKind, FieldErrors};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Prepared list statements kept per database connection.
 const STATEMENT_CACHE_LIMIT: usize = 512;
@@ -195,12 +196,14 @@ async fn run_page(
 /// in every writing transaction (the engine's `list_generations`); a count is kept with
 /// the generation it was taken at, in the same snapshot, and used for a page read (in one
 /// statement) at that same generation: no committed write can lie between them, so the
-/// count is exact for that page. Anything else is counted again. Bounded in entries and
-/// age; correct with any number of replicas, each keeping its own.
+/// count is exact for that page. Anything else is counted again, one count at a time per
+/// list query (requests arriving meanwhile wait for it rather than all scanning). Bounded
+/// in entries and age; correct with any number of replicas, each keeping its own.
 pub struct CountCache {
     /// A scalar SQL expression of the current generation.
     generation: &'static str,
     counts: cvat_cache::BoundedCache<String, (i64, i64)>,
+    counting: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl CountCache {
@@ -208,7 +211,43 @@ impl CountCache {
 
     /// At most `entries` counts (0: count every time).
     pub fn new(generation: &'static str, entries: usize) -> Self {
-        Self { generation, counts: cvat_cache::BoundedCache::new(entries, Self::TTL) }
+        let counts = cvat_cache::BoundedCache::new(entries, Self::TTL);
+        Self { generation, counts, counting: Default::default() }
+    }
+
+    /// The count kept for `key` if it was taken at `generation`.
+    fn at(&self, key: &String, generation: Option<i64>) -> Option<i64> {
+        self.counts.get(key).filter(|(kept, _)| Some(*kept) == generation).map(|(_, count)| count)
+    }
+
+    /// Waits for any count of `key` under way; the count is this caller's until the
+    /// answer is dropped.
+    async fn one_at_a_time<'a>(&'a self, key: &'a String) -> Counting<'a> {
+        let slot = self.slots().entry(key.clone()).or_default().clone();
+        let turn = Some(slot.clone().lock_owned().await);
+        Counting { cache: self, key, slot, turn }
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<tokio::sync::Mutex<()>>>> {
+        self.counting.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+struct Counting<'a> {
+    cache: &'a CountCache,
+    key: &'a String,
+    slot: Arc<tokio::sync::Mutex<()>>,
+    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for Counting<'_> {
+    fn drop(&mut self) {
+        self.turn.take();
+        let mut slots = self.cache.slots();
+        // Nobody else holds or waits for this key's turn (the map's handle and ours).
+        if Arc::strong_count(&self.slot) == 2 {
+            slots.remove(self.key);
+        }
     }
 }
 
@@ -227,30 +266,23 @@ async fn run_counted_page(
     let values = list.conditions.params();
     let generation = counts.generation;
     let page_sql = page_sql(list, &format!("{columns}, {generation} AS {GENERATION_COLUMN}"), from);
-    let count_sql = format!("SELECT {generation}, (SELECT count(*) FROM {from} {conditions})");
-    let read_page = async {
-        let statement = prepared(client, &page_sql).await?;
-        client.query(&statement, &values).await.map_err(cvat_db::api_error)
-    };
-    // Counts in one snapshot with the generation, and keeps the pair.
-    let count = async {
-        let statement = prepared(client, &count_sql).await?;
-        let row = client.query_one(&statement, &values).await.map_err(cvat_db::api_error)?;
-        let (generation, count): (i64, i64) = (cvat_db::column(&row, 0)?, cvat_db::column(&row, 1)?);
-        counts.counts.insert(key.clone(), (generation, count), 1);
-        ApiResult::Ok(count)
-    };
-    let Some((kept_generation, kept_count)) = counts.counts.get(&key) else {
-        // Nothing kept: the page and the count go together, as without a cache.
-        let (rows, count) = futures_util::future::try_join(read_page, count).await?;
-        return Ok((count, rows));
-    };
-    let rows = read_page.await?;
+    let statement = prepared(client, &page_sql).await?;
+    let rows = client.query(&statement, &values).await.map_err(cvat_db::api_error)?;
     let read_at: Option<i64> = rows.first().map(|row| cvat_db::column(row, GENERATION_COLUMN)).transpose()?;
-    if read_at == Some(kept_generation) {
-        return Ok((kept_count, rows));
+    if let Some(count) = counts.at(&key, read_at) {
+        return Ok((count, rows));
     }
-    Ok((count.await?, rows))
+    let _turn = counts.one_at_a_time(&key).await;
+    if let Some(count) = counts.at(&key, read_at) {
+        return Ok((count, rows));
+    }
+    // Counted in one snapshot with the generation, and the pair kept.
+    let statement =
+        prepared(client, &format!("SELECT {generation}, (SELECT count(*) FROM {from} {conditions})")).await?;
+    let row = client.query_one(&statement, &values).await.map_err(cvat_db::api_error)?;
+    let (generation, count): (i64, i64) = (cvat_db::column(&row, 0)?, cvat_db::column(&row, 1)?);
+    counts.counts.insert(key.clone(), (generation, count), 1);
+    Ok((count, rows))
 }
 
 fn equality_filters(spec: &ListSpec, equals: &HashMap<String, String>, out: &mut SqlWhere) -> ApiResult<()> {

@@ -130,3 +130,24 @@ fn many_search_terms_and_long_filters_are_refused_at_once() {
     };
     assert!(compile(&SPEC, &params, SqlWhere::default()).unwrap_err().body.get("filter").is_some());
 }
+
+#[tokio::test]
+async fn one_count_at_a_time_per_query_and_no_slot_left_behind() {
+    let counts = std::sync::Arc::new(CountCache::new("0", 10));
+    let key = "tasks WHERE x".to_string();
+    let first = counts.one_at_a_time(&key).await;
+    let waiting = {
+        let (counts, key) = (counts.clone(), key.clone());
+        tokio::spawn(async move {
+            let _turn = counts.one_at_a_time(&key).await;
+            counts.counts.insert(key.clone(), (7, 3), 1);
+        })
+    };
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished(), "the second count waits for the first");
+    assert_eq!(counts.at(&key, Some(7)), None);
+    drop(first);
+    waiting.await.unwrap();
+    assert_eq!((counts.at(&key, Some(7)), counts.at(&key, Some(8))), (Some(3), None));
+    assert!(counts.slots().is_empty());
+}
