@@ -675,11 +675,18 @@ impl Engine {
         update: bool,
     ) -> ApiResult<DataScope> {
         let caller = Caller::from_wire(query.caller.clone())?;
-        let (task, start, stop) = match query.target.as_str() {
+        let (task, start, stop, row) = match query.target.as_str() {
             "task" => {
                 let scope = if update { TaskScope::Update } else { TaskScope::View };
-                self.check_task(client, &caller, query.id, scope).await?;
-                (query.id, None, None)
+                // The permission check and the data row travel together (one round trip);
+                // the row is used only once the check has passed.
+                let (checked, row) = futures_util::future::join(
+                    self.check_task(client, &caller, query.id, scope),
+                    data_row(client, query.id),
+                )
+                .await;
+                checked?;
+                (query.id, None, None, row?)
             }
             "job" => {
                 let scope = if update { JobScope::Update } else { JobScope::View };
@@ -693,20 +700,11 @@ impl Engine {
                 .await?
                 .pop()
                 .ok_or_else(ApiError::not_found)?;
-                (task, Some(column::<_, i32>(&row, 0)? as i64), Some(column::<_, i32>(&row, 1)? as i64))
+                let (start, stop) = (column::<_, i32>(&row, 0)? as i64, column::<_, i32>(&row, 1)? as i64);
+                (task, Some(start), Some(stop), data_row(client, task).await?)
             }
             other => return Err(ApiError::bad_request(format!("Unknown data target {other}"))),
         };
-        // Cached statements here and in `frame_range`: every frame request runs them.
-        let row = crate::query_cached(
-            client,
-            "SELECT d.chunk_size, d.image_quality, d.start_frame, d.frame_step, d.storage, \
-             d.deleted_frames, d.chunks_updated_date, t.size FROM task_data d \
-             JOIN tasks t ON t.id = d.task_id WHERE d.task_id = $1",
-            &[&task],
-        )
-        .await?
-        .pop();
         let Some(row) = row else {
             return Err(ApiError::detail(ErrorKind::NotFound, "The task has no data."));
         };
@@ -733,12 +731,24 @@ impl Engine {
         if query.target == "project" {
             return self.project_preview(&client, query).await;
         }
-        let scope = self.data_scope(&client, query, false).await?;
         let quality = match query.quality.as_str() {
-            "" | "compressed" => "compressed",
-            "original" => "original",
-            _ => return Err(ApiError::invalid("Wrong quality value: use compressed or original")),
+            "" | "compressed" => Ok("compressed"),
+            "original" => Ok("original"),
+            _ => Err(ApiError::invalid("Wrong quality value: use compressed or original")),
         };
+        // A task's frame is looked up with the permission check (one round trip), and
+        // used only after it, so a refused caller learns nothing from it.
+        let frame = async {
+            match (query.target.as_str(), query.r#type.as_str(), query.number, &quality) {
+                ("task", "frame", Some(number), Ok(quality)) => {
+                    Some(self.frame_range(&client, query.id, number, quality).await)
+                }
+                _ => None,
+            }
+        };
+        let (scope, frame) = futures_util::future::join(self.data_scope(&client, query, false), frame).await;
+        let scope = scope?;
+        let quality = quality?;
         let version = format!("{}-{}", scope.task, scope.updated.timestamp_micros());
         let out_of_range = || ApiError::invalid("The frame number is out of the data's range");
         match query.r#type.as_str() {
@@ -756,7 +766,10 @@ impl Engine {
                 if relative < scope.first || relative > scope.last {
                     return Err(out_of_range());
                 }
-                let (offset, length, extension) = self.frame_range(&client, scope.task, relative, quality).await?;
+                let (offset, length, extension) = match frame {
+                    Some(found) => found?,
+                    None => self.frame_range(&client, scope.task, relative, quality).await?,
+                };
                 Ok(DataLocation {
                     key: keys::chunk(scope.task, quality, relative / scope.chunk_size),
                     member: relative % scope.chunk_size,
@@ -1060,6 +1073,20 @@ struct DataScope {
     deleted: Vec<i32>,
     updated: chrono::DateTime<chrono::Utc>,
     job: bool,
+}
+
+/// A task's data record and size (none before its data is attached). A cached statement
+/// here and in `frame_range`: every frame request runs them.
+async fn data_row(client: &impl cvat_db::GenericClient, task: i64) -> ApiResult<Option<tokio_postgres::Row>> {
+    Ok(crate::query_cached(
+        client,
+        "SELECT d.chunk_size, d.image_quality, d.start_frame, d.frame_step, d.storage, \
+         d.deleted_frames, d.chunks_updated_date, t.size FROM task_data d \
+         JOIN tasks t ON t.id = d.task_id WHERE d.task_id = $1",
+        &[&task],
+    )
+    .await?
+    .pop())
 }
 
 #[cfg(test)]
