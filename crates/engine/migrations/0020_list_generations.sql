@@ -19,15 +19,13 @@ BEGIN
 END;
 $$;
 
-CREATE TRIGGER projects_list_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON projects
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_list_generation();
-CREATE TRIGGER tasks_list_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tasks
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_list_generation();
-CREATE TRIGGER task_data_list_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON task_data
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_list_generation();
-CREATE TRIGGER segments_list_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON segments
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_list_generation();
-CREATE TRIGGER jobs_list_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobs
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_list_generation();
-CREATE TRIGGER users_list_generation AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON users
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_list_generation();
+DO $$
+DECLARE
+    listed text;
+BEGIN
+    FOREACH listed IN ARRAY ARRAY['projects', 'tasks', 'task_data', 'segments', 'jobs', 'users'] LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION bump_list_generation()', listed || '_list_generation', listed);
+    END LOOP;
+END;
+$$;

@@ -895,9 +895,16 @@ impl Engine {
         let client = self.client().await?;
         self.check_job_scope(&client, caller, job, JobScope::View).await?;
         let columns = "id, owner_id, counts, timestamp, scope";
-        let cvat_listing::Page { count, rows, .. } =
-            cvat_listing::fetch_page(client, &COMMIT_LIST, params, Default::default(), columns, "annotation_changes")
-                .await?;
+        let cvat_listing::Page { count, rows, .. } = cvat_listing::fetch_page(
+            client,
+            &COMMIT_LIST,
+            params,
+            Default::default(),
+            columns,
+            "annotation_changes",
+            None,
+        )
+        .await?;
         let render_row = |r: &tokio_postgres::Row| -> ApiResult<String> {
             Ok(cvat_models::render(&JobCommit {
                 id: column(r, 0)?,

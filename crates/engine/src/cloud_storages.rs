@@ -355,7 +355,7 @@ impl Engine {
         let scope = list_scope(caller, &actor, &VISIBILITY)?;
         let client = self.client().await?;
         let cvat_listing::Page { count, rows, .. } =
-            cvat_listing::fetch_page(client, &CLOUD_STORAGE_LIST, params, scope, &columns(), FROM).await?;
+            cvat_listing::fetch_page(client, &CLOUD_STORAGE_LIST, params, scope, &columns(), FROM, None).await?;
         Ok(DocumentPage {
             count,
             results: rows.iter().map(|r| render_row(&caller.base_url, r)).collect::<ApiResult<_>>()?,

@@ -531,7 +531,7 @@ impl Engine {
         let scope = list_scope(caller, &actor, visibility)?;
         let client = self.client().await?;
         let columns = format!("{}, f.owner_id", columns());
-        cvat_listing::fetch_page(client, &FUNCTION_LIST, params, scope, &columns, FROM).await
+        cvat_listing::fetch_page(client, &FUNCTION_LIST, params, scope, &columns, FROM, None).await
     }
 
     pub async fn list_functions(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {

@@ -219,7 +219,7 @@ impl Engine {
         let scope = list_scope(caller, &actor, &ISSUE_VISIBILITY)?;
         let client = self.client().await?;
         let cvat_listing::Page { count, rows, .. } =
-            cvat_listing::fetch_page(client, &ISSUE_LIST, params, scope, &issue_columns(), ISSUE_FROM).await?;
+            cvat_listing::fetch_page(client, &ISSUE_LIST, params, scope, &issue_columns(), ISSUE_FROM, None).await?;
         let results = rows.iter().map(|r| render_issue(&caller.base_url, r)).collect::<ApiResult<_>>()?;
         Ok(DocumentPage { count, results })
     }
@@ -342,7 +342,8 @@ impl Engine {
         let scope = list_scope(caller, &actor, &COMMENT_VISIBILITY)?;
         let client = self.client().await?;
         let cvat_listing::Page { count, rows, .. } =
-            cvat_listing::fetch_page(client, &COMMENT_LIST, params, scope, &comment_columns(), COMMENT_FROM).await?;
+            cvat_listing::fetch_page(client, &COMMENT_LIST, params, scope, &comment_columns(), COMMENT_FROM, None)
+                .await?;
         let results = rows.iter().map(|r| render_comment(&caller.base_url, r)).collect::<ApiResult<_>>()?;
         Ok(DocumentPage { count, results })
     }

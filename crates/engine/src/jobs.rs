@@ -179,7 +179,7 @@ impl Engine {
         let scope = list_scope(caller, &actor, &VISIBILITY)?;
         let client = self.client().await?;
         let cvat_listing::Page { count, rows, .. } =
-            cvat_listing::fetch_counted_page(client, &JOB_LIST, params, scope, &columns(), FROM, &self.list_counts)
+            cvat_listing::fetch_page(client, &JOB_LIST, params, scope, &columns(), FROM, Some(&self.list_counts))
                 .await?;
         Ok(DocumentPage {
             count,

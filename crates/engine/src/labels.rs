@@ -364,7 +364,7 @@ impl Engine {
         if !params.equals.contains_key("parent_id") && !params.equals.contains_key("parent") {
             scope.push_raw("l.parent_id IS NULL");
         }
-        let page = cvat_listing::fetch_page(client, &LABEL_LIST, params, scope, LABEL_COLUMNS, FROM).await?;
+        let page = cvat_listing::fetch_page(client, &LABEL_LIST, params, scope, LABEL_COLUMNS, FROM, None).await?;
         Ok(DocumentPage { count: page.count, results: render(&page.client, &page.rows).await? })
     }
 

@@ -209,7 +209,7 @@ impl Engine {
         let scope = list_scope(caller, &actor, &VISIBILITY)?;
         let client = self.client().await?;
         let page =
-            cvat_listing::fetch_counted_page(client, &PROJECT_LIST, params, scope, &columns(), FROM, &self.list_counts)
+            cvat_listing::fetch_page(client, &PROJECT_LIST, params, scope, &columns(), FROM, Some(&self.list_counts))
                 .await?;
         Ok(DocumentPage { count: page.count, results: render_rows(&page.client, &caller.base_url, &page.rows).await? })
     }

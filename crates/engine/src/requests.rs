@@ -227,7 +227,7 @@ impl Engine {
         scope.push("r.owner_id = {}", SqlParam::Int(caller.id()));
         let client = self.client().await?;
         let cvat_listing::Page { count, rows, .. } =
-            cvat_listing::fetch_page(client, &REQUEST_LIST, params, scope, COLUMNS, FROM).await?;
+            cvat_listing::fetch_page(client, &REQUEST_LIST, params, scope, COLUMNS, FROM, None).await?;
         Ok(DocumentPage { count, results: rows.iter().map(|r| render(r, &caller.base_url)).collect::<ApiResult<_>>()? })
     }
 }

@@ -516,7 +516,7 @@ impl Engine {
         let actor = self.context_actor(caller).await?;
         let scope = list_scope(caller, &actor, &VISIBILITY)?;
         let client = self.client().await?;
-        let page = cvat_listing::fetch_page(client, &WEBHOOK_LIST, params, scope, &columns(), FROM).await?;
+        let page = cvat_listing::fetch_page(client, &WEBHOOK_LIST, params, scope, &columns(), FROM, None).await?;
         Ok(DocumentPage {
             count: page.count,
             results: page.rows.iter().map(|r| render_webhook(&caller.base_url, r)).collect::<ApiResult<_>>()?,
@@ -682,9 +682,16 @@ impl Engine {
         self.check_webhook(&client, caller, webhook).await?;
         let mut scope = cvat_listing::SqlWhere::default();
         scope.push("webhook_id = {}", SqlParam::Int(webhook));
-        let page =
-            cvat_listing::fetch_page(client, &DELIVERY_LIST, params, scope, DELIVERY_COLUMNS, "webhook_deliveries")
-                .await?;
+        let page = cvat_listing::fetch_page(
+            client,
+            &DELIVERY_LIST,
+            params,
+            scope,
+            DELIVERY_COLUMNS,
+            "webhook_deliveries",
+            None,
+        )
+        .await?;
         Ok(DocumentPage {
             count: page.count,
             results: page.rows.iter().map(render_delivery).collect::<ApiResult<_>>()?,

@@ -89,7 +89,7 @@ impl Identity {
         from: &str,
     ) -> Result<(i64, Vec<tokio_postgres::Row>), ApiError> {
         let client = self.client().await?;
-        let page = cvat_listing::fetch_page(client, spec, params, scope, columns, from).await?;
+        let page = cvat_listing::fetch_page(client, spec, params, scope, columns, from, None).await?;
         Ok((page.count, page.rows))
     }
 

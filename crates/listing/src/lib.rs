@@ -102,34 +102,9 @@ pub struct Page {
 /// statements sent together, so the page can stop at its `LIMIT` (an index walk) instead
 /// of numbering every match. A page past the end is a 404, as in CVAT. Lists are what a
 /// client may give up on (a costly search): if this future is dropped, the statements are
-/// cancelled ([`cvat_db::CancelOnDrop`]).
+/// cancelled ([`cvat_db::CancelOnDrop`]). With `counts` (lists whose tables bump a
+/// generation with every write) the count is kept between writes: see [`CountCache`].
 pub async fn fetch_page(
-    client: cvat_db::Client,
-    spec: &ListSpec,
-    params: &ListParams,
-    scope: SqlWhere,
-    columns: &str,
-    from: &str,
-) -> ApiResult<Page> {
-    fetch(client, spec, params, scope, columns, from, None).await
-}
-
-/// [`fetch_page`] for a list whose tables bump a generation with every write: the count
-/// comes from `counts` while the generation the page was read at is the one it was
-/// counted at (see [`CountCache`]).
-pub async fn fetch_counted_page(
-    client: cvat_db::Client,
-    spec: &ListSpec,
-    params: &ListParams,
-    scope: SqlWhere,
-    columns: &str,
-    from: &str,
-    counts: &CountCache,
-) -> ApiResult<Page> {
-    fetch(client, spec, params, scope, columns, from, Some(counts)).await
-}
-
-async fn fetch(
     client: cvat_db::Client,
     spec: &ListSpec,
     params: &ListParams,
