@@ -11,7 +11,9 @@ CREATE TABLE list_generations (
 );
 INSERT INTO list_generations (backend) VALUES (0);
 
-CREATE FUNCTION bump_list_generation() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The function finds its table in the schema it was made in, whatever the search_path
+-- of the writing session.
+CREATE FUNCTION bump_list_generation() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     INSERT INTO list_generations (backend, n) VALUES (pg_backend_pid(), 1)
         ON CONFLICT (backend) DO UPDATE SET n = list_generations.n + 1;
