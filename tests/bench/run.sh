@@ -122,6 +122,26 @@ INSERT INTO segments (task_id, start_frame, stop_frame)
 INSERT INTO jobs (segment_id, task_id, state)
   SELECT s.id, s.task_id, (ARRAY['new', 'in progress', 'completed'])[1 + s.id % 3] FROM segments s;
 SQL
+# An organization of the owner holding every tenth project and its tasks, with a worker
+# assigned the first job of one in ten of those tasks (1,000 tasks and jobs to see).
+curl -fsS -X POST "$URL/api/auth/register" -H 'Content-Type: application/json' \
+  -d '{"username":"benchworker","email":"benchworker@example.com","password1":"Bench-worker-pass-9","password2":"Bench-worker-pass-9"}' >/dev/null
+worker_key=$(curl -fsS -X POST "$URL/api/auth/login" -H 'Content-Type: application/json' \
+  -d '{"username":"benchworker","password":"Bench-worker-pass-9"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+# (A project of their own records the worker in the engine's users table.)
+worker_id=$(curl -fsS -X POST "$URL/api/projects" -H "Authorization: Token $worker_key" -H 'Content-Type: application/json' \
+  -d '{"name":"own","labels":[{"name":"car"}]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["owner"]["id"])')
+org_id=$(curl -fsS -X POST "$URL/api/organizations" -H "Authorization: Token $owner_key" -H 'Content-Type: application/json' \
+  -d '{"slug":"benchorg"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+curl -fsS -X POST "$URL/api/invitations?org=benchorg" -H "Authorization: Token $owner_key" -H 'Content-Type: application/json' \
+  -d '{"role":"worker","email":"benchworker@example.com"}' >/dev/null
+PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d "cvat_bench_$RUN_ID" -q -v ON_ERROR_STOP=1 -v org="$org_id" -v worker="$worker_id" <<'SQL'
+SET search_path TO engine;
+UPDATE projects SET organization_id = :org WHERE id % 10 = 0 AND owner_id <> :worker;
+UPDATE tasks t SET organization_id = :org FROM projects p WHERE p.id = t.project_id AND p.organization_id = :org;
+UPDATE jobs j SET assignee_id = :worker FROM segments s, tasks t
+  WHERE s.id = j.segment_id AND s.start_frame = 0 AND t.id = j.task_id AND t.organization_id = :org AND t.id % 100 < 10;
+SQL
 # What autovacuum would have done by now: statistics and the visibility map.
 PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d "cvat_bench_$RUN_ID" -q -c "VACUUM ANALYZE engine.tasks" \
   -c "VACUUM ANALYZE engine.projects" -c "VACUUM ANALYZE engine.segments" -c "VACUUM ANALYZE engine.jobs"
@@ -152,6 +172,8 @@ run "tasks: search across 10 fields" "$by_search" "Authorization: Token $owner_k
 run "GET /api/jobs (page of 10 of 1M)" "/api/jobs" "Authorization: Token $owner_key"
 run "GET /api/jobs?filter=state (1M)" "$jobs_by_state" "Authorization: Token $owner_key"
 run "GET /api/projects (page of 10 of 1k)" "/api/projects" "Authorization: Token $owner_key"
+run "GET /api/tasks?org= as its worker (1k of 10k)" "/api/tasks?org=benchorg" "Authorization: Token $worker_key"
+run "GET /api/jobs?org= as its worker (1k of 100k)" "/api/jobs?org=benchorg" "Authorization: Token $worker_key"
 }
 restart_task() { # settings...: the stack's task service again, with these settings
   local pid
