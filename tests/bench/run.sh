@@ -139,8 +139,9 @@ PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d "cvat_bench_$RUN_ID" -q -v ON_ERROR
 SET search_path TO engine;
 UPDATE projects SET organization_id = :org WHERE id % 10 = 0 AND owner_id <> :worker;
 UPDATE tasks t SET organization_id = :org FROM projects p WHERE p.id = t.project_id AND p.organization_id = :org;
-UPDATE jobs j SET assignee_id = :worker FROM segments s, tasks t
-  WHERE s.id = j.segment_id AND s.start_frame = 0 AND t.id = j.task_id AND t.organization_id = :org AND t.id % 100 < 10;
+UPDATE jobs j SET assignee_id = :worker FROM segments s,
+  (SELECT id, row_number() OVER (ORDER BY id) AS n FROM tasks WHERE organization_id = :org) t
+  WHERE s.id = j.segment_id AND s.start_frame = 0 AND t.id = j.task_id AND t.n % 10 = 0;
 SQL
 # What autovacuum would have done by now: statistics and the visibility map.
 PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d "cvat_bench_$RUN_ID" -q -c "VACUUM ANALYZE engine.tasks" \

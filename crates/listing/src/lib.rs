@@ -243,7 +243,12 @@ async fn run_counted_page(
     let page_sql = page_sql(list, &format!("{columns}, {generation} AS {GENERATION_COLUMN}"), from);
     let statement = prepared(client, &page_sql).await?;
     let rows = client.query(&statement, &values).await.map_err(cvat_db::api_error)?;
-    let read_at: Option<i64> = rows.first().map(|row| cvat_db::column(row, GENERATION_COLUMN)).transpose()?;
+    let Some(first) = rows.first() else {
+        // Nothing matched in the page's own snapshot (a first page; a later one is a 404):
+        // the count is 0 for that page, without counting.
+        return Ok((0, rows));
+    };
+    let read_at = Some(cvat_db::column::<_, i64>(first, GENERATION_COLUMN)?);
     if let Some(count) = counts.at(&key, read_at) {
         return Ok((count, rows));
     }
