@@ -356,5 +356,5 @@ async fn list_generations_rise_with_writes_and_survive_folding() {
 async fn list_generation(fixture: &Fixture) -> (i64, i64) {
     let sql = format!("SELECT sum(n)::int8, count(*) FROM {}.list_generations", fixture.schema);
     let row = fixture.admin.query_one(&sql, &[]).await.unwrap();
-    (row.get(0), row.get(1))
+    (row.try_get(0).expect("the generation is a bigint"), row.try_get(1).expect("a count is a bigint"))
 }

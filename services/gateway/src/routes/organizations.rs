@@ -114,13 +114,7 @@ pub async fn partial_update(
     body: JsonBody,
 ) -> HttpResult<HttpResponse> {
     let change = Reported { action: "update", resource: "organization", org: *id, id: *id };
-    let before = match change.listened(&req, &auth, &state).await {
-        true => Some(organization_json(
-            &req,
-            state.auth().get_organization(organization_ref(&auth, *id)).await?.into_inner(),
-        )),
-        false => None,
-    };
+    let before = listened_snapshot(&change, &req, &auth, &state).await?;
     let request = UpdateOrganizationRequest {
         principal: Some(auth.0.clone()),
         id: *id,
@@ -135,6 +129,20 @@ fn organization_ref(auth: &Auth, id: i64) -> OrganizationRef {
     OrganizationRef { principal: Some(auth.0.clone()), id }
 }
 
+/// The organization `change` is about as it is now, read only when a webhook listens.
+async fn listened_snapshot(
+    change: &Reported,
+    req: &HttpRequest,
+    auth: &Auth,
+    state: &AppState,
+) -> HttpResult<Option<Value>> {
+    if !change.listened(req, auth, state).await {
+        return Ok(None);
+    }
+    let org = state.auth().get_organization(organization_ref(auth, change.id)).await?.into_inner();
+    Ok(Some(organization_json(req, org)))
+}
+
 #[utoipa::path(delete, path = "/api/organizations/{id}", operation_id = "organizations_destroy",
     tag = "organizations", responses((status = 204)))]
 pub async fn destroy(
@@ -144,13 +152,7 @@ pub async fn destroy(
     id: web::Path<i64>,
 ) -> HttpResult<HttpResponse> {
     let change = Reported { action: "delete", resource: "organization", org: *id, id: *id };
-    let gone = match change.listened(&req, &auth, &state).await {
-        true => Some(organization_json(
-            &req,
-            state.auth().get_organization(organization_ref(&auth, *id)).await?.into_inner(),
-        )),
-        false => None,
-    };
+    let gone = listened_snapshot(&change, &req, &auth, &state).await?;
     state.auth().delete_organization(organization_ref(&auth, *id)).await?;
     if gone.is_some() {
         change.report(&req, &auth, &state, gone.as_ref(), None).await;
