@@ -96,27 +96,58 @@ impl Frame {
 
 /// Decodes an image file, applies its EXIF orientation and encodes the compressed frame.
 pub fn process_image(name: &str, bytes: Vec<u8>, quality: u8) -> Result<Frame, MediaError> {
-    let bad = |reason: String| MediaError::NotAnImage { name: name.to_string(), reason };
+    let mut frame = original_frame(name, bytes)?;
+    if frame.image.width() == 0 {
+        frame.image = decode_oriented(name, &frame.original)?;
+    }
+    frame.compressed = jpeg(&frame.image, quality).map_err(|e| not_an_image(name, e.to_string()))?;
+    Ok(frame)
+}
+
+fn not_an_image(name: &str, reason: String) -> MediaError {
+    MediaError::NotAnImage { name: name.to_string(), reason }
+}
+
+/// An image file as its original frame, reading only its header (format, size, EXIF
+/// orientation) unless it must be re-saved: a rotated image or a TIFF (which browsers do
+/// not show) is decoded and stored as PNG, and keeps its pixels in `image`. Otherwise the
+/// bytes are kept as they are and `image` is empty; `compressed` is always empty.
+pub fn original_frame(name: &str, bytes: Vec<u8>) -> Result<Frame, MediaError> {
+    let bad = |reason: String| not_an_image(name, reason);
     let format = image::guess_format(&bytes).map_err(|e| bad(e.to_string()))?;
     let (width, height) = dimensions(&bytes, format).map_err(bad)?;
     check_pixels(width.into(), height.into()).map_err(bad)?;
-    let decoded = if format == ImageFormat::Jpeg {
-        decode_jpeg(&bytes).map_err(|e| bad(e.to_string()))?
-    } else {
-        image::load_from_memory_with_format(&bytes, format).map_err(|e| bad(e.to_string()))?
-    };
     let orientation = exif_orientation(&bytes);
-    let image = orient(decoded, orientation);
-    // A rotated image or a TIFF (which browsers do not show) is re-saved as PNG.
-    let (original, original_extension) = if orientation > 1 || format == ImageFormat::Tiff {
-        let mut out = Vec::new();
-        image.write_to(&mut Cursor::new(&mut out), ImageFormat::Png).map_err(|e| bad(e.to_string()))?;
-        (out, "png".to_string())
+    if orientation <= 1 && format != ImageFormat::Tiff {
+        let image = DynamicImage::new_rgb8(0, 0);
+        let original_extension = extension(name);
+        return Ok(Frame { width, height, original: bytes, original_extension, compressed: Vec::new(), image });
+    }
+    let image = decode_oriented(name, &bytes)?;
+    let mut original = Vec::new();
+    image.write_to(&mut Cursor::new(&mut original), ImageFormat::Png).map_err(|e| bad(e.to_string()))?;
+    let (width, height) = (image.width(), image.height());
+    Ok(Frame { width, height, original, original_extension: "png".into(), compressed: Vec::new(), image })
+}
+
+/// An image file's pixels with its EXIF orientation applied.
+pub fn decode_oriented(name: &str, bytes: &[u8]) -> Result<DynamicImage, MediaError> {
+    let bad = |reason: String| not_an_image(name, reason);
+    let format = image::guess_format(bytes).map_err(|e| bad(e.to_string()))?;
+    let (width, height) = dimensions(bytes, format).map_err(bad)?;
+    check_pixels(width.into(), height.into()).map_err(bad)?;
+    let decoded = if format == ImageFormat::Jpeg {
+        decode_jpeg(bytes).map_err(|e| bad(e.to_string()))?
     } else {
-        (bytes, extension(name))
+        image::load_from_memory_with_format(bytes, format).map_err(|e| bad(e.to_string()))?
     };
-    let compressed = jpeg(&image, quality).map_err(|e| bad(e.to_string()))?;
-    Ok(Frame { width: image.width(), height: image.height(), original, original_extension, compressed, image })
+    Ok(orient(decoded, exif_orientation(bytes)))
+}
+
+/// The compressed frame (JPEG at `quality`) of an original frame's bytes.
+pub fn compress(name: &str, original: &[u8], quality: u8) -> Result<Vec<u8>, MediaError> {
+    let image = decode_oriented(name, original)?;
+    jpeg(&image, quality).map_err(|e| not_an_image(name, e.to_string()))
 }
 
 /// A decoded video frame as a task frame: the original as a high-quality JPEG (video

@@ -12,7 +12,7 @@ use cvat_models::{DataMetaRead, FrameMeta as FrameMetaRead};
 use cvat_models::{DataRequest, SortingMethod};
 use cvat_permissions::{JobScope, TaskScope};
 use cvat_proto::queue::{FileParts, ProcessTaskData};
-use cvat_proto::task::{DataLocation, DataQuery, FrameMeta, TusUpload, UploadedFile};
+use cvat_proto::task::{DataLocation, DataQuery, DataResult, FrameMeta, TusUpload, UnbuiltChunk, UploadedFile};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -594,20 +594,17 @@ impl Engine {
             segment_size,
             overlap,
             frames_per_job: params.job_file_mapping.iter().map(|files| files.len() as i64).collect(),
+            use_cache: params.use_cache,
         })
     }
 
     /// A media worker finished: frames, data settings, segments and jobs are written and
     /// the request is finished in one transaction, so a failure anywhere leaves the
     /// request open for the worker's retry. A repeated report changes nothing.
-    pub async fn complete_data(
-        &self,
-        request_id: &str,
-        task: i64,
-        frames: &[FrameMeta],
-        chunk_size: i32,
-        video: bool,
-    ) -> ApiResult<()> {
+    /// Answers the compressed chunks to build ahead (those of a lazy task, first time only).
+    pub async fn complete_data(&self, result: &DataResult) -> ApiResult<Vec<String>> {
+        let (request_id, task, frames, chunk_size) =
+            (result.request_id.as_str(), result.task_id, result.frames.as_slice(), result.chunk_size);
         if frames.is_empty() || chunk_size <= 0 {
             return Err(ApiError::invalid("A data result needs frames and a chunk size"));
         }
@@ -624,7 +621,7 @@ impl Engine {
             .ok_or_else(ApiError::not_found)?;
         let status: String = column(&row, 0)?;
         if status == "finished" {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let params: StoredParams = serde_json::from_value(column(&row, 1)?).map_err(|err| {
             tracing::error!(error = %err, request = request_id, "unreadable data parameters");
@@ -637,8 +634,9 @@ impl Engine {
         tx.execute(
             "INSERT INTO task_data (task_id, image_quality, chunk_size, start_frame, stop_frame, frame_step, \
              sorting_method, storage, use_zip_chunks, use_cache, compressed_chunk_type, original_chunk_type, \
-             cloud_storage_id, deleted_frames) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'imageset', 'imageset', $11, $12) \
+             cloud_storage_id, deleted_frames, lazy_chunks, storage_method) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'imageset', 'imageset', $11, $12, $13, \
+             CASE WHEN $10 THEN 'cache' ELSE 'file_system' END) \
              ON CONFLICT (task_id) DO NOTHING",
             &[
                 &task,
@@ -653,17 +651,23 @@ impl Engine {
                 &params.use_cache,
                 &params.cloud_storage_id,
                 &deleted,
+                &result.lazy_chunks,
             ],
         )
         .await
         .db()?;
         tx.execute("DELETE FROM uploads WHERE task_id = $1", &[&task]).await.db()?;
         // The worker knows what the files were (a share path or a key may name a video).
-        let mode = if video { "interpolation" } else { "annotation" };
+        let mode = if result.video { "interpolation" } else { "annotation" };
         self.write_segments(&tx, task, frames.len() as i64, mode, &params.frames_per_job).await?;
+        let ahead = match result.lazy_chunks {
+            true => crate::chunk_builds::task_chunks(task, frames.len() as i64, i64::from(chunk_size)),
+            false => Vec::new(),
+        };
+        crate::chunk_builds::queue_chunks(&tx, task, &ahead, true).await?;
         self.finish_request(&tx, request_id).await?;
         tx.commit().await.db()?;
-        Ok(())
+        Ok(ahead.into_iter().map(|(key, _, _)| key).collect())
     }
 
     /// The task and its frame range behind a task or job data query, after view:data
@@ -721,6 +725,8 @@ impl Engine {
             deleted: column(&row, 5)?,
             updated: column(&row, 6)?,
             job: query.target == "job",
+            size,
+            lazy: column(&row, 8)?,
         })
     }
 
@@ -770,13 +776,17 @@ impl Engine {
                     Some(found) => found?,
                     None => self.frame_range(&client, scope.task, relative, quality).await?,
                 };
+                let number = relative / scope.chunk_size;
+                // A lazy task's compressed frame has a byte range once its chunk is built.
+                let unbuilt = (scope.lazy && quality == "compressed" && length == 0).then(|| scope.task_chunk(number));
                 Ok(DataLocation {
-                    key: keys::chunk(scope.task, quality, relative / scope.chunk_size),
+                    key: keys::chunk(scope.task, quality, number),
                     member: relative % scope.chunk_size,
                     content_type: cvat_codecs::content_type(&extension).to_string(),
                     version,
                     offset,
                     length,
+                    unbuilt,
                 })
             }
             "chunk" => {
@@ -792,17 +802,30 @@ impl Engine {
                         .and_then(|index| cvat_segments::job_chunk(&segment, scope.chunk_size as u64, index))
                         .ok_or_else(out_of_range)?;
                     // A job chunk that is exactly a task chunk is served as it is; any
-                    // other was built by the media worker when the data was processed.
-                    let key = if whole_task_chunk {
-                        keys::chunk(scope.task, quality, *frames.start() as i64 / scope.chunk_size)
+                    // other was built by the media worker when the data was processed
+                    // (a lazy task's compressed one: when first asked for).
+                    let (key, chunk) = if whole_task_chunk {
+                        let number = *frames.start() as i64 / scope.chunk_size;
+                        (keys::chunk(scope.task, quality, number), scope.task_chunk(number))
                     } else {
-                        keys::job_chunk(scope.task, scope.first, quality, index)
+                        let key = keys::job_chunk(scope.task, scope.first, quality, index);
+                        let (first, last) = (*frames.start() as i32, *frames.end() as i32);
+                        let chunk = UnbuiltChunk {
+                            task_id: scope.task,
+                            key: key.clone(),
+                            first_frame: first,
+                            last_frame: last,
+                            task_chunk: false,
+                        };
+                        (key, chunk)
                     };
+                    let unbuilt = self.unbuilt(&client, &scope, quality, chunk).await?;
                     return Ok(DataLocation {
                         key,
                         member: -1,
                         content_type: "application/zip".into(),
                         version,
+                        unbuilt,
                         ..Default::default()
                     });
                 }
@@ -810,11 +833,13 @@ impl Engine {
                 if number < 0 || number * scope.chunk_size > scope.last {
                     return Err(out_of_range());
                 }
+                let unbuilt = self.unbuilt(&client, &scope, quality, scope.task_chunk(number)).await?;
                 Ok(DataLocation {
                     key: keys::chunk(scope.task, quality, number),
                     member: -1,
                     content_type: "application/zip".into(),
                     version,
+                    unbuilt,
                     ..Default::default()
                 })
             }
@@ -844,6 +869,20 @@ impl Engine {
             }
             _ => Err(ApiError::invalid("Data type not specified or has wrong value")),
         }
+    }
+
+    /// `chunk` when it is a lazy task's compressed chunk not built yet.
+    async fn unbuilt(
+        &self,
+        client: &impl cvat_db::GenericClient,
+        scope: &DataScope,
+        quality: &str,
+        chunk: UnbuiltChunk,
+    ) -> ApiResult<Option<UnbuiltChunk>> {
+        if !scope.lazy || quality != "compressed" || self.chunk_built(client, scope.task, &chunk.key).await? {
+            return Ok(None);
+        }
+        Ok(Some(chunk))
     }
 
     /// A project's preview is that of its newest task with data.
@@ -1073,6 +1112,24 @@ struct DataScope {
     deleted: Vec<i32>,
     updated: chrono::DateTime<chrono::Utc>,
     job: bool,
+    /// The task's frame count.
+    size: i64,
+    /// Compressed chunks are built on first request.
+    lazy: bool,
+}
+
+impl DataScope {
+    /// The task's compressed chunk `number`, as built on demand.
+    fn task_chunk(&self, number: i64) -> UnbuiltChunk {
+        let first = number * self.chunk_size;
+        UnbuiltChunk {
+            task_id: self.task,
+            key: keys::chunk(self.task, "compressed", number),
+            first_frame: first as i32,
+            last_frame: ((first + self.chunk_size).min(self.size) - 1) as i32,
+            task_chunk: true,
+        }
+    }
 }
 
 /// A task's data record and size (none before its data is attached). A cached statement
@@ -1081,7 +1138,7 @@ async fn data_row(client: &impl cvat_db::GenericClient, task: i64) -> ApiResult<
     Ok(crate::query_cached(
         client,
         "SELECT d.chunk_size, d.image_quality, d.start_frame, d.frame_step, d.storage, \
-         d.deleted_frames, d.chunks_updated_date, t.size FROM task_data d \
+         d.deleted_frames, d.chunks_updated_date, t.size, d.lazy_chunks FROM task_data d \
          JOIN tasks t ON t.id = d.task_id WHERE d.task_id = $1",
         &[&task],
     )

@@ -9,6 +9,7 @@
 
 mod access;
 mod annotations;
+pub mod chunk_builds;
 mod cloud_storages;
 pub mod data;
 mod directory;
@@ -75,6 +76,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 19, name: "guides", sql: include_str!("../migrations/0019_guides.sql") },
     Migration { version: 20, name: "list_generations", sql: include_str!("../migrations/0020_list_generations.sql") },
+    Migration { version: 21, name: "lazy_chunks", sql: include_str!("../migrations/0021_lazy_chunks.sql") },
 ];
 
 impl Engine {

@@ -6,7 +6,7 @@ use cvat_engine::{Caller, Directory, Engine, MIGRATIONS};
 use cvat_error::{ApiResult, ErrorKind};
 use cvat_permissions::Role;
 use cvat_proto::auth::{Principal, User};
-use cvat_proto::task::{FrameMeta, UploadedFile};
+use cvat_proto::task::{DataResult, FrameMeta, UploadedFile};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,11 +48,14 @@ fn user(id: i64) -> User {
     User { id, username: format!("user{id}"), ..Default::default() }
 }
 
-fn caller(id: i64) -> Caller {
+fn wire_caller(id: i64) -> cvat_proto::task::Caller {
     let principal =
         Principal { user_id: id, username: format!("user{id}"), groups: vec!["user".into()], ..Default::default() };
-    let wire = cvat_proto::task::Caller { principal: Some(principal), org: None, base_url: "http://testserver".into() };
-    Caller::from_wire(Some(wire)).unwrap()
+    cvat_proto::task::Caller { principal: Some(principal), org: None, base_url: "http://testserver".into() }
+}
+
+fn caller(id: i64) -> Caller {
+    Caller::from_wire(Some(wire_caller(id))).unwrap()
 }
 
 /// An engine over a schema made for this test (dropped when the guard goes).
@@ -121,8 +124,20 @@ impl Fixture {
     }
 }
 
-fn frames(n: usize) -> Vec<FrameMeta> {
-    (0..n).map(|i| FrameMeta { name: format!("{i}.png"), width: 4, height: 4, ..Default::default() }).collect()
+/// A media worker's result for `request`: `n` frames in chunks of 2, the compressed
+/// chunks built on first request when `lazy`.
+fn result(request: &str, task: i64, n: usize, lazy: bool) -> DataResult {
+    let frames = (0..n)
+        .map(|i| FrameMeta {
+            name: format!("{i}.png"),
+            width: 4,
+            height: 4,
+            original_offset: 100 * i as i64,
+            original_length: 10,
+            ..Default::default()
+        })
+        .collect();
+    DataResult { request_id: request.into(), task_id: task, frames, chunk_size: 2, video: false, lazy_chunks: lazy }
 }
 
 #[tokio::test]
@@ -142,7 +157,7 @@ async fn completing_data_is_one_transaction_and_a_retry_finishes_it() {
         ))
         .await
         .unwrap();
-    let failed = fixture.engine.complete_data(&request, task, &frames(3), 2, false).await.unwrap_err();
+    let failed = fixture.engine.complete_data(&result(&request, task, 3, false)).await.unwrap_err();
     assert_eq!(failed.kind, ErrorKind::Internal);
     assert_eq!(fixture.count("SELECT count(*) FROM {s}.frames WHERE task_id = $1", task).await, 0);
     assert_eq!(fixture.count("SELECT count(*) FROM {s}.task_data WHERE task_id = $1", task).await, 0);
@@ -150,9 +165,9 @@ async fn completing_data_is_one_transaction_and_a_retry_finishes_it() {
     assert_eq!(status.await, 1, "the request stays open for the retry");
 
     fixture.admin.batch_execute(&format!("DROP TRIGGER refuse ON {schema}.segments")).await.unwrap();
-    fixture.engine.complete_data(&request, task, &frames(3), 2, false).await.unwrap();
+    fixture.engine.complete_data(&result(&request, task, 3, false)).await.unwrap();
     // A repeated report (a redelivered job) changes nothing.
-    fixture.engine.complete_data(&request, task, &frames(3), 2, false).await.unwrap();
+    fixture.engine.complete_data(&result(&request, task, 3, false)).await.unwrap();
     assert_eq!(fixture.count("SELECT count(*) FROM {s}.frames WHERE task_id = $1", task).await, 3);
     assert_eq!(fixture.count("SELECT count(*) FROM {s}.jobs WHERE task_id = $1", task).await, 2);
     let read: Value = serde_json::from_str(&fixture.engine.get_task(&owner, task).await.unwrap()).unwrap();
@@ -270,7 +285,7 @@ async fn a_request_whose_agent_went_quiet_goes_to_the_next_agent() {
     let fixture = Fixture::new(4).await;
     let owner = caller(1);
     let (task, request) = fixture.task_with_request(&owner).await;
-    fixture.engine.complete_data(&request, task, &frames(3), 2, false).await.unwrap();
+    fixture.engine.complete_data(&result(&request, task, 3, false)).await.unwrap();
     let function = json!({"provider": "native", "name": "f", "kind": "detector", "labels_v2": [{"name": "car"}]});
     let function: Value =
         serde_json::from_str(&fixture.engine.create_function(&owner, &function.to_string()).await.unwrap()).unwrap();
@@ -357,4 +372,79 @@ async fn list_generation(fixture: &Fixture) -> (i64, i64) {
     let sql = format!("SELECT sum(n)::int8, count(*) FROM {}.list_generations", fixture.schema);
     let row = fixture.admin.query_one(&sql, &[]).await.unwrap();
     (row.try_get(0).expect("the generation is a bigint"), row.try_get(1).expect("a count is a bigint"))
+}
+
+/// A lazy task's compressed chunks: queued ahead when the data is ready; one claim at a
+/// time (a redelivered message takes its own again, a lapsed claim goes to the next
+/// worker); the built chunk gives its frames their byte ranges; a refused one its reason.
+#[tokio::test]
+async fn a_lazy_chunk_is_claimed_once_and_settled_once() {
+    use cvat_engine::chunk_builds::ChunkState;
+    let fixture = Fixture::new(4).await;
+    let owner = caller(1);
+    let (task, request) = fixture.task_with_request(&owner).await;
+    let ahead = fixture.engine.complete_data(&result(&request, task, 3, true)).await.unwrap();
+    let keys = [cvat_blob::keys::chunk(task, "compressed", 0), cvat_blob::keys::chunk(task, "compressed", 1)];
+    assert_eq!(ahead, keys);
+    assert!(fixture.engine.complete_data(&result(&request, task, 3, true)).await.unwrap().is_empty());
+
+    let locate = |n: i64| cvat_proto::task::DataQuery {
+        caller: Some(wire_caller(1)),
+        target: "task".into(),
+        id: task,
+        r#type: "frame".into(),
+        quality: "compressed".into(),
+        number: Some(n),
+        index: None,
+    };
+    let unbuilt = fixture.engine.locate_data(&locate(2)).await.unwrap().unbuilt.expect("not built yet");
+    assert_eq!((unbuilt.key.as_str(), unbuilt.first_frame, unbuilt.last_frame), (keys[1].as_str(), 2, 2));
+    assert_eq!(fixture.engine.chunk_state(&unbuilt).await.unwrap(), ChunkState::Waiting);
+
+    let (first, second) = futures_util::future::join(
+        fixture.engine.claim_chunk(task, &keys[1], "a"),
+        fixture.engine.claim_chunk(task, &keys[1], "b"),
+    )
+    .await;
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_ne!(first.claimed, second.claimed, "one claim at a time");
+    let (holder, other) = if first.claimed { ("a", "b") } else { ("b", "a") };
+    let claim = if first.claimed { first } else { second };
+    assert_eq!(claim.frames.len(), 1);
+    assert_eq!((claim.frames[0].offset, claim.frames[0].length), (200, 10));
+    assert_eq!(claim.frames[0].key, cvat_blob::keys::chunk(task, "original", 1));
+    assert!(fixture.engine.claim_chunk(task, &keys[1], holder).await.unwrap().claimed, "a redelivery claims again");
+    assert_eq!(fixture.engine.chunk_state(&unbuilt).await.unwrap(), ChunkState::Building);
+
+    // The holder went quiet: its claim lapses and the other worker takes it.
+    let schema = &fixture.schema;
+    fixture
+        .admin
+        .batch_execute(&format!("UPDATE {schema}.chunk_builds SET claimed_at = now() - interval '1 hour'"))
+        .await
+        .unwrap();
+    assert!(fixture.engine.claim_chunk(task, &keys[1], other).await.unwrap().claimed);
+    let built = cvat_proto::task::ChunkBuilt {
+        task_id: task,
+        key: keys[1].clone(),
+        claimant: other.into(),
+        members: vec![cvat_proto::task::MemberRange { offset: 38, length: 700 }],
+        error: String::new(),
+    };
+    fixture.engine.complete_chunk(&built).await.unwrap();
+    assert_eq!(fixture.engine.chunk_state(&unbuilt).await.unwrap(), ChunkState::Built);
+    let location = fixture.engine.locate_data(&locate(2)).await.unwrap();
+    assert_eq!((location.unbuilt, location.offset, location.length), (None, 38, 700));
+    assert!(!fixture.engine.claim_chunk(task, &keys[1], "c").await.unwrap().claimed, "built once");
+    let builds =
+        fixture.count("SELECT builds::int8 FROM {s}.chunk_builds WHERE task_id = $1 AND key LIKE '%/1.zip'", task);
+    assert_eq!(builds.await, 2, "the first claim and the one that took over");
+
+    // An original that cannot be decoded: the reason is kept and answered.
+    assert!(fixture.engine.claim_chunk(task, &keys[0], "a").await.unwrap().claimed);
+    let refused = cvat_proto::task::ChunkBuilt { key: keys[0].clone(), error: "0.png is broken".into(), ..built };
+    fixture.engine.complete_chunk(&refused).await.unwrap();
+    let first_chunk = fixture.engine.locate_data(&locate(0)).await.unwrap().unbuilt.unwrap();
+    assert_eq!(fixture.engine.chunk_state(&first_chunk).await.unwrap(), ChunkState::Failed("0.png is broken".into()));
+    fixture.drop_schema().await;
 }

@@ -36,7 +36,11 @@ pub const POOLS: [&str; 2] = ["media", "export"];
 pub const TASK_QUEUE: &str = "task";
 /// Webhook deliveries, consumed by the export service beside its pool.
 pub const WEBHOOK_QUEUE: &str = "webhook";
-const QUEUES: [&str; 4] = ["media", "export", TASK_QUEUE, WEBHOOK_QUEUE];
+/// Compressed chunks someone waits for, consumed by the media workers beside their pool.
+pub const CHUNK_QUEUE: &str = "chunks";
+/// Compressed chunks built ahead of any request, in frame order, when workers are idle.
+pub const PREBUILD_QUEUE: &str = "prebuild";
+const QUEUES: [&str; 6] = ["media", "export", TASK_QUEUE, WEBHOOK_QUEUE, CHUNK_QUEUE, PREBUILD_QUEUE];
 pub const MAX_ATTEMPTS: u32 = 5;
 pub const RETRY_DELAY_MS: u32 = 2000;
 const ATTEMPT_HEADER: &str = "x-attempt";

@@ -4,6 +4,7 @@
 //! lost broker connection is re-established with backoff. The media and export workers
 //! run it with [`PoolHandler`]; the task service with its own handler.
 
+mod chunks;
 mod export;
 mod import;
 mod media;
@@ -152,6 +153,13 @@ impl Handler for PoolHandler {
                     media::Sources { blobs: self.blobs.clone(), share: self.share.clone(), fetcher: &self.fetcher };
                 media::process_task_data(data, sources, self.task.clone()).await
             }
+            Some(Work::BuildChunk(work)) if self.pool == cvat_queue::CHUNK_QUEUE => {
+                let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+                chunks::build_chunk(work, job.id, self.blobs.clone(), self.task.clone(), cores).await
+            }
+            Some(Work::BuildChunk(work)) if self.pool == cvat_queue::PREBUILD_QUEUE => {
+                chunks::build_chunk(work, job.id, self.blobs.clone(), self.task.clone(), 1).await
+            }
             Some(Work::PurgeTaskBlobs(purge)) if self.pool == "media" => {
                 for task in purge.task_ids {
                     self.blobs.delete_dir(&cvat_blob::keys::task_dir(task)).await?;
@@ -235,19 +243,25 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     // One job at a time: a long job must not hold back messages another replica could take.
     let mut consumers = tokio::task::JoinSet::new();
     consumers.spawn(Worker { pool, broker: broker.clone(), prefetch: 1, handler }.run());
-    // The export service also posts webhook deliveries: many at once, each its own
-    // consumer, so one slow target does not hold back the others.
-    if pool == "export" {
-        for _ in 0..settings.webhook_consumers.max(1) {
+    // Beside its pool, the export service posts webhook deliveries (many at once, each its
+    // own consumer, so one slow target does not hold back the others); a media worker
+    // builds compressed chunks readers wait for (two at a time, so one reader does not
+    // hold back another) and, one at a time, those built ahead.
+    let side_queues: Vec<(&'static str, usize)> = match pool {
+        "export" => vec![(cvat_queue::WEBHOOK_QUEUE, settings.webhook_consumers.max(1))],
+        "media" => vec![(cvat_queue::CHUNK_QUEUE, 2), (cvat_queue::PREBUILD_QUEUE, 1)],
+        _ => Vec::new(),
+    };
+    for (queue, count) in side_queues {
+        for _ in 0..count {
             let handler = PoolHandler {
-                pool: cvat_queue::WEBHOOK_QUEUE,
+                pool: queue,
                 task: task.clone(),
                 blobs: blobs.clone(),
                 share: share.clone(),
                 fetcher: fetcher.clone(),
             };
-            consumers
-                .spawn(Worker { pool: cvat_queue::WEBHOOK_QUEUE, broker: broker.clone(), prefetch: 1, handler }.run());
+            consumers.spawn(Worker { pool: queue, broker: broker.clone(), prefetch: 1, handler }.run());
         }
     }
     tokio::select! {

@@ -78,12 +78,17 @@ fn result_parts(mut result: DataResult) -> Vec<DataResult> {
     parts
 }
 
-async fn decode(name: String, bytes: Vec<u8>, quality: u8) -> Result<Frame, Failure> {
+/// An image file as a frame: compressed at `quality`, or (`None`: chunks built on first
+/// request) its original only, read from the header.
+async fn decode(name: String, bytes: Vec<u8>, quality: Option<u8>) -> Result<Frame, Failure> {
     // Decoding and encoding are CPU work: off the async threads.
-    tokio::task::spawn_blocking(move || cvat_codecs::process_image(&name, bytes, quality))
-        .await
-        .map_err(|e| Failure::Retry(e.into()))?
-        .map_err(|e: MediaError| Failure::Data(e.to_string()))
+    tokio::task::spawn_blocking(move || match quality {
+        Some(quality) => cvat_codecs::process_image(&name, bytes, quality),
+        None => cvat_codecs::original_frame(&name, bytes),
+    })
+    .await
+    .map_err(|e| Failure::Retry(e.into()))?
+    .map_err(|e: MediaError| Failure::Data(e.to_string()))
 }
 
 /// A file on this machine that a decoder reads: a temporary copy (removed when
@@ -390,13 +395,13 @@ async fn build(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> 
     if !video.is_empty() {
         let file = origin.local_file(sources, job, &video).await?;
         let frames = video::video_frames(file, video.clone(), job, quality);
-        return assemble(job, blobs, task, frames, None, Layout::Video).await;
+        return assemble(job, blobs, task, frames, None, Layout::Video, false).await;
     }
     let pdf = if cvat_codecs::is_pdf_name(&single) { single.clone() } else { job.pdf.clone() };
     if !pdf.is_empty() {
         let file = origin.local_file(sources, job, &pdf).await?;
         let frames = video::pdf_frames(file, &pdf, job, quality);
-        return assemble(job, blobs, task, frames, None, Layout::Images(&Default::default())).await;
+        return assemble(job, blobs, task, frames, None, Layout::Images(&Default::default()), false).await;
     }
     let archive_name = if cvat_codecs::archive::is_archive_name(&single) { single } else { job.archive.clone() };
     // An archive is spooled to a temporary file, not held in memory.
@@ -449,15 +454,19 @@ async fn build(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> 
     let total = names.len();
     // As many frames in flight as there are cores, in frame order; memory stays bounded
     // by that and one chunk. Archive members are inflated in order as frames are asked for.
-    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Images only read for their headers are mostly waiting on storage: more at a time.
+    let lazy = job.use_cache;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let parallel = if lazy { 16 * cores } else { cores };
+    let encoding = (!lazy).then_some(quality);
     let decoded = stream::iter(names)
         .map(|name| async move {
             let bytes = read(name.clone()).await?;
-            decode(name.clone(), bytes, quality).await.map(|frame| (name, frame))
+            decode(name.clone(), bytes, encoding).await.map(|frame| (name, frame))
         })
         .buffered(parallel)
         .boxed();
-    let mut result = assemble(job, blobs, task, decoded, Some(total), Layout::Images(&context)).await?;
+    let mut result = assemble(job, blobs, task, decoded, Some(total), Layout::Images(&context), lazy).await?;
     for (number, meta) in result.frames.iter_mut().enumerate() {
         let Some(images) = context.get(&meta.name) else { continue };
         let mut files = Vec::with_capacity(images.len());
@@ -482,7 +491,8 @@ enum Layout<'a> {
 }
 
 /// Writes decoded frames as chunks (and the first as the preview) and the manifest,
-/// reporting progress.
+/// reporting progress. `lazy`: the frames have no compressed bytes; only the original
+/// chunks are written.
 async fn assemble(
     job: &ProcessTaskData,
     blobs: &Arc<dyn BlobStore>,
@@ -490,6 +500,7 @@ async fn assemble(
     mut decoded: FrameStream<'_>,
     total: Option<usize>,
     layout: Layout<'_>,
+    lazy: bool,
 ) -> Result<DataResult, Failure> {
     let mut frames = Vec::new();
     let mut checksums = Vec::new();
@@ -504,10 +515,15 @@ async fn assemble(
                     chunk_size = cvat_codecs::default_chunk_size(frame.width, frame.height) as usize;
                 }
                 // Scaling and encoding are CPU work: off the async threads (one copy, once).
-                let image = frame.image.clone();
-                let preview = tokio::task::spawn_blocking(move || cvat_codecs::preview(&image))
-                    .await
-                    .map_err(|e| Failure::Retry(e.into()))?;
+                // A frame read from its header alone is decoded for it.
+                let (image, original, file) = (frame.image.clone(), frame.original.clone(), name.clone());
+                let preview = tokio::task::spawn_blocking(move || match image.width() {
+                    0 => cvat_codecs::decode_oriented(&file, &original).map(|image| cvat_codecs::preview(&image)),
+                    _ => Ok(cvat_codecs::preview(&image)),
+                })
+                .await
+                .map_err(|e| Failure::Retry(e.into()))?
+                .map_err(|e| Failure::Data(e.to_string()))?;
                 let preview = Bytes::from(preview);
                 blobs.put(&keys::preview(job.task_id), preview).await.map_err(anyhow::Error::from)?;
             }
@@ -527,7 +543,8 @@ async fn assemble(
         }
         if !pending.is_empty() && (pending.len() == chunk_size || finished) {
             let first = frames.len() - pending.len();
-            let (ranges, sums) = write_chunk(blobs, job.task_id, chunk_number, std::mem::take(&mut pending)).await?;
+            let (ranges, sums) =
+                write_chunk(blobs, job.task_id, chunk_number, std::mem::take(&mut pending), lazy).await?;
             checksums.extend(sums);
             for (meta, (original, compressed)) in frames[first..].iter_mut().zip(ranges) {
                 meta.original_offset = original.offset as i64;
@@ -564,13 +581,14 @@ async fn assemble(
     };
     blobs.put(&keys::manifest(job.task_id), Bytes::from(manifest)).await.map_err(anyhow::Error::from)?;
     let video = matches!(layout, Layout::Video);
-    build_job_chunks(blobs, job, frames.len() as u64, chunk_size as u64, video).await?;
+    build_job_chunks(blobs, job, frames.len() as u64, chunk_size as u64, video, lazy).await?;
     Ok(DataResult {
         request_id: job.request_id.clone(),
         task_id: job.task_id,
         frames,
         chunk_size: chunk_size as i32,
-        video: matches!(layout, Layout::Video),
+        video,
+        lazy_chunks: lazy,
     })
 }
 
@@ -584,6 +602,7 @@ async fn build_job_chunks(
     size: u64,
     chunk_size: u64,
     video: bool,
+    lazy: bool,
 ) -> Result<(), Failure> {
     let frames_per_job: Vec<u64> = job.frames_per_job.iter().map(|n| (*n).max(0) as u64).collect();
     let segment_size = job.segment_size.max(0) as u64;
@@ -592,7 +611,7 @@ async fn build_job_chunks(
         let mut index = 0;
         while let Some((frames, whole_task_chunk)) = cvat_segments::job_chunk(&segment, chunk_size, index) {
             if !whole_task_chunk {
-                for quality in ["original", "compressed"] {
+                for quality in qualities(lazy) {
                     let archive = assemble_job_chunk(blobs, job.task_id, quality, frames.clone(), chunk_size).await?;
                     let key = keys::job_chunk(job.task_id, *segment.start() as i64, quality, index as i64);
                     blobs.put(&key, Bytes::from(archive)).await.map_err(anyhow::Error::from)?;
@@ -633,14 +652,24 @@ async fn assemble_job_chunk(
     .map_err(|e| Failure::Retry(e.into()))
 }
 
-/// Writes a chunk in both qualities; answers each frame's byte ranges in them and the
-/// MD5 of each original (for the manifest). One archive at a time is in memory (built,
-/// stored, dropped); archives and checksums are made off the async threads.
+/// The chunk qualities written when data is processed.
+fn qualities(lazy: bool) -> &'static [&'static str] {
+    match lazy {
+        true => &["original"],
+        false => &["original", "compressed"],
+    }
+}
+
+/// Writes a chunk in both qualities (the original only when `lazy`); answers each frame's
+/// byte ranges in them (empty for a quality not written) and the MD5 of each original
+/// (for the manifest). One archive at a time is in memory (built, stored, dropped);
+/// archives and checksums are made off the async threads.
 async fn write_chunk(
     blobs: &Arc<dyn BlobStore>,
     task: i64,
     number: i64,
     frames: Vec<Frame>,
+    lazy: bool,
 ) -> Result<(Vec<(MemberRange, MemberRange)>, Vec<String>), Failure> {
     let frames = Arc::new(frames);
     let originals = frames.clone();
@@ -650,7 +679,7 @@ async fn write_chunk(
     .await
     .map_err(|e| Failure::Retry(e.into()))?;
     let mut ranges = Vec::with_capacity(2);
-    for quality in ["original", "compressed"] {
+    for &quality in qualities(lazy) {
         let members = frames.clone();
         let built = tokio::task::spawn_blocking(move || {
             cvat_codecs::chunk_archive_with_ranges(members.iter().map(|f| match quality {
@@ -664,7 +693,8 @@ async fn write_chunk(
         blobs.put(&keys::chunk(task, quality, number), Bytes::from(archive)).await.map_err(anyhow::Error::from)?;
         ranges.push(members);
     }
-    let compressed = ranges.pop().unwrap_or_default();
+    let unbuilt = MemberRange { offset: 0, length: 0 };
+    let compressed = if lazy { vec![unbuilt; frames.len()] } else { ranges.pop().unwrap_or_default() };
     let original = ranges.pop().unwrap_or_default();
     Ok((original.into_iter().zip(compressed).collect(), checksums))
 }
@@ -677,7 +707,7 @@ mod tests {
     fn results_go_in_parts_that_keep_every_frame_in_order() {
         let frames: Vec<FrameMeta> =
             (0..12_001).map(|i| FrameMeta { name: format!("{i}.png"), ..Default::default() }).collect();
-        let result = DataResult { request_id: "r".into(), task_id: 7, frames, chunk_size: 3, video: false };
+        let result = DataResult { request_id: "r".into(), task_id: 7, frames, chunk_size: 3, ..Default::default() };
         let parts = result_parts(result);
         assert_eq!(parts.iter().map(|p| p.frames.len()).collect::<Vec<_>>(), [5_000, 5_000, 2_001]);
         assert!(parts.iter().all(|p| p.request_id == "r" && p.task_id == 7 && p.chunk_size == 3));

@@ -35,6 +35,7 @@ pub struct TaskService {
     pub engine: Arc<Engine>,
     pub probes: Probes,
     pub broker: Arc<Broker>,
+    pub chunk_waits: crate::chunks::ChunkWaits,
 }
 
 fn list_params(query: Option<ListQuery>) -> ListParams {
@@ -347,7 +348,18 @@ impl Task for TaskService {
     }
 
     async fn locate_data(&self, request: Request<DataQuery>) -> Reply<DataLocation> {
-        handle(request, "LocateData", |q| async move { self.engine.locate_data(&q).await }).await
+        handle(request, "LocateData", |q| async move {
+            let location = self.engine.locate_data(&q).await?;
+            let Some(chunk) = location.unbuilt else { return Ok(location) };
+            self.chunk_waits.wait_built(&self.engine, &self.broker, &chunk).await?;
+            // Located again once built: the frame's byte range is known now.
+            let location = self.engine.locate_data(&q).await?;
+            match location.unbuilt {
+                None => Ok(location),
+                Some(_) => Err(ApiError::unavailable("The chunk")),
+            }
+        })
+        .await
     }
 
     type GetDataMetaStream = DocumentParts;
@@ -884,12 +896,21 @@ impl TaskInternal for InternalService {
     async fn complete_data(&self, request: Request<Streaming<DataResult>>) -> Reply<Empty> {
         handle(request, "CompleteData", |mut parts| async move {
             let result = collect_result(&mut parts).await?;
-            self.engine
-                .complete_data(&result.request_id, result.task_id, &result.frames, result.chunk_size, result.video)
-                .await
-                .map(|_| Empty {})
+            let ahead = self.engine.complete_data(&result).await?;
+            crate::chunks::prebuild(self.broker.clone(), result.task_id, ahead);
+            Ok(Empty {})
         })
         .await
+    }
+
+    async fn claim_chunk(&self, request: Request<ChunkClaimQuery>) -> Reply<ChunkClaim> {
+        handle(request, "ClaimChunk", |r| async move { self.engine.claim_chunk(r.task_id, &r.key, &r.claimant).await })
+            .await
+    }
+
+    async fn complete_chunk(&self, request: Request<ChunkBuilt>) -> Reply<Empty> {
+        handle(request, "CompleteChunk", |r| async move { self.engine.complete_chunk(&r).await.map(|_| Empty {}) })
+            .await
     }
 
     async fn fail_data(&self, request: Request<DataFailure>) -> Reply<Empty> {

@@ -4,6 +4,7 @@
 
 mod auth_changes;
 mod blobs;
+mod chunks;
 mod deliveries;
 mod grpc;
 mod housekeeping;
@@ -71,7 +72,12 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(deliveries::dispatch(engine.clone(), broker.clone(), notices));
     tokio::spawn(housekeeping::keep_tables(engine.clone()));
     let probes = probes::Probes::new(db.clone(), broker.clone());
-    let public = grpc::TaskService { engine: engine.clone(), probes: probes.clone(), broker: broker.clone() };
+    let public = grpc::TaskService {
+        engine: engine.clone(),
+        probes: probes.clone(),
+        broker: broker.clone(),
+        chunk_waits: Default::default(),
+    };
     let internal = grpc::InternalService { engine, probes, broker };
     tracing::info!(addr = %settings.task_listen, "task service listening");
     // One port, two services, two credentials: the gateway's token opens only `Task`,

@@ -1,0 +1,90 @@
+//! Compressed chunks of lazy tasks, built by a media worker when the task service asks
+//! (a reader waits: every core encodes) or ahead of any request (one core, so readers
+//! keep the others). The worker claims the chunk first, so each is built once however
+//! many times it is asked for; the originals come from the task's original chunks, one
+//! range read per original chunk.
+
+use crate::TaskApi;
+use bytes::Bytes;
+use cvat_blob::BlobStore;
+use cvat_proto::queue::BuildChunk;
+use cvat_proto::task::{ChunkBuilt, ChunkClaimQuery, MemberRange, OriginalFrame};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use std::sync::Arc;
+
+/// Builds `work`'s chunk unless it is built or being built; `parallel` frames are
+/// encoded at a time.
+pub(crate) async fn build_chunk(
+    work: BuildChunk,
+    claimant: String,
+    blobs: Arc<dyn BlobStore>,
+    task: TaskApi,
+    parallel: usize,
+) -> anyhow::Result<()> {
+    let query = ChunkClaimQuery { task_id: work.task_id, key: work.key.clone(), claimant: claimant.clone() };
+    let claim = match task.clone().claim_chunk(query).await {
+        Ok(claim) => claim.into_inner(),
+        // The task was deleted meanwhile.
+        Err(status) if status.code() == tonic::Code::NotFound => return Ok(()),
+        Err(status) => return Err(status.into()),
+    };
+    if !claim.claimed {
+        return Ok(());
+    }
+    let quality = claim.image_quality.clamp(1, 100) as u8;
+    let originals = read_originals(blobs.as_ref(), &claim.frames).await?;
+    let encoded: Result<Vec<Vec<u8>>, String> = stream::iter(claim.frames.into_iter().zip(originals))
+        .map(|(frame, bytes)| async move {
+            tokio::task::spawn_blocking(move || cvat_codecs::compress(&frame.name, &bytes, quality))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())
+        })
+        .buffered(parallel.max(1))
+        .try_collect()
+        .await;
+    let mut report = ChunkBuilt { task_id: work.task_id, key: work.key.clone(), claimant, ..Default::default() };
+    match encoded {
+        Ok(frames) => {
+            let built = tokio::task::spawn_blocking(move || {
+                cvat_codecs::chunk_archive_with_ranges(frames.iter().map(|f| (f.as_slice(), "jpeg")))
+            })
+            .await??;
+            let (archive, members) = built;
+            blobs.put(&work.key, Bytes::from(archive)).await?;
+            report.members =
+                members.iter().map(|m| MemberRange { offset: m.offset as i64, length: m.length as i64 }).collect();
+        }
+        Err(reason) => {
+            tracing::info!(key = %work.key, %reason, "a chunk's original cannot be decoded");
+            report.error = reason;
+        }
+    }
+    match task.clone().complete_chunk(report).await {
+        Err(status) if status.code() == tonic::Code::NotFound => Ok(()),
+        other => other.map(|_| ()).map_err(Into::into),
+    }
+}
+
+/// The originals' bytes in frame order: for each original chunk, one range read from
+/// the first to the last byte the frames need.
+async fn read_originals(blobs: &dyn BlobStore, frames: &[OriginalFrame]) -> anyhow::Result<Vec<Bytes>> {
+    let mut out = Vec::with_capacity(frames.len());
+    let mut start = 0;
+    while start < frames.len() {
+        let key = &frames[start].key;
+        let end = start + frames[start..].iter().take_while(|f| &f.key == key).count();
+        let group = &frames[start..end];
+        let first = group.iter().map(|f| f.offset).min().unwrap_or(0).max(0) as u64;
+        let last = group.iter().map(|f| f.offset + f.length).max().unwrap_or(0).max(0) as u64;
+        let span = blobs.get_range(key, first, last.saturating_sub(first)).await?;
+        for frame in group {
+            let from = frame.offset.max(0) as u64 - first;
+            let to = from + frame.length.max(0) as u64;
+            anyhow::ensure!(to as usize <= span.len(), "original chunk {key} is shorter than its frames");
+            out.push(span.slice(from as usize..to as usize));
+        }
+        start = end;
+    }
+    Ok(out)
+}
