@@ -4,6 +4,7 @@
 mod annotations;
 mod auth;
 mod bad_input;
+mod chunks;
 mod cloud_storages;
 mod common;
 mod foundations;
