@@ -5,8 +5,11 @@
 #   3. GET /api/tasks over 100k tasks in 1k projects: filter + sort + page_size=100, as
 #      their (non-admin) owner and as the admin; latency at 1 connection, throughput at many.
 #      Every page carries CVAT's exact `count`, so a filter matching many rows counts them all.
-#   4. task data: 1080p JPEGs through a media worker, beside libjpeg-turbo's own
-#      decode+encode of the same files on the same machine; then chunk/frame serving.
+#   4. task data: 1080p JPEGs through a media worker with every chunk built at once, beside
+#      libjpeg-turbo's own decode+encode of the same files; then chunk/frame serving.
+#   4b. ingest: 1,000 uploaded 640x480 JPEGs ready after Upload-Finish with chunks built on
+#      first request (the default) and all at once, beside Pillow; first requests of unbuilt
+#      chunks (tests/bench/ingest.py).
 #   5. annotations: PUT and GET of one job's annotations (100k boxes, 100k polygons, 10k
 #      tracks, 1M points) beside PostgreSQL's COPY of the same rows; PATCH of 100 into 100k
 #   6. exports: COCO 1.0 and CVAT for images 1.1 of a 10k-frame task with 100k and 1M
@@ -17,7 +20,7 @@
 #   8. surface: events ingest beside PostgreSQL's COPY, task PATCH latency with and without
 #      a webhook, webhook deliveries per second beside a direct client, and an online
 #      function call through an agent beside GET /api/users/self (tests/bench/surface.py).
-# BENCH_SECTIONS picks sections (default "api lists media annotations exports memory surface").
+# BENCH_SECTIONS picks sections (default "api lists media ingest annotations exports memory surface").
 # Release build, an isolated stack (own database and ports), wrk as the load generator.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,7 +45,7 @@ export CVAT_ADMIN_USER=admin CVAT_ADMIN_PASSWORD=bench-admin-pass-1
 export CVAT_SHARE_DIR=$CVAT_DATA_DIR/share
 # The exports section imports its 200 MB archives in one multipart request.
 export CVAT_MAX_UPLOAD_FILE_BYTES=$((1024 * 1024 * 1024))
-SECTIONS=" ${BENCH_SECTIONS:-api lists media annotations exports memory surface} "
+SECTIONS=" ${BENCH_SECTIONS:-api lists media ingest annotations exports memory surface} "
 # The surface section's webhook receiver listens on 127.0.0.2, the one internal network allowed.
 export CVAT_REMOTE_ALLOWED_NETWORKS=127.0.0.2/32
 want() { [[ "$SECTIONS" == *" $1 "* ]]; }
@@ -241,10 +244,10 @@ curl -fsS -o /dev/null -X POST "$URL/api/tasks/$task/data/" -H "Authorization: T
 curl -fsS -o /dev/null -X POST "$URL/api/tasks/$task/data/" -H "Authorization: Token $owner_key" -H 'Upload-Multiple: x' "${form[@]}"
 start=$(date +%s.%N)
 curl -fsS -o /dev/null -X POST "$URL/api/tasks/$task/data/" -H "Authorization: Token $owner_key" -H 'Upload-Finish: x' \
-  -H 'Content-Type: application/json' -d '{"image_quality":70}'
+  -H 'Content-Type: application/json' -d '{"image_quality":70,"use_cache":false}'
 status=$(wait_request "$task")
 end=$(date +%s.%N)
-python3 -c "print(f'media worker ($status: decode, EXIF, JPEG q70, chunks of both qualities, preview, S3): {$IMAGES / ($end - $start):8.1f} images/s')"
+python3 -c "print(f'media worker, use_cache false ($status: decode, EXIF, JPEG q70, chunks of both qualities, preview, S3): {$IMAGES / ($end - $start):8.1f} images/s')"
 
 chunk="/api/tasks/$task/data?type=chunk&number=0&quality=compressed"
 chunk_bytes=$(curl -fsS -o /dev/null -w '%{size_download}' "$URL$chunk" -H "Authorization: Token $owner_key")
@@ -255,6 +258,21 @@ CONNECTIONS=$CONNECTIONS_SAVED
 run "compressed frame (gateway's frame cache)" "/api/tasks/$task/data?type=frame&number=5&quality=compressed" "Authorization: Token $owner_key"
 URL=$UNCACHED run "compressed frame (range read from S3)" "/api/tasks/$task/data?type=frame&number=5&quality=compressed" "Authorization: Token $owner_key"
 run "task data meta" "/api/tasks/$task/data/meta" "Authorization: Token $owner_key"
+fi
+
+if want ingest; then
+echo "== ingest: 1,000 uploaded 640x480 JPEGs, chunks on first request and all at once, beside Pillow"
+PYTHON=python3
+python3 -c 'import requests, PIL' 2>/dev/null || { bash tests/compat/run.sh --version >/dev/null; PYTHON=tests/compat/.venv/bin/python; }
+"$PYTHON" tests/bench/ingest.py "$URL" "$owner_key" "$CVAT_DATA_DIR"
+echo "== media workers: one, then two (processes on these two cores)"
+"$PYTHON" tests/bench/ingest.py "$URL" "$owner_key" "$CVAT_DATA_DIR" burst "1 media worker"
+CVAT_HEALTH_LISTEN=127.0.0.1:29113 CVAT_DEV_MODE=1 target/release/cvat-media >>"$CVAT_DATA_DIR/logs/media-2.log" 2>&1 &
+second_media=$!
+echo " $second_media" >>"$CVAT_DATA_DIR/services.pids"
+for _ in $(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:29113/readyz 2>/dev/null && break; sleep 0.1; done
+"$PYTHON" tests/bench/ingest.py "$URL" "$owner_key" "$CVAT_DATA_DIR" burst "2 media workers"
+kill "$second_media"; wait "$second_media" 2>/dev/null || true
 fi
 
 if want annotations; then

@@ -181,6 +181,12 @@ impl Engine {
     pub async fn complete_chunk(&self, built: &ChunkBuilt) -> ApiResult<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.db()?;
+        // The task first: a deletion of it (which locks the task, then its frames and
+        // chunks) waits for this report instead of deadlocking with it.
+        tx.query_opt("SELECT 1 FROM tasks WHERE id = $1 FOR KEY SHARE", &[&built.task_id])
+            .await
+            .db()?
+            .ok_or_else(ApiError::not_found)?;
         let row = tx
             .query_opt(
                 "SELECT task_chunk, first_frame, last_frame, built OR error IS NOT NULL FROM chunk_builds \
