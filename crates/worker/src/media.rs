@@ -235,6 +235,10 @@ fn select_frames(job: &ProcessTaskData, names: Vec<String>, source: &str) -> Res
     Ok((0..range.size).map(|k| ordered[range.source_frame(k) as usize].clone()).collect())
 }
 
+/// Source files read at a time while data is processed (four times as many when only
+/// their headers are read: nothing waits on decoding then).
+const FETCHES_IN_FLIGHT: usize = 16;
+
 async fn read_share(share: Share, name: String) -> Result<Vec<u8>, Failure> {
     tokio::task::spawn_blocking(move || share.read(&name))
         .await
@@ -452,19 +456,21 @@ async fn build(job: &ProcessTaskData, sources: &Sources<'_>, task: &TaskApi) -> 
         }
     };
     let total = names.len();
-    // As many frames in flight as there are cores, in frame order; memory stays bounded
-    // by that and one chunk. Archive members are inflated in order as frames are asked for.
-    // Images only read for their headers are mostly waiting on storage: more at a time.
+    // Two stages, in frame order: files are fetched many at a time (each read waits on
+    // storage; archive members are inflated in order as they are asked for), and decoded
+    // as many at a time as there are cores. Memory stays bounded by the files in flight
+    // and one chunk.
     let lazy = job.use_cache;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let parallel = if lazy { 16 * cores } else { cores };
     let encoding = (!lazy).then_some(quality);
     let decoded = stream::iter(names)
-        .map(|name| async move {
-            let bytes = read(name.clone()).await?;
+        .map(|name| async move { read(name.clone()).await.map(|bytes| (name, bytes)) })
+        .buffered(if lazy { 4 * FETCHES_IN_FLIGHT } else { FETCHES_IN_FLIGHT })
+        .map(|fetched| async move {
+            let (name, bytes) = fetched?;
             decode(name.clone(), bytes, encoding).await.map(|frame| (name, frame))
         })
-        .buffered(parallel)
+        .buffered(cores)
         .boxed();
     let mut result = assemble(job, blobs, task, decoded, Some(total), Layout::Images(&context), lazy).await?;
     for (number, meta) in result.frames.iter_mut().enumerate() {
