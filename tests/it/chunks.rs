@@ -5,27 +5,12 @@
 //! when its chunk is built; `use_cache: false` builds everything at once as before.
 
 use crate::common::*;
-use crate::task_data::{new_task, png, request_of, send_with};
+use crate::task_data::{image_file, new_task, png, request_of, send_with, zip_members as members};
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
 
 fn jpeg(width: u32, height: u32, shade: u8) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, shade]));
-    let mut out = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(image).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
-    out.into_inner()
-}
-
-/// The members of a chunk archive, in order.
-fn members(zip_bytes: &[u8]) -> Vec<Vec<u8>> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).unwrap();
-    (0..archive.len())
-        .map(|i| {
-            let mut content = Vec::new();
-            std::io::Read::read_to_end(&mut archive.by_index(i).unwrap(), &mut content).unwrap();
-            content
-        })
-        .collect()
+    image_file(width, height, shade, image::ImageFormat::Jpeg)
 }
 
 /// The task's compressed chunks as the database records them: key, claims taken, built.
@@ -35,7 +20,10 @@ async fn chunk_rows(task: i64) -> Vec<(String, i32, bool)> {
         .query("SELECT key, builds, built FROM engine.chunk_builds WHERE task_id = $1 ORDER BY key", &[&task])
         .await
         .unwrap();
-    rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect()
+    let read = |r: &tokio_postgres::Row| -> Result<(String, i32, bool), tokio_postgres::Error> {
+        Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
+    };
+    rows.iter().map(|r| read(r).expect("a chunk_builds row of key, builds, built")).collect()
 }
 
 async fn task_of_jpegs(caller: &Caller, images: &[Vec<u8>], params: &[(&'static str, &'static str)]) -> i64 {
