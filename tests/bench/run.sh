@@ -20,7 +20,7 @@
 #   8. surface: events ingest beside PostgreSQL's COPY, task PATCH latency with and without
 #      a webhook, webhook deliveries per second beside a direct client, and an online
 #      function call through an agent beside GET /api/users/self (tests/bench/surface.py).
-# BENCH_SECTIONS picks sections (default "api lists media ingest annotations exports memory surface").
+# BENCH_SECTIONS picks sections (default "api lists media ingest video annotations exports memory surface").
 # Release build, an isolated stack (own database and ports), wrk as the load generator.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -45,10 +45,16 @@ export CVAT_ADMIN_USER=admin CVAT_ADMIN_PASSWORD=bench-admin-pass-1
 export CVAT_SHARE_DIR=$CVAT_DATA_DIR/share
 # The exports section imports its 200 MB archives in one multipart request.
 export CVAT_MAX_UPLOAD_FILE_BYTES=$((1024 * 1024 * 1024))
-SECTIONS=" ${BENCH_SECTIONS:-api lists media ingest annotations exports memory surface} "
+SECTIONS=" ${BENCH_SECTIONS:-api lists media ingest video annotations exports memory surface} "
 # The surface section's webhook receiver listens on 127.0.0.2, the one internal network allowed.
 export CVAT_REMOTE_ALLOWED_NETWORKS=127.0.0.2/32
 want() { [[ "$SECTIONS" == *" $1 "* ]]; }
+# A Python that has the modules named: the machine's, or the compatibility suite's venv.
+python_with() {
+  if python3 -c "import $1" 2>/dev/null; then echo python3; return; fi
+  bash tests/compat/run.sh --version >/dev/null
+  echo tests/compat/.venv/bin/python
+}
 export RUST_LOG=warn
 URL=http://127.0.0.1:28080
 PGPASSWORD=cvat psql -h 127.0.0.1 -U cvat -d postgres -q -c "CREATE DATABASE cvat_bench_$RUN_ID"
@@ -262,8 +268,7 @@ fi
 
 if want ingest; then
 echo "== ingest: 1,000 uploaded 640x480 JPEGs, chunks on first request and all at once, beside Pillow"
-PYTHON=python3
-python3 -c 'import requests, PIL' 2>/dev/null || { bash tests/compat/run.sh --version >/dev/null; PYTHON=tests/compat/.venv/bin/python; }
+PYTHON=$(python_with 'requests, PIL')
 "$PYTHON" tests/bench/ingest.py "$URL" "$owner_key" "$CVAT_DATA_DIR"
 echo "== media workers: one, then two (processes on these two cores)"
 "$PYTHON" tests/bench/ingest.py "$URL" "$owner_key" "$CVAT_DATA_DIR" burst "1 media worker"
@@ -275,26 +280,29 @@ for _ in $(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:29113/readyz 2
 kill "$second_media"; wait "$second_media" 2>/dev/null || true
 fi
 
+if want video; then
+echo "== video: a 1080p clip with zip chunks and with CVAT's MP4 chunks, beside ffmpeg decoding it"
+PYTHON=$(python_with requests)
+"$PYTHON" tests/bench/video.py "$URL" "$owner_key" "$CVAT_DATA_DIR"
+fi
+
 if want annotations; then
 echo "== annotations of one job through the whole stack, beside PostgreSQL's COPY of the same rows"
-PYTHON=python3
-python3 -c 'import requests' 2>/dev/null || { bash tests/compat/run.sh --version >/dev/null; PYTHON=tests/compat/.venv/bin/python; }
+PYTHON=$(python_with requests)
 PGPASSWORD=cvat "$PYTHON" tests/bench/annotations.py "$URL" "$owner_key" \
   "postgres://cvat@127.0.0.1:5432/cvat_bench_$RUN_ID" "$CVAT_DATA_DIR/services.pids" "$CVAT_SHARE_DIR"
 fi
 
 if want exports; then
 echo "== exports and imports of a 10k-frame task, beside datumaro and PostgreSQL's COPY"
-PYTHON=python3
-python3 -c 'import requests' 2>/dev/null || { bash tests/compat/run.sh --version >/dev/null; PYTHON=tests/compat/.venv/bin/python; }
+PYTHON=$(python_with requests)
 PGPASSWORD=cvat "$PYTHON" tests/bench/exports.py "$URL" "$owner_key" \
   "postgres://cvat@127.0.0.1:5432/cvat_bench_$RUN_ID" "$CVAT_DATA_DIR/services.pids" "$CVAT_SHARE_DIR"
 fi
 
 if want surface; then
 echo "== events, webhooks and functions"
-PYTHON=python3
-python3 -c 'import requests' 2>/dev/null || { bash tests/compat/run.sh --version >/dev/null; PYTHON=tests/compat/.venv/bin/python; }
+PYTHON=$(python_with requests)
 PGPASSWORD=cvat "$PYTHON" tests/bench/surface.py "$URL" "$owner_key" "postgres://cvat@127.0.0.1:5432/cvat_bench_$RUN_ID" \
   "$CVAT_DATA_DIR/services.pids"
 fi

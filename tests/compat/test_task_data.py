@@ -203,10 +203,23 @@ def test_create_from_a_video(base_url, new_user, tmp_path):
         jobs = sorted(task.get_jobs(), key=lambda j: j.id)
         assert [(j.start_frame, j.stop_frame) for j in jobs] == [(0, 9), (5, 13)], "overlap 5 for video"
         meta = task.get_meta()
-        # Every frame, each named after the video (its chunks are imagesets).
+        # Every frame, each named after the video.
         assert [(f.name, f.width, f.height) for f in meta.frames] == [("clip.mp4", 320, 240)] * 14
         frame = Image.open(task.get_frame(13, quality="compressed"))
         assert frame.size == (320, 240)
+        # CVAT's chunk types: H.264 MP4 chunks of both qualities (the default chunk size
+        # of a video is 36 frames: all 14 in chunk 0).
+        assert (task.data_compressed_chunk_type, task.data_original_chunk_type) == ("video", "video")
+        for quality in ("compressed", "original"):
+            chunk = tmp_path / f"chunk-{quality}.mp4"
+            with open(chunk, "wb") as out:
+                task.download_chunk(0, out, quality=quality)
+            probe = subprocess.run(
+                ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                 "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "csv=p=0", str(chunk)],
+                check=True, capture_output=True, text=True, timeout=60,
+            )
+            assert probe.stdout.strip() == "h264,320,240,14", (quality, probe.stdout)
 
 
 def test_create_from_a_tar_gz_archive(base_url, new_user, tmp_path):
@@ -349,10 +362,12 @@ def test_a_video_from_the_share(base_url, new_user):
 
 @pytest.mark.parametrize("kind", ["images", "video"])
 def test_sdk_datasets_read_tasks_chunk_by_chunk(base_url, new_user, tmp_path, kind):
-    """`cvat_sdk.datasets.TaskDataset` reads original chunks as imageset zips (which video
-    tasks also have here) and opens every member with Pillow."""
+    """`cvat_sdk.datasets.TaskDataset` reads an image task's original chunks (imageset
+    zips) and opens every member with Pillow. A video task's chunks are MP4, as CVAT's:
+    the SDK refuses chunk-based access to them, as it does against CVAT, and reads their
+    frames one by one."""
     from cvat_sdk import Client, Config
-    from cvat_sdk.datasets import TaskDataset
+    from cvat_sdk.datasets import MediaDownloadPolicy, TaskDataset, UnsupportedDatasetError
 
     if kind == "images":
         resources = [str(p) for p in make_images(tmp_path, 5)]
@@ -373,11 +388,19 @@ def test_sdk_datasets_read_tasks_chunk_by_chunk(base_url, new_user, tmp_path, ki
             data_params={"image_quality": 80, "chunk_size": 2},
             status_check_period=0.2,
         )
-        dataset = TaskDataset(client, task.id, load_annotations=False)
+        if kind == "video":
+            with pytest.raises(UnsupportedDatasetError):
+                TaskDataset(client, task.id, load_annotations=False)
+            dataset = TaskDataset(
+                client, task.id, load_annotations=False,
+                media_download_policy=MediaDownloadPolicy.FETCH_FRAMES_ON_DEMAND,
+            )
+        else:
+            dataset = TaskDataset(client, task.id, load_annotations=False)
         assert len(dataset.samples) == task.size == 5
         for index, sample in enumerate(dataset.samples):
             image = sample.media.load_image()
             if kind == "images":
                 assert image.tobytes() == Image.open(resources[index]).convert("RGB").tobytes()
             else:
-                assert image.size == (96, 64)
+                assert image.size == (96, 64) and sample.frame_name == "clip.mp4"

@@ -19,3 +19,4 @@ mod resources;
 mod storage;
 mod task_data;
 mod users;
+mod video_chunks;

@@ -49,14 +49,26 @@ pub fn import_file(name: &str) -> String {
     format!("imports/{}/{name}", uuid::Uuid::new_v4().simple())
 }
 
+/// A task chunk as a zip of its frames (CVAT's `imageset`). A video task keeps these too:
+/// its single frames are read from them.
 pub fn chunk(task: i64, quality: &str, number: i64) -> String {
     format!("tasks/{task}/chunks/{quality}/{number}.zip")
+}
+
+/// A task chunk of a video task as H.264 MP4 (CVAT's `video` chunk type).
+pub fn video_chunk(task: i64, quality: &str, number: i64) -> String {
+    format!("tasks/{task}/chunks/{quality}/{number}.mp4")
 }
 
 /// A chunk of a job whose frames do not line up with the task's chunks, built by the
 /// media worker: chunk `index` of the job over the segment that starts at `segment_start`.
 pub fn job_chunk(task: i64, segment_start: i64, quality: &str, index: i64) -> String {
     format!("tasks/{task}/jobs/{segment_start}/{quality}/{index}.zip")
+}
+
+/// [`job_chunk`] of a video task as H.264 MP4.
+pub fn job_video_chunk(task: i64, segment_start: i64, quality: &str, index: i64) -> String {
+    format!("tasks/{task}/jobs/{segment_start}/{quality}/{index}.mp4")
 }
 
 /// A zip of a frame's context images (JPEG), `frame` numbered like the task's.

@@ -211,6 +211,31 @@ pub fn read_ppm(reader: &mut impl Read) -> std::io::Result<Option<image::RgbImag
     image::RgbImage::from_raw(width, height, pixels).map(Some).ok_or_else(invalid)
 }
 
+/// The size of an encoded image (JPEG, PNG, …), read from its header.
+pub fn image_size(name: &str, bytes: &[u8]) -> Result<(u32, u32), MediaError> {
+    let format = image::guess_format(bytes).map_err(|e| not_an_image(name, e.to_string()))?;
+    dimensions(bytes, format).map_err(|reason| not_an_image(name, reason))
+}
+
+/// The frame size of an MP4 chunk of `width`×`height` frames, as CVAT makes them: a
+/// compressed chunk halves the size while it is 1080 pixels high or more; H.264's 4:2:0
+/// needs even sizes.
+pub fn mp4_frame_size(width: u32, height: u32, compressed: bool) -> (u32, u32) {
+    let mut factor = 1;
+    while compressed && height / factor >= 1080 {
+        factor *= 2;
+    }
+    let even = |n: u32| (n / factor).max(1).div_ceil(2) * 2;
+    (even(width), even(height))
+}
+
+/// The H.264 constant rate factor of an image quality (1–100, higher is better), as CVAT
+/// maps it: 100 → 0 (lossless) … 1 → 51.
+pub fn mp4_crf(quality: u8) -> u8 {
+    let quality = f64::from(quality.clamp(1, 100));
+    (51.0 * (100.0 - quality) / 99.0).round() as u8
+}
+
 /// The size an image's header declares, read without decoding it.
 fn dimensions(bytes: &[u8], format: ImageFormat) -> Result<(u32, u32), String> {
     if format == ImageFormat::Jpeg {
@@ -440,6 +465,19 @@ mod tests {
             let start = range.offset as usize;
             assert_eq!(&archive[start..start + range.length as usize], bytes.as_slice());
         }
+    }
+
+    #[test]
+    fn mp4_sizes_and_rates_follow_cvat() {
+        assert_eq!(mp4_frame_size(1920, 1080, true), (960, 540));
+        assert_eq!(mp4_frame_size(1920, 1080, false), (1920, 1080));
+        assert_eq!(mp4_frame_size(3840, 2160, true), (960, 540));
+        assert_eq!(mp4_frame_size(1280, 719, true), (1280, 720));
+        assert_eq!(mp4_frame_size(95, 63, false), (96, 64));
+        assert_eq!((mp4_crf(100), mp4_crf(70), mp4_crf(50), mp4_crf(1)), (0, 15, 26, 51));
+        let jpeg = jpeg(&DynamicImage::new_rgb8(33, 17), 80).unwrap();
+        assert_eq!(image_size("a.jpeg", &jpeg).unwrap(), (33, 17));
+        assert!(image_size("a.jpeg", b"nope").is_err());
     }
 
     #[test]

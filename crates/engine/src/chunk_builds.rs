@@ -1,5 +1,6 @@
-//! Compressed chunks built on first request. A lazy task (`task_data.lazy_chunks`) is
-//! ready once its original chunks are stored; each compressed chunk is a row here from
+//! Chunks built on first request. A lazy task (`task_data.lazy_chunks`) is ready once its
+//! original chunks are stored; a video task once its frames are stored (its MP4 chunks
+//! come after). Each such chunk is a row here from
 //! the moment it is queued ahead (every task chunk, when the data is processed) or first
 //! asked for (a job's own chunk). A reader waits for the row to be built: the task service
 //! asks the media workers (the `chunks` queue) while nobody holds a live claim. A worker
@@ -11,7 +12,7 @@ use crate::Engine;
 use cvat_blob::keys;
 use cvat_db::{column, DbResultExt};
 use cvat_error::{ApiError, ApiResult, ErrorKind};
-use cvat_proto::task::{ChunkBuilt, ChunkClaim, OriginalFrame, UnbuiltChunk};
+use cvat_proto::task::{ChunkBuilt, ChunkClaim, ChunkEncoding, OriginalFrame, UnbuiltChunk};
 
 /// How long a claim holds: far above the time one chunk takes (≈0.1–2 s).
 pub const CLAIM_SECONDS: f64 = 30.0;
@@ -28,34 +29,49 @@ pub enum ChunkState {
     Waiting,
 }
 
-/// The compressed chunks of a task of `size` frames in chunks of `chunk_size`, as rows
-/// to queue: key, first and last frame.
-pub(crate) fn task_chunks(task: i64, size: i64, chunk_size: i64) -> Vec<(String, i32, i32)> {
-    let chunk_size = chunk_size.max(1);
-    (0..(size + chunk_size - 1) / chunk_size)
-        .map(|n| {
-            let first = n * chunk_size;
-            (keys::chunk(task, "compressed", n), first as i32, ((first + chunk_size).min(size) - 1) as i32)
-        })
-        .collect()
+/// Task chunk `number` of a task of `size` frames in chunks of `chunk_size`, as built
+/// on request with `encoding`. Only a compressed zip is a task chunk whose frames' byte
+/// ranges are recorded (single frames are read from it); MP4 chunks are read whole.
+pub(crate) fn task_chunk(task: i64, number: i64, chunk_size: i64, size: i64, encoding: ChunkEncoding) -> UnbuiltChunk {
+    let first = number * chunk_size;
+    let key = match encoding {
+        ChunkEncoding::JpegZip => keys::chunk(task, "compressed", number),
+        ChunkEncoding::Mp4Compressed => keys::video_chunk(task, "compressed", number),
+        ChunkEncoding::Mp4Original => keys::video_chunk(task, "original", number),
+    };
+    UnbuiltChunk {
+        task_id: task,
+        key,
+        first_frame: first as i32,
+        last_frame: ((first + chunk_size).min(size) - 1) as i32,
+        task_chunk: encoding == ChunkEncoding::JpegZip,
+        encoding: encoding.into(),
+    }
 }
 
-/// Records compressed chunks as wanted (a row already there stays as it is).
+/// Every task chunk of a task of `size` frames, as built on request with `encoding`.
+pub(crate) fn task_chunks(task: i64, size: i64, chunk_size: i64, encoding: ChunkEncoding) -> Vec<UnbuiltChunk> {
+    let chunk_size = chunk_size.max(1);
+    (0..(size + chunk_size - 1) / chunk_size).map(|n| task_chunk(task, n, chunk_size, size, encoding)).collect()
+}
+
+/// Records chunks as wanted (a row already there stays as it is).
 pub(crate) async fn queue_chunks(
     client: &impl cvat_db::GenericClient,
     task: i64,
-    chunks: &[(String, i32, i32)],
-    task_chunk: bool,
+    chunks: &[UnbuiltChunk],
 ) -> ApiResult<()> {
-    let keys: Vec<&str> = chunks.iter().map(|c| c.0.as_str()).collect();
-    let firsts: Vec<i32> = chunks.iter().map(|c| c.1).collect();
-    let lasts: Vec<i32> = chunks.iter().map(|c| c.2).collect();
+    let keys: Vec<&str> = chunks.iter().map(|c| c.key.as_str()).collect();
+    let firsts: Vec<i32> = chunks.iter().map(|c| c.first_frame).collect();
+    let lasts: Vec<i32> = chunks.iter().map(|c| c.last_frame).collect();
+    let task_chunks: Vec<bool> = chunks.iter().map(|c| c.task_chunk).collect();
+    let encodings: Vec<&str> = chunks.iter().map(|c| c.encoding().as_str_name()).collect();
     client
         .execute(
-            "INSERT INTO chunk_builds (task_id, key, first_frame, last_frame, task_chunk) \
-             SELECT $1, k, f, l, $5 FROM unnest($2::text[], $3::int4[], $4::int4[]) AS x(k, f, l) \
-             ON CONFLICT (task_id, key) DO NOTHING",
-            &[&task, &keys, &firsts, &lasts, &task_chunk],
+            "INSERT INTO chunk_builds (task_id, key, first_frame, last_frame, task_chunk, encoding) \
+             SELECT $1, k, f, l, t, e FROM unnest($2::text[], $3::int4[], $4::int4[], $5::bool[], $6::text[]) \
+             AS x(k, f, l, t, e) ON CONFLICT (task_id, key) DO NOTHING",
+            &[&task, &keys, &firsts, &lasts, &task_chunks, &encodings],
         )
         .await
         .db()?;
@@ -100,8 +116,7 @@ impl Engine {
         let row = match read_chunk_state(&client, chunk).await? {
             Some(row) => row,
             None => {
-                let wanted = [(chunk.key.clone(), chunk.first_frame, chunk.last_frame)];
-                queue_chunks(&client, chunk.task_id, &wanted, chunk.task_chunk).await?;
+                queue_chunks(&client, chunk.task_id, std::slice::from_ref(chunk)).await?;
                 read_chunk_state(&client, chunk).await?.ok_or_else(ApiError::not_found)?
             }
         };
@@ -129,7 +144,7 @@ impl Engine {
                  builds = builds + CASE WHEN claimed_by = $3 THEN 0 ELSE 1 END \
                  WHERE task_id = $1 AND key = $2 AND NOT built AND error IS NULL \
                  AND (claimed_by IS NULL OR claimed_by = $3 OR claimed_at < now() - make_interval(secs => $4)) \
-                 RETURNING first_frame, last_frame",
+                 RETURNING first_frame, last_frame, encoding",
                 &[&task, &key, &claimant, &CLAIM_SECONDS],
             )
             .await
@@ -145,6 +160,10 @@ impl Engine {
             };
         };
         let (first, last): (i32, i32) = (column(&claimed, 0)?, column(&claimed, 1)?);
+        let encoding = ChunkEncoding::from_str_name(&column::<_, String>(&claimed, 2)?).ok_or_else(|| {
+            tracing::error!(task, key, "a chunk row of an unknown encoding");
+            ApiError::internal()
+        })?;
         let data = tx
             .query_opt("SELECT image_quality, chunk_size FROM task_data WHERE task_id = $1", &[&task])
             .await
@@ -172,11 +191,11 @@ impl Engine {
             })
             .collect::<ApiResult<Vec<_>>>()?;
         tx.commit().await.db()?;
-        Ok(ChunkClaim { claimed: true, image_quality, frames })
+        Ok(ChunkClaim { claimed: true, image_quality, frames, encoding: encoding.into() })
     }
 
     /// A worker built a chunk (or found an original it cannot decode): a task chunk's
-    /// frames get their byte ranges and the row is marked, in one transaction. A report
+    /// (compressed zip's) frames get their byte ranges and the row is marked, in one transaction. A report
     /// for a chunk already settled changes nothing; for a task that is gone, NOT_FOUND.
     pub async fn complete_chunk(&self, built: &ChunkBuilt) -> ApiResult<()> {
         let mut client = self.client().await?;
@@ -209,7 +228,7 @@ impl Engine {
             return tx.commit().await.db();
         }
         let (task_chunk, first, last): (bool, i32, i32) = (column(&row, 0)?, column(&row, 1)?, column(&row, 2)?);
-        if built.members.len() as i64 != i64::from(last - first + 1) {
+        if task_chunk && built.members.len() as i64 != i64::from(last - first + 1) {
             return Err(ApiError::invalid(format!(
                 "chunk {} has {} frames, not {}",
                 built.key,
@@ -250,11 +269,15 @@ mod tests {
 
     #[test]
     fn task_chunks_cover_every_frame_once() {
-        let chunks = task_chunks(7, 10, 4);
-        let ranges: Vec<(i32, i32)> = chunks.iter().map(|c| (c.1, c.2)).collect();
+        let chunks = task_chunks(7, 10, 4, ChunkEncoding::JpegZip);
+        let ranges: Vec<(i32, i32)> = chunks.iter().map(|c| (c.first_frame, c.last_frame)).collect();
         assert_eq!(ranges, [(0, 3), (4, 7), (8, 9)]);
-        assert_eq!(chunks[2].0, keys::chunk(7, "compressed", 2));
-        assert!(task_chunks(7, 0, 4).is_empty());
-        assert_eq!(task_chunks(7, 1, 72).len(), 1);
+        assert_eq!(chunks[2].key, keys::chunk(7, "compressed", 2));
+        assert!(chunks.iter().all(|c| c.task_chunk));
+        assert!(task_chunks(7, 0, 4, ChunkEncoding::JpegZip).is_empty());
+        assert_eq!(task_chunks(7, 1, 72, ChunkEncoding::JpegZip).len(), 1);
+        let videos = task_chunks(7, 10, 4, ChunkEncoding::Mp4Original);
+        assert_eq!(videos[1].key, keys::video_chunk(7, "original", 1));
+        assert!(videos.iter().all(|c| !c.task_chunk && c.encoding() == ChunkEncoding::Mp4Original));
     }
 }

@@ -12,7 +12,9 @@ use cvat_models::{DataMetaRead, FrameMeta as FrameMetaRead};
 use cvat_models::{DataRequest, SortingMethod};
 use cvat_permissions::{JobScope, TaskScope};
 use cvat_proto::queue::{FileParts, ProcessTaskData};
-use cvat_proto::task::{DataLocation, DataQuery, DataResult, FrameMeta, TusUpload, UnbuiltChunk, UploadedFile};
+use cvat_proto::task::{
+    ChunkEncoding, DataLocation, DataQuery, DataResult, FrameMeta, TusUpload, UnbuiltChunk, UploadedFile,
+};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -133,7 +135,7 @@ pub(crate) fn data_params(body: &serde_json::Map<String, Value>) -> ApiResult<Da
         step,
         sorting_method,
         upload_order,
-        use_zip_chunks: request.use_zip_chunks.unwrap_or(true),
+        use_zip_chunks: request.use_zip_chunks.unwrap_or(false),
         use_cache: request.use_cache.unwrap_or(true),
         server_files,
         server_files_exclude,
@@ -595,13 +597,15 @@ impl Engine {
             overlap,
             frames_per_job: params.job_file_mapping.iter().map(|files| files.len() as i64).collect(),
             use_cache: params.use_cache,
+            use_zip_chunks: params.use_zip_chunks,
         })
     }
 
     /// A media worker finished: frames, data settings, segments and jobs are written and
     /// the request is finished in one transaction, so a failure anywhere leaves the
     /// request open for the worker's retry. A repeated report changes nothing.
-    /// Answers the compressed chunks to build ahead (those of a lazy task, first time only).
+    /// Answers the chunks to build ahead (a lazy task's compressed ones, a video's MP4
+    /// ones; first time only).
     pub async fn complete_data(&self, result: &DataResult) -> ApiResult<Vec<String>> {
         let (request_id, task, frames, chunk_size) =
             (result.request_id.as_str(), result.task_id, result.frames.as_slice(), result.chunk_size);
@@ -631,11 +635,14 @@ impl Engine {
         let stop_frame = params.start_frame + (frames.len() as i32 - 1) * params.frame_step.max(1);
         let deleted: Vec<i32> =
             params.deleted_frames.iter().copied().filter(|f| (0..frames.len() as i32).contains(f)).collect();
+        // CVAT's chunk types: a video's chunks are MP4, compressed ones unless zips were asked for.
+        let compressed_type = if result.video && !params.use_zip_chunks { "video" } else { "imageset" };
+        let original_type = if result.video { "video" } else { "imageset" };
         tx.execute(
             "INSERT INTO task_data (task_id, image_quality, chunk_size, start_frame, stop_frame, frame_step, \
              sorting_method, storage, use_zip_chunks, use_cache, compressed_chunk_type, original_chunk_type, \
              cloud_storage_id, deleted_frames, lazy_chunks, storage_method) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'imageset', 'imageset', $11, $12, $13, \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14, $15, $11, $12, $13, \
              CASE WHEN $10 THEN 'cache' ELSE 'file_system' END) \
              ON CONFLICT (task_id) DO NOTHING",
             &[
@@ -652,6 +659,8 @@ impl Engine {
                 &params.cloud_storage_id,
                 &deleted,
                 &result.lazy_chunks,
+                &compressed_type,
+                &original_type,
             ],
         )
         .await
@@ -660,14 +669,22 @@ impl Engine {
         // The worker knows what the files were (a share path or a key may name a video).
         let mode = if result.video { "interpolation" } else { "annotation" };
         self.write_segments(&tx, task, frames.len() as i64, mode, &params.frames_per_job).await?;
-        let ahead = match result.lazy_chunks {
-            true => crate::chunk_builds::task_chunks(task, frames.len() as i64, i64::from(chunk_size)),
-            false => Vec::new(),
-        };
-        crate::chunk_builds::queue_chunks(&tx, task, &ahead, true).await?;
+        let encodings = [
+            (result.lazy_chunks, ChunkEncoding::JpegZip),
+            (compressed_type == "video", ChunkEncoding::Mp4Compressed),
+            (original_type == "video", ChunkEncoding::Mp4Original),
+        ];
+        let ahead: Vec<UnbuiltChunk> = encodings
+            .into_iter()
+            .filter(|(wanted, _)| *wanted)
+            .flat_map(|(_, encoding)| {
+                crate::chunk_builds::task_chunks(task, frames.len() as i64, i64::from(chunk_size), encoding)
+            })
+            .collect();
+        crate::chunk_builds::queue_chunks(&tx, task, &ahead).await?;
         self.finish_request(&tx, request_id).await?;
         tx.commit().await.db()?;
-        Ok(ahead.into_iter().map(|(key, _, _)| key).collect())
+        Ok(ahead.into_iter().map(|chunk| chunk.key).collect())
     }
 
     /// The task and its frame range behind a task or job data query, after view:data
@@ -727,6 +744,8 @@ impl Engine {
             job: query.target == "job",
             size,
             lazy: column(&row, 8)?,
+            video_compressed: column::<_, String>(&row, 9)? == "video",
+            video_original: column::<_, String>(&row, 10)? == "video",
         })
     }
 
@@ -778,7 +797,10 @@ impl Engine {
                 };
                 let number = relative / scope.chunk_size;
                 // A lazy task's compressed frame has a byte range once its chunk is built.
-                let unbuilt = (scope.lazy && quality == "compressed" && length == 0).then(|| scope.task_chunk(number));
+                let unbuilt = (scope.lazy && quality == "compressed" && length == 0).then(|| {
+                    let encoding = ChunkEncoding::JpegZip;
+                    crate::chunk_builds::task_chunk(scope.task, number, scope.chunk_size, scope.size, encoding)
+                });
                 Ok(DataLocation {
                     key: keys::chunk(scope.task, quality, number),
                     member: relative % scope.chunk_size,
@@ -790,7 +812,7 @@ impl Engine {
                 })
             }
             "chunk" => {
-                if scope.job {
+                let (key, content_type, chunk) = if scope.job {
                     if query.number.is_some() && query.index.is_some() {
                         return Err(ApiError::invalid("number and index cannot be used together"));
                     }
@@ -802,44 +824,41 @@ impl Engine {
                         .and_then(|index| cvat_segments::job_chunk(&segment, scope.chunk_size as u64, index))
                         .ok_or_else(out_of_range)?;
                     // A job chunk that is exactly a task chunk is served as it is; any
-                    // other was built by the media worker when the data was processed
-                    // (a lazy task's compressed one: when first asked for).
-                    let (key, chunk) = if whole_task_chunk {
-                        let number = *frames.start() as i64 / scope.chunk_size;
-                        (keys::chunk(scope.task, quality, number), scope.task_chunk(number))
+                    // other zip was built by the media worker when the data was processed
+                    // (a lazy task's compressed one, and an MP4 one: when first asked for).
+                    if whole_task_chunk {
+                        scope.task_chunk(quality, *frames.start() as i64 / scope.chunk_size)
                     } else {
-                        let key = keys::job_chunk(scope.task, scope.first, quality, index);
-                        let (first, last) = (*frames.start() as i32, *frames.end() as i32);
-                        let chunk = UnbuiltChunk {
+                        let encoding = scope.encoding(quality);
+                        let key = match encoding {
+                            Some(ChunkEncoding::Mp4Compressed | ChunkEncoding::Mp4Original) => {
+                                keys::job_video_chunk(scope.task, scope.first, quality, index)
+                            }
+                            _ => keys::job_chunk(scope.task, scope.first, quality, index),
+                        };
+                        let chunk = encoding.map(|encoding| UnbuiltChunk {
                             task_id: scope.task,
                             key: key.clone(),
-                            first_frame: first,
-                            last_frame: last,
+                            first_frame: *frames.start() as i32,
+                            last_frame: *frames.end() as i32,
                             task_chunk: false,
-                        };
-                        (key, chunk)
-                    };
-                    let unbuilt = self.unbuilt(&client, &scope, quality, chunk).await?;
-                    return Ok(DataLocation {
-                        key,
-                        member: -1,
-                        content_type: "application/zip".into(),
-                        version,
-                        unbuilt,
-                        ..Default::default()
-                    });
-                }
-                let number = query.number.ok_or_else(|| ApiError::invalid("The chunk number is required"))?;
-                if number < 0 || number * scope.chunk_size > scope.last {
-                    return Err(out_of_range());
-                }
-                let unbuilt = self.unbuilt(&client, &scope, quality, scope.task_chunk(number)).await?;
+                            encoding: encoding.into(),
+                        });
+                        (key, encoding.map_or("application/zip", content_type), chunk)
+                    }
+                } else {
+                    let number = query.number.ok_or_else(|| ApiError::invalid("The chunk number is required"))?;
+                    if number < 0 || number * scope.chunk_size > scope.last {
+                        return Err(out_of_range());
+                    }
+                    scope.task_chunk(quality, number)
+                };
                 Ok(DataLocation {
-                    key: keys::chunk(scope.task, quality, number),
+                    key,
                     member: -1,
-                    content_type: "application/zip".into(),
+                    content_type: content_type.into(),
                     version,
-                    unbuilt,
+                    unbuilt: self.unbuilt(&client, &scope, chunk).await?,
                     ..Default::default()
                 })
             }
@@ -871,18 +890,17 @@ impl Engine {
         }
     }
 
-    /// `chunk` when it is a lazy task's compressed chunk not built yet.
+    /// `chunk` (one built on request) unless it is built.
     async fn unbuilt(
         &self,
         client: &impl cvat_db::GenericClient,
         scope: &DataScope,
-        quality: &str,
-        chunk: UnbuiltChunk,
+        chunk: Option<UnbuiltChunk>,
     ) -> ApiResult<Option<UnbuiltChunk>> {
-        if !scope.lazy || quality != "compressed" || self.chunk_built(client, scope.task, &chunk.key).await? {
-            return Ok(None);
+        match chunk {
+            Some(chunk) if !self.chunk_built(client, scope.task, &chunk.key).await? => Ok(Some(chunk)),
+            _ => Ok(None),
         }
-        Ok(Some(chunk))
     }
 
     /// A project's preview is that of its newest task with data.
@@ -1062,7 +1080,7 @@ impl Default for StoredParams {
             stop_frame: None,
             frame_step: 1,
             sorting_method: "lexicographical".into(),
-            use_zip_chunks: true,
+            use_zip_chunks: false,
             use_cache: true,
             storage: "local".into(),
             frames_per_job: Vec::new(),
@@ -1116,19 +1134,40 @@ struct DataScope {
     size: i64,
     /// Compressed chunks are built on first request.
     lazy: bool,
+    /// The chunks of a quality are MP4 (CVAT's `video` chunk type).
+    video_compressed: bool,
+    video_original: bool,
 }
 
 impl DataScope {
-    /// The task's compressed chunk `number`, as built on demand.
-    fn task_chunk(&self, number: i64) -> UnbuiltChunk {
-        let first = number * self.chunk_size;
-        UnbuiltChunk {
-            task_id: self.task,
-            key: keys::chunk(self.task, "compressed", number),
-            first_frame: first as i32,
-            last_frame: ((first + self.chunk_size).min(self.size) - 1) as i32,
-            task_chunk: true,
+    /// How chunks of `quality` are built on request; none: stored with the data.
+    fn encoding(&self, quality: &str) -> Option<ChunkEncoding> {
+        match quality {
+            "original" if self.video_original => Some(ChunkEncoding::Mp4Original),
+            "original" => None,
+            _ if self.video_compressed => Some(ChunkEncoding::Mp4Compressed),
+            _ if self.lazy => Some(ChunkEncoding::JpegZip),
+            _ => None,
         }
+    }
+
+    /// The task's chunk `number` of `quality` as a client gets it: its key, content type
+    /// and, for a chunk built on request, what to build.
+    fn task_chunk(&self, quality: &str, number: i64) -> (String, &'static str, Option<UnbuiltChunk>) {
+        match self.encoding(quality) {
+            Some(encoding) => {
+                let chunk = crate::chunk_builds::task_chunk(self.task, number, self.chunk_size, self.size, encoding);
+                (chunk.key.clone(), content_type(encoding), Some(chunk))
+            }
+            None => (keys::chunk(self.task, quality, number), "application/zip", None),
+        }
+    }
+}
+
+fn content_type(encoding: ChunkEncoding) -> &'static str {
+    match encoding {
+        ChunkEncoding::JpegZip => "application/zip",
+        ChunkEncoding::Mp4Compressed | ChunkEncoding::Mp4Original => "video/mp4",
     }
 }
 
@@ -1138,7 +1177,8 @@ async fn data_row(client: &impl cvat_db::GenericClient, task: i64) -> ApiResult<
     Ok(crate::query_cached(
         client,
         "SELECT d.chunk_size, d.image_quality, d.start_frame, d.frame_step, d.storage, \
-         d.deleted_frames, d.chunks_updated_date, t.size, d.lazy_chunks FROM task_data d \
+         d.deleted_frames, d.chunks_updated_date, t.size, d.lazy_chunks, d.compressed_chunk_type, \
+         d.original_chunk_type FROM task_data d \
          JOIN tasks t ON t.id = d.task_id WHERE d.task_id = $1",
         &[&task],
     )

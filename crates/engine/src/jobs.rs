@@ -72,7 +72,7 @@ fn columns() -> String {
         "j.id, j.task_id, t.name AS task_name, t.project_id, p.name AS project_name, t.dimension, t.mode, \
          t.bug_tracker, j.status, j.stage, j.state, j.type, j.parent_job_id, s.start_frame, s.stop_frame, \
          j.created_date, j.updated_date, j.assignee_updated_date, t.organization_id, t.source_storage, \
-         t.target_storage, d.chunk_size AS data_chunk_size, \
+         t.target_storage, d.chunk_size AS data_chunk_size, d.compressed_chunk_type, d.original_chunk_type, \
          (SELECT count(*) FROM issues i WHERE i.job_id = j.id) AS issue_count, \
          coalesce((SELECT g.id FROM guides g WHERE g.task_id = j.task_id), \
                   (SELECT g.id FROM guides g WHERE g.project_id = t.project_id)) AS guide_id, {}",
@@ -84,7 +84,6 @@ fn render_row(base: &str, r: &Row) -> ApiResult<String> {
     let id: i64 = column(r, "id")?;
     let (start, stop): (i32, i32) = (column(r, "start_frame")?, column(r, "stop_frame")?);
     let mode: String = column(r, "mode")?;
-    let chunk_kind = if mode == "interpolation" { "video" } else { "imageset" };
     Ok(cvat_models::render(&JobRead {
         url: format!("{base}/api/jobs/{id}"),
         id,
@@ -105,8 +104,8 @@ fn render_row(base: &str, r: &Row) -> ApiResult<String> {
         start_frame: start,
         stop_frame: stop,
         data_chunk_size: column(r, "data_chunk_size")?,
-        data_compressed_chunk_type: Some(chunk_kind.into()),
-        data_original_chunk_type: Some(chunk_kind.into()),
+        data_compressed_chunk_type: column(r, "compressed_chunk_type")?,
+        data_original_chunk_type: column(r, "original_chunk_type")?,
         created_date: render::moment(r, "created_date")?,
         updated_date: render::moment(r, "updated_date")?,
         kind: column(r, "type")?,

@@ -279,6 +279,8 @@ impl Engine {
         let mut body = json!({
             "image_quality": data["image_quality"].as_i64().unwrap_or(70),
             "sorting_method": "predefined",
+            // As CVAT: a backup's `chunk_type` says whether a video had zip chunks.
+            "use_zip_chunks": data["chunk_type"].as_str() == Some("imageset"),
             "upload_file_order": files.iter().map(|f| f.name.clone()).collect::<Vec<_>>(),
         });
         for key in ["chunk_size", "start_frame", "stop_frame"] {

@@ -1,6 +1,6 @@
-//! Compressed chunks of lazy tasks, built by a media worker when the task service asks
-//! (a reader waits: every core encodes) or ahead of any request (one core, so readers
-//! keep the others). The worker claims the chunk first, so each is built once however
+//! Chunks built on request (a lazy task's compressed zips, a video task's MP4s), built by
+//! a media worker when the task service asks (a reader waits: every core encodes) or
+//! ahead of any request (one core, so readers keep the others). The worker claims the chunk first, so each is built once however
 //! many times it is asked for; the originals come from the task's original chunks, one
 //! range read per original chunk.
 
@@ -8,7 +8,7 @@ use crate::TaskApi;
 use bytes::Bytes;
 use cvat_blob::BlobStore;
 use cvat_proto::queue::BuildChunk;
-use cvat_proto::task::{ChunkBuilt, ChunkClaimQuery, MemberRange, OriginalFrame};
+use cvat_proto::task::{ChunkBuilt, ChunkClaimQuery, ChunkEncoding, MemberRange, OriginalFrame};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::sync::Arc;
 
@@ -32,8 +32,43 @@ pub(crate) async fn build_chunk(
         return Ok(());
     }
     let quality = claim.image_quality.clamp(1, 100) as u8;
+    let encoding = claim.encoding();
     let originals = read_originals(blobs.as_ref(), &claim.frames).await?;
-    let encoded: Result<Vec<Vec<u8>>, String> = stream::iter(claim.frames.into_iter().zip(originals))
+    let mut report = ChunkBuilt { task_id: work.task_id, key: work.key.clone(), claimant, ..Default::default() };
+    let built = match encoding {
+        ChunkEncoding::JpegZip => jpeg_zip(claim.frames, originals, quality, parallel).await?,
+        ChunkEncoding::Mp4Compressed | ChunkEncoding::Mp4Original => {
+            let compressed = encoding == ChunkEncoding::Mp4Compressed;
+            let encode = move || crate::video::mp4_chunk(&originals, quality, compressed, parallel);
+            let encoded = tokio::task::spawn_blocking(encode).await??;
+            encoded.map(|chunk| (chunk, Vec::new()))
+        }
+    };
+    match built {
+        Ok((chunk, members)) => {
+            blobs.put(&work.key, Bytes::from(chunk)).await?;
+            report.members = members;
+        }
+        Err(reason) => {
+            tracing::info!(key = %work.key, %reason, "a chunk's frames cannot be encoded");
+            report.error = reason;
+        }
+    }
+    match task.clone().complete_chunk(report).await {
+        Err(status) if status.code() == tonic::Code::NotFound => Ok(()),
+        other => other.map(|_| ()).map_err(Into::into),
+    }
+}
+
+/// A zip of the frames as JPEGs at `quality`, `parallel` encoded at a time, with each
+/// frame's byte range in it; `Ok(Err(reason))` when an original cannot be decoded.
+async fn jpeg_zip(
+    frames: Vec<OriginalFrame>,
+    originals: Vec<Bytes>,
+    quality: u8,
+    parallel: usize,
+) -> anyhow::Result<Result<(Vec<u8>, Vec<MemberRange>), String>> {
+    let encoded: Result<Vec<Vec<u8>>, String> = stream::iter(frames.into_iter().zip(originals))
         .map(|(frame, bytes)| async move {
             tokio::task::spawn_blocking(move || cvat_codecs::compress(&frame.name, &bytes, quality))
                 .await
@@ -43,27 +78,16 @@ pub(crate) async fn build_chunk(
         .buffered(parallel.max(1))
         .try_collect()
         .await;
-    let mut report = ChunkBuilt { task_id: work.task_id, key: work.key.clone(), claimant, ..Default::default() };
-    match encoded {
-        Ok(frames) => {
-            let built = tokio::task::spawn_blocking(move || {
-                cvat_codecs::chunk_archive_with_ranges(frames.iter().map(|f| (f.as_slice(), "jpeg")))
-            })
-            .await??;
-            let (archive, members) = built;
-            blobs.put(&work.key, Bytes::from(archive)).await?;
-            report.members =
-                members.iter().map(|m| MemberRange { offset: m.offset as i64, length: m.length as i64 }).collect();
-        }
-        Err(reason) => {
-            tracing::info!(key = %work.key, %reason, "a chunk's original cannot be decoded");
-            report.error = reason;
-        }
-    }
-    match task.clone().complete_chunk(report).await {
-        Err(status) if status.code() == tonic::Code::NotFound => Ok(()),
-        other => other.map(|_| ()).map_err(Into::into),
-    }
+    let frames = match encoded {
+        Ok(frames) => frames,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let (archive, members) = tokio::task::spawn_blocking(move || {
+        cvat_codecs::chunk_archive_with_ranges(frames.iter().map(|f| (f.as_slice(), "jpeg")))
+    })
+    .await??;
+    let members = members.iter().map(|m| MemberRange { offset: m.offset as i64, length: m.length as i64 }).collect();
+    Ok(Ok((archive, members)))
 }
 
 /// The originals' bytes in frame order: for each original chunk, one range read from

@@ -617,7 +617,9 @@ async fn build_job_chunks(
         let mut index = 0;
         while let Some((frames, whole_task_chunk)) = cvat_segments::job_chunk(&segment, chunk_size, index) {
             if !whole_task_chunk {
-                for quality in qualities(lazy) {
+                // A video's job chunks served as MP4 are built when asked for instead.
+                let served_as_zip = |quality: &&&str| !video || (**quality == "compressed" && job.use_zip_chunks);
+                for quality in qualities(lazy).iter().filter(served_as_zip) {
                     let archive = assemble_job_chunk(blobs, job.task_id, quality, frames.clone(), chunk_size).await?;
                     let key = keys::job_chunk(job.task_id, *segment.start() as i64, quality, index as i64);
                     blobs.put(&key, Bytes::from(archive)).await.map_err(anyhow::Error::from)?;

@@ -13,10 +13,11 @@ const VERSION: &str = "2.0";
 const VENDOR: &str = "application/vnd.cvat+json";
 
 /// What this server produces besides JSON, as media-range prefixes: frames and previews,
-/// chunks, the docs pages and their assets, the schema, metrics.
+/// chunks (zip, MP4), the docs pages and their assets, the schema, metrics.
 const PRODUCED: &[&str] = &[
     "image/",
     "application/zip",
+    "video/mp4",
     "text/html",
     "text/css",
     "application/javascript",
