@@ -97,7 +97,8 @@ USER_S3_PORT=$((BASE + 15))
 export CVAT_TEST_USER_S3=http://127.0.0.2:$USER_S3_PORT CVAT_TEST_USER_S3_DIR=$CVAT_DATA_DIR/user-s3
 export CVAT_TEST_USER_S3_KEY=user-key CVAT_TEST_USER_S3_SECRET=user-secret-key-1
 mkdir -p "$CVAT_TEST_USER_S3_DIR"
-S3FS_BIN=$(command -v s3s-fs || echo "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs")
+# The local object store deps.sh built (TCP_NODELAY added).
+S3FS_BIN=${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs-cvat
 nohup "$S3FS_BIN" --host 127.0.0.2 --port $USER_S3_PORT --access-key $CVAT_TEST_USER_S3_KEY --secret-key $CVAT_TEST_USER_S3_SECRET \
   "$CVAT_TEST_USER_S3_DIR" >"$CVAT_DATA_DIR/user-s3.log" 2>&1 &
 USER_S3_PID=$!
