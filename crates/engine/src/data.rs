@@ -604,8 +604,8 @@ impl Engine {
     /// A media worker finished: frames, data settings, segments and jobs are written and
     /// the request is finished in one transaction, so a failure anywhere leaves the
     /// request open for the worker's retry. A repeated report changes nothing.
-    /// Answers the chunks to build ahead (a lazy task's compressed ones, a video's MP4
-    /// ones; first time only).
+    /// Answers the chunks to build ahead (a lazy task's compressed ones, a video's
+    /// compressed MP4 ones; first time only).
     pub async fn complete_data(&self, result: &DataResult) -> ApiResult<Vec<String>> {
         let (request_id, task, frames, chunk_size) =
             (result.request_id.as_str(), result.task_id, result.frames.as_slice(), result.chunk_size);
@@ -669,11 +669,10 @@ impl Engine {
         // The worker knows what the files were (a share path or a key may name a video).
         let mode = if result.video { "interpolation" } else { "annotation" };
         self.write_segments(&tx, task, frames.len() as i64, mode, &params.frames_per_job).await?;
-        let encodings = [
-            (result.lazy_chunks, ChunkEncoding::JpegZip),
-            (compressed_type == "video", ChunkEncoding::Mp4Compressed),
-            (original_type == "video", ChunkEncoding::Mp4Original),
-        ];
+        // A video's lossless original MP4s are built only when asked for: they take more
+        // room than the frames themselves and annotation reads the compressed ones.
+        let encodings =
+            [(result.lazy_chunks, ChunkEncoding::JpegZip), (compressed_type == "video", ChunkEncoding::Mp4Compressed)];
         let ahead: Vec<UnbuiltChunk> = encodings
             .into_iter()
             .filter(|(wanted, _)| *wanted)

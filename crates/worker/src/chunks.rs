@@ -10,17 +10,67 @@ use cvat_blob::BlobStore;
 use cvat_proto::queue::BuildChunk;
 use cvat_proto::task::{ChunkBuilt, ChunkClaimQuery, ChunkEncoding, MemberRange, OriginalFrame};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Builds `work`'s chunk unless it is built or being built; `parallel` frames are
-/// encoded at a time.
+/// The chunks this process is building for waiting readers. A build ahead of any request
+/// waits while there are any, before each frame (an MP4: before it starts), so a reader's
+/// chunk has every core.
+#[derive(Default)]
+pub struct ReaderBuilds(AtomicUsize);
+
+/// One reader's build, counted while it lives.
+struct ReaderBuild<'a>(&'a ReaderBuilds);
+
+impl Drop for ReaderBuild<'_> {
+    fn drop(&mut self) {
+        self.0 .0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl ReaderBuilds {
+    fn begin(&self) -> ReaderBuild<'_> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        ReaderBuild(self)
+    }
+
+    async fn none_running(&self) {
+        while self.0.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+}
+
+/// Who a chunk is built for: a reader waiting for it (every core), or nobody yet (one
+/// core, giving way to readers).
+pub(crate) enum Urgency<'a> {
+    Reader(&'a ReaderBuilds),
+    Background(&'a ReaderBuilds),
+}
+
+impl Urgency<'_> {
+    /// Returns when this build may take its next step.
+    async fn turn(&self) {
+        if let Urgency::Background(readers) = self {
+            readers.none_running().await;
+        }
+    }
+}
+
+/// Builds `work`'s chunk unless it is built or being built.
 pub(crate) async fn build_chunk(
     work: BuildChunk,
     claimant: String,
     blobs: Arc<dyn BlobStore>,
     task: TaskApi,
-    parallel: usize,
+    urgency: Urgency<'_>,
 ) -> anyhow::Result<()> {
+    let (_counted, parallel) = match &urgency {
+        Urgency::Reader(readers) => {
+            (Some(readers.begin()), std::thread::available_parallelism().map_or(2, |n| n.get()))
+        }
+        Urgency::Background(_) => (None, 1),
+    };
     let query = ChunkClaimQuery { task_id: work.task_id, key: work.key.clone(), claimant: claimant.clone() };
     let claim = match task.clone().claim_chunk(query).await {
         Ok(claim) => claim.into_inner(),
@@ -36,8 +86,9 @@ pub(crate) async fn build_chunk(
     let originals = read_originals(blobs.as_ref(), &claim.frames).await?;
     let mut report = ChunkBuilt { task_id: work.task_id, key: work.key.clone(), claimant, ..Default::default() };
     let built = match encoding {
-        ChunkEncoding::JpegZip => jpeg_zip(claim.frames, originals, quality, parallel).await?,
+        ChunkEncoding::JpegZip => jpeg_zip(claim.frames, originals, quality, parallel, &urgency).await?,
         ChunkEncoding::Mp4Compressed | ChunkEncoding::Mp4Original => {
+            urgency.turn().await;
             let compressed = encoding == ChunkEncoding::Mp4Compressed;
             let encode = move || crate::video::mp4_chunk(&originals, quality, compressed, parallel);
             let encoded = tokio::task::spawn_blocking(encode).await??;
@@ -67,9 +118,11 @@ async fn jpeg_zip(
     originals: Vec<Bytes>,
     quality: u8,
     parallel: usize,
+    urgency: &Urgency<'_>,
 ) -> anyhow::Result<Result<(Vec<u8>, Vec<MemberRange>), String>> {
     let encoded: Result<Vec<Vec<u8>>, String> = stream::iter(frames.into_iter().zip(originals))
         .map(|(frame, bytes)| async move {
+            urgency.turn().await;
             tokio::task::spawn_blocking(move || cvat_codecs::compress(&frame.name, &bytes, quality))
                 .await
                 .map_err(|e| e.to_string())?
@@ -111,4 +164,22 @@ async fn read_originals(blobs: &dyn BlobStore, frames: &[OriginalFrame]) -> anyh
         start = end;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn builds_ahead_give_way_to_readers() {
+        let readers = ReaderBuilds::default();
+        let background = Urgency::Background(&readers);
+        background.turn().await;
+        let reader = readers.begin();
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(50), background.turn()).await;
+        assert!(waited.is_err(), "a build ahead waits while a reader's chunk is built");
+        Urgency::Reader(&readers).turn().await;
+        drop(reader);
+        tokio::time::timeout(std::time::Duration::from_secs(5), background.turn()).await.unwrap();
+    }
 }

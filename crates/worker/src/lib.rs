@@ -134,6 +134,8 @@ pub struct PoolHandler {
     pub share: cvat_blob::share::Share,
     /// Downloads of `remote_files`.
     pub fetcher: cvat_fetch::Fetcher,
+    /// Chunks this process builds for waiting readers (shared by its consumers).
+    pub reader_builds: Arc<chunks::ReaderBuilds>,
 }
 
 impl Handler for PoolHandler {
@@ -154,11 +156,12 @@ impl Handler for PoolHandler {
                 media::process_task_data(data, sources, self.task.clone()).await
             }
             Some(Work::BuildChunk(work)) if self.pool == cvat_queue::CHUNK_QUEUE => {
-                let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-                chunks::build_chunk(work, job.id, self.blobs.clone(), self.task.clone(), cores).await
+                let urgency = chunks::Urgency::Reader(&self.reader_builds);
+                chunks::build_chunk(work, job.id, self.blobs.clone(), self.task.clone(), urgency).await
             }
             Some(Work::BuildChunk(work)) if self.pool == cvat_queue::PREBUILD_QUEUE => {
-                chunks::build_chunk(work, job.id, self.blobs.clone(), self.task.clone(), 1).await
+                let urgency = chunks::Urgency::Background(&self.reader_builds);
+                chunks::build_chunk(work, job.id, self.blobs.clone(), self.task.clone(), urgency).await
             }
             Some(Work::PurgeTaskBlobs(purge)) if self.pool == "media" => {
                 for task in purge.task_ids {
@@ -238,15 +241,23 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     let fetcher =
         cvat_fetch::Fetcher::new(cvat_fetch::FetchPolicy::from_settings(&settings).map_err(anyhow::Error::msg)?)?;
     let task = task_client(&settings.task_url, settings.worker_token()?)?;
-    let handler =
-        PoolHandler { pool, task: task.clone(), blobs: blobs.clone(), share: share.clone(), fetcher: fetcher.clone() };
+    let reader_builds = Arc::new(chunks::ReaderBuilds::default());
+    let handler_of = |pool: &'static str| PoolHandler {
+        pool,
+        task: task.clone(),
+        blobs: blobs.clone(),
+        share: share.clone(),
+        fetcher: fetcher.clone(),
+        reader_builds: reader_builds.clone(),
+    };
+    let handler = handler_of(pool);
     // One job at a time: a long job must not hold back messages another replica could take.
     let mut consumers = tokio::task::JoinSet::new();
     consumers.spawn(Worker { pool, broker: broker.clone(), prefetch: 1, handler }.run());
     // Beside its pool, the export service posts webhook deliveries (many at once, each its
     // own consumer, so one slow target does not hold back the others); a media worker
-    // builds compressed chunks readers wait for (two at a time, so one reader does not
-    // hold back another) and, one at a time, those built ahead.
+    // builds chunks readers wait for (two at a time, so one reader does not hold back
+    // another) and, one at a time, those built ahead (which give way to the former).
     let side_queues: Vec<(&'static str, usize)> = match pool {
         "export" => vec![(cvat_queue::WEBHOOK_QUEUE, settings.webhook_consumers.max(1))],
         "media" => vec![(cvat_queue::CHUNK_QUEUE, 2), (cvat_queue::PREBUILD_QUEUE, 1)],
@@ -254,13 +265,7 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     };
     for (queue, count) in side_queues {
         for _ in 0..count {
-            let handler = PoolHandler {
-                pool: queue,
-                task: task.clone(),
-                blobs: blobs.clone(),
-                share: share.clone(),
-                fetcher: fetcher.clone(),
-            };
+            let handler = handler_of(queue);
             consumers.spawn(Worker { pool: queue, broker: broker.clone(), prefetch: 1, handler }.run());
         }
     }
