@@ -2,7 +2,11 @@
 # Offline checks of the deployment files (run by `make test`): deploy/compose.yaml must
 # parse and resolve with the example settings (docker-compose from Debian, installed once
 # when missing), and must refuse to resolve while a secret is unset; every kustomization
-# under k8s/ must build (kubectl from Debian when there is none) into what it promises.
+# under k8s/ must build (kubectl from Debian when there is none) into what it promises;
+# what they build must be valid Kubernetes 1.30 objects (strictly: no unknown field) and
+# KEDA objects (deploy/schemas/keda-v2.json), and pass checkov's policies but for the
+# findings deploy/checkov/*.yaml list with their reasons. kubernetes-validate and checkov
+# (PyPI) live in a virtualenv made once per machine.
 set -euo pipefail
 cd "$(dirname "$0")"
 if ! command -v docker-compose >/dev/null; then
@@ -48,3 +52,21 @@ expect "$production" PodDisruptionBudget 3 overlays/production
 expect "$production" Ingress 1 overlays/production
 expect "$production" HorizontalPodAutoscaler 0 overlays/production
 echo "k8s/: base, cpu-autoscaling, overlays dev and production build"
+
+TOOLS=${CVAT_DEPLOY_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/cvat-deploy-tools}
+if [ ! -x "$TOOLS/bin/checkov" ] || ! "$TOOLS/bin/python" -c 'import kubernetes_validate' 2>/dev/null; then
+  python3 -m venv "$TOOLS" || { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$TOOLS"; }
+  "$TOOLS/bin/pip" install -q kubernetes-validate==1.37.0 checkov==3.3.30
+fi
+manifests=$(mktemp -d)
+trap 'rm -rf "$unset_env" "$manifests"' EXIT
+for kustomization in overlays/production overlays/dev cpu-autoscaling; do
+  built "$kustomization" >"$manifests/$(basename "$kustomization").yaml"
+done
+"$TOOLS/bin/python" validate_manifests.py --kubernetes-version 1.30.0 "$manifests"/*.yaml
+"$TOOLS/bin/checkov" --config-file checkov/production.yaml -f "$manifests/production.yaml" \
+  -f "$manifests/cpu-autoscaling.yaml" >"$manifests/production.txt" ||
+  { cat "$manifests/production.txt" >&2; echo "k8s/: checkov findings in production" >&2; exit 1; }
+"$TOOLS/bin/checkov" --config-file checkov/dev.yaml -f "$manifests/dev.yaml" >"$manifests/dev.txt" ||
+  { cat "$manifests/dev.txt" >&2; echo "k8s/: checkov findings in the dev overlay" >&2; exit 1; }
+echo "k8s/: valid Kubernetes 1.30 and KEDA objects; checkov passes (reasons for the rest in deploy/checkov/)"
