@@ -353,3 +353,61 @@ async fn a_list_whose_client_went_away_is_cancelled() {
     assert!(log.contains("statement of an abandoned request cancelled"));
     pids.into_iter().for_each(kill);
 }
+
+/// Waits until a process a test started has ended.
+async fn ended(pid: u32, within: Duration) {
+    let deadline = Instant::now() + within;
+    while Command::new("kill").args(["-0", &pid.to_string()]).status().unwrap().success() {
+        assert!(Instant::now() < deadline, "process {pid} still runs");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A rolling restart of media workers under a burst of tasks, as Kubernetes does it: each
+/// worker in turn gets SIGTERM (and finishes the job in hand, taking no other) and a new one
+/// starts. Every task is processed once (its frames and jobs once each), none fails.
+#[tokio::test]
+async fn a_rolling_restart_of_media_workers_loses_and_repeats_nothing() {
+    let (user, _) = Caller::new().await;
+    let first = [spawn_media_worker(stack_port(23)), spawn_media_worker(stack_port(24))];
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        tasks.push(task_with_images(&user, 6).await);
+    }
+    for (old, port) in first.into_iter().zip([25, 26]) {
+        assert!(Command::new("kill").args(["-TERM", &old.to_string()]).status().unwrap().success());
+        // The drain waits at most 50 s for the job in hand.
+        ended(old, Duration::from_secs(70)).await;
+        spawn_media_worker(stack_port(port));
+    }
+    let deadline = Instant::now() + Duration::from_secs(180);
+    for &task in &tasks {
+        loop {
+            let request = request_state(&user, task).await;
+            assert_ne!(request["status"], "failed", "{request}");
+            if request["status"] == "finished" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "task {task} was lost: {request}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let database = crate::foundations::database().await;
+    for &task in &tasks {
+        let meta = expect(user.get(&format!("/api/tasks/{task}/data/meta"), None).await, StatusCode::OK).await;
+        let names: Vec<&str> = meta["frames"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["f000.png", "f001.png", "f002.png", "f003.png", "f004.png", "f005.png"]);
+        let row = database
+            .query_one(
+                "SELECT (SELECT count(*) FROM engine.frames WHERE task_id = $1), \
+                 (SELECT count(*) FROM engine.jobs WHERE task_id = $1)",
+                &[&task],
+            )
+            .await
+            .unwrap();
+        let (frames, jobs): (i64, i64) = (row.get(0), row.get(1));
+        assert_eq!((frames, jobs), (6, 1), "task {task}: every frame and job once");
+        let last = user.get(&format!("/api/tasks/{task}/data?type=frame&number=5&quality=original"), None).await;
+        assert_eq!(last.bytes().await.unwrap().as_ref(), noisy_png(6).as_slice());
+    }
+}

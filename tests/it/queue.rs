@@ -142,3 +142,62 @@ async fn a_worker_with_unusable_broker_settings_exits_saying_why() {
         assert!(!printed.contains("wrong-password"), "the password is not printed: {printed}");
     }
 }
+
+/// A handler whose every job takes a while, recording jobs started and finished.
+struct Slow {
+    started: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    finished: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl cvat_worker::Handler for Slow {
+    async fn handle(&self, job: cvat_proto::queue::Job) -> anyhow::Result<()> {
+        self.started.lock().unwrap().push(job.id.clone());
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        self.finished.lock().unwrap().push(job.id);
+        Ok(())
+    }
+}
+
+/// A worker told to stop (SIGTERM) finishes the job in hand and takes no other; what it
+/// did not take waits in the queue for the next worker: nothing lost, nothing done twice.
+#[tokio::test]
+async fn a_stopping_worker_finishes_its_job_and_leaves_the_rest_queued() {
+    use prost::Message;
+    let (broker, _) = broker();
+    let broker = std::sync::Arc::new(broker);
+    let ids: Vec<String> = (0..3).map(|i| format!("slow-{i}")).collect();
+    for id in &ids {
+        let job = cvat_proto::queue::Job { id: id.clone(), work: None };
+        broker.publish("media", id, &job.encode_to_vec()).await.unwrap();
+    }
+    type Record = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+    let (started, finished): (Record, Record) = Default::default();
+    let slow = || Slow { started: started.clone(), finished: finished.clone() };
+    let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
+    let first = cvat_worker::Worker { pool: "media", broker: broker.clone(), prefetch: 1, handler: slow() };
+    let running = tokio::spawn(first.run_until(async move {
+        let _ = stopping.await;
+    }));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while started.lock().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no job started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), running).await.expect("the worker stops").unwrap().unwrap();
+    assert_eq!(*started.lock().unwrap(), *finished.lock().unwrap(), "the job in hand was finished");
+    assert_eq!(finished.lock().unwrap().len(), 1, "no other job was taken");
+
+    let next_worker = cvat_worker::Worker { pool: "media", broker: broker.clone(), prefetch: 1, handler: slow() };
+    let running = tokio::spawn(next_worker.run());
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while finished.lock().unwrap().len() < ids.len() {
+        assert!(std::time::Instant::now() < deadline, "the rest was not done: {:?}", finished.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    running.abort();
+    let mut done = finished.lock().unwrap().clone();
+    done.sort();
+    assert_eq!(done, ids, "each job done once");
+}

@@ -40,6 +40,10 @@ static JOBS: LazyLock<HistogramVec> = LazyLock::new(|| {
 
 pub type TaskApi = TaskInternalClient<Authorized>;
 
+/// How long a worker told to stop waits for its jobs in hand (under the pods'
+/// `terminationGracePeriodSeconds` of 60).
+const DRAIN: Duration = Duration::from_secs(50);
+
 /// A client of the task service's internal API with the worker credential.
 pub fn task_client(url: &str, worker_token: &Secret) -> anyhow::Result<TaskApi> {
     let channel = Endpoint::from_shared(url.to_string())?.connect_timeout(Duration::from_secs(5)).connect_lazy();
@@ -70,21 +74,39 @@ impl<H: Handler> Worker<H> {
     /// refuses the login before this worker ever consumed is a configuration error, and
     /// ends the run (the process exits, and Kubernetes shows the crash).
     pub async fn run(self) -> Result<(), QueueError> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// [`Worker::run`] until `stop` completes: then the job in hand is finished (never
+    /// cut off) and no other is taken.
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()>) -> Result<(), QueueError> {
+        let mut stop = std::pin::pin!(stop);
         let tag = format!("{}-{}", self.pool, std::process::id());
         let mut backoff = Duration::from_millis(200);
         let mut consumed = false;
         loop {
-            match self.broker.consume(self.pool, &tag, self.prefetch).await {
+            let consumer = tokio::select! {
+                biased;
+                () = &mut stop => return Ok(()),
+                consumer = self.broker.consume(self.pool, &tag, self.prefetch) => consumer,
+            };
+            match consumer {
                 Ok(mut consumer) => {
                     (backoff, consumed) = (Duration::from_millis(200), true);
                     tracing::info!(pool = self.pool, "consuming");
-                    while let Some(delivery) = consumer.next().await {
+                    loop {
+                        let delivery = tokio::select! {
+                            biased;
+                            () = &mut stop => return Ok(()),
+                            delivery = consumer.next() => delivery,
+                        };
                         match delivery {
-                            Ok(delivery) => self.process(delivery).await,
-                            Err(err) => {
+                            Some(Ok(delivery)) => self.process(delivery).await,
+                            Some(Err(err)) => {
                                 tracing::warn!(error = %err, "delivery failed");
                                 break;
                             }
+                            None => break,
                         }
                     }
                     tracing::warn!(pool = self.pool, "broker connection lost, reconnecting");
@@ -92,7 +114,11 @@ impl<H: Handler> Worker<H> {
                 Err(err) if err.is_refused_login() && !consumed => return Err(err),
                 Err(err) => tracing::warn!(error = %err, ?backoff, "cannot consume yet"),
             }
-            tokio::time::sleep(backoff).await;
+            tokio::select! {
+                biased;
+                () = &mut stop => return Ok(()),
+                () = tokio::time::sleep(backoff) => {}
+            }
             backoff = (backoff * 2).min(Duration::from_secs(10));
         }
     }
@@ -250,10 +276,18 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
         fetcher: fetcher.clone(),
         reader_builds: reader_builds.clone(),
     };
-    let handler = handler_of(pool);
+    // SIGTERM stops every consumer taking jobs; each finishes the one in hand.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let until_stopped = move || {
+        let mut stopping = stopping.clone();
+        async move {
+            let _ = stopping.wait_for(|stopped| *stopped).await;
+        }
+    };
     // One job at a time: a long job must not hold back messages another replica could take.
     let mut consumers = tokio::task::JoinSet::new();
-    consumers.spawn(Worker { pool, broker: broker.clone(), prefetch: 1, handler }.run());
+    let worker = Worker { pool, broker: broker.clone(), prefetch: 1, handler: handler_of(pool) };
+    consumers.spawn(worker.run_until(until_stopped()));
     // Beside its pool, the export service posts webhook deliveries (many at once, each its
     // own consumer, so one slow target does not hold back the others); a media worker
     // builds chunks readers wait for (two at a time, so one reader does not hold back
@@ -265,15 +299,24 @@ pub async fn serve(pool: &'static str, default_health_port: u16) -> anyhow::Resu
     };
     for (queue, count) in side_queues {
         for _ in 0..count {
-            let handler = handler_of(queue);
-            consumers.spawn(Worker { pool: queue, broker: broker.clone(), prefetch: 1, handler }.run());
+            let worker = Worker { pool: queue, broker: broker.clone(), prefetch: 1, handler: handler_of(queue) };
+            consumers.spawn(worker.run_until(until_stopped()));
         }
     }
     tokio::select! {
         Some(ended) = consumers.join_next() => {
             ended?.map_err(|err| anyhow::anyhow!("the message broker refuses this worker: {err}"))?
         }
-        _ = cvat_runtime::shutdown_signal() => {}
+        _ = cvat_runtime::shutdown_signal() => {
+            let _ = stop.send(true);
+            // Within Kubernetes' grace period (60 s): what is not finished by then stays
+            // unacknowledged, and the broker gives it to another worker.
+            let drained = tokio::time::timeout(DRAIN, async { while consumers.join_next().await.is_some() {} }).await;
+            match drained {
+                Ok(()) => tracing::info!("every job in hand finished"),
+                Err(_) => tracing::warn!("jobs still running at shutdown go back to the queue"),
+            }
+        }
     }
     Ok(())
 }
