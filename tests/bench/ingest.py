@@ -4,10 +4,9 @@ first request (the default) and all at once (`use_cache: false`), beside Pillow
 (libjpeg-turbo) decoding and re-encoding the same files at q70 on one core in the same
 run; then the first request of each unbuilt compressed chunk (72 frames), newest chunk
 first so the background pre-build, which goes in frame order, rarely got there before.
-With `burst LABEL`: a burst of 10 tasks of 20 1080p JPEGs, every chunk built at once,
-finished together; images per second through however many media workers run.
+(tests/bench/scaling.py uses its helpers.)
 
-Usage: ingest.py URL TOKEN WORK_DIR [burst LABEL]
+Usage: ingest.py URL TOKEN WORK_DIR
 """
 
 import io
@@ -93,21 +92,6 @@ def create_task(paths, use_cache):
     return task, time.perf_counter() - started
 
 
-def burst(label):
-    """10 tasks of 20 1080p JPEGs, every chunk built at once, finished together."""
-    paths = images(20, (1920, 1080))
-    tasks = [upload(paths) for _ in range(10)]
-    started = time.perf_counter()
-    for task in tasks:
-        finish(task, False)
-    session = requests.Session()
-    for task in tasks:
-        wait_ready(task, session)
-    elapsed = time.perf_counter() - started
-    print(f"burst of 10 tasks x 20 1080p JPEGs (every chunk at once), {label}: {elapsed:.1f} s, "
-          f"{200 / elapsed:.1f} images/s")
-
-
 def first_requests(task):
     """Seconds of each chunk's first request, newest chunk first."""
     chunks = (IMAGES + 71) // 72
@@ -123,8 +107,6 @@ def first_requests(task):
 
 
 def main():
-    if sys.argv[4:5] == ["burst"]:
-        return burst(sys.argv[5])
     paths = images()
     per_core = yardstick(paths)
     print(f"Pillow (libjpeg-turbo) decode + encode q70, one core: {per_core:8.1f} images/s "
@@ -143,4 +125,5 @@ def main():
               f"{statistics.median(ready):.2f} s (median of 3: {', '.join(f'{r:.2f}' for r in ready)})")
 
 
-main()
+if __name__ == "__main__":
+    main()

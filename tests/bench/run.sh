@@ -20,7 +20,7 @@
 #   8. surface: events ingest beside PostgreSQL's COPY, task PATCH latency with and without
 #      a webhook, webhook deliveries per second beside a direct client, and an online
 #      function call through an agent beside GET /api/users/self (tests/bench/surface.py).
-# BENCH_SECTIONS picks sections (default "api lists media ingest video annotations exports memory surface").
+# BENCH_SECTIONS picks sections (default "api lists media ingest scaling video annotations exports memory surface").
 # Release build, an isolated stack (own database and ports), wrk as the load generator.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -45,7 +45,7 @@ export CVAT_ADMIN_USER=admin CVAT_ADMIN_PASSWORD=bench-admin-pass-1
 export CVAT_SHARE_DIR=$CVAT_DATA_DIR/share
 # The exports section imports its 200 MB archives in one multipart request.
 export CVAT_MAX_UPLOAD_FILE_BYTES=$((1024 * 1024 * 1024))
-SECTIONS=" ${BENCH_SECTIONS:-api lists media ingest video annotations exports memory surface} "
+SECTIONS=" ${BENCH_SECTIONS:-api lists media ingest scaling video annotations exports memory surface} "
 # The surface section's webhook receiver listens on 127.0.0.2, the one internal network allowed.
 export CVAT_REMOTE_ALLOWED_NETWORKS=127.0.0.2/32
 want() { [[ "$SECTIONS" == *" $1 "* ]]; }
@@ -270,14 +270,24 @@ if want ingest; then
 echo "== ingest: 1,000 uploaded 640x480 JPEGs, chunks on first request and all at once, beside Pillow"
 PYTHON=$(python_with 'requests, PIL')
 "$PYTHON" tests/bench/ingest.py "$URL" "$owner_key" "$CVAT_DATA_DIR"
-echo "== media workers: one, then two (processes on these two cores)"
-"$PYTHON" tests/bench/ingest.py "$URL" "$owner_key" "$CVAT_DATA_DIR" burst "1 media worker"
-CVAT_HEALTH_LISTEN=127.0.0.1:29113 CVAT_DEV_MODE=1 target/release/cvat-media >>"$CVAT_DATA_DIR/logs/media-2.log" 2>&1 &
-second_media=$!
-echo " $second_media" >>"$CVAT_DATA_DIR/services.pids"
-for _ in $(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:29113/readyz 2>/dev/null && break; sleep 0.1; done
-"$PYTHON" tests/bench/ingest.py "$URL" "$owner_key" "$CVAT_DATA_DIR" burst "2 media workers"
-kill "$second_media"; wait "$second_media" 2>/dev/null || true
+fi
+
+if want scaling; then
+echo "== scaling: 1, 2 and 4 media workers (processes on these two cores), a burst of 20 tasks x 100 1080p JPEGs"
+PYTHON=$(python_with 'requests, PIL')
+extra_media=()
+for workers in 1 2 4; do
+  # The stack's worker plus the ones started here (health ports 29113…).
+  while [ $((${#extra_media[@]} + 1)) -lt $workers ]; do
+    port=$((29113 + ${#extra_media[@]}))
+    CVAT_HEALTH_LISTEN=127.0.0.1:$port CVAT_DEV_MODE=1 target/release/cvat-media >>"$CVAT_DATA_DIR/logs/media-$port.log" 2>&1 &
+    extra_media+=($!)
+    echo " $!" >>"$CVAT_DATA_DIR/services.pids"
+    for _ in $(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:$port/readyz 2>/dev/null && break; sleep 0.1; done
+  done
+  "$PYTHON" tests/bench/scaling.py "$URL" "$owner_key" "$CVAT_DATA_DIR" "$workers media worker(s)"
+done
+for pid in "${extra_media[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null || true; done
 fi
 
 if want video; then

@@ -60,12 +60,73 @@ const FROM: &str = "jobs j JOIN segments s ON s.id = j.segment_id JOIN tasks t O
      LEFT JOIN projects p ON p.id = t.project_id LEFT JOIN users a ON a.id = j.assignee_id \
      LEFT JOIN task_data d ON d.task_id = j.task_id";
 
-const VISIBILITY: Visibility = Visibility {
+/// A job is visible to its assignee and to the owner and assignee of its task and of the
+/// task's project. Two equivalent ways to say so, for two kinds of users: the OR over the
+/// joined rows suits a user related to many tasks (a page of their jobs is found by
+/// walking all jobs newest first), index walks per relation suit one related to few (a
+/// worker: the OR has no index path, and a page scanned an organization's jobs).
+const VISIBILITY_SCAN: Visibility = Visibility {
     org_column: "t.organization_id",
     relations: "j.assignee_id = {user} OR t.owner_id = {user} OR t.assignee_id = {user} \
      OR p.owner_id = {user} OR p.assignee_id = {user}",
     staff: cvat_permissions::Role::Maintainer,
 };
+
+/// The ids as an array computed first, then looked up by primary key: as `IN (…)` the
+/// planner merged them with a walk over every job (it expects a few hundred ids).
+const VISIBILITY_WALK: Visibility = Visibility {
+    relations: "j.id = ANY(ARRAY(SELECT id FROM jobs WHERE assignee_id = {user} \
+     UNION ALL SELECT jt.id FROM tasks tt JOIN jobs jt ON jt.task_id = tt.id \
+     WHERE tt.owner_id = {user} OR tt.assignee_id = {user} \
+     UNION ALL SELECT jp.id FROM projects pp JOIN tasks tp ON tp.project_id = pp.id \
+     JOIN jobs jp ON jp.task_id = tp.id WHERE pp.owner_id = {user} OR pp.assignee_id = {user}))",
+    ..VISIBILITY_SCAN
+};
+
+/// Up to this many tasks related to a user (through the task or its project), their jobs
+/// are found by index walks.
+const WALKED_TASKS: i64 = 1000;
+
+/// Which form of the job visibility rule suits each user, kept a minute: deciding costs
+/// more than a page of jobs (planning a query), and a stale choice is only slower, never
+/// wrong (both forms select the same jobs).
+pub(crate) struct VisibilityChoices(cvat_cache::BoundedCache<i64, bool>);
+
+impl Default for VisibilityChoices {
+    fn default() -> Self {
+        Self(cvat_cache::BoundedCache::new(100_000, std::time::Duration::from_secs(60)))
+    }
+}
+
+impl VisibilityChoices {
+    /// The form of the rule that is fast for `user`.
+    async fn for_user(&self, client: &impl GenericClient, user: i64) -> ApiResult<&'static Visibility> {
+        let walk = match self.0.get(&user) {
+            Some(walk) => walk,
+            None => {
+                let walk = few_related_tasks(client, user).await?;
+                self.0.insert(user, walk, 1);
+                walk
+            }
+        };
+        Ok(if walk { &VISIBILITY_WALK } else { &VISIBILITY_SCAN })
+    }
+}
+
+/// Whether `user` is related to few tasks (through the task or its project). The id is
+/// written into the SQL (ours, an integer): a prepared statement's generic plan would
+/// estimate an average user's share of tasks and scan them all.
+async fn few_related_tasks(client: &impl GenericClient, user: i64) -> ApiResult<bool> {
+    // Stops at the threshold; a task related twice counts twice, which only moves it.
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM tasks WHERE owner_id = {user} OR assignee_id = {user} \
+         UNION ALL SELECT 1 FROM projects p JOIN tasks t ON t.project_id = p.id \
+         WHERE p.owner_id = {user} OR p.assignee_id = {user} LIMIT {}) related",
+        WALKED_TASKS + 1
+    );
+    let row = client.query_one(&sql, &[]).await.db()?;
+    Ok(column::<_, i64>(&row, 0)? <= WALKED_TASKS)
+}
 
 fn columns() -> String {
     format!(
@@ -175,8 +236,12 @@ impl Engine {
 
     pub async fn list_jobs(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
         let actor = self.context_actor(caller).await?;
-        let scope = list_scope(caller, &actor, &VISIBILITY)?;
         let client = self.client().await?;
+        let visibility = match caller.is_admin() {
+            true => &VISIBILITY_SCAN,
+            false => self.job_visibility.for_user(&client, caller.id()).await?,
+        };
+        let scope = list_scope(caller, &actor, visibility)?;
         let cvat_listing::Page { count, rows, .. } =
             cvat_listing::fetch_page(client, &JOB_LIST, params, scope, &columns(), FROM, Some(&self.list_counts))
                 .await?;

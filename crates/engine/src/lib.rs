@@ -112,6 +112,8 @@ pub struct Engine {
     agents: functions::Agents,
     /// Counts of the project, task and job lists between writes (migration 0020).
     list_counts: cvat_listing::CountCache,
+    /// Which form of the job visibility rule suits a user (see `jobs::job_visibility`).
+    job_visibility: jobs::VisibilityChoices,
 }
 
 /// The generation of the tables the project, task and job lists read.
@@ -126,7 +128,7 @@ impl Engine {
         list_count_entries: usize,
     ) -> Self {
         let list_counts = cvat_listing::CountCache::new(LIST_GENERATION, list_count_entries);
-        Self { db, directory, network, agents, list_counts }
+        Self { db, directory, network, agents, list_counts, job_visibility: Default::default() }
     }
 
     async fn client(&self) -> ApiResult<cvat_db::Client> {

@@ -448,3 +448,53 @@ async fn a_lazy_chunk_is_claimed_once_and_settled_once() {
     assert_eq!(fixture.engine.chunk_state(&first_chunk).await.unwrap(), ChunkState::Failed("0.png is broken".into()));
     fixture.drop_schema().await;
 }
+
+/// The job list's two forms of the visibility rule (index walks for a user related to few
+/// tasks, a scan for one related to many) select the same jobs as the plain rule.
+#[tokio::test]
+async fn job_lists_show_the_same_jobs_whichever_form_of_the_rule_serves_them() {
+    let fixture = Fixture::new(4).await;
+    let (many, few) = (caller(1), caller(2));
+    let body = json!({"name": "first", "labels": [{"name": "car"}]}).to_string();
+    // (A task each records both users.)
+    fixture.engine.create_task(&many, &body).await.unwrap();
+    fixture.engine.create_task(&few, &body).await.unwrap();
+    let s = &fixture.schema;
+    // User 1 owns 1,200 tasks of one job each; user 2 is assigned every hundredth job
+    // and owns a project with two of user 1's tasks in it.
+    fixture
+        .admin
+        .batch_execute(&format!(
+            "INSERT INTO {s}.tasks (name, owner_id) SELECT 'task ' || g, 1 FROM generate_series(1, 1200) g;
+             INSERT INTO {s}.segments (task_id, start_frame, stop_frame)
+               SELECT id, 0, 9 FROM {s}.tasks WHERE name LIKE 'task %';
+             INSERT INTO {s}.jobs (segment_id, task_id, assignee_id)
+               SELECT s.id, s.task_id, CASE WHEN s.task_id % 100 = 0 THEN 2 END FROM {s}.segments s;
+             INSERT INTO {s}.projects (name, owner_id) VALUES ('theirs', 2);
+             UPDATE {s}.tasks SET project_id = (SELECT id FROM {s}.projects WHERE name = 'theirs')
+               WHERE id IN (SELECT id FROM {s}.tasks WHERE name LIKE 'task %' ORDER BY id LIMIT 2);"
+        ))
+        .await
+        .unwrap();
+    for (who, user) in [(&many, 1i64), (&few, 2)] {
+        let expected: i64 = fixture
+            .admin
+            .query_one(
+                &format!(
+                    "SELECT count(*) FROM {s}.jobs j JOIN {s}.tasks t ON t.id = j.task_id
+                     LEFT JOIN {s}.projects p ON p.id = t.project_id
+                     WHERE j.assignee_id = $1 OR t.owner_id = $1 OR t.assignee_id = $1
+                     OR p.owner_id = $1 OR p.assignee_id = $1"
+                ),
+                &[&user],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        let params = cvat_listing::ListParams { page: 1, page_size: 1000, ..Default::default() };
+        let page = fixture.engine.list_jobs(who, &params).await.unwrap();
+        assert_eq!(page.count, expected, "user {user}");
+        assert_eq!(page.results.len() as i64, expected.min(1000), "user {user}");
+    }
+    fixture.drop_schema().await;
+}

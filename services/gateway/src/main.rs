@@ -53,6 +53,9 @@ async fn main() -> anyhow::Result<()> {
     // A client on a busy network may take a while to send its request head: allow what
     // nginx allows (60 s) rather than actix's 5 s, after which it would be cut off.
     .client_request_timeout(std::time::Duration::from_secs(60))
+    // SIGTERM: stop accepting, let requests in flight finish for up to 50 s (the pods'
+    // grace period is 60 s), then close.
+    .shutdown_timeout(50)
     .on_connect(disconnect::watch)
     .bind(settings.gateway_listen)?
     .run()
