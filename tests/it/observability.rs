@@ -104,3 +104,53 @@ async fn schema_and_offline_docs() {
         assert!(script.bytes().await.unwrap().len() > 100_000);
     }
 }
+
+/// Every metric the example Grafana dashboard (deploy/observability) queries is exported
+/// by a running service, once there was traffic of each kind: requests, a task's data
+/// processed by a media worker, a frame read twice.
+#[tokio::test]
+async fn every_metric_of_the_dashboard_is_exported() {
+    let dashboard: serde_json::Value = serde_json::from_str(include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/observability/grafana-dashboard.json"
+    )))
+    .unwrap();
+    let mut queried = std::collections::BTreeSet::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let mut rest = expr;
+            while let Some(at) = rest.find("cvat_") {
+                let name: String = rest[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit())
+                    .collect();
+                rest = &rest[at + name.len()..];
+                queried.insert(name);
+            }
+        }
+    }
+    assert!(queried.len() >= 8, "{queried:?}");
+
+    let (owner, _) = Caller::new().await;
+    let task = crate::task_data::new_task(&owner).await;
+    let sent = crate::task_data::send(&owner, task, vec![("a.png", crate::task_data::png(8, 8))]).await;
+    expect(sent, StatusCode::ACCEPTED).await;
+    assert_eq!(crate::task_data::request_of(&owner, task).await["status"], "finished");
+    for _ in 0..2 {
+        let frame = owner.get(&format!("/api/tasks/{task}/data?type=frame&number=0&quality=original"), None).await;
+        assert_eq!(frame.status(), StatusCode::OK);
+    }
+    // Gauges sampled every few seconds have been since the stack started.
+    let mut exported = String::new();
+    for port in stack_port(0)..=stack_port(4) {
+        exported += &http().get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap().text().await.unwrap();
+    }
+    let missing: Vec<&String> = queried
+        .iter()
+        .filter(|name| {
+            !exported.lines().any(|l| l.strip_prefix(name.as_str()).is_some_and(|r| r.starts_with(['{', ' '])))
+        })
+        .collect();
+    assert!(missing.is_empty(), "the dashboard queries metrics no service exports: {missing:?}");
+}

@@ -4,12 +4,14 @@
 //! refuse keys that could escape their root.
 
 mod local;
+mod measured;
 mod s3;
 
 pub mod keys;
 pub mod share;
 
 pub use local::LocalStore;
+pub use measured::Measured;
 pub use s3::{BucketPage, BucketStatus, S3Access, S3Keys, S3Store};
 
 use bytes::Bytes;
@@ -80,7 +82,7 @@ pub fn validate_key(key: &str) -> Result<(), BlobError> {
 /// `/readyz`) while S3 is still down, rather than exiting.
 pub async fn from_settings(settings: &cvat_runtime::Settings) -> Result<std::sync::Arc<dyn BlobStore>, BlobError> {
     if settings.blob_backend == "local" {
-        return Ok(std::sync::Arc::new(LocalStore::new(&settings.blob_dir)));
+        return Ok(std::sync::Arc::new(Measured(std::sync::Arc::new(LocalStore::new(&settings.blob_dir)))));
     }
     let store = std::sync::Arc::new(S3Store::new(
         &settings.s3_endpoint,
@@ -98,7 +100,7 @@ pub async fn from_settings(settings: &cvat_runtime::Settings) -> Result<std::syn
             backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
         }
     });
-    Ok(store)
+    Ok(std::sync::Arc::new(Measured(store)))
 }
 
 #[cfg(test)]

@@ -15,7 +15,18 @@ pub struct BoundedCache<K, V> {
     capacity: usize,
     ttl: Duration,
     inner: Mutex<Inner<K, V>>,
+    /// Counts hits and misses under this name, when it has one ([`BoundedCache::named`]).
+    lookups: Option<[prometheus::IntCounter; 2]>,
 }
+
+static LOOKUPS: std::sync::LazyLock<prometheus::IntCounterVec> = std::sync::LazyLock::new(|| {
+    prometheus::register_int_counter_vec!(
+        "cvat_cache_lookups_total",
+        "Lookups of the in-process caches by cache and outcome (hit, miss)",
+        &["cache", "outcome"]
+    )
+    .expect("metric registers once")
+});
 
 struct Inner<K, V> {
     entries: HashMap<K, Entry<V>>,
@@ -38,13 +49,24 @@ impl<K: Hash + Eq + Clone, V: Clone> BoundedCache<K, V> {
     /// keeps nothing (caching switched off).
     pub fn new(capacity: usize, ttl: Duration) -> Self {
         let inner = Inner { entries: HashMap::new(), order: VecDeque::new(), weight: 0, next: 0 };
-        Self { capacity, ttl, inner: Mutex::new(inner) }
+        Self { capacity, ttl, inner: Mutex::new(inner), lookups: None }
+    }
+
+    /// Counts this cache's hits and misses as `cvat_cache_lookups_total{cache=name}`.
+    pub fn named(mut self, name: &str) -> Self {
+        self.lookups = Some(["hit", "miss"].map(|outcome| LOOKUPS.with_label_values(&[name, outcome])));
+        self
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
-        let inner = self.lock();
-        let entry = inner.entries.get(key)?;
-        (entry.inserted.elapsed() < self.ttl).then(|| entry.value.clone())
+        let found = {
+            let inner = self.lock();
+            inner.entries.get(key).filter(|e| e.inserted.elapsed() < self.ttl).map(|e| e.value.clone())
+        };
+        if let Some([hits, misses]) = &self.lookups {
+            if found.is_some() { hits } else { misses }.inc();
+        }
+        found
     }
 
     /// Keeps `value` unless it alone weighs more than the capacity.

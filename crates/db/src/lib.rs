@@ -54,6 +54,30 @@ pub fn pool(url: &str, schema: &str, max_size: usize, statement_timeout_ms: u64)
         .map_err(|e| DbError::Build(e.to_string()))
 }
 
+static POOL_CONNECTIONS: std::sync::LazyLock<prometheus::IntGaugeVec> = std::sync::LazyLock::new(|| {
+    prometheus::register_int_gauge_vec!(
+        "cvat_db_pool_connections",
+        "Database pool connections by pool and state (in_use, idle; waiting: callers waiting for one)",
+        &["pool", "state"]
+    )
+    .expect("metric registers once")
+});
+
+/// Reports `pool`'s usage as `cvat_db_pool_connections{pool=name}` every few seconds, for
+/// as long as the process runs.
+pub fn export_pool_usage(pool: Pool, name: &'static str) {
+    tokio::spawn(async move {
+        loop {
+            let status = pool.status();
+            let in_use = status.size.saturating_sub(status.available);
+            for (state, value) in [("in_use", in_use), ("idle", status.available), ("waiting", status.waiting)] {
+                POOL_CONNECTIONS.with_label_values(&[name, state]).set(value as i64);
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+    });
+}
+
 /// Applies the migrations of `schema` that are not yet recorded.
 pub async fn migrate(pool: &Pool, schema: &str, migrations: &[Migration]) -> Result<Vec<i64>, DbError> {
     let mut client = pool.get().await?;

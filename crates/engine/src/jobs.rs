@@ -94,7 +94,7 @@ pub(crate) struct VisibilityChoices(cvat_cache::BoundedCache<i64, bool>);
 
 impl Default for VisibilityChoices {
     fn default() -> Self {
-        Self(cvat_cache::BoundedCache::new(100_000, std::time::Duration::from_secs(60)))
+        Self(cvat_cache::BoundedCache::new(100_000, std::time::Duration::from_secs(60)).named("job_visibility"))
     }
 }
 

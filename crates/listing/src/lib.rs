@@ -186,7 +186,7 @@ impl CountCache {
 
     /// At most `entries` counts (0: count every time).
     pub fn new(generation: &'static str, entries: usize) -> Self {
-        let counts = cvat_cache::BoundedCache::new(entries, Self::TTL);
+        let counts = cvat_cache::BoundedCache::new(entries, Self::TTL).named("list_counts");
         Self { generation, counts, counting: Default::default() }
     }
 

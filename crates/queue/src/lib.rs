@@ -126,6 +126,40 @@ impl Broker {
         format!("{}.{kind}", self.prefix)
     }
 
+    /// How many messages wait in `pool`'s work queue (not counting those delivered and
+    /// not yet acknowledged).
+    pub async fn depth(&self, pool: &str) -> Result<u32, QueueError> {
+        let channel = self.channel().await?;
+        let passive = QueueDeclareOptions { passive: true, durable: true, ..Default::default() };
+        let queue = channel.queue_declare(&self.queue_name(pool), passive, FieldTable::default()).await?;
+        Ok(queue.message_count())
+    }
+
+    /// Reports every pool's [`Broker::depth`] as `cvat_queue_messages{queue}` every 15 s,
+    /// for as long as the process runs (one process of a deployment is enough: the task
+    /// service). RabbitMQ does not tell the age of the oldest message over AMQP.
+    pub fn export_depths(self: Arc<Self>) {
+        static DEPTH: std::sync::LazyLock<prometheus::IntGaugeVec> = std::sync::LazyLock::new(|| {
+            prometheus::register_int_gauge_vec!(
+                "cvat_queue_messages",
+                "Messages waiting in each work queue (sampled every 15 s)",
+                &["queue"]
+            )
+            .expect("metric registers once")
+        });
+        tokio::spawn(async move {
+            loop {
+                for pool in QUEUES {
+                    match self.depth(pool).await {
+                        Ok(depth) => DEPTH.with_label_values(&[pool]).set(i64::from(depth)),
+                        Err(err) => tracing::debug!(error = %err, pool, "queue depth unknown"),
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+            }
+        });
+    }
+
     /// A confirmed channel on a live connection, declaring the topology on first use.
     async fn channel(&self) -> Result<Channel, QueueError> {
         let mut slot = self.channel.lock().await;

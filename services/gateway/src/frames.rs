@@ -34,7 +34,7 @@ pub struct FrameCache(BoundedCache<FrameKey, Frame>);
 
 impl FrameCache {
     pub fn new(capacity_bytes: usize) -> Self {
-        Self(BoundedCache::new(capacity_bytes, TTL))
+        Self(BoundedCache::new(capacity_bytes, TTL).named("frames"))
     }
 
     fn key(location: &DataLocation) -> FrameKey {

@@ -27,7 +27,7 @@ pub struct VerifiedCredentials {
 impl VerifiedCredentials {
     pub fn new(ttl: Duration) -> Self {
         let entries = if ttl.is_zero() { 0 } else { ENTRIES };
-        Self { cache: BoundedCache::new(entries, ttl), ttl }
+        Self { cache: BoundedCache::new(entries, ttl).named("credentials"), ttl }
     }
 
     fn key(credentials: &Credentials) -> Option<[u8; 32]> {

@@ -32,6 +32,7 @@ async fn main() -> anyhow::Result<()> {
     let db =
         cvat_db::pool(settings.database_url.expose(), SCHEMA, settings.db_pool_size, settings.db_statement_timeout_ms)?;
     cvat_db::migrate(&db, SCHEMA, MIGRATIONS).await?;
+    cvat_db::export_pool_usage(db.clone(), "task");
     let broker = Arc::new(Broker::new(settings.amqp_url.expose(), &settings.queue_prefix));
     let (probe_db, probe_broker) = (db.clone(), broker.clone());
     let ready = health::readiness(vec![
@@ -71,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(blobs::sweep_periodically(engine.clone(), broker.clone(), upload_ttl));
     tokio::spawn(deliveries::dispatch(engine.clone(), broker.clone(), notices));
     tokio::spawn(housekeeping::keep_tables(engine.clone()));
+    broker.clone().export_depths();
     let probes = probes::Probes::new(db.clone(), broker.clone());
     let public = grpc::TaskService {
         engine: engine.clone(),
