@@ -17,7 +17,7 @@ fi
 compose() { env -i PATH="$PATH" HOME="${HOME:-/tmp}" docker-compose -f compose.yaml --env-file "$1" config "${@:2}"; }
 compose compose.env.example -q
 resolved=$(compose compose.env.example)
-for service in postgres redis rabbitmq s3 auth task media export gateway; do
+for service in postgres redis rabbitmq s3 auth task media export gateway otel-collector; do
   grep -q "^  $service:$" <<<"$resolved" || { echo "compose.yaml: no service $service" >&2; exit 1; }
 done
 # Every secret is required: leaving one out must stop the file from resolving.
