@@ -51,6 +51,7 @@ expect "$production" ScaledObject 2 overlays/production
 expect "$production" PodDisruptionBudget 3 overlays/production
 expect "$production" Ingress 1 overlays/production
 expect "$production" HorizontalPodAutoscaler 0 overlays/production
+expect "$production" Job 1 overlays/production
 echo "k8s/: base, cpu-autoscaling, overlays dev and production build"
 
 TOOLS=${CVAT_DEPLOY_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/cvat-deploy-tools}

@@ -191,3 +191,34 @@ async fn a_task_of_200000_frames() {
     expect(user.delete(&format!("/api/tasks/{task}")).await, StatusCode::NO_CONTENT).await;
     std::fs::remove_dir_all(std::path::Path::new(&env("CVAT_SHARE_DIR")).join(&directory)).unwrap();
 }
+
+/// `cvat-auth migrate` and `cvat-task migrate` (the Kubernetes migration Job) apply what
+/// is missing (here: nothing, the stack did) and exit 0 instead of serving.
+#[tokio::test]
+async fn the_services_migrate_and_exit_when_asked() {
+    let bin = std::env::var("CVAT_TEST_BIN_DIR").expect("set by tests/run.sh");
+    for service in ["cvat-auth", "cvat-task"] {
+        let mut child = std::process::Command::new(format!("{bin}/{service}"))
+            .arg("migrate")
+            .env("CVAT_DEV_MODE", "1")
+            // Its own health port, unused: it never serves.
+            .env("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{}", crate::common::stack_port(46)))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut waited = 0;
+        while child.try_wait().unwrap().is_none() && waited < 600 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            waited += 1;
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            panic!("{service} migrate kept running");
+        }
+        let output = child.wait_with_output().unwrap();
+        let printed = String::from_utf8_lossy(&output.stderr).to_string() + &String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{service}: {printed}");
+        assert!(printed.contains("migrations applied"), "{service}: {printed}");
+    }
+}

@@ -12,6 +12,12 @@ pub mod telemetry;
 
 pub use config::{Secret, Settings};
 
+/// Whether the process was started as `<service> migrate`: apply the service's database
+/// migrations and exit (the Kubernetes migration Job), instead of serving.
+pub fn migrate_only() -> bool {
+    std::env::args().nth(1).as_deref() == Some("migrate")
+}
+
 /// Resolves on Ctrl-C or SIGTERM (what Kubernetes sends), so services stop cleanly.
 pub async fn shutdown_signal() {
     let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

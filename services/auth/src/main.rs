@@ -18,6 +18,10 @@ async fn main() -> anyhow::Result<()> {
     // Credential and role lookups get connections nothing else can hold.
     let credentials = pool(settings.db_pool_size.div_ceil(2).max(2))?;
     cvat_db::migrate(&db, cvat_identity::SCHEMA, cvat_identity::MIGRATIONS).await?;
+    if cvat_runtime::migrate_only() {
+        tracing::info!("migrations applied");
+        return Ok(());
+    }
     cvat_db::export_pool_usage(db.clone(), "auth");
     cvat_db::export_pool_usage(credentials.clone(), "auth-credentials");
     let redis = redis::Client::open(settings.redis_url.expose())?;

@@ -32,6 +32,10 @@ async fn main() -> anyhow::Result<()> {
     let db =
         cvat_db::pool(settings.database_url.expose(), SCHEMA, settings.db_pool_size, settings.db_statement_timeout_ms)?;
     cvat_db::migrate(&db, SCHEMA, MIGRATIONS).await?;
+    if cvat_runtime::migrate_only() {
+        tracing::info!("migrations applied");
+        return Ok(());
+    }
     cvat_db::export_pool_usage(db.clone(), "task");
     let broker = Arc::new(Broker::new(settings.amqp_url.expose(), &settings.queue_prefix));
     let (probe_db, probe_broker) = (db.clone(), broker.clone());
