@@ -1,5 +1,6 @@
 //! Object-storage latency as a Prometheus histogram (`cvat_blob_request_duration_seconds`
-//! by operation and outcome), around whichever store is configured.
+//! by operation and outcome) and each request as a span of the trace it serves, around
+//! whichever store is configured.
 
 use crate::{BlobError, BlobStore, ByteStream};
 use bytes::Bytes;
@@ -7,6 +8,7 @@ use prometheus::{register_histogram_vec, HistogramVec};
 use std::future::Future;
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
+use tracing::Instrument;
 
 static REQUESTS: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(
@@ -23,7 +25,7 @@ pub struct Measured(pub Arc<dyn BlobStore>);
 
 async fn timed<T>(operation: &str, request: impl Future<Output = Result<T, BlobError>>) -> Result<T, BlobError> {
     let started = Instant::now();
-    let result = request.await;
+    let result = request.instrument(tracing::info_span!("blob", operation)).await;
     let outcome = match &result {
         Ok(_) => "ok",
         Err(BlobError::NotFound(_)) => "not_found",
