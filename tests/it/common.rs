@@ -237,3 +237,20 @@ pub async fn spawn_auth_and_gateway(offset: u16, name: &str, auth_env: &[(&str, 
     }
     panic!("the second gateway did not become ready");
 }
+
+/// What a process printed (stderr, then stdout) and how it ended, once it ended by
+/// itself within `limit`; `None` if it was still running then (it is killed).
+pub async fn ran_to_exit(command: &mut std::process::Command, limit: std::time::Duration) -> Option<(bool, String)> {
+    let mut child = command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let ended = child.try_wait().unwrap().is_some();
+    if !ended {
+        child.kill().unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    let printed = String::from_utf8_lossy(&output.stderr).to_string() + &String::from_utf8_lossy(&output.stdout);
+    ended.then_some((output.status.success(), printed))
+}

@@ -198,27 +198,15 @@ async fn a_task_of_200000_frames() {
 async fn the_services_migrate_and_exit_when_asked() {
     let bin = std::env::var("CVAT_TEST_BIN_DIR").expect("set by tests/run.sh");
     for service in ["cvat-auth", "cvat-task"] {
-        let mut child = std::process::Command::new(format!("{bin}/{service}"))
+        let mut command = std::process::Command::new(format!("{bin}/{service}"));
+        command
             .arg("migrate")
             .env("CVAT_DEV_MODE", "1")
             // Its own health port, unused: it never serves.
-            .env("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{}", crate::common::stack_port(46)))
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut waited = 0;
-        while child.try_wait().unwrap().is_none() && waited < 600 {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            waited += 1;
-        }
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
-            panic!("{service} migrate kept running");
-        }
-        let output = child.wait_with_output().unwrap();
-        let printed = String::from_utf8_lossy(&output.stderr).to_string() + &String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "{service}: {printed}");
+            .env("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{}", crate::common::stack_port(46)));
+        let ran = crate::common::ran_to_exit(&mut command, std::time::Duration::from_secs(60)).await;
+        let (succeeded, printed) = ran.unwrap_or_else(|| panic!("{service} migrate kept running"));
+        assert!(succeeded, "{service}: {printed}");
         assert!(printed.contains("migrations applied"), "{service}: {printed}");
     }
 }

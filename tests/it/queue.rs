@@ -116,28 +116,15 @@ async fn a_worker_with_unusable_broker_settings_exits_saying_why() {
         (format!("amqp://no-such-user:wrong-password@{address}"), "the message broker refuses this worker"),
     ];
     for (offset, (url, reason)) in (28..).zip(cases) {
-        let mut child = std::process::Command::new(format!("{bin}/cvat-media"))
+        let mut command = std::process::Command::new(format!("{bin}/cvat-media"));
+        command
             .env("CVAT_DEV_MODE", "1")
             .env("CVAT_AMQP_URL", &url)
             .env("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{}", crate::common::stack_port(offset)))
-            .env("RUST_BACKTRACE", "0")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut waited = 0;
-        while child.try_wait().unwrap().is_none() && waited < 1200 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            waited += 1;
-        }
-        let still_running = child.try_wait().unwrap().is_none();
-        if still_running {
-            child.kill().unwrap();
-        }
-        let output = child.wait_with_output().unwrap();
-        assert!(!still_running, "{url}: the worker kept running");
-        let printed = String::from_utf8_lossy(&output.stderr).to_string() + &String::from_utf8_lossy(&output.stdout);
-        assert!(!output.status.success(), "{url}: {printed}");
+            .env("RUST_BACKTRACE", "0");
+        let ran = crate::common::ran_to_exit(&mut command, Duration::from_secs(120)).await;
+        let (succeeded, printed) = ran.unwrap_or_else(|| panic!("{url}: the worker kept running"));
+        assert!(!succeeded, "{url}: {printed}");
         assert!(printed.contains(reason), "{url}: {printed}");
         assert!(!printed.contains("wrong-password"), "the password is not printed: {printed}");
     }
