@@ -42,7 +42,8 @@ built() { kubectl kustomize "../k8s/$1"; }
 base=$(built base)
 expect "$base" Deployment 5 base
 expect "$base" HorizontalPodAutoscaler 0 base
-expect "$(built cpu-autoscaling)" HorizontalPodAutoscaler 2 cpu-autoscaling
+cpu_autoscaling=$(built cpu-autoscaling)
+expect "$cpu_autoscaling" HorizontalPodAutoscaler 2 cpu-autoscaling
 dev=$(built overlays/dev)
 expect "$dev" Deployment 9 overlays/dev
 expect "$dev" Secret 3 overlays/dev
@@ -61,9 +62,9 @@ if [ ! -x "$TOOLS/bin/checkov" ] || ! "$TOOLS/bin/python" -c 'import kubernetes_
 fi
 manifests=$(mktemp -d)
 trap 'rm -rf "$unset_env" "$manifests"' EXIT
-for kustomization in overlays/production overlays/dev cpu-autoscaling; do
-  built "$kustomization" >"$manifests/$(basename "$kustomization").yaml"
-done
+printf '%s\n' "$production" >"$manifests/production.yaml"
+printf '%s\n' "$dev" >"$manifests/dev.yaml"
+printf '%s\n' "$cpu_autoscaling" >"$manifests/cpu-autoscaling.yaml"
 "$TOOLS/bin/python" validate_manifests.py --kubernetes-version 1.30.0 "$manifests"/*.yaml
 "$TOOLS/bin/checkov" --config-file checkov/production.yaml -f "$manifests/production.yaml" \
   -f "$manifests/cpu-autoscaling.yaml" >"$manifests/production.txt" ||

@@ -13,8 +13,9 @@ fn jpeg(width: u32, height: u32, shade: u8) -> Vec<u8> {
     image_file(width, height, shade, image::ImageFormat::Jpeg)
 }
 
-/// The task's compressed chunks as the database records them: key, claims taken, built.
-async fn chunk_rows(task: i64) -> Vec<(String, i32, bool)> {
+/// The task's chunks built on request as the database records them: key, claims taken,
+/// built.
+pub(crate) async fn chunk_rows(task: i64) -> Vec<(String, i32, bool)> {
     let database = crate::foundations::database().await;
     let rows = database
         .query("SELECT key, builds, built FROM engine.chunk_builds WHERE task_id = $1 ORDER BY key", &[&task])

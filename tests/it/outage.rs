@@ -405,7 +405,8 @@ async fn a_rolling_restart_of_media_workers_loses_and_repeats_nothing() {
             )
             .await
             .unwrap();
-        let (frames, jobs): (i64, i64) = (row.get(0), row.get(1));
+        let counts: Result<(i64, i64), _> = row.try_get(0).and_then(|frames| Ok((frames, row.try_get(1)?)));
+        let (frames, jobs) = counts.expect("counts of frames and jobs");
         assert_eq!((frames, jobs), (6, 1), "task {task}: every frame and job once");
         let last = user.get(&format!("/api/tasks/{task}/data?type=frame&number=5&quality=original"), None).await;
         assert_eq!(last.bytes().await.unwrap().as_ref(), noisy_png(6).as_slice());

@@ -490,7 +490,8 @@ async fn job_lists_show_the_same_jobs_whichever_form_of_the_rule_serves_them() {
             )
             .await
             .unwrap()
-            .get(0);
+            .try_get(0)
+            .expect("a count");
         let params = cvat_listing::ListParams { page: 1, page_size: 1000, ..Default::default() };
         let page = fixture.engine.list_jobs(who, &params).await.unwrap();
         assert_eq!(page.count, expected, "user {user}");

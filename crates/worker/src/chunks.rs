@@ -10,34 +10,37 @@ use cvat_blob::BlobStore;
 use cvat_proto::queue::BuildChunk;
 use cvat_proto::task::{ChunkBuilt, ChunkClaimQuery, ChunkEncoding, MemberRange, OriginalFrame};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// The chunks this process is building for waiting readers. A build ahead of any request
 /// waits while there are any, before each frame (an MP4: before it starts), so a reader's
 /// chunk has every core.
-#[derive(Default)]
-pub struct ReaderBuilds(AtomicUsize);
+pub struct ReaderBuilds(tokio::sync::watch::Sender<usize>);
+
+impl Default for ReaderBuilds {
+    fn default() -> Self {
+        Self(tokio::sync::watch::Sender::new(0))
+    }
+}
 
 /// One reader's build, counted while it lives.
 struct ReaderBuild<'a>(&'a ReaderBuilds);
 
 impl Drop for ReaderBuild<'_> {
     fn drop(&mut self) {
-        self.0 .0.fetch_sub(1, Ordering::SeqCst);
+        self.0 .0.send_modify(|running| *running -= 1);
     }
 }
 
 impl ReaderBuilds {
     fn begin(&self) -> ReaderBuild<'_> {
-        self.0.fetch_add(1, Ordering::SeqCst);
+        self.0.send_modify(|running| *running += 1);
         ReaderBuild(self)
     }
 
     async fn none_running(&self) {
-        while self.0.load(Ordering::SeqCst) > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        }
+        // The sender lives as long as `self`: waiting cannot fail.
+        let _ = self.0.subscribe().wait_for(|running| *running == 0).await;
     }
 }
 
