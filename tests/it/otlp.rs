@@ -9,9 +9,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// (service.name, trace id in hex) of every span received.
+/// (service.name, trace id in hex, span name) of every span received.
 #[derive(Default, Clone)]
-struct Collector(Arc<Mutex<HashSet<(String, String)>>>);
+struct Collector(Arc<Mutex<HashSet<(String, String, String)>>>);
 
 #[tonic::async_trait]
 impl TraceService for Collector {
@@ -35,7 +35,7 @@ impl TraceService for Collector {
             for scope in resource_spans.scope_spans {
                 for span in scope.spans {
                     let trace_id: String = span.trace_id.iter().map(|b| format!("{b:02x}")).collect();
-                    seen.insert((service.clone(), trace_id));
+                    seen.insert((service.clone(), trace_id, span.name));
                 }
             }
         }
@@ -59,25 +59,34 @@ async fn spans_are_exported_over_otlp() {
 
     let key = admin_key().await;
     let trace_id = uuid::Uuid::new_v4().simple().to_string();
-    let response = http()
-        .get(url("/api/users/self"))
-        .header("Authorization", token(&key))
-        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
+    // The credential may be cached in the gateway; a login always reaches auth's
+    // repository, and the task list the task service's.
+    let (username, password, _) = new_user().await;
+    let traced = |request: reqwest::RequestBuilder| {
+        request.header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01")).send()
+    };
+    let login = traced(http().post(url("/api/auth/login")).json(&serde_json::json!({
+        "username": username, "password": password
+    })))
+    .await
+    .unwrap();
+    assert!(login.status().is_success());
+    let tasks = traced(http().get(url("/api/tasks")).header("Authorization", token(&key))).await.unwrap();
+    assert!(tasks.status().is_success());
 
+    // Each service's spans of the trace, and the repository calls among them (their
+    // SQL runs inside).
+    let wanted = [("cvat-gateway", "http"), ("cvat-auth", "login"), ("cvat-task", "list_tasks")];
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let services: HashSet<String> = {
+        let spans: HashSet<(String, String)> = {
             let seen = collector.0.lock().unwrap();
-            seen.iter().filter(|(_, t)| *t == trace_id).map(|(s, _)| s.clone()).collect()
+            seen.iter().filter(|(_, t, _)| *t == trace_id).map(|(s, _, n)| (s.clone(), n.clone())).collect()
         };
-        if services.contains("cvat-gateway") && services.contains("cvat-auth") {
+        if wanted.iter().all(|(service, name)| spans.contains(&(service.to_string(), name.to_string()))) {
             return;
         }
-        assert!(Instant::now() < deadline, "spans of trace {trace_id} seen from {services:?}");
+        assert!(Instant::now() < deadline, "spans of trace {trace_id}: {spans:?}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }

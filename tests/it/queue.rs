@@ -41,6 +41,28 @@ async fn unacked_messages_are_redelivered() {
 }
 
 #[tokio::test]
+async fn the_age_of_the_oldest_waiting_message_is_told_without_losing_it() {
+    let (broker, _) = broker();
+    assert_eq!(broker.oldest_age("media").await.unwrap(), None);
+    broker.publish("media", "older", b"first").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    broker.publish("media", "newer", b"second").await.unwrap();
+    // Publication times are whole seconds: two seconds later the head is at least one old.
+    let age = broker.oldest_age("media").await.unwrap().expect("a message waits");
+    assert!(age >= Duration::from_secs(1), "{age:?}");
+    // Looking did not take it: both wait, the oldest still first in line.
+    assert_eq!(broker.depth("media").await.unwrap(), 2);
+    let mut consumer = broker.consume("media", "after-peek", 1).await.unwrap();
+    let first = next(&mut consumer).await;
+    assert_eq!((first.message_id.as_str(), first.attempt), ("older", 1));
+    first.ack().await.unwrap();
+    let second = next(&mut consumer).await;
+    assert_eq!(second.message_id, "newer");
+    second.ack().await.unwrap();
+    assert_eq!(broker.oldest_age("media").await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn failures_are_retried_then_dead_lettered() {
     let (broker, _) = broker();
     broker.publish("export", "bad-1", b"poison").await.unwrap();

@@ -252,6 +252,7 @@ impl Engine {
     /// `LabeledData` of a job, or of a task's annotation jobs joined, in parts. One
     /// job's objects stream from PostgreSQL into the answer row by row, so a read holds
     /// a part of the document, never all of it; several jobs are joined first.
+    #[tracing::instrument(skip_all)]
     pub async fn annotations(&self, caller: &Caller, target: AnnotationTarget) -> ApiResult<DocumentStream> {
         let client = self.client().await?;
         let scope = self.annotation_scope(&client, caller, target, false).await?;
@@ -279,6 +280,7 @@ impl Engine {
     }
 
     /// PUT or PATCH; answers the saved objects with their ids (a delete echoes its body).
+    #[tracing::instrument(skip_all)]
     pub async fn save_annotations(
         &self,
         caller: &Caller,
@@ -363,6 +365,7 @@ impl Engine {
     /// million), and they are written batch by batch, so memory holds one batch. Ids are
     /// reserved on another connection: the reservation's lock must not be held for the
     /// whole import.
+    #[tracing::instrument(skip_all)]
     pub async fn save_lines(
         &self,
         caller: &Caller,
@@ -403,6 +406,7 @@ impl Engine {
     }
 
     /// DELETE: removes every object of the job (or of the task's annotation jobs).
+    #[tracing::instrument(skip_all)]
     pub async fn delete_annotations(&self, caller: &Caller, target: AnnotationTarget) -> ApiResult<()> {
         let mut client = self.client().await?;
         let scope = self.annotation_scope(&client, caller, target, true).await?;
@@ -886,6 +890,7 @@ pub const COMMIT_LIST: ListSpec = ListSpec {
 
 impl Engine {
     /// The change log of one job (`job_id` among the list's filters), newest first.
+    #[tracing::instrument(skip_all)]
     pub async fn list_job_commits(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
         let job = params
             .equals

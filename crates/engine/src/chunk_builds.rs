@@ -111,6 +111,7 @@ impl Engine {
     }
 
     /// The state of a chunk a reader waits for, recording it as wanted first.
+    #[tracing::instrument(skip_all)]
     pub async fn chunk_state(&self, chunk: &UnbuiltChunk) -> ApiResult<ChunkState> {
         let client = self.client().await?;
         let row = match read_chunk_state(&client, chunk).await? {
@@ -135,6 +136,7 @@ impl Engine {
     /// A worker's claim of a chunk to build: the originals to encode, or `claimed` false
     /// when it is built, failed or held by a live claim of another. NOT_FOUND: the task
     /// (or its chunk) is gone.
+    #[tracing::instrument(skip_all)]
     pub async fn claim_chunk(&self, task: i64, key: &str, claimant: &str) -> ApiResult<ChunkClaim> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.db()?;
@@ -197,6 +199,7 @@ impl Engine {
     /// A worker built a chunk (or found an original it cannot decode): a task chunk's
     /// (compressed zip's) frames get their byte ranges and the row is marked, in one transaction. A report
     /// for a chunk already settled changes nothing; for a task that is gone, NOT_FOUND.
+    #[tracing::instrument(skip_all)]
     pub async fn complete_chunk(&self, built: &ChunkBuilt) -> ApiResult<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.db()?;

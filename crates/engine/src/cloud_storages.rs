@@ -350,6 +350,7 @@ impl Engine {
         }
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn list_cloud_storages(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
         let actor = self.context_actor(caller).await?;
         let scope = list_scope(caller, &actor, &VISIBILITY)?;
@@ -362,12 +363,14 @@ impl Engine {
         })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_cloud_storage(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
         let (row, _) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::View).await?;
         render_row(&caller.base_url, &row)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn create_cloud_storage(&self, caller: &Caller, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         let actor = self.context_actor(caller).await?;
@@ -401,6 +404,7 @@ impl Engine {
         render_row(&caller.base_url, &row)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn update_cloud_storage(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         let (checked, actor) = {
@@ -427,6 +431,7 @@ impl Engine {
         render_row(&caller.base_url, &row)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn delete_cloud_storage(&self, caller: &Caller, id: i64) -> ApiResult<()> {
         let mut client = self.client().await?;
         let (checked, actor) = self.check_cloud_storage(&client, caller, id, CloudStorageScope::Update).await?;
@@ -445,6 +450,7 @@ impl Engine {
     }
 
     /// `AVAILABLE`, `NOT_FOUND` or `FORBIDDEN`.
+    #[tracing::instrument(skip_all)]
     pub async fn cloud_storage_status(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let settings = self.viewable_storage(caller, id).await?;
         let status = self.bucket_status(&settings).await?;
@@ -452,6 +458,7 @@ impl Engine {
     }
 
     /// What the storage can be used for: reading task data and writing exports.
+    #[tracing::instrument(skip_all)]
     pub async fn cloud_storage_actions(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
         self.check_cloud_storage(&client, caller, id, CloudStorageScope::View).await?;
@@ -460,6 +467,7 @@ impl Engine {
 
     /// One page of the bucket below `prefix` (within the storage's own prefix), as CVAT's
     /// `CloudStorageContent`: files first, then directories, by their last path part.
+    #[tracing::instrument(skip_all)]
     pub async fn cloud_storage_content(
         &self,
         caller: &Caller,
@@ -501,6 +509,7 @@ impl Engine {
     /// paths of the files below the storage's prefix, relative to it, as one JSON list.
     /// Beyond CVAT (which listed a manifest's entries): the bucket's files are listed,
     /// at most [`MAX_FLAT_FILES`] (a 400 says to use `content-v2` for more).
+    #[tracing::instrument(skip_all)]
     pub async fn cloud_storage_files(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let settings = self.viewable_storage(caller, id).await?;
         let bucket = self.bucket(&settings).await?;
@@ -525,6 +534,7 @@ impl Engine {
     }
 
     /// A 256×256 preview of the first image in the storage (below its prefix).
+    #[tracing::instrument(skip_all)]
     pub async fn cloud_storage_preview(&self, caller: &Caller, id: i64) -> ApiResult<Vec<u8>> {
         let settings = self.viewable_storage(caller, id).await?;
         let bucket = self.bucket(&settings).await?;
@@ -546,6 +556,7 @@ impl Engine {
     }
 
     /// The bucket of a storage for a media worker (service-to-service).
+    #[tracing::instrument(skip_all)]
     pub async fn cloud_access(&self, id: i64) -> ApiResult<Bucket> {
         let client = self.client().await?;
         let row = self.cloud_storage_row(&client, id).await?;

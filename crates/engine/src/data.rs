@@ -235,6 +235,7 @@ impl Engine {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn check_upload(&self, caller: &Caller, task: i64) -> ApiResult<()> {
         let client = self.client().await?;
         self.check_can_upload(&client, caller, task).await
@@ -242,6 +243,7 @@ impl Engine {
 
     /// Upload-Start: forgets what was uploaded before and answers the blob keys of those
     /// files, for the caller to delete.
+    #[tracing::instrument(skip_all)]
     pub async fn begin_upload(&self, caller: &Caller, task: i64) -> ApiResult<Vec<String>> {
         let client = self.client().await?;
         self.check_can_upload(&client, caller, task).await?;
@@ -260,6 +262,7 @@ impl Engine {
 
     /// Records received files; a one-request upload names its `batch` and where each of
     /// its files is.
+    #[tracing::instrument(skip_all)]
     pub async fn record_uploads(
         &self,
         caller: &Caller,
@@ -290,6 +293,7 @@ impl Engine {
     }
 
     /// Starts a resumable upload of one file.
+    #[tracing::instrument(skip_all)]
     pub async fn create_tus_upload(
         &self,
         caller: &Caller,
@@ -319,6 +323,7 @@ impl Engine {
         Ok(TusUpload { id, name: name.to_string(), length, offset: 0 })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_tus_upload(&self, caller: &Caller, upload: UploadFor, id: &str) -> ApiResult<TusUpload> {
         let client = self.client().await?;
         let scope = self.upload_scope(&client, caller, upload).await?;
@@ -327,6 +332,7 @@ impl Engine {
 
     /// Records a stored piece at `offset`. A piece at any other offset than the one
     /// received so far is a conflict (409), as TUS says; the last piece completes the file.
+    #[tracing::instrument(skip_all)]
     pub async fn append_tus_upload(
         &self,
         caller: &Caller,
@@ -378,6 +384,7 @@ impl Engine {
     /// received nothing (no file, no TUS piece) for `idle`; answers the blob keys to
     /// delete. Tasks with data keep their uploaded files (they are the task's source data);
     /// only their stale TUS records go.
+    #[tracing::instrument(skip_all)]
     pub async fn sweep_uploads(&self, idle: std::time::Duration) -> ApiResult<Vec<String>> {
         let seconds = idle.as_secs_f64();
         let mut client = self.client().await?;
@@ -429,6 +436,7 @@ impl Engine {
     /// (the caller publishes it).
     /// `batch`: a one-request upload starts from its own files alone (empty: the files of
     /// the Upload-Multiple protocol).
+    #[tracing::instrument(skip_all)]
     pub async fn start_data(&self, caller: &Caller, task: i64, body: &str, batch: &str) -> ApiResult<ProcessTaskData> {
         self.start_data_with(caller, task, data_params(&parse_body(body)?)?, batch).await
     }
@@ -606,6 +614,7 @@ impl Engine {
     /// request open for the worker's retry. A repeated report changes nothing.
     /// Answers the chunks to build ahead (a lazy task's compressed ones, a video's
     /// compressed MP4 ones; first time only).
+    #[tracing::instrument(skip_all)]
     pub async fn complete_data(&self, result: &DataResult) -> ApiResult<Vec<String>> {
         let (request_id, task, frames, chunk_size) =
             (result.request_id.as_str(), result.task_id, result.frames.as_slice(), result.chunk_size);
@@ -750,6 +759,7 @@ impl Engine {
 
     /// Where a chunk, frame or preview is (after view:data), with CVAT's 400s for bad
     /// parameters and 404 for numbers out of range.
+    #[tracing::instrument(skip_all)]
     pub async fn locate_data(&self, query: &DataQuery) -> ApiResult<DataLocation> {
         let client = self.client().await?;
         if query.target == "project" {
@@ -956,6 +966,7 @@ impl Engine {
     }
 
     /// Replaces the deleted frames of a task, or those inside a job's frame range.
+    #[tracing::instrument(skip_all)]
     pub async fn update_data_meta(&self, query: &DataQuery, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         let client = self.client().await?;
@@ -999,6 +1010,7 @@ impl Engine {
     }
 
     /// `DataMetaRead` of a task or a job.
+    #[tracing::instrument(skip_all)]
     pub async fn data_meta(&self, query: &DataQuery) -> ApiResult<String> {
         let client = self.client().await?;
         let scope = self.data_scope(&client, query, false).await?;

@@ -117,6 +117,7 @@ impl Engine {
     /// Makes the partitions of this month and the next (the default partition keeps
     /// anything else). Run at start and now and then; a month whose rows already went to
     /// the default partition keeps them there.
+    #[tracing::instrument(skip_all)]
     pub async fn ensure_event_partitions(&self) -> ApiResult<()> {
         let client = self.client().await?;
         let now = Utc::now();
@@ -136,6 +137,7 @@ impl Engine {
     }
 
     /// `POST /api/events`: stores a client's batch; answers it as stored.
+    #[tracing::instrument(skip_all)]
     pub async fn record_client_events(&self, caller: &Caller, org_slug: &str, body: &str) -> ApiResult<String> {
         let batch: ClientEventsRequest = cvat_models::parse(&parse_body(body)?)?;
         let mut events = batch.events.unwrap_or_default();
@@ -218,6 +220,7 @@ impl Engine {
 
     /// Starts an export of events (`query_id` names it; the legacy GET asks by it).
     /// Answers the request id, and whether it was queued now (else it existed).
+    #[tracing::instrument(skip_all)]
     pub async fn start_events_export(
         &self,
         caller: &Caller,
@@ -262,6 +265,7 @@ impl Engine {
 
     /// The state of the caller's events export for the legacy GET: `{"status", "message"}`
     /// (404 when there is none).
+    #[tracing::instrument(skip_all)]
     pub async fn events_export_status(&self, caller: &Caller, query_id: &str) -> ApiResult<String> {
         let client = self.client().await?;
         let row = client
@@ -277,6 +281,7 @@ impl Engine {
     }
 
     /// For the export pool: the CSV of the request's events, as COPY writes it.
+    #[tracing::instrument(skip_all)]
     pub async fn events_csv(
         &self,
         request_id: &str,

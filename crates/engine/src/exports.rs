@@ -127,6 +127,7 @@ impl Engine {
     /// Checks the caller may export the target, records the request and answers its id
     /// and whether a worker must run it (false when a fresh result or a running export
     /// of the same request exists).
+    #[tracing::instrument(skip_all)]
     pub async fn start_export(&self, caller: &Caller, start: &ExportStart) -> ApiResult<(String, bool)> {
         let format = match start.backup {
             true if matches!(start.target, ExportTarget::Job(_)) => {
@@ -257,6 +258,7 @@ impl Engine {
     /// `{"source": ExportSource, "cloud": …}`, then the annotations one object per line
     /// (`cvat_formats::write_line`) as they are read. The request is marked started; a
     /// request that is gone or no longer open is a 404 (nothing to do).
+    #[tracing::instrument(skip_all)]
     pub async fn export_source(&self, request_id: &str) -> ApiResult<DocumentStream> {
         let client = self.client().await?;
         let row = client
@@ -678,6 +680,7 @@ impl Engine {
     }
 
     /// A worker stored an export's archive under `key`: the request is finished.
+    #[tracing::instrument(skip_all)]
     pub async fn complete_export(&self, request_id: &str, key: &str) -> ApiResult<()> {
         let client = self.client().await?;
         let row = client
@@ -711,6 +714,7 @@ impl Engine {
     }
 
     /// The archive of a finished export of `target`, for the user who asked for it.
+    #[tracing::instrument(skip_all)]
     pub async fn export_result(
         &self,
         caller: &Caller,
@@ -721,6 +725,7 @@ impl Engine {
     }
 
     /// The CSV of a finished events export, for the user who asked for it.
+    #[tracing::instrument(skip_all)]
     pub async fn events_export_result(&self, caller: &Caller, query_id: &str) -> ApiResult<ExportResult> {
         let id = crate::events::export_request_id(query_id, caller.id());
         self.exported(caller, "events", None, &id).await

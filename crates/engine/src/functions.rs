@@ -483,6 +483,7 @@ impl Engine {
         Ok((row, function))
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn create_function(&self, caller: &Caller, body: &str) -> ApiResult<String> {
         let request: FunctionWriteRequest = cvat_models::parse(&parse_body(body)?)?;
         let actor = self.context_actor(caller).await?;
@@ -518,6 +519,7 @@ impl Engine {
         Ok(document)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_function(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
         let (row, _) = self.check_function(&client, caller, id, FunctionScope::View).await?;
@@ -534,6 +536,7 @@ impl Engine {
         cvat_listing::fetch_page(client, &FUNCTION_LIST, params, scope, &columns, FROM, None).await
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn list_functions(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
         let page = self.function_page(caller, params).await?;
         Ok(DocumentPage {
@@ -544,6 +547,7 @@ impl Engine {
 
     /// Deleting a function drops its requests; agents watching it are told nothing more
     /// and get 404s.
+    #[tracing::instrument(skip_all)]
     pub async fn delete_function(&self, caller: &Caller, id: i64) -> ApiResult<()> {
         let client = self.client().await?;
         self.check_function(&client, caller, id, FunctionScope::Delete).await?;
@@ -552,6 +556,7 @@ impl Engine {
     }
 
     /// `/api/lambda/functions`: what the caller sees, in the lambda shape (a plain list).
+    #[tracing::instrument(skip_all)]
     pub async fn list_lambda_functions(&self, caller: &Caller) -> ApiResult<String> {
         let params = ListParams { page_size: cvat_listing::MAX_PAGE_SIZE, ..Default::default() };
         let page = self.function_page(caller, &params).await?;
@@ -560,6 +565,7 @@ impl Engine {
         Ok(cvat_models::render(&functions))
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_lambda_function(&self, caller: &Caller, id: &str) -> ApiResult<String> {
         let client = self.client().await?;
         let (_, function) = self.check_function(&client, caller, lambda_id(id)?, FunctionScope::View).await?;
@@ -655,6 +661,7 @@ impl Engine {
 
     /// `POST /api/lambda/requests`: queues an `annotate_task` request for a detector. One
     /// unfinished request per task at a time (409), as in CVAT.
+    #[tracing::instrument(skip_all)]
     pub async fn create_lambda_request(&self, caller: &Caller, body: &str) -> ApiResult<String> {
         let request: FunctionCallRequest = cvat_models::parse(&parse_body(body)?)?;
         let mut client = self.client().await?;
@@ -725,6 +732,7 @@ impl Engine {
     }
 
     /// The caller's batch requests (all, for an admin), unfinished or recently ended.
+    #[tracing::instrument(skip_all)]
     pub async fn list_lambda_requests(&self, caller: &Caller) -> ApiResult<String> {
         let client = self.client().await?;
         let owner = (!caller.is_admin()).then(|| caller.id());
@@ -758,6 +766,7 @@ impl Engine {
         Ok(row)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_lambda_request(&self, caller: &Caller, id: &str) -> ApiResult<String> {
         let client = self.client().await?;
         let row = self.own_request(&client, caller, id).await?;
@@ -765,6 +774,7 @@ impl Engine {
     }
 
     /// Cancels (deletes) a request: an agent working on it is refused its result.
+    #[tracing::instrument(skip_all)]
     pub async fn cancel_lambda_request(&self, caller: &Caller, id: &str) -> ApiResult<()> {
         let client = self.client().await?;
         self.own_request(&client, caller, id).await?;
@@ -774,6 +784,7 @@ impl Engine {
 
     /// `POST /api/lambda/functions/{id}`: one frame, answered by an agent while the
     /// caller waits (503 when none answers in time; the request is then withdrawn).
+    #[tracing::instrument(skip_all)]
     pub async fn call_lambda_function(&self, caller: &Caller, id: &str, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         let mut client = self.client().await?;
@@ -900,6 +911,7 @@ impl Engine {
 
     /// The categories of requests queued for a function from now on, while the stream is
     /// read (a missed notice shows as both categories: the agent then polls).
+    #[tracing::instrument(skip_all)]
     pub async fn watch_function_queue(
         &self,
         caller: &Caller,
@@ -950,6 +962,7 @@ impl Engine {
 
     /// Hands the oldest waiting request of the category (or one whose agent's lease
     /// ended) to the agent: `{"ar_assignment": null}` when there is none.
+    #[tracing::instrument(skip_all)]
     pub async fn acquire_function_request(&self, caller: &Caller, function: i64, body: &[u8]) -> ApiResult<String> {
         let request: AgentAcquireRequest = cvat_models::parse(&parse_body(&text(body)?)?)?;
         let client = self.client().await?;
@@ -986,6 +999,7 @@ impl Engine {
     }
 
     /// Progress, and the lease renewed.
+    #[tracing::instrument(skip_all)]
     pub async fn update_function_request(
         &self,
         caller: &Caller,
@@ -1036,6 +1050,7 @@ impl Engine {
         })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn fail_function_request(
         &self,
         caller: &Caller,
@@ -1061,6 +1076,7 @@ impl Engine {
     /// An agent's result: a batch request's annotations saved in its task (with the
     /// request's completion, in one transaction); an interactive request's answer kept
     /// for its waiting caller.
+    #[tracing::instrument(skip_all)]
     pub async fn complete_function_request(
         &self,
         caller: &Caller,

@@ -89,6 +89,7 @@ impl Engine {
         Ok(row)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn create_guide(&self, caller: &Caller, body: &str) -> ApiResult<String> {
         let request: AnnotationGuideWriteRequest = cvat_models::parse(&parse_body(body)?)?;
         let client = self.client().await?;
@@ -105,12 +106,14 @@ impl Engine {
         render_guide(&row)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_guide(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
         render_guide(&self.check_guide(&client, caller, id, false).await?)
     }
 
     /// PATCH `markdown` (a guide does not move to another project or task).
+    #[tracing::instrument(skip_all)]
     pub async fn update_guide(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let request: PatchedAnnotationGuideWriteRequest = cvat_models::parse(&parse_body(body)?)?;
         let client = self.client().await?;
@@ -133,6 +136,7 @@ impl Engine {
     }
 
     /// Deletes a guide and its files; answers the files' keys (the gateway removes them).
+    #[tracing::instrument(skip_all)]
     pub async fn delete_guide(&self, caller: &Caller, id: i64) -> ApiResult<Vec<String>> {
         let client = self.client().await?;
         self.check_guide(&client, caller, id, true).await?;
@@ -143,6 +147,7 @@ impl Engine {
 
     /// Records a file the gateway stored for a guide the caller may change; at most
     /// [`MAX_ASSETS_PER_GUIDE`] per guide.
+    #[tracing::instrument(skip_all)]
     pub async fn create_asset(&self, caller: &Caller, body: &str) -> ApiResult<String> {
         let asset: NewAsset = serde_json::from_str(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
         let mut client = self.client().await?;
@@ -217,6 +222,7 @@ impl Engine {
         Ok(row)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_asset(&self, caller: &Caller, uuid: &str) -> ApiResult<AssetFile> {
         let client = self.client().await?;
         let row = self.check_asset(&client, caller, uuid, false).await?;
@@ -228,6 +234,7 @@ impl Engine {
     }
 
     /// Forgets a file; answers its key (the gateway removes the bytes).
+    #[tracing::instrument(skip_all)]
     pub async fn delete_asset(&self, caller: &Caller, uuid: &str) -> ApiResult<String> {
         let client = self.client().await?;
         let row = self.check_asset(&client, caller, uuid, true).await?;

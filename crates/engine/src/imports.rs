@@ -95,6 +95,7 @@ impl Engine {
     }
 
     /// Records the import request, taking the uploaded file with it; answers its id.
+    #[tracing::instrument(skip_all)]
     pub async fn start_import(&self, caller: &Caller, start: &ImportStart) -> ApiResult<String> {
         let format = ImportFormat::importer(&start.format)
             .ok_or_else(|| ApiError::bad_request("Unknown format specified for the request"))?;
@@ -171,6 +172,7 @@ impl Engine {
     /// For the worker: the task (or job) the file goes into, the format and the file's
     /// pieces, as `{"source", "format", "parts"}` (a backup restore: only `parts`); the
     /// request is marked started.
+    #[tracing::instrument(skip_all)]
     pub async fn import_source(&self, request_id: &str) -> ApiResult<String> {
         let client = self.client().await?;
         let row = client
@@ -206,6 +208,7 @@ impl Engine {
     /// target's annotations as the user who asked. A document the task refuses (or a
     /// user who lost the right) fails the request with the reason; only an outage is an
     /// error here (the worker retries).
+    #[tracing::instrument(skip_all)]
     pub async fn complete_import(
         &self,
         request_id: &str,

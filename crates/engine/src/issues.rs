@@ -214,6 +214,7 @@ impl Engine {
         render_comment(&caller.base_url, &row)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn list_issues(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
         let actor = self.context_actor(caller).await?;
         let scope = list_scope(caller, &actor, &ISSUE_VISIBILITY)?;
@@ -224,6 +225,7 @@ impl Engine {
         Ok(DocumentPage { count, results })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_issue(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
         self.check_issue(&client, caller, id, IssueScope::View).await?;
@@ -231,6 +233,7 @@ impl Engine {
     }
 
     /// POST `{job, frame, position, message, assignee?, resolved?}`.
+    #[tracing::instrument(skip_all)]
     pub async fn create_issue(&self, caller: &Caller, body: &str) -> ApiResult<String> {
         let request: IssueWriteRequest = cvat_models::parse(&parse_body(body)?)?;
         check_position(Some(&request.position))?;
@@ -290,6 +293,7 @@ impl Engine {
     }
 
     /// PATCH `position`, `assignee`, `resolved`.
+    #[tracing::instrument(skip_all)]
     pub async fn update_issue(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         if body.keys().any(|k| !["position", "assignee", "resolved"].contains(&k.as_str())) {
@@ -322,6 +326,7 @@ impl Engine {
         Ok(document)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn delete_issue(&self, caller: &Caller, id: i64) -> ApiResult<()> {
         let mut client = self.client().await?;
         let (_, org, actor) = self.check_issue(&client, caller, id, IssueScope::Delete).await?;
@@ -337,6 +342,7 @@ impl Engine {
         tx.commit().await.db()
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn list_comments(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
         let actor = self.context_actor(caller).await?;
         let scope = list_scope(caller, &actor, &COMMENT_VISIBILITY)?;
@@ -348,6 +354,7 @@ impl Engine {
         Ok(DocumentPage { count, results })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_comment(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
         self.check_comment(&client, caller, id, CommentScope::View).await?;
@@ -355,6 +362,7 @@ impl Engine {
     }
 
     /// POST `{issue, message}`.
+    #[tracing::instrument(skip_all)]
     pub async fn create_comment(&self, caller: &Caller, body: &str) -> ApiResult<String> {
         let CommentWriteRequest { issue, message } = cvat_models::parse(&parse_body(body)?)?;
         let message = message.unwrap_or_default();
@@ -386,6 +394,7 @@ impl Engine {
     }
 
     /// PATCH `message`.
+    #[tracing::instrument(skip_all)]
     pub async fn update_comment(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         if body.keys().any(|k| k != "message") {
@@ -411,6 +420,7 @@ impl Engine {
         Ok(document)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn delete_comment(&self, caller: &Caller, id: i64) -> ApiResult<()> {
         let mut client = self.client().await?;
         let (org, actor) = self.check_comment(&client, caller, id, CommentScope::Change).await?;

@@ -234,6 +234,7 @@ impl Engine {
         render_row(&caller.base_url, &row)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn list_jobs(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
         let actor = self.context_actor(caller).await?;
         let client = self.client().await?;
@@ -251,6 +252,7 @@ impl Engine {
         })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_job(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
         self.check_job(&client, caller, id, JobScope::View).await?;
@@ -259,6 +261,7 @@ impl Engine {
 
     /// PATCH `assignee`, `stage`, `state`. A stage change without a state resets the
     /// state to `new`; the job's and its task's statuses follow.
+    #[tracing::instrument(skip_all)]
     pub async fn update_job(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         let mut client = self.client().await?;
@@ -323,6 +326,7 @@ impl Engine {
     }
 
     /// Only ground-truth jobs can be deleted; annotation jobs belong to their segments.
+    #[tracing::instrument(skip_all)]
     pub async fn delete_job(&self, caller: &Caller, id: i64) -> ApiResult<()> {
         let mut client = self.client().await?;
         let (_, _, org, _) = self.check_job(&client, caller, id, JobScope::CreateOrDelete).await?;

@@ -336,6 +336,7 @@ pub(crate) fn parent_param(params: &ListParams) -> ApiResult<Option<(&'static st
 }
 
 impl Engine {
+    #[tracing::instrument(skip_all)]
     pub async fn list_labels(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
         let client = self.client().await?;
         let mut scope = match parent_param(params)? {
@@ -448,6 +449,7 @@ impl Engine {
         }
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_label(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
         self.label_document(&client, caller, id).await
@@ -459,6 +461,7 @@ impl Engine {
     }
 
     /// `PATCH /api/labels/{id}`: the body applied as one item of the parent's `labels`.
+    #[tracing::instrument(skip_all)]
     pub async fn update_label(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let mut body = parse_body(body)?;
         // `"deleted": false` says nothing; deleting is DELETE's job.
@@ -482,6 +485,7 @@ impl Engine {
         self.label_document(&client, caller, id).await
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn delete_label(&self, caller: &Caller, id: i64) -> ApiResult<()> {
         let mut client = self.client().await?;
         let (row, org, actor) = self.label_for(&client, caller, id, true).await?;

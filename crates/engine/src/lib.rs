@@ -83,6 +83,7 @@ pub const MIGRATIONS: &[Migration] = &[
 impl Engine {
     /// Folds the generation rows of database connections that are gone into row 0: the
     /// sum, and so every kept count, stays as it is, and the table stays small.
+    #[tracing::instrument(skip_all)]
     pub async fn fold_list_generations(&self) -> ApiResult<()> {
         self.client()
             .await?

@@ -10,6 +10,7 @@ impl Engine {
     /// Deletes the projects and tasks of the given organizations that no longer exist
     /// (asked of the auth service, so a stray report deletes nothing).
     /// Answers the deleted tasks (whose blobs the caller has removed).
+    #[tracing::instrument(skip_all)]
     pub async fn purge_deleted_organizations(&self, ids: &[i64]) -> ApiResult<Vec<i64>> {
         let existing = self.directory.existing_organizations(ids.to_vec()).await?;
         let gone: Vec<i64> = ids.iter().copied().filter(|id| !existing.contains(id)).collect();
@@ -30,6 +31,7 @@ impl Engine {
     }
 
     /// Checks every organization this schema refers to.
+    #[tracing::instrument(skip_all)]
     pub async fn purge_all_deleted_organizations(&self) -> ApiResult<Vec<i64>> {
         let ids: Vec<i64> = {
             let client = self.client().await?;

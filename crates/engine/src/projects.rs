@@ -204,6 +204,7 @@ impl Engine {
         self.render_projects(client, caller, &[id]).await?.pop().ok_or_else(ApiError::not_found)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn list_projects(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
         let actor = self.context_actor(caller).await?;
         let scope = list_scope(caller, &actor, &VISIBILITY)?;
@@ -214,12 +215,14 @@ impl Engine {
         Ok(DocumentPage { count: page.count, results: render_rows(&page.client, &caller.base_url, &page.rows).await? })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_project(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
         self.check_project(&client, caller, id, ProjectScope::View).await?;
         self.project_document(&client, caller, id).await
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn create_project(&self, caller: &Caller, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         let actor = self.context_actor(caller).await?;
@@ -261,6 +264,7 @@ impl Engine {
     }
 
     /// PATCH: each key needs its own scope (CVAT's per-field rule); an unknown key is a 403.
+    #[tracing::instrument(skip_all)]
     pub async fn update_project(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         let mut client = self.client().await?;
@@ -344,6 +348,7 @@ impl Engine {
     }
 
     /// Answers the tasks deleted with the project (whose blobs the caller has removed).
+    #[tracing::instrument(skip_all)]
     pub async fn delete_project(&self, caller: &Caller, id: i64) -> ApiResult<Vec<i64>> {
         let mut client = self.client().await?;
         let (_, org, _) = self.check_project(&client, caller, id, ProjectScope::Manage).await?;

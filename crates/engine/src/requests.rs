@@ -143,6 +143,7 @@ impl Engine {
     }
 
     /// A worker's progress; a request that already ended stays as it is.
+    #[tracing::instrument(skip_all)]
     pub async fn report_progress(&self, id: &str, progress: f64) -> ApiResult<()> {
         let client = self.client().await?;
         client
@@ -159,6 +160,7 @@ impl Engine {
     /// Marks a request failed with a message for the user. A finished one stays finished.
     /// A failed restore takes the tasks and the project it made with it (nothing
     /// half-restored stays): answers those tasks, whose blobs the caller has purged.
+    #[tracing::instrument(skip_all)]
     pub async fn fail_request(&self, id: &str, message: &str) -> ApiResult<Vec<i64>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.db()?;
@@ -195,6 +197,7 @@ impl Engine {
     }
 
     /// Only the user who started a request may read it (admins included, as in CVAT).
+    #[tracing::instrument(skip_all)]
     pub async fn get_request(&self, caller: &Caller, id: &str) -> ApiResult<String> {
         let client = self.client().await?;
         let row = client
@@ -209,6 +212,7 @@ impl Engine {
     }
 
     /// Cancels a request that no worker has started yet; it then disappears, as in CVAT.
+    #[tracing::instrument(skip_all)]
     pub async fn cancel_request(&self, caller: &Caller, id: &str) -> ApiResult<()> {
         self.get_request(caller, id).await?;
         let client = self.client().await?;
@@ -222,6 +226,7 @@ impl Engine {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn list_requests(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
         let mut scope = SqlWhere::default();
         scope.push("r.owner_id = {}", SqlParam::Int(caller.id()));

@@ -32,6 +32,7 @@ impl Engine {
     /// Records a restore of the backup `file` (a finished TUS upload of that name, or an
     /// object of a cloud storage) or of the stored object `file_key`, into a new `target`
     /// (`task` or `project`); answers the request's id.
+    #[tracing::instrument(skip_all)]
     pub async fn start_restore(
         &self,
         caller: &Caller,
@@ -77,6 +78,7 @@ impl Engine {
     /// export worker makes one new task per subset of the dataset in the project, with
     /// the dataset's images as its data and its annotations (the steps of a restore,
     /// without `project.json`). Answers the request's id.
+    #[tracing::instrument(skip_all)]
     pub async fn start_dataset_import(
         &self,
         caller: &Caller,
@@ -124,6 +126,7 @@ impl Engine {
 
     /// For a dataset import's worker, after a subset's task was processed: the task as
     /// an import reads it (frames and labels).
+    #[tracing::instrument(skip_all)]
     pub async fn restored_source(&self, request_id: &str, slot: i32) -> ApiResult<String> {
         let restore = self.restore_request(request_id).await?;
         let task = self
@@ -168,6 +171,7 @@ impl Engine {
 
     /// For a project backup, first: the project of `project.json` (name, bug tracker,
     /// labels), made once per request; answers `{"project_id"}`.
+    #[tracing::instrument(skip_all)]
     pub async fn restore_project(&self, request_id: &str, project_json: &str) -> ApiResult<String> {
         let restore = self.restore_request(request_id).await?;
         if !restore.project || restore.dataset {
@@ -200,6 +204,7 @@ impl Engine {
     /// overlap from its jobs; its labels, or in a project the project's), made once per
     /// request and slot; answers `{"task_id", "labels"}` (the labels as exports describe
     /// them, with their new ids).
+    #[tracing::instrument(skip_all)]
     pub async fn restore_task(&self, request_id: &str, slot: i32, task_json: &str) -> ApiResult<String> {
         let restore = self.restore_request(request_id).await?;
         let task = match self.restored_task(request_id, slot).await? {
@@ -255,6 +260,7 @@ impl Engine {
 
     /// Step 2: the backup's media, stored as the task's uploads, become its data (in the
     /// archive's order); answers the processing the worker runs itself.
+    #[tracing::instrument(skip_all)]
     pub async fn restore_data(
         &self,
         request_id: &str,
@@ -308,6 +314,7 @@ impl Engine {
     /// task or project as its result. A document the task refuses fails the restore and
     /// removes what it made (answered, for their blobs to be purged). A project backup
     /// without tasks sends an empty array for slot 0.
+    #[tracing::instrument(skip_all)]
     pub async fn complete_restore(
         &self,
         request_id: &str,

@@ -220,6 +220,7 @@ impl Engine {
         render_rows(client, &caller.base_url, &rows).await?.pop().ok_or_else(ApiError::not_found)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn list_tasks(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
         let actor = self.context_actor(caller).await?;
         let scope = list_scope(caller, &actor, &VISIBILITY)?;
@@ -230,12 +231,14 @@ impl Engine {
         Ok(DocumentPage { count: page.count, results: render_rows(&page.client, &caller.base_url, &page.rows).await? })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_task(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
         self.check_task(&client, caller, id, TaskScope::View).await?;
         self.task_document(&client, caller, id).await
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn create_task(&self, caller: &Caller, body: &str) -> ApiResult<String> {
         let request: TaskWriteRequest = cvat_models::parse(&parse_body(body)?)?;
         let TaskWriteRequest { name, project_id, owner_id, assignee_id, overlap, .. } = request;
@@ -334,6 +337,7 @@ impl Engine {
 
     /// PATCH: each key needs its own scope (CVAT's per-field rule); an unknown or
     /// write-once key (`segment_size`, `overlap`) is a 403.
+    #[tracing::instrument(skip_all)]
     pub async fn update_task(&self, caller: &Caller, id: i64, body: &str) -> ApiResult<String> {
         let body = parse_body(body)?;
         let mut client = self.client().await?;
@@ -486,6 +490,7 @@ impl Engine {
     }
 
     /// Answers the deleted task (whose blobs the caller has removed).
+    #[tracing::instrument(skip_all)]
     pub async fn delete_task(&self, caller: &Caller, id: i64) -> ApiResult<Vec<i64>> {
         let mut client = self.client().await?;
         let (access, _) = self.check_task(&client, caller, id, TaskScope::Manage).await?;

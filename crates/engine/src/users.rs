@@ -28,6 +28,7 @@ const REFRESH_BATCH: usize = 500;
 impl Engine {
     /// Re-reads the given users from the auth service: names are updated, and users that
     /// no longer exist are removed (their objects keep no owner or assignee, as in CVAT).
+    #[tracing::instrument(skip_all)]
     pub async fn refresh_users(&self, ids: &[i64]) -> ApiResult<()> {
         let client = self.client().await?;
         for batch in ids.chunks(REFRESH_BATCH) {
@@ -44,6 +45,7 @@ impl Engine {
     }
 
     /// Refreshes every user this schema knows.
+    #[tracing::instrument(skip_all)]
     pub async fn refresh_all_users(&self) -> ApiResult<()> {
         let ids: Vec<i64> = {
             let client = self.client().await?;

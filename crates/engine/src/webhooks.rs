@@ -461,6 +461,7 @@ impl Engine {
 
     /// Whether a webhook of the organization listens to `event` (for changes the auth
     /// service makes: the gateway reads the object before an update or a delete only then).
+    #[tracing::instrument(skip_all)]
     pub async fn organization_change_listened(&self, event: &str, org: i64) -> ApiResult<bool> {
         let client = self.client().await?;
         self.listened(&client, event, Some(org), None).await
@@ -471,6 +472,7 @@ impl Engine {
     /// reports after the auth service committed, so a report lost in between loses them
     /// (the task service's own changes are recorded in their transactions).
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip_all)]
     pub async fn record_reported_change(
         &self,
         caller: &Caller,
@@ -512,6 +514,7 @@ impl Engine {
         Ok(row)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn list_webhooks(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
         let actor = self.context_actor(caller).await?;
         let scope = list_scope(caller, &actor, &VISIBILITY)?;
@@ -523,6 +526,7 @@ impl Engine {
         })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_webhook(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
         render_webhook(&caller.base_url, &self.check_webhook(&client, caller, id).await?)
@@ -533,6 +537,7 @@ impl Engine {
         self.network.check_endpoint(url).await.map_err(|err| ApiError::field("target_url", err.to_string()))
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn create_webhook(&self, caller: &Caller, body: &str) -> ApiResult<String> {
         let request: WebhookWriteRequest = cvat_models::parse(&parse_body(body)?)?;
         let mut client = self.client().await?;
@@ -596,6 +601,7 @@ impl Engine {
     }
 
     /// PATCH, or PUT (`replace`: the whole write model, whose type and project must stay).
+    #[tracing::instrument(skip_all)]
     pub async fn update_webhook(&self, caller: &Caller, id: i64, body: &str, replace: bool) -> ApiResult<String> {
         let body = parse_body(body)?;
         let client = self.client().await?;
@@ -645,6 +651,7 @@ impl Engine {
         render_webhook(&caller.base_url, &self.webhook_row(&client, id).await?)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn delete_webhook(&self, caller: &Caller, id: i64) -> ApiResult<()> {
         let client = self.client().await?;
         self.check_webhook(&client, caller, id).await?;
@@ -653,6 +660,7 @@ impl Engine {
     }
 
     /// Queues `{"event": "ping", "webhook": …, "sender": …}` and answers its delivery.
+    #[tracing::instrument(skip_all)]
     pub async fn ping_webhook(&self, caller: &Caller, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
         let row = self.check_webhook(&client, caller, id).await?;
@@ -673,6 +681,7 @@ impl Engine {
     }
 
     /// The deliveries of the webhook the list names (`webhook_id`, set by the path).
+    #[tracing::instrument(skip_all)]
     pub async fn list_webhook_deliveries(&self, caller: &Caller, params: &ListParams) -> ApiResult<DocumentPage> {
         let mut params = params.clone();
         let webhook: i64 =
@@ -709,6 +718,7 @@ impl Engine {
             .ok_or_else(ApiError::not_found)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_webhook_delivery(&self, caller: &Caller, webhook: i64, id: i64) -> ApiResult<String> {
         let client = self.client().await?;
         self.check_webhook(&client, caller, webhook).await?;
@@ -716,6 +726,7 @@ impl Engine {
     }
 
     /// Sends a delivery's payload again, as a new delivery marked `redelivery`.
+    #[tracing::instrument(skip_all)]
     pub async fn redeliver_webhook(&self, caller: &Caller, webhook: i64, id: i64) -> ApiResult<()> {
         let client = self.client().await?;
         self.check_webhook(&client, caller, webhook).await?;
@@ -735,6 +746,7 @@ impl Engine {
     /// Deliveries due now (and ones handed out long ago and never reported), marked as
     /// handed out: the dispatcher publishes them to the webhook pool. Those of inactive
     /// webhooks wait (they go if the webhook is made active again).
+    #[tracing::instrument(skip_all)]
     pub async fn due_webhook_deliveries(&self, limit: i64) -> ApiResult<Vec<i64>> {
         let client = self.client().await?;
         let rows = client
@@ -752,6 +764,7 @@ impl Engine {
     }
 
     /// Deliveries the broker did not take go back to the queue.
+    #[tracing::instrument(skip_all)]
     pub async fn requeue_webhook_deliveries(&self, ids: &[i64]) -> ApiResult<()> {
         let client = self.client().await?;
         client
@@ -763,6 +776,7 @@ impl Engine {
 
     /// What a worker sends for a delivery: none when it is no longer to be sent (its
     /// webhook deleted or made inactive, or it was reported already).
+    #[tracing::instrument(skip_all)]
     pub async fn webhook_delivery_work(&self, id: i64) -> ApiResult<Option<DeliveryWork>> {
         let client = self.client().await?;
         let row = client
@@ -784,6 +798,7 @@ impl Engine {
 
     /// A worker's attempt: recorded on the delivery, which is done, or queued again with
     /// back-off when the target may answer better later.
+    #[tracing::instrument(skip_all)]
     pub async fn report_webhook_delivery(
         &self,
         id: i64,

@@ -93,6 +93,7 @@ pub(crate) fn require_account_credentials(principal: &Principal) -> ApiResult<()
 }
 
 impl Identity {
+    #[tracing::instrument(skip_all)]
     pub async fn create_access_token(
         &self,
         principal: &Principal,
@@ -121,6 +122,7 @@ impl Identity {
         Ok(AccessToken { value, ..token_from_row(&row)? })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn list_access_tokens(&self, principal: &Principal, params: &ListParams) -> ApiResult<AccessTokenPage> {
         let mut scope = SqlWhere::default();
         scope.push("t.user_id = {}", SqlParam::Int(principal.user_id));
@@ -130,6 +132,7 @@ impl Identity {
     }
 
     /// One of the caller's tokens; `id = None` means the token of this request.
+    #[tracing::instrument(skip_all)]
     pub async fn get_access_token(&self, principal: &Principal, id: Option<i64>) -> ApiResult<AccessToken> {
         let id = match id {
             Some(id) => id,
@@ -154,6 +157,7 @@ impl Identity {
         row.as_ref().map(token_from_row).transpose()?.ok_or_else(ApiError::not_found)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn update_access_token(&self, request: &UpdateAccessTokenRequest) -> ApiResult<AccessToken> {
         let principal = request.principal.as_ref().ok_or_else(ApiError::forbidden)?;
         require_account_credentials(principal)?;
@@ -189,6 +193,7 @@ impl Identity {
         token_from_row(&row)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn delete_access_token(&self, principal: &Principal, id: i64) -> ApiResult<()> {
         require_account_credentials(principal)?;
         let client = self.client().await?;

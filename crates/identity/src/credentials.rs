@@ -56,6 +56,7 @@ async fn check_password(row: Option<tokio_postgres::Row>, password: &str) -> Api
 
 impl Identity {
     /// Checks a username (or e-mail) and password; answers 400 like CVAT when they are wrong.
+    #[tracing::instrument(skip_all)]
     pub async fn login(&self, request: &LoginRequest) -> ApiResult<LoginResponse> {
         let account = if request.username.is_empty() { &request.email } else { &request.username };
         if account.is_empty() {
@@ -122,6 +123,7 @@ impl Identity {
 
     /// Resolves request credentials. Sessions additionally need a matching CSRF token on
     /// unsafe methods.
+    #[tracing::instrument(skip_all)]
     pub async fn authenticate(&self, credentials: &Credentials) -> ApiResult<Principal> {
         match &credentials.kind {
             None => Err(ApiError::unauthenticated("Authentication credentials were not provided.")),
@@ -229,6 +231,7 @@ impl Identity {
     /// Ends the session the request came with (other sessions stay).
     /// Ends the request's session and, as dj-rest-auth deletes the user's token on
     /// logout, every API key of the user; access tokens stay (they are revoked one by one).
+    #[tracing::instrument(skip_all)]
     pub async fn logout(&self, principal: &Principal) -> ApiResult<()> {
         let client = self.client().await?;
         if let Some(session_id) = &principal.session_id {
@@ -241,6 +244,7 @@ impl Identity {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn register(&self, request: &RegisterRequest) -> ApiResult<User> {
         let mut errors = FieldErrors::default();
         let length = request.username.chars().count();
@@ -288,6 +292,7 @@ impl Identity {
     }
 
     /// Changes the caller's password and ends their other sessions and API keys.
+    #[tracing::instrument(skip_all)]
     pub async fn change_password(&self, request: &ChangePasswordRequest) -> ApiResult<()> {
         let principal = request.principal.as_ref().ok_or_else(ApiError::forbidden)?;
         crate::access_tokens::require_account_credentials(principal)?;
@@ -353,6 +358,7 @@ impl Identity {
 
     /// Mails a reset link when the address belongs to an active user; answers the same
     /// either way so the endpoint does not reveal who has an account.
+    #[tracing::instrument(skip_all)]
     pub async fn request_password_reset(&self, email: &str) -> ApiResult<()> {
         if !valid_email(email) {
             return Err(ApiError::field("email", "Enter a valid email address."));
@@ -385,6 +391,7 @@ impl Identity {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn confirm_password_reset(&self, request: &PasswordResetConfirm) -> ApiResult<()> {
         let user_id = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(&request.uid)
@@ -416,6 +423,7 @@ impl Identity {
 
     /// Creates the administrator if no user has that name yet (an existing one, whose
     /// password may have been changed since, is left alone). True when created.
+    #[tracing::instrument(skip_all)]
     pub async fn ensure_admin(&self, username: &str, email: &str, password: &str) -> ApiResult<bool> {
         let hash = password::hash(password.to_string()).await?;
         let client = self.client().await?;

@@ -78,6 +78,7 @@ fn may_invite(principal: &Principal, caller_role: &str, role: &str) -> bool {
 }
 
 impl Identity {
+    #[tracing::instrument(skip_all)]
     pub async fn create_invitation(
         &self,
         principal: &Principal,
@@ -169,10 +170,12 @@ impl Identity {
         Ok((invitation, staff || sender))
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_invitation(&self, principal: &Principal, key: &str) -> ApiResult<Invitation> {
         Ok(self.visible_invitation(principal, key).await?.0)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn list_invitations(
         &self,
         principal: &Principal,
@@ -211,6 +214,7 @@ impl Identity {
     }
 
     /// The invitee joins; answers the organization's slug.
+    #[tracing::instrument(skip_all)]
     pub async fn accept_invitation(&self, principal: &Principal, key: &str) -> ApiResult<String> {
         let invitation = self.invitee_only(principal, key).await?;
         if invitation.accepted {
@@ -232,6 +236,7 @@ impl Identity {
     }
 
     /// The invitee says no: the pending membership and the invitation are removed.
+    #[tracing::instrument(skip_all)]
     pub async fn decline_invitation(&self, principal: &Principal, key: &str) -> ApiResult<()> {
         let invitation = self.invitee_only(principal, key).await?;
         if invitation.accepted {
@@ -248,6 +253,7 @@ impl Identity {
         Ok(invitation)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn resend_invitation(&self, principal: &Principal, key: &str) -> ApiResult<()> {
         let (invitation, may_manage) = self.visible_invitation(principal, key).await?;
         if !may_manage {
@@ -265,6 +271,7 @@ impl Identity {
     }
 
     /// Withdraws an invitation; a membership not accepted yet goes with it.
+    #[tracing::instrument(skip_all)]
     pub async fn delete_invitation(&self, principal: &Principal, key: &str) -> ApiResult<()> {
         let (invitation, may_manage) = self.visible_invitation(principal, key).await?;
         if !may_manage {

@@ -55,6 +55,7 @@ pub(crate) fn is_staff_role(role: &str) -> bool {
 
 impl Identity {
     /// The user's role in the organization when their membership is active.
+    #[tracing::instrument(skip_all)]
     pub async fn member_role(&self, user_id: i64, organization_id: i64) -> ApiResult<Option<String>> {
         let row = self
             .cached_row(
@@ -66,6 +67,7 @@ impl Identity {
     }
 
     /// `org`: `Some(id)` for an organization context, `None` for none or the personal workspace.
+    #[tracing::instrument(skip_all)]
     pub async fn list_memberships(
         &self,
         principal: &Principal,
@@ -114,6 +116,7 @@ impl Identity {
         Ok((membership, role))
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_membership(&self, principal: &Principal, id: i64) -> ApiResult<Membership> {
         Ok(self.membership_for(principal, id).await?.0)
     }
@@ -136,6 +139,7 @@ impl Identity {
             }
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn update_membership(&self, principal: &Principal, id: i64, role: &str) -> ApiResult<Membership> {
         if !ROLES.contains(&role) {
             return Err(ApiError::field("role", format!("\"{role}\" is not a valid choice.")));
@@ -156,6 +160,7 @@ impl Identity {
     }
 
     /// Removes a member (as for role changes), or lets a member leave; never the owner.
+    #[tracing::instrument(skip_all)]
     pub async fn delete_membership(&self, principal: &Principal, id: i64) -> ApiResult<()> {
         let (membership, caller_role) = self.membership_for(principal, id).await?;
         let leaving = membership.user_id == principal.user_id && membership.is_active && membership.role != "owner";

@@ -76,6 +76,7 @@ fn slug_taken() -> ApiError {
 impl Identity {
     /// No selector → no context; an empty slug → the personal workspace; otherwise the
     /// organization, or 404 when it does not exist.
+    #[tracing::instrument(skip_all)]
     pub async fn resolve_org(&self, context: &OrgContext) -> ApiResult<ResolvedOrganization> {
         let client = self.client().await?;
         let row = match &context.selector {
@@ -101,6 +102,7 @@ impl Identity {
     }
 
     /// The organizations among `ids` that exist.
+    #[tracing::instrument(skip_all)]
     pub async fn existing_organizations(&self, ids: &[i64]) -> ApiResult<Vec<i64>> {
         let client = self.client().await?;
         let rows = client.query("SELECT id FROM organizations WHERE id = ANY($1)", &[&ids]).await.db()?;
@@ -108,6 +110,7 @@ impl Identity {
     }
 
     /// Creates an organization owned by the caller, with the owner's active membership.
+    #[tracing::instrument(skip_all)]
     pub async fn create_organization(&self, principal: &Principal, body: &str) -> ApiResult<Organization> {
         if !at_least_user(principal) {
             return Err(ApiError::forbidden());
@@ -147,6 +150,7 @@ impl Identity {
     }
 
     /// Organizations where the caller is the owner or an active member (admins: all).
+    #[tracing::instrument(skip_all)]
     pub async fn list_organizations(&self, principal: &Principal, params: &ListParams) -> ApiResult<OrganizationPage> {
         let mut scope = SqlWhere::default();
         if !is_admin(principal) {
@@ -175,6 +179,7 @@ impl Identity {
     }
 
     /// An organization the caller may see (owner, or any membership row); 404 otherwise.
+    #[tracing::instrument(skip_all)]
     pub async fn get_organization(&self, principal: &Principal, id: i64) -> ApiResult<Organization> {
         let org = self.organization(id).await?.ok_or_else(ApiError::not_found)?;
         let visible = is_admin(principal)
@@ -186,6 +191,7 @@ impl Identity {
         Ok(org)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn update_organization(&self, principal: &Principal, id: i64, body: &str) -> ApiResult<Organization> {
         let org = self.get_organization(principal, id).await?;
         let role = self.role_in(principal.user_id, id).await?.unwrap_or_default();
@@ -219,6 +225,7 @@ impl Identity {
     }
 
     /// Deletes an organization (its owner or an admin); memberships go with it.
+    #[tracing::instrument(skip_all)]
     pub async fn delete_organization(&self, principal: &Principal, id: i64) -> ApiResult<()> {
         let org = self.get_organization(principal, id).await?;
         if !is_admin(principal) && org.owner_id != principal.user_id {

@@ -15,6 +15,7 @@ pub const MAX_AGE_SECONDS: i64 = 30;
 
 impl Identity {
     /// Signs `url` for the caller.
+    #[tracing::instrument(skip_all)]
     pub async fn sign_url(&self, principal: &Principal, url: &str) -> ApiResult<SignedUrl> {
         if url.is_empty() {
             return Err(ApiError::bad_request("Please provide `url` parameter"));

@@ -63,6 +63,7 @@ const PRIVILEGED_FIELDS: &[&str] = &["groups", "is_staff", "is_superuser", "is_a
 const ADMIN_FIELDS: &[&str] =
     &["username", "first_name", "last_name", "email", "groups", "is_staff", "is_superuser", "is_active"];
 impl Identity {
+    #[tracing::instrument(skip_all)]
     pub async fn user_by_id(&self, id: i64) -> ApiResult<Option<User>> {
         let client = self.client().await?;
         let row =
@@ -72,6 +73,7 @@ impl Identity {
 
     /// The users among `ids` that exist (for other services' read models; no permission
     /// rule applies because the caller is a service, not a person).
+    #[tracing::instrument(skip_all)]
     pub async fn users_by_ids(&self, ids: &[i64]) -> ApiResult<Vec<User>> {
         let client = self.client().await?;
         let rows =
@@ -81,6 +83,7 @@ impl Identity {
 
     /// Lists users. Admins see everyone; in an organization, members see its members;
     /// otherwise a user sees only themself. `full` says whether every field may be shown.
+    #[tracing::instrument(skip_all)]
     pub async fn list_users(&self, principal: &Principal, org: OrgScope, params: &ListParams) -> ApiResult<UserPage> {
         let mut scope = SqlWhere::default();
         match org {
@@ -106,6 +109,7 @@ impl Identity {
 
     /// Reads one user: yourself, anyone for an admin, or anyone inside an organization
     /// where the caller is a member. The bool says whether every field may be shown.
+    #[tracing::instrument(skip_all)]
     pub async fn get_user(&self, principal: &Principal, id: i64, org: OrgScope) -> ApiResult<(User, bool)> {
         // As in CVAT: an unknown id is 404, a known one you may not see is 403.
         let user = self.user_by_id(id).await?.ok_or_else(ApiError::not_found)?;
@@ -122,6 +126,7 @@ impl Identity {
     }
 
     /// Applies a `PatchedUserRequest`: yourself (basic fields only) or any user for an admin.
+    #[tracing::instrument(skip_all)]
     pub async fn update_user(&self, principal: &Principal, id: i64, patch: &Map<String, Value>) -> ApiResult<User> {
         crate::access_tokens::require_account_credentials(principal)?;
         let admin = is_admin(principal);
@@ -167,6 +172,7 @@ impl Identity {
     }
 
     /// Deletes a user (yourself, or anyone for an admin); their credentials go with them.
+    #[tracing::instrument(skip_all)]
     pub async fn delete_user(&self, principal: &Principal, id: i64) -> ApiResult<()> {
         crate::access_tokens::require_account_credentials(principal)?;
         if principal.user_id != id && !is_admin(principal) {

@@ -21,8 +21,8 @@ mod memory;
 
 use futures_util::StreamExt;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
-    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
@@ -135,14 +135,40 @@ impl Broker {
         Ok(queue.message_count())
     }
 
-    /// Reports every pool's [`Broker::depth`] as `cvat_queue_messages{queue}` every 15 s,
+    /// How long the oldest message waiting in `pool`'s work queue has waited since it was
+    /// published (a retry is published again), to the second; `None` when none waits.
+    /// RabbitMQ does not say this over AMQP, so the message at the head is fetched and
+    /// handed straight back (a classic queue puts it back in its place; it is marked
+    /// redelivered, which the workers ignore). Messages carry their publication time in
+    /// the AMQP `timestamp` property.
+    pub async fn oldest_age(&self, pool: &str) -> Result<Option<std::time::Duration>, QueueError> {
+        let channel = self.channel().await?;
+        let Some(head) = channel.basic_get(&self.queue_name(pool), BasicGetOptions { no_ack: false }).await? else {
+            return Ok(None);
+        };
+        let published = *head.delivery.properties.timestamp();
+        head.delivery.nack(BasicNackOptions { requeue: true, multiple: false }).await?;
+        Ok(published.map(|seconds| unix_now().saturating_sub(std::time::Duration::from_secs(seconds))))
+    }
+
+    /// Reports every queue's [`Broker::depth`] as `cvat_queue_messages{queue}` and its
+    /// [`Broker::oldest_age`] as `cvat_queue_oldest_message_age_seconds{queue}` every 15 s,
     /// for as long as the process runs (one process of a deployment is enough: the task
-    /// service). RabbitMQ does not tell the age of the oldest message over AMQP.
-    pub fn export_depths(self: Arc<Self>) {
+    /// service).
+    pub fn export_queue_stats(self: Arc<Self>) {
         static DEPTH: std::sync::LazyLock<prometheus::IntGaugeVec> = std::sync::LazyLock::new(|| {
             prometheus::register_int_gauge_vec!(
                 "cvat_queue_messages",
                 "Messages waiting in each work queue (sampled every 15 s)",
+                &["queue"]
+            )
+            .expect("metric registers once")
+        });
+        static OLDEST: std::sync::LazyLock<prometheus::IntGaugeVec> = std::sync::LazyLock::new(|| {
+            prometheus::register_int_gauge_vec!(
+                "cvat_queue_oldest_message_age_seconds",
+                "How long the oldest message waiting in each work queue has waited; 0 when none waits \
+                 (sampled every 15 s)",
                 &["queue"]
             )
             .expect("metric registers once")
@@ -153,6 +179,10 @@ impl Broker {
                     match self.depth(pool).await {
                         Ok(depth) => DEPTH.with_label_values(&[pool]).set(i64::from(depth)),
                         Err(err) => tracing::debug!(error = %err, pool, "queue depth unknown"),
+                    }
+                    match self.oldest_age(pool).await {
+                        Ok(age) => OLDEST.with_label_values(&[pool]).set(age.map_or(0, |a| a.as_secs() as i64)),
+                        Err(err) => tracing::debug!(error = %err, pool, "age of the oldest message unknown"),
                     }
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(15)).await;
@@ -262,6 +292,7 @@ impl Broker {
         let properties = BasicProperties::default()
             .with_delivery_mode(2)
             .with_message_id(ShortString::from(message_id.to_string()))
+            .with_timestamp(unix_now().as_secs())
             .with_headers(FieldTable::from(headers));
         let result = self.publish_confirmed(exchange, pool, body, properties).await;
         if result.is_err() {
@@ -332,6 +363,11 @@ impl Broker {
         self.send(exchange, &delivery.pool, &delivery.message_id, &delivery.body, delivery.trace.clone(), next).await?;
         delivery.ack().await
     }
+}
+
+/// The time since the Unix epoch (zero on a clock set before it).
+fn unix_now() -> std::time::Duration {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
 }
 
 fn long(value: &str) -> AMQPValue {

@@ -76,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(blobs::sweep_periodically(engine.clone(), broker.clone(), upload_ttl));
     tokio::spawn(deliveries::dispatch(engine.clone(), broker.clone(), notices));
     tokio::spawn(housekeeping::keep_tables(engine.clone()));
-    broker.clone().export_depths();
+    broker.clone().export_queue_stats();
     let probes = probes::Probes::new(db.clone(), broker.clone());
     let public = grpc::TaskService {
         engine: engine.clone(),
