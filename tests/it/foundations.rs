@@ -210,3 +210,83 @@ async fn the_services_migrate_and_exit_when_asked() {
         assert!(printed.contains("migrations applied"), "{service}: {printed}");
     }
 }
+
+/// A gateway told to stop (SIGTERM, as Kubernetes does when its pod goes) takes no new
+/// connection, lets the request in flight finish, and exits 0 by itself.
+#[tokio::test]
+async fn a_stopping_gateway_finishes_the_request_in_flight() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let bin = std::env::var("CVAT_TEST_BIN_DIR").expect("set by tests/run.sh");
+    let data = std::env::var("CVAT_DATA_DIR").expect("set by tests/run.sh");
+    let port = stack_port(47);
+    let log = std::fs::File::create(format!("{data}/logs/gateway-drain.log")).unwrap();
+    let mut gateway = std::process::Command::new(format!("{bin}/cvat-gateway"))
+        .env("CVAT_GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("CVAT_HEALTH_LISTEN", format!("127.0.0.1:{}", stack_port(48)))
+        // The stack's 2 s would cut the body this test holds back for 3 s.
+        .env("CVAT_BODY_IDLE_TIMEOUT_SECONDS", "30")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !http().get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == StatusCode::OK) {
+        assert!(Instant::now() < deadline, "the gateway did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // One connection: a first request answered (so the gateway holds the connection, not
+    // the listen queue), then a login whose body is half sent when the signal comes.
+    let mut connection = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let host = format!("Host: 127.0.0.1:{port}\r\n");
+    connection.write_all(format!("GET /healthz HTTP/1.1\r\n{host}\r\n").as_bytes()).await.unwrap();
+    let mut answer = [0u8; 1024];
+    let read = connection.read(&mut answer).await.unwrap();
+    assert!(answer[..read].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer[..read]));
+    let body = json!({"username": "admin", "password": admin_password()}).to_string();
+    let (first_half, second_half) = body.split_at(body.len() / 2);
+    let head = format!(
+        "POST /api/auth/login HTTP/1.1\r\n{host}Content-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    connection.write_all(head.as_bytes()).await.unwrap();
+    connection.write_all(first_half.as_bytes()).await.unwrap();
+    let signalled = std::process::Command::new("kill").args(["-TERM", &gateway.id().to_string()]).status().unwrap();
+    assert!(signalled.success());
+
+    // No new connection is taken once the signal is handled.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        assert!(Instant::now() < deadline, "the stopping gateway still takes connections");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The request in flight completes, even one that goes on for a while (actix checks
+    // every second whether its time to finish is up).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    connection.write_all(second_half.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), connection.read_to_end(&mut response))
+        .await
+        .expect("the answer within 30 s")
+        .unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"key\""), "{response}");
+
+    // Then it ends, by itself and well.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = gateway.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            gateway.kill().unwrap();
+            panic!("the gateway did not exit after its last request");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status}");
+}
