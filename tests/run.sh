@@ -33,7 +33,8 @@ cargo build --workspace --bins
 # A block of 100 ports nobody listens on, below the ephemeral range: BASE+80 gateway,
 # +51 auth, +52 task, +79 Redis, +15 the user's S3 server (127.0.0.2), +17 the test's
 # OTLP collector, +0..+4 health ports, +20..+29 workers the tests start, +30..+45 extra
-# auth services and gateways some tests start, +46 a service run to migrate and exit.
+# auth services and gateways some tests start, +46 a service run to migrate and exit,
+# +47/+48 a gateway a test stops.
 free_block() {
   local base port
   for _ in $(seq 1 50); do
