@@ -275,19 +275,20 @@ fi
 if want scaling; then
 echo "== scaling: 1, 2 and 4 media workers (processes on these two cores), a burst of 20 tasks x 100 1080p JPEGs"
 PYTHON=$(python_with 'requests, PIL')
-extra_media=()
+# The workers started here ("PID PORT" lines; health ports 29113…), beside the stack's.
+extra_media=$CVAT_DATA_DIR/extra-media
+: >"$extra_media"
 for workers in 1 2 4; do
-  # The stack's worker plus the ones started here (health ports 29113…).
-  while [ $((${#extra_media[@]} + 1)) -lt $workers ]; do
-    port=$((29113 + ${#extra_media[@]}))
-    CVAT_HEALTH_LISTEN=127.0.0.1:$port CVAT_DEV_MODE=1 target/release/cvat-media >>"$CVAT_DATA_DIR/logs/media-$port.log" 2>&1 &
-    extra_media+=($!)
-    echo " $!" >>"$CVAT_DATA_DIR/services.pids"
-    for _ in $(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:$port/readyz 2>/dev/null && break; sleep 0.1; done
+  while [ $(($(wc -l <"$extra_media") + 1)) -lt $workers ]; do
+    tests/bench/media-workers.sh start $((29113 + $(wc -l <"$extra_media"))) >>"$extra_media"
   done
   "$PYTHON" tests/bench/scaling.py "$URL" "$owner_key" "$CVAT_DATA_DIR" "$workers media worker(s)"
 done
-for pid in "${extra_media[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null || true; done
+# The same burst while the three workers started here are restarted one at a time
+# (SIGTERM, the job in hand finished, a new worker on its port): nothing lost or repeated.
+"$PYTHON" tests/bench/scaling.py "$URL" "$owner_key" "$CVAT_DATA_DIR" \
+  "4 media workers, 3 restarted one at a time" "tests/bench/media-workers.sh restart $extra_media"
+tests/bench/media-workers.sh stop "$extra_media"
 fi
 
 if want video; then

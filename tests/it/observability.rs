@@ -115,10 +115,18 @@ async fn every_metric_of_the_dashboard_is_exported() {
         "/../deploy/observability/grafana-dashboard.json"
     )))
     .unwrap();
-    let mut queried = std::collections::BTreeSet::new();
+    // Each metric queried, with the labels the queries group it by.
+    let mut queried = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
     for panel in dashboard["panels"].as_array().unwrap() {
         for target in panel["targets"].as_array().unwrap() {
             let expr = target["expr"].as_str().unwrap();
+            let grouped: Vec<String> = expr
+                .split("by (")
+                .skip(1)
+                .flat_map(|rest| rest.split(')').next().unwrap_or_default().split(','))
+                .map(|label| label.trim().to_string())
+                .filter(|label| label != "le")
+                .collect();
             let mut rest = expr;
             while let Some(at) = rest.find("cvat_") {
                 let name: String = rest[at..]
@@ -126,7 +134,7 @@ async fn every_metric_of_the_dashboard_is_exported() {
                     .take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit())
                     .collect();
                 rest = &rest[at + name.len()..];
-                queried.insert(name);
+                queried.entry(name).or_default().extend(grouped.iter().cloned());
             }
         }
     }
@@ -146,11 +154,24 @@ async fn every_metric_of_the_dashboard_is_exported() {
     for port in stack_port(0)..=stack_port(4) {
         exported += &http().get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap().text().await.unwrap();
     }
-    let missing: Vec<&String> = queried
+    let missing: Vec<String> = queried
         .iter()
-        .filter(|name| {
-            !exported.lines().any(|l| l.strip_prefix(name.as_str()).is_some_and(|r| r.starts_with(['{', ' '])))
+        .filter_map(|(name, labels)| {
+            let series: Vec<&str> = exported
+                .lines()
+                .filter(|l| l.strip_prefix(name.as_str()).is_some_and(|r| r.starts_with(['{', ' '])))
+                .collect();
+            let carries = |line: &str, label: &str| {
+                [format!("{{{label}=\""), format!(",{label}=\"")].iter().any(|l| line.contains(l.as_str()))
+            };
+            let absent: Vec<&String> =
+                labels.iter().filter(|label| !series.iter().any(|line| carries(line, label))).collect();
+            match (series.is_empty(), absent.is_empty()) {
+                (true, _) => Some(name.clone()),
+                (false, false) => Some(format!("{name} by {absent:?}")),
+                (false, true) => None,
+            }
         })
         .collect();
-    assert!(missing.is_empty(), "the dashboard queries metrics no service exports: {missing:?}");
+    assert!(missing.is_empty(), "the dashboard queries metrics or labels no service exports: {missing:?}");
 }

@@ -886,6 +886,7 @@ pub const COMMIT_LIST: ListSpec = ListSpec {
     equals: &["job_id", "scope"],
     sort: &["id", "timestamp"],
     default_sort: "-id",
+    search_sql: None,
 };
 
 impl Engine {

@@ -40,6 +40,7 @@ pub const CLOUD_STORAGE_LIST: ListSpec = ListSpec {
     equals: &["provider_type", "name", "resource", "credentials_type", "owner"],
     sort: &["provider_type", "name", "resource", "credentials_type", "owner", "description", "id"],
     default_sort: "-id",
+    search_sql: None,
 };
 
 const FROM: &str = "cloud_storages c LEFT JOIN users o ON o.id = c.owner_id";

@@ -81,6 +81,7 @@ pub const FUNCTION_LIST: ListSpec = ListSpec {
     equals: &["name", "kind", "owner"],
     sort: &["name", "kind", "owner", "id"],
     default_sort: "-id",
+    search_sql: None,
 };
 
 const FROM: &str = "functions f LEFT JOIN users o ON o.id = f.owner_id";

@@ -42,6 +42,7 @@ pub const ISSUE_LIST: ListSpec = ListSpec {
     equals: ISSUE_FILTER.split_at(6).0,
     sort: ISSUE_FILTER,
     default_sort: "-id",
+    search_sql: None,
 };
 
 const ISSUE_FROM: &str = "issues i JOIN jobs j ON j.id = i.job_id JOIN tasks t ON t.id = j.task_id \
@@ -71,6 +72,7 @@ pub const COMMENT_LIST: ListSpec = ListSpec {
     equals: COMMENT_FILTER.split_at(4).0,
     sort: COMMENT_FILTER,
     default_sort: "-id",
+    search_sql: None,
 };
 
 const COMMENT_FROM: &str = "comments c JOIN issues i ON i.id = c.issue_id JOIN jobs j ON j.id = i.job_id \

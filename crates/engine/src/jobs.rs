@@ -54,6 +54,7 @@ pub const JOB_LIST: ListSpec = ListSpec {
     equals: FILTER.split_at(10).0,
     sort: FILTER,
     default_sort: "-id",
+    search_sql: None,
 };
 
 const FROM: &str = "jobs j JOIN segments s ON s.id = j.segment_id JOIN tasks t ON t.id = j.task_id \

@@ -305,6 +305,7 @@ pub const LABEL_LIST: ListSpec = ListSpec {
     equals: &["name", "parent", "type", "color", "parent_id"],
     sort: &["name", "parent", "id", "type", "color", "parent_id"],
     default_sort: "id",
+    search_sql: None,
 };
 
 const FROM: &str = "labels l LEFT JOIN labels pl ON pl.id = l.parent_id \

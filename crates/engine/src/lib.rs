@@ -78,6 +78,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 20, name: "list_generations", sql: include_str!("../migrations/0020_list_generations.sql") },
     Migration { version: 21, name: "lazy_chunks", sql: include_str!("../migrations/0021_lazy_chunks.sql") },
     Migration { version: 22, name: "video_chunks", sql: include_str!("../migrations/0022_video_chunks.sql") },
+    Migration { version: 23, name: "task_search_text", sql: include_str!("../migrations/0023_task_search_text.sql") },
 ];
 
 impl Engine {

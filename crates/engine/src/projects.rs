@@ -33,6 +33,7 @@ pub const PROJECT_LIST: ListSpec = ListSpec {
     equals: &["name", "owner", "assignee", "status"],
     sort: &["name", "owner", "assignee", "status", "id", "updated_date"],
     default_sort: "-id",
+    search_sql: None,
 };
 
 const FROM: &str = "projects p LEFT JOIN users o ON o.id = p.owner_id LEFT JOIN users a ON a.id = p.assignee_id";

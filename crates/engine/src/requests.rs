@@ -48,6 +48,7 @@ pub const REQUEST_LIST: ListSpec = ListSpec {
     equals: &["status", "project_id", "task_id", "job_id", "action", "target", "subresource", "format"],
     sort: &["created_date", "status", "action"],
     default_sort: "-created_date",
+    search_sql: None,
 };
 
 /// `base_url` makes the absolute `result_url` of a finished export.

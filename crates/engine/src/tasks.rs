@@ -59,6 +59,13 @@ pub const TASK_LIST: ListSpec = ListSpec {
     equals: FILTER.split_at(11).0,
     sort: FILTER,
     default_sort: "-id",
+    // The task's own search fields are one lower-cased column (migration 0023); the
+    // project's and users' names are looked up in their tables, each once per statement.
+    search_sql: Some(
+        "t.search_text LIKE lower({}) OR t.project_id IN (SELECT id FROM projects WHERE lower(name) LIKE lower({})) \
+         OR t.owner_id IN (SELECT id FROM users WHERE lower(username) LIKE lower({})) \
+         OR t.assignee_id IN (SELECT id FROM users WHERE lower(username) LIKE lower({}))",
+    ),
 };
 
 const FROM: &str = "tasks t LEFT JOIN projects p ON p.id = t.project_id \

@@ -67,6 +67,7 @@ pub const WEBHOOK_LIST: ListSpec = ListSpec {
     equals: &["target_url", "owner", "type", "project_id"],
     sort: &["target_url", "owner", "type", "description", "id", "updated_date"],
     default_sort: "-id",
+    search_sql: None,
 };
 
 const FROM: &str = "webhooks w LEFT JOIN users o ON o.id = w.owner_id LEFT JOIN projects p ON p.id = w.project_id";
@@ -845,6 +846,7 @@ const DELIVERY_LIST: ListSpec = ListSpec {
     equals: &["event", "status_code"],
     sort: &["id"],
     default_sort: "-id",
+    search_sql: None,
 };
 
 #[cfg(test)]

@@ -499,3 +499,114 @@ async fn job_lists_show_the_same_jobs_whichever_form_of_the_rule_serves_them() {
     }
     fixture.drop_schema().await;
 }
+
+/// The task list's `search` (the task's own fields in one lower-cased column, the
+/// project's and users' names looked up) finds exactly what CVAT's rule finds: tasks with
+/// every term in one of the ten search fields, ignoring case, also after a rename.
+#[tokio::test]
+async fn task_search_finds_what_an_ilike_per_search_field_finds() {
+    let fixture = Fixture::new(4).await;
+    let s = &fixture.schema;
+    fixture
+        .admin
+        .batch_execute(&format!(
+            "INSERT INTO {s}.users (id, username) VALUES (11, 'Ärger_99'), (12, 'plain'), (13, 'ΟΔΟΣ%');
+             INSERT INTO {s}.projects (id, name, owner_id) VALUES (21, 'Street Views', 11), (22, 'p_99', 12);
+             INSERT INTO {s}.tasks (name, owner_id, assignee_id, project_id, subset, status, mode, dimension,
+                                   bug_tracker, validation_mode)
+               SELECT 'Task ' || g || CASE WHEN g % 7 = 0 THEN ' STRASSE' ELSE '' END,
+                      CASE WHEN g % 3 = 0 THEN 11 WHEN g % 3 = 1 THEN 12 END,
+                      CASE WHEN g % 5 = 0 THEN 13 END,
+                      CASE WHEN g % 4 = 0 THEN 21 WHEN g % 4 = 1 THEN 22 END,
+                      CASE WHEN g % 2 = 0 THEN 'Train' ELSE '' END,
+                      CASE WHEN g % 6 = 0 THEN 'completed' ELSE 'annotation' END,
+                      CASE WHEN g % 2 = 0 THEN 'interpolation' ELSE 'annotation' END,
+                      CASE WHEN g % 9 = 0 THEN '3d' ELSE '2d' END,
+                      CASE WHEN g % 8 = 0 THEN 'https://bugs.example/' || g ELSE '' END,
+                      CASE WHEN g % 10 = 0 THEN 'gt_pool' END
+               FROM generate_series(1, 300) g;"
+        ))
+        .await
+        .unwrap();
+    let admin = {
+        let principal =
+            Principal { user_id: 1, username: "user1".into(), groups: vec!["admin".into()], ..Default::default() };
+        let wire =
+            cvat_proto::task::Caller { principal: Some(principal), org: None, base_url: "http://testserver".into() };
+        Caller::from_wire(Some(wire)).unwrap()
+    };
+    async fn check(fixture: &Fixture, admin: &Caller, label: &str) {
+        let s = &fixture.schema;
+        let searches = [
+            "task",
+            "TASK 9",
+            "strasse",
+            "Straße",
+            "ärger",
+            "ÄRGER_9",
+            "ΟΔΟΣ",
+            "οδοσ",
+            "%",
+            "_",
+            "r_9",
+            "\\",
+            "views",
+            "street,train",
+            "completed 3D",
+            "gt_",
+            "bugs.example/16",
+            "interp",
+            "2d",
+            "nothing",
+            "p_9",
+            "plain 1",
+        ];
+        for search in searches {
+            let terms: Vec<String> = search
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|t| !t.is_empty())
+                .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
+                .collect();
+            let fields = "p.name, t.name, o.username, t.status, a.username, t.subset, t.mode, t.dimension, \
+                          t.bug_tracker, t.validation_mode";
+            let conditions: Vec<String> = (1..=terms.len())
+                .map(|n| {
+                    let any: Vec<String> = fields.split(", ").map(|f| format!("({f})::text ILIKE ${n}")).collect();
+                    format!("({})", any.join(" OR "))
+                })
+                .collect();
+            let sql = format!(
+                "SELECT t.id FROM {s}.tasks t LEFT JOIN {s}.projects p ON p.id = t.project_id \
+                 LEFT JOIN {s}.users o ON o.id = t.owner_id LEFT JOIN {s}.users a ON a.id = t.assignee_id \
+                 WHERE {} ORDER BY t.id DESC",
+                conditions.join(" AND ")
+            );
+            let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                terms.iter().map(|t| t as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+            let rows = fixture.admin.query(&sql, &params).await.unwrap();
+            let expected: Vec<i64> = rows.iter().map(|r| r.try_get(0).expect("an id")).collect();
+            let params =
+                cvat_listing::ListParams { page: 1, page_size: 1000, search: search.to_string(), ..Default::default() };
+            let page = fixture.engine.list_tasks(admin, &params).await.unwrap();
+            let found: Vec<i64> = page
+                .results
+                .iter()
+                .map(|r| serde_json::from_str::<Value>(r).unwrap()["id"].as_i64().expect("an id"))
+                .collect();
+            assert_eq!(found, expected, "{label}: search {search:?}");
+            assert_eq!(page.count, expected.len() as i64, "{label}: search {search:?}");
+        }
+    }
+    check(&fixture, &admin, "as made").await;
+    fixture
+        .admin
+        .batch_execute(&format!(
+            "UPDATE {s}.projects SET name = 'Renamed' WHERE id = 21;
+             UPDATE {s}.users SET username = 'Straße' WHERE id = 12;
+             UPDATE {s}.tasks SET name = 'other', subset = 'Validation' WHERE id % 11 = 0;"
+        ))
+        .await
+        .unwrap();
+    check(&fixture, &admin, "after renames").await;
+    fixture.drop_schema().await;
+}

@@ -32,6 +32,7 @@ pub const TOKEN_LIST: ListSpec = ListSpec {
     equals: &["name", "read_only"],
     sort: &["id", "name", "read_only", "created_date", "updated_date", "expiry_date", "last_used_date"],
     default_sort: "-id",
+    search_sql: None,
 };
 
 /// Access-token values start with this so they are recognisable in leaked-secret scans.

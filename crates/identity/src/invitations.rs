@@ -46,6 +46,7 @@ pub const INVITATION_LIST: ListSpec = ListSpec {
     equals: &["owner", "accepted", "user_id"],
     sort: &["owner", "created_date"],
     default_sort: "-created_date",
+    search_sql: None,
 };
 
 fn invitation_from_row(row: &Row) -> ApiResult<Invitation> {

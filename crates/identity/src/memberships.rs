@@ -32,6 +32,7 @@ pub const MEMBERSHIP_LIST: ListSpec = ListSpec {
     equals: &["user", "role"],
     sort: &["user", "role", "id"],
     default_sort: "-id",
+    search_sql: None,
 };
 
 fn membership_from_row(row: &Row) -> ApiResult<Membership> {

@@ -34,6 +34,7 @@ pub const ORGANIZATION_LIST: ListSpec = ListSpec {
     equals: &["name", "owner", "slug"],
     sort: &["name", "owner", "id", "slug"],
     default_sort: "-id",
+    search_sql: None,
 };
 
 fn organization_from_row(row: &Row) -> ApiResult<Organization> {

@@ -29,6 +29,7 @@ pub const USER_LIST: ListSpec = ListSpec {
     equals: &["username", "first_name", "last_name", "is_active"],
     sort: &["username", "first_name", "last_name", "id", "is_active"],
     default_sort: "-id",
+    search_sql: None,
 };
 
 pub(crate) fn timestamp(value: Option<DateTime<Utc>>) -> String {

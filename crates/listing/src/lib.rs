@@ -49,6 +49,11 @@ pub struct ListSpec {
     pub sort: &'static [&'static str],
     /// e.g. `-id`
     pub default_sort: &'static str,
+    /// The condition one `search` term must meet, when the resource has a faster form than
+    /// an ILIKE per search field; each `{}` stands for the term's LIKE pattern (`%term%`,
+    /// escaped, not lower-cased). It must select exactly the rows where one of the
+    /// `search` fields contains the term, ignoring case.
+    pub search_sql: Option<&'static str>,
 }
 
 impl ListSpec {
@@ -310,11 +315,17 @@ fn search(spec: &ListSpec, query: &str, out: &mut SqlWhere) -> ApiResult<()> {
     if terms.len() > MAX_SEARCH_TERMS {
         return Err(ApiError::field("search", format!("Search for at most {MAX_SEARCH_TERMS} different terms.")));
     }
+    let condition = match spec.search_sql {
+        Some(sql) => format!("({sql})"),
+        None => {
+            let alternatives: Vec<String> = fields.iter().map(|f| format!("({})::text ILIKE {{}}", f.sql)).collect();
+            format!("({})", alternatives.join(" OR "))
+        }
+    };
+    let placeholders = condition.matches("{}").count();
     for term in terms {
         let pattern = format!("%{}%", escape_like(term));
-        let alternatives: Vec<String> = fields.iter().map(|f| format!("({})::text ILIKE {{}}", f.sql)).collect();
-        let values = fields.iter().map(|_| SqlParam::Text(pattern.clone())).collect();
-        out.push_many(&format!("({})", alternatives.join(" OR ")), values);
+        out.push_many(&condition, vec![SqlParam::Text(pattern); placeholders]);
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ const SPEC: ListSpec = ListSpec {
     equals: &["username", "is_active", "id"],
     sort: &["id", "username", "first_name", "is_active"],
     default_sort: "-id",
+    search_sql: None,
 };
 
 fn compile_filter(filter: &str) -> ApiResult<(String, Vec<SqlParam>)> {

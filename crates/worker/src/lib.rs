@@ -31,8 +31,8 @@ use tracing::Instrument;
 static JOBS: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(
         "cvat_job_duration_seconds",
-        "Queue jobs handled, by pool and outcome (ok, retried)",
-        &["pool", "outcome"],
+        "Queue jobs handled, by pool, kind of job and outcome (ok, retried)",
+        &["pool", "job", "outcome"],
         vec![0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0]
     )
     .expect("metric registers once")
@@ -126,9 +126,12 @@ impl<H: Handler> Worker<H> {
     async fn process(&self, delivery: Delivery) {
         let span = delivery.span();
         let started = Instant::now();
-        let outcome = self.handle(&delivery.body).instrument(span.clone()).await;
+        let (kind, outcome) = match Job::decode(delivery.body.as_slice()) {
+            Ok(job) => (job_kind(&job), self.handler.handle(job).instrument(span.clone()).await),
+            Err(err) => ("undecodable", Err(err.into())),
+        };
         let label = if outcome.is_ok() { "ok" } else { "retried" };
-        JOBS.with_label_values(&[self.pool, label]).observe(started.elapsed().as_secs_f64());
+        JOBS.with_label_values(&[self.pool, kind, label]).observe(started.elapsed().as_secs_f64());
         let settled = match outcome {
             Ok(()) => delivery.ack().await,
             Err(err) => {
@@ -146,9 +149,23 @@ impl<H: Handler> Worker<H> {
             tracing::warn!(error = %err, "could not settle delivery");
         }
     }
+}
 
-    async fn handle(&self, body: &[u8]) -> anyhow::Result<()> {
-        self.handler.handle(Job::decode(body)?).await
+/// A job's kind as the metrics name it: the field name of its work in `queue.proto`.
+fn job_kind(job: &Job) -> &'static str {
+    match &job.work {
+        Some(Work::TraceProbe(_)) => "trace_probe",
+        Some(Work::UserChanged(_)) => "user_changed",
+        Some(Work::OrganizationDeleted(_)) => "organization_deleted",
+        Some(Work::ProcessTaskData(_)) => "process_task_data",
+        Some(Work::PurgeTaskBlobs(_)) => "purge_task_blobs",
+        Some(Work::ExportDataset(_)) => "export_dataset",
+        Some(Work::ImportAnnotations(_)) => "import_annotations",
+        Some(Work::RestoreBackup(_)) => "restore_backup",
+        Some(Work::DeliverWebhook(_)) => "deliver_webhook",
+        Some(Work::ExportEvents(_)) => "export_events",
+        Some(Work::BuildChunk(_)) => "build_chunk",
+        None => "empty",
     }
 }
 
