@@ -68,11 +68,11 @@ cleanup() {
 }
 trap cleanup EXIT
 CVAT_HEALTH_PORT_BASE=29100 bash deploy/local/services.sh target/release
-# The same gateway without its caches (verified credentials, frames), beside it, for the
+# The same gateway without its caches (verified credentials, frames, chunks), beside it, for the
 # before/after of the same run.
 UNCACHED=http://127.0.0.1:28081
 CVAT_GATEWAY_LISTEN=127.0.0.1:28081 CVAT_HEALTH_LISTEN=127.0.0.1:29105 CVAT_CREDENTIAL_CACHE_SECONDS=0 \
-  CVAT_FRAME_CACHE_BYTES=0 CVAT_DEV_MODE=1 \
+  CVAT_FRAME_CACHE_BYTES=0 CVAT_CHUNK_CACHE_BYTES=0 CVAT_DEV_MODE=1 \
   target/release/cvat-gateway >>"$CVAT_DATA_DIR/logs/gateway-uncached.log" 2>&1 &
 echo " $!" >>"$CVAT_DATA_DIR/services.pids"
 for _ in $(seq 1 100); do curl -fsS -o /dev/null "$UNCACHED/readyz" 2>/dev/null && break; sleep 0.1; done
@@ -89,12 +89,13 @@ run() { # label path [header]
   else
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency "$URL$2")
   fi
-  local rps p50 p99 errors
+  local rps p50 p99 errors transfer
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" || true)
-  printf '%-44s %12s req/s   p50 %-9s p99 %-9s %s\n' "$1" "$rps" "$p50" "$p99" "$errors"
+  transfer=$(awk '/Transfer\/sec/ {print $2}' <<<"$out")
+  printf '%-44s %12s req/s   p50 %-9s p99 %-9s %9s/s %s\n' "$1" "$rps" "$p50" "$p99" "$transfer" "$errors"
 }
 
 curl -fsS -X POST "$URL/api/auth/register" -H 'Content-Type: application/json' \
@@ -259,7 +260,8 @@ chunk="/api/tasks/$task/data?type=chunk&number=0&quality=compressed"
 chunk_bytes=$(curl -fsS -o /dev/null -w '%{size_download}' "$URL$chunk" -H "Authorization: Token $owner_key")
 echo "== serving task data (a compressed chunk is $((chunk_bytes / 1048576)) MiB: 4 connections for it, $CONNECTIONS for the rest)"
 CONNECTIONS=4
-run "warm compressed chunk" "$chunk" "Authorization: Token $owner_key"
+run "warm compressed chunk (gateway's chunk cache)" "$chunk" "Authorization: Token $owner_key"
+URL=$UNCACHED run "warm compressed chunk (streamed from S3)" "$chunk" "Authorization: Token $owner_key"
 CONNECTIONS=$CONNECTIONS_SAVED
 run "compressed frame (gateway's frame cache)" "/api/tasks/$task/data?type=frame&number=5&quality=compressed" "Authorization: Token $owner_key"
 URL=$UNCACHED run "compressed frame (range read from S3)" "/api/tasks/$task/data?type=frame&number=5&quality=compressed" "Authorization: Token $owner_key"

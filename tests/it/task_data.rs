@@ -454,3 +454,30 @@ async fn cached_frames_are_served_only_to_who_may_see_them() {
     let gone = owner.get(&format!("/api/tasks/{task}/data?type=frame&number=1&quality=compressed"), None).await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 }
+
+/// A chunk read once is kept by the gateway: read again, it comes from memory (here: after
+/// its blob is gone from the store behind the gateway's back), still only for callers the
+/// task service allows, and never once the task is deleted.
+#[tokio::test]
+async fn a_chunk_read_again_comes_from_the_gateways_memory_for_who_may_see_it() {
+    use cvat_blob::BlobStore;
+    let (owner, _) = Caller::new().await;
+    let (stranger, _) = Caller::new().await;
+    let task = new_task(&owner).await;
+    expect(send(&owner, task, vec![("a.png", png(8, 8)), ("b.png", png(9, 9))]).await, StatusCode::ACCEPTED).await;
+    assert_eq!(request_of(&owner, task).await["status"], "finished");
+    let path = format!("/api/tasks/{task}/data?type=chunk&number=0&quality=original");
+    let first = owner.get(&path, None).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first = first.bytes().await.unwrap();
+    let store = stack_store();
+    let key = cvat_blob::keys::chunk(task, "original", 0);
+    assert_eq!(store.get(&key).await.unwrap(), first, "the chunk's blob");
+    store.delete(&key).await.unwrap();
+    let again = owner.get(&path, None).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.bytes().await.unwrap(), first);
+    assert_eq!(stranger.get(&path, None).await.status(), StatusCode::FORBIDDEN);
+    expect(owner.delete(&format!("/api/tasks/{task}")).await, StatusCode::NO_CONTENT).await;
+    assert_eq!(owner.get(&path, None).await.status(), StatusCode::NOT_FOUND);
+}

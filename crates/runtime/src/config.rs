@@ -117,6 +117,8 @@ pub struct Settings {
     pub credential_cache_seconds: u64,
     /// Bytes of frames (and previews) a gateway keeps in memory after their first read.
     pub frame_cache_bytes: usize,
+    /// Bytes of chunks a gateway keeps in memory (0: none); one chunk at most a quarter.
+    pub chunk_cache_bytes: usize,
     /// Counts of project, task and job lists a task service keeps between writes.
     pub list_count_cache_entries: usize,
 }
@@ -209,6 +211,7 @@ impl Settings {
             db_pool_size: parse(env, "CVAT_DB_POOL_SIZE", "16")?,
             credential_cache_seconds: parse(env, "CVAT_CREDENTIAL_CACHE_SECONDS", "5")?,
             frame_cache_bytes: parse(env, "CVAT_FRAME_CACHE_BYTES", "67108864")?,
+            chunk_cache_bytes: parse(env, "CVAT_CHUNK_CACHE_BYTES", "67108864")?,
             list_count_cache_entries: parse(env, "CVAT_LIST_COUNT_CACHE_ENTRIES", "10000")?,
         })
     }

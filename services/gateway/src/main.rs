@@ -4,9 +4,9 @@
 //! It holds no business rules and no SQL.
 
 mod body;
+mod data_cache;
 mod disconnect;
 mod error;
-mod frames;
 mod host;
 mod identity;
 mod listing;

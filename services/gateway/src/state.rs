@@ -23,7 +23,8 @@ pub struct AppState {
     pub share: cvat_blob::share::Share,
     pub hosts: crate::host::HostPolicy,
     pub verified: crate::verified::VerifiedCredentials,
-    pub frames: crate::frames::FrameCache,
+    pub frames: crate::data_cache::DataCache,
+    pub chunks: std::sync::Arc<crate::data_cache::DataCache>,
 }
 
 fn channel(url: &str) -> anyhow::Result<Channel> {
@@ -51,7 +52,8 @@ impl AppState {
             hosts: crate::host::HostPolicy::new(&settings.allowed_hosts, &settings.trusted_proxies)
                 .map_err(anyhow::Error::msg)?,
             verified: crate::verified::VerifiedCredentials::new(Duration::from_secs(settings.credential_cache_seconds)),
-            frames: crate::frames::FrameCache::new(settings.frame_cache_bytes),
+            frames: crate::data_cache::DataCache::new(settings.frame_cache_bytes, "frames"),
+            chunks: std::sync::Arc::new(crate::data_cache::DataCache::new(settings.chunk_cache_bytes, "chunks")),
         })
     }
 

@@ -5,8 +5,8 @@
 
 use super::documents::{self, Query};
 use super::resource;
+use crate::data_cache::Cached;
 use crate::error::{HttpError, HttpResult};
-use crate::frames::Frame;
 use crate::identity::Auth;
 use crate::routes::on;
 use crate::state::AppState;
@@ -480,30 +480,35 @@ async fn serve(req: &HttpRequest, state: &AppState, location: DataLocation) -> H
         };
         return Ok(response.content_type(frame.content_type).body(frame.bytes));
     }
+    if let Some(chunk) = state.chunks.get(&location) {
+        return Ok(response.content_type(chunk.content_type).body(chunk.bytes));
+    }
     let stream = state.blobs.get_stream(&location.key).await.map_err(blob_error)?;
+    let content_type = location.content_type.clone();
+    let passing = state.chunks.clone().keep_passing(location, stream);
     Ok(response
-        .content_type(location.content_type)
-        .streaming(stream.map(|r| r.map_err(|e| actix_web::error::ErrorServiceUnavailable(e.to_string())))))
+        .content_type(content_type)
+        .streaming(passing.map(|r| r.map_err(|e| actix_web::error::ErrorServiceUnavailable(e.to_string())))))
 }
 
 /// One frame or preview: its byte range when the task service knows it, its member of
 /// the chunk archive, or the whole blob (a preview).
-async fn read_frame(state: &AppState, location: &DataLocation) -> HttpResult<Frame> {
+async fn read_frame(state: &AppState, location: &DataLocation) -> HttpResult<Cached> {
     if location.length > 0 {
         let bytes = state
             .blobs
             .get_range(&location.key, location.offset as u64, location.length as u64)
             .await
             .map_err(blob_error)?;
-        return Ok(Frame { bytes, content_type: location.content_type.clone() });
+        return Ok(Cached { bytes, content_type: location.content_type.clone() });
     }
     let blob = state.blobs.get(&location.key).await.map_err(blob_error)?;
     if location.member < 0 {
-        return Ok(Frame { bytes: blob, content_type: location.content_type.clone() });
+        return Ok(Cached { bytes: blob, content_type: location.content_type.clone() });
     }
     let (bytes, extension) =
         cvat_codecs::chunk_member(&blob, location.member as usize).map_err(|_| ApiError::not_found())?;
-    Ok(Frame { bytes: bytes.into(), content_type: cvat_codecs::content_type(&extension).to_string() })
+    Ok(Cached { bytes: bytes.into(), content_type: cvat_codecs::content_type(&extension).to_string() })
 }
 
 async fn data(
