@@ -513,6 +513,9 @@ async fn assemble(
     let mut chunk_size = job.chunk_size.max(0) as usize;
     let mut pending: Vec<Frame> = Vec::new();
     let mut chunk_number = 0i64;
+    // Chunks being written, oldest first, with the number of their first frame: frames go
+    // on arriving (fetched and decoded) while a chunk is checksummed, zipped and stored.
+    let mut writing: std::collections::VecDeque<(usize, ChunkWrite)> = Default::default();
     loop {
         let next = decoded.next().await.transpose()?;
         if let Some((name, frame)) = next.as_ref().map(|(n, f)| (n.clone(), f)) {
@@ -549,8 +552,16 @@ async fn assemble(
         }
         if !pending.is_empty() && (pending.len() == chunk_size || finished) {
             let first = frames.len() - pending.len();
-            let (ranges, sums) =
-                write_chunk(blobs, job.task_id, chunk_number, std::mem::take(&mut pending), lazy).await?;
+            let chunk = std::mem::take(&mut pending);
+            writing
+                .push_back((first, tokio::spawn(write_chunk(blobs.clone(), job.task_id, chunk_number, chunk, lazy))));
+            chunk_number += 1;
+        }
+        // Memory holds at most this many chunks being written; at the end, all are waited for.
+        while writing.len() > CHUNKS_WRITTEN_AT_ONCE || (finished && !writing.is_empty()) {
+            let Some((first, write)) = writing.pop_front() else { break };
+            let (ranges, sums) = write.await.map_err(|e| Failure::Retry(e.into()))??;
+            let last = first + ranges.len();
             checksums.extend(sums);
             for (meta, (original, compressed)) in frames[first..].iter_mut().zip(ranges) {
                 meta.original_offset = original.offset as i64;
@@ -558,9 +569,8 @@ async fn assemble(
                 meta.compressed_offset = compressed.offset as i64;
                 meta.compressed_length = compressed.length as i64;
             }
-            chunk_number += 1;
             // A video's length is known only at its end.
-            let progress = total.map_or(0.5, |t| frames.len() as f64 / t.max(1) as f64);
+            let progress = total.map_or(0.5, |t| last as f64 / t.max(1) as f64);
             let report = DataProgress { request_id: job.request_id.clone(), progress };
             task.clone().report_data_progress(report).await.map_err(anyhow::Error::from)?;
         }
@@ -668,12 +678,18 @@ fn qualities(lazy: bool) -> &'static [&'static str] {
     }
 }
 
+/// How many chunks a task's processing writes while it goes on reading frames.
+const CHUNKS_WRITTEN_AT_ONCE: usize = 2;
+
+/// A chunk [`write_chunk`] is writing: each frame's byte ranges and original's MD5.
+type ChunkWrite = tokio::task::JoinHandle<Result<(Vec<(MemberRange, MemberRange)>, Vec<String>), Failure>>;
+
 /// Writes a chunk in both qualities (the original only when `lazy`); answers each frame's
 /// byte ranges in them (empty for a quality not written) and the MD5 of each original
 /// (for the manifest). One archive at a time is in memory (built, stored, dropped);
 /// archives and checksums are made off the async threads.
 async fn write_chunk(
-    blobs: &Arc<dyn BlobStore>,
+    blobs: Arc<dyn BlobStore>,
     task: i64,
     number: i64,
     frames: Vec<Frame>,
