@@ -31,6 +31,36 @@ def label_specs():
     ]
 
 
+def test_task_search_finds_a_term_in_any_search_field_ignoring_case(base_url, new_user):
+    """`search` as CVAT's tasks list does it: every term (split at whitespace and commas)
+    in one of the search fields, ignoring case, the project's name too, also after a
+    rename."""
+    uid = uuid.uuid4().hex[:10]
+    with make_client(base_url, credentials=new_user) as client:
+        project = client.projects.create(
+            models.ProjectWriteRequest(name=f"Compat Ärger-Streets {uid}", labels=label_specs())
+        )
+        alpha = client.tasks.create(models.TaskWriteRequest(name=f"Alpha {uid}", project_id=project.id, subset="Validation"))
+        beta = client.tasks.create(
+            models.TaskWriteRequest(name=f"beta {uid}", labels=label_specs(), bug_tracker=f"https://tracker/{uid}-BUG")
+        )
+        api = client.api_client.tasks_api
+
+        def found(search):
+            page, _ = api.list(search=search, sort="id")
+            return [t.id for t in page.results]
+
+        assert found(uid.upper()) == [alpha.id, beta.id]
+        assert found(f"ÄRGER-streets {uid}") == [alpha.id]
+        assert found(f"validation,{uid}") == [alpha.id]
+        assert found(f"{uid}-bug") == [beta.id]
+        assert found(f"{new_user[0].upper()} {uid}") == [alpha.id, beta.id]
+        assert found(f"{uid} no-such-thing") == []
+        project.update(models.PatchedProjectWriteRequest(name=f"Renamed {uid}x"))
+        assert found(f"{uid}X") == [alpha.id]
+        assert found(f"ärger {uid}") == []
+
+
 def test_project_with_labels_and_tasks(base_url, new_user):
     with make_client(base_url, credentials=new_user) as client:
         project = client.projects.create(models.ProjectWriteRequest(name="compat project", labels=label_specs()))
