@@ -73,10 +73,30 @@ async fn spans_are_exported_over_otlp() {
     assert!(login.status().is_success());
     let tasks = traced(http().get(url("/api/tasks")).header("Authorization", token(&key))).await.unwrap();
     assert!(tasks.status().is_success());
+    // A change a webhook listens to: its delivery, handed out later by the dispatcher and
+    // posted by an export worker (to a closed port), stays in the change's trace.
+    let admin = |request: reqwest::RequestBuilder| request.header("Authorization", token(&key));
+    let project = admin(http().post(url("/api/projects"))).json(&serde_json::json!({"name": "traced"})).send();
+    let project = expect(project.await.unwrap(), reqwest::StatusCode::CREATED).await;
+    let webhook = serde_json::json!({
+        "target_url": "http://127.0.0.2:9/hook", "type": "project", "project_id": project["id"],
+        "events": ["create:task"]
+    });
+    let created = admin(http().post(url("/api/webhooks"))).json(&webhook).send().await.unwrap();
+    expect(created, reqwest::StatusCode::CREATED).await;
+    let task = serde_json::json!({"name": "traced", "project_id": project["id"]});
+    let task = traced(admin(http().post(url("/api/tasks"))).json(&task)).await.unwrap();
+    expect(task, reqwest::StatusCode::CREATED).await;
 
     // Each service's spans of the trace, and the repository calls among them (their
     // SQL runs inside).
-    let wanted = [("cvat-gateway", "http"), ("cvat-auth", "login"), ("cvat-task", "list_tasks")];
+    let wanted = [
+        ("cvat-gateway", "http"),
+        ("cvat-auth", "login"),
+        ("cvat-task", "list_tasks"),
+        ("cvat-task", "dispatch_webhook"),
+        ("cvat-export", "job"),
+    ];
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let spans: HashSet<(String, String)> = {

@@ -79,6 +79,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 21, name: "lazy_chunks", sql: include_str!("../migrations/0021_lazy_chunks.sql") },
     Migration { version: 22, name: "video_chunks", sql: include_str!("../migrations/0022_video_chunks.sql") },
     Migration { version: 23, name: "task_search_text", sql: include_str!("../migrations/0023_task_search_text.sql") },
+    Migration { version: 24, name: "webhook_trace", sql: include_str!("../migrations/0024_webhook_trace.sql") },
 ];
 
 impl Engine {

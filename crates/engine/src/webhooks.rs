@@ -41,6 +41,18 @@ fn listening(e: &str, o: &str, p: &str) -> String {
 
 /// The notification that wakes the dispatcher.
 pub const DELIVERY_CHANNEL: &str = "webhook_deliveries";
+
+/// A delivery to hand to the webhook pool.
+pub struct DueDelivery {
+    pub id: i64,
+    /// The W3C `traceparent` of the request that caused it (none from before migration 24).
+    pub traceparent: Option<String>,
+}
+
+/// The current request's W3C `traceparent`, kept with a delivery it causes.
+fn traceparent() -> Option<String> {
+    cvat_runtime::propagation::current_headers().remove("traceparent")
+}
 /// Attempts of one delivery, the first included.
 pub const MAX_ATTEMPTS: i32 = 5;
 /// The wait before the second attempt; it doubles for each one after.
@@ -428,9 +440,9 @@ impl Engine {
             "WITH recorded AS (INSERT INTO events (scope, obj_name, obj_id, source, timestamp, project_id, task_id, \
                job_id, user_id, user_name, user_email, org_id) \
                VALUES ($1, $3, NULLIF($10::int8, 0), 'server', now(), $8, $11, $12, $13, $14, $15, $7)), \
-             queued AS (INSERT INTO webhook_deliveries (webhook_id, event, changed_fields, request) \
+             queued AS (INSERT INTO webhook_deliveries (webhook_id, event, changed_fields, request, traceparent) \
                SELECT id, $1, $2, jsonb_build_object('event', $1::text, $3::text, $4::text::jsonb, \
-                 'sender', $5::jsonb, 'webhook_id', id) || coalesce($6::jsonb, '{{}}') FROM webhooks \
+                 'sender', $5::jsonb, 'webhook_id', id) || coalesce($6::jsonb, '{{}}'), $16 FROM webhooks \
                WHERE $4::text IS NOT NULL AND {} RETURNING 1) \
              SELECT pg_notify($9, '') FROM queued LIMIT 1",
             listening("$1", "$7", "$8")
@@ -453,6 +465,7 @@ impl Engine {
                 &caller.id(),
                 &caller.user.username,
                 &Some(caller.user.email.as_str()).filter(|e| !e.is_empty()),
+                &traceparent(),
             ],
         )
         .await
@@ -670,11 +683,11 @@ impl Engine {
         let row = client
             .query_one(
                 &format!(
-                    "WITH queued AS (INSERT INTO webhook_deliveries (webhook_id, event, request) \
-                     VALUES ($1, 'ping', $2) RETURNING *), woken AS (SELECT pg_notify($3, '')) \
+                    "WITH queued AS (INSERT INTO webhook_deliveries (webhook_id, event, request, traceparent) \
+                     VALUES ($1, 'ping', $2, $4) RETURNING *), woken AS (SELECT pg_notify($3, '')) \
                      SELECT {DELIVERY_COLUMNS} FROM queued, woken"
                 ),
-                &[&id, &payload, &DELIVERY_CHANNEL],
+                &[&id, &payload, &DELIVERY_CHANNEL, &traceparent()],
             )
             .await
             .db()?;
@@ -734,10 +747,11 @@ impl Engine {
         self.delivery_row(&client, webhook, id).await?;
         client
             .execute(
-                "WITH queued AS (INSERT INTO webhook_deliveries (webhook_id, event, changed_fields, request, redelivery) \
-                 SELECT webhook_id, event, changed_fields, request, true FROM webhook_deliveries WHERE id = $1 \
+                "WITH queued AS (INSERT INTO webhook_deliveries \
+                   (webhook_id, event, changed_fields, request, redelivery, traceparent) \
+                 SELECT webhook_id, event, changed_fields, request, true, $3 FROM webhook_deliveries WHERE id = $1 \
                  RETURNING id) SELECT pg_notify($2, '') FROM queued",
-                &[&id, &DELIVERY_CHANNEL],
+                &[&id, &DELIVERY_CHANNEL, &traceparent()],
             )
             .await
             .db()?;
@@ -745,10 +759,11 @@ impl Engine {
     }
 
     /// Deliveries due now (and ones handed out long ago and never reported), marked as
-    /// handed out: the dispatcher publishes them to the webhook pool. Those of inactive
-    /// webhooks wait (they go if the webhook is made active again).
+    /// handed out, with the trace context of the request that caused each: the dispatcher
+    /// publishes them to the webhook pool. Those of inactive webhooks wait (they go if the
+    /// webhook is made active again).
     #[tracing::instrument(skip_all)]
-    pub async fn due_webhook_deliveries(&self, limit: i64) -> ApiResult<Vec<i64>> {
+    pub async fn due_webhook_deliveries(&self, limit: i64) -> ApiResult<Vec<DueDelivery>> {
         let client = self.client().await?;
         let rows = client
             .query(
@@ -756,12 +771,14 @@ impl Engine {
                    SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
                    WHERE w.is_active AND ((d.state = 'queued' AND d.due <= now()) \
                    OR (d.state = 'sent' AND d.sent_at < now() - $2 * interval '1 second')) \
-                   ORDER BY d.due LIMIT $1 FOR UPDATE OF d SKIP LOCKED) RETURNING id",
+                   ORDER BY d.due LIMIT $1 FOR UPDATE OF d SKIP LOCKED) RETURNING id, traceparent",
                 &[&limit, &UNREPORTED_SECONDS],
             )
             .await
             .db()?;
-        cvat_db::column_values(&rows, 0)
+        rows.iter()
+            .map(|row| Ok(DueDelivery { id: cvat_db::column(row, 0)?, traceparent: cvat_db::column(row, 1)? }))
+            .collect()
     }
 
     /// Deliveries the broker did not take go back to the queue.

@@ -12,6 +12,7 @@ use cvat_queue::Broker;
 use prost::Message;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Deliveries claimed at once.
 const BATCH: i64 = 500;
@@ -29,14 +30,20 @@ pub async fn dispatch(engine: Arc<Engine>, broker: Arc<Broker>, notices: Notices
             }
         };
         let mut refused = Vec::new();
-        for id in &claimed {
+        for delivery in &claimed {
+            let id = delivery.id;
             let job = Job {
                 id: format!("webhook-{id}-{}", uuid::Uuid::new_v4()),
-                work: Some(Work::DeliverWebhook(DeliverWebhook { delivery_id: *id })),
+                work: Some(Work::DeliverWebhook(DeliverWebhook { delivery_id: id })),
             };
-            if let Err(err) = broker.publish(cvat_queue::WEBHOOK_QUEUE, &job.id, &job.encode_to_vec()).await {
+            // Published in the trace of the request that caused the delivery.
+            let span = tracing::info_span!("dispatch_webhook", delivery = id);
+            let traceparent = delivery.traceparent.as_deref();
+            cvat_runtime::propagation::adopt_parent(&span, |key| traceparent.filter(|_| key == "traceparent"));
+            let body = job.encode_to_vec();
+            if let Err(err) = broker.publish(cvat_queue::WEBHOOK_QUEUE, &job.id, &body).instrument(span).await {
                 tracing::warn!(error = %err, delivery = id, "the broker did not take a webhook delivery");
-                refused.push(*id);
+                refused.push(id);
             }
         }
         if !refused.is_empty() {
