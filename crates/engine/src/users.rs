@@ -4,9 +4,9 @@
 //! catches a change whose report was lost.
 
 use crate::{Caller, Engine};
-use cvat_db::column_values;
 use cvat_db::DbResultExt;
 use cvat_db::GenericClient;
+use cvat_db::{column, column_values};
 use cvat_error::{ApiError, ApiResult};
 use cvat_proto::auth::User;
 
@@ -33,8 +33,23 @@ impl Engine {
         let client = self.client().await?;
         for batch in ids.chunks(REFRESH_BATCH) {
             let users = self.directory.users(batch.to_vec()).await?;
+            // Only changed names are written: any statement writing this table moves the
+            // lists' generation (statement triggers, migration 0020) and with it every
+            // count kept between writes, even one that changes no row.
+            let rows = client
+                .query("SELECT id, username, first_name, last_name FROM users WHERE id = ANY($1)", &[&batch])
+                .await
+                .db()?;
+            let mut kept = std::collections::HashMap::with_capacity(rows.len());
+            for row in &rows {
+                let names: (String, String, String) = (column(row, 1)?, column(row, 2)?, column(row, 3)?);
+                kept.insert(column::<_, i64>(row, 0)?, names);
+            }
             for user in &users {
-                remember(&client, user).await?;
+                let names = (user.username.clone(), user.first_name.clone(), user.last_name.clone());
+                if kept.get(&user.id) != Some(&names) {
+                    remember(&client, user).await?;
+                }
             }
             let gone: Vec<i64> = batch.iter().copied().filter(|id| !users.iter().any(|u| u.id == *id)).collect();
             if !gone.is_empty() {

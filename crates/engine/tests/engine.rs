@@ -610,3 +610,29 @@ async fn task_search_finds_what_an_ilike_per_search_field_finds() {
     check(&fixture, &admin, "after renames").await;
     fixture.drop_schema().await;
 }
+
+/// The periodic re-reading of users writes only names that changed: a write to the users
+/// table, even of no row, would move the lists' generation and drop every kept count.
+#[tokio::test]
+async fn refreshing_unchanged_users_keeps_the_lists_counts() {
+    let fixture = Fixture::new(2).await;
+    let body = json!({"name": "first", "labels": [{"name": "car"}]}).to_string();
+    fixture.engine.create_task(&caller(1), &body).await.unwrap();
+    let s = &fixture.schema;
+    let generation = || async {
+        let row = fixture.admin.query_one(&format!("SELECT sum(n)::int8 FROM {s}.list_generations"), &[]).await;
+        row.unwrap().try_get::<_, i64>(0).expect("a generation")
+    };
+    let before = generation().await;
+    fixture.engine.refresh_all_users().await.unwrap();
+    assert_eq!(generation().await, before, "nothing changed, nothing written");
+
+    // A name that differs from the auth service's is written back.
+    fixture.admin.batch_execute(&format!("UPDATE {s}.users SET username = 'stale' WHERE id = 1")).await.unwrap();
+    let before = generation().await;
+    fixture.engine.refresh_all_users().await.unwrap();
+    assert!(generation().await > before, "the changed name was written");
+    let name = fixture.admin.query_one(&format!("SELECT username FROM {s}.users WHERE id = 1"), &[]).await.unwrap();
+    assert_eq!(name.try_get::<_, String>(0).unwrap(), "user1");
+    fixture.drop_schema().await;
+}
