@@ -558,7 +558,7 @@ async fn assemble(
             chunk_number += 1;
         }
         // Memory holds at most this many chunks being written; at the end, all are waited for.
-        while writing.len() > CHUNKS_WRITTEN_AT_ONCE || (finished && !writing.is_empty()) {
+        while writing.len() > CHUNKS_WRITTEN_AT_ONCE || finished {
             let Some((first, write)) = writing.pop_front() else { break };
             let (ranges, sums) = write.await.map_err(|e| Failure::Retry(e.into()))??;
             let last = first + ranges.len();
