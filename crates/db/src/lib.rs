@@ -40,10 +40,15 @@ pub struct Migration {
 /// only fails the requests that need it, and the service recovers when it returns.
 /// Every connection's `search_path` is the service's own schema, and no statement runs
 /// longer than `statement_timeout_ms` (0: no limit), so one client's costly query cannot
-/// hold a connection others need.
+/// hold a connection others need. Statements start no parallel workers unless run
+/// through [`scan_in_parallel`]: a page of ten rows whose filter PostgreSQL cannot
+/// estimate was planned with two workers, and starting them cost more than the page
+/// (job search, 1M jobs: 11 ms instead of under 1).
 pub fn pool(url: &str, schema: &str, max_size: usize, statement_timeout_ms: u64) -> Result<Pool, DbError> {
     let mut config: tokio_postgres::Config = url.parse().map_err(DbError::Config)?;
-    config.options(format!("-csearch_path={schema} -cstatement_timeout={statement_timeout_ms}"));
+    config.options(format!(
+        "-csearch_path={schema} -cstatement_timeout={statement_timeout_ms} -cmax_parallel_workers_per_gather=0"
+    ));
     let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)
         .max_size(max_size)
@@ -52,6 +57,39 @@ pub fn pool(url: &str, schema: &str, max_size: usize, statement_timeout_ms: u64)
         .runtime(deadpool_postgres::Runtime::Tokio1)
         .build()
         .map_err(|e| DbError::Build(e.to_string()))
+}
+
+/// The rows of a prepared `statement` run with the setting `name` at `value` for it alone.
+/// The `SET`, the statement and the `RESET` travel in one pipeline (a prepared statement
+/// is sent at once, so the server runs the three in that order: a statement that must be
+/// prepared first would be sent after the `RESET`), and the session's own value comes back
+/// whether the statement succeeds or not.
+pub async fn query_with_setting(
+    client: &tokio_postgres::Client,
+    name: &str,
+    value: &str,
+    statement: &tokio_postgres::Statement,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<Row>, tokio_postgres::Error> {
+    let (set, rows, reset) = futures_util::future::join3(
+        client.batch_execute(&format!("SET {name} = {value}")),
+        client.query(statement, params),
+        client.batch_execute(&format!("RESET {name}")),
+    )
+    .await;
+    set?;
+    reset?;
+    rows
+}
+
+/// The rows of a prepared `statement` that scans a whole table (a list's count), run with
+/// PostgreSQL's default of two parallel workers (1M jobs counted in 0.29 s instead of 0.46).
+pub async fn scan_in_parallel(
+    client: &tokio_postgres::Client,
+    statement: &tokio_postgres::Statement,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<Row>, tokio_postgres::Error> {
+    query_with_setting(client, "max_parallel_workers_per_gather", "2", statement, params).await
 }
 
 static POOL_CONNECTIONS: std::sync::LazyLock<prometheus::IntGaugeVec> = std::sync::LazyLock::new(|| {

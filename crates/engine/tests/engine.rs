@@ -501,10 +501,10 @@ async fn job_lists_show_the_same_jobs_whichever_form_of_the_rule_serves_them() {
 }
 
 /// The task list's `search` (the task's own fields in one lower-cased column, the
-/// project's and users' names looked up) finds exactly what CVAT's rule finds: tasks with
-/// every term in one of the ten search fields, ignoring case, also after a rename.
+/// project's and users' names looked up) and the job list's find exactly what CVAT's rule
+/// finds: every term in one of the list's search fields, ignoring case, also after renames.
 #[tokio::test]
-async fn task_search_finds_what_an_ilike_per_search_field_finds() {
+async fn searches_find_what_an_ilike_per_search_field_finds() {
     let fixture = Fixture::new(4).await;
     let s = &fixture.schema;
     fixture
@@ -524,7 +524,14 @@ async fn task_search_finds_what_an_ilike_per_search_field_finds() {
                       CASE WHEN g % 9 = 0 THEN '3d' ELSE '2d' END,
                       CASE WHEN g % 8 = 0 THEN 'https://bugs.example/' || g ELSE '' END,
                       CASE WHEN g % 10 = 0 THEN 'gt_pool' END
-               FROM generate_series(1, 300) g;"
+               FROM generate_series(1, 300) g;
+             INSERT INTO {s}.segments (task_id, start_frame, stop_frame)
+               SELECT t.id, k * 10, k * 10 + 9 FROM {s}.tasks t, generate_series(0, 2) k;
+             INSERT INTO {s}.jobs (segment_id, task_id, assignee_id, state, stage)
+               SELECT id, task_id, CASE WHEN id % 4 = 0 THEN 11 WHEN id % 4 = 1 THEN 13 END,
+                      (ARRAY['new', 'in progress', 'rejected', 'completed'])[1 + id % 4],
+                      (ARRAY['annotation', 'validation', 'acceptance'])[1 + id % 3]
+               FROM {s}.segments;"
         ))
         .await
         .unwrap();
@@ -535,8 +542,32 @@ async fn task_search_finds_what_an_ilike_per_search_field_finds() {
             cvat_proto::task::Caller { principal: Some(principal), org: None, base_url: "http://testserver".into() };
         Caller::from_wire(Some(wire)).unwrap()
     };
-    async fn check(fixture: &Fixture, admin: &Caller, label: &str) {
-        let s = &fixture.schema;
+    /// A list: its rows as CVAT's rule reads them, and its search fields.
+    struct Searched {
+        jobs: bool,
+        from: String,
+        fields: &'static str,
+    }
+    let lists = [
+        Searched {
+            jobs: false,
+            from: format!(
+                "{s}.tasks t LEFT JOIN {s}.projects p ON p.id = t.project_id \
+                 LEFT JOIN {s}.users o ON o.id = t.owner_id LEFT JOIN {s}.users a ON a.id = t.assignee_id"
+            ),
+            fields: "p.name, t.name, o.username, t.status, a.username, t.subset, t.mode, t.dimension, \
+                     t.bug_tracker, t.validation_mode",
+        },
+        Searched {
+            jobs: true,
+            from: format!(
+                "{s}.jobs t JOIN {s}.tasks tt ON tt.id = t.task_id LEFT JOIN {s}.projects p ON p.id = tt.project_id \
+                 LEFT JOIN {s}.users a ON a.id = t.assignee_id"
+            ),
+            fields: "tt.name, p.name, a.username, t.state, t.stage",
+        },
+    ];
+    async fn check(fixture: &Fixture, admin: &Caller, lists: &[Searched], label: &str) {
         let searches = [
             "task",
             "TASK 9",
@@ -560,54 +591,68 @@ async fn task_search_finds_what_an_ilike_per_search_field_finds() {
             "nothing",
             "p_9",
             "plain 1",
+            "IN PROGRESS",
+            "progress task",
+            "valid",
+            "accept 12",
+            "new,ärger",
         ];
-        for search in searches {
-            let terms: Vec<String> = search
-                .split(|c: char| c.is_whitespace() || c == ',')
-                .filter(|t| !t.is_empty())
-                .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
-                .collect();
-            let fields = "p.name, t.name, o.username, t.status, a.username, t.subset, t.mode, t.dimension, \
-                          t.bug_tracker, t.validation_mode";
-            let conditions: Vec<String> = (1..=terms.len())
-                .map(|n| {
-                    let any: Vec<String> = fields.split(", ").map(|f| format!("({f})::text ILIKE ${n}")).collect();
-                    format!("({})", any.join(" OR "))
-                })
-                .collect();
-            let sql = format!(
-                "SELECT t.id FROM {s}.tasks t LEFT JOIN {s}.projects p ON p.id = t.project_id \
-                 LEFT JOIN {s}.users o ON o.id = t.owner_id LEFT JOIN {s}.users a ON a.id = t.assignee_id \
-                 WHERE {} ORDER BY t.id DESC",
-                conditions.join(" AND ")
-            );
-            let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                terms.iter().map(|t| t as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
-            let rows = fixture.admin.query(&sql, &params).await.unwrap();
-            let expected: Vec<i64> = rows.iter().map(|r| r.try_get(0).expect("an id")).collect();
-            let params =
-                cvat_listing::ListParams { page: 1, page_size: 1000, search: search.to_string(), ..Default::default() };
-            let page = fixture.engine.list_tasks(admin, &params).await.unwrap();
-            let found: Vec<i64> = page
-                .results
-                .iter()
-                .map(|r| serde_json::from_str::<Value>(r).unwrap()["id"].as_i64().expect("an id"))
-                .collect();
-            assert_eq!(found, expected, "{label}: search {search:?}");
-            assert_eq!(page.count, expected.len() as i64, "{label}: search {search:?}");
+        for list in lists {
+            for search in searches {
+                let terms: Vec<String> = search
+                    .split(|c: char| c.is_whitespace() || c == ',')
+                    .filter(|t| !t.is_empty())
+                    .map(|t| format!("%{}%", t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")))
+                    .collect();
+                let conditions: Vec<String> = (1..=terms.len())
+                    .map(|n| {
+                        let any: Vec<String> =
+                            list.fields.split(", ").map(|f| format!("({f})::text ILIKE ${n}")).collect();
+                        format!("({})", any.join(" OR "))
+                    })
+                    .collect();
+                let sql =
+                    format!("SELECT t.id FROM {} WHERE {} ORDER BY t.id DESC", list.from, conditions.join(" AND "));
+                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    terms.iter().map(|t| t as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+                let rows = fixture.admin.query(&sql, &params).await.unwrap();
+                let expected: Vec<i64> = rows.iter().map(|r| r.try_get(0).expect("an id")).collect();
+                let params = cvat_listing::ListParams {
+                    page: 1,
+                    page_size: 1000,
+                    search: search.to_string(),
+                    ..Default::default()
+                };
+                let page = if list.jobs {
+                    fixture.engine.list_jobs(admin, &params).await
+                } else {
+                    fixture.engine.list_tasks(admin, &params).await
+                };
+                let page = page.unwrap();
+                let found: Vec<i64> = page
+                    .results
+                    .iter()
+                    .map(|r| serde_json::from_str::<Value>(r).unwrap()["id"].as_i64().expect("an id"))
+                    .collect();
+                let what = if list.jobs { "jobs" } else { "tasks" };
+                assert_eq!(found, expected, "{label}: {what} search {search:?}");
+                assert_eq!(page.count, expected.len() as i64, "{label}: {what} search {search:?}");
+            }
         }
     }
-    check(&fixture, &admin, "as made").await;
+    check(&fixture, &admin, &lists, "as made").await;
     fixture
         .admin
         .batch_execute(&format!(
             "UPDATE {s}.projects SET name = 'Renamed' WHERE id = 21;
              UPDATE {s}.users SET username = 'Straße' WHERE id = 12;
-             UPDATE {s}.tasks SET name = 'other', subset = 'Validation' WHERE id % 11 = 0;"
+             UPDATE {s}.users SET username = 'Progressive' WHERE id = 13;
+             UPDATE {s}.tasks SET name = 'other', subset = 'Validation' WHERE id % 11 = 0;
+             UPDATE {s}.jobs SET state = 'completed', stage = 'acceptance' WHERE id % 5 = 0;"
         ))
         .await
         .unwrap();
-    check(&fixture, &admin, "after renames").await;
+    check(&fixture, &admin, &lists, "after renames").await;
     fixture.drop_schema().await;
 }
 
