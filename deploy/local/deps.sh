@@ -91,18 +91,20 @@ start_rabbitmq() {
     RABBITMQ_PID_FILE='$dir/rabbitmq.pid' RABBITMQ_NODENAME=cvat@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
     RABBITMQ_NODE_PORT=$AMQP_PORT RABBITMQ_DIST_PORT=25672 ERL_EPMD_ADDRESS=127.0.0.1 \
     nohup /usr/lib/rabbitmq/bin/rabbitmq-server >'$dir/stdout.log' 2>&1 &"
-  wait_for $AMQP_PORT rabbitmq 120 && log "rabbitmq started on :$AMQP_PORT"
+  wait_for $AMQP_PORT rabbitmq 120 || exit 1
+  log "rabbitmq started on :$AMQP_PORT"
   expire_test_queues "$dir"
 }
 
-# Each test run declares its own queues (prefix test-<run>); a policy drops them once
-# they have gone unused for 10 minutes, so runs do not pile up queues that slow every
-# later start of the broker.
+# Each test and bench run declares its own queues (prefix test-<run>, bench-<run>); a
+# policy drops them once they have gone unused for 10 minutes, so runs do not pile up
+# queues that slow every later start of the broker (1,284 left over kept one from
+# starting within two minutes).
 expire_test_queues() { # data directory
   local cookie="$1/.erlang.cookie"
   [ -f "$cookie" ] || return 0
   su rabbitmq -s /bin/sh -c "rabbitmqctl -q -n cvat@localhost --erlang-cookie \$(cat '$cookie') \
-    set_policy cvat-test-queues '^test-' '{\"expires\":600000}' --apply-to queues" >/dev/null 2>&1 ||
+    set_policy cvat-test-queues '^(test|bench)-' '{\"expires\":600000}' --apply-to queues" >/dev/null 2>&1 ||
     log "rabbitmq: could not set the expiry policy of test queues"
 }
 
