@@ -17,6 +17,10 @@ use cvat_proto::task::{ChunkBuilt, ChunkClaim, ChunkEncoding, OriginalFrame, Unb
 /// How long a claim holds: far above the time one chunk takes (≈0.1–2 s).
 pub const CLAIM_SECONDS: f64 = 30.0;
 
+/// The notification channel a settled chunk is announced on (its key as the payload), so
+/// a reader waiting for it goes on at once instead of at its next look at the table.
+pub const CHUNK_CHANNEL: &str = "chunk_builds";
+
 /// Where a compressed chunk stands for a reader waiting for it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ChunkState {
@@ -228,6 +232,7 @@ impl Engine {
             )
             .await
             .db()?;
+            tx.execute("SELECT pg_notify($1, $2)", &[&CHUNK_CHANNEL, &built.key]).await.db()?;
             return tx.commit().await.db();
         }
         let (task_chunk, first, last): (bool, i32, i32) = (column(&row, 0)?, column(&row, 1)?, column(&row, 2)?);
@@ -257,6 +262,7 @@ impl Engine {
         )
         .await
         .db()?;
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHUNK_CHANNEL, &built.key]).await.db()?;
         tx.commit().await.db()
     }
 }

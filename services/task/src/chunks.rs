@@ -3,7 +3,8 @@
 //! no worker holds a live claim), and a task that became ready has its chunks queued for
 //! building ahead (`prebuild`). The claims themselves are `cvat_engine::chunk_builds`.
 
-use cvat_engine::chunk_builds::{undecodable, ChunkState};
+use cvat_db::{Notice, Notices};
+use cvat_engine::chunk_builds::{undecodable, ChunkState, CHUNK_CHANNEL};
 use cvat_engine::Engine;
 use cvat_error::{ApiError, ApiResult};
 use cvat_proto::queue::{job::Work, BuildChunk, Job};
@@ -22,20 +23,26 @@ const WAIT: Duration = Duration::from_secs(25);
 const ASK_AGAIN: Duration = Duration::from_secs(10);
 
 /// Readers of one chunk in this process wait one behind the other: the first asks and
-/// polls, the rest find it built.
-#[derive(Default)]
+/// waits, the rest find it built. The first goes on when the chunk's settlement is
+/// announced ([`CHUNK_CHANNEL`]), and looks at the table now and then besides, since a
+/// notice can be missed.
 pub struct ChunkWaits {
     waits: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    notices: Notices,
 }
 
 impl ChunkWaits {
+    pub fn new(notices: Notices) -> Self {
+        Self { waits: Default::default(), notices }
+    }
+
     /// Returns once `chunk` is built; its originals failing to decode is a 400, no worker
     /// building it within [`WAIT`] a 503.
     pub async fn wait_built(&self, engine: &Engine, broker: &Broker, chunk: &UnbuiltChunk) -> ApiResult<()> {
         let turn = self.waits.lock().expect("chunk waits").entry(chunk.key.clone()).or_default().clone();
         let outcome = {
             let _turn = turn.lock().await;
-            poll_until_built(engine, broker, chunk).await
+            self.until_built(engine, broker, chunk).await
         };
         let mut waits = self.waits.lock().expect("chunk waits");
         // The map's copy and ours: nobody else waits on this chunk.
@@ -44,29 +51,46 @@ impl ChunkWaits {
         }
         outcome
     }
+
+    async fn until_built(&self, engine: &Engine, broker: &Broker, chunk: &UnbuiltChunk) -> ApiResult<()> {
+        // Subscribed before the first look, so a settlement between the two is not missed.
+        let mut notices = self.notices.subscribe();
+        let deadline = Instant::now() + WAIT;
+        let mut asked: Option<Instant> = None;
+        let mut pause = Duration::from_millis(4);
+        loop {
+            match engine.chunk_state(chunk).await? {
+                ChunkState::Built => return Ok(()),
+                ChunkState::Failed(reason) => return Err(undecodable(&reason)),
+                ChunkState::Building => {}
+                ChunkState::Waiting if asked.is_some_and(|at| at.elapsed() < ASK_AGAIN) => {}
+                ChunkState::Waiting => {
+                    publish(broker, cvat_queue::CHUNK_QUEUE, chunk.task_id, &chunk.key).await?;
+                    asked = Some(Instant::now());
+                }
+            }
+            if Instant::now() + pause > deadline {
+                tracing::warn!(key = %chunk.key, "no media worker built the chunk in time");
+                return Err(ApiError::unavailable("The media workers"));
+            }
+            let _ = tokio::time::timeout(pause, settled(&mut notices, &chunk.key)).await;
+            pause = (pause * 2).min(LOOK_AGAIN);
+        }
+    }
 }
 
-async fn poll_until_built(engine: &Engine, broker: &Broker, chunk: &UnbuiltChunk) -> ApiResult<()> {
-    let deadline = Instant::now() + WAIT;
-    let mut asked: Option<Instant> = None;
-    let mut pause = Duration::from_millis(4);
+/// The longest a waiting reader goes without looking at the table (a notice missed).
+const LOOK_AGAIN: Duration = Duration::from_millis(250);
+
+/// Returns when `key`'s settlement is announced, or notices were missed (look now).
+async fn settled(notices: &mut tokio::sync::broadcast::Receiver<Notice>, key: &str) {
     loop {
-        match engine.chunk_state(chunk).await? {
-            ChunkState::Built => return Ok(()),
-            ChunkState::Failed(reason) => return Err(undecodable(&reason)),
-            ChunkState::Building => {}
-            ChunkState::Waiting if asked.is_some_and(|at| at.elapsed() < ASK_AGAIN) => {}
-            ChunkState::Waiting => {
-                publish(broker, cvat_queue::CHUNK_QUEUE, chunk.task_id, &chunk.key).await?;
-                asked = Some(Instant::now());
-            }
+        match notices.recv().await {
+            Ok(notice) if notice.channel == CHUNK_CHANNEL && notice.payload == key => return,
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
         }
-        if Instant::now() + pause > deadline {
-            tracing::warn!(key = %chunk.key, "no media worker built the chunk in time");
-            return Err(ApiError::unavailable("The media workers"));
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(40));
     }
 }
 

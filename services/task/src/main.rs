@@ -18,11 +18,13 @@ use cvat_runtime::credentials::{Outgoing, RequireToken};
 use cvat_runtime::{health, telemetry, Settings};
 use std::sync::Arc;
 
-/// The notices this service reacts to: function requests and webhook deliveries.
+/// The notices this service reacts to: function requests, webhook deliveries and chunks
+/// built for waiting readers.
 const NOTICES: &[&str] = &[
     cvat_engine::functions::QUEUE_CHANNEL,
     cvat_engine::functions::RESULT_CHANNEL,
     cvat_engine::webhooks::DELIVERY_CHANNEL,
+    cvat_engine::chunk_builds::CHUNK_CHANNEL,
 ];
 
 #[tokio::main]
@@ -74,16 +76,13 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(auth_changes::resync_periodically(engine.clone(), broker.clone()));
     let upload_ttl = std::time::Duration::from_secs(settings.upload_ttl_seconds.max(1));
     tokio::spawn(blobs::sweep_periodically(engine.clone(), broker.clone(), upload_ttl));
+    let chunk_waits = chunks::ChunkWaits::new(notices.clone());
     tokio::spawn(deliveries::dispatch(engine.clone(), broker.clone(), notices));
     tokio::spawn(housekeeping::keep_tables(engine.clone()));
     broker.clone().export_queue_stats();
     let probes = probes::Probes::new(db.clone(), broker.clone());
-    let public = grpc::TaskService {
-        engine: engine.clone(),
-        probes: probes.clone(),
-        broker: broker.clone(),
-        chunk_waits: Default::default(),
-    };
+    let public =
+        grpc::TaskService { engine: engine.clone(), probes: probes.clone(), broker: broker.clone(), chunk_waits };
     let internal = grpc::InternalService { engine, probes, broker };
     tracing::info!(addr = %settings.task_listen, "task service listening");
     // One port, two services, two credentials: the gateway's token opens only `Task`,
