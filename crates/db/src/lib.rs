@@ -7,7 +7,7 @@
 
 mod notices;
 
-pub use notices::{Notice, Notices};
+pub use notices::{announced, Notice, Notices};
 
 use cvat_error::{ApiError, ErrorKind};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};

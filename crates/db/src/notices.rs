@@ -51,6 +51,19 @@ impl Notices {
     }
 }
 
+/// Returns when `receiver` gets a notice on `channel` with `payload`, or when it missed
+/// notices (the caller then looks for itself); while the listener lives, not otherwise.
+pub async fn announced(receiver: &mut broadcast::Receiver<Notice>, channel: &str, payload: &str) {
+    loop {
+        match receiver.recv().await {
+            Ok(notice) if notice.channel == channel && notice.payload == payload => return,
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(_)) => return,
+            Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+        }
+    }
+}
+
 async fn listen_once(
     config: &tokio_postgres::Config,
     channels: &[&str],

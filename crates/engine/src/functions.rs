@@ -896,17 +896,7 @@ impl Engine {
                 return Err(ApiError::unavailable("No agent of the function answered in time; an agent"));
             }
             let wait = RECHECK.min(deadline - now);
-            let _ = tokio::time::timeout(wait, async {
-                loop {
-                    match notices.recv().await {
-                        Ok(n) if n.channel == RESULT_CHANNEL && n.payload == request => return,
-                        Ok(_) => {}
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
-                    }
-                }
-            })
-            .await;
+            let _ = tokio::time::timeout(wait, cvat_db::announced(notices, RESULT_CHANNEL, request)).await;
         }
     }
 

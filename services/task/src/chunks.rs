@@ -3,7 +3,7 @@
 //! no worker holds a live claim), and a task that became ready has its chunks queued for
 //! building ahead (`prebuild`). The claims themselves are `cvat_engine::chunk_builds`.
 
-use cvat_db::{Notice, Notices};
+use cvat_db::Notices;
 use cvat_engine::chunk_builds::{undecodable, ChunkState, CHUNK_CHANNEL};
 use cvat_engine::Engine;
 use cvat_error::{ApiError, ApiResult};
@@ -73,7 +73,7 @@ impl ChunkWaits {
                 tracing::warn!(key = %chunk.key, "no media worker built the chunk in time");
                 return Err(ApiError::unavailable("The media workers"));
             }
-            let _ = tokio::time::timeout(pause, settled(&mut notices, &chunk.key)).await;
+            let _ = tokio::time::timeout(pause, cvat_db::announced(&mut notices, CHUNK_CHANNEL, &chunk.key)).await;
             pause = (pause * 2).min(LOOK_AGAIN);
         }
     }
@@ -81,18 +81,6 @@ impl ChunkWaits {
 
 /// The longest a waiting reader goes without looking at the table (a notice missed).
 const LOOK_AGAIN: Duration = Duration::from_millis(250);
-
-/// Returns when `key`'s settlement is announced, or notices were missed (look now).
-async fn settled(notices: &mut tokio::sync::broadcast::Receiver<Notice>, key: &str) {
-    loop {
-        match notices.recv().await {
-            Ok(notice) if notice.channel == CHUNK_CHANNEL && notice.payload == key => return,
-            Ok(_) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
-        }
-    }
-}
 
 /// Asks the media workers (on `queue`) for one chunk. Every message has its own id, the
 /// claim a worker takes with it.
