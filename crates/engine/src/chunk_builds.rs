@@ -225,46 +225,53 @@ impl Engine {
         if column::<_, bool>(&row, 3)? {
             return Ok(());
         }
-        if !built.error.is_empty() {
+        if built.error.is_empty() {
+            record_built(&tx, built, &row).await?;
+        } else {
             tx.execute(
                 "UPDATE chunk_builds SET error = $3, claimed_by = NULL WHERE task_id = $1 AND key = $2",
                 &[&built.task_id, &built.key, &built.error],
             )
             .await
             .db()?;
-            tx.execute("SELECT pg_notify($1, $2)", &[&CHUNK_CHANNEL, &built.key]).await.db()?;
-            return tx.commit().await.db();
         }
-        let (task_chunk, first, last): (bool, i32, i32) = (column(&row, 0)?, column(&row, 1)?, column(&row, 2)?);
-        if task_chunk && built.members.len() as i64 != i64::from(last - first + 1) {
-            return Err(ApiError::invalid(format!(
-                "chunk {} has {} frames, not {}",
-                built.key,
-                last - first + 1,
-                built.members.len()
-            )));
-        }
-        if task_chunk {
-            let offsets: Vec<i64> = built.members.iter().map(|m| m.offset).collect();
-            let lengths: Vec<i64> = built.members.iter().map(|m| m.length).collect();
-            tx.execute(
-                "UPDATE frames f SET compressed_offset = x.o, compressed_length = x.l \
-                 FROM unnest($3::int8[], $4::int8[]) WITH ORDINALITY AS x(o, l, n) \
-                 WHERE f.task_id = $1 AND f.number = $2 + x.n::int4 - 1",
-                &[&built.task_id, &first, &offsets, &lengths],
-            )
-            .await
-            .db()?;
-        }
-        tx.execute(
-            "UPDATE chunk_builds SET built = true, claimed_by = NULL WHERE task_id = $1 AND key = $2",
-            &[&built.task_id, &built.key],
-        )
-        .await
-        .db()?;
+        // Settled either way: a reader waiting for it goes on.
         tx.execute("SELECT pg_notify($1, $2)", &[&CHUNK_CHANNEL, &built.key]).await.db()?;
         tx.commit().await.db()
     }
+}
+
+/// A built chunk's row marked, and a task chunk's frames given their byte ranges in it;
+/// `row` is the chunk's (`task_chunk, first_frame, last_frame`).
+async fn record_built(tx: &cvat_db::Transaction<'_>, built: &ChunkBuilt, row: &tokio_postgres::Row) -> ApiResult<()> {
+    let (task_chunk, first, last): (bool, i32, i32) = (column(row, 0)?, column(row, 1)?, column(row, 2)?);
+    if task_chunk && built.members.len() as i64 != i64::from(last - first + 1) {
+        return Err(ApiError::invalid(format!(
+            "chunk {} has {} frames, not {}",
+            built.key,
+            last - first + 1,
+            built.members.len()
+        )));
+    }
+    if task_chunk {
+        let offsets: Vec<i64> = built.members.iter().map(|m| m.offset).collect();
+        let lengths: Vec<i64> = built.members.iter().map(|m| m.length).collect();
+        tx.execute(
+            "UPDATE frames f SET compressed_offset = x.o, compressed_length = x.l \
+             FROM unnest($3::int8[], $4::int8[]) WITH ORDINALITY AS x(o, l, n) \
+             WHERE f.task_id = $1 AND f.number = $2 + x.n::int4 - 1",
+            &[&built.task_id, &first, &offsets, &lengths],
+        )
+        .await
+        .db()?;
+    }
+    tx.execute(
+        "UPDATE chunk_builds SET built = true, claimed_by = NULL WHERE task_id = $1 AND key = $2",
+        &[&built.task_id, &built.key],
+    )
+    .await
+    .db()?;
+    Ok(())
 }
 
 /// The answer to a reader whose chunk cannot be built from its originals.

@@ -57,7 +57,6 @@ impl ChunkWaits {
         let mut notices = self.notices.subscribe();
         let deadline = Instant::now() + WAIT;
         let mut asked: Option<Instant> = None;
-        let mut pause = Duration::from_millis(4);
         loop {
             match engine.chunk_state(chunk).await? {
                 ChunkState::Built => return Ok(()),
@@ -69,17 +68,18 @@ impl ChunkWaits {
                     asked = Some(Instant::now());
                 }
             }
-            if Instant::now() + pause > deadline {
+            if Instant::now() + LOOK_AGAIN > deadline {
                 tracing::warn!(key = %chunk.key, "no media worker built the chunk in time");
                 return Err(ApiError::unavailable("The media workers"));
             }
-            let _ = tokio::time::timeout(pause, cvat_db::announced(&mut notices, CHUNK_CHANNEL, &chunk.key)).await;
-            pause = (pause * 2).min(LOOK_AGAIN);
+            let announced = cvat_db::announced(&mut notices, CHUNK_CHANNEL, &chunk.key);
+            let _ = tokio::time::timeout(LOOK_AGAIN, announced).await;
         }
     }
 }
 
-/// The longest a waiting reader goes without looking at the table (a notice missed).
+/// How long a waiting reader goes without looking at the table: every settlement is
+/// announced, so a look finds news only when a notice was missed or a claim lapsed.
 const LOOK_AGAIN: Duration = Duration::from_millis(250);
 
 /// Asks the media workers (on `queue`) for one chunk. Every message has its own id, the
